@@ -1,0 +1,93 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "opsight",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "opsight", targets: ["opsight"]),
+        .library(name: "OpsightMetrics", targets: ["OpsightMetrics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
+    ],
+    targets: [
+        // The shared module services link: schema, decoder, sketch. Pure: no I/O dependencies.
+        .target(name: "OpsightMetrics", path: "Sources/Metrics"),
+        // hiredis from Debian's libhiredis-dev; no Swift Redis client is available here.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // zlib's crc32 for write-ahead-log records (hardware-speed, unlike a Swift table loop).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "Collector",
+            dependencies: [
+                "OpsightMetrics",
+                "CZlib",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Collector",
+                "CHiredis",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AdminAPI",
+            dependencies: [
+                "Collector",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "opsight",
+            dependencies: [
+                "OpsightMetrics", "Collector", "Storage", "AdminAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "OpsightMetricsTests", dependencies: ["OpsightMetrics"]),
+        .testTarget(
+            name: "CollectorTests",
+            dependencies: [
+                "Collector", "AdminAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["Storage", "Collector"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "OpsightMetrics",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,84 @@
+import OpsightMetrics
+
+/// Settings that decide how events become statistics.
+public struct AggregationRules: Sendable {
+    /// A request with a status at or above this counts as an error.
+    public var errorStatusAtLeast: Int
+    /// Creates the rules.
+    public init(errorStatusAtLeast: Int = 500) {
+        self.errorStatusAtLeast = errorStatusAtLeast
+    }
+}
+
+/// One ingest batch pre-aggregated at both resolutions, built off the commit thread.
+///
+/// The request handler builds this on its own event-loop thread so the single commit thread only merges a
+/// handful of cells per batch instead of touching every event. Queue waits need the enqueue times of
+/// earlier batches, so they are resolved at commit time, in log order, from `enqueues` and `starts`.
+public struct BatchAggregate: Sendable {
+    public var hot = Delta()
+    public var durable = Delta()
+    /// `enqueued` events: (job identity, event time).
+    public var enqueues: [(id: JobIdentity, timestampMs: Int64)] = []
+    /// `started` events whose wait is to be computed: (series, job identity, event time).
+    public var starts: [(key: JobKey, id: JobIdentity, timestampMs: Int64)] = []
+
+    /// An empty batch.
+    public init() {}
+
+    /// Aggregates `events` under `rules`.
+    public init(events: some Sequence<Event>, rules: AggregationRules) {
+        for event in events { add(event, rules: rules) }
+    }
+
+    /// Adds one event.
+    public mutating func add(_ event: Event, rules: AggregationRules) {
+        let hotBucket = TimeBucket.index(ofMs: event.timestampMs, widthMs: TimeBucket.hotWidthMs)
+        let durableBucket = TimeBucket.index(ofMs: event.timestampMs, widthMs: TimeBucket.durableWidthMs)
+        switch event.kind {
+        case .request:
+            let key = RequestKey(service: event.service, route: event.route ?? "/", method: event.method ?? "ANY")
+            let status = event.status ?? 0
+            let duration = event.durationMs ?? 0
+            let isError = status >= rules.errorStatusAtLeast
+            hot.requests[Bucketed(key, bucket: hotBucket), default: RequestStats()]
+                .record(status: status, durationMs: duration, isError: isError)
+            durable.requests[Bucketed(key, bucket: durableBucket), default: RequestStats()]
+                .record(status: status, durationMs: duration, isError: isError)
+        case .job:
+            guard let type = event.jobEvent else { return }
+            let key = JobKey(service: event.service, queue: event.queue ?? "", job: event.job ?? "")
+            let hk = Bucketed(key, bucket: hotBucket)
+            let dk = Bucketed(key, bucket: durableBucket)
+            hot.jobs[hk, default: JobStats()].record(type)
+            durable.jobs[dk, default: JobStats()].record(type)
+            if (type == .succeeded || type == .failed), let d = event.durationMs {
+                hot.jobs[hk, default: JobStats()].duration.add(d)
+                durable.jobs[dk, default: JobStats()].duration.add(d)
+            }
+            if let jobID = event.jobID {
+                let id = JobIdentity(service: event.service, jobID: jobID)
+                if type == .enqueued { enqueues.append((id, event.timestampMs)) }
+                if type == .started { starts.append((key, id, event.timestampMs)) }
+            }
+        case .log:
+            let level = event.level ?? .info
+            hot.logs[Bucketed(event.service, bucket: hotBucket), default: LogStats()].record(level)
+            durable.logs[Bucketed(event.service, bucket: durableBucket), default: LogStats()].record(level)
+        case .event:
+            // Funnel events are aggregated by the funnel engine, not into request/job/log series.
+            break
+        }
+    }
+}
+
+/// A job instance across its lifecycle events.
+public struct JobIdentity: Hashable, Sendable {
+    public var service: String
+    public var jobID: String
+    /// Creates the identity.
+    public init(service: String, jobID: String) {
+        self.service = service
+        self.jobID = jobID
+    }
+}

@@ -1,0 +1,59 @@
+/// Additive statistics of many series in time buckets of one width: what a flush writes and a store sums.
+///
+/// Every field adds up under `merge`, so two collectors' deltas (or a delta retried after a failed flush)
+/// combine exactly; that is what keeps quantiles exact-merge across collectors.
+public struct Delta: Sendable, Equatable {
+    public var requests: [Bucketed<RequestKey>: RequestStats] = [:]
+    public var jobs: [Bucketed<JobKey>: JobStats] = [:]
+    /// Log counts keyed by service.
+    public var logs: [Bucketed<String>: LogStats] = [:]
+
+    /// No statistics.
+    public init() {}
+
+    /// True when there is nothing to write.
+    public var isEmpty: Bool { requests.isEmpty && jobs.isEmpty && logs.isEmpty }
+
+    /// Number of (series, bucket) cells.
+    public var cellCount: Int { requests.count + jobs.count + logs.count }
+
+    /// Adds every cell of `other`.
+    public mutating func merge(_ other: Delta) {
+        for (k, v) in other.requests { requests[k, default: RequestStats()].merge(v) }
+        for (k, v) in other.jobs { jobs[k, default: JobStats()].merge(v) }
+        for (k, v) in other.logs { logs[k, default: LogStats()].merge(v) }
+    }
+
+    /// Every service that has a cell.
+    public var services: Set<String> {
+        var s = Set<String>()
+        for k in requests.keys { s.insert(k.key.service) }
+        for k in jobs.keys { s.insert(k.key.service) }
+        for k in logs.keys { s.insert(k.key) }
+        return s
+    }
+}
+
+/// Statistics of many series merged over a set of buckets: what a window read returns.
+public struct WindowData: Sendable, Equatable {
+    public var requests: [RequestKey: RequestStats] = [:]
+    public var jobs: [JobKey: JobStats] = [:]
+    public var logs: [String: LogStats] = [:]
+
+    /// Nothing.
+    public init() {}
+
+    /// Adds the cells of `delta`, dropping their buckets.
+    public mutating func merge(_ delta: Delta) {
+        for (k, v) in delta.requests { requests[k.key, default: RequestStats()].merge(v) }
+        for (k, v) in delta.jobs { jobs[k.key, default: JobStats()].merge(v) }
+        for (k, v) in delta.logs { logs[k.key, default: LogStats()].merge(v) }
+    }
+
+    /// Adds another window's series.
+    public mutating func merge(_ other: WindowData) {
+        for (k, v) in other.requests { requests[k, default: RequestStats()].merge(v) }
+        for (k, v) in other.jobs { jobs[k, default: JobStats()].merge(v) }
+        for (k, v) in other.logs { logs[k, default: LogStats()].merge(v) }
+    }
+}

@@ -1,0 +1,38 @@
+import Synchronization
+
+/// Live counters of the collector's own health, read by `/metrics`, `/readyz` and the ingest backpressure.
+public final class CollectorStatus: Sendable {
+    /// Log position last committed to the hot store.
+    public let hotPosition: Atomic<UInt64>
+    /// Log position last committed to the durable store.
+    public let durablePosition: Atomic<UInt64>
+    /// Failed commits to the hot store.
+    public let hotErrors = Atomic<UInt64>(0)
+    /// Failed commits to the durable store.
+    public let durableErrors = Atomic<UInt64>(0)
+    /// Whether the last hot/durable commit succeeded.
+    public let hotUp = Atomic<Bool>(true)
+    public let durableUp = Atomic<Bool>(true)
+    /// Events accepted and rejected by ingest.
+    public let accepted = Atomic<UInt64>(0)
+    public let rejected = Atomic<UInt64>(0)
+    /// Request bodies refused whole (413, 429, 503).
+    public let refusedBatches = Atomic<UInt64>(0)
+    /// Body bytes received by ingest (after decompression).
+    public let ingestBytes = Atomic<UInt64>(0)
+    /// Routes folded into `__other__` by the cardinality guard.
+    public let seriesLimited = Atomic<UInt64>(0)
+    /// Duration of the last hot flush, in nanoseconds.
+    public let lastFlushNanos = Atomic<UInt64>(0)
+
+    /// Starts at the positions the stores report.
+    public init(hotPosition: UInt64, durablePosition: UInt64) {
+        self.hotPosition = Atomic(hotPosition)
+        self.durablePosition = Atomic(durablePosition)
+    }
+
+    /// The oldest position some store still needs.
+    public var neededPosition: UInt64 {
+        min(hotPosition.load(ordering: .relaxed), durablePosition.load(ordering: .relaxed))
+    }
+}

@@ -1,0 +1,122 @@
+import Logging
+import ServiceLifecycle
+
+/// Moves aggregated deltas from memory to the hot and durable stores, and trims the write-ahead log.
+///
+/// Each store gets its own loop so a PostgreSQL outage does not stall Redis (or the reverse). A delta
+/// whose commit failed is kept and retried as it was, never merged with newer data: if the commit did
+/// land but its answer was lost, the store's recorded position shows it and the delta is dropped.
+public struct Flusher: Service {
+    /// How often each store is written.
+    public struct Configuration: Sendable {
+        public var hotInterval: Duration
+        public var durableInterval: Duration
+        public var retryInterval: Duration
+        /// Creates the configuration.
+        public init(
+            hotInterval: Duration = .milliseconds(200),
+            durableInterval: Duration = .seconds(5),
+            retryInterval: Duration = .seconds(1)
+        ) {
+            self.hotInterval = hotInterval
+            self.durableInterval = durableInterval
+            self.retryInterval = retryInterval
+        }
+    }
+
+    private let configuration: Configuration
+    private let aggregator: Aggregator
+    private let wal: WriteAheadLog
+    private let hot: any MetricsStore
+    private let durable: any MetricsStore
+    private let collectorID: String
+    private let status: CollectorStatus
+    private let logger: Logger
+
+    /// Creates the flusher.
+    public init(
+        configuration: Configuration = .init(),
+        aggregator: Aggregator,
+        wal: WriteAheadLog,
+        hot: any MetricsStore,
+        durable: any MetricsStore,
+        collectorID: String,
+        status: CollectorStatus,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.aggregator = aggregator
+        self.wal = wal
+        self.hot = hot
+        self.durable = durable
+        self.collectorID = collectorID
+        self.status = status
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.loop(isHot: true) }
+            group.addTask { await self.loop(isHot: false) }
+        }
+    }
+
+    private func loop(isHot: Bool) async {
+        let interval = isHot ? configuration.hotInterval : configuration.durableInterval
+        var pending: Aggregator.Taken?
+        while true {
+            let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+            if pending == nil {
+                let taken = isHot ? aggregator.takeHot() : aggregator.takeDurable()
+                if !taken.delta.isEmpty || taken.position > position(isHot) { pending = taken }
+            }
+            if let p = pending, await flush(p, isHot: isHot) { pending = nil }
+            // On shutdown one last flush was just tried; whatever did not make it is in the log for next time.
+            if stopping { return }
+            let wait = pending == nil ? interval : configuration.retryInterval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+        }
+    }
+
+    private func position(_ isHot: Bool) -> UInt64 {
+        isHot ? status.hotPosition.load(ordering: .relaxed) : status.durablePosition.load(ordering: .relaxed)
+    }
+
+    /// Commits one delta; true when it is in the store (now or by an earlier attempt whose answer was lost).
+    private func flush(_ taken: Aggregator.Taken, isHot: Bool) async -> Bool {
+        let store = isHot ? hot : durable
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            let committed = try await store.committedPosition(collector: collectorID)
+            if committed < taken.position {
+                try await store.commit(taken.delta, position: taken.position, collector: collectorID)
+            }
+            if isHot {
+                status.hotPosition.store(taken.position, ordering: .relaxed)
+                status.hotUp.store(true, ordering: .relaxed)
+                let elapsed = clock.now - started
+                status.lastFlushNanos.store(
+                    UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000),
+                    ordering: .relaxed)
+            } else {
+                status.durablePosition.store(taken.position, ordering: .relaxed)
+                status.durableUp.store(true, ordering: .relaxed)
+            }
+            wal.removeSegments(coveredBy: status.neededPosition)
+            return true
+        } catch {
+            if isHot {
+                status.hotErrors.add(1, ordering: .relaxed)
+                status.hotUp.store(false, ordering: .relaxed)
+            } else {
+                status.durableErrors.add(1, ordering: .relaxed)
+                status.durableUp.store(false, ordering: .relaxed)
+            }
+            logger.warning(
+                "store commit failed; will retry",
+                metadata: ["store": "\(isHot ? "hot" : "durable")", "error": "\(error)"])
+            return false
+        }
+    }
+}

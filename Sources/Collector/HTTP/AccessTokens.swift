@@ -1,0 +1,48 @@
+import Hummingbird
+
+/// Bearer tokens and the scopes they carry (`ingest`, `read`, `admin`).
+public struct AccessTokens: Sendable {
+    /// One configured token.
+    public struct Token: Sendable {
+        public var name: String
+        public var secret: String
+        public var scopes: Set<String>
+        /// Creates the token.
+        public init(name: String, secret: String, scopes: Set<String>) {
+            self.name = name
+            self.secret = secret
+            self.scopes = scopes
+        }
+    }
+
+    private let bySecret: [String: Token]
+
+    /// Creates the set; tokens with an empty secret are ignored (an unset `${VAR}` must not open the door).
+    public init(_ tokens: [Token]) {
+        var map: [String: Token] = [:]
+        for t in tokens where !t.secret.isEmpty { map[t.secret] = t }
+        self.bySecret = map
+    }
+
+    /// The token of `request` when it carries `scope`; 401 without a known token, 403 without the scope.
+    @discardableResult
+    public func authorize(_ request: Request, scope: String) throws(APIError) -> Token {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError(
+                .unauthorized, code: "unauthorized", message: "missing bearer token: send 'Authorization: Bearer <token>'",
+                headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let token = bySecret[secret] else {
+            throw APIError(
+                .unauthorized, code: "unauthorized", message: "unknown bearer token",
+                headers: [.wwwAuthenticate: "Bearer"])
+        }
+        guard token.scopes.contains(scope) else {
+            throw APIError(
+                .forbidden, code: "forbidden", message: "token '\(token.name)' lacks the '\(scope)' scope",
+                details: ["required_scope": scope])
+        }
+        return token
+    }
+}

@@ -1,0 +1,107 @@
+import OpsightMetrics
+
+/// What ingest answered for one body: SPEC §4's 200 response.
+public struct IngestResult: Sendable, Codable, Equatable {
+    public var accepted: Int
+    public var rejected: Int
+    public var errors: [LineError]
+}
+
+/// Ingest from body bytes to a durable acknowledgement: decode, guard, log, aggregate.
+public final class IngestPipeline: Sendable {
+    /// Limits and rules of ingest.
+    public struct Configuration: Sendable {
+        /// Largest body accepted, also after decompression.
+        public var maxBodyBytes: Int
+        /// Largest amount of log the stores may lag behind before ingest answers 503.
+        public var walMaxBytes: UInt64
+        public var decoder: EventDecoder.Configuration
+        public var rules: AggregationRules
+        /// Cardinality guard: routes per service.
+        public var routesPerService: Int
+        /// Creates the configuration.
+        public init(
+            maxBodyBytes: Int = 16 << 20,
+            walMaxBytes: UInt64 = 1 << 30,
+            decoder: EventDecoder.Configuration = .init(),
+            rules: AggregationRules = .init(),
+            routesPerService: Int = 500
+        ) {
+            self.maxBodyBytes = maxBodyBytes
+            self.walMaxBytes = walMaxBytes
+            self.decoder = decoder
+            self.rules = rules
+            self.routesPerService = routesPerService
+        }
+    }
+
+    public let configuration: Configuration
+    private let decoder: EventDecoder
+    private let commitLog: CommitLog
+    private let status: CollectorStatus
+    /// The cardinality guard, seeded at start.
+    public let routeGuard: RouteGuard
+
+    /// Creates the pipeline over a started commit log.
+    public init(configuration: Configuration, commitLog: CommitLog, status: CollectorStatus) {
+        self.configuration = configuration
+        self.decoder = EventDecoder(configuration: configuration.decoder)
+        self.commitLog = commitLog
+        self.status = status
+        self.routeGuard = RouteGuard(limit: configuration.routesPerService)
+    }
+
+    /// Bytes of log the stores have not taken yet.
+    public var walBacklogBytes: UInt64 {
+        let end = commitLog.wal.endPosition
+        let needed = status.neededPosition
+        return end > needed ? end - needed : 0
+    }
+
+    /// A decoded body ready to be logged.
+    public struct Prepared: Sendable {
+        var events: [Event]
+        var result: IngestResult
+        var payload: [UInt8]
+        var aggregate: BatchAggregate
+    }
+
+    /// Decodes, guards and pre-aggregates one decompressed body; throws `walFull` having accepted nothing.
+    public func prepare(_ body: UnsafeRawBufferPointer, nowMs: Int64) throws(CollectorError) -> Prepared {
+        if walBacklogBytes > configuration.walMaxBytes {
+            status.refusedBatches.add(1, ordering: .relaxed)
+            throw CollectorError(.walFull, "the stores are behind and the write-ahead log is full; retry later")
+        }
+        status.ingestBytes.add(UInt64(body.count), ordering: .relaxed)
+        var batch = decoder.decodeBatch(body, nowMs: nowMs)
+        let folded = routeGuard.apply(to: &batch.events)
+        if folded > 0 { status.seriesLimited.add(UInt64(folded), ordering: .relaxed) }
+        let result = IngestResult(accepted: batch.events.count, rejected: batch.rejected, errors: batch.errors)
+        if batch.events.isEmpty {
+            return Prepared(events: [], result: result, payload: [], aggregate: BatchAggregate())
+        }
+        return Prepared(
+            events: batch.events, result: result, payload: EventCodec.encode(batch.events),
+            aggregate: BatchAggregate(events: batch.events, rules: configuration.rules))
+    }
+
+    /// Durably logs a prepared body and returns the answer for the client.
+    public func commit(_ prepared: Prepared) async throws -> IngestResult {
+        status.rejected.add(UInt64(prepared.result.rejected), ordering: .relaxed)
+        guard !prepared.events.isEmpty else { return prepared.result }
+        do {
+            _ = try await commitLog.commit(payload: prepared.payload, aggregate: prepared.aggregate)
+        } catch {
+            status.refusedBatches.add(1, ordering: .relaxed)
+            throw error
+        }
+        status.accepted.add(UInt64(prepared.events.count), ordering: .relaxed)
+        return prepared.result
+    }
+
+    /// Ingests one decompressed body held in `bytes`.
+    public func ingest(_ bytes: [UInt8], nowMs: Int64) async throws -> IngestResult {
+        let prepared = try bytes.withUnsafeBytes { raw throws(CollectorError) in try prepare(raw, nowMs: nowMs) }
+        return try await commit(prepared)
+    }
+}

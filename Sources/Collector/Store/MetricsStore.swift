@@ -1,0 +1,20 @@
+/// A store of bucketed statistics: Redis for the hot 10-second buckets, PostgreSQL for 1-minute rollups.
+///
+/// A commit writes a delta together with the write-ahead-log position it covers, atomically, so after a
+/// crash the collector replays the log from exactly that position into that store.
+public protocol MetricsStore: Sendable {
+    /// Width of this store's buckets in milliseconds.
+    var bucketWidthMs: Int64 { get }
+    /// How far back from now this store can answer exactly, in milliseconds (nil: unbounded).
+    var retentionMs: Int64? { get }
+    /// The last log position committed by `collector`; 0 when it never committed.
+    func committedPosition(collector: String) async throws -> UInt64
+    /// Adds `delta` and records `position` for `collector`, all or nothing.
+    func commit(_ delta: Delta, position: UInt64, collector: String) async throws
+    /// Sums the series of `service` (all services when nil) over the buckets `buckets`.
+    func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData
+    /// Every service that has data.
+    func services() async throws -> [String]
+    /// Throws when the store cannot be reached.
+    func ping() async throws
+}

@@ -1,0 +1,124 @@
+import OpsightMetrics
+
+/// Compact binary form of normalised events for write-ahead-log records.
+///
+/// The log keeps events after decoding, aliasing, route normalisation and the cardinality guard, with the
+/// arrival time already resolved into `timestampMs`: a replay re-aggregates exactly what was acknowledged,
+/// whatever the configuration is at restart.
+public enum EventCodec {
+    private static let version: UInt8 = 1
+
+    /// Encodes a batch of events as one record payload.
+    public static func encode(_ events: [Event]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(events.count * 64)
+        out.append(version)
+        putVarint(UInt64(events.count), &out)
+        for e in events { encode(e, into: &out) }
+        return out
+    }
+
+    /// Decodes a record payload.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CollectorError) -> [Event] {
+        var r = Reader(bytes: bytes)
+        guard try r.byte() == version else { throw CollectorError(.walIO, "unknown WAL record version") }
+        let n = Int(try r.varint())
+        var events: [Event] = []
+        events.reserveCapacity(n)
+        for _ in 0..<n { events.append(try decodeEvent(&r)) }
+        return events
+    }
+
+    private static func encode(_ e: Event, into out: inout [UInt8]) {
+        putVarint(zigzag(e.timestampMs), &out)
+        out.append(e.kind.rawValue)
+        putString(e.service, &out)
+        var mask: UInt16 = 0
+        let strings: [String?] = [e.route, e.method, e.queue, e.job, e.jobID, e.name, e.entity, e.message]
+        for (i, s) in strings.enumerated() where s != nil { mask |= 1 << UInt16(i) }
+        if e.status != nil { mask |= 1 << 8 }
+        if e.durationMs != nil { mask |= 1 << 9 }
+        if e.jobEvent != nil { mask |= 1 << 10 }
+        if e.attempt != nil { mask |= 1 << 11 }
+        if e.level != nil { mask |= 1 << 12 }
+        putVarint(UInt64(mask), &out)
+        for s in strings { if let s { putString(s, &out) } }
+        if let v = e.status { putVarint(zigzag(Int64(v)), &out) }
+        if let v = e.durationMs { putVarint(v.bitPattern, &out) }
+        if let v = e.jobEvent { out.append(v.rawValue) }
+        if let v = e.attempt { putVarint(zigzag(Int64(v)), &out) }
+        if let v = e.level { out.append(v.rawValue) }
+    }
+
+    private static func decodeEvent(_ r: inout Reader) throws(CollectorError) -> Event {
+        let ts = unzigzag(try r.varint())
+        guard let kind = EventKind(rawValue: try r.byte()) else { throw CollectorError(.walIO, "bad event kind") }
+        var e = Event(timestampMs: ts, service: try r.string(), kind: kind)
+        let mask = UInt16(truncatingIfNeeded: try r.varint())
+        func has(_ bit: UInt16) -> Bool { mask & (1 << bit) != 0 }
+        if has(0) { e.route = try r.string() }
+        if has(1) { e.method = try r.string() }
+        if has(2) { e.queue = try r.string() }
+        if has(3) { e.job = try r.string() }
+        if has(4) { e.jobID = try r.string() }
+        if has(5) { e.name = try r.string() }
+        if has(6) { e.entity = try r.string() }
+        if has(7) { e.message = try r.string() }
+        if has(8) { e.status = Int(unzigzag(try r.varint())) }
+        if has(9) { e.durationMs = Double(bitPattern: try r.varint()) }
+        if has(10) { e.jobEvent = JobEventType(rawValue: try r.byte()) }
+        if has(11) { e.attempt = Int(unzigzag(try r.varint())) }
+        if has(12) { e.level = LogLevel(rawValue: try r.byte()) }
+        return e
+    }
+
+    private static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    private static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
+
+    private static func putVarint(_ value: UInt64, _ out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    private static func putString(_ s: String, _ out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { u in
+            putVarint(UInt64(u.count), &out)
+            out.append(contentsOf: u)
+        }
+    }
+
+    private struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var offset = 0
+
+        mutating func byte() throws(CollectorError) -> UInt8 {
+            guard offset < bytes.count else { throw CollectorError(.walIO, "truncated WAL record") }
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func varint() throws(CollectorError) -> UInt64 {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let b = try byte()
+                result |= UInt64(b & 0x7f) << shift
+                if b < 0x80 { return result }
+                shift += 7
+                if shift > 63 { throw CollectorError(.walIO, "bad varint in WAL record") }
+            }
+        }
+
+        mutating func string() throws(CollectorError) -> String {
+            let n = Int(try varint())
+            guard offset + n <= bytes.count else { throw CollectorError(.walIO, "truncated WAL record") }
+            defer { offset += n }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]), as: UTF8.self)
+        }
+    }
+}

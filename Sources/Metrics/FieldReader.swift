@@ -1,0 +1,109 @@
+/// Typed access to the fields found in one scanned line, producing the per-field error texts of SPEC §4.
+struct FieldReader {
+    /// The scanner that located the values (its bytes stay valid while decoding the line).
+    let scanner: JSONScanner
+    /// One slot per ``FieldKey/Field``.
+    let slots: UnsafeBufferPointer<EventDecoder.Slot>
+    /// The key table, to name fields in errors as the line spelled them.
+    let keys: KeyTable
+
+    typealias Field = FieldKey.Field
+
+    /// The value for `field`, treating JSON `null` as absent.
+    @inline(__always)
+    func value(_ field: Field) -> JSONValue? {
+        let slot = slots[field.rawValue]
+        guard slot.key >= 0, slot.value.kind != .null else { return nil }
+        return slot.value
+    }
+
+    /// Whether the line has a non-null value for `field`.
+    func has(_ field: Field) -> Bool { value(field) != nil }
+
+    /// The key that supplied `field`, as spelled in the line; `fallback` when the field is absent.
+    func name(_ field: Field, fallback: String) -> String {
+        let key = slots[field.rawValue].key
+        return key >= 0 ? keys.keys[Int(key)].name : fallback
+    }
+
+    /// An error about `field`, named as the line spelled it.
+    func error(_ field: Field, _ reason: String, fallback: String = "") -> EventDecodingError {
+        EventDecodingError(field: name(field, fallback: fallback), reason: reason)
+    }
+
+    /// An error for a field that `kind` requires but the line lacks.
+    func missing(_ canonical: String, for kind: EventKind) -> EventDecodingError {
+        EventDecodingError(field: canonical, reason: "missing (required for kind \(kind.rawString))")
+    }
+
+    /// Calls `body` with the unescaped bytes of a string value.
+    func withBytes<R>(_ value: JSONValue, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        guard value.hasEscapes else { return body(scanner.bytes(of: value)) }
+        return scanner.unescapedBytes(value).withUnsafeBufferPointer(body)
+    }
+
+    /// An optional string field; a non-string value is an error.
+    func optionalString(_ field: Field) throws(EventDecodingError) -> String? {
+        guard let value = value(field) else { return nil }
+        guard value.kind == .string else { throw error(field, "expected string") }
+        return scanner.string(value)
+    }
+
+    /// A required non-empty string field of `kind`.
+    func requiredString(_ field: Field, _ canonical: String, for kind: EventKind) throws(EventDecodingError) -> String {
+        guard let value = value(field) else { throw missing(canonical, for: kind) }
+        guard value.kind == .string, value.end > value.start else {
+            throw error(field, "expected non-empty string")
+        }
+        return scanner.string(value)
+    }
+
+    /// A required identifier of `kind` given as a non-empty string or a number (kept as its literal text).
+    func requiredIdentifier(
+        _ field: Field,
+        _ canonical: String,
+        for kind: EventKind,
+        integerOnly: Bool
+    ) throws(EventDecodingError) -> String {
+        guard let value = value(field) else { throw missing(canonical, for: kind) }
+        switch value.kind {
+        case .string where value.end > value.start:
+            return scanner.string(value)
+        case .number where !integerOnly || value.isInteger:
+            return scanner.string(value)
+        default:
+            throw error(field, integerOnly ? "expected string or integer" : "expected string or number")
+        }
+    }
+
+    /// Whether the string `value` equals `word` after unescaping.
+    func equals(_ value: JSONValue, _ word: StaticString) -> Bool {
+        withBytes(value) { bytes in
+            bytes.count == word.utf8CodeUnitCount
+                && bytes.elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+        }
+    }
+
+    /// A duration field converted to milliseconds according to the unit of the key that supplied it.
+    func duration() throws(EventDecodingError) -> Double? {
+        guard let value = value(.duration) else { return nil }
+        let unit = keys.keys[Int(slots[Field.duration.rawValue].key)].unit
+        var ms: Double?
+        switch (value.kind, unit) {
+        case (.number, .milliseconds), (.number, .goDuration):
+            ms = scanner.double(value)
+        case (.number, .seconds):
+            ms = scanner.double(value) * 1000
+        case (.string, .goDuration):
+            ms = withBytes(value) { DurationParser.milliseconds($0) }
+        default:
+            ms = nil
+        }
+        guard let ms, ms.isFinite, ms >= 0 else {
+            let expected =
+                unit == .goDuration ? "expected number >= 0 or duration string like \"350ms\"" : "expected number >= 0"
+            throw error(.duration, expected)
+        }
+        return ms
+    }
+}

@@ -1,0 +1,144 @@
+/// A DDSketch-style histogram of non-negative values (durations) with bounded relative error.
+///
+/// Values fall into logarithmic buckets of the FIXED ratio ``gamma``: bucket `i` holds (γ^(i−1), γ^i]
+/// and answers with 2γ^i/(γ+1), within ``relativeAccuracy`` of every value in it. Because γ never varies,
+/// sketches from different collectors or time slots merge exactly by adding bucket counts, which is what
+/// makes windowed quantiles across collectors correct (SPEC §5). Zero has its own exact bucket, so a
+/// duration of 0 is reported as exactly 0.
+///
+/// Storage is sparse: sorted parallel arrays of the non-empty buckets. Latencies of one series cluster
+/// in a few dozen buckets, so after warm-up `add` is a binary search and an increment with no allocation.
+public struct LogSketch: Sendable, Equatable {
+    /// The guaranteed relative error α of every quantile: 1 %.
+    public static let relativeAccuracy: Double = 0.01
+    /// The bucket ratio γ = (1 + α) / (1 − α).
+    public static let gamma: Double = (1 + relativeAccuracy) / (1 - relativeAccuracy)
+    /// ln γ, precomputed for `bucketIndex`.
+    private static let logGamma: Double = Math.ln(gamma)
+    /// The bucket of the smallest positive `Double`; smaller indices never occur.
+    static let minIndex: Int32 = Int32((Math.ln(Double.leastNonzeroMagnitude) / logGamma).rounded(.up))
+    /// The bucket of the largest finite `Double`; larger values (infinity) are clamped into it.
+    static let maxIndex: Int32 = Int32((Math.ln(Double.greatestFiniteMagnitude) / logGamma).rounded(.up))
+
+    /// Indices of the non-empty buckets, strictly increasing.
+    private(set) var indices: [Int32] = []
+    /// Counts of the buckets in `indices`, all > 0.
+    private(set) var counts: [UInt64] = []
+    /// How many values were exactly zero (or negative, clamped to zero).
+    public private(set) var zeroCount: UInt64 = 0
+    /// The total number of values, zeros included.
+    public private(set) var count: UInt64 = 0
+
+    /// Creates an empty sketch.
+    public init() {}
+
+    /// The bucket of a value > 0: ⌈log_γ(value)⌉.
+    public static func bucketIndex(for value: Double) -> Int32 {
+        guard value < .infinity else { return maxIndex }
+        let index = (Math.ln(value) / logGamma).rounded(.up)
+        return Int32(min(max(index, Double(minIndex)), Double(maxIndex)))
+    }
+
+    /// The value a bucket stands for, 2γ^i/(γ+1): within α of everything in (γ^(i−1), γ^i].
+    public static func representative(ofBucket index: Int32) -> Double {
+        2 * Math.exponential(Double(index) * logGamma) / (gamma + 1)
+    }
+
+    /// Whether the sketch holds no values.
+    public var isEmpty: Bool { count == 0 }
+
+    /// The non-empty buckets, sorted by index (the zero bucket is ``zeroCount``).
+    public var buckets: [(index: Int32, count: UInt64)] {
+        (0..<indices.count).map { (indices[$0], counts[$0]) }
+    }
+
+    /// Adds `value` `count` times. Zero and negative values go to the zero bucket; NaN is ignored.
+    public mutating func add(_ value: Double, count: UInt64 = 1) {
+        guard !value.isNaN, count > 0 else { return }
+        if value <= 0 {
+            addZero(count: count)
+        } else {
+            add(bucket: Self.bucketIndex(for: value), count: count)
+        }
+    }
+
+    /// Adds `count` values to bucket `index`, e.g. when rebuilding a sketch from stored bucket counts.
+    public mutating func add(bucket index: Int32, count: UInt64) {
+        guard count > 0 else { return }
+        self.count += count
+        // Values usually arrive in the same few buckets; appending past the end is the common growth case.
+        if let last = indices.last, last < index {
+            indices.append(index)
+            counts.append(count)
+            return
+        }
+        var low = 0
+        var high = indices.count
+        while low < high {
+            let mid = (low + high) / 2
+            if indices[mid] < index { low = mid + 1 } else { high = mid }
+        }
+        if low < indices.count && indices[low] == index {
+            counts[low] += count
+        } else {
+            indices.insert(index, at: low)
+            counts.insert(count, at: low)
+        }
+    }
+
+    /// Adds `count` values that are exactly zero.
+    public mutating func addZero(count: UInt64) {
+        zeroCount += count
+        self.count += count
+    }
+
+    /// Adds every value of `other`: the result equals the sketch of both value sets together.
+    public mutating func merge(_ other: LogSketch) {
+        guard !other.isEmpty else { return }
+        guard !isEmpty else {
+            self = other
+            return
+        }
+        zeroCount += other.zeroCount
+        count += other.count
+        var mergedIndices: [Int32] = []
+        var mergedCounts: [UInt64] = []
+        mergedIndices.reserveCapacity(indices.count + other.indices.count)
+        mergedCounts.reserveCapacity(indices.count + other.indices.count)
+        var i = 0
+        var j = 0
+        while i < indices.count || j < other.indices.count {
+            if j == other.indices.count || (i < indices.count && indices[i] < other.indices[j]) {
+                mergedIndices.append(indices[i])
+                mergedCounts.append(counts[i])
+                i += 1
+            } else if i == indices.count || other.indices[j] < indices[i] {
+                mergedIndices.append(other.indices[j])
+                mergedCounts.append(other.counts[j])
+                j += 1
+            } else {
+                mergedIndices.append(indices[i])
+                mergedCounts.append(counts[i] + other.counts[j])
+                i += 1
+                j += 1
+            }
+        }
+        indices = mergedIndices
+        counts = mergedCounts
+    }
+
+    /// The value at 0-based rank ⌊q·(n−1)⌋, within ``relativeAccuracy`` of the exact sample quantile;
+    /// `nil` when empty or `q` is NaN. `q` is clamped to 0…1.
+    public func quantile(_ q: Double) -> Double? {
+        guard count > 0, !q.isNaN else { return nil }
+        let clamped = min(max(q, 0), 1)
+        let rank = UInt64((clamped * Double(count - 1)).rounded(.down))
+        if rank < zeroCount { return 0 }
+        var seen = zeroCount
+        for (i, bucketCount) in counts.enumerated() {
+            seen += bucketCount
+            if rank < seen { return Self.representative(ofBucket: indices[i]) }
+        }
+        return indices.last.map(Self.representative(ofBucket:))
+    }
+}

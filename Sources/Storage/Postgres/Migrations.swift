@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Versioned schema migrations, applied in order, each in its own transaction, recorded in
+/// `schema_migrations`. `opsight migrate` runs them, and so does `opsight serve` at start.
+public enum Migrations {
+    /// One migration: a version and its statements (`{schema}` is replaced by the schema name).
+    struct Migration {
+        var version: Int
+        var name: String
+        var statements: [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(
+            version: 1, name: "rollups",
+            statements: [
+                """
+                CREATE TABLE {schema}.request_rollups (
+                    service text NOT NULL, route text NOT NULL, method text NOT NULL,
+                    minute bigint NOT NULL,
+                    count bigint NOT NULL, errors bigint NOT NULL,
+                    c1 bigint NOT NULL, c2 bigint NOT NULL, c3 bigint NOT NULL, c4 bigint NOT NULL, c5 bigint NOT NULL,
+                    latency bytea NOT NULL,
+                    collector text NOT NULL, position bigint NOT NULL)
+                """,
+                "CREATE INDEX request_rollups_service_minute ON {schema}.request_rollups (service, minute)",
+                "CREATE INDEX request_rollups_minute ON {schema}.request_rollups (minute)",
+                """
+                CREATE TABLE {schema}.job_rollups (
+                    service text NOT NULL, queue text NOT NULL, job text NOT NULL,
+                    minute bigint NOT NULL,
+                    enqueued bigint NOT NULL, started bigint NOT NULL, succeeded bigint NOT NULL,
+                    failed bigint NOT NULL, retried bigint NOT NULL,
+                    duration bytea NOT NULL, wait bytea NOT NULL,
+                    collector text NOT NULL, position bigint NOT NULL)
+                """,
+                "CREATE INDEX job_rollups_service_minute ON {schema}.job_rollups (service, minute)",
+                "CREATE INDEX job_rollups_minute ON {schema}.job_rollups (minute)",
+                """
+                CREATE TABLE {schema}.log_rollups (
+                    service text NOT NULL, minute bigint NOT NULL,
+                    debug bigint NOT NULL, info bigint NOT NULL, warn bigint NOT NULL,
+                    error bigint NOT NULL, fatal bigint NOT NULL,
+                    collector text NOT NULL, position bigint NOT NULL)
+                """,
+                "CREATE INDEX log_rollups_service_minute ON {schema}.log_rollups (service, minute)",
+                """
+                CREATE TABLE {schema}.wal_positions (
+                    collector text PRIMARY KEY, position bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())
+                """,
+            ]),
+    ]
+
+    /// The newest version this build knows.
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+
+    /// Applies every migration newer than the database's; returns the versions applied.
+    @discardableResult
+    public static func migrate(client: PostgresClient, schema: String, logger: Logger) async throws -> [Int] {
+        try await client.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted(schema))", logger: logger)
+        try await client.query(
+            """
+            CREATE TABLE IF NOT EXISTS \(unescaped: quoted(schema)).schema_migrations (
+                version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+            """, logger: logger)
+        var applied: [Int] = []
+        for m in all {
+            let done = try await client.withTransaction(logger: logger) { conn -> Bool in
+                // One migrator at a time, even with several `opsight serve` starting together.
+                try await conn.query("SELECT pg_advisory_xact_lock(7315001)", logger: logger)
+                let rows = try await conn.query(
+                    "SELECT 1 FROM \(unescaped: quoted(schema)).schema_migrations WHERE version = \(m.version)",
+                    logger: logger)
+                for try await _ in rows { return true }
+                for statement in m.statements {
+                    let sql = statement.replacingOccurrences(of: "{schema}", with: quoted(schema))
+                    try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                }
+                try await conn.query(
+                    "INSERT INTO \(unescaped: quoted(schema)).schema_migrations (version, name) VALUES (\(m.version), \(m.name))",
+                    logger: logger)
+                return false
+            }
+            if !done {
+                applied.append(m.version)
+                logger.info("applied migration", metadata: ["version": "\(m.version)", "name": "\(m.name)"])
+            }
+        }
+        return applied
+    }
+
+    /// A schema name as a quoted SQL identifier.
+    static func quoted(_ schema: String) -> String {
+        "\"" + schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,30 @@
+/// A failure of a store, wrapping the driver's error at the storage boundary.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    /// What failed; extensible.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+        /// A store URL cannot be used.
+        public static let invalidURL = Code("invalid_url")
+        /// Redis failed.
+        public static let redis = Code("redis")
+        /// PostgreSQL failed.
+        public static let postgres = Code("postgres")
+        /// Stored data could not be read back.
+        public static let corrupt = Code("corrupt")
+    }
+
+    public var code: Code
+    public var message: String
+    public var underlying: (any Error)?
+
+    /// Creates the error.
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,169 @@
+import Collector
+import Foundation
+import OpsightMetrics
+import Yams
+
+/// `opsight.yaml` (SPEC §10), after `${VAR}` substitution and environment overrides.
+struct OpsightConfig {
+    var listenHost = "127.0.0.1"
+    var listenPort = 9400
+    var redisURL = "redis://127.0.0.1:6379/0"
+    var databaseURL = "postgres://opsight@127.0.0.1:5432/opsight"
+    var databaseSchema = "opsight"
+    var redisKeyPrefix = "opsight"
+    var walDirectory = "./data/wal"
+    var walMaxBytes: UInt64 = 1 << 30
+    var tokens: [AccessTokens.Token] = []
+    var publicMetrics = false
+    var windowsMs: [Int64] = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000]
+    var errorStatusAtLeast = 500
+    var routesPerService = 500
+    var maxBodyBytes = 16 << 20
+    var maxAgeMs: Int64 = 86_400_000
+    var aliases: [String: String] = [:]
+    /// Environment variables the file named but the environment does not set.
+    var unsetVariables: [String] = []
+
+    /// Loads `path` (nil: defaults only), then applies `OPSIGHT_*` environment overrides.
+    static func load(path: String?, environment: [String: String]) throws(ConfigError) -> OpsightConfig {
+        var config = OpsightConfig()
+        if let path {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ConfigError(file: path, message: "cannot read the configuration file: \(error.localizedDescription)")
+            }
+            let (substituted, unset) = substitute(text, environment: environment)
+            config.unsetVariables = unset
+            let root: Node?
+            do { root = try Yams.compose(yaml: substituted) } catch let error as YamlError {
+                throw ConfigError(file: path, message: "invalid YAML: \(error)")
+            } catch {
+                throw ConfigError(file: path, message: "invalid YAML: \(error)")
+            }
+            if let root { try config.apply(ConfigNode(node: root, file: path, path: "")) }
+        }
+        try config.applyEnvironment(environment)
+        return config
+    }
+
+    /// Replaces `${VAR}` with the environment's value (empty when unset, reported back).
+    static func substitute(_ text: String, environment: [String: String]) -> (String, [String]) {
+        var out = ""
+        var unset: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                out += rest[start.lowerBound...]
+                return (out, unset)
+            }
+            let name = String(rest[start.upperBound..<end])
+            if let value = environment[name] { out += value } else { unset.append(name) }
+            rest = rest[rest.index(after: end)...]
+        }
+        out += rest
+        return (out, unset)
+    }
+
+    private mutating func apply(_ root: ConfigNode) throws(ConfigError) {
+        try root.checkKeys([
+            "listen", "redis_url", "database_url", "database_schema", "redis_key_prefix", "wal", "auth", "windows",
+            "errors", "limits", "ingest", "aliases", "funnels", "alerting",
+        ])
+        if let n = root.child("listen") { try setListen(try n.string(), node: n) }
+        if let n = root.child("redis_url") { redisURL = try n.string() }
+        if let n = root.child("database_url") { databaseURL = try n.string() }
+        if let n = root.child("database_schema") { databaseSchema = try n.string() }
+        if let n = root.child("redis_key_prefix") { redisKeyPrefix = try n.string() }
+        if let wal = root.child("wal") {
+            try wal.checkKeys(["dir", "max_bytes"])
+            if let n = wal.child("dir") { walDirectory = try n.string() }
+            if let n = wal.child("max_bytes") { walMaxBytes = try n.bytes() }
+        }
+        if let auth = root.child("auth") {
+            try auth.checkKeys(["tokens", "public_metrics"])
+            if let n = auth.child("public_metrics") { publicMetrics = try n.bool() }
+            if let list = auth.child("tokens") {
+                for t in try list.sequence() {
+                    try t.checkKeys(["name", "token", "scopes"])
+                    guard let name = t.child("name") else { throw t.error("a token needs a name") }
+                    guard let secret = t.child("token") else { throw t.error("a token needs a token (the secret)") }
+                    var scopes = Set<String>()
+                    for s in try t.child("scopes")?.sequence() ?? [] {
+                        let scope = try s.string()
+                        guard ["ingest", "read", "admin"].contains(scope) else {
+                            throw s.error("unknown scope '\(scope)': use ingest, read or admin")
+                        }
+                        scopes.insert(scope)
+                    }
+                    tokens.append(.init(name: try name.string(), secret: try secret.string(), scopes: scopes))
+                }
+            }
+        }
+        if let n = root.child("windows") {
+            windowsMs = []
+            for w in try n.sequence() {
+                let ms = try w.duration()
+                guard ms % 10_000 == 0, ms <= 3_600_000 || ms % 60_000 == 0 else {
+                    throw w.error("windows must be multiples of 10s (and of 1m above 1h)")
+                }
+                windowsMs.append(ms)
+            }
+        }
+        if let errors = root.child("errors") {
+            try errors.checkKeys(["status_at_least"])
+            if let n = errors.child("status_at_least") {
+                errorStatusAtLeast = try n.int()
+                guard (100...599).contains(errorStatusAtLeast) else { throw n.error("must be an HTTP status 100–599") }
+            }
+        }
+        if let limits = root.child("limits") {
+            try limits.checkKeys(["routes_per_service"])
+            if let n = limits.child("routes_per_service") {
+                routesPerService = try n.int()
+                guard routesPerService > 0 else { throw n.error("must be at least 1") }
+            }
+        }
+        if let ingest = root.child("ingest") {
+            try ingest.checkKeys(["max_body_bytes", "max_age"])
+            if let n = ingest.child("max_body_bytes") { maxBodyBytes = Int(try n.bytes()) }
+            if let n = ingest.child("max_age") { maxAgeMs = try n.duration() }
+        }
+        if let a = root.child("aliases") {
+            guard let mapping = a.node.mapping else { throw a.error("expected a mapping of alias: field") }
+            for (k, v) in mapping {
+                guard let alias = k.string, let field = v.string else { throw a.error("expected alias: field pairs") }
+                aliases[alias] = field
+            }
+        }
+    }
+
+    private mutating func setListen(_ text: String, node: ConfigNode?) throws(ConfigError) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            let message = "listen '\(text)' must be host:port, e.g. 127.0.0.1:9400"
+            throw node?.error(message) ?? ConfigError(file: "OPSIGHT_LISTEN", message: message)
+        }
+        listenHost = String(text[..<colon])
+        listenPort = port
+    }
+
+    private mutating func applyEnvironment(_ env: [String: String]) throws(ConfigError) {
+        if let v = env["OPSIGHT_LISTEN"], !v.isEmpty { try setListen(v, node: nil) }
+        if let v = env["OPSIGHT_REDIS_URL"], !v.isEmpty { redisURL = v }
+        if let v = env["OPSIGHT_DATABASE_URL"], !v.isEmpty { databaseURL = v }
+        if let v = env["OPSIGHT_WAL_DIR"], !v.isEmpty { walDirectory = v }
+        if let v = env["OPSIGHT_DATABASE_SCHEMA"], !v.isEmpty { databaseSchema = v }
+        if let v = env["OPSIGHT_REDIS_KEY_PREFIX"], !v.isEmpty { redisKeyPrefix = v }
+    }
+
+    var ingestConfiguration: IngestPipeline.Configuration {
+        var decoder = EventDecoder.Configuration()
+        decoder.aliases = aliases
+        decoder.maxAgeMs = maxAgeMs
+        return IngestPipeline.Configuration(
+            maxBodyBytes: maxBodyBytes, walMaxBytes: walMaxBytes, decoder: decoder,
+            rules: AggregationRules(errorStatusAtLeast: errorStatusAtLeast), routesPerService: routesPerService)
+    }
+}

@@ -1,0 +1,117 @@
+import AdminAPI
+import ArgumentParser
+import Collector
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// `opsight serve`: collector, API and (later) alerting in one process.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the collector and the API.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Listen address host:port (overrides the file and OPSIGHT_LISTEN).")
+    var listen: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var env = ProcessInfo.processInfo.environment
+        if let listen { env["OPSIGHT_LISTEN"] = listen }
+        let config: OpsightConfig
+        do { config = try OpsightConfig.load(path: options.config, environment: env) } catch {
+            throw ValidationError(error.description)
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        var logger = Logger(label: "opsight")
+        logger.logLevel = level
+        for name in config.unsetVariables {
+            logger.warning("configuration names an unset environment variable; it is empty", metadata: ["variable": "\(name)"])
+        }
+        let log = logger
+        let stores = try StoreConnections(config: config, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await stores.postgres.run() }
+            defer { stores.redis.shutdown() }
+            try await stores.waitUntilReachable(logger: logger)
+            try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
+            let runtime = try await CollectorRuntime.open(
+                wal: .init(directory: config.walDirectory), ingest: config.ingestConfiguration,
+                hot: stores.hot, durable: stores.durable, logger: logger)
+            let flusher = Flusher(
+                aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
+                collectorID: runtime.collectorID, status: runtime.status, logger: logger)
+            let tokens = AccessTokens(config.tokens)
+            let router = Router()
+            router.add(middleware: RequestIDMiddleware())
+            IngestController(pipeline: runtime.pipeline, tokens: tokens).register(on: router)
+            OpsController(reader: MetricsReader(hot: stores.hot, durable: stores.durable), tokens: tokens)
+                .register(on: router)
+            HealthController(stores: [("redis", stores.hot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
+                .register(on: router)
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
+                onServerRunning: { channel in
+                    log.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                },
+                logger: logger)
+            let services = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: flusher), .init(service: app)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await services.run()
+            runtime.commitLog.shutdown()
+            group.cancelAll()
+        }
+    }
+}
+
+/// The connections to Redis and PostgreSQL and the stores over them.
+struct StoreConnections {
+    let redis: RedisClient
+    let postgres: PostgresClient
+    let hot: RedisHotStore
+    let durable: PostgresDurableStore
+
+    init(config: OpsightConfig, logger: Logger) throws {
+        let redisURL: RedisURL
+        do { redisURL = try RedisURL(config.redisURL) } catch {
+            throw ValidationError("redis_url: \(error)")
+        }
+        let pgURL: PostgresURL
+        do { pgURL = try PostgresURL(config.databaseURL) } catch {
+            throw ValidationError("database_url: \(error.message)")
+        }
+        redis = RedisClient(url: redisURL, connections: 2)
+        postgres = PostgresClient(configuration: pgURL.clientConfiguration, backgroundLogger: logger)
+        hot = RedisHotStore(client: redis, configuration: .init(keyPrefix: config.redisKeyPrefix))
+        durable = PostgresDurableStore(
+            client: postgres, configuration: .init(schema: config.databaseSchema), logger: logger)
+    }
+
+    /// Waits (up to a minute) for both stores, saying which one is missing.
+    func waitUntilReachable(logger: Logger) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var delay = Duration.milliseconds(100)
+        while true {
+            var failures: [String] = []
+            do { try await hot.ping() } catch { failures.append("Redis: \(error)") }
+            do { try await durable.ping() } catch { failures.append("PostgreSQL: \(error)") }
+            if failures.isEmpty { return }
+            if ContinuousClock.now > deadline {
+                throw ValidationError("stores unreachable after 60s: \(failures.joined(separator: "; "))")
+            }
+            logger.warning("waiting for stores", metadata: ["problems": "\(failures.joined(separator: "; "))"])
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+        }
+    }
+}

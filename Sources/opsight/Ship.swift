@@ -1,0 +1,286 @@
+import ArgumentParser
+import AsyncHTTPClient
+import CompressNIO
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `opsight ship FILE|-`: sends NDJSON to `/v1/ingest` and exits 0 once every line is acknowledged.
+struct Ship: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ship NDJSON lines from a file or stdin to an Opsight collector.",
+        discussion: """
+            Lines are batched, gzip'd and retried with backoff until the collector acknowledges them. Lines the \
+            collector rejects are reported on stderr as FILE:LINE: reason and count as delivered. With --state the \
+            acknowledged offset is kept so a restart resumes where it stopped; --follow tails a growing file and \
+            survives rotation.
+            """)
+
+    @Argument(help: "NDJSON file, or - for standard input.")
+    var file: String
+
+    @Option(help: "Collector base URL (or OPSIGHT_URL).")
+    var url: String?
+
+    @Option(help: "Bearer token with the ingest scope (or OPSIGHT_TOKEN).")
+    var token: String?
+
+    @Flag(help: "Keep tailing the file (surviving rotation) instead of exiting at its end.")
+    var follow = false
+
+    @Option(help: "File recording the acknowledged offset, to resume after a restart.")
+    var state: String?
+
+    @Option(help: "Largest batch in bytes before compression.")
+    var batchBytes = 1 << 20
+
+    @Option(help: "Batches in flight at once.")
+    var concurrency = 4
+
+    @Option(help: "Give up when one batch cannot be delivered for this many seconds (0: never).")
+    var maxRetrySeconds = 300
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let base = url ?? env["OPSIGHT_URL"], !base.isEmpty else {
+            throw ValidationError("no collector URL: pass --url http://HOST:PORT or set OPSIGHT_URL")
+        }
+        let token = self.token ?? env["OPSIGHT_TOKEN"] ?? ""
+        guard batchBytes >= 1024, concurrency >= 1 else {
+            throw ValidationError("--batch-bytes must be at least 1024 and --concurrency at least 1")
+        }
+        if follow && file == "-" { throw ValidationError("--follow needs a file, not standard input") }
+        let shipper = Shipper(
+            endpoint: base.hasSuffix("/") ? base + "v1/ingest" : base + "/v1/ingest", token: token,
+            batchBytes: batchBytes, concurrency: concurrency, maxRetrySeconds: maxRetrySeconds,
+            label: file == "-" ? "stdin" : file)
+        let summary: Shipper.Summary
+        do {
+            summary = try await shipper.ship(path: file, follow: follow, statePath: state)
+        } catch {
+            try? await shipper.client.shutdown()
+            throw error
+        }
+        try? await shipper.client.shutdown()
+        FileHandle.standardError.write(
+            Data("shipped \(summary.accepted) events, \(summary.rejected) lines rejected\n".utf8))
+    }
+}
+
+/// The shipping loop: read, batch, send with retries, advance the acknowledged offset in order.
+final class Shipper: @unchecked Sendable {
+    struct Summary {
+        var accepted = 0
+        var rejected = 0
+    }
+
+    /// A batch of whole lines from the input.
+    struct Batch {
+        var body: [UInt8]
+        var endOffset: UInt64
+        var firstLine: Int
+        var lineCount: Int
+    }
+
+    struct State: Codable {
+        var inode: UInt64
+        var offset: UInt64
+        var line: Int
+    }
+
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let endpoint: String
+    let token: String
+    let batchBytes: Int
+    let concurrency: Int
+    let maxRetrySeconds: Int
+    let label: String
+
+    init(endpoint: String, token: String, batchBytes: Int, concurrency: Int, maxRetrySeconds: Int, label: String) {
+        self.endpoint = endpoint
+        self.token = token
+        self.batchBytes = batchBytes
+        self.concurrency = concurrency
+        self.maxRetrySeconds = maxRetrySeconds
+        self.label = label
+    }
+
+    func ship(path: String, follow: Bool, statePath: String?) async throws -> Summary {
+        var summary = Summary()
+        var saved = statePath.flatMap { p in
+            (try? Data(contentsOf: URL(fileURLWithPath: p))).flatMap { try? JSONDecoder().decode(State.self, from: $0) }
+        }
+        while true {
+            let handle: FileHandle
+            if path == "-" {
+                handle = .standardInput
+            } else {
+                guard let h = FileHandle(forReadingAtPath: path) else {
+                    if follow {
+                        try await Task.sleep(for: .milliseconds(200))
+                        continue
+                    }
+                    throw ValidationError("cannot open \(path)")
+                }
+                handle = h
+            }
+            let inode = path == "-" ? 0 : Self.inode(of: handle)
+            var offset: UInt64 = 0
+            var line = 1
+            if let s = saved, s.inode == inode, path != "-" {
+                offset = s.offset
+                line = s.line
+                try handle.seek(toOffset: offset)
+            }
+            saved = nil
+            let rotated = try await shipFile(
+                handle, path: path, inode: inode, offset: offset, line: line, follow: follow, statePath: statePath,
+                summary: &summary)
+            if path != "-" { try? handle.close() }
+            if !rotated { return summary }
+        }
+    }
+
+    /// Ships one opened file; returns true when the file was rotated (follow mode) and a new one should be opened.
+    private func shipFile(
+        _ handle: FileHandle, path: String, inode: UInt64, offset start: UInt64, line startLine: Int, follow: Bool,
+        statePath: String?, summary: inout Summary
+    ) async throws -> Bool {
+        var offset = start
+        var line = startLine
+        var carry: [UInt8] = []
+        var inFlight: [Task<IngestAnswer, any Error>] = []
+        var batches: [Batch] = []
+        var pending: [UInt8] = []
+        var pendingLines = 0
+        var pendingFirstLine = line
+
+        func settleOldest() async throws {
+            let answer = try await inFlight.removeFirst().value
+            let batch = batches.removeFirst()
+            summary.accepted += answer.accepted
+            summary.rejected += answer.rejected
+            for e in answer.errors {
+                FileHandle.standardError.write(Data("\(label):\(batch.firstLine + e.line - 1): \(e.error)\n".utf8))
+            }
+            if let statePath {
+                let state = State(inode: inode, offset: batch.endOffset, line: batch.firstLine + batch.lineCount)
+                let data = try JSONEncoder().encode(state)
+                try data.write(to: URL(fileURLWithPath: statePath), options: .atomic)
+            }
+        }
+        func send() async throws {
+            guard !pending.isEmpty else { return }
+            let batch = Batch(body: pending, endOffset: offset, firstLine: pendingFirstLine, lineCount: pendingLines)
+            pending = []
+            pendingLines = 0
+            pendingFirstLine = line
+            if inFlight.count >= concurrency { try await settleOldest() }
+            batches.append(batch)
+            inFlight.append(Task { try await self.deliver(batch.body) })
+        }
+
+        while true {
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty {
+                if !carry.isEmpty && !follow {
+                    // A last line without a newline still counts.
+                    pending.append(contentsOf: carry)
+                    pending.append(0x0A)
+                    offset += UInt64(carry.count)
+                    pendingLines += 1
+                    line += 1
+                    carry = []
+                }
+                try await send()
+                while !inFlight.isEmpty { try await settleOldest() }
+                if !follow { return false }
+                if path != "-", Self.wasRotated(path: path, inode: inode, offset: offset + UInt64(carry.count)) {
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            var bytes = carry
+            bytes.append(contentsOf: chunk)
+            carry = []
+            var lineStart = 0
+            for i in bytes.indices where bytes[i] == 0x0A {
+                let length = i + 1 - lineStart
+                if pending.count + length > batchBytes && !pending.isEmpty { try await send() }
+                pending.append(contentsOf: bytes[lineStart...i])
+                pendingLines += 1
+                line += 1
+                offset += UInt64(length)
+                lineStart = i + 1
+            }
+            carry = Array(bytes[lineStart...])
+        }
+    }
+
+    struct IngestAnswer: Decodable {
+        var accepted: Int
+        var rejected: Int
+        var errors: [LineErrorDTO]
+    }
+
+    struct LineErrorDTO: Decodable {
+        var line: Int
+        var error: String
+    }
+
+    /// Sends one body until the collector acknowledges it, backing off on 429, 5xx and network errors.
+    private func deliver(_ body: [UInt8]) async throws -> IngestAnswer {
+        var buffer = ByteBuffer(bytes: body)
+        let gz = try buffer.compress(with: .gzip())
+        let clock = ContinuousClock()
+        let started = clock.now
+        var delay = Duration.milliseconds(100)
+        while true {
+            var request = HTTPClientRequest(url: endpoint)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+            request.headers.add(name: "Content-Encoding", value: "gzip")
+            if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            request.body = .bytes(gz)
+            var retryAfter: Duration?
+            var failure = ""
+            do {
+                let response = try await client.execute(request, timeout: .seconds(60))
+                let data = try await response.body.collect(upTo: 16 << 20)
+                switch response.status.code {
+                case 200:
+                    return try JSONDecoder().decode(IngestAnswer.self, from: Data(buffer: data))
+                case 429, 500...599:
+                    failure = "HTTP \(response.status.code)"
+                    if let s = response.headers.first(name: "Retry-After"), let n = Int(s) { retryAfter = .seconds(n) }
+                default:
+                    throw ValidationError(
+                        "the collector refused a batch with HTTP \(response.status.code): \(String(buffer: data))")
+                }
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                failure = "\(error)"
+            }
+            if maxRetrySeconds > 0, clock.now - started > .seconds(maxRetrySeconds) {
+                throw ValidationError("giving up after \(maxRetrySeconds)s: \(failure)")
+            }
+            let jitter = Double.random(in: 0.5...1.0)
+            try await Task.sleep(for: retryAfter ?? delay * jitter)
+            delay = min(delay * 2, .seconds(10))
+        }
+    }
+
+    static func inode(of handle: FileHandle) -> UInt64 {
+        var st = stat()
+        return fstat(handle.fileDescriptor, &st) == 0 ? UInt64(st.st_ino) : 0
+    }
+
+    /// True when `path` now names another file, or the file shrank below what was read (truncated).
+    static func wasRotated(path: String, inode: UInt64, offset: UInt64) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        return UInt64(st.st_ino) != inode || UInt64(st.st_size) < offset
+    }
+}

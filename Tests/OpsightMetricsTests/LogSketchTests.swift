@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+
+@testable import OpsightMetrics
+
+@Suite struct LogSketchTests {
+    /// The quantiles every property is checked at.
+    static let quantiles: [Double] = [0, 0.01, 0.5, 0.9, 0.95, 0.99, 0.999, 1]
+
+    /// A named sample generator.
+    struct Distribution: CustomTestStringConvertible, Sendable {
+        let name: String
+        let generate: @Sendable (inout SplitMix64) -> [Double]
+        var testDescription: String { name }
+    }
+
+    static func uniform(_ rng: inout SplitMix64) -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
+
+    static func normal(_ rng: inout SplitMix64) -> Double {
+        // Box–Muller; 1 − u keeps the logarithm finite.
+        let u1 = 1 - uniform(&rng)
+        let u2 = uniform(&rng)
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+
+    static let distributions: [Distribution] = [
+        Distribution(name: "uniform 0..1000 ms") { rng in (0..<20_000).map { _ in uniform(&rng) * 1000 } },
+        Distribution(name: "log-normal heavy tail") { rng in (0..<20_000).map { _ in exp(3 + 2 * normal(&rng)) } },
+        Distribution(name: "bimodal fast/slow") { rng in
+            (0..<20_000).map { _ in
+                uniform(&rng) < 0.8 ? abs(5 + normal(&rng)) + 0.01 : abs(800 + 100 * normal(&rng))
+            }
+        },
+        Distribution(name: "constant") { _ in Array(repeating: 42.0, count: 5_000) },
+        Distribution(name: "single sample") { _ in [123.456] },
+        Distribution(name: "30% zeros") { rng in
+            (0..<10_000).map { _ in uniform(&rng) < 0.3 ? 0 : uniform(&rng) * 50 }
+        },
+        Distribution(name: "tiny and huge") { rng in
+            (0..<5_000).map { _ in uniform(&rng) < 0.5 ? uniform(&rng) * 1e-6 + 1e-9 : 1e9 * (1 + uniform(&rng)) }
+        },
+    ]
+
+    /// The exact sample quantile of SPEC §5: rank ⌊q·(n−1)⌋ of the sorted samples.
+    static func exactQuantile(_ sorted: [Double], _ q: Double) -> Double {
+        sorted[Int((q * Double(sorted.count - 1)).rounded(.down))]
+    }
+
+    /// Checks every quantile of `sketch` against the exact quantiles of `samples`.
+    static func expectAccurate(
+        _ sketch: LogSketch,
+        _ samples: [Double],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let sorted = samples.sorted()
+        for q in quantiles {
+            let exact = exactQuantile(sorted, q)
+            let estimate = try #require(sketch.quantile(q), sourceLocation: sourceLocation)
+            if exact == 0 {
+                #expect(estimate == 0, "q=\(q)", sourceLocation: sourceLocation)
+            } else {
+                let error = abs(estimate - exact) / exact
+                #expect(
+                    error <= LogSketch.relativeAccuracy + 1e-12,
+                    "q=\(q) exact=\(exact) estimate=\(estimate) error=\(error)",
+                    sourceLocation: sourceLocation
+                )
+            }
+        }
+    }
+
+    @Test(arguments: distributions)
+    func quantilesAreWithinOnePercentOfExactSampleQuantiles(_ distribution: Distribution) throws {
+        var rng = SplitMix64(seed: 0x5EED_0001)
+        let samples = distribution.generate(&rng)
+        var sketch = LogSketch()
+        for value in samples { sketch.add(value) }
+        #expect(sketch.count == UInt64(samples.count))
+        try Self.expectAccurate(sketch, samples)
+    }
+
+    @Test(arguments: distributions)
+    func mergingFiftyPartialSketchesEqualsTheSketchOfTheUnion(_ distribution: Distribution) throws {
+        var rng = SplitMix64(seed: 0x5EED_0002)
+        let samples = distribution.generate(&rng)
+        var whole = LogSketch()
+        var parts = Array(repeating: LogSketch(), count: 50)
+        for value in samples {
+            whole.add(value)
+            parts[Int(rng.next() % 50)].add(value)
+        }
+        var merged = LogSketch()
+        for part in parts { merged.merge(part) }
+        var mergedBackwards = LogSketch()
+        for part in parts.reversed() { mergedBackwards.merge(part) }
+        #expect(merged == whole)
+        #expect(mergedBackwards == whole)
+        #expect(merged.buckets.map(\.index) == whole.buckets.map(\.index))
+        #expect(merged.buckets.map(\.count) == whole.buckets.map(\.count))
+        try Self.expectAccurate(merged, samples)
+    }
+
+    @Test(arguments: distributions)
+    func encodingRoundTrips(_ distribution: Distribution) throws {
+        var rng = SplitMix64(seed: 0x5EED_0003)
+        var sketch = LogSketch()
+        for value in distribution.generate(&rng) { sketch.add(value) }
+        let decoded = try LogSketch(decoding: sketch.encoded())
+        #expect(decoded == sketch)
+    }
+
+    @Test func emptySketchHasNoQuantilesAndRoundTrips() throws {
+        let sketch = LogSketch()
+        #expect(sketch.isEmpty)
+        #expect(sketch.quantile(0.5) == nil)
+        #expect(try LogSketch(decoding: sketch.encoded()) == sketch)
+    }
+
+    @Test func zeroStaysExactlyZeroAndNegativeIsClampedToZero() {
+        var sketch = LogSketch()
+        sketch.add(0, count: 3)
+        sketch.add(-5)
+        sketch.add(.nan)
+        #expect(sketch.zeroCount == 4)
+        #expect(sketch.count == 4)
+        #expect(sketch.quantile(1) == 0)
+    }
+
+    @Test func bucketsHoldValuesWithinRelativeAccuracyOfTheirRepresentative() {
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<10_000 {
+            let value = exp((Self.uniform(&rng) - 0.5) * 80)
+            let index = LogSketch.bucketIndex(for: value)
+            let representative = LogSketch.representative(ofBucket: index)
+            #expect(abs(representative - value) / value <= LogSketch.relativeAccuracy + 1e-12)
+        }
+    }
+
+    @Test func extremeValuesAreClampedIntoTheBucketRange() {
+        #expect(LogSketch.bucketIndex(for: .infinity) == LogSketch.bucketIndex(for: .greatestFiniteMagnitude))
+        #expect(LogSketch.bucketIndex(for: .leastNonzeroMagnitude) == LogSketch.minIndex)
+    }
+
+    @Test func addingBucketCountsRebuildsTheSameSketch() {
+        var rng = SplitMix64(seed: 11)
+        var original = LogSketch()
+        for _ in 0..<1000 { original.add(Self.uniform(&rng) * 100) }
+        original.addZero(count: 5)
+        var rebuilt = LogSketch()
+        rebuilt.addZero(count: original.zeroCount)
+        for bucket in original.buckets.reversed() { rebuilt.add(bucket: bucket.index, count: bucket.count) }
+        #expect(rebuilt == original)
+    }
+
+    @Test(
+        arguments: [
+            ([], "invalid sketch encoding: empty input"),
+            ([9], "invalid sketch encoding: unsupported version 9"),
+            ([1, 0], "invalid sketch encoding: truncated input"),
+            ([1, 0, 1, 2], "invalid sketch encoding: truncated input"),
+            ([1, 0, 1, 2, 0], "invalid sketch encoding: empty bucket"),
+            ([1, 0, 2, 2, 1, 0, 1], "invalid sketch encoding: bucket indices not increasing"),
+            ([1, 0, 0, 7], "invalid sketch encoding: trailing bytes"),
+            (
+                [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F],
+                "invalid sketch encoding: varint overflows 64 bits"
+            ),
+        ] as [([UInt8], String)]
+    )
+    func malformedEncodingsAreRejected(bytes: [UInt8], message: String) {
+        #expect(throws: SketchDecodingError.self) { try LogSketch(decoding: bytes) }
+        do {
+            _ = try LogSketch(decoding: bytes)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
+    @Test func encodingIsCompact() {
+        var sketch = LogSketch()
+        for i in 1...1000 { sketch.add(Double(i)) }
+        // About 350 buckets of index delta 1: two bytes each plus a short header.
+        #expect(sketch.encoded().count < sketch.buckets.count * 3 + 8)
+    }
+}
