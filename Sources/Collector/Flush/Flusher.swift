@@ -1,5 +1,16 @@
 import Logging
 import ServiceLifecycle
+import Synchronization
+
+/// The delta each store still has to take, shared by the flush loops.
+final class PendingDeltas: Sendable {
+    struct Slots {
+        var hot: Aggregator.Taken?
+        var durable: Aggregator.Taken?
+    }
+    private let slots = Mutex(Slots())
+    func withLock<T>(_ body: (inout Slots) -> T) -> T { slots.withLock { body(&$0) } }
+}
 
 /// Moves aggregated deltas from memory to the hot and durable stores, and trims the write-ahead log.
 ///
@@ -32,6 +43,8 @@ public struct Flusher: Service {
     private let collectorID: String
     private let status: CollectorStatus
     private let logger: Logger
+    /// Deltas whose commit failed, kept to be retried exactly as they were.
+    private let pending = PendingDeltas()
 
     /// Creates the flusher.
     public init(
@@ -63,19 +76,40 @@ public struct Flusher: Service {
 
     private func loop(isHot: Bool) async {
         let interval = isHot ? configuration.hotInterval : configuration.durableInterval
-        var pending: Aggregator.Taken?
         while true {
             let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-            if pending == nil {
-                let taken = isHot ? aggregator.takeHot() : aggregator.takeDurable()
-                if !taken.delta.isEmpty || taken.position > position(isHot) { pending = taken }
-            }
-            if let p = pending, await flush(p, isHot: isHot) { pending = nil }
+            let ok = await step(isHot: isHot)
             // On shutdown one last flush was just tried; whatever did not make it is in the log for next time.
             if stopping { return }
-            let wait = pending == nil ? interval : configuration.retryInterval
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: ok ? interval : configuration.retryInterval) }
         }
+    }
+
+    /// Flushes the delta waiting for one store (a failed one first, as it was); true when nothing is left.
+    private func step(isHot: Bool) async -> Bool {
+        let taken: Aggregator.Taken? = pending.withLock { p in
+            if isHot {
+                if p.hot == nil { p.hot = aggregator.takeHot() }
+                return p.hot
+            }
+            if p.durable == nil { p.durable = aggregator.takeDurable() }
+            return p.durable
+        }
+        guard let taken else { return true }
+        if taken.delta.isEmpty && taken.position <= position(isHot) {
+            pending.withLock { p in if isHot { p.hot = nil } else { p.durable = nil } }
+            return true
+        }
+        guard await flush(taken, isHot: isHot) else { return false }
+        pending.withLock { p in if isHot { p.hot = nil } else { p.durable = nil } }
+        return true
+    }
+
+    /// Flushes both stores once; true when both are done. For tests and tools that drive flushing themselves.
+    public func flushNow() async -> Bool {
+        let hotOK = await step(isHot: true)
+        let durableOK = await step(isHot: false)
+        return hotOK && durableOK
     }
 
     private func position(_ isHot: Bool) -> UInt64 {

@@ -50,9 +50,7 @@ public struct RESPCommands: Sendable {
 
     /// Writes `*<n>\r\n`; exactly `argumentCount` arguments must follow.
     mutating func beginCommand(argumentCount: Int) {
-        bytes.append(UInt8(ascii: "*"))
-        appendDecimal(Int64(argumentCount))
-        appendCRLF()
+        appendLine(marker: UInt8(ascii: "*"), Int64(argumentCount))
         count += 1
     }
 
@@ -68,84 +66,76 @@ public struct RESPCommands: Sendable {
 
     /// Writes a UTF-8 string argument.
     mutating func appendArgument(_ text: String) {
-        var text = text
-        // Native strings are contiguous UTF-8, so this copies straight from the string's storage.
-        text.withUTF8 { utf8 in
-            appendBulkHeader(length: utf8.count)
-            bytes.append(contentsOf: utf8)
+        // Native strings are contiguous UTF-8: copy straight from their storage, without bridging or copying the
+        // string first.
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            appendBulk(UnsafeRawBufferPointer(utf8))
         }
-        appendCRLF()
+        if done == nil {
+            appendArgument(Array(text.utf8))
+        }
     }
 
     /// Writes a static ASCII argument such as a command name.
     mutating func appendArgument(_ text: StaticString) {
         text.withUTF8Buffer { utf8 in
-            appendBulkHeader(length: utf8.count)
-            bytes.append(contentsOf: utf8)
+            appendBulk(UnsafeRawBufferPointer(utf8))
         }
-        appendCRLF()
     }
 
     /// Writes a binary argument.
     mutating func appendArgument(_ raw: [UInt8]) {
-        appendBulkHeader(length: raw.count)
-        bytes.append(contentsOf: raw)
-        appendCRLF()
+        raw.withUnsafeBytes { appendBulk($0) }
     }
 
-    /// Writes an integer argument as decimal digits.
+    /// Writes an integer argument as `$<length>\r\n<digits>\r\n`, formatted on the stack.
     mutating func appendArgument(_ value: Int64) {
-        appendBulkHeader(length: Self.decimalLength(value))
-        appendDecimal(value)
-        appendCRLF()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { scratch in
+            var start = Self.writeLine(value, endingAt: scratch.count, in: scratch)
+            let digitCount = scratch.count - start - 2
+            start = Self.writeLine(Int64(digitCount), endingAt: start, in: scratch)
+            start -= 1
+            scratch[start] = UInt8(ascii: "$")
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[start...]))
+        }
     }
 
     @inline(__always)
-    private mutating func appendBulkHeader(length: Int) {
-        bytes.append(UInt8(ascii: "$"))
-        appendDecimal(Int64(length))
-        appendCRLF()
-    }
-
-    @inline(__always)
-    private mutating func appendCRLF() {
+    private mutating func appendBulk(_ body: UnsafeRawBufferPointer) {
+        appendLine(marker: UInt8(ascii: "$"), Int64(body.count))
+        bytes.append(contentsOf: body)
         bytes.append(UInt8(ascii: "\r"))
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    /// The number of bytes `appendDecimal` writes for `value`, sign included.
+    /// Writes `<marker><decimal>\r\n` with one append.
     @inline(__always)
-    private static func decimalLength(_ value: Int64) -> Int {
-        var magnitude = value.magnitude
-        var length = value < 0 ? 2 : 1
-        while magnitude >= 10 {
-            magnitude /= 10
-            length += 1
+    private mutating func appendLine(marker: UInt8, _ value: Int64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { scratch in
+            let start = Self.writeLine(value, endingAt: scratch.count, in: scratch) - 1
+            scratch[start] = marker
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[start...]))
         }
-        return length
     }
 
-    /// Writes the decimal digits of `value` without allocating a `String`.
+    /// Writes `<decimal>\r\n` so that it ends just before `end` and returns where it starts; 22 bytes at most.
     @inline(__always)
-    private mutating func appendDecimal(_ value: Int64) {
-        if value >= 0 && value < 10 {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
-            return
-        }
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-        }
+    private static func writeLine(_ value: Int64, endingAt end: Int, in scratch: UnsafeMutableBufferPointer<UInt8>)
+        -> Int
+    {
+        var index = end - 2
+        scratch[index] = UInt8(ascii: "\r")
+        scratch[index + 1] = UInt8(ascii: "\n")
         var magnitude = value.magnitude
-        let digitCount = Self.decimalLength(value) - (value < 0 ? 1 : 0)
-        let end = bytes.count + digitCount
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digitCount))
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            var index = end - 1
-            repeat {
-                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-                index -= 1
-            } while magnitude > 0
+        repeat {
+            index -= 1
+            scratch[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        if value < 0 {
+            index -= 1
+            scratch[index] = UInt8(ascii: "-")
         }
+        return index
     }
 }

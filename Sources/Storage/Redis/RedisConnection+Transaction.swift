@@ -31,7 +31,8 @@ extension RedisConnection {
             if let failed = replies.enumerated().first(where: { $0.element.errorMessage != nil }) {
                 throw RedisError(
                     code: .server,
-                    message: "command #\(failed.offset + 1) of the transaction failed: \(failed.element.errorMessage!); "
+                    message:
+                        "command #\(failed.offset + 1) of the transaction failed: \(failed.element.errorMessage!); "
                         + "the other commands were applied (Redis does not roll back)"
                 )
             }

@@ -1,9 +1,9 @@
 import CHiredis
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One blocking connection to Redis over hiredis.
@@ -138,7 +138,8 @@ public final class RedisConnection {
             if case .error(let message) = reply {
                 throw RedisError(
                     code: .connection,
-                    message: "Redis at \(url) refused AUTH/SELECT: \(message); check the password and database in the URL"
+                    message:
+                        "Redis at \(url) refused AUTH/SELECT: \(message); check the password and database in the URL"
                 )
             }
         }
@@ -151,7 +152,8 @@ public final class RedisConnection {
     }
 
     private func reuseError(_ cause: RedisError) -> RedisError {
-        RedisError(code: cause.code, message: "connection to \(url) is unusable after an earlier failure: \(cause.message)")
+        RedisError(
+            code: cause.code, message: "connection to \(url) is unusable after an earlier failure: \(cause.message)")
     }
 
     private func ioError(errno savedErrno: Int32) -> RedisError {
@@ -198,7 +200,8 @@ public final class RedisConnection {
     private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
         withUnsafeBytes(of: context.pointee.errstr) { raw in
             let text = raw.prefix { $0 != 0 }
-            return text.isEmpty ? "unknown error (hiredis code \(context.pointee.err))" : String(decoding: text, as: UTF8.self)
+            return text.isEmpty
+                ? "unknown error (hiredis code \(context.pointee.err))" : String(decoding: text, as: UTF8.self)
         }
     }
 

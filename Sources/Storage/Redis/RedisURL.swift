@@ -39,7 +39,9 @@ public struct RedisURL: Sendable, Equatable {
             throw invalid("unsupported scheme '\(scheme)'")
         }
         var rest = Substring(string[schemeEnd.upperBound...])
-        if rest.contains("?") || rest.contains("#") { throw invalid("query parameters and fragments are not supported") }
+        if rest.contains("?") || rest.contains("#") {
+            throw invalid("query parameters and fragments are not supported")
+        }
 
         var username: String?
         var password: String?
@@ -49,7 +51,9 @@ public struct RedisURL: Sendable, Equatable {
             if let colon = userinfo.firstIndex(of: ":") {
                 let user = userinfo[..<colon]
                 if !user.isEmpty {
-                    guard let decoded = Self.percentDecoded(user) else { throw invalid("bad percent-encoding in user name") }
+                    guard let decoded = Self.percentDecoded(user) else {
+                        throw invalid("bad percent-encoding in user name")
+                    }
                     username = decoded
                 }
                 guard let decoded = Self.percentDecoded(userinfo[userinfo.index(after: colon)...]) else {
@@ -58,7 +62,9 @@ public struct RedisURL: Sendable, Equatable {
                 password = decoded
             } else {
                 // `redis://secret@host` is what people write for a password-only server.
-                guard let decoded = Self.percentDecoded(userinfo) else { throw invalid("bad percent-encoding in password") }
+                guard let decoded = Self.percentDecoded(userinfo) else {
+                    throw invalid("bad percent-encoding in password")
+                }
                 password = decoded
             }
         }
@@ -106,7 +112,8 @@ public struct RedisURL: Sendable, Equatable {
 
     /// Replaces the password of a URL string with `***` so that it can go into logs and error messages.
     private static func redactingPassword(_ string: String) -> String {
-        guard let schemeEnd = string.firstRange(of: "://"), let at = string.lastIndex(of: "@"), at > schemeEnd.upperBound
+        guard let schemeEnd = string.firstRange(of: "://"), let at = string.lastIndex(of: "@"),
+            at > schemeEnd.upperBound
         else { return string }
         let userinfo = string[schemeEnd.upperBound..<at]
         let user = userinfo.firstIndex(of: ":").map { userinfo[..<$0] } ?? ""

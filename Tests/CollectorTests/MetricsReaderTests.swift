@@ -1,0 +1,86 @@
+import OpsightMetrics
+import Testing
+
+@testable import Collector
+
+@Suite struct MetricsReaderTests {
+    /// A request event at `ms`.
+    func request(_ ms: Int64, duration: Double = 10) -> Event {
+        var e = Event(timestampMs: ms, service: "api", kind: .request)
+        e.route = "/a"
+        e.method = "GET"
+        e.status = 200
+        e.durationMs = duration
+        return e
+    }
+
+    func stores(_ events: [Event]) async throws -> (InMemoryMetricsStore, InMemoryMetricsStore) {
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let batch = BatchAggregate(events: events, rules: .init())
+        try await hot.commit(batch.hot, position: 1, collector: "c")
+        try await durable.commit(batch.durable, position: 1, collector: "c")
+        return (hot, durable)
+    }
+
+    func count(_ r: MetricsReader.Result) -> UInt64 { r.data.requests.values.reduce(0) { $0 + $1.count } }
+
+    @Test func windowIsOpenAtTheOldEdgeAndClosedAtTheNewOne() async throws {
+        let t: Int64 = 1_795_000_020_000  // on the 10 s and the minute grid
+        let w: Int64 = 300_000
+        let events = [request(t - w), request(t - w + 1), request(t), request(t + 1)]
+        let (hot, durable) = try await stores(events)
+        let reader = MetricsReader(hot: hot, durable: durable)
+        let r = try await reader.window(service: "api", windowMs: w, timeMs: t, nowMs: t + 60_000)
+        #expect(count(r) == 2)
+        #expect(r.timeMs == t)
+    }
+
+    @Test func pastTimeRoundsDownToTheTenSecondGrid() async throws {
+        let t: Int64 = 1_795_000_020_000
+        let (hot, durable) = try await stores([request(t - 5), request(t + 3_000)])
+        let reader = MetricsReader(hot: hot, durable: durable)
+        let r = try await reader.window(service: nil, windowMs: 60_000, timeMs: t + 9_999, nowMs: t + 120_000)
+        #expect(r.timeMs == t)
+        #expect(count(r) == 1)
+    }
+
+    @Test func nowIncludesEverythingUpToNow() async throws {
+        let now: Int64 = 1_795_000_023_456
+        let (hot, durable) = try await stores([request(now - 59_000), request(now - 1), request(now), request(now + 1_000)])
+        let reader = MetricsReader(hot: hot, durable: durable)
+        let r = try await reader.window(service: "api", windowMs: 60_000, timeMs: nil, nowMs: now)
+        // The old edge is on the grid: (ceil(now/10s)·10s − 60s, now] holds the first three.
+        #expect(count(r) == 3)
+        #expect(r.timeMs == now)
+    }
+
+    @Test func longWindowsComeFromRollupsPlusTheNewestHotMinutes() async throws {
+        let now: Int64 = 1_795_000_023_456
+        let sixHours: Int64 = 21_600_000
+        var events: [Event] = []
+        for minute in stride(from: Int64(0), to: 400, by: 7) { events.append(request(now - minute * 60_000)) }
+        let (hot, durable) = try await stores(events)
+        let reader = MetricsReader(hot: hot, durable: durable)
+        let r = try await reader.window(service: "api", windowMs: sixHours, timeMs: nil, nowMs: now)
+        let edge = (TimeBucket.index(ofMs: now, widthMs: 60_000)) * 60_000 - sixHours
+        #expect(count(r) == UInt64(events.filter { $0.timestampMs > edge && $0.timestampMs <= now }.count))
+        // A past time far outside hot retention is served from rollups on the minute grid.
+        let past = now - 3 * 3_600_000 + 12_345
+        let p = try await reader.window(service: "api", windowMs: 3_600_000 * 2, timeMs: past, nowMs: now)
+        let pastEnd = (past / 60_000) * 60_000
+        #expect(p.timeMs == pastEnd)
+        #expect(count(p) == UInt64(events.filter { $0.timestampMs > pastEnd - 7_200_000 && $0.timestampMs <= pastEnd }.count))
+    }
+
+    @Test func windowsOffTheGridAreRejected() async throws {
+        let (hot, durable) = try await stores([])
+        let reader = MetricsReader(hot: hot, durable: durable)
+        await #expect(throws: CollectorError.self) {
+            _ = try await reader.window(service: nil, windowMs: 15_000, timeMs: nil, nowMs: 1_000_000)
+        }
+        await #expect(throws: CollectorError.self) {
+            _ = try await reader.window(service: nil, windowMs: 7_200_000 + 10_000, timeMs: nil, nowMs: 1_000_000)
+        }
+    }
+}
