@@ -23,8 +23,7 @@ REDIS_LOG="$REDIS_DIR/redis.log"
 STATE="$STORES/ports.env"
 PG_WANTED_VERSION=15
 READY_TIMEOUT=${STORES_READY_TIMEOUT:-60}
-PACKAGES=(redis-server redis-tools "postgresql-$PG_WANTED_VERSION" "postgresql-client-$PG_WANTED_VERSION"
-    libhiredis-dev zlib1g-dev pkg-config)
+PACKAGES=(redis-server redis-tools libhiredis-dev zlib1g-dev pkg-config)
 
 PG_PORT=""
 REDIS_PORT=""
@@ -56,16 +55,29 @@ as_pg() {
 }
 
 install_packages() {
-    local missing=() package
+    local missing=() package missing_text
     for package in "${PACKAGES[@]}"; do
         if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$package")
         fi
     done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them"
-    log "installing ${missing[*]}"
+    # Any installed PostgreSQL server will do; only install one when there is none.
+    local need_pg=0
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_pg=1
+    [[ ${#missing[@]} -eq 0 && $need_pg -eq 0 ]] && return 0
+    ((need_pg)) && missing_text="${missing[*]} postgresql" || missing_text="${missing[*]}"
+    command -v apt-get >/dev/null || die "missing packages (${missing_text# }) and no apt-get to install them"
+    log "updating apt package lists"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+    if ((need_pg)); then
+        # Debian 12 ships PostgreSQL 15; newer releases only their own version, which the metapackage names.
+        if apt-cache show "postgresql-$PG_WANTED_VERSION" >/dev/null 2>&1; then
+            missing+=("postgresql-$PG_WANTED_VERSION" "postgresql-client-$PG_WANTED_VERSION")
+        else
+            missing+=(postgresql postgresql-client)
+        fi
+    fi
+    log "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
 
@@ -79,7 +91,7 @@ pg_bin() {
     fi
     [[ -f "$PG_DATA/PG_VERSION" ]] && die "data in $PG_DATA needs PostgreSQL $version, which is not installed; run '$0 clean'"
     local newest
-    newest=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    newest=$(compgen -G "/usr/lib/postgresql/*/bin" | sort -V | tail -n 1 || true)
     [[ -n "$newest" ]] || die "no PostgreSQL server under /usr/lib/postgresql; install postgresql-$PG_WANTED_VERSION"
     echo "$newest"
 }
@@ -140,13 +152,16 @@ make_reachable_by_postgres() {
     id postgres >/dev/null 2>&1 || die "user 'postgres' is missing; reinstall postgresql-$PG_WANTED_VERSION"
     chown postgres:postgres "$PG_DIR"
     [[ ! -d "$PG_DATA" ]] || chown -R postgres:postgres "$PG_DATA"
-    local dir=$STORES
-    while [[ "$dir" != / ]]; do
+    # Walk from / down, so that only the directories that really block the way are changed.
+    local dir="" part
+    local -a parts
+    IFS=/ read -r -a parts <<<"${STORES#/}"
+    for part in "${parts[@]}"; do
+        dir="$dir/$part"
         if ! runuser -u postgres -- test -x "$dir"; then
             log "allowing the postgres user to traverse $dir (chmod o+x)"
             chmod o+x "$dir"
         fi
-        dir=$(dirname "$dir")
     done
 }
 
@@ -195,7 +210,7 @@ start_pg() {
     # `9>&-`: the server must not inherit the lock, or it would hold it for its whole life.
     if ! as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t "$READY_TIMEOUT" start >/dev/null 9>&-; then
         show_log "$PG_LOG"
-        die "PostgreSQL did not start within ${READY_TIMEOUT}s"
+        die "PostgreSQL failed to start on 127.0.0.1:$PG_PORT (waited at most ${READY_TIMEOUT}s); see the log above"
     fi
     local waited=0
     until "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres; do

@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        // hiredis writes with plain write(): a Redis that went away must not kill the process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         var env = ProcessInfo.processInfo.environment
         if let listen { env["OPSIGHT_LISTEN"] = listen }
         let config: OpsightConfig

@@ -3,7 +3,12 @@ import Storage
 import Testing
 
 /// Talks to the Redis that `make test` starts; skipped (and reported as skipped) when `OPSIGHT_TEST_REDIS_URL` is unset.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["OPSIGHT_TEST_REDIS_URL"] != nil, "set OPSIGHT_TEST_REDIS_URL"))
+@Suite(
+    .enabled(
+        if: ProcessInfo.processInfo.environment["OPSIGHT_TEST_REDIS_URL"] != nil,
+        "OPSIGHT_TEST_REDIS_URL is unset; `make test` starts Redis and sets it"
+    )
+)
 struct RedisClientTests {
     let url: RedisURL
     /// Every key a test touches starts with this, so tests can run in parallel against one server.

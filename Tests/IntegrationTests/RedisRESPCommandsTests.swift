@@ -21,7 +21,8 @@ import Testing
         var commands = RESPCommands()
         commands.append("INCRBY", "k", .int(value))
 
-        #expect(commands.bytes == Self.hiredisEncoding([Array("INCRBY".utf8), Array("k".utf8), Array("\(value)".utf8)]))
+        #expect(
+            commands.bytes == Self.hiredisEncoding([Array("INCRBY".utf8), Array("k".utf8), Array("\(value)".utf8)]))
     }
 
     @Test func typedHelpersEncodeLikeTheGenericAppend() {
@@ -112,19 +113,20 @@ import Testing
 
     /// Formats with `redisFormatCommandArgv`, the encoder hiredis itself uses.
     private static func hiredisEncoding(_ args: [[UInt8]]) -> [UInt8] {
-        let copies = args.map { bytes in
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-            bytes.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(buffer).copyMemory(from: raw.baseAddress ?? UnsafeRawPointer(buffer), byteCount: raw.count)
-            }
-            return UnsafePointer(buffer)
-        }
-        defer { copies.forEach { UnsafeMutablePointer(mutating: $0).deallocate() } }
-        var pointers: [UnsafePointer<CChar>?] = copies
+        // hiredis copies the arguments, so pointers into one flat buffer are enough.
+        let flat = Array(args.joined()) + [0]
         var lengths = args.map(\.count)
-        var target: UnsafeMutablePointer<CChar>?
-        let length = redisFormatCommandArgv(&target, Int32(args.count), &pointers, &lengths)
-        defer { redisFreeCommand(target) }
-        return Array(UnsafeRawBufferPointer(start: target, count: Int(length)))
+        return flat.withUnsafeBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            var offset = 0
+            var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
+                defer { offset += length }
+                return base + offset
+            }
+            var target: UnsafeMutablePointer<CChar>?
+            let length = redisFormatCommandArgv(&target, Int32(args.count), &pointers, &lengths)
+            defer { redisFreeCommand(target) }
+            return Array(UnsafeRawBufferPointer(start: target, count: Int(length)))
+        }
     }
 }

@@ -81,11 +81,19 @@ final class RedisWorker: @unchecked Sendable {
 
         var connection: RedisConnection?
         while let batch = nextBatch() {
+            // One failed connect fails the rest of the batch too, instead of making every queued job wait for its
+            // own connect timeout against a server that is down.
+            var connectError: RedisError?
             for job in batch {
                 if connection == nil {
+                    if let connectError {
+                        job.fail(connectError)
+                        continue
+                    }
                     do {
                         connection = try RedisConnection(url: url, timeout: timeout)
                     } catch {
+                        connectError = error
                         job.fail(error)
                         continue
                     }

@@ -1,0 +1,54 @@
+# Developer and CI entry points. `make test` is what CI runs (through .ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+SWIFT ?= swift
+STORES := scripts/stores.sh
+
+.PHONY: deps build test run bench fmt lint stores-start stores-stop clean-data
+
+## Install missing system packages (hiredis, zlib, pkg-config, PostgreSQL, Redis).
+deps:
+	$(STORES) deps
+
+## Build everything, tests included, in the one debug configuration the other targets reuse.
+build: deps
+	$(SWIFT) build --build-tests
+
+## Build, start the local stores, run all tests against them; stops the stores afterwards unless they were
+## already running, and exits with the test command's status.
+test: build
+	@was_running=0; $(STORES) status >/dev/null 2>&1 && was_running=1; \
+	$(STORES) start; \
+	eval "$$($(STORES) env)"; \
+	export OPSIGHT_BIN="$$($(SWIFT) build --show-bin-path)/opsight"; \
+	status=0; $(SWIFT) test --skip-build || status=$$?; \
+	if [ $$was_running = 0 ]; then $(STORES) stop || true; fi; \
+	exit $$status
+
+## Start the local stores and run the server with the example configuration (prints the URL and a dev token).
+run: deps
+	bash scripts/run.sh
+
+## Run the benchmarks.
+bench:
+	Benchmarks/run.sh
+
+## Format sources in place with the toolchain's swift-format and .swift-format.
+fmt:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+## Report formatting problems.
+lint:
+	$(SWIFT) format lint --recursive Sources Tests
+
+stores-start:
+	$(STORES) start
+
+stores-stop:
+	$(STORES) stop
+
+## Stop the stores and delete their data under .local/stores.
+clean-data:
+	$(STORES) clean
