@@ -96,6 +96,9 @@ struct MetricsStoreContractTests {
             var expected = WindowData()
             expected.merge(whole)
             #expect(try await store.read(service: nil, buckets: range) == expected)
+            // Compacting part of the range merges rows but changes no figure.
+            try await store.compact(buckets: range.lowerBound...(range.lowerBound + (range.upperBound - range.lowerBound) / 2))
+            #expect(try await store.read(service: nil, buckets: range) == expected)
 
             // A sub-range and one service: only their cells.
             let sub = (range.lowerBound + 3)...(range.upperBound - 5)

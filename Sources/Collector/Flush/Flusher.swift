@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -23,15 +24,19 @@ public struct Flusher: Service {
         public var hotInterval: Duration
         public var durableInterval: Duration
         public var retryInterval: Duration
+        /// How often the durable store's finished minutes are compacted.
+        public var compactionInterval: Duration
         /// Creates the configuration.
         public init(
             hotInterval: Duration = .milliseconds(200),
             durableInterval: Duration = .seconds(5),
-            retryInterval: Duration = .seconds(1)
+            retryInterval: Duration = .seconds(1),
+            compactionInterval: Duration = .seconds(60)
         ) {
             self.hotInterval = hotInterval
             self.durableInterval = durableInterval
             self.retryInterval = retryInterval
+            self.compactionInterval = compactionInterval
         }
     }
 
@@ -76,9 +81,26 @@ public struct Flusher: Service {
 
     private func loop(isHot: Bool) async {
         let interval = isHot ? configuration.hotInterval : configuration.durableInterval
+        let clock = ContinuousClock()
+        var lastCompaction = clock.now
+        // Minutes up to this one are compacted; a day back at start covers what an earlier run left.
+        var compactedThrough = currentMinute() - 24 * 60
         while true {
             let stopping = Task.isShuttingDownGracefully || Task.isCancelled
             let ok = await step(isHot: isHot)
+            if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval {
+                lastCompaction = clock.now
+                // Three minutes back: no collector flushes into them any more (flushes lag seconds).
+                let upTo = currentMinute() - 3
+                if upTo > compactedThrough {
+                    do {
+                        try await durable.compact(buckets: (compactedThrough + 1)...upTo)
+                        compactedThrough = upTo
+                    } catch {
+                        logger.warning("compaction failed; will retry", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
             // On shutdown one last flush was just tried; whatever did not make it is in the log for next time.
             if stopping { return }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: ok ? interval : configuration.retryInterval) }
@@ -110,6 +132,10 @@ public struct Flusher: Service {
         let hotOK = await step(isHot: true)
         let durableOK = await step(isHot: false)
         return hotOK && durableOK
+    }
+
+    private func currentMinute() -> Int64 {
+        TimeBucket.index(ofMs: Int64(Date().timeIntervalSince1970 * 1000), widthMs: TimeBucket.durableWidthMs)
     }
 
     private func position(_ isHot: Bool) -> UInt64 {

@@ -17,4 +17,12 @@ public protocol MetricsStore: Sendable {
     func services() async throws -> [String]
     /// Throws when the store cannot be reached.
     func ping() async throws
+    /// Merges the many flush deltas of the buckets in `buckets` into one per series and bucket; reads stay
+    /// the same, only cheaper. Stores whose buckets are single cells already do nothing.
+    func compact(buckets: ClosedRange<Int64>) async throws
+}
+
+extension MetricsStore {
+    /// Nothing to merge.
+    public func compact(buckets: ClosedRange<Int64>) async throws {}
 }

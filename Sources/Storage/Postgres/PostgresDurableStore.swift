@@ -143,67 +143,101 @@ public final class PostgresDurableStore: MetricsStore {
     }
 
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
+        try await wrap {
+            try await client.withConnection { conn in
+                var out = WindowData()
+                out.merge(try await cells(conn, delete: false, service: service, buckets: buckets))
+                return out
+            }
+        }
+    }
+
+    /// Merges the delta rows of the minutes in `buckets` into one row per series and minute.
+    ///
+    /// Each flush adds a row per series and minute, so without this a day's window would read every flush
+    /// of the day. Run for minutes no collector writes any more (older than the flush interval plus the
+    /// hot lag); concurrent compactions of the same minutes are serialised by a transaction lock.
+    public func compact(buckets: ClosedRange<Int64>) async throws {
+        try await wrap {
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
+                let merged = try await cells(conn, delete: true, service: nil, buckets: buckets)
+                try await insertRequests(merged, conn: conn, collector: "compacted", position: 0)
+                try await insertJobs(merged, conn: conn, collector: "compacted", position: 0)
+                try await insertLogs(merged, conn: conn, collector: "compacted", position: 0)
+            }
+        }
+    }
+
+    /// The rows of the minutes in `buckets` summed per series and minute; deleted as read when `delete`.
+    private func cells(
+        _ conn: PostgresConnection, delete: Bool, service: String?, buckets: ClosedRange<Int64>
+    ) async throws -> Delta {
         let lo = buckets.lowerBound
         let hi = buckets.upperBound
-        return try await wrap {
-            var out = WindowData()
-            let requestRows = try await client.query(
-                """
-                SELECT service, route, method, count, errors, c1, c2, c3, c4, c5, latency
-                FROM \(unescaped: schema).request_rollups
+        var out = Delta()
+        let requestColumns = "service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency"
+        let requestRows = try await conn.query(
+            delete
+                ? "DELETE FROM \(unescaped: schema).request_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: requestColumns)"
+                : """
+                SELECT \(unescaped: requestColumns) FROM \(unescaped: schema).request_rollups
                 WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
                 """, logger: logger)
-            for try await row in requestRows {
-                let (s, r, m, n, e, c1, c2, c3, c4, c5, lat) = try row.decode(
-                    (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer).self)
-                var stats = RequestStats()
-                stats.count = UInt64(n)
-                stats.errors = UInt64(e)
-                stats.class1xx = UInt64(c1)
-                stats.class2xx = UInt64(c2)
-                stats.class3xx = UInt64(c3)
-                stats.class4xx = UInt64(c4)
-                stats.class5xx = UInt64(c5)
-                stats.latency = try Self.sketch(lat)
-                out.requests[RequestKey(service: s, route: r, method: m), default: RequestStats()].merge(stats)
-            }
-            let jobRows = try await client.query(
-                """
-                SELECT service, queue, job, enqueued, started, succeeded, failed, retried, duration, wait
-                FROM \(unescaped: schema).job_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                """, logger: logger)
-            for try await row in jobRows {
-                let (s, q, j, enq, st, ok, f, rt, d, w) = try row.decode(
-                    (String, String, String, Int64, Int64, Int64, Int64, Int64, ByteBuffer, ByteBuffer).self)
-                var stats = JobStats()
-                stats.enqueued = UInt64(enq)
-                stats.started = UInt64(st)
-                stats.succeeded = UInt64(ok)
-                stats.failed = UInt64(f)
-                stats.retried = UInt64(rt)
-                stats.duration = try Self.sketch(d)
-                stats.wait = try Self.sketch(w)
-                out.jobs[JobKey(service: s, queue: q, job: j), default: JobStats()].merge(stats)
-            }
-            let logRows = try await client.query(
-                """
-                SELECT service, sum(debug)::int8, sum(info)::int8, sum(warn)::int8, sum(error)::int8, sum(fatal)::int8
-                FROM \(unescaped: schema).log_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                GROUP BY service
-                """, logger: logger)
-            for try await (s, d, i, w, e, f) in logRows.decode((String, Int64, Int64, Int64, Int64, Int64).self) {
-                var stats = LogStats()
-                stats.debug = UInt64(d)
-                stats.info = UInt64(i)
-                stats.warn = UInt64(w)
-                stats.error = UInt64(e)
-                stats.fatal = UInt64(f)
-                out.logs[s, default: LogStats()].merge(stats)
-            }
-            return out
+        for try await row in requestRows {
+            let (s, r, m, minute, n, e, c1, c2, c3, c4, c5, lat) = try row.decode(
+                (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer).self)
+            var stats = RequestStats()
+            stats.count = UInt64(n)
+            stats.errors = UInt64(e)
+            stats.class1xx = UInt64(c1)
+            stats.class2xx = UInt64(c2)
+            stats.class3xx = UInt64(c3)
+            stats.class4xx = UInt64(c4)
+            stats.class5xx = UInt64(c5)
+            stats.latency = try Self.sketch(lat)
+            out.requests[Bucketed(RequestKey(service: s, route: r, method: m), bucket: minute), default: RequestStats()]
+                .merge(stats)
         }
+        let jobColumns = "service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait"
+        let jobRows = try await conn.query(
+            delete
+                ? "DELETE FROM \(unescaped: schema).job_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: jobColumns)"
+                : """
+                SELECT \(unescaped: jobColumns) FROM \(unescaped: schema).job_rollups
+                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
+                """, logger: logger)
+        for try await row in jobRows {
+            let (s, q, j, minute, enq, st, ok, f, rt, d, w) = try row.decode(
+                (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer, ByteBuffer).self)
+            var stats = JobStats()
+            stats.enqueued = UInt64(enq)
+            stats.started = UInt64(st)
+            stats.succeeded = UInt64(ok)
+            stats.failed = UInt64(f)
+            stats.retried = UInt64(rt)
+            stats.duration = try Self.sketch(d)
+            stats.wait = try Self.sketch(w)
+            out.jobs[Bucketed(JobKey(service: s, queue: q, job: j), bucket: minute), default: JobStats()].merge(stats)
+        }
+        let logColumns = "service, minute, debug, info, warn, error, fatal"
+        let logRows = try await conn.query(
+            delete
+                ? "DELETE FROM \(unescaped: schema).log_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: logColumns)"
+                : """
+                SELECT \(unescaped: logColumns) FROM \(unescaped: schema).log_rollups
+                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
+                """, logger: logger)
+        for try await (s, minute, d, i, w, e, f) in logRows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            var stats = LogStats()
+            stats.debug = UInt64(d)
+            stats.info = UInt64(i)
+            stats.warn = UInt64(w)
+            stats.error = UInt64(e)
+            stats.fatal = UInt64(f)
+            out.logs[Bucketed(s, bucket: minute), default: LogStats()].merge(stats)
+        }
+        return out
     }
 
     public func services() async throws -> [String] {
