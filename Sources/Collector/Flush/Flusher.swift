@@ -109,13 +109,15 @@ public struct Flusher: Service {
 
     /// Flushes the delta waiting for one store (a failed one first, as it was); true when nothing is left.
     private func step(isHot: Bool) async -> Bool {
-        let taken: Aggregator.Taken? = pending.withLock { p in
+        let (taken, isRetry): (Aggregator.Taken?, Bool) = pending.withLock { p in
             if isHot {
-                if p.hot == nil { p.hot = aggregator.takeHot() }
-                return p.hot
+                let retry = p.hot != nil
+                if !retry { p.hot = aggregator.takeHot() }
+                return (p.hot, retry)
             }
-            if p.durable == nil { p.durable = aggregator.takeDurable() }
-            return p.durable
+            let retry = p.durable != nil
+            if !retry { p.durable = aggregator.takeDurable() }
+            return (p.durable, retry)
         }
         guard let taken else { return true }
         if taken.delta.isEmpty && taken.position <= position(isHot) {
@@ -124,7 +126,8 @@ public struct Flusher: Service {
         }
         guard await flush(taken, isHot: isHot) else { return false }
         pending.withLock { p in if isHot { p.hot = nil } else { p.durable = nil } }
-        return true
+        // A retried delta is old: what piled up behind it during the outage goes right after it.
+        return isRetry ? await step(isHot: isHot) : true
     }
 
     /// Flushes both stores once; true when both are done. For tests and tools that drive flushing themselves.
