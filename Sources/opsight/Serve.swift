@@ -56,6 +56,12 @@ struct Serve: AsyncParsableCommand {
             IngestController(pipeline: runtime.pipeline, tokens: tokens).register(on: router)
             OpsController(reader: MetricsReader(hot: stores.hot, durable: stores.durable), tokens: tokens)
                 .register(on: router)
+            MetricsController(
+                configuration: .init(
+                    windowsMs: config.windowsMs, isPublic: config.publicMetrics, version: OpsightVersion.current),
+                reader: MetricsReader(hot: stores.hot, durable: stores.durable), hot: stores.hot, tokens: tokens,
+                status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes }
+            ).register(on: router)
             HealthController(stores: [("redis", stores.hot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
                 .register(on: router)
             let app = Application(

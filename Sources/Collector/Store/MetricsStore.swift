@@ -20,9 +20,22 @@ public protocol MetricsStore: Sendable {
     /// Merges the many flush deltas of the buckets in `buckets` into one per series and bucket; reads stay
     /// the same, only cheaper. Stores whose buckets are single cells already do nothing.
     func compact(buckets: ClosedRange<Int64>) async throws
+    /// Counts of every series since the store began (sketches left empty): the `_total` counters.
+    func totals() async throws -> WindowData
 }
 
 extension MetricsStore {
     /// Nothing to merge.
     public func compact(buckets: ClosedRange<Int64>) async throws {}
+
+    /// Sums every bucket; stores that keep running totals answer faster.
+    public func totals() async throws -> WindowData {
+        var all = try await read(service: nil, buckets: Int64.min...Int64.max)
+        for k in all.requests.keys { all.requests[k]?.latency = .init() }
+        for k in all.jobs.keys {
+            all.jobs[k]?.duration = .init()
+            all.jobs[k]?.wait = .init()
+        }
+        return all
+    }
 }

@@ -130,6 +130,18 @@ public final class RedisHotStore: MetricsStore {
                 order.append(name)
             }
         }
+        return try await readHashes(cmds, services: order)
+    }
+
+    public func totals() async throws -> WindowData {
+        let names = try await services()
+        var cmds = RESPCommands()
+        for name in names { cmds.append("HGETALL", .string("\(tag(name)):totals")) }
+        return try await readHashes(cmds, services: names)
+    }
+
+    /// Runs `HGETALL`s and adds their fields up; `services[i]` is the service of the i-th command.
+    private func readHashes(_ cmds: RESPCommands, services order: [String]) async throws -> WindowData {
         let commands = cmds
         let replies = try await wrap { try await self.client.pipeline(commands) }
         var out = WindowData()

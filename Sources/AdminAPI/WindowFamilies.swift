@@ -1,0 +1,124 @@
+import Collector
+import OpsightMetrics
+
+/// The windowed families of SPEC §6, one sample per series, window (and quantile).
+///
+/// The latency families are typed `summary` (quantile samples only, no `_sum`/`_count`): the text format
+/// reserves the `quantile` label to summaries, and `promtool check metrics` rejects it on a gauge.
+struct WindowFamilies {
+    let windows: [(Int64, WindowData)]
+    let quantiles: [Double]
+
+    func write(to p: inout PrometheusText) {
+        p.family("opsight_request_latency_seconds", type: "summary", help: "Request latency quantile over the window.")
+        each { w, d in
+            for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
+                quantileSamples(&p, "opsight_request_latency_seconds", Self.labels(k) + [("window", w)], s.latency)
+            }
+        }
+        p.family("opsight_request_rate", type: "gauge", help: "Requests per second over the window.")
+        each { w, d in
+            let seconds = Double(PromDuration.milliseconds(w)!) / 1000
+            for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
+                p.sample("opsight_request_rate", labels: Self.labels(k) + [("window", w)], Double(s.count) / seconds)
+            }
+        }
+        p.family("opsight_request_error_ratio", type: "gauge", help: "Error responses / all responses over the window.")
+        each { w, d in
+            for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
+                p.sample("opsight_request_error_ratio", labels: Self.labels(k) + [("window", w)], s.errorRatio ?? .nan)
+            }
+        }
+        let byService = windows.map { w, d in (w, Self.services(d)) }
+        p.family("opsight_service_latency_seconds", type: "summary", help: "Latency quantile merged over routes.")
+        for (w, services) in byService {
+            let window = PromDuration.format(w)
+            for (name, s) in services {
+                quantileSamples(&p, "opsight_service_latency_seconds", [("service", name), ("window", window)], s.latency)
+            }
+        }
+        p.family("opsight_service_request_rate", type: "gauge", help: "Requests per second of the service.")
+        for (w, services) in byService {
+            for (name, s) in services {
+                p.sample(
+                    "opsight_service_request_rate", labels: [("service", name), ("window", PromDuration.format(w))],
+                    Double(s.count) / (Double(w) / 1000))
+            }
+        }
+        p.family("opsight_service_error_ratio", type: "gauge", help: "Error ratio of the service.")
+        for (w, services) in byService {
+            for (name, s) in services {
+                p.sample(
+                    "opsight_service_error_ratio", labels: [("service", name), ("window", PromDuration.format(w))],
+                    s.errorRatio ?? .nan)
+            }
+        }
+        p.family("opsight_job_duration_seconds", type: "summary", help: "Job run time quantile over the window.")
+        eachJob { labels, s in quantileSamples(&p, "opsight_job_duration_seconds", labels, s.duration) }
+        p.family("opsight_job_wait_seconds", type: "summary", help: "Job queue wait quantile over the window.")
+        eachJob { labels, s in quantileSamples(&p, "opsight_job_wait_seconds", labels, s.wait) }
+        p.family("opsight_job_failure_ratio", type: "gauge", help: "failed / (succeeded + failed) over the window.")
+        eachJob { labels, s in p.sample("opsight_job_failure_ratio", labels: labels, s.failureRatio ?? .nan) }
+    }
+
+    private func each(_ body: (String, WindowData) -> Void) {
+        for (w, d) in windows { body(PromDuration.format(w), d) }
+    }
+
+    private func eachJob(_ body: ([(String, String)], JobStats) -> Void) {
+        for (w, d) in windows {
+            for (k, s) in d.jobs.sorted(by: { ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job) }) {
+                body([("service", k.service), ("queue", k.queue), ("job", k.job), ("window", PromDuration.format(w))], s)
+            }
+        }
+    }
+
+    private func quantileSamples(_ p: inout PrometheusText, _ name: String, _ labels: [(String, String)], _ sketch: LogSketch) {
+        for q in quantiles {
+            guard let v = sketch.quantile(q) else { continue }
+            p.sample(name, labels: labels + [("quantile", PrometheusText.format(q))], v / 1000)
+        }
+    }
+
+    static func labels(_ k: RequestKey) -> [(String, String)] {
+        [("service", k.service), ("route", k.route), ("method", k.method)]
+    }
+
+    static func order(_ a: RequestKey, _ b: RequestKey) -> Bool {
+        (a.service, a.route, a.method) < (b.service, b.route, b.method)
+    }
+
+    static func services(_ d: WindowData) -> [(String, RequestStats)] {
+        var out: [String: RequestStats] = [:]
+        for (k, s) in d.requests { out[k.service, default: RequestStats()].merge(s) }
+        return out.sorted { $0.key < $1.key }
+    }
+}
+
+/// The `_total` counter families from the stores' running totals.
+struct CounterFamilies {
+    let totals: WindowData
+
+    func write(to p: inout PrometheusText) {
+        p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
+        for (k, s) in totals.requests.sorted(by: { WindowFamilies.order($0.key, $1.key) }) {
+            for c in 1...5 where s.count(ofClass: c) > 0 {
+                p.sample("opsight_requests_total", labels: WindowFamilies.labels(k) + [("code_class", "\(c)xx")], Double(s.count(ofClass: c)))
+            }
+        }
+        p.family("opsight_jobs_total", type: "counter", help: "Job lifecycle events.")
+        for (k, s) in totals.jobs.sorted(by: { ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job) }) {
+            for e in JobEventType.allCases where s.count(e) > 0 {
+                p.sample(
+                    "opsight_jobs_total", labels: [("service", k.service), ("queue", k.queue), ("job", k.job), ("event", e.rawString)],
+                    Double(s.count(e)))
+            }
+        }
+        p.family("opsight_log_lines_total", type: "counter", help: "Log lines by level.")
+        for (service, s) in totals.logs.sorted(by: { $0.key < $1.key }) {
+            for l in LogLevel.allCases where s.count(l) > 0 {
+                p.sample("opsight_log_lines_total", labels: [("service", service), ("level", l.rawString)], Double(s.count(l)))
+            }
+        }
+    }
+}
