@@ -38,7 +38,6 @@ let package = Package(
                 "OpsightMetrics",
                 "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -78,6 +77,7 @@ let package = Package(
             dependencies: [
                 "Collector", "AdminAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         .testTarget(

@@ -80,6 +80,15 @@ import Testing
                 headers: [.authorization: "Bearer ops-secret", .contentEncoding: "gzip"], body: bomb)
             #expect(refused.status == .contentTooLarge)
 
+            // A cut-off stream is refused whole: a retry of the full body must not count its first lines twice.
+            var many = ByteBuffer(string: (0..<2_000).map { _ in line(200, 3) }.joined(separator: "\n"))
+            let full = try many.compress(with: .gzip())
+            let half = full.getSlice(at: full.readerIndex, length: full.readableBytes / 2)!
+            let truncated = try await client.execute(
+                uri: "/v1/ingest", method: .post,
+                headers: [.authorization: "Bearer ops-secret", .contentEncoding: "gzip"], body: half)
+            #expect(truncated.status == .badRequest)
+
             let garbage = try await client.execute(
                 uri: "/v1/ingest", method: .post,
                 headers: [.authorization: "Bearer ops-secret", .contentEncoding: "gzip"], body: ByteBuffer(string: "nope"))

@@ -1,4 +1,3 @@
-import CompressNIO
 import Foundation
 import Hummingbird
 import NIOCore
@@ -31,11 +30,11 @@ public struct IngestController<Context: RequestContext>: Sendable {
                     message: "Content-Encoding '\(encoding)' is not supported: send gzip or no encoding")
             }
             do {
-                body = try body.decompress(with: .gzip(), maxSize: max + 1)
-            } catch let error as CompressNIOError where error == .bufferOverflow {
+                body = try Gunzip.decompress(body, maxBytes: max)
+            } catch .tooLarge {
                 throw tooLarge(max, decompressed: true)
-            } catch {
-                throw APIError.badRequest("body is not valid gzip: \(error)")
+            } catch .invalid(let reason) {
+                throw APIError.badRequest("body is not valid gzip: \(reason); nothing was accepted")
             }
             if body.readableBytes > max { throw tooLarge(max, decompressed: true) }
         }

@@ -1,0 +1,57 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Runs an `opsight` subcommand to completion (bounded), capturing its output through files.
+enum CommandRunner {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `opsight <arguments>` with `environment` added to the current one, stdin from `stdinPath` (or
+    /// /dev/null); kills it after `timeout`.
+    static func opsight(
+        _ arguments: [String], environment: [String: String] = [:], stdinPath: String? = nil, in directory: URL,
+        timeout: Duration = .seconds(90)
+    ) async throws -> Result {
+        let id = E2EEnvironment.randomID(6)
+        let outPath = directory.appendingPathComponent("cmd-\(id).out").path
+        let errPath = directory.appendingPathComponent("cmd-\(id).err").path
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: E2EEnvironment.binaryPath)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for name in ["OPSIGHT_URL", "OPSIGHT_TOKEN"] { env[name] = nil }
+        env.merge(environment) { _, new in new }
+        p.environment = env
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        p.standardOutput = out
+        p.standardError = err
+        if let stdinPath {
+            p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinPath))
+        } else {
+            p.standardInput = FileHandle.nullDevice
+        }
+        try p.run()
+        try? out.close()
+        try? err.close()
+        if !(await OpsightServer.waitForExit(p, within: timeout)) {
+            kill(p.processIdentifier, SIGKILL)
+            _ = await OpsightServer.waitForExit(p, within: .seconds(5))
+            throw E2EError("opsight \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+        }
+        return Result(
+            status: p.terminationStatus,
+            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+}
