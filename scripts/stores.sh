@@ -23,7 +23,8 @@ REDIS_LOG="$REDIS_DIR/redis.log"
 STATE="$STORES/ports.env"
 PG_WANTED_VERSION=15
 READY_TIMEOUT=${STORES_READY_TIMEOUT:-60}
-PACKAGES=(redis-server redis-tools libhiredis-dev zlib1g-dev pkg-config)
+# prometheus brings promtool, which the tests use to check the exposition format.
+PACKAGES=(redis-server redis-tools libhiredis-dev zlib1g-dev pkg-config prometheus)
 
 PG_PORT=""
 REDIS_PORT=""

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// SPEC §6: `GET /metrics` after a realistic corpus passes `promtool check metrics` with no output, and its
+/// figures agree with the JSON API and with the events sent.
+@Suite(.serialized, .enabled(if: E2EEnvironment.storesConfigured, E2EEnvironment.skipReason))
+struct MetricsExpositionTests {
+    @Test func exposesEveryFamilyCleanlyUnderPromtoolWithFiguresMatchingTheEvents() async throws {
+        try await withOpsightServer("metrics") { server, card in
+            let now = E2EEnvironment.nowMs
+            var rng = SeededGenerator(seed: 42)
+            var lines: [String] = []
+            var classes: [String: Int] = [:]
+            var perService: [String: Int] = [:]
+            for i in 0..<3_000 {
+                let service = ["expo-a", "expo-b"][i % 2]
+                let status = [200, 201, 302, 404, 500, 503][Int.random(in: 0..<6, using: &rng)]
+                let ts = now - 180_000 - Int64.random(in: 0..<1_200_000, using: &rng)
+                let route = ["/x", "/y/\\\"q", "/z/:id"][i % 3]
+                lines.append(
+                    #"{"ts":\#(ts),"service":"\#(service)","route":"\#(route)","method":"GET","status":\#(status),"duration_ms":\#(Double.random(in: 0...900, using: &rng))}"#)
+                classes["\(service) \(status / 100)xx", default: 0] += 1
+                perService[service, default: 0] += 1
+                if i % 3 == 0 {
+                    lines.append(
+                        #"{"ts":\#(ts),"service":"\#(service)","kind":"job","queue":"q","job":"ai","job_id":"\#(i)","event":"\#(["enqueued", "started", "succeeded", "failed"][i % 4])","duration_ms":5}"#)
+                    lines.append(#"{"ts":\#(ts),"service":"\#(service)","level":"warn","msg":"m"}"#)
+                }
+            }
+            let response = try await server.client.ingest(Array((lines.joined(separator: "\n") + "\n").utf8), gzip: true)
+            card.equal(response.status, 200, "ingest status")
+
+            var text = ""
+            let deadline = ContinuousClock.now + .seconds(20)
+            repeat {
+                let r = try await server.client.request(.get, "/metrics", token: server.readToken)
+                card.equal(r.status, 200, "GET /metrics status")
+                text = String(decoding: r.body, as: UTF8.self)
+                if Self.value(text, "opsight_service_request_rate", ["service": "expo-a", "window": "1h"]).map({ Int(($0 * 3600).rounded()) })
+                    == perService["expo-a"]
+                {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            } while ContinuousClock.now < deadline
+
+            // promtool: exit 0 and nothing printed.
+            let path = server.directory.appendingPathComponent("metrics.txt").path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            let promtool = Process()
+            promtool.executableURL = URL(fileURLWithPath: "/bin/sh")
+            promtool.arguments = ["-c", "promtool check metrics < '\(path)' > '\(path).out' 2>&1"]
+            try promtool.run()
+            promtool.waitUntilExit()
+            let lint = (try? String(contentsOfFile: path + ".out", encoding: .utf8)) ?? "?"
+            card.equal(promtool.terminationStatus, 0, "promtool check metrics exit status; output: \(lint.prefix(2000))")
+            card.equal(lint, "", "promtool check metrics output")
+
+            for (service, n) in perService {
+                let rate = Self.value(text, "opsight_service_request_rate", ["service": service, "window": "1h"])
+                card.equal(rate.map { Int(($0 * 3600).rounded()) }, n, "1h request rate × 3600 of \(service)")
+            }
+            for (key, n) in classes {
+                let parts = key.split(separator: " ").map(String.init)
+                let total = Self.samples(text, "opsight_requests_total")
+                    .filter { $0.labels["service"] == parts[0] && $0.labels["code_class"] == parts[1] }
+                    .reduce(0.0) { $0 + $1.value }
+                card.equal(Int(total), n, "opsight_requests_total of \(key)")
+            }
+            for family in [
+                "opsight_request_latency_seconds", "opsight_request_error_ratio", "opsight_service_latency_seconds",
+                "opsight_job_duration_seconds", "opsight_job_failure_ratio", "opsight_jobs_total", "opsight_log_lines_total",
+                "opsight_ingest_events_total", "opsight_wal_bytes", "opsight_build_info",
+            ] {
+                card.check(!Self.samples(text, family).isEmpty, "family \(family) has samples")
+            }
+            let noToken = try await server.client.request(.get, "/metrics", token: nil)
+            card.equal(noToken.status, 401, "/metrics without a token when public_metrics is false")
+        }
+    }
+
+    struct Sample {
+        var labels: [String: String]
+        var value: Double
+    }
+
+    /// Samples of one family from the text format (label values here contain no commas or braces but `\"`).
+    static func samples(_ text: String, _ name: String) -> [Sample] {
+        text.split(separator: "\n").compactMap { line -> Sample? in
+            guard line.hasPrefix(name + "{") || line.hasPrefix(name + " ") else { return nil }
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+            var labels: [String: String] = [:]
+            if let open = line.firstIndex(of: "{"), let close = line.lastIndex(of: "}") {
+                let body = String(line[line.index(after: open)..<close])
+                let pattern = try! NSRegularExpression(pattern: #"(\w+)="((?:[^"\\]|\\.)*)""#)
+                for m in pattern.matches(in: body, range: NSRange(body.startIndex..., in: body)) {
+                    labels[String(body[Range(m.range(at: 1), in: body)!])] = String(body[Range(m.range(at: 2), in: body)!])
+                }
+            }
+            return Sample(labels: labels, value: value)
+        }
+    }
+
+    static func value(_ text: String, _ name: String, _ match: [String: String]) -> Double? {
+        samples(text, name).first { s in match.allSatisfy { s.labels[$0.key] == $0.value } }?.value
+    }
+}
