@@ -80,7 +80,7 @@ public struct MetricsController<Context: RequestContext>: Sendable {
         return p.output
     }
 
-    private func healthFamilies(into p: inout PrometheusText, series: WindowData) {
+    func healthFamilies(into p: inout some SampleSink, series: WindowData) {
         p.family("opsight_ingest_events_total", type: "counter", help: "Events received by ingest, by outcome.")
         p.sample("opsight_ingest_events_total", ["outcome": "accepted"], Double(status.accepted.load(ordering: .relaxed)))
         p.sample("opsight_ingest_events_total", ["outcome": "rejected"], Double(status.rejected.load(ordering: .relaxed)))

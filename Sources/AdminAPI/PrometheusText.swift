@@ -1,7 +1,35 @@
 import Foundation
 
+/// Where metric families are written: the text exposition, or a list of samples for the query engine.
+protocol SampleSink {
+    /// Starts a family.
+    mutating func family(_ name: String, type: String, help: String)
+    /// One sample; non-finite values are skipped (an empty window has no value).
+    mutating func sample(_ name: String, labels: [(String, String)], _ value: Double)
+}
+
+extension SampleSink {
+    /// One sample with literal labels.
+    mutating func sample(_ name: String, _ labels: KeyValuePairs<String, String>, _ value: Double) {
+        sample(name, labels: labels.map { ($0.key, $0.value) }, value)
+    }
+}
+
+/// The samples of the families, for the query engine.
+struct SampleList: SampleSink {
+    /// Name, labels (without `__name__`) and value of every sample.
+    private(set) var samples: [(name: String, labels: [(String, String)], value: Double)] = []
+
+    mutating func family(_ name: String, type: String, help: String) {}
+
+    mutating func sample(_ name: String, labels: [(String, String)], _ value: Double) {
+        guard value.isFinite else { return }
+        samples.append((name, labels, value))
+    }
+}
+
 /// Writes the Prometheus text exposition format 0.0.4: HELP and TYPE once per family, escaped label values.
-struct PrometheusText {
+struct PrometheusText: SampleSink {
     private(set) var output = ""
 
     /// Starts a family.
@@ -9,24 +37,7 @@ struct PrometheusText {
         output += "# HELP \(name) \(Self.escapeHelp(help))\n# TYPE \(name) \(type)\n"
     }
 
-    /// One sample of the current family; non-finite values are skipped (an empty window has no value).
-    mutating func sample(_ name: String, _ labels: KeyValuePairs<String, String>, _ value: Double) {
-        guard value.isFinite else { return }
-        output += name
-        if labels.count > 0 {
-            output += "{"
-            var first = true
-            for (k, v) in labels {
-                if !first { output += "," }
-                first = false
-                output += k + "=\"" + Self.escapeLabel(v) + "\""
-            }
-            output += "}"
-        }
-        output += " " + Self.format(value) + "\n"
-    }
-
-    /// Same as `sample` with labels built at run time.
+    /// One sample of the current family; non-finite values are skipped.
     mutating func sample(_ name: String, labels: [(String, String)], _ value: Double) {
         guard value.isFinite else { return }
         output += name

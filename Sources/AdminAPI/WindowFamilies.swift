@@ -9,7 +9,7 @@ struct WindowFamilies {
     let windows: [(Int64, WindowData)]
     let quantiles: [Double]
 
-    func write(to p: inout PrometheusText) {
+    func write(to p: inout some SampleSink) {
         p.family("opsight_request_latency_seconds", type: "summary", help: "Request latency quantile over the window.")
         each { w, d in
             for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
@@ -73,7 +73,7 @@ struct WindowFamilies {
         }
     }
 
-    private func quantileSamples(_ p: inout PrometheusText, _ name: String, _ labels: [(String, String)], _ sketch: LogSketch) {
+    private func quantileSamples(_ p: inout some SampleSink, _ name: String, _ labels: [(String, String)], _ sketch: LogSketch) {
         for q in quantiles {
             guard let v = sketch.quantile(q) else { continue }
             p.sample(name, labels: labels + [("quantile", PrometheusText.format(q))], v / 1000)
@@ -99,7 +99,7 @@ struct WindowFamilies {
 struct CounterFamilies {
     let totals: WindowData
 
-    func write(to p: inout PrometheusText) {
+    func write(to p: inout some SampleSink) {
         p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
         for (k, s) in totals.requests.sorted(by: { WindowFamilies.order($0.key, $1.key) }) {
             for c in 1...5 where s.count(ofClass: c) > 0 {

@@ -1,0 +1,92 @@
+/// The identity of a series: labels sorted by name (byte order), the metric name as `__name__`.
+///
+/// Labels with empty values are dropped, as in Prometheus an empty value means "absent".
+public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByDictionaryLiteral {
+    /// The reserved label holding the metric name.
+    public static let metricName = "__name__"
+
+    /// The labels, sorted by name, names unique, values non-empty.
+    public private(set) var pairs: [Label]
+
+    /// No labels.
+    public static let empty = Labels(sorted: [])
+
+    /// Creates labels from name/value pairs; a later duplicate name wins; empty values are dropped.
+    public init(_ pairs: some Sequence<(String, String)>) {
+        var byName: [String: String] = [:]
+        for (name, value) in pairs { byName[name] = value }
+        self.init(sorted: byName.filter { !$0.value.isEmpty }.map { Label(name: $0.key, value: $0.value) }
+            .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) })
+    }
+
+    /// Creates labels from a dictionary.
+    public init(_ dictionary: [String: String]) {
+        self.init(dictionary.map { ($0.key, $0.value) })
+    }
+
+    /// Creates labels from a literal such as `["__name__": "up", "job": "api"]`.
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.init(elements)
+    }
+
+    /// Wraps pairs already sorted, unique and non-empty.
+    init(sorted pairs: [Label]) {
+        self.pairs = pairs
+    }
+
+    /// The value of label `name`, or `nil` if absent.
+    public subscript(name: String) -> String? {
+        pairs.first { $0.name == name }?.value
+    }
+
+    /// The metric name (`__name__`), if any.
+    public var name: String? { self[Labels.metricName] }
+
+    /// Whether there are no labels.
+    public var isEmpty: Bool { pairs.isEmpty }
+
+    /// These labels without the listed names.
+    public func removing(names: some Collection<String>) -> Labels {
+        Labels(sorted: pairs.filter { !names.contains($0.name) })
+    }
+
+    /// Only the listed names of these labels.
+    public func keeping(names: some Collection<String>) -> Labels {
+        Labels(sorted: pairs.filter { names.contains($0.name) })
+    }
+
+    /// These labels without `__name__`.
+    public func droppingMetricName() -> Labels {
+        guard name != nil else { return self }
+        return removing(names: [Labels.metricName])
+    }
+
+    /// These labels with `name` set to `value` (removed when `value` is empty).
+    public func setting(_ name: String, to value: String) -> Labels {
+        var rest = pairs.filter { $0.name != name }
+        if !value.isEmpty {
+            let index = rest.firstIndex { !$0.name.utf8.lexicographicallyPrecedes(name.utf8) } ?? rest.endIndex
+            rest.insert(Label(name: name, value: value), at: index)
+        }
+        return Labels(sorted: rest)
+    }
+
+    /// The labels as a dictionary.
+    public var dictionary: [String: String] {
+        Dictionary(uniqueKeysWithValues: pairs.map { ($0.name, $0.value) })
+    }
+
+    /// Prometheus's text form: `{__name__="up", job="api"}`, values quoted as Go does.
+    public var description: String {
+        "{" + pairs.map { "\($0.name)=\($0.value.goQuoted)" }.joined(separator: ", ") + "}"
+    }
+
+    /// Prometheus's order (`labels.Compare`): pair by pair, name then value, byte-wise; shorter first.
+    public static func < (lhs: Labels, rhs: Labels) -> Bool {
+        for (left, right) in zip(lhs.pairs, rhs.pairs) {
+            if left.name != right.name { return left.name.utf8.lexicographicallyPrecedes(right.name.utf8) }
+            if left.value != right.value { return left.value.utf8.lexicographicallyPrecedes(right.value.utf8) }
+        }
+        return lhs.pairs.count < rhs.pairs.count
+    }
+}
