@@ -53,17 +53,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The PromQL subset shared by the query API and alert rules. Pure: no I/O dependencies.
+        .target(name: "PromQL", path: "Sources/PromQL"),
         .target(
             name: "AdminAPI",
             dependencies: [
                 "Collector",
+                "PromQL",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
             name: "opsight",
             dependencies: [
-                "OpsightMetrics", "Collector", "Storage", "AdminAPI",
+                "OpsightMetrics", "Collector", "Storage", "AdminAPI", "PromQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -72,6 +75,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OpsightMetricsTests", dependencies: ["OpsightMetrics"]),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL"]),
         .testTarget(
             name: "CollectorTests",
             dependencies: [

@@ -76,18 +76,32 @@ public struct MetricsController<Context: RequestContext>: Sendable {
         var p = PrometheusText()
         WindowFamilies(windows: windows, quantiles: configuration.quantiles).write(to: &p)
         CounterFamilies(totals: totals).write(to: &p)
-        healthFamilies(into: &p, series: windows.last(where: { $0.0 <= 3_600_000 })?.1 ?? WindowData())
+        HealthFamilies(status: status, walBytes: walBytes(), version: configuration.version)
+            .write(to: &p, series: windows.last(where: { $0.0 <= 3_600_000 })?.1 ?? WindowData())
         return p.output
     }
+}
 
-    func healthFamilies(into p: inout some SampleSink, series: WindowData) {
+/// Opsight's own health families (SPEC §6), from the collector's live counters.
+struct HealthFamilies {
+    let status: CollectorStatus
+    let walBytes: UInt64
+    let version: String
+
+    /// Names of the families written.
+    static let names: Set<String> = [
+        "opsight_ingest_events_total", "opsight_ingest_bytes_total", "opsight_wal_bytes", "opsight_store_errors_total",
+        "opsight_flush_duration_seconds", "opsight_series", "opsight_series_limited_total", "opsight_build_info",
+    ]
+
+    func write(to p: inout some SampleSink, series: WindowData) {
         p.family("opsight_ingest_events_total", type: "counter", help: "Events received by ingest, by outcome.")
         p.sample("opsight_ingest_events_total", ["outcome": "accepted"], Double(status.accepted.load(ordering: .relaxed)))
         p.sample("opsight_ingest_events_total", ["outcome": "rejected"], Double(status.rejected.load(ordering: .relaxed)))
         p.family("opsight_ingest_bytes_total", type: "counter", help: "Ingest body bytes after decompression.")
         p.sample("opsight_ingest_bytes_total", [:], Double(status.ingestBytes.load(ordering: .relaxed)))
         p.family("opsight_wal_bytes", type: "gauge", help: "Write-ahead log bytes not yet in both stores.")
-        p.sample("opsight_wal_bytes", [:], Double(walBytes()))
+        p.sample("opsight_wal_bytes", [:], Double(walBytes))
         p.family("opsight_store_errors_total", type: "counter", help: "Failed commits to a store.")
         p.sample("opsight_store_errors_total", ["store": "redis"], Double(status.hotErrors.load(ordering: .relaxed)))
         p.sample("opsight_store_errors_total", ["store": "postgres"], Double(status.durableErrors.load(ordering: .relaxed)))
@@ -100,6 +114,6 @@ public struct MetricsController<Context: RequestContext>: Sendable {
         p.family("opsight_series_limited_total", type: "counter", help: "Request events folded into __other__.")
         p.sample("opsight_series_limited_total", [:], Double(status.seriesLimited.load(ordering: .relaxed)))
         p.family("opsight_build_info", type: "gauge", help: "The running build.")
-        p.sample("opsight_build_info", ["version": configuration.version], 1)
+        p.sample("opsight_build_info", ["version": version], 1)
     }
 }

@@ -40,7 +40,8 @@ public struct LabelMatcher: Hashable, Sendable, CustomStringConvertible {
             do {
                 regex = try LabelRegex(value)
             } catch {
-                throw PromQLError(.invalid, "invalid regular expression \(value.goQuoted) for label \(name)", at: position)
+                throw PromQLError(
+                    .invalid, "invalid regular expression \(value.goQuoted) for label \(name)", at: position)
             }
         }
     }

@@ -1,4 +1,7 @@
-/// The identity of a series: labels sorted by name (byte order), the metric name as `__name__`.
+/// The identity of a series: labels sorted by name, the metric name as `__name__`.
+///
+/// Names and values are ordered as Swift orders strings (by Unicode scalars of the NFC form), which
+/// is Prometheus's byte order for all NFC text.
 ///
 /// Labels with empty values are dropped, as in Prometheus an empty value means "absent".
 public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByDictionaryLiteral {
@@ -15,8 +18,9 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, E
     public init(_ pairs: some Sequence<(String, String)>) {
         var byName: [String: String] = [:]
         for (name, value) in pairs { byName[name] = value }
-        self.init(sorted: byName.filter { !$0.value.isEmpty }.map { Label(name: $0.key, value: $0.value) }
-            .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) })
+        self.init(
+            sorted: byName.filter { !$0.value.isEmpty }.map { Label(name: $0.key, value: $0.value) }
+                .sorted { $0.name < $1.name })
     }
 
     /// Creates labels from a dictionary.
@@ -65,7 +69,7 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, E
     public func setting(_ name: String, to value: String) -> Labels {
         var rest = pairs.filter { $0.name != name }
         if !value.isEmpty {
-            let index = rest.firstIndex { !$0.name.utf8.lexicographicallyPrecedes(name.utf8) } ?? rest.endIndex
+            let index = rest.firstIndex { $0.name >= name } ?? rest.endIndex
             rest.insert(Label(name: name, value: value), at: index)
         }
         return Labels(sorted: rest)
@@ -81,11 +85,11 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, E
         "{" + pairs.map { "\($0.name)=\($0.value.goQuoted)" }.joined(separator: ", ") + "}"
     }
 
-    /// Prometheus's order (`labels.Compare`): pair by pair, name then value, byte-wise; shorter first.
+    /// Prometheus's order (`labels.Compare`): pair by pair, name then value; shorter first.
     public static func < (lhs: Labels, rhs: Labels) -> Bool {
         for (left, right) in zip(lhs.pairs, rhs.pairs) {
-            if left.name != right.name { return left.name.utf8.lexicographicallyPrecedes(right.name.utf8) }
-            if left.value != right.value { return left.value.utf8.lexicographicallyPrecedes(right.value.utf8) }
+            if left.name != right.name { return left.name < right.name }
+            if left.value != right.value { return left.value < right.value }
         }
         return lhs.pairs.count < rhs.pairs.count
     }

@@ -10,14 +10,20 @@ struct Lexer {
         bytes = Array(text.utf8)
     }
 
-    /// All tokens of `text`, ending with `.end`.
-    static func tokenize(_ text: String) throws(PromQLError) -> [Token] {
+    /// All tokens of `text`, ending with `.end`, or with `.error` where the text cannot be read
+    /// (so that the parser reports whichever problem comes first in the text).
+    static func tokenize(_ text: String) -> [Token] {
         var lexer = Lexer(text)
         var tokens: [Token] = []
         while true {
-            let token = try lexer.next()
-            tokens.append(token)
-            if token.kind == .end { return tokens }
+            do {
+                let token = try lexer.next()
+                tokens.append(token)
+                if token.kind == .end { return tokens }
+            } catch {
+                tokens.append(Token(kind: .error(error), text: "", position: error.position))
+                return tokens
+            }
         }
     }
 
@@ -101,7 +107,8 @@ struct Lexer {
 extension UInt8 {
     var isDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
     var isLetter: Bool {
-        (self >= UInt8(ascii: "a") && self <= UInt8(ascii: "z")) || (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z"))
+        (self >= UInt8(ascii: "a") && self <= UInt8(ascii: "z"))
+            || (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z"))
     }
     var isIdentifierStart: Bool { isLetter || self == UInt8(ascii: "_") || self == UInt8(ascii: ":") }
     var isIdentifierContinue: Bool { isIdentifierStart || isDigit }

@@ -14,6 +14,8 @@ struct Token: Hashable, Sendable {
         case symbol(String)
         /// The end of the input.
         case end
+        /// Text the lexer could not read; parsing stops here with this error.
+        case error(PromQLError)
     }
 
     /// The kind and value.
@@ -44,6 +46,7 @@ struct Token: Hashable, Sendable {
         case .string: "string \(text)"
         case .symbol: "'\(text)'"
         case .end: "end of input"
+        case .error: "invalid text"
         }
     }
 }

@@ -4,6 +4,7 @@ import Collector
 import Foundation
 import Hummingbird
 import Logging
+import PromQL
 import PostgresNIO
 import ServiceLifecycle
 import Storage
@@ -62,6 +63,13 @@ struct Serve: AsyncParsableCommand {
                 reader: MetricsReader(hot: stores.hot, durable: stores.durable), hot: stores.hot, tokens: tokens,
                 status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes }
             ).register(on: router)
+            let source = FamilySampleSource(
+                configuration: .init(windowsMs: config.windowsMs, version: OpsightVersion.current),
+                reader: MetricsReader(hot: stores.hot, durable: stores.durable), hot: stores.hot, status: runtime.status,
+                walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
+                now: { Int64(Date().timeIntervalSince1970 * 1000) })
+            PromAPIController(source: source, tokens: tokens, now: { Int64(Date().timeIntervalSince1970 * 1000) })
+                .register(on: router)
             HealthController(stores: [("redis", stores.hot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
                 .register(on: router)
             let app = Application(

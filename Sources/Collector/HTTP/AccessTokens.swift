@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// Bearer tokens and the scopes they carry (`ingest`, `read`, `admin`).
@@ -24,15 +25,32 @@ public struct AccessTokens: Sendable {
         self.bySecret = map
     }
 
+    /// The secret of `Bearer <token>`, or the password of `Basic base64(user:token)`: tools that speak only
+    /// basic auth (Grafana's data source option, `promtool query` with `http://user:token@host`) still get in.
+    static func secret(from header: String?) -> String? {
+        guard let header else { return nil }
+        if header.hasPrefix("Bearer ") {
+            let s = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            return s.isEmpty ? nil : s
+        }
+        if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        {
+            let s = String(text[text.index(after: colon)...])
+            return s.isEmpty ? nil : s
+        }
+        return nil
+    }
+
     /// The token of `request` when it carries `scope`; 401 without a known token, 403 without the scope.
     @discardableResult
     public func authorize(_ request: Request, scope: String) throws(APIError) -> Token {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let secret = Self.secret(from: request.headers[.authorization]) else {
             throw APIError(
-                .unauthorized, code: "unauthorized", message: "missing bearer token: send 'Authorization: Bearer <token>'",
+                .unauthorized, code: "unauthorized",
+                message: "missing bearer token: send 'Authorization: Bearer <token>' (or Basic auth with the token as password)",
                 headers: [.wwwAuthenticate: "Bearer"])
         }
-        let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         guard let token = bySecret[secret] else {
             throw APIError(
                 .unauthorized, code: "unauthorized", message: "unknown bearer token",

@@ -1,0 +1,89 @@
+import Collector
+import PromQL
+
+/// The series of SPEC §6 as the PromQL engine sees them: every family, evaluated at any time in retention.
+///
+/// Equality matchers on `__name__`, `window`, `service` and `quantile` narrow what is read: only the windows
+/// asked for are read, and a `quantile` other than the defaults is computed on demand (any q works). The
+/// counters and health families are current values, so they exist only at evaluation times within a minute
+/// of now.
+public struct FamilySampleSource: SampleSource {
+    /// What the source serves.
+    public struct Configuration: Sendable {
+        public var windowsMs: [Int64]
+        public var quantiles: [Double]
+        public var version: String
+        /// Creates the configuration.
+        public init(windowsMs: [Int64], quantiles: [Double] = [0.5, 0.95, 0.99], version: String) {
+            self.windowsMs = windowsMs
+            self.quantiles = quantiles
+            self.version = version
+        }
+    }
+
+    private let configuration: Configuration
+    private let reader: MetricsReader
+    private let hot: any MetricsStore
+    private let status: CollectorStatus
+    private let walBytes: @Sendable () -> UInt64
+    private let now: @Sendable () -> Int64
+
+    /// Creates the source.
+    public init(
+        configuration: Configuration, reader: MetricsReader, hot: any MetricsStore, status: CollectorStatus,
+        walBytes: @escaping @Sendable () -> UInt64, now: @escaping @Sendable () -> Int64
+    ) {
+        self.configuration = configuration
+        self.reader = reader
+        self.hot = hot
+        self.status = status
+        self.walBytes = walBytes
+        self.now = now
+    }
+
+    /// Names of the windowed families.
+    static let windowedNames: Set<String> = [
+        "opsight_request_latency_seconds", "opsight_request_rate", "opsight_request_error_ratio",
+        "opsight_service_latency_seconds", "opsight_service_request_rate", "opsight_service_error_ratio",
+        "opsight_job_duration_seconds", "opsight_job_wait_seconds", "opsight_job_failure_ratio",
+    ]
+    static let counterNames: Set<String> = ["opsight_requests_total", "opsight_jobs_total", "opsight_log_lines_total"]
+
+    public func select(_ matchers: [LabelMatcher], at time: Int64) async throws -> [Sample] {
+        func equal(_ name: String) -> String? { matchers.first { $0.name == name && $0.op == .equal }?.value }
+        let name = equal(Labels.metricName)
+        let nowMs = now()
+        var list = SampleList()
+        if name.map(Self.windowedNames.contains) ?? true {
+            var windows = configuration.windowsMs
+            if let w = equal("window") {
+                guard let ms = PromDuration.milliseconds(w) else { return [] }
+                windows = [ms]
+            }
+            var quantiles = configuration.quantiles
+            if let q = equal("quantile").flatMap(Double.init), (0...1).contains(q) { quantiles = [q] }
+            var data: [(Int64, WindowData)] = []
+            for w in windows {
+                do {
+                    data.append((w, try await reader.window(service: equal("service"), windowMs: w, timeMs: time, nowMs: nowMs).data))
+                } catch let error as CollectorError where error.code == .invalid {
+                    continue  // a window off the grid has no series
+                }
+            }
+            WindowFamilies(windows: data, quantiles: quantiles).write(to: &list)
+        }
+        if abs(time - nowMs) <= 60_000 {
+            if name.map(Self.counterNames.contains) ?? true {
+                CounterFamilies(totals: try await hot.totals()).write(to: &list)
+            }
+            if name.map(HealthFamilies.names.contains) ?? true {
+                HealthFamilies(status: status, walBytes: walBytes(), version: configuration.version)
+                    .write(to: &list, series: WindowData())
+            }
+        }
+        return list.samples.compactMap { s in
+            let labels = Labels(s.labels + [(Labels.metricName, s.name)])
+            return matchers.allSatisfy { $0.matches(labels) } ? Sample(labels: labels, value: s.value) : nil
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Collector
+import Hummingbird
+
+/// Prometheus API parameters from the query string and, for POST, a form-encoded body.
+struct PromParameters {
+    private var values: [(String, String)] = []
+
+    init(_ request: Request) async throws {
+        for (k, v) in request.uri.queryParameters { values.append((String(k), String(v))) }
+        if request.method == .post {
+            var body = try await request.body.collect(upTo: 1 << 20)
+            let text = body.readString(length: body.readableBytes) ?? ""
+            var c = URLComponents()
+            c.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
+            for item in c.queryItems ?? [] { values.append((item.name, item.value ?? "")) }
+        }
+    }
+
+    func all(_ name: String) -> [String] { values.filter { $0.0 == name }.map(\.1) }
+
+    func required(_ name: String) throws -> String {
+        guard let v = all(name).last, !v.isEmpty else { throw PromAPIFailure("invalid parameter \"\(name)\": missing") }
+        return v
+    }
+
+    /// A time parameter (unix seconds or RFC 3339) in milliseconds; nil when absent.
+    func time(_ name: String) throws -> Int64? {
+        guard let text = all(name).last, !text.isEmpty else { return nil }
+        guard let ms = QueryParameters.parseTime(text) else {
+            throw PromAPIFailure("invalid parameter \"\(name)\": cannot parse \"\(text)\" to a valid timestamp")
+        }
+        return ms
+    }
+
+    /// `step` as seconds (float) or a duration, in milliseconds.
+    func step() throws -> Int64 {
+        let text = try required("step")
+        if let seconds = Double(text), seconds > 0 { return max(1, Int64(seconds * 1000)) }
+        if let ms = PromDuration.milliseconds(text), ms > 0 { return ms }
+        throw PromAPIFailure(
+            "invalid parameter \"step\": cannot parse \"\(text)\" to a valid duration. It must be a positive value")
+    }
+}

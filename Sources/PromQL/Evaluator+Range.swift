@@ -1,0 +1,24 @@
+extension Evaluator {
+    /// Evaluates `expr` at `start`, `start + step`, … up to `end` (unix ms), as Prometheus's range
+    /// queries: one series per label set, a scalar result being a series without labels; sorted
+    /// by labels.
+    public func evaluateRange(_ expr: Expr, start: Int64, end: Int64, step: Int64) async throws -> [Series] {
+        guard step > 0 else {
+            throw PromQLError(.invalid, "zero or negative query resolution step widths are not accepted", at: .start)
+        }
+        guard end >= start else {
+            throw PromQLError(.invalid, "end timestamp must not be before start time", at: .start)
+        }
+        var series: [Labels: [Point]] = [:]
+        var time = start
+        while time <= end {
+            for sample in try await value(of: expr, at: time).asVector {
+                series[sample.labels, default: []].append(Point(timestamp: time, value: sample.value))
+            }
+            let (next, overflow) = time.addingReportingOverflow(step)
+            if overflow { break }
+            time = next
+        }
+        return series.map { Series(labels: $0.key, points: $0.value) }.sorted { $0.labels < $1.labels }
+    }
+}

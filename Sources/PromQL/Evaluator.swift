@@ -1,0 +1,85 @@
+/// Evaluates expressions of Opsight's PromQL subset at a given time, exactly as Prometheus would
+/// for an instant query, over the series a `SampleSource` provides.
+///
+/// The evaluator never reads the clock: the caller passes the evaluation time.
+public struct Evaluator: Sendable {
+    /// Where series come from.
+    public let source: any SampleSource
+
+    /// Creates an evaluator over `source`.
+    public init(source: any SampleSource) {
+        self.source = source
+    }
+
+    /// Evaluates `expr` at `time` (unix ms); a vector result is sorted by labels.
+    ///
+    /// Throws `PromQLError` (code `.execution`) for Prometheus's evaluation errors, and whatever
+    /// the source throws.
+    public func evaluate(_ expr: Expr, at time: Int64) async throws -> Value {
+        switch try await value(of: expr, at: time) {
+        case .scalar(let value): .scalar(value)
+        case .vector(let samples): .vector(samples.sorted { $0.labels < $1.labels })
+        }
+    }
+
+    /// Parses and evaluates `query` at `time` (unix ms).
+    public func evaluate(_ query: String, at time: Int64) async throws -> Value {
+        try await evaluate(try Parser.parse(query), at: time)
+    }
+
+    /// The value of any sub-expression.
+    func value(of expr: Expr, at time: Int64) async throws -> Value {
+        switch expr {
+        case .number(let node):
+            return .scalar(node.value)
+        case .paren(let node):
+            return try await value(of: node.inner, at: time)
+        case .selector(let node):
+            let samples = try await source.select(node.allMatchers, at: time)
+            // Sorted so that results, float rounding and error messages never depend on the source's order.
+            let isSorted = zip(samples, samples.dropFirst()).allSatisfy { $0.labels < $1.labels }
+            return .vector(isSorted ? samples : samples.sorted { $0.labels < $1.labels })
+        case .unary(let node):
+            return try await unary(node, at: time)
+        case .binary(let node):
+            return try await binary(node, at: time)
+        case .aggregation(let node):
+            return .vector(Self.aggregate(try await vector(of: node.argument, at: time), node.op, node.grouping))
+        case .call(let node):
+            return .vector(try await call(node, at: time))
+        }
+    }
+
+    /// The samples of an expression the parser has checked to be a vector.
+    func vector(of expr: Expr, at time: Int64) async throws -> [Sample] {
+        try await value(of: expr, at: time).asVector
+    }
+
+    private func unary(_ node: UnaryExpr, at time: Int64) async throws -> Value {
+        let operand = try await value(of: node.operand, at: time)
+        guard node.op == .minus else { return operand }
+        switch operand {
+        case .scalar(let value):
+            return .scalar(-value)
+        case .vector(let samples):
+            let negated = samples.map { Sample(labels: $0.labels.droppingMetricName(), value: -$0.value) }
+            try Self.requireDistinct(negated, from: samples, at: node.position)
+            return .vector(negated)
+        }
+    }
+
+    /// Prometheus's check that dropping metric names did not make two series identical.
+    ///
+    /// Only needed where names were dropped from distinct `input` samples: if they all had the same
+    /// name (or none), dropping it cannot make two of them equal.
+    static func requireDistinct(
+        _ result: [Sample], from input: [Sample], at position: SourcePosition
+    ) throws(PromQLError) {
+        let first = input.first?.labels.name
+        guard input.contains(where: { $0.labels.name != first }) else { return }
+        var seen = Set<Labels>()
+        for sample in result where !seen.insert(sample.labels).inserted {
+            throw PromQLError(.execution, "vector cannot contain metrics with the same labelset", at: position)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// The `data` member of Prometheus HTTP API query responses, written byte-for-byte as Prometheus
+/// writes them (timestamps as seconds with up to 3 decimals, values as strings).
+public enum PrometheusJSON: Sendable {
+    /// `{"resultType":"vector","result":[…]}` or `{"resultType":"scalar","result":[t,"v"]}` for an
+    /// instant query evaluated at `time` (unix ms).
+    public static func instant(_ value: Value, at time: Int64) -> String {
+        switch value {
+        case .scalar(let scalar):
+            return #"{"resultType":"scalar","result":"# + point(time, scalar) + "}"
+        case .vector(let samples):
+            let result = samples.map {
+                #"{"metric":"# + metric($0.labels) + #","value":"# + point(time, $0.value) + "}"
+            }
+            return #"{"resultType":"vector","result":["# + result.joined(separator: ",") + "]}"
+        }
+    }
+
+    /// `{"resultType":"matrix","result":[{"metric":{…},"values":[[t,"v"],…]},…]}` for a range query.
+    public static func matrix(_ series: [Series]) -> String {
+        let result = series.map { series in
+            let values = series.points.map { point($0.timestamp, $0.value) }.joined(separator: ",")
+            return #"{"metric":"# + metric(series.labels) + #","values":["# + values + "]}"
+        }
+        return #"{"resultType":"matrix","result":["# + result.joined(separator: ",") + "]}"
+    }
+
+    /// `{"__name__":"up","job":"api"}`.
+    public static func metric(_ labels: Labels) -> String {
+        "{" + labels.pairs.map { quote($0.name) + ":" + quote($0.value) }.joined(separator: ",") + "}"
+    }
+
+    /// `[1435781451.781,"1"]`.
+    public static func point(_ time: Int64, _ value: Double) -> String {
+        "[" + timestamp(time) + "," + quote(FloatFormat.prometheus(value)) + "]"
+    }
+
+    /// Unix ms as Prometheus writes seconds: `1435781451.781`, `1435781451`, `-0.5` → `-0.500`.
+    public static func timestamp(_ milliseconds: Int64) -> String {
+        let sign = milliseconds < 0 ? "-" : ""
+        let magnitude = milliseconds.magnitude
+        let fraction = magnitude % 1000
+        guard fraction != 0 else { return sign + String(magnitude / 1000) }
+        let digits = String(fraction)
+        return sign + String(magnitude / 1000) + "." + String(repeating: "0", count: 3 - digits.count) + digits
+    }
+
+    /// A JSON string as Go's `encoding/json` writes it (HTML characters escaped too).
+    public static func quote(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20 || "<>&\u{2028}\u{2029}".unicodeScalars.contains(scalar):
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}
