@@ -13,11 +13,11 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let config: OpsightConfig
         do { config = try OpsightConfig.load(path: options.config, environment: ProcessInfo.processInfo.environment) } catch {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
         let logger = Logger(label: "opsight.migrate")
         let url: PostgresURL
-        do { url = try PostgresURL(config.databaseURL) } catch { throw ValidationError("database_url: \(error.message)") }
+        do { url = try PostgresURL(config.databaseURL) } catch { throw CommandFailure("database_url: \(error.message)") }
         let client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }

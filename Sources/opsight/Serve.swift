@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
         if let listen { env["OPSIGHT_LISTEN"] = listen }
         let config: OpsightConfig
         do { config = try OpsightConfig.load(path: options.config, environment: env) } catch {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -100,11 +100,11 @@ struct StoreConnections {
     init(config: OpsightConfig, logger: Logger) throws {
         let redisURL: RedisURL
         do { redisURL = try RedisURL(config.redisURL) } catch {
-            throw ValidationError("redis_url: \(error)")
+            throw CommandFailure("redis_url: \(error)")
         }
         let pgURL: PostgresURL
         do { pgURL = try PostgresURL(config.databaseURL) } catch {
-            throw ValidationError("database_url: \(error.message)")
+            throw CommandFailure("database_url: \(error.message)")
         }
         redis = RedisClient(url: redisURL, connections: 2)
         postgres = PostgresClient(configuration: pgURL.clientConfiguration, backgroundLogger: logger)
@@ -123,7 +123,7 @@ struct StoreConnections {
             do { try await durable.ping() } catch { failures.append("PostgreSQL: \(error)") }
             if failures.isEmpty { return }
             if ContinuousClock.now > deadline {
-                throw ValidationError("stores unreachable after 60s: \(failures.joined(separator: "; "))")
+                throw CommandFailure("stores unreachable after 60s: \(failures.joined(separator: "; "))")
             }
             logger.warning("waiting for stores", metadata: ["problems": "\(failures.joined(separator: "; "))"])
             try await Task.sleep(for: delay)

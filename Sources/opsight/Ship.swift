@@ -120,7 +120,7 @@ final class Shipper: @unchecked Sendable {
                         try await Task.sleep(for: .milliseconds(200))
                         continue
                     }
-                    throw ValidationError("cannot open \(path)")
+                    throw CommandFailure("cannot open \(path)")
                 }
                 handle = h
             }
@@ -255,16 +255,16 @@ final class Shipper: @unchecked Sendable {
                     failure = "HTTP \(response.status.code)"
                     if let s = response.headers.first(name: "Retry-After"), let n = Int(s) { retryAfter = .seconds(n) }
                 default:
-                    throw ValidationError(
+                    throw CommandFailure(
                         "the collector refused a batch with HTTP \(response.status.code): \(String(buffer: data))")
                 }
-            } catch let error as ValidationError {
+            } catch let error as CommandFailure {
                 throw error
             } catch {
                 failure = "\(error)"
             }
             if maxRetrySeconds > 0, clock.now - started > .seconds(maxRetrySeconds) {
-                throw ValidationError("giving up after \(maxRetrySeconds)s: \(failure)")
+                throw CommandFailure("giving up after \(maxRetrySeconds)s: \(failure)")
             }
             let jitter = Double.random(in: 0.5...1.0)
             try await Task.sleep(for: retryAfter ?? delay * jitter)

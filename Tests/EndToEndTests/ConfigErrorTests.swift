@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+
+/// SPEC §10: bad configuration fails at start with file:line and the reason, and exits non-zero.
+@Suite struct ConfigErrorTests {
+    static let cases: [(yaml: String, expected: String)] = [
+        ("listen: 127.0.0.1:9400\nwal:\n  dirr: ./x\n", ":3:3: wal: unknown key 'dirr'"),
+        ("listen: nowhere\n", ":1:9: listen: listen 'nowhere' must be host:port"),
+        ("wal: {dir: ./x, max_bytes: lots}\n", "wal.max_bytes: expected a size such as 1GiB"),
+        ("windows: [1m, 7s]\n", ":1:15: windows[1]: windows must be multiples of 10s"),
+        ("auth:\n  tokens:\n    - {name: a, token: b, scopes: [write]}\n", "scopes[0]: unknown scope 'write'"),
+        ("errors: {status_at_least: 700}\n", "errors.status_at_least: must be an HTTP status 100–599"),
+        ("listen: [unclosed\n", "invalid YAML"),
+    ]
+
+    @Test(arguments: cases.indices)
+    func badConfigurationFailsAtStartNamingFileLineAndReason(index: Int) async throws {
+        let (yaml, expected) = Self.cases[index]
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("opsight-config-\(E2EEnvironment.randomID(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("opsight.yaml")
+        try Data(yaml.utf8).write(to: file)
+        let result = try await CommandRunner.opsight(["serve", "--config", file.path], in: dir, timeout: .seconds(30))
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(file.path), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(expected), "stderr: \(result.stderr)")
+    }
+}
