@@ -34,6 +34,9 @@ struct Ship: AsyncParsableCommand {
     @Option(help: "Largest batch in bytes before compression.")
     var batchBytes = 1 << 20
 
+    @Option(help: "gzip level for batches, 1 (fastest) to 9; 0 sends them uncompressed.")
+    var gzipLevel: Int32 = 1
+
     @Option(help: "Batches in flight at once.")
     var concurrency = 4
 
@@ -46,13 +49,13 @@ struct Ship: AsyncParsableCommand {
             throw ValidationError("no collector URL: pass --url http://HOST:PORT or set OPSIGHT_URL")
         }
         let token = self.token ?? env["OPSIGHT_TOKEN"] ?? ""
-        guard batchBytes >= 1024, concurrency >= 1 else {
-            throw ValidationError("--batch-bytes must be at least 1024 and --concurrency at least 1")
+        guard batchBytes >= 1024, concurrency >= 1, (0...9).contains(gzipLevel) else {
+            throw ValidationError("--batch-bytes must be at least 1024, --concurrency at least 1, --gzip-level 0–9")
         }
         if follow && file == "-" { throw ValidationError("--follow needs a file, not standard input") }
         let shipper = Shipper(
             endpoint: base.hasSuffix("/") ? base + "v1/ingest" : base + "/v1/ingest", token: token,
-            batchBytes: batchBytes, concurrency: concurrency, maxRetrySeconds: maxRetrySeconds,
+            batchBytes: batchBytes, concurrency: concurrency, gzipLevel: gzipLevel, maxRetrySeconds: maxRetrySeconds,
             label: file == "-" ? "stdin" : file)
         let summary: Shipper.Summary
         do {
@@ -93,10 +96,15 @@ final class Shipper: @unchecked Sendable {
     let token: String
     let batchBytes: Int
     let concurrency: Int
+    let gzipLevel: Int32
     let maxRetrySeconds: Int
     let label: String
 
-    init(endpoint: String, token: String, batchBytes: Int, concurrency: Int, maxRetrySeconds: Int, label: String) {
+    init(
+        endpoint: String, token: String, batchBytes: Int, concurrency: Int, gzipLevel: Int32, maxRetrySeconds: Int,
+        label: String
+    ) {
+        self.gzipLevel = gzipLevel
         self.endpoint = endpoint
         self.token = token
         self.batchBytes = batchBytes
@@ -204,16 +212,36 @@ final class Shipper: @unchecked Sendable {
             var bytes = carry
             bytes.append(contentsOf: chunk)
             carry = []
+            // Whole runs of lines are copied at once; a line is only looked at to count it and to cut batches.
             var lineStart = 0
-            for i in bytes.indices where bytes[i] == 0x0A {
-                let length = i + 1 - lineStart
-                if pending.count + length > batchBytes && !pending.isEmpty { try await send() }
-                pending.append(contentsOf: bytes[lineStart...i])
-                pendingLines += 1
-                line += 1
-                offset += UInt64(length)
-                lineStart = i + 1
+            var runStart = 0
+            var runLines = 0
+            func flushRun(upTo end: Int) {
+                pending.append(contentsOf: bytes[runStart..<end])
+                pendingLines += runLines
+                line += runLines
+                offset += UInt64(end - runStart)
+                runStart = end
+                runLines = 0
             }
+            let ends: [Int] = bytes.withUnsafeBufferPointer { buf in
+                var out: [Int] = []
+                var i = 0
+                while i < buf.count, let nl = memchr(buf.baseAddress! + i, 0x0A, buf.count - i) {
+                    i = buf.baseAddress!.distance(to: nl.assumingMemoryBound(to: UInt8.self)) + 1
+                    out.append(i)
+                }
+                return out
+            }
+            for end in ends {
+                if pending.count + (end - runStart) > batchBytes && (!pending.isEmpty || lineStart > runStart) {
+                    flushRun(upTo: lineStart)
+                    try await send()
+                }
+                runLines += 1
+                lineStart = end
+            }
+            flushRun(upTo: lineStart)
             carry = Array(bytes[lineStart...])
         }
     }
@@ -232,7 +260,9 @@ final class Shipper: @unchecked Sendable {
     /// Sends one body until the collector acknowledges it, backing off on 429, 5xx and network errors.
     private func deliver(_ body: [UInt8]) async throws -> IngestAnswer {
         var buffer = ByteBuffer(bytes: body)
-        let gz = try buffer.compress(with: .gzip())
+        // Level 1: on loopback the collector and the shipper share the cores, and deflate at the default
+        // level was three quarters of the shipper's CPU for ~10 % smaller batches.
+        let payload = gzipLevel == 0 ? buffer : try buffer.compress(with: .gzip(configuration: .init(compressionLevel: gzipLevel)))
         let clock = ContinuousClock()
         let started = clock.now
         var delay = Duration.milliseconds(100)
@@ -240,9 +270,9 @@ final class Shipper: @unchecked Sendable {
             var request = HTTPClientRequest(url: endpoint)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-ndjson")
-            request.headers.add(name: "Content-Encoding", value: "gzip")
+            if gzipLevel > 0 { request.headers.add(name: "Content-Encoding", value: "gzip") }
             if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            request.body = .bytes(gz)
+            request.body = .bytes(payload)
             var retryAfter: Duration?
             var failure = ""
             do {

@@ -28,13 +28,17 @@ public struct BatchAggregate: Sendable {
 
     /// Aggregates `events` under `rules`.
     public init(events: some Sequence<Event>, rules: AggregationRules) {
+        hot.requests.reserveCapacity(64)
         for event in events { add(event, rules: rules) }
+        // Each event is aggregated once, into 10-second cells; the minute cells are sums of those (a 10 s
+        // bucket lies in exactly one minute), a few hundred merges a batch instead of a second pass over
+        // every event.
+        durable = hot.rolledUp(by: TimeBucket.durableWidthMs / TimeBucket.hotWidthMs)
     }
 
-    /// Adds one event.
-    public mutating func add(_ event: Event, rules: AggregationRules) {
+    /// Adds one event to the hot cells.
+    private mutating func add(_ event: Event, rules: AggregationRules) {
         let hotBucket = TimeBucket.index(ofMs: event.timestampMs, widthMs: TimeBucket.hotWidthMs)
-        let durableBucket = TimeBucket.index(ofMs: event.timestampMs, widthMs: TimeBucket.durableWidthMs)
         switch event.kind {
         case .request:
             let key = RequestKey(service: event.service, route: event.route ?? "/", method: event.method ?? "ANY")
@@ -43,18 +47,13 @@ public struct BatchAggregate: Sendable {
             let isError = status >= rules.errorStatusAtLeast
             hot.requests[Bucketed(key, bucket: hotBucket), default: RequestStats()]
                 .record(status: status, durationMs: duration, isError: isError)
-            durable.requests[Bucketed(key, bucket: durableBucket), default: RequestStats()]
-                .record(status: status, durationMs: duration, isError: isError)
         case .job:
             guard let type = event.jobEvent else { return }
             let key = JobKey(service: event.service, queue: event.queue ?? "", job: event.job ?? "")
             let hk = Bucketed(key, bucket: hotBucket)
-            let dk = Bucketed(key, bucket: durableBucket)
             hot.jobs[hk, default: JobStats()].record(type)
-            durable.jobs[dk, default: JobStats()].record(type)
             if (type == .succeeded || type == .failed), let d = event.durationMs {
                 hot.jobs[hk, default: JobStats()].duration.add(d)
-                durable.jobs[dk, default: JobStats()].duration.add(d)
             }
             if let jobID = event.jobID {
                 let id = JobIdentity(service: event.service, jobID: jobID)
@@ -64,7 +63,6 @@ public struct BatchAggregate: Sendable {
         case .log:
             let level = event.level ?? .info
             hot.logs[Bucketed(event.service, bucket: hotBucket), default: LogStats()].record(level)
-            durable.logs[Bucketed(event.service, bucket: durableBucket), default: LogStats()].record(level)
         case .event:
             // Funnel events are aggregated by the funnel engine, not into request/job/log series.
             break

@@ -24,6 +24,18 @@ public struct Delta: Sendable, Equatable {
         for (k, v) in other.logs { logs[k, default: LogStats()].merge(v) }
     }
 
+    /// The same statistics in buckets `factor` times wider (bucket k goes to ⌈k / factor⌉, which holds it
+    /// because both grids are right-closed: `(k·w − w, k·w] ⊂ (m·f·w − f·w, m·f·w]`).
+    public func rolledUp(by factor: Int64) -> Delta {
+        func wide(_ k: Int64) -> Int64 { TimeBucket.index(ofMs: k, widthMs: factor) }
+        var out = Delta()
+        out.requests.reserveCapacity(requests.count)
+        for (k, v) in requests { out.requests[Bucketed(k.key, bucket: wide(k.bucket)), default: RequestStats()].merge(v) }
+        for (k, v) in jobs { out.jobs[Bucketed(k.key, bucket: wide(k.bucket)), default: JobStats()].merge(v) }
+        for (k, v) in logs { out.logs[Bucketed(k.key, bucket: wide(k.bucket)), default: LogStats()].merge(v) }
+        return out
+    }
+
     /// Every service that has a cell.
     public var services: Set<String> {
         var s = Set<String>()
