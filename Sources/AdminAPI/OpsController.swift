@@ -5,9 +5,9 @@ import OpsightMetrics
 
 /// The core ops JSON endpoints of SPEC §7: latency, services overview, routes of a service.
 public struct OpsController<Context: RequestContext>: Sendable {
-    private let reader: MetricsReader
-    private let tokens: AccessTokens
-    private let now: @Sendable () -> Int64
+    let reader: MetricsReader
+    let tokens: AccessTokens
+    let now: @Sendable () -> Int64
 
     /// Creates the controller; `now` gives unix milliseconds (injected so tests can fix it).
     public init(
@@ -26,14 +26,20 @@ public struct OpsController<Context: RequestContext>: Sendable {
         router.get("/api/v1/services/:service/routes") { request, context in
             try await self.routes(request, service: context.parameters.require("service"))
         }
+        router.get("/api/v1/jobs") { request, _ in try await self.jobs(request) }
+        router.get("/api/v1/timeseries") { request, _ in try await self.timeseries(request) }
     }
 
-    private func read(_ p: QueryParameters, service: String?) async throws -> (MetricsReader.Result, String, Int64) {
+    func read(_ p: QueryParameters, service: String?) async throws -> (MetricsReader.Result, String, Int64) {
         let window = try p.window()
-        let time = try p.time()
+        let result = try await read(service: service, windowMs: window.ms, timeMs: try p.time())
+        return (result, window.text, window.ms)
+    }
+
+    /// One window read, with store and window errors mapped to HTTP errors.
+    func read(service: String?, windowMs: Int64, timeMs: Int64?) async throws -> MetricsReader.Result {
         do {
-            let result = try await reader.window(service: service, windowMs: window.ms, timeMs: time, nowMs: now())
-            return (result, window.text, window.ms)
+            return try await reader.window(service: service, windowMs: windowMs, timeMs: timeMs, nowMs: now())
         } catch let error as CollectorError where error.code == .invalid {
             throw APIError.badRequest(error.message, parameter: "window")
         } catch let error as CollectorError {

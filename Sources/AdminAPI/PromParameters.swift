@@ -7,14 +7,28 @@ struct PromParameters {
     private var values: [(String, String)] = []
 
     init(_ request: Request) async throws {
-        for (k, v) in request.uri.queryParameters { values.append((String(k), String(v))) }
+        // The query string is decoded like a form body: Prometheus clients (promtool, Grafana) send
+        // `match%5B%5D=` and `+` for spaces in GET requests too.
+        values = Self.formDecode(request.uri.query ?? "")
         if request.method == .post {
             var body = try await request.body.collect(upTo: 1 << 20)
-            let text = body.readString(length: body.readableBytes) ?? ""
-            var c = URLComponents()
-            c.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
-            for item in c.queryItems ?? [] { values.append((item.name, item.value ?? "")) }
+            values += Self.formDecode(body.readString(length: body.readableBytes) ?? "")
         }
+    }
+
+    /// `application/x-www-form-urlencoded` pairs: names and values percent-decoded, `+` as a space.
+    /// Written out rather than through `URLComponents.percentEncodedQuery`, which traps on malformed
+    /// percent escapes; a malformed escape here is kept literally and fails later as a bad value.
+    static func formDecode(_ text: String) -> [(String, String)] {
+        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (decodeComponent(parts[0]), parts.count > 1 ? decodeComponent(parts[1]) : "")
+        }
+    }
+
+    private static func decodeComponent(_ part: Substring) -> String {
+        let spaced = part.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
     }
 
     func all(_ name: String) -> [String] { values.filter { $0.0 == name }.map(\.1) }

@@ -28,12 +28,13 @@ struct QueryParameters {
         return (text, ms)
     }
 
-    /// `time` as unix seconds or RFC 3339, in unix milliseconds; nil when absent (now).
-    func time() throws(APIError) -> Int64? {
-        guard let text = optional("time") else { return nil }
+    /// A time parameter (default `time`) as unix seconds or RFC 3339, in unix milliseconds; nil when absent
+    /// (now).
+    func time(_ name: String = "time") throws(APIError) -> Int64? {
+        guard let text = optional(name) else { return nil }
         guard let ms = Self.parseTime(text) else {
             throw APIError.badRequest(
-                "time '\(text)' is neither unix seconds nor RFC 3339 (e.g. 2026-11-22T10:00:00Z)", parameter: "time")
+                "\(name) '\(text)' is neither unix seconds nor RFC 3339 (e.g. 2026-11-22T10:00:00Z)", parameter: name)
         }
         return ms
     }

@@ -39,6 +39,7 @@ struct Serve: AsyncParsableCommand {
             logger.warning("configuration names an unset environment variable; it is empty", metadata: ["variable": "\(name)"])
         }
         let log = logger
+        let startedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
         let stores = try StoreConnections(config: config, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await stores.postgres.run() }
@@ -70,6 +71,12 @@ struct Serve: AsyncParsableCommand {
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
             PromAPIController(source: source, tokens: tokens, now: { Int64(Date().timeIntervalSince1970 * 1000) })
                 .register(on: router)
+            StatusController(
+                configuration: .init(
+                    version: OpsightVersion.current, collectorID: runtime.collectorID, windowsMs: config.windowsMs,
+                    startedAtMs: startedAtMs),
+                status: runtime.status, pipeline: runtime.pipeline, tokens: tokens
+            ).register(on: router)
             HealthController(stores: [("redis", stores.hot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
                 .register(on: router)
             let app = Application(

@@ -79,7 +79,9 @@ struct OpsightClient: Sendable {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~,")
         let encoded = items.map { name, value in
-            "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+            // Names are encoded too (`match%5B%5D`), as Prometheus clients send them.
+            "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? name)="
+                + "\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
         }
         return "?" + encoded.joined(separator: "&")
     }

@@ -1,0 +1,117 @@
+import Collector
+import Foundation
+import Hummingbird
+import OpsightMetrics
+
+extension OpsController {
+    /// The metrics `/api/v1/timeseries` charts, each computed from one window read.
+    enum ChartMetric: String, CaseIterable {
+        case requestRate = "request_rate"
+        case errorRatio = "error_ratio"
+        case latency
+        case jobFailureRatio = "job_failure_ratio"
+        case jobDuration = "job_duration"
+        case jobWait = "job_wait"
+        case logLines = "log_lines"
+
+        var isJob: Bool { self == .jobFailureRatio || self == .jobDuration || self == .jobWait }
+    }
+
+    /// Most points one chart request may ask for (Prometheus allows 11 000 per series; charts need far fewer).
+    static var maxPoints: Int64 { 1_100 }
+
+    /// `GET /api/v1/timeseries?service=S&metric=M&window=5m&from=T&to=T&step=60` (+ `route`, `method` for request
+    /// metrics; `queue`, `job` for job metrics; `q` for quantiles): the windowed value at every step from `from`
+    /// to `to`, as `[unix seconds, value]` pairs, null where the window holds no data.
+    func timeseries(_ request: Request) async throws -> Response {
+        try tokens.authorize(request, scope: "read")
+        let p = QueryParameters(request: request)
+        let service = try p.required("service")
+        let metricText = try p.required("metric")
+        guard let metric = ChartMetric(rawValue: metricText) else {
+            throw APIError.badRequest(
+                "unknown metric '\(metricText)' (one of \(ChartMetric.allCases.map(\.rawValue).joined(separator: ", ")))",
+                parameter: "metric")
+        }
+        let window = try p.window()
+        let (from, to, step) = try range(p)
+        let route = p.optional("route")
+        let method = p.optional("method")?.uppercased()
+        let queue = p.optional("queue")
+        let job = p.optional("job")
+        let qs = try p.quantiles()
+        let names: [String] =
+            switch metric {
+            case .latency, .jobDuration, .jobWait: qs.map(\.key)
+            case .logLines: LogLevel.allCases.map(\.rawString)
+            default: ["value"]
+            }
+        var points: [[JSON]] = Array(repeating: [], count: names.count)
+        var t = from
+        while t <= to {
+            let data = try await read(service: service, windowMs: window.ms, timeMs: t).data
+            let values: [Double?]
+            if metric.isJob {
+                var stats = JobStats()
+                for (k, v) in data.jobs where (queue == nil || k.queue == queue) && (job == nil || k.job == job) {
+                    stats.merge(v)
+                }
+                values =
+                    switch metric {
+                    case .jobDuration: qs.map { q in stats.duration.quantile(q.q).map { $0 / 1000 } }
+                    case .jobWait: qs.map { q in stats.wait.quantile(q.q).map { $0 / 1000 } }
+                    default: [stats.failureRatio]
+                    }
+            } else if metric == .logLines {
+                let logs = data.logs[service] ?? LogStats()
+                values = LogLevel.allCases.map { Double(logs.count($0)) }
+            } else {
+                var stats = RequestStats()
+                for (k, v) in data.requests where (route == nil || k.route == route) && (method == nil || k.method == method) {
+                    stats.merge(v)
+                }
+                values =
+                    switch metric {
+                    case .latency: qs.map { q in stats.latency.quantile(q.q).map { $0 / 1000 } }
+                    case .errorRatio: [stats.errorRatio]
+                    default: [Double(stats.count) / (Double(window.ms) / 1000)]
+                    }
+            }
+            for (i, v) in values.enumerated() {
+                points[i].append(.array([.number(Double(t) / 1000), v.map(JSON.number) ?? .null]))
+            }
+            t += step
+        }
+        var body: [String: JSON] = [
+            "service": .string(service), "metric": .string(metric.rawValue), "window": .string(window.text),
+            "from": .number(Double(from) / 1000), "to": .number(Double(to) / 1000), "step": .number(Double(step) / 1000),
+            "series": .array(zip(names, points).map { .object(["name": .string($0), "points": .array($1)]) }),
+        ]
+        for (key, value) in [("route", route), ("method", method), ("queue", queue), ("job", job)] {
+            if let value { body[key] = .string(value) }
+        }
+        return try JSONResponse.ok(.object(body))
+    }
+
+    /// `from`, `to` (default: the last hour up to now) and `step` (default: about 120 points, on the 10 s grid),
+    /// all in unix milliseconds.
+    private func range(_ p: QueryParameters) throws(APIError) -> (Int64, Int64, Int64) {
+        let to = try p.time("to") ?? now()
+        let from = try p.time("from") ?? to - 3_600_000
+        guard from <= to else { throw APIError.badRequest("from must not be after to", parameter: "from") }
+        let step: Int64
+        if let text = p.optional("step") {
+            guard let ms = Double(text).map({ Int64($0 * 1000) }) ?? PromDuration.milliseconds(text), ms > 0 else {
+                throw APIError.badRequest("step '\(text)' is not a positive number of seconds or a duration", parameter: "step")
+            }
+            step = ms
+        } else {
+            step = max(10_000, ((to - from) / 120 + 9_999) / 10_000 * 10_000)
+        }
+        guard (to - from) / step + 1 <= Self.maxPoints else {
+            throw APIError.badRequest(
+                "from..to at this step gives more than \(Self.maxPoints) points; use a larger step", parameter: "step")
+        }
+        return (from, to, step)
+    }
+}
