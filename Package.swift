@@ -19,10 +19,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
     ],
     targets: [
         // The shared module services link: schema, decoder, sketch. Pure: no I/O dependencies.
-        .target(name: "OpsightMetrics", path: "Sources/Metrics"),
+        .target(
+            name: "OpsightMetrics",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Metrics"
+        ),
         // hiredis from Debian's libhiredis-dev; no Swift Redis client is available here.
         .systemLibrary(
             name: "CHiredis",
@@ -48,6 +57,7 @@ let package = Package(
             name: "Storage",
             dependencies: [
                 "Collector",
+                "Alerting",
                 "CHiredis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -55,27 +65,42 @@ let package = Package(
         ),
         // The PromQL subset shared by the query API and alert rules. Pure: no I/O dependencies.
         .target(name: "PromQL", path: "Sources/PromQL"),
+        // Rule files, evaluation, alert state, routing, grouping, silences, payloads, the outbox and its delivery.
+        .target(
+            name: "Alerting",
+            dependencies: [
+                "PromQL",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "AdminAPI",
             dependencies: [
                 "Collector",
                 "PromQL",
+                "Alerting",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
             name: "opsight",
             dependencies: [
-                "OpsightMetrics", "Collector", "Storage", "AdminAPI", "PromQL",
+                "OpsightMetrics", "Collector", "Storage", "AdminAPI", "PromQL", "Alerting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "OpsightMetricsTests", dependencies: ["OpsightMetrics"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL"]),
+        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "PromQL"]),
         .testTarget(
             name: "CollectorTests",
             dependencies: [
@@ -87,8 +112,10 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Storage", "Collector", "OpsightMetrics",
+                "Storage", "Collector", "OpsightMetrics", "Alerting", "PromQL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -96,6 +123,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "OpsightMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -92,6 +92,8 @@ struct HealthFamilies {
     static let names: Set<String> = [
         "opsight_ingest_events_total", "opsight_ingest_bytes_total", "opsight_wal_bytes", "opsight_store_errors_total",
         "opsight_flush_duration_seconds", "opsight_series", "opsight_series_limited_total", "opsight_build_info",
+        "opsight_rule_evaluations_total", "opsight_rule_evaluation_failures_total", "opsight_alerts",
+        "opsight_notifications_total",
     ]
 
     func write(to p: inout some SampleSink, series: WindowData) {
@@ -113,6 +115,22 @@ struct HealthFamilies {
         p.sample("opsight_series", ["kind": "log"], Double(series.logs.count))
         p.family("opsight_series_limited_total", type: "counter", help: "Request events folded into __other__.")
         p.sample("opsight_series_limited_total", [:], Double(status.seriesLimited.load(ordering: .relaxed)))
+        p.family("opsight_rule_evaluations_total", type: "counter", help: "Alerting and recording rule evaluations.")
+        p.sample("opsight_rule_evaluations_total", [:], Double(status.ruleEvaluations.load(ordering: .relaxed)))
+        p.family(
+            "opsight_rule_evaluation_failures_total", type: "counter", help: "Rule evaluations that failed.")
+        p.sample(
+            "opsight_rule_evaluation_failures_total", [:], Double(status.ruleEvaluationFailures.load(ordering: .relaxed)))
+        p.family("opsight_alerts", type: "gauge", help: "Alerts by state after the last evaluation.")
+        p.sample("opsight_alerts", ["state": "firing"], Double(status.alertsFiring.load(ordering: .relaxed)))
+        p.sample("opsight_alerts", ["state": "pending"], Double(status.alertsPending.load(ordering: .relaxed)))
+        let notifications = status.notificationCounts.sorted { ($0.key.receiver, $0.key.outcome) < ($1.key.receiver, $1.key.outcome) }
+        if !notifications.isEmpty {
+            p.family("opsight_notifications_total", type: "counter", help: "Notification delivery attempts by outcome.")
+            for (key, count) in notifications {
+                p.sample("opsight_notifications_total", ["receiver": key.receiver, "outcome": key.outcome], Double(count))
+            }
+        }
         p.family("opsight_build_info", type: "gauge", help: "The running build.")
         p.sample("opsight_build_info", ["version": version], 1)
     }

@@ -7,7 +7,7 @@ struct Opsight: AsyncParsableCommand {
         commandName: "opsight",
         abstract: "Observability-first operations service: ingest, metrics, alerting, console.",
         version: OpsightVersion.current,
-        subcommands: [Serve.self, Migrate.self, Ship.self, Query.self]
+        subcommands: [Serve.self, Migrate.self, Ship.self, Query.self, Rules.self]
     )
 }
 

@@ -1,5 +1,7 @@
 import AdminAPI
+import Alerting
 import ArgumentParser
+import AsyncHTTPClient
 import Collector
 import Foundation
 import Hummingbird
@@ -71,6 +73,12 @@ struct Serve: AsyncParsableCommand {
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
             PromAPIController(source: source, tokens: tokens, now: { Int64(Date().timeIntervalSince1970 * 1000) })
                 .register(on: router)
+            let alerting = try AlertingWiring(
+                config: config, configPath: options.config, holder: runtime.collectorID,
+                store: PostgresAlertStore(client: stores.postgres, schema: config.databaseSchema, logger: logger),
+                source: source, status: runtime.status, logger: logger)
+            defer { alerting.shutdown() }
+            alerting.controller(tokens: tokens).register(on: router)
             StatusController(
                 configuration: .init(
                     version: OpsightVersion.current, collectorID: runtime.collectorID, windowsMs: config.windowsMs,
@@ -88,7 +96,7 @@ struct Serve: AsyncParsableCommand {
                 logger: logger)
             let services = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: flusher), .init(service: app)],
+                    services: [.init(service: flusher)] + alerting.services.map { .init(service: $0) } + [.init(service: app)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await services.run()
             runtime.commitLog.shutdown()

@@ -51,6 +51,44 @@ public enum Migrations {
                     collector text PRIMARY KEY, position bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())
                 """,
             ]),
+        Migration(
+            version: 2, name: "alerting",
+            statements: [
+                // Times are unix milliseconds from the alerting clock (injected, so tests step it).
+                // Evaluation and dispatch state as snapshots, one row per part ('rules', 'dispatch').
+                """
+                CREATE TABLE {schema}.alerting_state (
+                    part text PRIMARY KEY, snapshot bytea NOT NULL, updated_ms bigint NOT NULL)
+                """,
+                // The outbox: rendered HTTP requests, written in the transaction of the state change that caused them.
+                """
+                CREATE TABLE {schema}.notifications (
+                    id uuid PRIMARY KEY, receiver text NOT NULL, integration text NOT NULL, group_key text NOT NULL,
+                    status text NOT NULL, alerts int NOT NULL, url text NOT NULL, headers text NOT NULL,
+                    body bytea NOT NULL, created_ms bigint NOT NULL,
+                    state text NOT NULL DEFAULT 'pending', attempts int NOT NULL DEFAULT 0,
+                    next_attempt_ms bigint NOT NULL, delivered_ms bigint,
+                    last_status int, last_error text)
+                """,
+                "CREATE INDEX notifications_due ON {schema}.notifications (next_attempt_ms) WHERE state = 'pending'",
+                "CREATE INDEX notifications_created ON {schema}.notifications (created_ms)",
+                """
+                CREATE TABLE {schema}.silences (
+                    id uuid PRIMARY KEY, silence bytea NOT NULL, ends_ms bigint NOT NULL, updated_ms bigint NOT NULL)
+                """,
+                // Transitions of alerts (pending, firing, resolved) for the alert history.
+                """
+                CREATE TABLE {schema}.alert_history (
+                    id bigserial PRIMARY KEY, at_ms bigint NOT NULL, alertname text NOT NULL,
+                    labels text NOT NULL, state text NOT NULL, value double precision)
+                """,
+                "CREATE INDEX alert_history_at ON {schema}.alert_history (at_ms)",
+                // Who evaluates and delivers: one holder at a time among several `opsight serve`.
+                """
+                CREATE TABLE {schema}.leases (
+                    name text PRIMARY KEY, holder text NOT NULL, expires_ms bigint NOT NULL)
+                """,
+            ]),
     ]
 
     /// The newest version this build knows.

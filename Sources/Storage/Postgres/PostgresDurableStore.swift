@@ -266,16 +266,6 @@ public final class PostgresDurableStore: MetricsStore {
         }
     }
 
-    /// Wraps driver errors at the storage boundary.
-    private func wrap<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as StorageError {
-            throw error
-        } catch let error as PSQLError {
-            throw StorageError(.postgres, "PostgreSQL: \(String(reflecting: error))", underlying: error)
-        } catch {
-            throw StorageError(.postgres, "PostgreSQL: \(error)", underlying: error)
-        }
-    }
+    @discardableResult
+    private func wrap<T>(_ body: () async throws -> T) async throws -> T { try await withPostgresErrors(body) }
 }

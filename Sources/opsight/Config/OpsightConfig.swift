@@ -21,6 +21,8 @@ struct OpsightConfig {
     var maxBodyBytes = 16 << 20
     var maxAgeMs: Int64 = 86_400_000
     var aliases: [String: String] = [:]
+    /// The `alerting:` block; nil when the file has none (no rules are evaluated).
+    var alerting: AlertingSettings?
     /// Environment variables the file named but the environment does not set.
     var unsetVariables: [String] = []
 
@@ -40,7 +42,11 @@ struct OpsightConfig {
             } catch {
                 throw ConfigError(file: path, message: "invalid YAML: \(error)")
             }
-            if let root { try config.apply(ConfigNode(node: root, file: path, path: "")) }
+            if let root {
+                let node = ConfigNode(node: root, file: path, path: "")
+                try config.apply(node)
+                if let a = node.child("alerting") { config.alerting = try AlertingSettings.parse(a, configFile: path) }
+            }
         }
         try config.applyEnvironment(environment)
         return config

@@ -32,6 +32,8 @@ final class OpsightServer: @unchecked Sendable {
     private let lock = NSLock()
     private var process: Process?
     private var currentPort = 0
+    /// YAML appended to the generated configuration (set before `start`), e.g. an `alerting:` block.
+    var extraConfig = ""
 
     var configPath: String { directory.appendingPathComponent("opsight.yaml").path }
     var logPath: String { directory.appendingPathComponent("opsight.log").path }
@@ -70,7 +72,7 @@ final class OpsightServer: @unchecked Sendable {
                 - {name: ops, token: "\(opsToken)", scopes: [ingest, read, admin]}
                 - {name: reader, token: "\(readToken)", scopes: [read]}
 
-            """
+            """ + extraConfig
         try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
         appendToLog("=== e2e: starting opsight serve on 127.0.0.1:\(port) ===")
 

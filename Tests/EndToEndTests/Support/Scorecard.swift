@@ -84,11 +84,13 @@ final class Scorecard: @unchecked Sendable {
 /// Runs `body` against a started server; prints the server's log tail when the body threw or an expectation
 /// failed, and always stops the server.
 func withOpsightServer(
-    _ label: String, _ body: (OpsightServer, Scorecard) async throws -> Void
+    _ label: String, configure: (OpsightServer) throws -> Void = { _ in },
+    _ body: (OpsightServer, Scorecard) async throws -> Void
 ) async throws {
     let server = try OpsightServer(label: label)
     let card = Scorecard()
     do {
+        try configure(server)
         try await server.start()
         try await body(server, card)
     } catch {
