@@ -31,7 +31,7 @@ struct HTTPResult: Sendable {
 struct OpsightClient: Sendable {
     let server: OpsightServer
 
-    enum Method: Sendable { case get, post }
+    enum Method: Sendable { case get, post, delete }
 
     /// Sends one request and reads the whole answer.
     func request(
@@ -39,7 +39,7 @@ struct OpsightClient: Sendable {
         timeout: TimeAmount = .seconds(30)
     ) async throws -> HTTPResult {
         var request = HTTPClientRequest(url: server.baseURL + path)
-        request.method = method == .get ? .GET : .POST
+        request.method = method == .get ? .GET : method == .post ? .POST : .DELETE
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) }
