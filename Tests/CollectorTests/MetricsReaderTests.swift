@@ -55,6 +55,22 @@ import Testing
         #expect(r.timeMs == now)
     }
 
+    @Test func aTimeAMomentBeforeTheReadersNowIsNow() async throws {
+        let now: Int64 = 1_795_000_023_456
+        let (hot, durable) = try await stores([request(now - 59_000), request(now - 1_500), request(now - 1)])
+        let reader = MetricsReader(hot: hot, durable: durable)
+        // An evaluation that read the clock 5 ms before the reader: read as now, (ceil(now/10s)·10s − 60s, now],
+        // not rounded down to the grid, which would lose the two newest events and keep the oldest.
+        let r = try await reader.window(service: "api", windowMs: 60_000, timeMs: now - 5, nowMs: now)
+        #expect(count(r) == 2)
+        #expect(r.timeMs == now)
+        // Beyond the tolerance it is a past time again.
+        let past = try await reader.window(
+            service: "api", windowMs: 60_000, timeMs: now - MetricsReader.nowToleranceMs - 1, nowMs: now)
+        #expect(past.timeMs == 1_795_000_020_000)
+        #expect(count(past) == 1)
+    }
+
     @Test func longWindowsComeFromRollupsPlusTheNewestHotMinutes() async throws {
         let now: Int64 = 1_795_000_023_456
         let sixHours: Int64 = 21_600_000

@@ -35,6 +35,9 @@ public struct MetricsReader: Sendable {
         self.durable = durable
     }
 
+    /// How far before the reader's now a requested time still counts as now, in milliseconds.
+    public static let nowToleranceMs: Int64 = 2_000
+
     /// Reads window `windowMs` ending at `timeMs` (nil: now) for `service` (nil: all services).
     ///
     /// At the current time the window includes everything committed so far and only its older edge is on
@@ -45,8 +48,11 @@ public struct MetricsReader: Sendable {
         guard windowMs > 0, windowMs % hotW == 0 else {
             throw CollectorError(.invalid, "window must be a positive multiple of 10s")
         }
-        let atNow = timeMs.map { $0 >= nowMs } ?? true
-        let t = atNow ? nowMs : timeMs!
+        // A time within `nowToleranceMs` of now is now: an evaluation "at the current time" (an alert rule, an
+        // instant query without `time`) reads its clock a moment before the reader does, and must not be rounded
+        // down to the grid, which would hide the newest 10 seconds.
+        let atNow = timeMs.map { $0 >= nowMs - Self.nowToleranceMs } ?? true
+        let t = atNow ? max(nowMs, timeMs ?? nowMs) : timeMs!
         let oldestHot = nowMs - configuration.hotRetentionMs
         if windowMs <= configuration.maxHotWindowMs {
             let k = atNow ? TimeBucket.index(ofMs: t, widthMs: hotW) : floorDiv(t, hotW)

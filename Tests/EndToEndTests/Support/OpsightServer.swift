@@ -43,15 +43,16 @@ final class OpsightServer: @unchecked Sendable {
     /// A client of this server (follows restarts: the port is read at each call).
     var client: OpsightClient { OpsightClient(server: self) }
 
-    /// Creates the directory and identities; does not start anything.
-    init(label: String) throws {
+    /// Creates the directory and identities; does not start anything. With `sharing`, the server uses that
+    /// one's schema, key prefix and tokens (a second collector on the same stores), with its own WAL.
+    init(label: String, sharing other: OpsightServer? = nil) throws {
         let id = E2EEnvironment.randomID()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("opsight-e2e-\(label)-\(id)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        schema = "e2e_\(id)"
-        keyPrefix = "e2e_\(id)"
-        opsToken = "t-\(E2EEnvironment.randomID(24))"
-        readToken = "r-\(E2EEnvironment.randomID(24))"
+        schema = other?.schema ?? "e2e_\(id)"
+        keyPrefix = other?.keyPrefix ?? "e2e_\(id)"
+        opsToken = other?.opsToken ?? "t-\(E2EEnvironment.randomID(24))"
+        readToken = other?.readToken ?? "r-\(E2EEnvironment.randomID(24))"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     }
 

@@ -21,8 +21,8 @@ final class WebhookSink: Sendable {
 
     var requests: [Received] { received.withLock { $0 } }
 
-    /// Runs the sink while `body` runs, passing its base URL (`http://127.0.0.1:PORT`).
-    func serve(_ body: (String) async throws -> Void) async throws {
+    /// Runs the sink while `body` runs, passing its base URL (`http://127.0.0.1:PORT`); on `port`, or a free one.
+    func serve(port fixed: Int = 0, _ body: (String) async throws -> Void) async throws {
         let router = Router()
         router.post("/**") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 4 << 20)
@@ -37,7 +37,7 @@ final class WebhookSink: Sendable {
         }
         let port = Mutex<Int?>(nil)
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: fixed)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
