@@ -1,6 +1,6 @@
 extension String {
     /// The string in double quotes with Go's `strconv.Quote` escapes, as Prometheus prints values.
-    var goQuoted: String {
+    public var goQuoted: String {
         var result = "\""
         for scalar in unicodeScalars {
             switch scalar {
