@@ -52,11 +52,41 @@ struct OpsightConfig {
         return config
     }
 
-    /// Replaces `${VAR}` with the environment's value (empty when unset, reported back).
+    /// Replaces `${VAR}` with the environment's value (empty when unset, reported back); comments are left as
+    /// they are, so a commented-out line does not ask for its variables.
     static func substitute(_ text: String, environment: [String: String]) -> (String, [String]) {
+        var unset: [String] = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let cut = commentStart(line)
+            let (code, missing) = substituteLine(line[..<cut], environment: environment)
+            unset += missing.filter { !unset.contains($0) }
+            return code + line[cut...]
+        }
+        return (lines.joined(separator: "\n"), unset)
+    }
+
+    /// Where a YAML comment starts in `line` (a `#` at the start or after a blank, outside quotes), or its end.
+    private static func commentStart(_ line: Substring) -> Substring.Index {
+        var quote: Character?
+        var previous: Character = " "
+        for i in line.indices {
+            let c = line[i]
+            if let q = quote {
+                if c == q { quote = nil }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "#" && (previous == " " || previous == "\t") {
+                return i
+            }
+            previous = c
+        }
+        return line.endIndex
+    }
+
+    private static func substituteLine(_ line: Substring, environment: [String: String]) -> (String, [String]) {
         var out = ""
         var unset: [String] = []
-        var rest = Substring(text)
+        var rest = line
         while let start = rest.range(of: "${") {
             out += rest[..<start.lowerBound]
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
