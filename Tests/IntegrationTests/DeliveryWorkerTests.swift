@@ -210,3 +210,70 @@ struct DeliveryWorkerTests {
         }
     }
 }
+
+/// A Slack notification rendered, written to the outbox and delivered to a real HTTP receiver: the message as
+/// Slack's incoming webhook takes it and Alertmanager's default Slack templates write it.
+@Suite(.enabled(if: env["OPSIGHT_TEST_DATABASE_URL"] != nil, "needs OPSIGHT_TEST_DATABASE_URL (make test sets it)"))
+struct SlackDeliveryTests {
+    @Test func slackMessageFieldsAsAlertmanagerWritesThem() async throws {
+        let receiver = Receiver(script: [])
+        try await withAlertStore { store in
+            let http = HTTPClient.shared
+            try await receiver.serve { base in
+                let clock = ManualClock()
+                let slack = Alerting.Receiver(
+                    name: "slack-ops", kind: .slack(SlackReceiver(url: base + "/hook", channel: "#ops", username: "opsight")))
+                func alert(_ window: String, resolved: Bool) -> Alert {
+                    Alert(
+                        labels: [
+                            "alertname": "HighErrorRatio", "service": "checkout", "severity": "critical", "window": window,
+                        ],
+                        annotations: ["summary": "checkout is failing"], startsAt: clock.now - 60_000,
+                        endsAt: resolved ? clock.now - 1_000 : nil, generatorURL: "http://opsight.test/graph")
+                }
+                let firing = AlertNotification(
+                    id: UUID(), receiver: "slack-ops", groupKey: "{}:{alertname=\"HighErrorRatio\", service=\"checkout\"}",
+                    alerts: [alert("1m", resolved: false), alert("5m", resolved: false)],
+                    groupLabels: ["alertname": "HighErrorRatio", "service": "checkout"], createdAt: clock.now)
+                var resolvedNotification = firing
+                resolvedNotification.id = UUID()
+                resolvedNotification.alerts = [alert("1m", resolved: true)]
+                resolvedNotification.alertStatuses = [.resolved]
+                resolvedNotification.status = .resolved
+                let messages = [firing, resolvedNotification].map {
+                    NotificationRenderer.render($0, receiver: slack, externalURL: "http://opsight.test:9400")
+                }
+                try await store.commit(state: [:], history: [], outbox: messages, nowMs: clock.now)
+                var configuration = DeliveryWorker.Configuration()
+                configuration.timeout = .seconds(5)
+                let worker = DeliveryWorker(
+                    configuration: configuration, store: store, poster: AsyncHTTPPoster(client: http),
+                    receivers: { ["slack-ops": slack] }, isLeader: { true }, now: { clock.now },
+                    sleep: { d in clock.advance(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000) },
+                    logger: Logger(label: "test"))
+                #expect(try await worker.deliverDue() == 2)
+                let bodies = receiver.requests.compactMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any]
+                }
+                try #require(bodies.count == 2)
+                #expect(receiver.requests.allSatisfy { $0.headers["content-type"] == "application/json" })
+                for (body, (color, title)) in zip(
+                    bodies,
+                    [
+                        ("danger", "[FIRING:2] HighErrorRatio checkout (critical)"),
+                        ("good", "[RESOLVED] HighErrorRatio checkout (critical 1m)"),
+                    ])
+                {
+                    #expect(body["channel"] as? String == "#ops")
+                    #expect(body["username"] as? String == "opsight")
+                    let attachments = try #require(body["attachments"] as? [[String: Any]])
+                    #expect(attachments.count == 1, "one message per group")
+                    #expect(attachments.first?["color"] as? String == color)
+                    #expect(attachments.first?["title"] as? String == title)
+                    #expect(attachments.first?["title_link"] as? String == "http://opsight.test:9400")
+                    #expect(attachments.first?["fallback"] as? String == title + " | http://opsight.test:9400")
+                }
+            }
+        }
+    }
+}
