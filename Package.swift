@@ -45,6 +45,7 @@ let package = Package(
             name: "Collector",
             dependencies: [
                 "OpsightMetrics",
+                "PromQL",
                 "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

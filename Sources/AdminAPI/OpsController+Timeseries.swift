@@ -2,6 +2,7 @@ import Collector
 import Foundation
 import Hummingbird
 import OpsightMetrics
+import PromQL
 
 extension OpsController {
     /// The metrics `/api/v1/timeseries` charts, each computed from one window read.

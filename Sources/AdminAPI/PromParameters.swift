@@ -1,6 +1,7 @@
 import Foundation
 import Collector
 import Hummingbird
+import PromQL
 
 /// Prometheus API parameters from the query string and, for POST, a form-encoded body.
 struct PromParameters {

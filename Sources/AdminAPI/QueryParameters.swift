@@ -1,6 +1,7 @@
 import Collector
 import Foundation
 import Hummingbird
+import PromQL
 
 /// Parsing of the query parameters the ops endpoints share, with 400s that name the parameter.
 struct QueryParameters {

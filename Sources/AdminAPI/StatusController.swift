@@ -1,6 +1,7 @@
 import Collector
 import Foundation
 import Hummingbird
+import PromQL
 
 /// `GET /api/v1/status` (`read` scope): what an operator checks first — version, uptime, write-ahead-log
 /// backlog, store health and ingest counters, from the same live counters as `/metrics`.

@@ -1,5 +1,6 @@
 import Collector
 import OpsightMetrics
+import PromQL
 
 /// The windowed families of SPEC §6, one sample per series, window (and quantile).
 ///

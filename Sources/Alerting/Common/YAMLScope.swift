@@ -1,3 +1,4 @@
+import PromQL
 import Yams
 
 /// Where parsing is (file, group, rule) and where its errors go; helpers read typed values from

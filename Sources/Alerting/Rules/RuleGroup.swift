@@ -1,3 +1,5 @@
+import PromQL
+
 /// A named group of rules from one file, evaluated together in order at one interval.
 public struct RuleGroup: Hashable, Sendable {
     /// The group name, unique within a rule set.

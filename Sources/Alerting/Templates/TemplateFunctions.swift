@@ -1,3 +1,4 @@
+import PromQL
 import Foundation
 
 /// The functions templates may call: Go's builtins, Prometheus's and Alertmanager's.

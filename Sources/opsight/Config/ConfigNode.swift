@@ -1,6 +1,7 @@
 import Collector
 import Foundation
 import Yams
+import PromQL
 
 /// A YAML node with its file position, read with errors that say `file:line: field: reason`.
 struct ConfigNode {

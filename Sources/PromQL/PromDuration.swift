@@ -77,4 +77,22 @@ public struct PromDuration: Hashable, Sendable, Comparable, Codable, CustomStrin
 
     /// Orders by length.
     public static func < (lhs: PromDuration, rhs: PromDuration) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    /// Milliseconds of `text`, nil when it is not a Prometheus duration.
+    public static func milliseconds(_ text: String) -> Int64? { PromDuration(text)?.milliseconds }
+
+    /// The form of a `window` label: days, hours, minutes, seconds, milliseconds (`5m`, `1h30m`, `7d`; never
+    /// weeks or years, so labels read as configured).
+    public static func format(_ ms: Int64) -> String {
+        if ms == 0 { return "0s" }
+        var rest = ms
+        var out = ""
+        for (name, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+            if rest >= size {
+                out += "\(rest / size)\(name)"
+                rest %= size
+            }
+        }
+        return out
+    }
 }
