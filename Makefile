@@ -31,9 +31,10 @@ test: build
 run: deps
 	bash scripts/run.sh
 
-## Run the benchmarks.
+## Run the benchmarks: ingest and ship vs mtail (Benchmarks/run.sh), then the emit-call cost.
 bench:
 	Benchmarks/run.sh
+	Benchmarks/emit_bench.sh
 
 ## Format sources in place with the toolchain's swift-format and .swift-format.
 fmt:

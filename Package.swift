@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "opsight", targets: ["opsight"]),
         .library(name: "OpsightMetrics", targets: ["OpsightMetrics"]),
+        .library(name: "OpsightMetricsIntegrations", targets: ["OpsightMetricsIntegrations"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
@@ -23,7 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
     ],
     targets: [
-        // The shared module services link: schema, decoder, sketch. Pure: no I/O dependencies.
+        // The shared module services link: schema, decoder, sketch, the emitter and the swift-log / swift-metrics
+        // backends. No I/O libraries: delivery goes through a `Transport` (HTTP in OpsightMetricsIntegrations).
         .target(
             name: "OpsightMetrics",
             dependencies: [
@@ -32,6 +34,20 @@ let package = Package(
             ],
             path: "Sources/Metrics"
         ),
+        // What a service adds to ship through HTTP (async-http-client, gzip) and record Hummingbird requests.
+        .target(
+            name: "OpsightMetricsIntegrations",
+            dependencies: [
+                "OpsightMetrics",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/MetricsIntegrations"
+        ),
+        // Emit-call cost (SPEC §11: ≤ 500 ns median); run by `make bench`.
+        .executableTarget(name: "emit-bench", dependencies: ["OpsightMetrics"], path: "Sources/EmitBench"),
         // hiredis from Debian's libhiredis-dev; no Swift Redis client is available here.
         .systemLibrary(
             name: "CHiredis",
@@ -99,7 +115,26 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "OpsightMetricsTests", dependencies: ["OpsightMetrics"]),
+        .testTarget(
+            name: "OpsightMetricsTests",
+            dependencies: [
+                "OpsightMetrics",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "OpsightMetricsIntegrationsTests",
+            dependencies: [
+                "OpsightMetricsIntegrations",
+                "OpsightMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "PromQL"]),
         .testTarget(

@@ -1,0 +1,52 @@
+import Testing
+
+/// Waits (in real time, bounded) until `condition` holds; records an issue if it never does.
+///
+/// Only used to wait for work that was already triggered (a batch after a clock step), never to let time pass.
+func eventually(
+    _ what: String,
+    timeout: Duration = .seconds(10),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () -> Bool
+) async {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while !condition() {
+        if clock.now > deadline {
+            Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
+            return
+        }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+}
+
+/// Lets other tasks run for a moment, so that a step that should have no effect would show one.
+func settle() async {
+    for _ in 0..<20 {
+        await Task.yield()
+    }
+    try? await Task.sleep(for: .milliseconds(20))
+}
+
+/// Waits for a run loop to return; if it has not within `timeout` (real time), cancels it and records an issue,
+/// so a failing test fails instead of hanging on a manual clock nobody advances.
+func finish(
+    _ loop: Task<Void, Never>,
+    within timeout: Duration = .seconds(10),
+    sourceLocation: SourceLocation = #_sourceLocation
+) async {
+    let watchdog = Task { () -> Bool in
+        do {
+            try await Task.sleep(for: timeout)
+        } catch {
+            return false
+        }
+        loop.cancel()
+        return true
+    }
+    await loop.value
+    watchdog.cancel()
+    if await watchdog.value {
+        Issue.record("the run loop did not return within \(timeout)", sourceLocation: sourceLocation)
+    }
+}
