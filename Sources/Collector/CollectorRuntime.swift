@@ -20,6 +20,7 @@ public struct CollectorRuntime: Sendable {
         ingest: IngestPipeline.Configuration,
         hot: any MetricsStore,
         durable: any MetricsStore,
+        rawEvents: RawEventBuffer? = nil,
         logger: Logger
     ) async throws -> CollectorRuntime {
         let wal = try WriteAheadLog(configuration: walConfiguration)
@@ -29,7 +30,7 @@ public struct CollectorRuntime: Sendable {
         let aggregator = Aggregator(hotPosition: hotPosition, durablePosition: durablePosition)
         let status = CollectorStatus(hotPosition: hotPosition, durablePosition: durablePosition)
         let commitLog = CommitLog(wal: wal, aggregator: aggregator)
-        let pipeline = IngestPipeline(configuration: ingest, commitLog: commitLog, status: status)
+        let pipeline = IngestPipeline(configuration: ingest, commitLog: commitLog, status: status, rawEvents: rawEvents)
         var replayed = 0
         try wal.forEachRecord(after: 0) { end, payload in
             let events = try EventCodec.decode(payload)

@@ -48,9 +48,23 @@ struct Serve: AsyncParsableCommand {
             defer { stores.redis.shutdown() }
             try await stores.waitUntilReachable(logger: logger)
             try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
+            var rawConfiguration = RawEventBuffer.Configuration()
+            rawConfiguration.capacity = config.rawEventsBuffer
+            rawConfiguration.sampleRate = config.rawEventsSampleRate
+            let rawEvents = config.rawEventsEnabled ? RawEventBuffer(configuration: rawConfiguration) : nil
             let runtime = try await CollectorRuntime.open(
                 wal: .init(directory: config.walDirectory), ingest: config.ingestConfiguration,
-                hot: stores.hot, durable: stores.durable, logger: logger)
+                hot: stores.hot, durable: stores.durable, rawEvents: rawEvents, logger: logger)
+            let rawStore = PostgresRawEventStore(client: stores.postgres, schema: config.databaseSchema, logger: logger)
+            var rawServices: [any Service] = []
+            if let rawEvents {
+                var writer = RawEventWriter.Configuration()
+                writer.retentionMs = config.rawEventsRetentionMs
+                rawServices.append(
+                    RawEventWriter(
+                        configuration: writer, buffer: rawEvents, store: rawStore,
+                        now: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger))
+            }
             let flusher = Flusher(
                 aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
                 collectorID: runtime.collectorID, status: runtime.status, logger: logger)
@@ -79,6 +93,7 @@ struct Serve: AsyncParsableCommand {
                 source: source, status: runtime.status, logger: logger)
             defer { alerting.shutdown() }
             alerting.controller(tokens: tokens).register(on: router)
+            EventsController(store: rawStore, buffer: rawEvents ?? RawEventBuffer(), tokens: tokens).register(on: router)
             StatusController(
                 configuration: .init(
                     version: OpsightVersion.current, collectorID: runtime.collectorID, windowsMs: config.windowsMs,
@@ -96,7 +111,8 @@ struct Serve: AsyncParsableCommand {
                 logger: logger)
             let services = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: flusher)] + alerting.services.map { .init(service: $0) } + [.init(service: app)],
+                    services: [.init(service: flusher)] + (rawServices + alerting.services).map { .init(service: $0) }
+                        + [.init(service: app)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await services.run()
             runtime.commitLog.shutdown()

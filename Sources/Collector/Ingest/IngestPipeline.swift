@@ -41,9 +41,14 @@ public final class IngestPipeline: Sendable {
     private let status: CollectorStatus
     /// The cardinality guard, seeded at start.
     public let routeGuard: RouteGuard
+    /// Where acknowledged events go for the drill-down (nil: not kept).
+    public let rawEvents: RawEventBuffer?
 
     /// Creates the pipeline over a started commit log.
-    public init(configuration: Configuration, commitLog: CommitLog, status: CollectorStatus) {
+    public init(
+        configuration: Configuration, commitLog: CommitLog, status: CollectorStatus, rawEvents: RawEventBuffer? = nil
+    ) {
+        self.rawEvents = rawEvents
         self.configuration = configuration
         self.decoder = EventDecoder(configuration: configuration.decoder)
         self.commitLog = commitLog
@@ -64,6 +69,9 @@ public final class IngestPipeline: Sendable {
         var result: IngestResult
         var payload: [UInt8]
         var aggregate: BatchAggregate
+        /// Raw events the drill-down buffer wanted, and how many it passed over.
+        var raw: [RawEvent] = []
+        var sampledOut = 0
     }
 
     /// Decodes, guards and pre-aggregates one decompressed body; throws `walFull` having accepted nothing.
@@ -80,9 +88,22 @@ public final class IngestPipeline: Sendable {
         if batch.events.isEmpty {
             return Prepared(events: [], result: result, payload: [], aggregate: BatchAggregate())
         }
-        return Prepared(
+        var prepared = Prepared(
             events: batch.events, result: result, payload: EventCodec.encode(batch.events),
             aggregate: BatchAggregate(events: batch.events, rules: configuration.rules))
+        if let rawEvents {
+            for (event, range) in zip(batch.events, batch.lines) {
+                let isError = RawEvent.isError(event, rules: configuration.rules)
+                // Asked before the line is copied: when the store lags, sampling saves the copy too.
+                guard rawEvents.wants(isError: isError) else {
+                    prepared.sampledOut += 1
+                    continue
+                }
+                let line = String(decoding: UnsafeRawBufferPointer(rebasing: body[range]), as: UTF8.self)
+                prepared.raw.append(RawEvent(event, line: line, isError: isError))
+            }
+        }
+        return prepared
     }
 
     /// Durably logs a prepared body and returns the answer for the client.
@@ -96,6 +117,8 @@ public final class IngestPipeline: Sendable {
             throw error
         }
         status.accepted.add(UInt64(prepared.events.count), ordering: .relaxed)
+        // Only acknowledged events reach the drill-down.
+        rawEvents?.add(prepared.raw, sampledOut: prepared.sampledOut)
         return prepared.result
     }
 

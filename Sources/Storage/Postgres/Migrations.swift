@@ -89,6 +89,21 @@ public enum Migrations {
                     name text PRIMARY KEY, holder text NOT NULL, expires_ms bigint NOT NULL)
                 """,
             ]),
+        Migration(
+            version: 3, name: "raw_events",
+            statements: [
+                // The drill-down: one partition per UTC day of event time (created on first insert), so retention
+                // drops whole days.
+                """
+                CREATE TABLE {schema}.raw_events (
+                    id bigserial, ts_ms bigint NOT NULL, service text NOT NULL, kind text NOT NULL,
+                    route text, method text, status int, level text, queue text, job text,
+                    is_error boolean NOT NULL, line text NOT NULL,
+                    PRIMARY KEY (ts_ms, id)
+                ) PARTITION BY RANGE (ts_ms)
+                """,
+                "CREATE INDEX raw_events_service_ts ON {schema}.raw_events (service, ts_ms DESC, id DESC)",
+            ]),
     ]
 
     /// The newest version this build knows.

@@ -21,6 +21,11 @@ struct OpsightConfig {
     var maxBodyBytes = 16 << 20
     var maxAgeMs: Int64 = 86_400_000
     var aliases: [String: String] = [:]
+    /// The raw event drill-down (`raw_events:`).
+    var rawEventsEnabled = true
+    var rawEventsRetentionMs: Int64 = 7 * 86_400_000
+    var rawEventsBuffer = 200_000
+    var rawEventsSampleRate = 0.01
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
     var alerting: AlertingSettings?
     /// Environment variables the file named but the environment does not set.
@@ -104,7 +109,7 @@ struct OpsightConfig {
     private mutating func apply(_ root: ConfigNode) throws(ConfigError) {
         try root.checkKeys([
             "listen", "redis_url", "database_url", "database_schema", "redis_key_prefix", "wal", "auth", "windows",
-            "errors", "limits", "ingest", "aliases", "funnels", "alerting",
+            "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events",
         ])
         if let n = root.child("listen") { try setListen(try n.string(), node: n) }
         if let n = root.child("redis_url") { redisURL = try n.string() }
@@ -164,6 +169,21 @@ struct OpsightConfig {
             try ingest.checkKeys(["max_body_bytes", "max_age"])
             if let n = ingest.child("max_body_bytes") { maxBodyBytes = Int(try n.bytes()) }
             if let n = ingest.child("max_age") { maxAgeMs = try n.duration() }
+        }
+        if let raw = root.child("raw_events") {
+            try raw.checkKeys(["enabled", "retention", "buffer", "sample_rate"])
+            if let n = raw.child("enabled") { rawEventsEnabled = try n.bool() }
+            if let n = raw.child("retention") { rawEventsRetentionMs = try n.duration() }
+            if let n = raw.child("buffer") {
+                rawEventsBuffer = try n.int()
+                guard rawEventsBuffer >= 1_000 else { throw n.error("must be at least 1000 events") }
+            }
+            if let n = raw.child("sample_rate") {
+                guard let v = Double(try n.string()), (0...1).contains(v) else {
+                    throw n.error("must be a number from 0 to 1 (the share of non-error events kept while the store lags)")
+                }
+                rawEventsSampleRate = v
+            }
         }
         if let a = root.child("aliases") {
             guard let mapping = a.node.mapping else { throw a.error("expected a mapping of alias: field") }

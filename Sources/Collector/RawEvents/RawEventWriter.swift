@@ -1,0 +1,70 @@
+import Logging
+import ServiceLifecycle
+
+/// Moves raw events from the buffer to their store in batches, and drops days past retention.
+public struct RawEventWriter: Service {
+    /// Pacing and retention.
+    public struct Configuration: Sendable {
+        /// Rows per insert.
+        public var batchSize = 5_000
+        /// Pause when the buffer is empty.
+        public var idle: Duration = .milliseconds(250)
+        /// How long raw events are kept, ms.
+        public var retentionMs: Int64 = 7 * 86_400_000
+        /// How often old days are dropped, ms.
+        public var retentionEveryMs: Int64 = 3_600_000
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    private let configuration: Configuration
+    private let buffer: RawEventBuffer
+    private let store: any RawEventStore
+    private let now: @Sendable () -> Int64
+    private let logger: Logger
+
+    /// Creates the writer.
+    public init(
+        configuration: Configuration = .init(), buffer: RawEventBuffer, store: any RawEventStore,
+        now: @escaping @Sendable () -> Int64, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.buffer = buffer
+        self.store = store
+        self.now = now
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var nextRetention: Int64 = 0
+            while !Task.isCancelled {
+                let wrote = await writeOnce()
+                if now() >= nextRetention {
+                    nextRetention = now() + configuration.retentionEveryMs
+                    do { _ = try await store.dropOlder(than: now() - configuration.retentionMs) } catch {
+                        logger.warning("raw event retention failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                if wrote == 0 { try? await Task.sleep(for: configuration.idle) }
+            }
+        }
+        // Graceful shutdown: what is buffered is written if the store answers.
+        while buffer.count > 0, await writeOnce() > 0 {}
+    }
+
+    /// Writes one batch; returns how many rows were written.
+    @discardableResult
+    public func writeOnce() async -> Int {
+        let rows = buffer.take(max: configuration.batchSize)
+        guard !rows.isEmpty else { return 0 }
+        do {
+            try await store.insert(rows)
+            return rows.count
+        } catch {
+            buffer.putBack(rows)
+            logger.warning("raw event store unavailable; kept in memory", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+}
