@@ -14,7 +14,7 @@ import Testing
         var wanted: [RawEvent] = []
         var passed = 0
         for e in events {
-            if buffer.wants(isError: e.isError) { wanted.append(e) } else { passed += 1 }
+            if buffer.wants(isError: e.isError, pending: wanted.count) { wanted.append(e) } else { passed += 1 }
         }
         buffer.add(wanted, sampledOut: passed)
     }
@@ -45,6 +45,17 @@ import Testing
         #expect(others > 900 + 500 && others < 900 + 1_300, "sampled: \(others)")
         let counts = buffer.counts
         #expect(counts.kept + counts.sampledOut + counts.droppedErrors + counts.droppedFull == 20_000)
+    }
+
+    @Test func oneHugeBatchIsSampledPastTheWatermarkToo() {
+        var c = RawEventBuffer.Configuration()
+        c.capacity = 10_000
+        c.sampleAbove = 0.25
+        c.sampleRate = 0
+        let buffer = RawEventBuffer(configuration: c)
+        offer(buffer, (0..<50_000).map { row($0, error: false) })
+        #expect(buffer.count == 2_500)
+        #expect(buffer.counts.sampledOut == 47_500)
     }
 
     @Test func aFullBufferDropsAndCountsInsteadOfBlocking() {

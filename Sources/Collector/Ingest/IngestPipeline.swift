@@ -95,7 +95,7 @@ public final class IngestPipeline: Sendable {
             for (event, range) in zip(batch.events, batch.lines) {
                 let isError = RawEvent.isError(event, rules: configuration.rules)
                 // Asked before the line is copied: when the store lags, sampling saves the copy too.
-                guard rawEvents.wants(isError: isError) else {
+                guard rawEvents.wants(isError: isError, pending: prepared.raw.count) else {
                     prepared.sampledOut += 1
                     continue
                 }

@@ -52,7 +52,7 @@ public struct MetricsReader: Sendable {
         // instant query without `time`) reads its clock a moment before the reader does, and must not be rounded
         // down to the grid, which would hide the newest 10 seconds.
         let atNow = timeMs.map { $0 >= nowMs - Self.nowToleranceMs } ?? true
-        let t = atNow ? max(nowMs, timeMs ?? nowMs) : timeMs!
+        let t = atNow ? nowMs : timeMs!
         let oldestHot = nowMs - configuration.hotRetentionMs
         if windowMs <= configuration.maxHotWindowMs {
             let k = atNow ? TimeBucket.index(ofMs: t, widthMs: hotW) : floorDiv(t, hotW)

@@ -40,12 +40,13 @@ public final class RawEventBuffer: Sendable {
         self.configuration = configuration
     }
 
-    /// Whether an event would be kept now; asked before its line is copied, so sampling saves the copy.
-    public func wants(isError: Bool) -> Bool {
+    /// Whether an event would be kept now, `pending` rows of its batch having been wanted already; asked before
+    /// its line is copied, so sampling saves the copy.
+    public func wants(isError: Bool, pending: Int = 0) -> Bool {
         state.withLock { s in
-            let fill = Double(s.rows.count) / Double(configuration.capacity)
-            if s.rows.count >= configuration.capacity { return isError }
-            if isError || fill < configuration.sampleAbove { return true }
+            let held = s.rows.count + pending
+            if held >= configuration.capacity { return isError }
+            if isError || Double(held) < configuration.sampleAbove * Double(configuration.capacity) { return true }
             return Double(s.random.next() >> 11) / Double(1 << 53) < configuration.sampleRate
         }
     }

@@ -13,6 +13,8 @@ public struct RawEventWriter: Service {
         public var retentionMs: Int64 = 7 * 86_400_000
         /// How often old days are dropped, ms.
         public var retentionEveryMs: Int64 = 3_600_000
+        /// Longest time spent writing the buffer at shutdown.
+        public var shutdownWrite: Duration = .seconds(2)
         /// Creates the defaults.
         public init() {}
     }
@@ -49,8 +51,10 @@ public struct RawEventWriter: Service {
                 if wrote == 0 { try? await Task.sleep(for: configuration.idle) }
             }
         }
-        // Graceful shutdown: what is buffered is written if the store answers.
-        while buffer.count > 0, await writeOnce() > 0 {}
+        // Graceful shutdown: what is buffered is written while the store answers, for at most `shutdownWrite`
+        // (the drill-down is best effort; the metrics are in the write-ahead log).
+        let deadline = ContinuousClock.now + configuration.shutdownWrite
+        while buffer.count > 0, ContinuousClock.now < deadline, await writeOnce() > 0 {}
     }
 
     /// Writes one batch; returns how many rows were written.

@@ -1,0 +1,30 @@
+/// The times at which one entity did each step of a funnel: sets, so arrival order and replays do not matter.
+public struct EntityProgress: Sendable, Equatable {
+    /// For each step (0-based), its event times in ms, ascending, without repeats.
+    public private(set) var stepTimes: [[Int64]]
+
+    /// No steps yet, for a funnel of `steps` steps.
+    public init(steps: Int) {
+        stepTimes = Array(repeating: [], count: steps)
+    }
+
+    /// Records that the entity did step `index` at `timeMs` (idempotent).
+    public mutating func record(step index: Int, at timeMs: Int64) {
+        var times = stepTimes[index]
+        let i = Self.firstIndex(in: times, atLeast: timeMs)
+        if i < times.count, times[i] == timeMs { return }
+        times.insert(timeMs, at: i)
+        stepTimes[index] = times
+    }
+
+    /// The first index of `sorted` whose value is ≥ `value` (binary search).
+    static func firstIndex(in sorted: [Int64], atLeast value: Int64) -> Int {
+        var lo = 0
+        var hi = sorted.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sorted[mid] < value { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+}
