@@ -11,6 +11,14 @@ import Testing
         ("auth:\n  tokens:\n    - {name: a, token: b, scopes: [write]}\n", "scopes[0]: unknown scope 'write'"),
         ("errors: {status_at_least: 700}\n", "errors.status_at_least: must be an HTTP status 100–599"),
         ("listen: [unclosed\n", "invalid YAML"),
+        ("funnels:\n  - {name: f, window: 1h, steps: [a]}\n", ":2:34: funnels[0].steps: funnel 'f' needs at least two steps"),
+        (
+            "funnels:\n  - {name: f, window: 1h, steps: [a, b]}\n  - {name: f, window: 1h, steps: [a, b]}\n",
+            ":3:12: funnels[1].name: duplicate funnel name 'f'"
+        ),
+        ("funnels:\n  - {name: f, window: 1h, steps: [a, {kind: job, colour: red}]}\n", "unknown step field 'colour'"),
+        ("funnels:\n  - {name: f, steps: [a, b]}\n", "funnels[0]: funnel 'f' needs a window"),
+        ("alerting:\n  rule_files: [x]\n  evaluation_interval: soon\n", ":3:24: alerting.evaluation_interval"),
     ]
 
     @Test(arguments: cases.indices)

@@ -44,6 +44,8 @@ public struct OutboxRecord: Sendable, Equatable {
     }
 
     public var message: OutboxMessage
+    /// The order the outbox received it in.
+    public var sequence: Int64
     public var state: State
     public var attempts: Int
     /// When the message was written, unix milliseconds.
@@ -56,10 +58,11 @@ public struct OutboxRecord: Sendable, Equatable {
 
     /// Creates the record.
     public init(
-        message: OutboxMessage, state: State, attempts: Int, createdAtMs: Int64, nextAttemptAtMs: Int64,
+        message: OutboxMessage, sequence: Int64 = 0, state: State, attempts: Int, createdAtMs: Int64, nextAttemptAtMs: Int64,
         deliveredAtMs: Int64? = nil, lastStatus: Int? = nil, lastError: String? = nil
     ) {
         self.message = message
+        self.sequence = sequence
         self.state = state
         self.attempts = attempts
         self.createdAtMs = createdAtMs

@@ -60,10 +60,12 @@ public enum Migrations {
                 CREATE TABLE {schema}.alerting_state (
                     part text PRIMARY KEY, snapshot bytea NOT NULL, updated_ms bigint NOT NULL)
                 """,
-                // The outbox: rendered HTTP requests, written in the transaction of the state change that caused them.
+                // The outbox: rendered HTTP requests, written in the transaction of the state change that caused them;
+                // `seq` keeps the order they were written in (a firing before its resolved).
                 """
                 CREATE TABLE {schema}.notifications (
-                    id uuid PRIMARY KEY, receiver text NOT NULL, integration text NOT NULL, group_key text NOT NULL,
+                    id uuid PRIMARY KEY, seq bigserial, receiver text NOT NULL, integration text NOT NULL,
+                    group_key text NOT NULL,
                     status text NOT NULL, alerts int NOT NULL, url text NOT NULL, headers text NOT NULL,
                     body bytea NOT NULL, created_ms bigint NOT NULL,
                     state text NOT NULL DEFAULT 'pending', attempts int NOT NULL DEFAULT 0,

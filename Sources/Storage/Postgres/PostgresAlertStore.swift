@@ -68,7 +68,7 @@ public final class PostgresAlertStore: AlertStore {
     }
 
     private static let recordColumns = """
-        id, receiver, integration, group_key, status, alerts, url, headers, body, state, attempts, created_ms,
+        id, seq, receiver, integration, group_key, status, alerts, url, headers, body, state, attempts, created_ms,
         next_attempt_ms, delivered_ms, last_status, last_error
         """
 
@@ -80,10 +80,10 @@ public final class PostgresAlertStore: AlertStore {
                 WHERE id IN (
                     SELECT id FROM \(unescaped: schema).notifications
                     WHERE state = 'pending' AND next_attempt_ms <= \(nowMs)
-                    ORDER BY next_attempt_ms, created_ms LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                    ORDER BY next_attempt_ms, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                 RETURNING \(unescaped: Self.recordColumns)
                 """, logger: logger)
-            return try await records(rows).sorted { $0.createdAtMs < $1.createdAtMs }
+            return try await records(rows).sorted { $0.sequence < $1.sequence }
         }
     }
 
@@ -125,7 +125,7 @@ public final class PostgresAlertStore: AlertStore {
             let rows = try await client.query(
                 """
                 SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).notifications
-                ORDER BY created_ms DESC, id LIMIT \(limit)
+                ORDER BY seq DESC LIMIT \(limit)
                 """, logger: logger)
             return try await records(rows)
         }
@@ -203,7 +203,7 @@ public final class PostgresAlertStore: AlertStore {
                 body: Array(buffer: try c["body"].decode(ByteBuffer.self)))
             out.append(
                 OutboxRecord(
-                    message: message,
+                    message: message, sequence: try c["seq"].decode(Int64.self),
                     state: OutboxRecord.State(rawValue: try c["state"].decode(String.self)) ?? .pending,
                     attempts: try c["attempts"].decode(Int.self), createdAtMs: try c["created_ms"].decode(Int64.self),
                     nextAttemptAtMs: try c["next_attempt_ms"].decode(Int64.self),

@@ -26,6 +26,8 @@ struct OpsightConfig {
     var rawEventsRetentionMs: Int64 = 7 * 86_400_000
     var rawEventsBuffer = 200_000
     var rawEventsSampleRate = 0.01
+    /// Funnel definitions (`funnels:`), validated.
+    var funnels: [FunnelDefinition] = []
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
     var alerting: AlertingSettings?
     /// Environment variables the file named but the environment does not set.
@@ -170,6 +172,7 @@ struct OpsightConfig {
             if let n = ingest.child("max_body_bytes") { maxBodyBytes = Int(try n.bytes()) }
             if let n = ingest.child("max_age") { maxAgeMs = try n.duration() }
         }
+        if let list = root.child("funnels") { funnels = try FunnelSettings.parse(list) }
         if let raw = root.child("raw_events") {
             try raw.checkKeys(["enabled", "retention", "buffer", "sample_rate"])
             if let n = raw.child("enabled") { rawEventsEnabled = try n.bool() }
