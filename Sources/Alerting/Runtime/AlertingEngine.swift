@@ -32,6 +32,8 @@ public actor AlertingEngine {
     private var dispatcher: Dispatcher?
     private var unsaved: (outbox: [OutboxMessage], history: [AlertHistoryEntry]) = ([], [])
     private var restored = false
+    /// The dispatcher state last committed: a step that evaluated nothing and changed nothing writes nothing.
+    private var savedDispatch: DispatcherState?
     /// Rule evaluations and failures since start (`opsight_rule_evaluations_total`, `…_failures_total`).
     public private(set) var evaluations: UInt64 = 0
     public private(set) var failures: UInt64 = 0
@@ -104,6 +106,7 @@ public actor AlertingEngine {
     public func step(now: Int64) async throws -> [OutboxMessage] {
         if !restored { try await restore() }
         var forwarded: [Alert] = []
+        var evaluatedAny = false
         for i in evaluators.indices {
             let key = evaluators[i].group.key
             guard (nextEvaluation[key] ?? 0) <= now else { continue }
@@ -112,6 +115,7 @@ public actor AlertingEngine {
             // A reload while this evaluation awaited replaced the evaluators: its outcome belongs to the old set.
             guard i < evaluators.count, evaluators[i].group == evaluator.group else { continue }
             evaluators[i] = evaluator
+            evaluatedAny = true
             // Prometheus aligns a group's evaluations to its interval; the next one is an interval later.
             nextEvaluation[key] = now + evaluator.interval
             evaluations += UInt64(outcome.evaluated)
@@ -143,7 +147,9 @@ public actor AlertingEngine {
             }
         }
         unsaved.outbox += outbox
-        try await commit(now: now)
+        if evaluatedAny || !unsaved.outbox.isEmpty || !unsaved.history.isEmpty || savedDispatch != dispatcherState {
+            try await commit(now: now)
+        }
         return outbox
     }
 
@@ -156,6 +162,7 @@ public actor AlertingEngine {
         ]
         try await store.commit(state: state, history: unsaved.history, outbox: unsaved.outbox, nowMs: now)
         unsaved = ([], [])
+        savedDispatch = dispatcherState
     }
 
     private func restore() async throws {
@@ -177,6 +184,7 @@ public actor AlertingEngine {
             }
         }
         dispatcher = configuration.dispatch.map { Dispatcher(config: $0, state: state) }
+        savedDispatch = state
         nextEvaluation = [:]
         restored = true
     }
