@@ -96,6 +96,13 @@ struct RuleFileTests {
             let ok = try await server.client.request(.post, "/api/v1/rules/reload", token: server.opsToken)
             card.equal(ok.status, 200, "a good reload: \(ok.text)")
             card.check(try await names().contains("\"name\":\"Second\""), "the new rule is loaded")
+            // SIGHUP reloads too, as Prometheus does.
+            try Data(Self.ruleFile(["First", "Second", "Third"]).utf8).write(to: rules)
+            server.signal(SIGHUP)
+            try await eventually("SIGHUP reloads the rules", timeout: .seconds(10)) {
+                let text = try await names()
+                return (text.contains("\"name\":\"Third\""), text)
+            }
         }
     }
 

@@ -145,6 +145,13 @@ final class OpsightServer: @unchecked Sendable {
         appendToLog("=== e2e: opsight killed with SIGKILL ===")
     }
 
+    /// Sends `signal` (e.g. SIGHUP) to the running process.
+    func signal(_ number: Int32) {
+        lock.withLock {
+            if let p = process, p.isRunning { _ = kill(p.processIdentifier, number) }
+        }
+    }
+
     /// Whether the process is alive.
     var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
