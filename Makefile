@@ -31,9 +31,10 @@ test: build
 run: deps
 	bash scripts/run.sh
 
-## Run the benchmarks.
+## Run the benchmarks: ingest and ship vs mtail (run.sh), then query latency at 10 000 series (query_bench.sh).
 bench:
 	Benchmarks/run.sh
+	Benchmarks/query_bench.sh
 
 ## Format sources in place with the toolchain's swift-format and .swift-format.
 fmt:
