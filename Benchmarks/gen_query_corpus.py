@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Generates the query benchmark's corpus: 10 000 request series and some job series over the last hour.
 
-    gen_query_corpus.py --out corpus.ndjson [--services 20] [--routes 500] [--events 600000] [--spread 3600]
+    gen_query_corpus.py --out corpus.ndjson [--services 20] [--routes 500] [--events 600000] [--spread 2700]
     gen_query_corpus.py --live --services 20 --routes 500 --events 500    (one small batch stamped now, stdout)
 
 Request series are services × route templates × GET (default 20 × 500 = 10 000); every series gets events
-spread evenly over the last --spread seconds (so ~60 each at the defaults: a 5-minute window holds nearly
+spread evenly over the last --spread seconds (45 minutes, so the corpus stays inside a 1-hour window while the
+benchmark runs; ~60 events a series at the defaults: a 5-minute window holds nearly
 every series), latency log-normal per route, ~2.5 % 5xx. Each service also has 3 queues × 2 job types with
 enqueued/started/succeeded/failed events. Lines are in time order.
 """
@@ -23,7 +24,7 @@ def main() -> int:
     p.add_argument("--services", type=int, default=20)
     p.add_argument("--routes", type=int, default=500)
     p.add_argument("--events", type=int, default=600_000)
-    p.add_argument("--spread", type=float, default=3600.0)
+    p.add_argument("--spread", type=float, default=2700.0)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--live", action="store_true", help="stamp every event in the last second")
     a = p.parse_args()

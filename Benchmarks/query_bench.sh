@@ -7,7 +7,7 @@
 # 1. builds the release binary in .build-release (a no-op after Benchmarks/run.sh built it);
 # 2. starts the local stores and `opsight serve` on a free loopback port with a fresh schema, key prefix and WAL;
 # 3. ships a corpus of QBENCH_EVENTS events (Benchmarks/gen_query_corpus.py: 20 services × 500 routes × GET =
-#    10 000 request series, plus 20 × 3 queues × 2 job series, spread over the last hour) and waits until the
+#    10 000 request series, plus 20 × 3 queues × 2 job series, spread over the last 45 minutes) and waits until the
 #    API shows it;
 # 4. keeps a light ingest going (a 500-event batch stamped "now" every 0.25 s, ~1 500 events/s) and measures,
 #    with Benchmarks/query_latency.py (QBENCH_CLIENTS keep-alive clients, ≥ 1 000 requests and
@@ -132,7 +132,7 @@ done
 # 3. The corpus
 python3 "$BENCH/gen_query_corpus.py" --out "$WORK/corpus.ndjson" --events "$EVENTS"
 REQUESTS=$(grep -c '"route"' "$WORK/corpus.ndjson")
-log "shipping $EVENTS events ($REQUESTS requests over 10 000 series, the last hour)"
+log "shipping $EVENTS events ($REQUESTS requests over 10 000 series, the last 45 minutes)"
 timeout 600 "$BIN" ship "$WORK/corpus.ndjson" --url "$URL" --token "$TOKEN" >"$WORK/ship.log" 2>&1 ||
     { tail -20 "$WORK/ship.log" >&2; die "opsight ship failed"; }
 python3 "$BENCH/api_count.py" --url "$URL" --token "$TOKEN" --target "$REQUESTS" --timeout 600 --interval 0.5 \
