@@ -127,17 +127,7 @@ struct WindowFamilies {
     }
 
     static func services(_ d: WindowData, latency: Bool = true) -> [(String, RequestStats)] {
-        var out: [String: RequestStats] = [:]
-        for (k, s) in d.requests {
-            if latency {
-                out[k.service, default: RequestStats()].merge(s)
-            } else {
-                var counts = s
-                counts.latency = LogSketch()  // merging 10 000 sketches nobody reads is most of the cost
-                out[k.service, default: RequestStats()].merge(counts)
-            }
-        }
-        return out.sorted { $0.key < $1.key }
+        d.requestsByService(latency: latency).sorted { $0.key < $1.key }
     }
 }
 

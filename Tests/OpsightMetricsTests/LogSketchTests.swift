@@ -233,3 +233,24 @@ import Testing
         #expect(!noZero)
     }
 }
+
+@Suite struct LogSketchAccumulatorTests {
+    /// Folding many sketches through the dense accumulator equals merging them one by one.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func accumulatingEqualsMerging(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        var merged = LogSketch()
+        var acc = LogSketchAccumulator()
+        for _ in 0..<50 {
+            var s = LogSketch()
+            let center = Double.random(in: -8...12, using: &rng)
+            for _ in 0..<Int.random(in: 0...40, using: &rng) {
+                s.add(Int.random(in: 0..<10, using: &rng) == 0 ? 0 : exp(center + Double.random(in: -2...2, using: &rng)))
+            }
+            merged.merge(s)
+            acc.add(s)
+        }
+        #expect(acc.sketch == merged)
+        #expect(LogSketchAccumulator().sketch == LogSketch())
+    }
+}
