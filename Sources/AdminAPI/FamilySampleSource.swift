@@ -52,7 +52,8 @@ public struct FamilySampleSource: SampleSource {
     public func select(_ matchers: [LabelMatcher], at time: Int64) async throws -> [Sample] {
         func equal(_ name: String) -> String? { matchers.first { $0.name == name && $0.op == .equal }?.value }
         let name = equal(Labels.metricName)
-        let nowMs = now()
+        // An evaluation at the request's current time is "now": windows include everything committed so far.
+        let nowMs = EvaluationTime.current ?? now()
         var list = SampleList()
         if name.map(Self.windowedNames.contains) ?? true {
             var windows = configuration.windowsMs
@@ -65,12 +66,17 @@ public struct FamilySampleSource: SampleSource {
             var data: [(Int64, WindowData)] = []
             for w in windows {
                 do {
-                    data.append((w, try await reader.window(service: equal("service"), windowMs: w, timeMs: time, nowMs: nowMs).data))
+                    data.append(
+                        (
+                            w,
+                            try await reader.window(service: equal("service"), windowMs: w, timeMs: time, nowMs: nowMs)
+                                .data
+                        ))
                 } catch let error as CollectorError where error.code == .invalid {
                     continue  // a window off the grid has no series
                 }
             }
-            WindowFamilies(windows: data, quantiles: quantiles).write(to: &list)
+            WindowFamilies(windows: data, quantiles: quantiles, only: name).write(to: &list)
         }
         if abs(time - nowMs) <= 60_000 {
             if name.map(Self.counterNames.contains) ?? true {
@@ -86,4 +92,12 @@ public struct FamilySampleSource: SampleSource {
             return matchers.allSatisfy { $0.matches(labels) } ? Sample(labels: labels, value: s.value) : nil
         }
     }
+}
+
+/// The time of a query evaluated at "now" (no `time` parameter), carried to the sample source so that the
+/// evaluation time equals its notion of now and windows are read at the current time rather than rounded down
+/// to the 10 s grid.
+public enum EvaluationTime {
+    /// The request's current time, unix milliseconds, while a query without `time` is evaluated.
+    @TaskLocal public static var current: Int64?
 }

@@ -89,9 +89,8 @@ public struct OpsController<Context: RequestContext>: Sendable {
         try tokens.authorize(request, scope: "read")
         let p = QueryParameters(request: request)
         let (result, windowText, windowMs) = try await read(p, service: nil)
-        var requests: [String: RequestStats] = [:]
+        let requests = result.data.requestsByService()
         var jobs: [String: JobStats] = [:]
-        for (k, v) in result.data.requests { requests[k.service, default: RequestStats()].merge(v) }
         for (k, v) in result.data.jobs { jobs[k.service, default: JobStats()].merge(v) }
         var names = Set(requests.keys).union(jobs.keys)
         names.formUnion(result.data.logs.keys)

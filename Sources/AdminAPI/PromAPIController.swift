@@ -34,10 +34,13 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
         do {
             try tokens.authorize(request, scope: "read")
         } catch {
-            return try Self.failure(error.status, type: error.status == .forbidden ? "forbidden" : "unauthorized", error.message)
+            return try Self.failure(
+                error.status, type: error.status == .forbidden ? "forbidden" : "unauthorized", error.message)
         }
         let params: PromParameters
-        do { params = try await PromParameters(request) } catch { return try Self.failure(.badRequest, type: "bad_data", "\(error)") }
+        do { params = try await PromParameters(request) } catch {
+            return try Self.failure(.badRequest, type: "bad_data", "\(error)")
+        }
         do {
             switch path {
             case "/api/v1/query": return try await query(params)
@@ -50,7 +53,8 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
             return try Self.failure(.badRequest, type: "bad_data", error.message)
         } catch let error as PromQLError {
             let type = error.code == .execution ? "execution" : "bad_data"
-            return try Self.failure(error.code == .execution ? .unprocessableContent : .badRequest, type: type, "\(error)")
+            return try Self.failure(
+                error.code == .execution ? .unprocessableContent : .badRequest, type: type, "\(error)")
         } catch let error as CollectorError {
             return try Self.failure(.serviceUnavailable, type: "unavailable", error.message)
         }
@@ -58,9 +62,12 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
 
     private func query(_ p: PromParameters) async throws -> Response {
         let text = try p.required("query")
-        let time = try p.time("time") ?? now()
+        let given = try p.time("time")
+        let time = given ?? now()
         let expr = try Parser.parse(text)
-        let value = try await Evaluator(source: source).evaluate(expr, at: time)
+        let value = try await EvaluationTime.$current.withValue(given == nil ? time : nil) {
+            try await Evaluator(source: source).evaluate(expr, at: time)
+        }
         return Self.success(json: PrometheusJSON.instant(value, at: time))
     }
 
@@ -73,9 +80,11 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
         guard end >= start else { throw PromAPIFailure("end timestamp must not be before start time") }
         guard (end - start) / step < Int64(Self.maxPoints) else {
             throw PromAPIFailure(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
+            )
         }
-        let series = try await Evaluator(source: source).evaluateRange(Parser.parse(text), start: start, end: end, step: step)
+        let series = try await Evaluator(source: source).evaluateRange(
+            Parser.parse(text), start: start, end: end, step: step)
         return Self.success(json: PrometheusJSON.matrix(series))
     }
 
@@ -132,6 +141,7 @@ enum PromJSON {
     static func response(_ status: HTTPResponse.Status, _ object: [String: Any]) throws -> Response {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -9,58 +9,91 @@ import PromQL
 struct WindowFamilies {
     let windows: [(Int64, WindowData)]
     let quantiles: [Double]
+    /// The one family to write (nil: all): a query names one, and building every other family's samples for
+    /// 10 000 series only to drop them would cost more than the query itself.
+    var only: String? = nil
 
     func write(to p: inout some SampleSink) {
-        p.family("opsight_request_latency_seconds", type: "summary", help: "Request latency quantile over the window.")
-        each { w, d in
-            for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
-                quantileSamples(&p, "opsight_request_latency_seconds", Self.labels(k) + [("window", w)], s.latency)
+        if wants("opsight_request_latency_seconds") {
+            p.family(
+                "opsight_request_latency_seconds", type: "summary", help: "Request latency quantile over the window.")
+            each { w, d in
+                for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
+                    quantileSamples(&p, "opsight_request_latency_seconds", Self.labels(k) + [("window", w)], s.latency)
+                }
             }
         }
-        p.family("opsight_request_rate", type: "gauge", help: "Requests per second over the window.")
-        each { w, d in
-            let seconds = Double(PromDuration.milliseconds(w)!) / 1000
-            for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
-                p.sample("opsight_request_rate", labels: Self.labels(k) + [("window", w)], Double(s.count) / seconds)
+        if wants("opsight_request_rate") {
+            p.family("opsight_request_rate", type: "gauge", help: "Requests per second over the window.")
+            each { w, d in
+                let seconds = Double(PromDuration.milliseconds(w)!) / 1000
+                for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
+                    p.sample(
+                        "opsight_request_rate", labels: Self.labels(k) + [("window", w)], Double(s.count) / seconds)
+                }
             }
         }
-        p.family("opsight_request_error_ratio", type: "gauge", help: "Error responses / all responses over the window.")
-        each { w, d in
-            for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
-                p.sample("opsight_request_error_ratio", labels: Self.labels(k) + [("window", w)], s.errorRatio ?? .nan)
+        if wants("opsight_request_error_ratio") {
+            p.family(
+                "opsight_request_error_ratio", type: "gauge", help: "Error responses / all responses over the window.")
+            each { w, d in
+                for (k, s) in d.requests.sorted(by: { Self.order($0.key, $1.key) }) {
+                    p.sample(
+                        "opsight_request_error_ratio", labels: Self.labels(k) + [("window", w)], s.errorRatio ?? .nan)
+                }
             }
         }
-        let byService = windows.map { w, d in (w, Self.services(d)) }
-        p.family("opsight_service_latency_seconds", type: "summary", help: "Latency quantile merged over routes.")
-        for (w, services) in byService {
-            let window = PromDuration.format(w)
-            for (name, s) in services {
-                quantileSamples(&p, "opsight_service_latency_seconds", [("service", name), ("window", window)], s.latency)
+        var byService: [(Int64, [(String, RequestStats)])] = []
+        if only.map({ $0.hasPrefix("opsight_service_") }) ?? true {
+            let latency = wants("opsight_service_latency_seconds")
+            byService = windows.map { w, d in (w, Self.services(d, latency: latency)) }
+        }
+        if wants("opsight_service_latency_seconds") {
+            p.family("opsight_service_latency_seconds", type: "summary", help: "Latency quantile merged over routes.")
+            for (w, services) in byService {
+                let window = PromDuration.format(w)
+                for (name, s) in services {
+                    quantileSamples(
+                        &p, "opsight_service_latency_seconds", [("service", name), ("window", window)], s.latency)
+                }
             }
         }
-        p.family("opsight_service_request_rate", type: "gauge", help: "Requests per second of the service.")
-        for (w, services) in byService {
-            for (name, s) in services {
-                p.sample(
-                    "opsight_service_request_rate", labels: [("service", name), ("window", PromDuration.format(w))],
-                    Double(s.count) / (Double(w) / 1000))
+        if wants("opsight_service_request_rate") {
+            p.family("opsight_service_request_rate", type: "gauge", help: "Requests per second of the service.")
+            for (w, services) in byService {
+                for (name, s) in services {
+                    p.sample(
+                        "opsight_service_request_rate",
+                        labels: [("service", name), ("window", PromDuration.format(w))],
+                        Double(s.count) / (Double(w) / 1000))
+                }
             }
         }
-        p.family("opsight_service_error_ratio", type: "gauge", help: "Error ratio of the service.")
-        for (w, services) in byService {
-            for (name, s) in services {
-                p.sample(
-                    "opsight_service_error_ratio", labels: [("service", name), ("window", PromDuration.format(w))],
-                    s.errorRatio ?? .nan)
+        if wants("opsight_service_error_ratio") {
+            p.family("opsight_service_error_ratio", type: "gauge", help: "Error ratio of the service.")
+            for (w, services) in byService {
+                for (name, s) in services {
+                    p.sample(
+                        "opsight_service_error_ratio", labels: [("service", name), ("window", PromDuration.format(w))],
+                        s.errorRatio ?? .nan)
+                }
             }
         }
-        p.family("opsight_job_duration_seconds", type: "summary", help: "Job run time quantile over the window.")
-        eachJob { labels, s in quantileSamples(&p, "opsight_job_duration_seconds", labels, s.duration) }
-        p.family("opsight_job_wait_seconds", type: "summary", help: "Job queue wait quantile over the window.")
-        eachJob { labels, s in quantileSamples(&p, "opsight_job_wait_seconds", labels, s.wait) }
-        p.family("opsight_job_failure_ratio", type: "gauge", help: "failed / (succeeded + failed) over the window.")
-        eachJob { labels, s in p.sample("opsight_job_failure_ratio", labels: labels, s.failureRatio ?? .nan) }
+        if wants("opsight_job_duration_seconds") {
+            p.family("opsight_job_duration_seconds", type: "summary", help: "Job run time quantile over the window.")
+            eachJob { labels, s in quantileSamples(&p, "opsight_job_duration_seconds", labels, s.duration) }
+        }
+        if wants("opsight_job_wait_seconds") {
+            p.family("opsight_job_wait_seconds", type: "summary", help: "Job queue wait quantile over the window.")
+            eachJob { labels, s in quantileSamples(&p, "opsight_job_wait_seconds", labels, s.wait) }
+        }
+        if wants("opsight_job_failure_ratio") {
+            p.family("opsight_job_failure_ratio", type: "gauge", help: "failed / (succeeded + failed) over the window.")
+            eachJob { labels, s in p.sample("opsight_job_failure_ratio", labels: labels, s.failureRatio ?? .nan) }
+        }
     }
+
+    private func wants(_ name: String) -> Bool { only.map { $0 == name } ?? true }
 
     private func each(_ body: (String, WindowData) -> Void) {
         for (w, d) in windows { body(PromDuration.format(w), d) }
@@ -68,13 +101,18 @@ struct WindowFamilies {
 
     private func eachJob(_ body: ([(String, String)], JobStats) -> Void) {
         for (w, d) in windows {
-            for (k, s) in d.jobs.sorted(by: { ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job) }) {
-                body([("service", k.service), ("queue", k.queue), ("job", k.job), ("window", PromDuration.format(w))], s)
+            for (k, s) in d.jobs.sorted(by: {
+                ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)
+            }) {
+                body(
+                    [("service", k.service), ("queue", k.queue), ("job", k.job), ("window", PromDuration.format(w))], s)
             }
         }
     }
 
-    private func quantileSamples(_ p: inout some SampleSink, _ name: String, _ labels: [(String, String)], _ sketch: LogSketch) {
+    private func quantileSamples(
+        _ p: inout some SampleSink, _ name: String, _ labels: [(String, String)], _ sketch: LogSketch
+    ) {
         for q in quantiles {
             guard let v = sketch.quantile(q) else { continue }
             p.sample(name, labels: labels + [("quantile", PrometheusText.format(q))], v / 1000)
@@ -89,10 +127,8 @@ struct WindowFamilies {
         (a.service, a.route, a.method) < (b.service, b.route, b.method)
     }
 
-    static func services(_ d: WindowData) -> [(String, RequestStats)] {
-        var out: [String: RequestStats] = [:]
-        for (k, s) in d.requests { out[k.service, default: RequestStats()].merge(s) }
-        return out.sorted { $0.key < $1.key }
+    static func services(_ d: WindowData, latency: Bool = true) -> [(String, RequestStats)] {
+        d.requestsByService(latency: latency).sorted { $0.key < $1.key }
     }
 }
 
@@ -104,21 +140,28 @@ struct CounterFamilies {
         p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
         for (k, s) in totals.requests.sorted(by: { WindowFamilies.order($0.key, $1.key) }) {
             for c in 1...5 where s.count(ofClass: c) > 0 {
-                p.sample("opsight_requests_total", labels: WindowFamilies.labels(k) + [("code_class", "\(c)xx")], Double(s.count(ofClass: c)))
+                p.sample(
+                    "opsight_requests_total", labels: WindowFamilies.labels(k) + [("code_class", "\(c)xx")],
+                    Double(s.count(ofClass: c)))
             }
         }
         p.family("opsight_jobs_total", type: "counter", help: "Job lifecycle events.")
-        for (k, s) in totals.jobs.sorted(by: { ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job) }) {
+        for (k, s) in totals.jobs.sorted(by: {
+            ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)
+        }) {
             for e in JobEventType.allCases where s.count(e) > 0 {
                 p.sample(
-                    "opsight_jobs_total", labels: [("service", k.service), ("queue", k.queue), ("job", k.job), ("event", e.rawString)],
+                    "opsight_jobs_total",
+                    labels: [("service", k.service), ("queue", k.queue), ("job", k.job), ("event", e.rawString)],
                     Double(s.count(e)))
             }
         }
         p.family("opsight_log_lines_total", type: "counter", help: "Log lines by level.")
         for (service, s) in totals.logs.sorted(by: { $0.key < $1.key }) {
             for l in LogLevel.allCases where s.count(l) > 0 {
-                p.sample("opsight_log_lines_total", labels: [("service", service), ("level", l.rawString)], Double(s.count(l)))
+                p.sample(
+                    "opsight_log_lines_total", labels: [("service", service), ("level", l.rawString)],
+                    Double(s.count(l)))
             }
         }
     }

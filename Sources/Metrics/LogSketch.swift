@@ -127,6 +127,40 @@ public struct LogSketch: Sendable, Equatable {
         counts = mergedCounts
     }
 
+    /// Removes the values of `other`, which must all be in this sketch (it was merged in before): the result
+    /// equals the sketch of the remaining values, empty buckets dropped. Returns false, leaving the sketch
+    /// unspecified, when `other` holds a value this sketch does not.
+    ///
+    /// Bucket counts are exact integers, so adding a bucket's sketch and later subtracting it restores the
+    /// previous sketch exactly; sliding window sums rely on that.
+    public mutating func subtract(_ other: LogSketch) -> Bool {
+        guard !other.isEmpty else { return true }
+        guard other.zeroCount <= zeroCount, other.count <= count else { return false }
+        zeroCount -= other.zeroCount
+        count -= other.count
+        var j = 0
+        var kept = 0
+        for i in 0..<indices.count {
+            var c = counts[i]
+            if j < other.indices.count && other.indices[j] == indices[i] {
+                guard other.counts[j] <= c else { return false }
+                c -= other.counts[j]
+                j += 1
+            } else if j < other.indices.count && other.indices[j] < indices[i] {
+                return false
+            }
+            if c > 0 {
+                indices[kept] = indices[i]
+                counts[kept] = c
+                kept += 1
+            }
+        }
+        guard j == other.indices.count else { return false }
+        indices.removeLast(indices.count - kept)
+        counts.removeLast(counts.count - kept)
+        return true
+    }
+
     /// The value at 0-based rank ⌊q·(n−1)⌋, within ``relativeAccuracy`` of the exact sample quantile;
     /// `nil` when empty or `q` is NaN. `q` is clamped to 0…1.
     public func quantile(_ q: Double) -> Double? {

@@ -68,21 +68,25 @@ struct Serve: AsyncParsableCommand {
             let flusher = Flusher(
                 aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
                 collectorID: runtime.collectorID, status: runtime.status, logger: logger)
+            let cache = WindowCache(
+                configuration: .init(windowsMs: config.windowsMs), feed: stores.hot, logger: logger,
+                now: { Int64(Date().timeIntervalSince1970 * 1000) })
+            let reader = MetricsReader(hot: stores.hot, durable: stores.durable, cache: cache)
             let tokens = AccessTokens(config.tokens)
             let router = Router()
             router.add(middleware: RequestIDMiddleware())
             IngestController(pipeline: runtime.pipeline, tokens: tokens).register(on: router)
-            OpsController(reader: MetricsReader(hot: stores.hot, durable: stores.durable), tokens: tokens)
+            OpsController(reader: reader, tokens: tokens)
                 .register(on: router)
             MetricsController(
                 configuration: .init(
                     windowsMs: config.windowsMs, isPublic: config.publicMetrics, version: OpsightVersion.current),
-                reader: MetricsReader(hot: stores.hot, durable: stores.durable), hot: stores.hot, tokens: tokens,
+                reader: reader, hot: stores.hot, tokens: tokens,
                 status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes }
             ).register(on: router)
             let source = FamilySampleSource(
                 configuration: .init(windowsMs: config.windowsMs, version: OpsightVersion.current),
-                reader: MetricsReader(hot: stores.hot, durable: stores.durable), hot: stores.hot, status: runtime.status,
+                reader: reader, hot: stores.hot, status: runtime.status,
                 walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
             PromAPIController(source: source, tokens: tokens, now: { Int64(Date().timeIntervalSince1970 * 1000) })
@@ -111,8 +115,8 @@ struct Serve: AsyncParsableCommand {
                 logger: logger)
             let services = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: flusher)] + (rawServices + alerting.services).map { .init(service: $0) }
-                        + [.init(service: app)],
+                    services: [.init(service: flusher), .init(service: cache)]
+                        + (rawServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await services.run()
             runtime.commitLog.shutdown()

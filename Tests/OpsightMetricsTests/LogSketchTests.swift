@@ -183,3 +183,74 @@ import Testing
         #expect(sketch.encoded().count < sketch.buckets.count * 3 + 8)
     }
 }
+
+@Suite struct LogSketchSubtractionTests {
+    /// Merging random sketches and subtracting some of them again gives exactly the sketch of the rest.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func subtractingUndoesMergingExactly(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        var parts: [LogSketch] = []
+        for _ in 0..<8 {
+            var s = LogSketch()
+            for _ in 0..<Int.random(in: 0...200, using: &rng) {
+                s.add(Bool.random(using: &rng) && Bool.random(using: &rng) ? 0 : exp(Double.random(in: -2...9, using: &rng)))
+            }
+            parts.append(s)
+        }
+        var all = LogSketch()
+        for p in parts { all.merge(p) }
+        let (gone, kept) = (parts.prefix(5), parts.dropFirst(5))
+        for p in gone {
+            let ok = all.subtract(p)
+            #expect(ok)
+        }
+        var rest = LogSketch()
+        for p in kept { rest.merge(p) }
+        #expect(all == rest)
+        for p in kept {
+            let ok = all.subtract(p)
+            #expect(ok)
+        }
+        #expect(all == LogSketch())
+    }
+
+    @Test func subtractingValuesThatAreNotThereFails() {
+        var a = LogSketch()
+        a.add(10)
+        var b = LogSketch()
+        b.add(1_000)
+        let farOff = a.subtract(b)
+        #expect(!farOff)
+        var c = LogSketch()
+        c.add(10, count: 2)
+        var d = LogSketch()
+        d.add(10)
+        let tooMany = d.subtract(c)
+        #expect(!tooMany)
+        var z = LogSketch()
+        z.add(0)
+        let noZero = d.subtract(z)
+        #expect(!noZero)
+    }
+}
+
+@Suite struct LogSketchAccumulatorTests {
+    /// Folding many sketches through the dense accumulator equals merging them one by one.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func accumulatingEqualsMerging(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        var merged = LogSketch()
+        var acc = LogSketchAccumulator()
+        for _ in 0..<50 {
+            var s = LogSketch()
+            let center = Double.random(in: -8...12, using: &rng)
+            for _ in 0..<Int.random(in: 0...40, using: &rng) {
+                s.add(Int.random(in: 0..<10, using: &rng) == 0 ? 0 : exp(center + Double.random(in: -2...2, using: &rng)))
+            }
+            merged.merge(s)
+            acc.add(s)
+        }
+        #expect(acc.sketch == merged)
+        #expect(LogSketchAccumulator().sketch == LogSketch())
+    }
+}

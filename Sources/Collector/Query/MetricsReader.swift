@@ -27,12 +27,17 @@ public struct MetricsReader: Sendable {
     private let configuration: Configuration
     private let hot: any MetricsStore
     private let durable: any MetricsStore
+    private let cache: WindowCache?
 
-    /// Creates a reader over the two stores.
-    public init(configuration: Configuration = .init(), hot: any MetricsStore, durable: any MetricsStore) {
+    /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it.
+    public init(
+        configuration: Configuration = .init(), hot: any MetricsStore, durable: any MetricsStore,
+        cache: WindowCache? = nil
+    ) {
         self.configuration = configuration
         self.hot = hot
         self.durable = durable
+        self.cache = cache
     }
 
     /// How far before the reader's now a requested time still counts as now, in milliseconds.
@@ -52,6 +57,13 @@ public struct MetricsReader: Sendable {
         // instant query without `time`) reads its clock a moment before the reader does, and must not be rounded
         // down to the grid, which would hide the newest 10 seconds.
         let atNow = timeMs.map { $0 >= nowMs - Self.nowToleranceMs } ?? true
+        if atNow, let cache, cache.windowsMs.contains(windowMs) {
+            // A failed poll leaves the answer to the direct read below, which reports the store's error.
+            if let cached = try? await cache.window(windowMs: windowMs) {
+                return Result(
+                    data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
+            }
+        }
         let t = atNow ? nowMs : timeMs!
         let oldestHot = nowMs - configuration.hotRetentionMs
         if windowMs <= configuration.maxHotWindowMs {

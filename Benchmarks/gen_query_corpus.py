@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Generates the query benchmark's corpus: 10 000 request series and some job series over the last hour.
+
+    gen_query_corpus.py --out corpus.ndjson [--services 20] [--routes 500] [--events 600000] [--spread 2700]
+    gen_query_corpus.py --live --services 20 --routes 500 --events 500    (one small batch stamped now, stdout)
+
+Request series are services × route templates × GET (default 20 × 500 = 10 000); every series gets events
+spread evenly over the last --spread seconds (45 minutes, so the corpus stays inside a 1-hour window while the
+benchmark runs; ~60 events a series at the defaults: a 5-minute window holds nearly
+every series), latency log-normal per route, ~2.5 % 5xx. Each service also has 3 queues × 2 job types with
+enqueued/started/succeeded/failed events. Lines are in time order.
+"""
+
+import argparse
+import math
+import random
+import sys
+import time
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="-")
+    p.add_argument("--services", type=int, default=20)
+    p.add_argument("--routes", type=int, default=500)
+    p.add_argument("--events", type=int, default=600_000)
+    p.add_argument("--spread", type=float, default=2700.0)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--live", action="store_true", help="stamp every event in the last second")
+    a = p.parse_args()
+    rnd = random.Random(a.seed if not a.live else None)
+    now_ms = int(time.time() * 1000)
+    series = [(f"svc-{s:02d}", f"/api/v{1 + r % 3}/resource-{r:03d}/:id") for s in range(a.services)
+              for r in range(a.routes)]
+    shape = [(math.log(3 + (i * 7919) % 300), 0.4 + (i % 7) / 10) for i in range(len(series))]
+    out = sys.stdout if a.out == "-" else open(a.out, "w", buffering=1 << 20)
+    spread_ms = 1000 if a.live else int(a.spread * 1000)
+    start = now_ms - spread_ms
+    step = spread_ms / max(1, a.events)
+    for i in range(a.events):
+        ts = start + int(i * step) + 1
+        if i % 50 == 49:  # a job event now and then
+            service = f"svc-{rnd.randrange(a.services):02d}"
+            event = ("enqueued", "started", "succeeded", "succeeded", "failed")[rnd.randrange(5)]
+            out.write(f'{{"ts":{ts},"service":"{service}","kind":"job","queue":"q{rnd.randrange(3)}",'
+                      f'"job":"j{rnd.randrange(2)}","job_id":"{i}","event":"{event}",'
+                      f'"duration_ms":{rnd.lognormvariate(5, 1):.3f}}}\n')
+            continue
+        k = (i * 7) % len(series) if not a.live else rnd.randrange(len(series))
+        service, route = series[k]
+        mu, sigma = shape[k]
+        status = 500 if rnd.random() < 0.025 else (404 if rnd.random() < 0.05 else 200)
+        out.write(f'{{"ts":{ts},"service":"{service}","route":"{route}","method":"GET","status":{status},'
+                  f'"duration_ms":{rnd.lognormvariate(mu, sigma):.3f}}}\n')
+    if out is not sys.stdout:
+        out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+/// A store's log of committed deltas, read together with bucket contents so that a reader can keep window
+/// sums in memory and stay exactly equal to what a full read would return.
+///
+/// Every commit appends its hot delta to the feed in the same transaction as the bucket increments, so a
+/// ``FeedPoll`` is one consistent point: its `buckets` hold exactly the changes up to its `cursor`.
+public protocol ChangeFeed: Sendable {
+    /// In one atomic step: the changes committed after `cursor` (nil: none, just the current cursor) and the
+    /// contents of `buckets` for every service, as of the returned cursor.
+    func poll(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll
+}
+
+/// A position in a ``ChangeFeed``.
+public struct FeedCursor: Sendable, Equatable {
+    /// How many changes the feed had received; detects changes trimmed before they were read.
+    public var sequence: UInt64
+    /// The store's own name for the position (a Redis stream entry id).
+    public var id: String
+    /// Creates the cursor.
+    public init(sequence: UInt64, id: String) {
+        self.sequence = sequence
+        self.id = id
+    }
+}
+
+/// What one ``ChangeFeed/poll(after:buckets:)`` returns.
+public struct FeedPoll: Sendable {
+    /// Where the feed is now.
+    public var cursor: FeedCursor
+    /// The changes after the cursor asked for, oldest first: per commit, its cells by bucket.
+    public var changes: [[Int64: WindowData]]
+    /// True when changes after the cursor asked for are missing (trimmed, or the store was reset): the reader
+    /// must start over from bucket contents.
+    public var gap: Bool
+    /// The contents of the buckets asked for (absent: empty).
+    public var buckets: [Int64: WindowData]
+    /// Creates the poll result.
+    public init(cursor: FeedCursor, changes: [[Int64: WindowData]], gap: Bool, buckets: [Int64: WindowData]) {
+        self.cursor = cursor
+        self.changes = changes
+        self.gap = gap
+        self.buckets = buckets
+    }
+}
+
+extension Delta {
+    /// The cells by bucket, as a ``ChangeFeed`` reports a commit.
+    public var byBucket: [Int64: WindowData] {
+        var out: [Int64: WindowData] = [:]
+        for (k, v) in requests {
+            out[k.bucket, default: WindowData()].requests[k.key, default: RequestStats()].merge(v)
+        }
+        for (k, v) in jobs { out[k.bucket, default: WindowData()].jobs[k.key, default: JobStats()].merge(v) }
+        for (k, v) in logs { out[k.bucket, default: WindowData()].logs[k.key, default: LogStats()].merge(v) }
+        return out
+    }
+}

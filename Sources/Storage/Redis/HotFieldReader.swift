@@ -1,0 +1,166 @@
+import Collector
+import OpsightMetrics
+
+/// Adds hot hash fields of one service, given as bytes, to its statistics.
+///
+/// A field is `r␟route␟method␟stat`, `j␟queue␟job␟stat` or `l␟level` (see ``RedisHotStore``). The series
+/// part is looked up as raw bytes, so a series' `String`s and key are built once per read rather than once
+/// per field, and the counts go to an array slot rather than through a dictionary keyed by strings.
+struct HotFieldReader {
+    let service: String
+    private var requestSlots: [ArraySlice<UInt8>: Int] = [:]
+    private var requestKeys: [RequestKey] = []
+    private var requests: [RequestStats] = []
+    private var jobSlots: [ArraySlice<UInt8>: Int] = [:]
+    private var jobKeys: [JobKey] = []
+    private var jobs: [JobStats] = []
+    private var logs = LogStats()
+
+    static let separator: UInt8 = 0x1f
+    private static let levels: [(LogLevel, [UInt8])] = LogLevel.allCases.map { ($0, Array($0.rawString.utf8)) }
+
+    init(service: String) { self.service = service }
+
+    /// Adds the field/value pairs of an `HGETALL` reply; pairs that are not a known field and a count are
+    /// ignored (a newer collector may write more).
+    mutating func add(pairs items: [RedisReply]) {
+        var i = 0
+        while i + 1 < items.count {
+            if case .bulk(let field) = items[i], case .bulk(let text) = items[i + 1], let value = Self.count(text[...])
+            {
+                add(field: field[...], value: value)
+            }
+            i += 2
+        }
+    }
+
+    /// Adds one field.
+    mutating func add(field f: ArraySlice<UInt8>, value: UInt64) {
+        guard f.count >= 3, f[f.startIndex + 1] == Self.separator else { return }
+        var separators = 0
+        var last = f.startIndex
+        for i in f.indices where f[i] == Self.separator {
+            separators += 1
+            last = i
+        }
+        let stat = f[(last + 1)...]
+        switch f[f.startIndex] {
+        case UInt8(ascii: "r") where separators == 3:
+            let slot = requestSlot(f[f.startIndex..<last])
+            Self.applyRequest(stat, value, &requests[slot])
+        case UInt8(ascii: "j") where separators == 3:
+            let slot = jobSlot(f[f.startIndex..<last])
+            Self.applyJob(stat, value, &jobs[slot])
+        case UInt8(ascii: "l") where separators == 1:
+            guard let level = Self.levels.first(where: { $0.1.elementsEqual(stat) })?.0 else { return }
+            logs.record(level, count: value)
+        default:
+            return
+        }
+    }
+
+    /// Merges what was read into `out`; series left with nothing (only unknown stats) are not listed.
+    func finish(into out: inout WindowData) {
+        for (k, s) in zip(requestKeys, requests) where !s.isZero { out.requests[k, default: RequestStats()].merge(s) }
+        for (k, s) in zip(jobKeys, jobs) where !s.isZero { out.jobs[k, default: JobStats()].merge(s) }
+        if !logs.isZero { out.logs[service, default: LogStats()].merge(logs) }
+    }
+
+    private mutating func requestSlot(_ prefix: ArraySlice<UInt8>) -> Int {
+        if let slot = requestSlots[prefix] { return slot }
+        let parts = prefix.split(separator: Self.separator, omittingEmptySubsequences: false)
+        requestKeys.append(RequestKey(service: service, route: Self.text(parts[1]), method: Self.text(parts[2])))
+        requests.append(RequestStats())
+        requestSlots[prefix] = requests.count - 1
+        return requests.count - 1
+    }
+
+    private mutating func jobSlot(_ prefix: ArraySlice<UInt8>) -> Int {
+        if let slot = jobSlots[prefix] { return slot }
+        let parts = prefix.split(separator: Self.separator, omittingEmptySubsequences: false)
+        jobKeys.append(JobKey(service: service, queue: Self.text(parts[1]), job: Self.text(parts[2])))
+        jobs.append(JobStats())
+        jobSlots[prefix] = jobs.count - 1
+        return jobs.count - 1
+    }
+
+    private static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    private static func applyRequest(_ stat: ArraySlice<UInt8>, _ value: UInt64, _ st: inout RequestStats) {
+        let a = stat.first ?? 0
+        let b: UInt8 = stat.count > 1 ? stat[stat.startIndex + 1] : 0
+        switch (a, stat.count) {
+        case (UInt8(ascii: "n"), 1): st.count += value
+        case (UInt8(ascii: "e"), 1): st.errors += value
+        case (UInt8(ascii: "z"), 1): st.latency.addZero(count: value)
+        case (UInt8(ascii: "c"), 2):
+            switch b {
+            case UInt8(ascii: "1"): st.class1xx += value
+            case UInt8(ascii: "2"): st.class2xx += value
+            case UInt8(ascii: "3"): st.class3xx += value
+            case UInt8(ascii: "4"): st.class4xx += value
+            case UInt8(ascii: "5"): st.class5xx += value
+            default: return
+            }
+        case (UInt8(ascii: "b"), _):
+            if let idx = index(stat.dropFirst()) { st.latency.add(bucket: idx, count: value) }
+        default: return
+        }
+    }
+
+    private static func applyJob(_ stat: ArraySlice<UInt8>, _ value: UInt64, _ st: inout JobStats) {
+        if stat.elementsEqual("q".utf8) {
+            st.enqueued += value
+        } else if stat.elementsEqual("st".utf8) {
+            st.started += value
+        } else if stat.elementsEqual("ok".utf8) {
+            st.succeeded += value
+        } else if stat.elementsEqual("f".utf8) {
+            st.failed += value
+        } else if stat.elementsEqual("rt".utf8) {
+            st.retried += value
+        } else if stat.elementsEqual("dz".utf8) {
+            st.duration.addZero(count: value)
+        } else if stat.elementsEqual("wz".utf8) {
+            st.wait.addZero(count: value)
+        } else if stat.first == UInt8(ascii: "d"), let idx = index(stat.dropFirst()) {
+            st.duration.add(bucket: idx, count: value)
+        } else if stat.first == UInt8(ascii: "w"), let idx = index(stat.dropFirst()) {
+            st.wait.add(bucket: idx, count: value)
+        }
+    }
+
+    /// A sketch bucket index: optional sign and decimal digits that fit an `Int32`.
+    static func index(_ bytes: ArraySlice<UInt8>) -> Int32? {
+        var digits = bytes
+        var negative = false
+        if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.count <= 10 else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            let d = byte &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            value = value * 10 + Int64(d)
+        }
+        value = negative ? -value : value
+        return Int32(exactly: value)
+    }
+
+    /// A hash value: decimal digits that fit a `UInt64`.
+    static func count(_ bytes: ArraySlice<UInt8>) -> UInt64? {
+        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            let d = byte &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.addingReportingOverflow(UInt64(d))
+            guard !o1, !o2 else { return nil }
+            value = next
+        }
+        return value
+    }
+}

@@ -1,0 +1,65 @@
+import Collector
+
+extension RedisHotStore {
+    /// One `MULTI … EXEC`: the change count, the stream entries after the cursor (or the newest entry's id), the
+    /// services and the `HGETALL` of every (service, bucket) asked for, so the bucket contents are exactly the
+    /// state after the last entry returned.
+    ///
+    /// Entries lost to `MAXLEN` trimming (or a reset store) show as a change count that grew by more than the
+    /// entries returned (or shrank): the poll then reports a gap.
+    public func poll(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll {
+        var names: [String] = []
+        if !buckets.isEmpty { names = try await services() }
+        while true {
+            var cmds = RESPCommands()
+            cmds.append("GET", .string(changeCountKey))
+            if let cursor {
+                cmds.append("XRANGE", .string(changesKey), .string("(" + cursor.id), .string("+"))
+            } else {
+                cmds.append("XREVRANGE", .string(changesKey), .string("+"), .string("-"), .string("COUNT"), .int(1))
+            }
+            cmds.append("SMEMBERS", .string(servicesKey))
+            var order: [String] = []
+            var bucketOrder: [Int64] = []
+            for name in names {
+                for b in buckets {
+                    cmds.append("HGETALL", .string(bucketKey(name, b)))
+                    order.append(name)
+                    bucketOrder.append(b)
+                }
+            }
+            let commands = cmds
+            let replies = try await wrap { try await self.client.transaction(commands) }
+            guard replies.count == 3 + order.count else {
+                throw StorageError(
+                    .corrupt, "change feed poll: \(replies.count) replies to \(3 + order.count) commands")
+            }
+            let current = Set((replies[2].array ?? []).compactMap(\.string))
+            if !buckets.isEmpty && !current.isSubset(of: names) {
+                names = current.sorted()  // a service appeared meanwhile: read its buckets too
+                continue
+            }
+            let count = replies[0].int.map { UInt64(max(0, $0)) } ?? 0
+            let entries = replies[1].array ?? []
+            var lastID = cursor?.id ?? "0-0"
+            var changes: [[Int64: WindowData]] = []
+            for entry in entries {
+                guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
+                    fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
+                else { throw StorageError(.corrupt, "\(changesKey) holds an entry that is not a change record") }
+                lastID = id
+                if cursor != nil { changes.append(change) }
+            }
+            let gap = cursor.map { count < $0.sequence || count - $0.sequence != UInt64(entries.count) } ?? false
+            var contents: [Int64: WindowData] = [:]
+            for (i, reply) in replies[3...].enumerated() {
+                guard let items = reply.array, !items.isEmpty else { continue }
+                var reader = HotFieldReader(service: order[i])
+                reader.add(pairs: items)
+                reader.finish(into: &contents[bucketOrder[i], default: WindowData()])
+            }
+            return FeedPoll(
+                cursor: FeedCursor(sequence: count, id: lastID), changes: changes, gap: gap, buckets: contents)
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Logging
+import OpsightMetrics
+import Synchronization
+import Testing
+
+@testable import Collector
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let ms: Mutex<Int64>
+    init(_ ms: Int64) { self.ms = Mutex(ms) }
+    var now: Int64 { ms.withLock { $0 } }
+    func advance(_ by: Int64) { ms.withLock { $0 += by } }
+}
+
+@Suite struct WindowCacheTests {
+    static let windows: [Int64] = [10_000, 60_000, 300_000, 3_600_000]
+
+    /// The oracle: the window read straight from the store's buckets.
+    func direct(_ store: InMemoryMetricsStore, _ windowMs: Int64, at ms: Int64) async throws -> WindowData {
+        let k = TimeBucket.index(ofMs: ms, widthMs: TimeBucket.hotWidthMs)
+        return try await store.read(service: nil, buckets: (k - windowMs / TimeBucket.hotWidthMs + 1)...k)
+    }
+
+    func commit(_ store: InMemoryMetricsStore, _ events: [Event], position: inout UInt64) async throws {
+        position += 1
+        try await store.commit(BatchAggregate(events: events, rules: .init()).hot, position: position, collector: "c")
+    }
+
+    /// Random commits (recent, late by up to 70 minutes, a little in the future), time stepping by 0–25 s and
+    /// sometimes by minutes, expiry of buckets older than the hot retention, and a trimmed feed now and then:
+    /// after every step each kept window equals a full read of its buckets.
+    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    func equalsAFullReadAfterRandomCommitsLateEventsAndExpiry(seed: UInt64) async throws {
+        var rng = SplitMix64(seed: seed)
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let clock = ManualClock(1_795_000_003_456)
+        let cache = WindowCache(
+            configuration: .init(windowsMs: Self.windows), feed: store, logger: Logger(label: "test"),
+            now: { clock.now })
+        var position: UInt64 = 0
+        // Data before the cache first looks, including buckets the windows will later drop.
+        try await commit(
+            store, randomEvents(count: 400, baseMs: clock.now, spanMs: 4_000_000, rng: &rng), position: &position)
+        var expectedRebuilds = 0
+        var lastRebuildCause = "first poll"
+        for step in 0..<120 {
+            let commits = Int.random(in: 0...3, using: &rng)
+            for _ in 0..<commits {
+                let late = Int.random(in: 0..<4, using: &rng) == 0
+                let span: Int64 = late ? 4_200_000 : 15_000
+                let base = clock.now + (Int.random(in: 0..<5, using: &rng) == 0 ? 12_000 : 0)  // some future stamps
+                let events = randomEvents(
+                    count: Int.random(in: 1...30, using: &rng), baseMs: base, spanMs: span, rng: &rng)
+                try await commit(store, events, position: &position)
+            }
+            var jumped = false
+            switch Int.random(in: 0..<20, using: &rng) {
+            case 0:
+                clock.advance(Int64.random(in: 320_000...900_000, using: &rng))  // more than the cache steps
+                jumped = true
+            case 1: store.trimFeed(keeping: 0)
+            default: clock.advance(Int64.random(in: 0...25_000, using: &rng))
+            }
+            // Buckets older than the hot retention (75 minutes) are gone, as Redis expires them.
+            store.expire(before: TimeBucket.index(ofMs: clock.now - 4_500_000, widthMs: TimeBucket.hotWidthMs))
+            for w in Self.windows {
+                let cached = try #require(try await cache.window(windowMs: w))
+                #expect(cached.timeMs == clock.now)
+                let want = try await direct(store, w, at: clock.now)
+                #expect(cached.data == want, "seed \(seed) step \(step) window \(w) after \(lastRebuildCause)")
+                if cached.data != want { return }
+            }
+            if jumped {
+                expectedRebuilds += 1
+                lastRebuildCause = "a jump at step \(step)"
+            }
+        }
+        // Rebuilt at the start, after each long jump and after trims that removed unread changes; never because the
+        // sums went out of step (that would be logged as an error and is what the equality above guards).
+        #expect(await cache.rebuilds >= 1 + expectedRebuilds)
+    }
+
+    @Test func aQuerySeesACommitMadeJustBeforeIt() async throws {
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let clock = ManualClock(1_795_000_003_456)
+        let cache = WindowCache(feed: store, logger: Logger(label: "test"), now: { clock.now })
+        #expect(try await cache.window(windowMs: 60_000)?.data == WindowData())
+        var rng = SplitMix64(seed: 9)
+        var position: UInt64 = 0
+        let events = randomEvents(count: 50, baseMs: clock.now, spanMs: 50_000, rng: &rng)
+        try await commit(store, events, position: &position)
+        let seen = try #require(try await cache.window(windowMs: 60_000))
+        #expect(seen.data == (try await direct(store, 60_000, at: clock.now)))
+        #expect(!seen.data.requests.isEmpty)
+        #expect(await cache.rebuilds == 1)
+    }
+
+    @Test func concurrentQueriesSharePollsAndAgree() async throws {
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let clock = ManualClock(1_795_000_003_456)
+        let cache = WindowCache(feed: store, logger: Logger(label: "test"), now: { clock.now })
+        var rng = SplitMix64(seed: 5)
+        var position: UInt64 = 0
+        try await commit(
+            store, randomEvents(count: 200, baseMs: clock.now, spanMs: 3_000_000, rng: &rng), position: &position)
+        let want = try await direct(store, 300_000, at: clock.now)
+        let results = try await withThrowingTaskGroup(of: WindowData?.self) { group in
+            for _ in 0..<16 { group.addTask { try await cache.window(windowMs: 300_000)?.data } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 16)
+        #expect(results.allSatisfy { $0 == want })
+    }
+
+    @Test func windowsNotKeptAreLeftToTheStore() async throws {
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let cache = WindowCache(
+            configuration: .init(windowsMs: [60_000, 21_600_000, 15_000]), feed: store, logger: Logger(label: "test"),
+            now: { 1_795_000_003_456 })
+        #expect(cache.windowsMs == [60_000])
+        #expect(try await cache.window(windowMs: 300_000) == nil)
+    }
+
+    @Test func theReaderAnswersFromTheCacheAtNowAndFromTheStoreInThePast() async throws {
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let clock = ManualClock(1_795_000_003_456)
+        let cache = WindowCache(feed: hot, logger: Logger(label: "test"), now: { clock.now })
+        let reader = MetricsReader(hot: hot, durable: durable, cache: cache)
+        let plain = MetricsReader(hot: hot, durable: durable)
+        var rng = SplitMix64(seed: 11)
+        var position: UInt64 = 0
+        try await commit(
+            hot, randomEvents(count: 300, baseMs: clock.now, spanMs: 3_000_000, rng: &rng), position: &position)
+        for service in [nil, "api"] as [String?] {
+            let a = try await reader.window(service: service, windowMs: 300_000, timeMs: nil, nowMs: clock.now)
+            let b = try await plain.window(service: service, windowMs: 300_000, timeMs: nil, nowMs: clock.now)
+            #expect(a.data == b.data)
+            #expect(a.timeMs == b.timeMs)
+            let pastA = try await reader.window(
+                service: service, windowMs: 300_000, timeMs: clock.now - 60_000, nowMs: clock.now)
+            let pastB = try await plain.window(
+                service: service, windowMs: 300_000, timeMs: clock.now - 60_000, nowMs: clock.now)
+            #expect(pastA.data == pastB.data)
+        }
+        #expect(await cache.rebuilds == 1)
+    }
+}

@@ -1,0 +1,118 @@
+import Collector
+import Foundation
+import Logging
+import OpsightMetrics
+import Storage
+import Testing
+
+private let env = ProcessInfo.processInfo.environment
+
+/// The change feed of the Redis hot store (`P:changes`) and the window cache over it, against the real Redis.
+@Suite(.enabled(if: env["OPSIGHT_TEST_REDIS_URL"] != nil, "needs OPSIGHT_TEST_REDIS_URL (make test sets it)"))
+struct RedisChangeFeedTests {
+    func withStore(_ body: (RedisHotStore, RedisClient, String) async throws -> Void) async throws {
+        let client = RedisClient(url: try RedisURL(env["OPSIGHT_TEST_REDIS_URL"]!))
+        defer { client.shutdown() }
+        let prefix = "test_\(UUID().uuidString.prefix(8).lowercased())"
+        try await body(RedisHotStore(client: client, configuration: .init(keyPrefix: prefix)), client, prefix)
+    }
+
+    /// Random events of the last hour (and a little ahead), services with awkward names included.
+    func events(_ rng: inout SplitMixRNG, count: Int, spanMs: Int64 = 3_500_000) -> [Event] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return (0..<count).map { i in
+            let ts = now + 5_000 - Int64.random(in: 0..<spanMs, using: &rng)
+            let service = ["api", "worker", "web}x", "ü svc"].randomElement(using: &rng)!
+            switch i % 4 {
+            case 0, 1:
+                var e = Event(timestampMs: ts, service: service, kind: .request)
+                e.route = ["/a", "/b/:id", "/ü n"].randomElement(using: &rng)!
+                e.method = ["GET", "POST"].randomElement(using: &rng)!
+                e.status = [200, 404, 500].randomElement(using: &rng)!
+                e.durationMs = Bool.random(using: &rng) ? 0 : exp(Double.random(in: -3...9, using: &rng))
+                return e
+            case 2:
+                var e = Event(timestampMs: ts, service: service, kind: .job)
+                e.queue = "q"
+                e.job = "ai"
+                e.jobID = "\(i % 40)"
+                e.jobEvent = JobEventType.allCases.randomElement(using: &rng)!
+                e.durationMs = Double.random(in: 0...1000, using: &rng)
+                return e
+            default:
+                var e = Event(timestampMs: ts, service: service, kind: .log)
+                e.level = LogLevel.allCases.randomElement(using: &rng)!
+                return e
+            }
+        }
+    }
+
+    @Test func aPollReturnsEveryCommitInOrderAndBucketsAsOfTheLastOne() async throws {
+        try await withStore { store, _, _ in
+            var rng = SplitMixRNG(seed: 21)
+            let start = try await store.poll(after: nil, buckets: [])
+            #expect(start.changes.isEmpty && !start.gap)
+            var deltas: [Delta] = []
+            for i in 0..<5 {
+                let delta = BatchAggregate(events: events(&rng, count: 300), rules: .init()).hot
+                try await store.commit(delta, position: UInt64(i + 1), collector: "c")
+                deltas.append(delta)
+            }
+            let buckets = Array(Set(deltas.flatMap { $0.requests.keys.map(\.bucket) }).sorted().prefix(40))
+            let p = try await store.poll(after: start.cursor, buckets: buckets)
+            #expect(!p.gap)
+            #expect(p.cursor.sequence == start.cursor.sequence + 5)
+            #expect(p.changes.count == 5)
+            for (change, delta) in zip(p.changes, deltas) { #expect(change == delta.byBucket) }
+            for b in buckets {
+                #expect(
+                    p.buckets[b] ?? WindowData() == (try await store.read(service: nil, buckets: b...b)), "bucket \(b)")
+            }
+            let again = try await store.poll(after: p.cursor, buckets: [])
+            #expect(again.changes.isEmpty && !again.gap && again.cursor == p.cursor)
+        }
+    }
+
+    @Test func changesTrimmedBeforeTheyWereReadShowAsAGap() async throws {
+        try await withStore { store, client, prefix in
+            var rng = SplitMixRNG(seed: 22)
+            try await store.commit(
+                BatchAggregate(events: events(&rng, count: 50), rules: .init()).hot, position: 1, collector: "c")
+            let cursor = try await store.poll(after: nil, buckets: []).cursor
+            try await store.commit(
+                BatchAggregate(events: events(&rng, count: 50), rules: .init()).hot, position: 2, collector: "c")
+            try await store.commit(
+                BatchAggregate(events: events(&rng, count: 50), rules: .init()).hot, position: 3, collector: "c")
+            _ = try await client.command("XTRIM", .string("\(prefix):changes"), .string("MAXLEN"), .int(1))
+            #expect(try await store.poll(after: cursor, buckets: []).gap)
+            _ = try await client.command("DEL", .string("\(prefix):changes"), .string("\(prefix):changes:count"))
+            #expect(try await store.poll(after: cursor, buckets: []).gap)
+        }
+    }
+
+    /// The cache over real Redis equals a full read of the same buckets after every round of random commits.
+    @Test func theWindowCacheEqualsAFullReadOfRedis() async throws {
+        try await withStore { store, _, _ in
+            var rng = SplitMixRNG(seed: 23)
+            try await store.commit(
+                BatchAggregate(events: events(&rng, count: 2_000), rules: .init()).hot, position: 1, collector: "c")
+            let cache = WindowCache(
+                configuration: .init(windowsMs: [60_000, 300_000, 3_600_000]), feed: store,
+                logger: Logger(label: "test"),
+                now: { Int64(Date().timeIntervalSince1970 * 1000) })
+            for round in 0..<6 {
+                let late = round % 2 == 0
+                let batch = events(&rng, count: 300, spanMs: late ? 3_500_000 : 20_000)
+                try await store.commit(
+                    BatchAggregate(events: batch, rules: .init()).hot, position: UInt64(round + 2), collector: "c")
+                for w: Int64 in [60_000, 300_000, 3_600_000] {
+                    let cached = try #require(try await cache.window(windowMs: w))
+                    let k = TimeBucket.index(ofMs: cached.timeMs, widthMs: TimeBucket.hotWidthMs)
+                    let full = try await store.read(service: nil, buckets: (k - w / 10_000 + 1)...k)
+                    #expect(cached.data == full, "round \(round) window \(w)")
+                }
+            }
+            #expect(await cache.rebuilds == 1)
+        }
+    }
+}
