@@ -96,7 +96,8 @@ public struct AssessmentAPI: Sendable {
         let user = Self.user(request)
         let id = try await store.enqueueAssessment(documentID: documentID, userID: user, frameworks: frameworks)
         let jobID = Self.text(id)
-        emitter.job(queue: AssessmentWorker.queue, job: AssessmentWorker.job, jobID: jobID, event: .enqueued, attempt: 1)
+        emitter.job(
+            queue: AssessmentWorker.queue, job: AssessmentWorker.job, jobID: jobID, event: .enqueued, attempt: 1)
         counters.count(.enqueued)
         emitter.funnel(event: "assessment_requested", entity: user, fields: ["assessment_id": .string(jobID)])
         return try Self.object(["id": jobID, "status": "processing"], status: .accepted)
@@ -106,7 +107,8 @@ public struct AssessmentAPI: Sendable {
     func getAssessment(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let record = try await find(context)
         var body: [String: Any] = [
-            "id": Self.text(record.id), "document_id": Self.text(record.documentID), "status": Self.status(record.state),
+            "id": Self.text(record.id), "document_id": Self.text(record.documentID),
+            "status": Self.status(record.state),
             "progress": record.progress, "attempts": record.attempts,
         ]
         let expected = OpsightSeconds.of(expectedLatency) * faults.settings.latencyMultiplier

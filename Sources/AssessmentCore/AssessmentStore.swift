@@ -17,8 +17,11 @@ public struct AssessmentStore: Sendable {
 
     /// Creates a store over `schema` (letters, digits and `_` only).
     public init(client: PostgresClient, schema: String, logger: Logger) throws(AssessmentError) {
-        guard !schema.isEmpty, schema.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
-                || (0x61...0x7a).contains($0) })
+        guard !schema.isEmpty,
+            schema.utf8.allSatisfy({
+                $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
+                    || (0x61...0x7a).contains($0)
+            })
         else {
             throw AssessmentError(.invalidConfiguration, "schema '\(schema)' must be lower-case letters, digits and _")
         }
@@ -65,7 +68,8 @@ public struct AssessmentStore: Sendable {
 
     /// Whether a document exists.
     public func documentExists(_ id: UUID) async throws -> Bool {
-        let rows = try await client.query("SELECT 1 FROM \(unescaped: table("documents")) WHERE id = \(id)", logger: logger)
+        let rows = try await client.query(
+            "SELECT 1 FROM \(unescaped: table("documents")) WHERE id = \(id)", logger: logger)
         for try await _ in rows { return true }
         return false
     }
@@ -83,15 +87,22 @@ public struct AssessmentStore: Sendable {
         return id
     }
 
-    /// Claims the oldest claimable queued job for `worker`, or returns `nil` when there is none.
-    public func claim(worker: String) async throws -> ClaimedJob? {
+    /// Claims the oldest claimable job for `worker`, or returns `nil` when there is none.
+    ///
+    /// Claimable are queued jobs whose `run_after` has passed and running jobs started more than `staleAfter` ago
+    /// (their worker died). Reclaiming counts a new attempt, and the old worker's late outcome is then refused,
+    /// since outcomes are written only for the attempt that holds the claim.
+    public func claim(worker: String, staleAfter: Duration = .seconds(600)) async throws -> ClaimedJob? {
         let a = table("assessments")
+        let stale = OpsightSeconds.of(staleAfter)
         let rows = try await client.query(
             """
             UPDATE \(unescaped: a) AS j SET state = 'running', attempts = j.attempts + 1, started_at = now(),
                 progress = 0.1, claimed_by = \(worker)
             FROM \(unescaped: table("documents")) AS d
-            WHERE j.id = (SELECT id FROM \(unescaped: a) WHERE state = 'queued' AND run_after <= now()
+            WHERE j.id = (SELECT id FROM \(unescaped: a)
+                          WHERE (state = 'queued' AND run_after <= now())
+                             OR (state = 'running' AND started_at < now() - make_interval(secs => \(stale)))
                           ORDER BY run_after, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
               AND d.id = j.document_id
             RETURNING j.id, j.document_id, j.attempts, j.frameworks::text, d.content, j.claimed_by
@@ -103,43 +114,44 @@ public struct AssessmentStore: Sendable {
         {
             let list = (try? JSONDecoder().decode([String].self, from: Data(frameworks.utf8))) ?? []
             return ClaimedJob(
-                id: id, documentID: documentID, attempt: attempts, frameworks: list, content: content, claimedBy: claimedBy)
+                id: id, documentID: documentID, attempt: attempts, frameworks: list, content: content,
+                claimedBy: claimedBy)
         }
         return nil
     }
 
-    /// Stores a claimed job's result; `false` when the job was not running (no longer ours).
+    /// Stores a claimed job's result; `false` when this attempt no longer holds the claim.
     @discardableResult
-    public func complete(_ id: UUID, resultJSON: String) async throws -> Bool {
+    public func complete(_ job: ClaimedJob, resultJSON: String) async throws -> Bool {
         try await updateCount(
             """
             UPDATE \(unescaped: table("assessments")) SET state = 'succeeded', progress = 1, finished_at = now(),
                 result = \(resultJSON)::jsonb, error = NULL
-            WHERE id = \(id) AND state = 'running' RETURNING 1
+            WHERE id = \(job.id) AND state = 'running' AND attempts = \(job.attempt) RETURNING 1
             """
         ) == 1
     }
 
-    /// Puts a failed job back on the queue, claimable after `delay`.
+    /// Puts a failed job back on the queue, claimable after `delay`; `false` when this attempt lost the claim.
     @discardableResult
-    public func reschedule(_ id: UUID, after delay: Duration, error: String) async throws -> Bool {
+    public func reschedule(_ job: ClaimedJob, after delay: Duration, error: String) async throws -> Bool {
         let seconds = OpsightSeconds.of(delay)
         return try await updateCount(
             """
             UPDATE \(unescaped: table("assessments")) SET state = 'queued', progress = 0, claimed_by = NULL,
                 run_after = now() + make_interval(secs => \(seconds)), error = \(error)
-            WHERE id = \(id) AND state = 'running' RETURNING 1
+            WHERE id = \(job.id) AND state = 'running' AND attempts = \(job.attempt) RETURNING 1
             """
         ) == 1
     }
 
-    /// Marks a job failed for good.
+    /// Marks a job failed for good; `false` when this attempt lost the claim.
     @discardableResult
-    public func fail(_ id: UUID, error: String) async throws -> Bool {
+    public func fail(_ job: ClaimedJob, error: String) async throws -> Bool {
         try await updateCount(
             """
             UPDATE \(unescaped: table("assessments")) SET state = 'failed', finished_at = now(), error = \(error)
-            WHERE id = \(id) AND state = 'running' RETURNING 1
+            WHERE id = \(job.id) AND state = 'running' AND attempts = \(job.attempt) RETURNING 1
             """
         ) == 1
     }

@@ -27,6 +27,8 @@ public struct AssessmentWorker: Service {
         public var pollInterval: Duration
         /// The worker's name in `claimed_by`.
         public var name: String
+        /// How long a running attempt may take before its job is presumed orphaned and claimed again.
+        public var staleAfter: Duration
 
         /// Creates a configuration; every parameter has a default.
         public init(
@@ -35,7 +37,8 @@ public struct AssessmentWorker: Service {
             baseBackoff: Duration = .milliseconds(500),
             maxBackoff: Duration = .seconds(30),
             pollInterval: Duration = .milliseconds(100),
-            name: String = "worker"
+            name: String = "worker",
+            staleAfter: Duration = .seconds(600)
         ) {
             self.concurrency = max(concurrency, 1)
             self.maxAttempts = max(maxAttempts, 1)
@@ -43,6 +46,7 @@ public struct AssessmentWorker: Service {
             self.maxBackoff = maxBackoff
             self.pollInterval = pollInterval
             self.name = name
+            self.staleAfter = staleAfter
         }
 
         /// The delay before retrying after failed attempt `attempt` (1-based): base × 2^(attempt−1), capped.
@@ -107,7 +111,9 @@ public struct AssessmentWorker: Service {
 
     /// Claims and runs one job; `false` when none was claimable.
     public func runOne(worker: String) async throws -> Bool {
-        guard let job = try await store.claim(worker: worker) else { return false }
+        guard let job = try await store.claim(worker: worker, staleAfter: configuration.staleAfter) else {
+            return false
+        }
         let jobID = job.id.uuidString.lowercased()
         emitter.job(queue: Self.queue, job: Self.job, jobID: jobID, event: .started, attempt: job.attempt)
         counters.count(.started)
@@ -121,7 +127,11 @@ public struct AssessmentWorker: Service {
         let duration = ContinuousClock.now - start
         switch outcome {
         case .success(let result):
-            try await store.complete(job.id, resultJSON: result)
+            guard try await store.complete(job, resultJSON: result) else {
+                // Reclaimed as stale meanwhile: the newer attempt owns the outcome.
+                logger.warning("assessment attempt lost its claim; result discarded", metadata: ["job_id": "\(jobID)"])
+                return true
+            }
             emitter.job(
                 queue: Self.queue, job: Self.job, jobID: jobID, event: .succeeded, duration: duration,
                 attempt: job.attempt)
@@ -134,7 +144,7 @@ public struct AssessmentWorker: Service {
             counters.count(.failed)
             if job.attempt < configuration.maxAttempts {
                 let delay = configuration.backoff(afterAttempt: job.attempt)
-                try await store.reschedule(job.id, after: delay, error: message)
+                try await store.reschedule(job, after: delay, error: message)
                 emitter.job(queue: Self.queue, job: Self.job, jobID: jobID, event: .retried, attempt: job.attempt)
                 counters.count(.retried)
                 emitter.job(queue: Self.queue, job: Self.job, jobID: jobID, event: .enqueued, attempt: job.attempt + 1)
@@ -143,7 +153,7 @@ public struct AssessmentWorker: Service {
                     "assessment attempt failed; retrying",
                     metadata: ["job_id": "\(jobID)", "attempt": "\(job.attempt)", "error": "\(message)"])
             } else {
-                try await store.fail(job.id, error: message)
+                try await store.fail(job, error: message)
                 logger.error(
                     "assessment failed for good",
                     metadata: ["job_id": "\(jobID)", "attempt": "\(job.attempt)", "error": "\(message)"])

@@ -17,7 +17,8 @@ public struct DatabaseURL: Sendable {
     /// Parses `text`; the error says which part is wrong.
     public init(_ text: String) throws(AssessmentError) {
         guard let c = URLComponents(string: text), c.scheme == "postgres" || c.scheme == "postgresql" else {
-            throw AssessmentError(.invalidConfiguration, "database URL '\(text)' must look like postgres://user@host:5432/db")
+            throw AssessmentError(
+                .invalidConfiguration, "database URL '\(text)' must look like postgres://user@host:5432/db")
         }
         guard let host = c.host, !host.isEmpty else {
             throw AssessmentError(.invalidConfiguration, "database URL '\(text)' has no host")
@@ -26,7 +27,9 @@ public struct DatabaseURL: Sendable {
             throw AssessmentError(.invalidConfiguration, "database URL '\(text)' has no user (postgres://USER@host/db)")
         }
         let db = c.path.hasPrefix("/") ? String(c.path.dropFirst()) : c.path
-        guard !db.isEmpty else { throw AssessmentError(.invalidConfiguration, "database URL '\(text)' names no database") }
+        guard !db.isEmpty else {
+            throw AssessmentError(.invalidConfiguration, "database URL '\(text)' names no database")
+        }
         self.host = host
         self.port = c.port ?? 5432
         self.username = user.removingPercentEncoding ?? user

@@ -60,7 +60,9 @@ struct AssessmentServiceCommand: AsyncParsableCommand {
         }
         let database: DatabaseURL
         do { database = try DatabaseURL(databaseText) } catch { throw ValidationError("--database-url: \(error)") }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level: unknown '\(logLevel)'") }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level: unknown '\(logLevel)'")
+        }
 
         let transport: any Transport
         if let url = opsightURL ?? env["OPSIGHT_URL"], !url.isEmpty {
@@ -109,7 +111,9 @@ struct AssessmentServiceCommand: AsyncParsableCommand {
                 logger: logger)
             let services = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: EmitterService(emitter: emitter)), .init(service: worker), .init(service: app)],
+                    services: [
+                        .init(service: EmitterService(emitter: emitter)), .init(service: worker), .init(service: app),
+                    ],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await services.run()
             group.cancelAll()

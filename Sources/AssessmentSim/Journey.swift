@@ -51,14 +51,16 @@ struct Journey: Sendable {
         }
         guard status == "completed" else { return status == "failed" ? .assessmentFailed : .abandoned }
         if random.chance(plan.abandonBeforeReport) { return .abandoned }
-        guard let report = await call(.GET, "/api/v1/assessments/\(id)/report", route: "/api/v1/assessments/:id/report"),
+        guard
+            let report = await call(.GET, "/api/v1/assessments/\(id)/report", route: "/api/v1/assessments/:id/report"),
             report.status == 200
         else { return .failed }
         return .completed
     }
 
     /// One request; the answer is tallied under `route` (the service's route template).
-    private func call(_ method: HTTPMethod, _ path: String, route: String, body: [String: Any]? = nil) async -> Answer? {
+    private func call(_ method: HTTPMethod, _ path: String, route: String, body: [String: Any]? = nil) async -> Answer?
+    {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "X-User-ID", value: user)

@@ -46,11 +46,15 @@ final class Tally: Sendable {
                     total += count
                     let byStatus = Dictionary(uniqueKeysWithValues: statuses.map { (String($0.key), $0.value) })
                     let errors = statuses.filter { $0.key >= 500 }.values.reduce(0, +)
-                    routes.append(["route": route, "method": method, "requests": count, "errors": errors, "by_status": byStatus])
+                    routes.append([
+                        "route": route, "method": method, "requests": count, "errors": errors, "by_status": byStatus,
+                    ])
                 }
             }
             var journeys = s.journeys
-            for key in ["started", "completed", "abandoned", "failed", "assessment_failed"] { journeys[key, default: 0] += 0 }
+            for key in ["started", "completed", "abandoned", "failed", "assessment_failed"] {
+                journeys[key, default: 0] += 0
+            }
             var report: [String: Any] = [
                 "requests_total": total, "routes": routes, "journeys": journeys, "transport_errors": s.errors,
             ]

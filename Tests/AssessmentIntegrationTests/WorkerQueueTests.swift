@@ -16,7 +16,8 @@ struct WorkerQueueTests {
             var ids: [UUID] = []
             for n in 0..<jobCount {
                 let document = try await store.insertDocument(userID: "u\(n)", title: "t", content: "words \(n)")
-                ids.append(try await store.enqueueAssessment(documentID: document, userID: "u\(n)", frameworks: ["soc2"]))
+                ids.append(
+                    try await store.enqueueAssessment(documentID: document, userID: "u\(n)", frameworks: ["soc2"]))
             }
             // Every fourth job's first attempt fails.
             let failFirst = Set(ids.enumerated().filter { $0.offset % 4 == 0 }.map(\.element))
@@ -27,7 +28,8 @@ struct WorkerQueueTests {
             let workers = ["w1", "w2"].map { name in
                 AssessmentWorker(
                     configuration: .init(
-                        concurrency: 3, maxAttempts: 3, baseBackoff: backoff, pollInterval: .milliseconds(20), name: name),
+                        concurrency: 3, maxAttempts: 3, baseBackoff: backoff, pollInterval: .milliseconds(20),
+                        name: name),
                     store: store, assessor: assessor, emitter: emitter, counters: counters, logger: Logger(label: name))
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -61,7 +63,10 @@ struct WorkerQueueTests {
             // Both workers took part.
             #expect(Set(calls.map { String($0.worker.prefix(2)) }) == ["w1", "w2"])
             let f = failFirst.count
-            #expect(counters.snapshot == JobCountsSnapshot(enqueued: f, started: jobCount + f, succeeded: jobCount, failed: f, retried: f))
+            #expect(
+                counters.snapshot
+                    == JobCountsSnapshot(enqueued: f, started: jobCount + f, succeeded: jobCount, failed: f, retried: f)
+            )
             // started + succeeded + failed + retried + the retries' enqueued, all through the emitter.
             #expect(emitter.statistics.emitted == (jobCount + f) + jobCount + f + f + f)
         }
@@ -88,9 +93,29 @@ struct WorkerQueueTests {
             #expect(record.attempts == 3)
             #expect(record.error?.contains("injected") == true)
             #expect(assessor.calls.map(\.attempt) == [1, 2, 3])
-            #expect(counters.snapshot == JobCountsSnapshot(enqueued: 2, started: 3, succeeded: 0, failed: 3, retried: 2))
+            #expect(
+                counters.snapshot == JobCountsSnapshot(enqueued: 2, started: 3, succeeded: 0, failed: 3, retried: 2))
             // Nothing is left to claim.
             #expect(try await worker.runOne(worker: "w") == false)
+        }
+    }
+
+    @Test func anOrphanedRunningJobIsReclaimedAndTheOldAttemptsOutcomeIsRefused() async throws {
+        try await withStore { store in
+            let document = try await store.insertDocument(userID: "u", title: "t", content: "c")
+            let id = try await store.enqueueAssessment(documentID: document, userID: "u", frameworks: ["gdpr"])
+            let first = try #require(try await store.claim(worker: "crashed", staleAfter: .milliseconds(300)))
+            // Not stale yet: nothing to claim.
+            #expect(try await store.claim(worker: "other", staleAfter: .milliseconds(300)) == nil)
+            try await Task.sleep(for: .milliseconds(400))
+            let second = try #require(try await store.claim(worker: "other", staleAfter: .milliseconds(300)))
+            #expect(second.id == id && first.id == id)
+            #expect((first.attempt, second.attempt) == (1, 2))
+            #expect(try await store.complete(first, resultJSON: "{\"by\": 1}") == false)
+            #expect(try await store.reschedule(first, after: .zero, error: "late") == false)
+            #expect(try await store.complete(second, resultJSON: "{\"by\": 2}"))
+            let record = try #require(try await store.assessment(id))
+            #expect(record.state == .succeeded && record.attempts == 2 && record.resultJSON == "{\"by\": 2}")
         }
     }
 
@@ -115,7 +140,7 @@ func withStore(_ body: (AssessmentStore) async throws -> Void) async throws {
             try await store.migrate()
             try await body(store)
         } catch { failure = error }
-        try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE", logger: logger)
+        _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE", logger: logger)
         group.cancelAll()
         if let failure { throw failure }
     }
@@ -154,7 +179,9 @@ final class RecordingAssessor: Assessor {
         let start = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(Int.random(in: 1...15)))
         let end = ContinuousClock.now
-        recorded.withLock { $0.append(Call(id: job.id, attempt: job.attempt, worker: job.claimedBy, start: start, end: end)) }
+        recorded.withLock {
+            $0.append(Call(id: job.id, attempt: job.attempt, worker: job.claimedBy, start: start, end: end))
+        }
         if failOnAttempt(job) { throw AssessmentError(.aiCallFailed, "injected failure") }
         return "{\"attempt\":\(job.attempt)}"
     }

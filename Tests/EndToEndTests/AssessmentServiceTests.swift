@@ -61,7 +61,8 @@ struct AssessmentServiceTests {
                     .map { ("\($0.method) \($0.route)", ($0.requests, $0.errors)) },
                 uniquingKeysWith: { a, _ in a })
             let want = expected.mapValues { ($0.requests, $0.errors) }
-            let same = seen.count == want.count && want.allSatisfy { key, value in seen[key].map { $0 == value } ?? false }
+            let same =
+                seen.count == want.count && want.allSatisfy { key, value in seen[key].map { $0 == value } ?? false }
             return (same, "opsight \(seen) vs simulator \(want)")
         }
         try await eventually("Opsight's job counts equal the service's", timeout: .seconds(30)) {
@@ -146,7 +147,9 @@ final class ChildProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        for variable in ["OPSIGHT_URL", "OPSIGHT_TOKEN", "ASSESSMENT_LISTEN", "ASSESSMENT_SCHEMA"] { env[variable] = nil }
+        for variable in ["OPSIGHT_URL", "OPSIGHT_TOKEN", "ASSESSMENT_LISTEN", "ASSESSMENT_SCHEMA"] {
+            env[variable] = nil
+        }
         process.environment = env
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
