@@ -67,7 +67,9 @@ struct AssessmentServiceCommand: AsyncParsableCommand {
         let transport: any Transport
         if let url = opsightURL ?? env["OPSIGHT_URL"], !url.isEmpty {
             let token = opsightToken ?? env["OPSIGHT_TOKEN"]
-            transport = HTTPTransport(configuration: .init(url: url, token: token?.isEmpty == false ? token : nil))
+            // A short timeout bounds each attempt, and so how long shutdown may wait for an absent collector.
+            transport = HTTPTransport(
+                configuration: .init(url: url, token: token?.isEmpty == false ? token : nil, timeout: .seconds(5)))
         } else {
             transport = StdoutTransport()
         }
