@@ -156,6 +156,8 @@ let package = Package(
             name: "AssessmentIntegrationTests",
             dependencies: [
                 "AssessmentCore", "OpsightMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
