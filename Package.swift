@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "opsight", targets: ["opsight"]),
         .library(name: "OpsightMetrics", targets: ["OpsightMetrics"]),
         .library(name: "OpsightMetricsIntegrations", targets: ["OpsightMetricsIntegrations"]),
+        .executable(name: "AssessmentService", targets: ["AssessmentService"]),
+        .executable(name: "assessment-sim", targets: ["assessment-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
@@ -113,6 +115,51 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The reference service (SPEC §9): documents, assessments run by PostgreSQL-queued worker jobs with a
+        // simulated AI call, instrumented only through OpsightMetrics.
+        .target(
+            name: "AssessmentCore",
+            dependencies: [
+                "OpsightMetrics",
+                "OpsightMetricsIntegrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "AssessmentService",
+            dependencies: [
+                "AssessmentCore", "OpsightMetrics", "OpsightMetricsIntegrations",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // User journeys against the AssessmentService; prints its own tally as JSON.
+        .executableTarget(
+            name: "assessment-sim",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/AssessmentSim"
+        ),
+        .testTarget(
+            name: "AssessmentIntegrationTests",
+            dependencies: [
+                "AssessmentCore", "OpsightMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
