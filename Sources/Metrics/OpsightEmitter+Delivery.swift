@@ -38,6 +38,12 @@ extension OpsightEmitter {
         let policy = configuration.retry
         var attempt = 1
         while true {
+            // Past shutdown's grace period what is left fails without an attempt: one attempt per remaining batch
+            // could take a transport timeout each and hold the process long after SIGTERM.
+            if let graceDeadline, clock.now > graceDeadline {
+                fail(lineCount, reason: "shutting down: the grace period ended before this batch could be sent")
+                return
+            }
             let outcome: TransportOutcome
             do {
                 outcome = try await transport.send(body: body, lineCount: lineCount)
