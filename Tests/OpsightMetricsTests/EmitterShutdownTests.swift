@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import OpsightMetrics
@@ -49,6 +50,36 @@ import Testing
         #expect(stats.failed == 25)
         #expect(stats.emitted == stats.accepted + stats.failed + stats.dropped)
         #expect(stats.buffered == 0 && stats.inFlight == 0)
+    }
+
+    /// A transport whose every attempt takes 3 s (a collector that is away: each attempt runs into a timeout).
+    final class SlowFailingTransport: Transport {
+        let clock: ManualClock
+        let count = Mutex(0)
+        init(clock: ManualClock) { self.clock = clock }
+        func send(body: [UInt8], lineCount: Int) async throws -> TransportOutcome {
+            count.withLock { $0 += 1 }
+            clock.advance(by: .seconds(3))
+            return .retry(after: nil, reason: "timed out")
+        }
+    }
+
+    @Test func pastTheGracePeriodWhatIsLeftFailsWithoutAnAttempt() async throws {
+        let clock = ManualClock()
+        let transport = SlowFailingTransport(clock: clock)
+        let emitter = EmitterTestSupport.emitter(
+            transport: transport, clock: clock,
+            configuration: .init(
+                maxBatchLines: 10, retry: RetryPolicy(maxAttempts: 1), shutdownGracePeriod: .seconds(5)))
+        for i in 0..<30 { emitter.funnel(event: "e\(i)", entity: "u") }
+        emitter.shutdown()
+        let loop = Task { await emitter.run() }
+        await finish(loop)
+        // Attempts at 0 s and 3 s; the third batch would start at 6 s, past the 5 s grace period.
+        #expect(transport.count.withLock { $0 } == 2)
+        let stats = emitter.statistics
+        #expect(stats.failed == 30)
+        #expect(stats.emitted == stats.accepted + stats.failed + stats.dropped)
     }
 
     @Test func shutdownWithoutEventsReturnsAtOnce() async {
