@@ -32,8 +32,9 @@ public enum FloatFormat: Sendable {
     }
 
     /// Sign, shortest significant digits (no leading or trailing zeros; "0" for zero) and the number
-    /// of digits before the decimal point, from Swift's shortest round-trip `description`.
-    private static func decompose(_ value: Double) -> (sign: String, digits: String, point: Int) {
+    /// of digits before the decimal point, from Swift's shortest round-trip `description`. Shared with the
+    /// alerting templates' Go formatting.
+    public static func decompose(_ value: Double) -> (sign: String, digits: String, point: Int) {
         let sign = value.sign == .minus ? "-" : ""
         let text = value.magnitude.description
         let parts = text.split(separator: "e")

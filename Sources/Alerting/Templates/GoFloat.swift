@@ -1,4 +1,5 @@
 import Foundation
+import PromQL
 
 /// Go's float formatting (`fmt`/`strconv`) where it differs from C's: shortest `%g`/`%v`,
 /// `+Inf`/`NaN`.
@@ -38,7 +39,8 @@ enum GoFloat {
     /// `strconv.FormatFloat(value, 'g', -1, 64)` as `fmt`'s `%v` uses it: shortest round-trip
     /// digits, exponent form (`1e+06`, `1.5e-05`) when the decimal exponent is below -4 or at least 6.
     static func shortestG(_ value: Double, upper: Bool = false) -> String {
-        let (sign, digits, point) = decompose(value)
+        // PromQL's decomposition: Prometheus prints sample values the same way.
+        let (sign, digits, point) = FloatFormat.decompose(value)
         if digits == "0" { return sign + "0" }
         let exponent = point - 1
         guard exponent < -4 || exponent >= 6 else { return sign + fixed(digits, point) }
@@ -59,24 +61,5 @@ enum GoFloat {
         guard let width, text.count < width else { return text }
         let fill = String(repeating: " ", count: width - text.count)
         return left ? text + fill : fill + text
-    }
-
-    /// Sign, shortest significant digits and the position of the decimal point.
-    private static func decompose(_ value: Double) -> (sign: String, digits: String, point: Int) {
-        let sign = value.sign == .minus ? "-" : ""
-        let text = value.magnitude.description
-        let parts = text.split(separator: "e")
-        let mantissa = parts[0]
-        let exponent = parts.count > 1 ? Int(parts[1].replacing("+", with: "")) ?? 0 : 0
-        var digits = mantissa.replacing(".", with: "")
-        var point =
-            (mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) }
-                ?? mantissa.count) + exponent
-        while digits.first == "0" && digits.count > 1 {
-            digits.removeFirst()
-            point -= 1
-        }
-        while digits.last == "0" && digits.count > 1 { digits.removeLast() }
-        return (sign, String(digits), point)
     }
 }
