@@ -27,13 +27,16 @@ public struct FamilySampleSource: SampleSource {
     private let status: CollectorStatus
     private let walBytes: @Sendable () -> UInt64
     private let now: @Sendable () -> Int64
+    private let funnels: FunnelReader?
 
     /// Creates the source.
     public init(
         configuration: Configuration, reader: MetricsReader, hot: any MetricsStore, status: CollectorStatus,
-        walBytes: @escaping @Sendable () -> UInt64, now: @escaping @Sendable () -> Int64
+        walBytes: @escaping @Sendable () -> UInt64, funnels: FunnelReader? = nil,
+        now: @escaping @Sendable () -> Int64
     ) {
         self.configuration = configuration
+        self.funnels = funnels
         self.reader = reader
         self.hot = hot
         self.status = status
@@ -77,6 +80,18 @@ public struct FamilySampleSource: SampleSource {
                 }
             }
             WindowFamilies(windows: data, quantiles: quantiles, only: name).write(to: &list)
+        }
+        if let funnels, !funnels.funnels.isEmpty, name.map(FunnelFamilies.names.contains) ?? true {
+            var windows = configuration.windowsMs
+            if let w = equal("window") {
+                guard let ms = PromDuration.milliseconds(w), ms > 0 else { return [] }
+                windows = [ms]
+            }
+            var quantiles = FunnelFamilies.defaultQuantiles
+            if let q = equal("quantile").flatMap(Double.init), (0...1).contains(q) { quantiles = [q] }
+            let figures = try await funnels.allFigures(
+                windowsMs: windows, timeMs: time, nowMs: nowMs, name: equal("funnel"))
+            FunnelFamilies(figures: figures, quantiles: quantiles, only: name).write(to: &list)
         }
         if abs(time - nowMs) <= 60_000 {
             if name.map(Self.counterNames.contains) ?? true {

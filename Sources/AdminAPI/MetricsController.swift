@@ -34,14 +34,16 @@ public struct MetricsController<Context: RequestContext>: Sendable {
     private let status: CollectorStatus
     private let walBytes: @Sendable () -> UInt64
     private let now: @Sendable () -> Int64
+    private let funnels: FunnelReader?
 
     /// Creates the controller.
     public init(
         configuration: Configuration, reader: MetricsReader, hot: any MetricsStore, tokens: AccessTokens,
-        status: CollectorStatus, walBytes: @escaping @Sendable () -> UInt64,
+        status: CollectorStatus, walBytes: @escaping @Sendable () -> UInt64, funnels: FunnelReader? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.configuration = configuration
+        self.funnels = funnels
         self.reader = reader
         self.hot = hot
         self.tokens = tokens
@@ -73,8 +75,12 @@ public struct MetricsController<Context: RequestContext>: Sendable {
             return out.sorted { $0.0 < $1.0 }
         }
         let totals = try await hot.totals()
+        let funnelFigures = try await funnels?.allFigures(windowsMs: configuration.windowsMs, timeMs: t, nowMs: t) ?? []
         var p = PrometheusText()
         WindowFamilies(windows: windows, quantiles: configuration.quantiles).write(to: &p)
+        if !funnelFigures.isEmpty {
+            FunnelFamilies(figures: funnelFigures, quantiles: FunnelFamilies.defaultQuantiles).write(to: &p)
+        }
         CounterFamilies(totals: totals).write(to: &p)
         HealthFamilies(status: status, walBytes: walBytes(), version: configuration.version)
             .write(to: &p, series: windows.last(where: { $0.0 <= 3_600_000 })?.1 ?? WindowData())

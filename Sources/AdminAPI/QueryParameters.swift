@@ -41,8 +41,8 @@ struct QueryParameters {
     }
 
     /// Quantiles from `q` (comma-separated, each in [0, 1]); default 0.5, 0.95, 0.99.
-    func quantiles() throws(APIError) -> [(key: String, q: Double)] {
-        let text = optional("q") ?? "0.5,0.95,0.99"
+    func quantiles(default fallback: String = "0.5,0.95,0.99") throws(APIError) -> [(key: String, q: Double)] {
+        let text = optional("q") ?? fallback
         var out: [(String, Double)] = []
         for part in text.split(separator: ",") {
             let key = part.trimmingCharacters(in: .whitespaces)

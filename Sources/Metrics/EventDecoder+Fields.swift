@@ -14,6 +14,12 @@ extension EventDecoder {
         case .event: try fillNamedEvent(&event, reader)
         case .log: try fillLog(&event, reader)
         }
+        // A request or job may name who it was for, so it can be a funnel step (SPEC §5 matchers). For these
+        // kinds `entity` was always an optional free field, so a value that is no identifier is left unused
+        // rather than rejecting the line.
+        if kind != .event, reader.has(.entity) {
+            event.entity = try? reader.requiredIdentifier(.entity, "entity", for: kind, integerOnly: false)
+        }
         return event
     }
 

@@ -72,6 +72,7 @@ struct Serve: AsyncParsableCommand {
                 configuration: .init(windowsMs: config.windowsMs), feed: stores.hot, logger: logger,
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
             let reader = MetricsReader(hot: stores.hot, durable: stores.durable, cache: cache)
+            let funnels = FunnelReader(funnels: config.funnels, hot: stores.hot, durable: stores.durable)
             let tokens = AccessTokens(config.tokens)
             let router = Router()
             router.add(middleware: RequestIDMiddleware())
@@ -82,12 +83,14 @@ struct Serve: AsyncParsableCommand {
                 configuration: .init(
                     windowsMs: config.windowsMs, isPublic: config.publicMetrics, version: OpsightVersion.current),
                 reader: reader, hot: stores.hot, tokens: tokens,
-                status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes }
+                status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
+                funnels: funnels
             ).register(on: router)
+            FunnelsController(reader: funnels, tokens: tokens).register(on: router)
             let source = FamilySampleSource(
                 configuration: .init(windowsMs: config.windowsMs, version: OpsightVersion.current),
                 reader: reader, hot: stores.hot, status: runtime.status,
-                walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
+                walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes }, funnels: funnels,
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
             PromAPIController(source: source, tokens: tokens, now: { Int64(Date().timeIntervalSince1970 * 1000) })
                 .register(on: router)

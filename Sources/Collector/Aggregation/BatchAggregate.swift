@@ -4,9 +4,12 @@ import OpsightMetrics
 public struct AggregationRules: Sendable {
     /// A request with a status at or above this counts as an error.
     public var errorStatusAtLeast: Int
+    /// Funnels whose steps are recorded.
+    public var funnels: [FunnelDefinition]
     /// Creates the rules.
-    public init(errorStatusAtLeast: Int = 500) {
+    public init(errorStatusAtLeast: Int = 500, funnels: [FunnelDefinition] = []) {
         self.errorStatusAtLeast = errorStatusAtLeast
+        self.funnels = funnels
     }
 }
 
@@ -38,6 +41,15 @@ public struct BatchAggregate: Sendable {
 
     /// Adds one event to the hot cells.
     private mutating func add(_ event: Event, rules: AggregationRules) {
+        // Only an event that names its entity can be a funnel step, so most events cost one nil check here.
+        if let entity = event.entity, !rules.funnels.isEmpty {
+            for funnel in rules.funnels {
+                for (i, step) in funnel.steps.enumerated() where step.matches(event) {
+                    hot.funnelSteps.insert(
+                        FunnelStepRecord(funnel: funnel.name, step: i, entity: entity, timestampMs: event.timestampMs))
+                }
+            }
+        }
         let hotBucket = TimeBucket.index(ofMs: event.timestampMs, widthMs: TimeBucket.hotWidthMs)
         switch event.kind {
         case .request:
@@ -64,7 +76,7 @@ public struct BatchAggregate: Sendable {
             let level = event.level ?? .info
             hot.logs[Bucketed(event.service, bucket: hotBucket), default: LogStats()].record(level)
         case .event:
-            // Funnel events are aggregated by the funnel engine, not into request/job/log series.
+            // Named events feed funnels only (recorded above), not request/job/log series.
             break
         }
     }

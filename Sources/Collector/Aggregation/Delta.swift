@@ -7,12 +7,14 @@ public struct Delta: Sendable, Equatable {
     public var jobs: [Bucketed<JobKey>: JobStats] = [:]
     /// Log counts keyed by service.
     public var logs: [Bucketed<String>: LogStats] = [:]
+    /// Funnel steps done, as facts (a set: recording one twice is recording it once).
+    public var funnelSteps: Set<FunnelStepRecord> = []
 
     /// No statistics.
     public init() {}
 
     /// True when there is nothing to write.
-    public var isEmpty: Bool { requests.isEmpty && jobs.isEmpty && logs.isEmpty }
+    public var isEmpty: Bool { requests.isEmpty && jobs.isEmpty && logs.isEmpty && funnelSteps.isEmpty }
 
     /// Number of (series, bucket) cells.
     public var cellCount: Int { requests.count + jobs.count + logs.count }
@@ -22,6 +24,7 @@ public struct Delta: Sendable, Equatable {
         for (k, v) in other.requests { requests[k, default: RequestStats()].merge(v) }
         for (k, v) in other.jobs { jobs[k, default: JobStats()].merge(v) }
         for (k, v) in other.logs { logs[k, default: LogStats()].merge(v) }
+        if !other.funnelSteps.isEmpty { funnelSteps.formUnion(other.funnelSteps) }
     }
 
     /// The same statistics in buckets `factor` times wider (bucket k goes to ⌈k / factor⌉, which holds it
@@ -33,6 +36,7 @@ public struct Delta: Sendable, Equatable {
         for (k, v) in requests { out.requests[Bucketed(k.key, bucket: wide(k.bucket)), default: RequestStats()].merge(v) }
         for (k, v) in jobs { out.jobs[Bucketed(k.key, bucket: wide(k.bucket)), default: JobStats()].merge(v) }
         for (k, v) in logs { out.logs[Bucketed(k.key, bucket: wide(k.bucket)), default: LogStats()].merge(v) }
+        out.funnelSteps = funnelSteps
         return out
     }
 

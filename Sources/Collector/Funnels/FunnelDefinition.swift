@@ -29,8 +29,8 @@ public struct FunnelStep: Sendable, Equatable {
     public enum Matcher: Sendable, Equatable {
         /// A `kind: event` event of this name.
         case event(String)
-        /// Every named field equal to the value (`kind`, `event`, `queue`, `job`, `route`, `method`, `status`,
-        /// `status_class` such as `2xx`, `level`).
+        /// Every named field equal to the value (`service`, `kind`, `event`, `queue`, `job`, `route`, `method`,
+        /// `status`, `status_class` such as `2xx`, `level`).
         case fields([String: String])
     }
 
@@ -40,7 +40,7 @@ public struct FunnelStep: Sendable, Equatable {
 
     /// The field names a matcher may use.
     public static let matchableFields: Set<String> = [
-        "kind", "event", "queue", "job", "route", "method", "status", "status_class", "level",
+        "service", "kind", "event", "queue", "job", "route", "method", "status", "status_class", "level",
     ]
 
     /// Creates the step.
@@ -58,6 +58,7 @@ public struct FunnelStep: Sendable, Equatable {
             for (field, want) in fields {
                 let have: String? =
                     switch field {
+                    case "service": e.service
                     case "kind": e.kind.rawString
                     case "event": e.kind == .job ? e.jobEvent?.rawString : e.name
                     case "queue": e.queue

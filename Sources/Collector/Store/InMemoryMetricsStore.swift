@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A `MetricsStore` in process memory, for unit tests and quick trials; never the real path.
-public final class InMemoryMetricsStore: MetricsStore, ChangeFeed {
+public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepStore {
     private struct State {
         var cells = Delta()
         var positions: [String: UInt64] = [:]
@@ -101,6 +101,15 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed {
 
     public func services() async throws -> [String] {
         state.withLock { $0.cells.services.sorted() }
+    }
+
+    public func funnelSteps(funnel: String, afterMs: Int64, throughMs: Int64) async throws -> [FunnelStepRecord] {
+        try state.withLock { s in
+            if s.failing { throw CollectorError(.store, "in-memory store is failing") }
+            return s.cells.funnelSteps.filter {
+                $0.funnel == funnel && $0.timestampMs > afterMs && $0.timestampMs <= throughMs
+            }
+        }
     }
 
     public func ping() async throws {

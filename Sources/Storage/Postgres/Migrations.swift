@@ -106,6 +106,16 @@ public enum Migrations {
                 """,
                 "CREATE INDEX raw_events_service_ts ON {schema}.raw_events (service, ts_ms DESC, id DESC)",
             ]),
+        Migration(
+            version: 4, name: "funnel steps",
+            statements: [
+                // Facts, not counters: the key makes a replayed or twice-received record one row.
+                """
+                CREATE TABLE {schema}.funnel_steps (
+                    funnel text NOT NULL, ts_ms bigint NOT NULL, step smallint NOT NULL, entity text NOT NULL,
+                    PRIMARY KEY (funnel, ts_ms, step, entity))
+                """
+            ]),
     ]
 
     /// The newest version this build knows.

@@ -12,12 +12,14 @@ import OpsightMetrics
 ///   after its bucket ends.
 /// - `P:{S}:totals` — the same count fields, never expiring: the `_total` counters.
 /// - `P:services` — set of services; `P:wal:<collector>` — the log position each collector committed.
+/// - `P:funnel:<name>` — a sorted set of funnel step records (`step␟time␟entity`, scored by time), trimmed to
+///   the retention at every commit that adds to it.
 /// - `P:changes` — a stream with one entry per commit holding its bucket increments (``ChangeRecord``), and
 ///   `P:changes:count`, how many entries it ever had: the change feed window caches follow.
 ///
 /// A flush is one `MULTI … EXEC` holding every increment and the new position, so it lands whole or not
 /// at all. Sketch buckets as hash fields make merging across collectors a plain `HINCRBY`.
-public final class RedisHotStore: MetricsStore, ChangeFeed {
+public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// Key prefix and retention.
     public struct Configuration: Sendable {
         public var keyPrefix: String
@@ -109,6 +111,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed {
             cmds.append("EXPIREAT", .string(key), .int(expireAt))
         }
         if !services.isEmpty { cmds.append([.string("SADD"), .string(servicesKey)] + services.map { .string($0) }) }
+        appendFunnelSteps(delta.funnelSteps, to: &cmds)
         if !w.change.isEmpty {
             // The same increments, as one entry of the change feed that window caches follow (see `poll`).
             cmds.append("INCR", .string(changeCountKey))
@@ -145,6 +148,45 @@ public final class RedisHotStore: MetricsStore, ChangeFeed {
             cmds.hincrby(cell.0, field, by: Int64(value))
             change.add(service: cell.1, bucket: cell.2, field: field, value: value)
         }
+    }
+
+    // MARK: - Funnels
+
+    func funnelKey(_ funnel: String) -> String { "\(configuration.keyPrefix):funnel:\(funnel)" }
+
+    /// `ZADD`s of the records, one sorted set per funnel scored by time, and the trim of what is past retention.
+    ///
+    /// The member is `step␟time␟entity`, so adding a record again (a replay, a retried flush, another collector
+    /// with the same event) changes nothing.
+    private func appendFunnelSteps(_ records: Set<FunnelStepRecord>, to cmds: inout RESPCommands) {
+        guard !records.isEmpty else { return }
+        let s = Self.sep
+        var byFunnel: [String: [FunnelStepRecord]] = [:]
+        for r in records { byFunnel[r.funnel, default: []].append(r) }
+        let cutoffMs = Int64(Date().timeIntervalSince1970 * 1000) - configuration.retentionSeconds * 1000
+        for (funnel, list) in byFunnel {
+            let key = funnelKey(funnel)
+            var offset = 0
+            while offset < list.count {
+                let chunk = list[offset..<min(offset + 512, list.count)]
+                var args: [RESPArg] = [.string("ZADD"), .string(key)]
+                args.reserveCapacity(2 + 2 * chunk.count)
+                for r in chunk {
+                    args.append(.int(r.timestampMs))
+                    args.append(.string("\(r.step)\(s)\(r.timestampMs)\(s)\(r.entity)"))
+                }
+                cmds.append(args)
+                offset += chunk.count
+            }
+            cmds.append("ZREMRANGEBYSCORE", .string(key), .string("-inf"), .string("(\(cutoffMs)"))
+        }
+    }
+
+    /// Parses a member written by ``appendFunnelSteps(_:to:)``.
+    static func funnelRecord(_ funnel: String, member: String) -> FunnelStepRecord? {
+        let parts = member.split(separator: Character(sep), maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let step = Int(parts[0]), let ts = Int64(parts[1]) else { return nil }
+        return FunnelStepRecord(funnel: funnel, step: step, entity: String(parts[2]), timestampMs: ts)
     }
 
     private static func classes(_ v: RequestStats) -> [(String, UInt64)] {
@@ -196,6 +238,22 @@ public final class RedisHotStore: MetricsStore, ChangeFeed {
         let key = servicesKey
         let reply = try await wrap { try await self.client.command("SMEMBERS", .string(key)) }
         return (reply.array ?? []).compactMap(\.string).sorted()
+    }
+
+    public func funnelSteps(funnel: String, afterMs: Int64, throughMs: Int64) async throws -> [FunnelStepRecord] {
+        let key = funnelKey(funnel)
+        let reply = try await wrap {
+            try await self.client.command(
+                "ZRANGEBYSCORE", .string(key), .string("(\(afterMs)"), .int(throughMs))
+        }
+        var out: [FunnelStepRecord] = []
+        for item in reply.array ?? [] {
+            guard let member = item.string, let r = Self.funnelRecord(funnel, member: member) else {
+                throw StorageError(.corrupt, "\(key) holds a member that is not step␟time␟entity")
+            }
+            out.append(r)
+        }
+        return out
     }
 
     public func ping() async throws {

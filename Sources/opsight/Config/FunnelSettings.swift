@@ -1,4 +1,5 @@
 import Collector
+import OpsightMetrics
 import PromQL
 
 /// The `funnels:` list of `opsight.yaml` (SPEC §5), validated at start.
@@ -16,7 +17,20 @@ enum FunnelSettings {
             guard !funnels.contains(where: { $0.name == name }) else {
                 throw nameNode.error("duplicate funnel name '\(name)'")
             }
-            let key = try item.child("key")?.string() ?? "entity"
+            let keyNode = item.child("key")
+            let key = try keyNode?.string() ?? "entity"
+            if key != "entity" {
+                // The key becomes an alias of `entity`, so it must not be a field the schema already reads.
+                guard !EventDecoder.fieldNames.contains(key), !key.isEmpty else {
+                    throw (keyNode ?? item).error(
+                        "funnel key '\(key)' is a schema field; use entity, or a field of your own such as user_id")
+                }
+                if let other = funnels.first(where: { $0.key != "entity" && $0.key != key }) {
+                    throw (keyNode ?? item).error(
+                        "funnel key '\(key)' differs from '\(other.key)' of funnel '\(other.name)'; "
+                            + "funnels share one key field besides entity")
+                }
+            }
             guard let windowNode = item.child("window") else {
                 throw item.error("funnel '\(name)' needs a window (the conversion window, e.g. 1h)")
             }
@@ -36,16 +50,24 @@ enum FunnelSettings {
                     throw s.error("a step is an event name or a matcher such as {kind: job, queue: q, event: succeeded}")
                 }
                 var fields: [String: String] = [:]
+                var stepName: String?
                 for (k, v) in mapping {
+                    if k.string == "name" {
+                        guard let text = v.scalar?.string, !text.isEmpty else { throw s.error("step name needs a value") }
+                        stepName = text
+                        continue
+                    }
                     guard let field = k.string, FunnelStep.matchableFields.contains(field) else {
                         throw s.error(
-                            "unknown step field '\(k.string ?? "?")' (known: "
+                            "unknown step field '\(k.string ?? "?")' (known: name, "
                                 + FunnelStep.matchableFields.sorted().joined(separator: ", ") + ")")
                     }
                     guard let value = v.scalar?.string else { throw s.error("step field '\(field)' needs a value") }
                     fields[field] = value
                 }
-                let label = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                guard !fields.isEmpty else { throw s.error("a step matcher needs at least one field besides name") }
+                let label =
+                    stepName ?? fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
                 steps.append(FunnelStep(name: label, matcher: .fields(fields)))
             }
             funnels.append(FunnelDefinition(name: name, key: key, windowMs: windowMs, steps: steps))

@@ -220,9 +220,12 @@ struct OpsightConfig {
     var ingestConfiguration: IngestPipeline.Configuration {
         var decoder = EventDecoder.Configuration()
         decoder.aliases = aliases
+        // A funnel keyed by a field of the service's own (user_id) reads it as the entity.
+        for f in funnels where f.key != "entity" { decoder.aliases[f.key] = "entity" }
         decoder.maxAgeMs = maxAgeMs
         return IngestPipeline.Configuration(
             maxBodyBytes: maxBodyBytes, walMaxBytes: walMaxBytes, decoder: decoder,
-            rules: AggregationRules(errorStatusAtLeast: errorStatusAtLeast), routesPerService: routesPerService)
+            rules: AggregationRules(errorStatusAtLeast: errorStatusAtLeast, funnels: funnels),
+            routesPerService: routesPerService)
     }
 }

@@ -1,0 +1,102 @@
+/// The figures of configured funnels over windows ending at one time, computed from the stores' step records.
+///
+/// Every step record with a time in the longest window asked for is read once and the windows are evaluated on
+/// it ( ``FunnelEvaluator`` ): an attempt starting in `(t − W, t]` only uses events in that range, since later
+/// steps come at or after step 1 and at or before t. So the figures are exact at any t, not only on a grid.
+/// Records newer than the hot store's retention come from Redis (written within a fraction of a second of
+/// the acknowledgement); older ones from PostgreSQL, with the two read ranges overlapping — records are facts,
+/// so the overlap is a set union, not a double count.
+public struct FunnelReader: Sendable {
+    /// How far back the hot store can be trusted to hold every record.
+    public struct Configuration: Sendable {
+        /// The hot store's retention, ms; a minute of it is left as margin for the trim.
+        public var hotRetentionMs: Int64
+        /// Creates the configuration.
+        public init(hotRetentionMs: Int64 = 4_500_000) {
+            self.hotRetentionMs = hotRetentionMs
+        }
+    }
+
+    /// One funnel over one window.
+    public struct Figures: Sendable, Equatable {
+        public var funnel: FunnelDefinition
+        public var windowMs: Int64
+        /// The end of the window, unix ms.
+        public var timeMs: Int64
+        public var result: FunnelEvaluator.Result
+
+        /// Reached step `index` (0-based) / entered; nil when no entity entered.
+        public func conversion(_ index: Int) -> Double? {
+            result.entered > 0 ? Double(result.reached[index]) / Double(result.entered) : nil
+        }
+
+        /// Reached step `index` / reached the step before; nil when none reached that one.
+        public func stepConversion(_ index: Int) -> Double? {
+            guard index > 0 else { return conversion(0) }
+            let before = result.reached[index - 1]
+            return before > 0 ? Double(result.reached[index]) / Double(before) : nil
+        }
+
+        /// The exact q-quantile of time to convert in seconds (the sample at rank ⌊q·(n−1)⌋, SPEC §5); nil when
+        /// nobody converted.
+        public func timeToConvert(_ q: Double) -> Double? {
+            let sorted = result.timesToConvertMs.sorted()
+            guard !sorted.isEmpty, (0...1).contains(q) else { return nil }
+            return Double(sorted[Int((q * Double(sorted.count - 1)).rounded(.down))]) / 1000
+        }
+    }
+
+    public let funnels: [FunnelDefinition]
+    private let configuration: Configuration
+    private let hot: any FunnelStepStore
+    private let durable: any FunnelStepStore
+
+    /// Creates the reader of `funnels` over the two stores.
+    public init(
+        funnels: [FunnelDefinition], configuration: Configuration = .init(), hot: any FunnelStepStore,
+        durable: any FunnelStepStore
+    ) {
+        self.funnels = funnels
+        self.configuration = configuration
+        self.hot = hot
+        self.durable = durable
+    }
+
+    /// The funnel called `name`.
+    public func funnel(named name: String) -> FunnelDefinition? { funnels.first { $0.name == name } }
+
+    /// The figures of `funnel` over each of `windowsMs` ending at `timeMs` (nil, or within
+    /// ``MetricsReader/nowToleranceMs`` of now: now).
+    public func figures(
+        _ funnel: FunnelDefinition, windowsMs: [Int64], timeMs: Int64?, nowMs: Int64
+    ) async throws -> [Figures] {
+        guard let longest = windowsMs.max() else { return [] }
+        guard windowsMs.allSatisfy({ $0 > 0 }) else { throw CollectorError(.invalid, "window must be positive") }
+        let t = timeMs.map { $0 >= nowMs - MetricsReader.nowToleranceMs ? nowMs : $0 } ?? nowMs
+        let records = try await steps(funnel.name, afterMs: t - longest, throughMs: t, nowMs: nowMs)
+        var entities: [String: EntityProgress] = [:]
+        for r in records where r.step < funnel.steps.count {
+            entities[r.entity, default: EntityProgress(steps: funnel.steps.count)].record(step: r.step, at: r.timestampMs)
+        }
+        return windowsMs.map { w in
+            Figures(
+                funnel: funnel, windowMs: w, timeMs: t,
+                result: FunnelEvaluator.evaluate(
+                    entities.values, steps: funnel.steps.count, conversionMs: funnel.windowMs, windowMs: w, at: t))
+        }
+    }
+
+    /// The records of `(afterMs, throughMs]`, from the hot store where it still has them all.
+    private func steps(_ funnel: String, afterMs: Int64, throughMs: Int64, nowMs: Int64) async throws
+        -> [FunnelStepRecord]
+    {
+        let hotOldest = nowMs - configuration.hotRetentionMs + 60_000
+        if afterMs >= hotOldest { return try await hot.funnelSteps(funnel: funnel, afterMs: afterMs, throughMs: throughMs) }
+        var all = Set(try await durable.funnelSteps(funnel: funnel, afterMs: afterMs, throughMs: throughMs))
+        // The durable store is written every few seconds; the newest records are certain to be in the hot one.
+        if throughMs > hotOldest {
+            all.formUnion(try await hot.funnelSteps(funnel: funnel, afterMs: hotOldest, throughMs: throughMs))
+        }
+        return Array(all)
+    }
+}
