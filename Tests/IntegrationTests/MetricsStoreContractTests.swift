@@ -113,6 +113,45 @@ struct MetricsStoreContractTests {
             try await store.ping()
         }
     }
+
+    /// Funnel step records are a set: committing some twice (a replay, two collectors) keeps one of each, a
+    /// range read returns exactly those in `(after, through]`, and funnels do not mix.
+    @Test(arguments: Kind.allCases)
+    func funnelStepRecordsAreAnIdempotentSetReadByTime(kind: Kind) async throws {
+        try await withStore(kind) { store in
+            let steps = try #require(store as? any FunnelStepStore)
+            var rng = SplitMixRNG(seed: 5)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            var all = Set<FunnelStepRecord>()
+            for _ in 0..<2_000 {
+                all.insert(
+                    FunnelStepRecord(
+                        funnel: ["journey", "signup"].randomElement(using: &rng)!, step: Int.random(in: 0..<4, using: &rng),
+                        entity: ["user-\(Int.random(in: 0..<300, using: &rng))", "ü\u{1f}x", "42"].randomElement(using: &rng)!,
+                        timestampMs: now - Int64.random(in: 0..<1_800_000, using: &rng)))
+            }
+            let list = Array(all)
+            var first = Delta()
+            first.funnelSteps = Set(list.prefix(1_200))
+            var second = Delta()
+            second.funnelSteps = Set(list.suffix(1_200))  // 400 records again
+            try await store.commit(first, position: 1, collector: "a")
+            try await store.commit(second, position: 1, collector: "b")
+            try await store.commit(first, position: 2, collector: "a")
+            for (after, through) in [(now - 1_800_001, now), (now - 600_000, now - 60_000)] {
+                let got = try await steps.funnelSteps(funnel: "journey", afterMs: after, throughMs: through)
+                let want = all.filter { $0.funnel == "journey" && $0.timestampMs > after && $0.timestampMs <= through }
+                #expect(got.count == want.count, "no duplicates")
+                #expect(Set(got) == want)
+            }
+            // The bounds: exclusive below, inclusive above.
+            let one = try #require(list.first)
+            let exact = try await steps.funnelSteps(funnel: one.funnel, afterMs: one.timestampMs - 1, throughMs: one.timestampMs)
+            #expect(exact.contains(one))
+            let before = try await steps.funnelSteps(funnel: one.funnel, afterMs: one.timestampMs, throughMs: one.timestampMs + 1)
+            #expect(!before.contains(one))
+        }
+    }
 }
 
 /// A seeded generator so a failing property reproduces.

@@ -53,24 +53,11 @@ struct AlertingFailoverTests {
     }
 
     /// Runs `body`, then stops the servers; prints their logs when something failed.
-    static func withServers(_ servers: [OpsightServer], _ body: (Scorecard) async throws -> Void) async throws {
-        let card = Scorecard()
-        var failure: (any Error)?
-        do { try await body(card) } catch { failure = error }
-        for s in servers { await s.stop() }
-        if failure != nil || card.failures > 0 {
-            for s in servers { print(s.logTail()) }
-        } else {
-            for s in servers { await s.removeData() }
-        }
-        if let failure { throw failure }
-    }
-
     @Test func aNotificationInTheOutboxAtKillNineIsDeliveredOnceAfterRestart() async throws {
         let port = try OpsightServer.freePort()
         let server = try OpsightServer(label: "alert-crash")
         try Self.configure(server, webhook: "http://127.0.0.1:\(port)")
-        try await Self.withServers([server]) { card in
+        try await withOpsightServers([server]) { card in
             try await server.start()
             try await eventually("the rules evaluated") { (await Self.evaluates(server), "not yet") }
             card.equal(try await Self.burst(server, service: "checkout"), 200, "burst acknowledged")
@@ -104,7 +91,7 @@ struct AlertingFailoverTests {
             let b = try OpsightServer(label: "alert-b", sharing: a)
             try Self.configure(a, webhook: base)
             try Self.configure(b, webhook: base)
-            try await Self.withServers([a, b]) { card in
+            try await withOpsightServers([a, b]) { card in
                 try await a.start()
                 try await b.start()
                 try await eventually("one of them evaluates") {

@@ -110,3 +110,19 @@ func withOpsightServer(
         await server.removeData()
     }
 }
+
+/// Runs `body` with servers the body starts itself, then stops them all; their logs are printed on failure
+/// and their data removed on success.
+func withOpsightServers(_ servers: [OpsightServer], _ body: (Scorecard) async throws -> Void) async throws {
+    let card = Scorecard()
+    var failure: (any Error)?
+    do { try await body(card) } catch { failure = error }
+    for s in servers { await s.stop() }
+    print("e2e[\(servers.map(\.directory.lastPathComponent).joined(separator: " "))]: \(card.comparisons) comparisons, \(card.failures) failed")
+    if failure != nil || card.failures > 0 {
+        for s in servers { print(s.logTail()) }
+    } else {
+        for s in servers { await s.removeData() }
+    }
+    if let failure { throw failure }
+}
