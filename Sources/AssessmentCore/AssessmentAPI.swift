@@ -97,7 +97,8 @@ public struct AssessmentAPI: Sendable {
         let id = try await store.enqueueAssessment(documentID: documentID, userID: user, frameworks: frameworks)
         let jobID = Self.text(id)
         emitter.job(
-            queue: AssessmentWorker.queue, job: AssessmentWorker.job, jobID: jobID, event: .enqueued, attempt: 1)
+            queue: AssessmentWorker.queue, job: AssessmentWorker.job, jobID: jobID, event: .enqueued, attempt: 1,
+            entity: user)
         counters.count(.enqueued)
         emitter.funnel(event: "assessment_requested", entity: user, fields: ["assessment_id": .string(jobID)])
         return try Self.object(["id": jobID, "status": "processing"], status: .accepted)

@@ -48,4 +48,6 @@ public struct ClaimedJob: Sendable, Equatable {
     public var content: String
     /// The worker loop that claimed it.
     public var claimedBy: String
+    /// The user who asked for it: the funnel entity of its job events.
+    public var userID: String = ""
 }

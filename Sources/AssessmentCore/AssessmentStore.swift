@@ -105,17 +105,17 @@ public struct AssessmentStore: Sendable {
                              OR (state = 'running' AND started_at < now() - make_interval(secs => \(stale)))
                           ORDER BY run_after, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
               AND d.id = j.document_id
-            RETURNING j.id, j.document_id, j.attempts, j.frameworks::text, d.content, j.claimed_by
+            RETURNING j.id, j.document_id, j.attempts, j.frameworks::text, d.content, j.claimed_by, j.user_id
             """,
             logger: logger
         )
-        for try await (id, documentID, attempts, frameworks, content, claimedBy) in rows.decode(
-            (UUID, UUID, Int, String, String, String).self)
+        for try await (id, documentID, attempts, frameworks, content, claimedBy, userID) in rows.decode(
+            (UUID, UUID, Int, String, String, String, String).self)
         {
             let list = (try? JSONDecoder().decode([String].self, from: Data(frameworks.utf8))) ?? []
             return ClaimedJob(
                 id: id, documentID: documentID, attempt: attempts, frameworks: list, content: content,
-                claimedBy: claimedBy)
+                claimedBy: claimedBy, userID: userID)
         }
         return nil
     }

@@ -115,7 +115,9 @@ public struct AssessmentWorker: Service {
             return false
         }
         let jobID = job.id.uuidString.lowercased()
-        emitter.job(queue: Self.queue, job: Self.job, jobID: jobID, event: .started, attempt: job.attempt)
+        // The user rides along so a job outcome can be a funnel step (the assessment journey's "completed").
+        let who = job.userID
+        emitter.job(queue: Self.queue, job: Self.job, jobID: jobID, event: .started, attempt: job.attempt, entity: who)
         counters.count(.started)
         let start = ContinuousClock.now
         let outcome: Result<String, any Error>
@@ -134,13 +136,13 @@ public struct AssessmentWorker: Service {
             }
             emitter.job(
                 queue: Self.queue, job: Self.job, jobID: jobID, event: .succeeded, duration: duration,
-                attempt: job.attempt)
+                attempt: job.attempt, entity: who)
             counters.count(.succeeded)
         case .failure(let error):
             let message = String(describing: error)
             emitter.job(
                 queue: Self.queue, job: Self.job, jobID: jobID, event: .failed, duration: duration,
-                attempt: job.attempt, fields: ["error": .string(message)])
+                attempt: job.attempt, entity: who, fields: ["error": .string(message)])
             counters.count(.failed)
             if job.attempt < configuration.maxAttempts {
                 let delay = configuration.backoff(afterAttempt: job.attempt)

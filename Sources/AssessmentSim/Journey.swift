@@ -33,11 +33,13 @@ struct Journey: Sendable {
         guard let uploaded = await call(.POST, "/api/v1/documents", route: "/api/v1/documents", body: document),
             uploaded.status == 201, let documentID = uploaded.json["id"] as? String
         else { return .failed }
+        tally.funnelStep("document_uploaded", user: user)
         if random.chance(plan.abandonAfterUpload) { return .abandoned }
         let request: [String: Any] = ["document_id": documentID, "frameworks": ["iso27001", "soc2"]]
         guard let requested = await call(.POST, "/api/v1/assessments", route: "/api/v1/assessments", body: request),
             requested.status == 202, let id = requested.json["id"] as? String
         else { return .failed }
+        tally.funnelStep("assessment_requested", user: user)
         var status = "processing"
         for _ in 0..<plan.maxPolls {
             try? await Task.sleep(for: plan.pollInterval)
@@ -55,6 +57,7 @@ struct Journey: Sendable {
             let report = await call(.GET, "/api/v1/assessments/\(id)/report", route: "/api/v1/assessments/:id/report"),
             report.status == 200
         else { return .failed }
+        tally.funnelStep("report_viewed", user: user)
         return .completed
     }
 

@@ -14,6 +14,8 @@ final class Tally: Sendable {
         var errors: [String: Int] = [:]
         var lastError: String?
         var journeys: [String: Int] = [:]
+        /// Distinct users per funnel step the service confirmed (its funnel events go out on those answers).
+        var funnelUsers: [String: Set<String>] = [:]
     }
     private let state = Mutex(State())
 
@@ -28,6 +30,11 @@ final class Tally: Sendable {
             $0.errors["\(method) \(route)", default: 0] += 1
             $0.lastError = String(describing: error)
         }
+    }
+
+    /// Records that `user` did a funnel step the service confirmed.
+    func funnelStep(_ step: String, user: String) {
+        state.withLock { _ = $0.funnelUsers[step, default: []].insert(user) }
     }
 
     /// Counts a journey event.
@@ -57,6 +64,10 @@ final class Tally: Sendable {
             }
             var report: [String: Any] = [
                 "requests_total": total, "routes": routes, "journeys": journeys, "transport_errors": s.errors,
+                "funnel_users": Dictionary(
+                    uniqueKeysWithValues: ["document_uploaded", "assessment_requested", "report_viewed"].map {
+                        ($0, s.funnelUsers[$0]?.count ?? 0)
+                    }),
             ]
             if let last = s.lastError { report["last_transport_error"] = last }
             return report

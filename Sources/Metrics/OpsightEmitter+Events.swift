@@ -33,6 +33,7 @@ extension OpsightEmitter {
     ///   - event: The lifecycle step.
     ///   - duration: Run time, for `succeeded` and `failed`.
     ///   - attempt: The attempt number, when known.
+    ///   - entity: Who the job is for (a user or team id), so its outcome can be a funnel step.
     ///   - fields: Extra fields kept with the raw event.
     public func job(
         queue: String,
@@ -41,12 +42,13 @@ extension OpsightEmitter {
         event: JobEventType,
         duration: Duration? = nil,
         attempt: Int? = nil,
+        entity: String? = nil,
         fields: [String: FieldValue] = [:]
     ) {
         enqueue(
             .job(
                 queue: queue, job: job, jobID: jobID, event: event, durationMs: duration.map(Self.milliseconds),
-                attempt: attempt),
+                attempt: attempt, entity: entity),
             fields: fields
         )
     }

@@ -21,7 +21,7 @@ extension PendingEvent {
             writer.member("status", status)
             writer.member("duration_ms", Self.validDuration(durationMs))
             if let requestID { writer.member("request_id", requestID) }
-        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt):
+        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt, let entity):
             writer.member("kind", "job")
             writer.member("queue", queue)
             writer.member("job", job)
@@ -29,6 +29,7 @@ extension PendingEvent {
             writer.member("event", event.rawString)
             if let durationMs { writer.member("duration_ms", Self.validDuration(durationMs)) }
             if let attempt { writer.member("attempt", max(attempt, 0)) }
+            if let entity { writer.member("entity", entity) }
         case .funnel(let event, let entity):
             writer.member("kind", "event")
             writer.member("event", event)

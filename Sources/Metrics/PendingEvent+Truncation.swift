@@ -24,10 +24,10 @@ extension PendingEvent {
             copy.payload = .request(
                 route: cut(route), method: cut(method), status: status, durationMs: durationMs,
                 requestID: requestID.map(cut))
-        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt):
+        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt, let entity):
             copy.payload = .job(
                 queue: cut(queue), job: cut(job), jobID: cut(jobID), event: event, durationMs: durationMs,
-                attempt: attempt)
+                attempt: attempt, entity: entity.map(cut))
         case .funnel(let event, let entity):
             copy.payload = .funnel(event: cut(event), entity: cut(entity))
         case .log(let level, let message):

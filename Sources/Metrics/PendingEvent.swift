@@ -8,7 +8,9 @@ struct PendingEvent: Sendable {
         /// A request: route template, method, status, duration in milliseconds, request id.
         case request(route: String, method: String, status: Int, durationMs: Double, requestID: String?)
         /// A job lifecycle step.
-        case job(queue: String, job: String, jobID: String, event: JobEventType, durationMs: Double?, attempt: Int?)
+        case job(
+            queue: String, job: String, jobID: String, event: JobEventType, durationMs: Double?, attempt: Int?,
+            entity: String?)
         /// A named business event performed by an entity (funnels).
         case funnel(event: String, entity: String)
         /// A log line with its level and message.
@@ -28,8 +30,8 @@ struct PendingEvent: Sendable {
         switch payload {
         case .request(let route, let method, _, _, let requestID):
             size += 48 + route.utf8.count + method.utf8.count + (requestID?.utf8.count ?? 0)
-        case .job(let queue, let job, let jobID, _, _, _):
-            size += 64 + queue.utf8.count + job.utf8.count + jobID.utf8.count
+        case .job(let queue, let job, let jobID, _, _, _, let entity):
+            size += 64 + queue.utf8.count + job.utf8.count + jobID.utf8.count + (entity?.utf8.count ?? 0)
         case .funnel(let event, let entity):
             size += 24 + event.utf8.count + entity.utf8.count
         case .log(_, let message):

@@ -13,6 +13,7 @@ import Testing
 struct AssessmentServiceTests {
     @Test func opsightFiguresMatchTheSimulatorsTallyAndTheServicesJobCounts() async throws {
         let server = try OpsightServer(label: "assess")
+        server.extraConfig = FunnelsEndToEndTests.config
         try await server.start()
         let schema = "e2e_assess_\(E2EEnvironment.randomID())"
         let port = try OpsightServer.freePort()
@@ -74,6 +75,19 @@ struct AssessmentServiceTests {
             )
         }
         #expect(jobs.succeeded > 0 && jobs.failed > 0, "the run should see both outcomes: \(jobs)")
+        // The assessment journey: distinct users per step, as the simulator saw the service confirm them.
+        let users = tally.funnelUsers
+        try await eventually("Opsight's funnel equals the simulator's distinct users per step", timeout: .seconds(30)) {
+            let f: FunnelsEndToEndTests.FunnelAnswer = try await server.client.get(
+                "/api/v1/funnels/assessment_journey", query: [("window", "5m")])
+            let reached = f.steps.map(\.reached)
+            let same =
+                f.entered == users["document_uploaded"] && reached.count == 4
+                && reached[1] == users["assessment_requested"] && reached[3] == users["report_viewed"]
+                && reached[2] >= reached[3] && reached[2] <= reached[1]
+            return (same, "opsight entered \(f.entered) reached \(reached) vs simulator \(users)")
+        }
+        #expect(users["report_viewed", default: 0] > 0, "some users converted: \(users)")
         await server.stop()
         // A failing run keeps both schemas and the logs for inspection.
         await StoreCleanup.remove(schema: schema, keyPrefix: "\(schema)_unused")
@@ -104,10 +118,13 @@ struct SimTally: Decodable {
     var routes: [Route]
     var journeys: [String: Int]
     var transportErrors: [String: Int]
+    /// Distinct users per funnel step.
+    var funnelUsers: [String: Int]
 
     enum CodingKeys: String, CodingKey {
         case routes, journeys
         case transportErrors = "transport_errors"
+        case funnelUsers = "funnel_users"
     }
 }
 

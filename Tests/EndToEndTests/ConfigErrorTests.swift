@@ -18,6 +18,12 @@ import Testing
         ),
         ("funnels:\n  - {name: f, window: 1h, steps: [a, {kind: job, colour: red}]}\n", "unknown step field 'colour'"),
         ("funnels:\n  - {name: f, steps: [a, b]}\n", "funnels[0]: funnel 'f' needs a window"),
+        ("funnels:\n  - {name: f, key: route, window: 1h, steps: [a, b]}\n", "funnel key 'route' is a schema field"),
+        (
+            "funnels:\n  - {name: f, key: user_id, window: 1h, steps: [a, b]}\n  - {name: g, key: team, window: 1h, steps: [a, b]}\n",
+            "funnel key 'team' differs from 'user_id' of funnel 'f'"
+        ),
+        ("funnels:\n  - {name: f, window: 1h, steps: [a, {name: b}]}\n", "a step matcher needs at least one field besides name"),
         ("alerting:\n  rule_files: [x]\n  evaluation_interval: soon\n", ":3:24: alerting.evaluation_interval"),
     ]
 
@@ -33,5 +39,23 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stderr.contains(file.path), "stderr: \(result.stderr)")
         #expect(result.stderr.contains(expected), "stderr: \(result.stderr)")
+    }
+
+    /// The example configuration `make run` uses (funnel, rules, receivers) loads: `opsight migrate` reads all
+    /// of it before it touches the database.
+    @Test(.enabled(if: E2EEnvironment.storesConfigured, E2EEnvironment.skipReason))
+    func theExampleConfigurationLoads() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("opsight-example-\(E2EEnvironment.randomID(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let schema = "e2e_example_\(E2EEnvironment.randomID(8))"
+        let example = E2EEnvironment.packageRoot.appendingPathComponent("opsight.example.yaml").path
+        let result = try await CommandRunner.opsight(
+            ["migrate", "--config", example],
+            environment: ["OPSIGHT_DATABASE_URL": E2EEnvironment.databaseURL!, "OPSIGHT_DATABASE_SCHEMA": schema],
+            in: dir, timeout: .seconds(60))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("applied migrations"), "stdout: \(result.stdout)")
+        await StoreCleanup.remove(schema: schema, keyPrefix: "\(schema)_unused")
     }
 }

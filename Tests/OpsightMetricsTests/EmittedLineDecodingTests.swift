@@ -31,7 +31,10 @@ import Testing
             let queue = RandomText.make(&rng, minLength: 1)
             let job = RandomText.make(&rng, minLength: 1)
             let jobID = RandomText.make(&rng, minLength: 1)
-            payload = .job(queue: queue, job: job, jobID: jobID, event: event, durationMs: durationMs, attempt: attempt)
+            let entity = Bool.random(using: &rng) ? RandomText.make(&rng, minLength: 1) : nil
+            payload = .job(
+                queue: queue, job: job, jobID: jobID, event: event, durationMs: durationMs, attempt: attempt,
+                entity: entity)
             expected.kind = .job
             expected.queue = queue
             expected.job = job
@@ -39,6 +42,7 @@ import Testing
             expected.jobEvent = event
             expected.durationMs = durationMs
             expected.attempt = attempt
+            expected.entity = entity
         case 2:
             let name = RandomText.make(&rng, minLength: 1)
             let entity = RandomText.make(&rng, minLength: 1)
