@@ -7,6 +7,11 @@ Every line is one request event in the field order the mtail program (Benchmarks
 expects: ts (epoch ms, within the last --spread seconds, ascending), service, route (from a set of 50
 templates over 8 services), method, status (mostly 2xx, some 4xx, ~2.5 % 5xx), duration_ms (log-normal
 per route, heavy tail), and request_id / user_agent / bytes to reach ~250 bytes like a real access log.
+
+With --funnel-share F, that share of the lines (spread evenly) are funnel steps instead: named events
+(document_uploaded, assessment_requested, report_viewed, signed_up, report_shared) and `succeeded` jobs of
+queue `assessments`, each with an `entity` from 10 000 users and **no `ts`**, so they take their arrival
+time: a body posted again and again keeps producing new step facts, as live traffic would.
 """
 
 import argparse
@@ -55,6 +60,7 @@ def main() -> int:
     p.add_argument("--spread", type=float, default=60.0, help="seconds of event time the lines span, ending now")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--now-ms", type=int, default=None)
+    p.add_argument("--funnel-share", type=float, default=0.0, help="share of lines that are funnel steps (no ts)")
     a = p.parse_args()
 
     rnd = random.Random(a.seed)
@@ -71,7 +77,28 @@ def main() -> int:
     out = sys.stdout if a.out == "-" else open(a.out, "w", buffering=1 << 20)
     chosen = rnd.choices(routes, weights=weights, k=a.count)
     total = 0
+    funnel_every = 1.0 / a.funnel_share if a.funnel_share > 0 else 0.0
+    funnel_lines = 0
     for i, (service, route) in enumerate(chosen):
+        if funnel_every and int((i + 1) / funnel_every) > int(i / funnel_every):
+            user = f"user-{rnd.randrange(10_000)}"
+            kind = rnd.choice(["document_uploaded", "assessment_requested", "job", "report_viewed", "signed_up",
+                               "report_shared"])
+            if kind == "job":
+                line = (
+                    f'{{"service":"assessments","kind":"job","queue":"assessments","job":"ai_call",'
+                    f'"job_id":"{uuid.UUID(int=rnd.getrandbits(128), version=4)}","event":"succeeded",'
+                    f'"duration_ms":{rnd.lognormvariate(7, 0.6):.3f},"attempt":1,"entity":"{user}"}}\n'
+                )
+            else:
+                line = (
+                    f'{{"service":"assessments","kind":"event","event":"{kind}","entity":"{user}",'
+                    f'"request_id":"{uuid.UUID(int=rnd.getrandbits(128), version=4)}","plan":"team"}}\n'
+                )
+            funnel_lines += 1
+            total += len(line)
+            out.write(line)
+            continue
         mu, sigma = shape[(service, route)]
         status = rnd.choice(STATUSES)
         duration = rnd.lognormvariate(mu, sigma)
@@ -87,7 +114,8 @@ def main() -> int:
         out.write(line)
     if out is not sys.stdout:
         out.close()
-    print(f"gen_events: {a.count} lines, {total} bytes, {total / max(1, a.count):.0f} B/line", file=sys.stderr)
+    print(f"gen_events: {a.count} lines ({a.count - funnel_lines} requests, {funnel_lines} funnel steps), "
+          f"{total} bytes, {total / max(1, a.count):.0f} B/line", file=sys.stderr)
     return 0
 
 

@@ -109,12 +109,15 @@ public enum Migrations {
         Migration(
             version: 4, name: "funnel steps",
             statements: [
-                // Facts, not counters: the key makes a replayed or twice-received record one row.
+                // Facts, not counters. A replayed or twice-received record may be a second row: reads take distinct
+                // rows, which is cheaper than a unique index over every column on the ingest path. "C" collation:
+                // byte comparisons, no locale rules, for the index and the DISTINCT.
                 """
                 CREATE TABLE {schema}.funnel_steps (
-                    funnel text NOT NULL, ts_ms bigint NOT NULL, step smallint NOT NULL, entity text NOT NULL,
-                    PRIMARY KEY (funnel, ts_ms, step, entity))
-                """
+                    funnel text COLLATE "C" NOT NULL, ts_ms bigint NOT NULL, step smallint NOT NULL,
+                    entity text COLLATE "C" NOT NULL)
+                """,
+                "CREATE INDEX funnel_steps_funnel_ts ON {schema}.funnel_steps (funnel, ts_ms)",
             ]),
     ]
 

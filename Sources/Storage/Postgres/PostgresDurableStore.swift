@@ -74,7 +74,6 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             """
             INSERT INTO \(unescaped: schema).funnel_steps (funnel, ts_ms, step, entity)
             SELECT * FROM unnest(\(funnel)::text[], \(ts)::int8[], \(step)::int2[], \(entity)::text[])
-            ON CONFLICT DO NOTHING
             """, logger: logger)
     }
 
@@ -82,7 +81,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         try await wrap {
             let rows = try await client.query(
                 """
-                SELECT ts_ms, step, entity FROM \(unescaped: schema).funnel_steps
+                SELECT DISTINCT ts_ms, step, entity FROM \(unescaped: schema).funnel_steps
                 WHERE funnel = \(funnel) AND ts_ms > \(afterMs) AND ts_ms <= \(throughMs)
                 """, logger: logger)
             var out: [FunnelStepRecord] = []
