@@ -65,6 +65,8 @@ cat <<MSG
   Opsight on http://$listen
   token (ingest, read, admin): $OPSIGHT_ADMIN_TOKEN
   try:  curl -H 'Authorization: Bearer $OPSIGHT_ADMIN_TOKEN' 'http://$listen/api/v1/services?window=5m'
+  funnel (document uploaded → assessment requested → completed → report viewed):
+        curl -H 'Authorization: Bearer $OPSIGHT_ADMIN_TOKEN' 'http://$listen/api/v1/funnels/assessment_journey?window=15m'
   ship: $bin ship FILE --url http://$listen --token $OPSIGHT_INGEST_TOKEN
   alerts (rules in alerts/, delivered to a local webhook that prints them here):
         curl -H 'Authorization: Bearer $OPSIGHT_ADMIN_TOKEN' http://$listen/api/v1/alerts
