@@ -71,7 +71,13 @@ import Testing
             records += records.prefix(2)
             records.shuffle(using: &rng)
             var p = EntityProgress(steps: Self.steps)
-            for (k, x) in records { p.record(step: k, at: x) }
+            var unsorted: [[Int64]] = Array(repeating: [], count: Self.steps)
+            for (k, x) in records {
+                p.record(step: k, at: x)
+                unsorted[k].append(x)
+            }
+            // Sorting once gives the same progress as recording one by one.
+            #expect(EntityProgress(unsortedStepTimes: unsorted) == p)
             return p
         }
         for (windowMs, t) in [

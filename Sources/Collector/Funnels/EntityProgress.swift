@@ -8,6 +8,21 @@ public struct EntityProgress: Sendable, Equatable {
         stepTimes = Array(repeating: [], count: steps)
     }
 
+    /// The progress of step times given in any order, with repeats (sorted once: recording one at a time
+    /// inserts into sorted arrays, quadratic for an entity with thousands of events).
+    public init(unsortedStepTimes: [[Int64]]) {
+        stepTimes = unsortedStepTimes.map { times in
+            var sorted = times.sorted()
+            var kept = 0
+            for t in sorted where kept == 0 || sorted[kept - 1] != t {
+                sorted[kept] = t
+                kept += 1
+            }
+            sorted.removeLast(sorted.count - kept)
+            return sorted
+        }
+    }
+
     /// Records that the entity did step `index` at `timeMs` (idempotent).
     public mutating func record(step index: Int, at timeMs: Int64) {
         var times = stepTimes[index]

@@ -74,15 +74,17 @@ public struct FunnelReader: Sendable {
         guard windowsMs.allSatisfy({ $0 > 0 }) else { throw CollectorError(.invalid, "window must be positive") }
         let t = timeMs.map { $0 >= nowMs - MetricsReader.nowToleranceMs ? nowMs : $0 } ?? nowMs
         let records = try await steps(funnel.name, afterMs: t - longest, throughMs: t, nowMs: nowMs)
-        var entities: [String: EntityProgress] = [:]
-        for r in records where r.step < funnel.steps.count {
-            entities[r.entity, default: EntityProgress(steps: funnel.steps.count)].record(step: r.step, at: r.timestampMs)
+        let steps = funnel.steps.count
+        var times: [String: [[Int64]]] = [:]
+        for r in records where r.step < steps {
+            times[r.entity, default: Array(repeating: [], count: steps)][r.step].append(r.timestampMs)
         }
+        let entities = times.values.map { EntityProgress(unsortedStepTimes: $0) }
         return windowsMs.map { w in
             Figures(
                 funnel: funnel, windowMs: w, timeMs: t,
                 result: FunnelEvaluator.evaluate(
-                    entities.values, steps: funnel.steps.count, conversionMs: funnel.windowMs, windowMs: w, at: t))
+                    entities, steps: steps, conversionMs: funnel.windowMs, windowMs: w, at: t))
         }
     }
 
