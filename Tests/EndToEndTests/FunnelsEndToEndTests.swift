@@ -232,4 +232,54 @@ struct FunnelsEndToEndTests {
             card.equal(bad.status, 400, "a bad window is 400")
         }
     }
+
+    /// Funnels are alertable: a rule over `opsight_funnel_conversion_ratio` fires when journeys stall after the
+    /// upload (its `$value` is the ratio the API reports) and resolves once they convert.
+    @Test func aConversionRuleFiresOnStalledJourneysAndResolves() async throws {
+        let server = try OpsightServer(label: "funnel-alert")
+        try Data(
+            """
+            groups:
+              - name: funnels
+                interval: 1s
+                rules:
+                  - alert: AssessmentRequestsDropped
+                    expr: opsight_funnel_conversion_ratio{funnel="assessment_journey", index="2", window="5m"} < 0.5
+                    labels: {severity: warning}
+                    annotations:
+                      summary: "{{ $labels.step }} converts {{ $value | humanizePercentage }}"
+
+            """.utf8
+        ).write(to: server.directory.appendingPathComponent("rules.yml"))
+        server.extraConfig = Self.config + """
+            windows: [5m]
+            alerting: {rule_files: [rules.yml], evaluation_interval: 1s}
+
+            """
+        try await withOpsightServers([server]) { card in
+            try await server.start()
+            let now = E2EEnvironment.nowMs
+            // 10 users upload, 2 of them request an assessment: 20 % reach step 2.
+            var lines = (0..<10).map { #"{"ts":\#(now - 60_000),"service":"assess","event":"document_uploaded","entity":"u\#($0)"}"# }
+            lines += (0..<2).map { #"{"ts":\#(now - 30_000),"service":"assess","event":"assessment_requested","entity":"u\#($0)"}"# }
+            card.equal(try await server.client.ingest(Array((lines.joined(separator: "\n") + "\n").utf8)).status, 200, "ingest")
+            var summary = ""
+            try await eventually("the conversion alert fires", timeout: .seconds(20)) {
+                let r = try await server.client.request(.get, "/api/v1/alerts", token: server.readToken)
+                let json = try JSONSerialization.jsonObject(with: r.body) as? [String: Any]
+                let alerts = (json?["data"] as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+                let firing = alerts.first { $0["state"] as? String == "firing" }
+                summary = (firing?["annotations"] as? [String: String])?["summary"] ?? ""
+                return (firing != nil, r.text)
+            }
+            card.equal(summary, "assessment_requested converts 20%", "the annotation carries the step and the ratio")
+            // The other 8 request theirs: 100 %, and the alert resolves.
+            let rest = (2..<10).map { #"{"ts":\#(now - 20_000),"service":"assess","event":"assessment_requested","entity":"u\#($0)"}"# }
+            card.equal(try await server.client.ingest(Array((rest.joined(separator: "\n") + "\n").utf8)).status, 200, "ingest")
+            try await eventually("the alert resolves", timeout: .seconds(20)) {
+                let r = try await server.client.request(.get, "/api/v1/alerts", token: server.readToken)
+                return (!r.text.contains("\"firing\""), r.text)
+            }
+        }
+    }
 }
