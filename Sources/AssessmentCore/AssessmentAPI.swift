@@ -56,6 +56,7 @@ public struct AssessmentAPI: Sendable {
         }
         router.get("/admin/stats") { _, _ -> Response in
             let states = try await self.store.stateCounts()
+            let users = try await self.store.usersByState()
             let emitted = self.emitter.statistics
             let emitter: [String: Int] = [
                 "emitted": emitted.emitted, "dropped": emitted.dropped, "accepted": emitted.accepted,
@@ -64,6 +65,7 @@ public struct AssessmentAPI: Sendable {
             return try Self.object([
                 "jobs": try Self.any(self.counters.snapshot),
                 "assessments_by_state": states,
+                "users_by_state": users,
                 "emitter": emitter,
             ])
         }

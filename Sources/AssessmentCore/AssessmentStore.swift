@@ -186,6 +186,16 @@ public struct AssessmentStore: Sendable {
         return counts
     }
 
+    /// How many distinct users have an assessment in each state.
+    public func usersByState() async throws -> [String: Int] {
+        let rows = try await client.query(
+            "SELECT state, count(DISTINCT user_id)::int8 FROM \(unescaped: table("assessments")) GROUP BY state",
+            logger: logger)
+        var counts: [String: Int] = [:]
+        for try await (state, count) in rows.decode((String, Int).self) { counts[state] = count }
+        return counts
+    }
+
     /// Runs a statement, discarding rows.
     private func run(_ query: PostgresQuery) async throws {
         do {

@@ -72,7 +72,9 @@ struct Serve: AsyncParsableCommand {
                 configuration: .init(windowsMs: config.windowsMs), feed: stores.hot, logger: logger,
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
             let reader = MetricsReader(hot: stores.hot, durable: stores.durable, cache: cache)
-            let funnels = FunnelReader(funnels: config.funnels, hot: stores.hot, durable: stores.durable)
+            let funnels = FunnelReader(
+                funnels: config.funnels, configuration: .init(hotRetentionMs: stores.hot.retentionMs ?? 4_500_000),
+                hot: stores.hot, durable: stores.durable)
             let tokens = AccessTokens(config.tokens)
             let router = Router()
             router.add(middleware: RequestIDMiddleware())

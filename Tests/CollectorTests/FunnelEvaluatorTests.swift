@@ -94,6 +94,21 @@ import Testing
         }
     }
 
+    /// Records are stored under the definition's fingerprint: other steps, another order or another matcher
+    /// start a fresh history; a step's label and the conversion window do not.
+    @Test func storageNameFollowsTheStepMatchers() {
+        let a = FunnelStep(name: "a", matcher: .event("a"))
+        let b = FunnelStep(name: "b", matcher: .fields(["kind": "job", "event": "succeeded"]))
+        let base = FunnelDefinition(name: "f", windowMs: 60_000, steps: [a, b])
+        #expect(base.storageName.hasPrefix("f#") && base.storageName.count == 10)
+        #expect(FunnelDefinition(name: "f", windowMs: 1, steps: [a, FunnelStep(name: "done", matcher: b.matcher)]).storageName == base.storageName)
+        #expect(FunnelDefinition(name: "f", windowMs: 60_000, steps: [b, a]).storageName != base.storageName)
+        #expect(FunnelDefinition(name: "f", windowMs: 60_000, steps: [a]).storageName != base.storageName)
+        let c = FunnelStep(name: "b", matcher: .fields(["kind": "job", "event": "failed"]))
+        #expect(FunnelDefinition(name: "f", windowMs: 60_000, steps: [a, c]).storageName != base.storageName)
+        #expect(FunnelDefinition(name: "g", windowMs: 60_000, steps: [a, b]).storageName != base.storageName)
+    }
+
     @Test func stepsMatchEventNamesAndFieldMatchers() {
         let funnel = FunnelDefinition(
             name: "journey", windowMs: 3_600_000,

@@ -100,6 +100,17 @@ import Testing
                 }
             }
             #expect(figures[1].result.entered > 0 && figures[1].result.reached[3] > 0 || t == nowMs)
+            // Each store on its own holds every record: the hot one answers windows of its range when the
+            // evaluation time is now, the durable one everything older.
+            let empty = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+            let hotOnly = try await FunnelReader(funnels: [funnel], hot: hot, durable: empty)
+                .figures(funnel, windowsMs: [600_000, 3_600_000], timeMs: t, nowMs: t)
+            let durableOnly = try await FunnelReader(funnels: [funnel], hot: empty, durable: durable)
+                .figures(funnel, windowsMs: windows, timeMs: t, nowMs: t + 86_400_000)
+            for f in hotOnly + durableOnly {
+                let want = FunnelEvaluatorTests.oracle(journeys, windowMs: f.windowMs, t: t)
+                #expect(f.result.entered == want.entered && f.result.reached == want.reached, "one store, \(f.windowMs)")
+            }
         }
     }
 
@@ -173,7 +184,7 @@ import Testing
         let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
         let now = Self.base + 86_400_000
         func record(_ step: Int, _ entity: String, _ ts: Int64) -> FunnelStepRecord {
-            FunnelStepRecord(funnel: Self.funnel.name, step: step, entity: entity, timestampMs: ts)
+            FunnelStepRecord(funnel: Self.funnel.storageName, step: step, entity: entity, timestampMs: ts)
         }
         // u1 converted six hours ago (durable only, as after the hot trim); u2 entered a minute ago, and its
         // newest steps are not flushed to the durable store yet.

@@ -50,6 +50,7 @@ struct AssessmentServiceTests {
             return (busy == 0, "by state: \(s.assessmentsByState)")
         }
         let jobs = try #require(stats).jobs
+        let succeededUsers = try #require(stats).usersByState["succeeded", default: 0]
         // SIGTERM: the service stops taking requests and its emitter delivers what it holds.
         #expect(await service.terminate() == 0, "AssessmentService did not exit cleanly: \(service.outputTail())")
 
@@ -75,7 +76,8 @@ struct AssessmentServiceTests {
             )
         }
         #expect(jobs.succeeded > 0 && jobs.failed > 0, "the run should see both outcomes: \(jobs)")
-        // The assessment journey: distinct users per step, as the simulator saw the service confirm them.
+        // The assessment journey: distinct users per step, as the simulator saw the service confirm them, and
+        // for "completed" (a job event carrying the user) the users with a succeeded assessment in the service.
         let users = tally.funnelUsers
         try await eventually("Opsight's funnel equals the simulator's distinct users per step", timeout: .seconds(30)) {
             let f: FunnelsEndToEndTests.FunnelAnswer = try await server.client.get(
@@ -83,9 +85,12 @@ struct AssessmentServiceTests {
             let reached = f.steps.map(\.reached)
             let same =
                 f.entered == users["document_uploaded"] && reached.count == 4
-                && reached[1] == users["assessment_requested"] && reached[3] == users["report_viewed"]
-                && reached[2] >= reached[3] && reached[2] <= reached[1]
-            return (same, "opsight entered \(f.entered) reached \(reached) vs simulator \(users)")
+                && reached[1] == users["assessment_requested"] && reached[2] == succeededUsers
+                && reached[3] == users["report_viewed"]
+            return (
+                same,
+                "opsight entered \(f.entered) reached \(reached) vs simulator \(users), succeeded users \(succeededUsers)"
+            )
         }
         #expect(users["report_viewed", default: 0] > 0, "some users converted: \(users)")
         await server.stop()
@@ -140,10 +145,13 @@ struct ServiceStats: Decodable {
     }
     var jobs: Jobs
     var assessmentsByState: [String: Int]
+    /// Distinct users with an assessment in each state.
+    var usersByState: [String: Int]
 
     enum CodingKeys: String, CodingKey {
         case jobs
         case assessmentsByState = "assessments_by_state"
+        case usersByState = "users_by_state"
     }
 }
 

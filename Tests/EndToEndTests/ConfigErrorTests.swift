@@ -24,6 +24,15 @@ import Testing
             "funnel key 'team' differs from 'user_id' of funnel 'f'"
         ),
         ("funnels:\n  - {name: f, window: 1h, steps: [a, {name: b}]}\n", "a step matcher needs at least one field besides name"),
+        (
+            "funnels:\n  - {name: f, window: 1h, steps: [a, b]}\n  - {name: g, key: user_id, window: 1h, steps: [a, b]}\n",
+            "funnel key 'user_id' differs from 'entity' of funnel 'f'; all funnels share one key field"
+        ),
+        ("funnels:\n  - {name: f, window: 1h, steps: [a, '']}\n", "a step name must not be empty"),
+        (
+            "aliases: {user_id: job_id}\nfunnels:\n  - {name: f, key: user_id, window: 1h, steps: [a, b]}\n",
+            "funnel key 'user_id' is also an alias of 'job_id'"
+        ),
         ("alerting:\n  rule_files: [x]\n  evaluation_interval: soon\n", ":3:24: alerting.evaluation_interval"),
     ]
 

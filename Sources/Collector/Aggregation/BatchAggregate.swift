@@ -46,7 +46,8 @@ public struct BatchAggregate: Sendable {
             for funnel in rules.funnels {
                 for (i, step) in funnel.steps.enumerated() where step.matches(event) {
                     hot.funnelSteps.insert(
-                        FunnelStepRecord(funnel: funnel.name, step: i, entity: entity, timestampMs: event.timestampMs))
+                        FunnelStepRecord(
+                            funnel: funnel.storageName, step: i, entity: entity, timestampMs: event.timestampMs))
                 }
             }
         }

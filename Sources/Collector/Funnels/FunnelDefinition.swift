@@ -2,12 +2,18 @@ import OpsightMetrics
 
 /// A funnel from the configuration (SPEC §5): ordered steps an entity passes within a conversion window.
 public struct FunnelDefinition: Sendable, Equatable {
-    public var name: String
+    public let name: String
     /// The event field that identifies who converts (`entity` by default).
-    public var key: String
+    public let key: String
     /// How long after its step-1 event an attempt may take, ms (inclusive).
-    public var windowMs: Int64
-    public var steps: [FunnelStep]
+    public let windowMs: Int64
+    public let steps: [FunnelStep]
+    /// What the step records are stored under: the name and a fingerprint of the steps' matchers, in order.
+    ///
+    /// Records identify a step by its position, so a funnel whose steps were reordered, added or changed must
+    /// not read the records of the old definition as its own: it starts a fresh history. Renaming a step's
+    /// label or changing the conversion window (applied when reading) keeps it.
+    public let storageName: String
 
     /// Creates the definition.
     public init(name: String, key: String = "entity", windowMs: Int64, steps: [FunnelStep]) {
@@ -15,6 +21,28 @@ public struct FunnelDefinition: Sendable, Equatable {
         self.key = key
         self.windowMs = windowMs
         self.steps = steps
+        self.storageName = name + "#" + Self.fingerprint(steps)
+    }
+
+    /// 8 hex digits of FNV-1a over the matchers in a canonical spelling (stable across runs and builds, unlike
+    /// `Hasher`).
+    static func fingerprint(_ steps: [FunnelStep]) -> String {
+        var text = ""
+        for step in steps {
+            switch step.matcher {
+            case .event(let name): text += "e:\(name)\u{1e}"
+            case .fields(let fields):
+                text += "f:" + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1f}")
+                text += "\u{1e}"
+            }
+        }
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in text.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 0x0100_0193
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     /// The indexes (0-based) of the steps `event` is, in order.

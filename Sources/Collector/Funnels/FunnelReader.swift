@@ -3,17 +3,21 @@
 /// Every step record with a time in the longest window asked for is read once and the windows are evaluated on
 /// it ( ``FunnelEvaluator`` ): an attempt starting in `(t − W, t]` only uses events in that range, since later
 /// steps come at or after step 1 and at or before t. So the figures are exact at any t, not only on a grid.
-/// Records newer than the hot store's retention come from Redis (written within a fraction of a second of
-/// the acknowledgement); older ones from PostgreSQL, with the two read ranges overlapping — records are facts,
-/// so the overlap is a set union, not a double count.
+/// Records of the hot store's range (its retention less a margin) come from Redis, written within a fraction of
+/// a second of the acknowledgement; older ones from PostgreSQL. A record read twice (stored twice after a
+/// replay) counts once: the evaluation takes each entity's step times as a set.
 public struct FunnelReader: Sendable {
     /// How far back the hot store can be trusted to hold every record.
     public struct Configuration: Sendable {
-        /// The hot store's retention, ms; a minute of it is left as margin for the trim.
+        /// The hot store's retention, ms (``MetricsStore/retentionMs`` of the Redis store).
         public var hotRetentionMs: Int64
+        /// How much younger than the retention the hot store's range is taken to be: room for collectors whose
+        /// clocks (which time the trim) run ahead of this one's.
+        public var marginMs: Int64
         /// Creates the configuration.
-        public init(hotRetentionMs: Int64 = 4_500_000) {
+        public init(hotRetentionMs: Int64 = 4_500_000, marginMs: Int64 = 300_000) {
             self.hotRetentionMs = hotRetentionMs
+            self.marginMs = marginMs
         }
     }
 
@@ -65,15 +69,17 @@ public struct FunnelReader: Sendable {
     /// The funnel called `name`.
     public func funnel(named name: String) -> FunnelDefinition? { funnels.first { $0.name == name } }
 
-    /// The figures of `funnel` over each of `windowsMs` ending at `timeMs` (nil, or within
-    /// ``MetricsReader/nowToleranceMs`` of now: now).
+    /// The figures of `funnel` over each of `windowsMs` ending at `timeMs` (nil: now; a time after now is now).
+    ///
+    /// Records keep their exact times, so any `timeMs` is exact — no rounding to a grid, and a time a moment
+    /// ago is that time, not now.
     public func figures(
         _ funnel: FunnelDefinition, windowsMs: [Int64], timeMs: Int64?, nowMs: Int64
     ) async throws -> [Figures] {
         guard let longest = windowsMs.max() else { return [] }
         guard windowsMs.allSatisfy({ $0 > 0 }) else { throw CollectorError(.invalid, "window must be positive") }
-        let t = timeMs.map { $0 >= nowMs - MetricsReader.nowToleranceMs ? nowMs : $0 } ?? nowMs
-        let records = try await steps(funnel.name, afterMs: t - longest, throughMs: t, nowMs: nowMs)
+        let t = min(timeMs ?? nowMs, nowMs)
+        let records = try await steps(funnel.storageName, afterMs: t - longest, throughMs: t, nowMs: nowMs)
         let steps = funnel.steps.count
         var times: [String: [[Int64]]] = [:]
         for r in records where r.step < steps {
@@ -92,13 +98,14 @@ public struct FunnelReader: Sendable {
     private func steps(_ funnel: String, afterMs: Int64, throughMs: Int64, nowMs: Int64) async throws
         -> [FunnelStepRecord]
     {
-        let hotOldest = nowMs - configuration.hotRetentionMs + 60_000
+        let hotOldest = nowMs - configuration.hotRetentionMs + configuration.marginMs
         if afterMs >= hotOldest { return try await hot.funnelSteps(funnel: funnel, afterMs: afterMs, throughMs: throughMs) }
-        var all = Set(try await durable.funnelSteps(funnel: funnel, afterMs: afterMs, throughMs: throughMs))
-        // The durable store is written every few seconds; the newest records are certain to be in the hot one.
+        // Older than the hot range from the durable store; the rest from the hot one, which has the newest
+        // records first (the durable store is written every few seconds).
+        var all = try await durable.funnelSteps(funnel: funnel, afterMs: afterMs, throughMs: min(throughMs, hotOldest))
         if throughMs > hotOldest {
-            all.formUnion(try await hot.funnelSteps(funnel: funnel, afterMs: hotOldest, throughMs: throughMs))
+            all += try await hot.funnelSteps(funnel: funnel, afterMs: hotOldest, throughMs: throughMs)
         }
-        return Array(all)
+        return all
     }
 }

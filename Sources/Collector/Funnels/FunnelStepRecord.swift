@@ -5,7 +5,7 @@
 /// when asked. As a set they are idempotent — a replayed batch, a retried flush or two collectors receiving
 /// the same event all leave one record — which is what makes funnels exact across crashes and collectors.
 public struct FunnelStepRecord: Hashable, Sendable {
-    /// The funnel's name.
+    /// The funnel's ``FunnelDefinition/storageName`` (its name and a fingerprint of its steps).
     public var funnel: String
     /// The step, 0-based.
     public var step: Int

@@ -25,11 +25,11 @@ enum FunnelSettings {
                     throw (keyNode ?? item).error(
                         "funnel key '\(key)' is a schema field; use entity, or a field of your own such as user_id")
                 }
-                if let other = funnels.first(where: { $0.key != "entity" && $0.key != key }) {
-                    throw (keyNode ?? item).error(
-                        "funnel key '\(key)' differs from '\(other.key)' of funnel '\(other.name)'; "
-                            + "funnels share one key field besides entity")
-                }
+            }
+            // The key is read as the event's entity, so every funnel must name the same field.
+            if let other = funnels.first(where: { $0.key != key }) {
+                throw (keyNode ?? item).error(
+                    "funnel key '\(key)' differs from '\(other.key)' of funnel '\(other.name)'; all funnels share one key field")
             }
             guard let windowNode = item.child("window") else {
                 throw item.error("funnel '\(name)' needs a window (the conversion window, e.g. 1h)")
@@ -43,6 +43,7 @@ enum FunnelSettings {
             var steps: [FunnelStep] = []
             for s in stepNodes {
                 if let text = s.node.scalar?.string {
+                    guard !text.isEmpty else { throw s.error("a step name must not be empty") }
                     steps.append(FunnelStep(name: text, matcher: .event(text)))
                     continue
                 }

@@ -195,6 +195,11 @@ struct OpsightConfig {
                 aliases[alias] = field
             }
         }
+        if let key = funnels.first?.key, key != "entity", let target = aliases[key], target != "entity",
+            let node = root.child("funnels")
+        {
+            throw node.error("funnel key '\(key)' is also an alias of '\(target)' in aliases; use another field")
+        }
     }
 
     private mutating func setListen(_ text: String, node: ConfigNode?) throws(ConfigError) {
@@ -221,7 +226,7 @@ struct OpsightConfig {
         var decoder = EventDecoder.Configuration()
         decoder.aliases = aliases
         // A funnel keyed by a field of the service's own (user_id) reads it as the entity.
-        for f in funnels where f.key != "entity" { decoder.aliases[f.key] = "entity" }
+        for f in funnels where f.key != "entity" { decoder.aliases[f.key] = "entity" }  // checked at load
         decoder.maxAgeMs = maxAgeMs
         return IngestPipeline.Configuration(
             maxBodyBytes: maxBodyBytes, walMaxBytes: walMaxBytes, decoder: decoder,
