@@ -60,6 +60,7 @@ struct Serve: AsyncParsableCommand {
             if let rawEvents {
                 var writer = RawEventWriter.Configuration()
                 writer.retentionMs = config.rawEventsRetentionMs
+                writer.maxRowsPerSecond = config.rawEventsMaxRate > 0 ? config.rawEventsMaxRate : nil
                 rawServices.append(
                     RawEventWriter(
                         configuration: writer, buffer: rawEvents, store: rawStore,

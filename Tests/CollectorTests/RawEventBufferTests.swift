@@ -74,3 +74,15 @@ import Testing
         #expect(buffer.count == 1_000)
     }
 }
+
+/// The raw event writer's pacing: after a batch it waits out the rest of the time the rate allows.
+@Suite struct RawEventWriterPacingTests {
+    @Test func pausesSoTheRateStaysAtMostTheLimit() {
+        // 5 000 rows at 20 000/s may take 250 ms: a write that took 50 ms waits 200 ms more.
+        #expect(RawEventWriter.pause(wrote: 5_000, took: .milliseconds(50), maxPerSecond: 20_000) == .milliseconds(200))
+        #expect(RawEventWriter.pause(wrote: 5_000, took: .milliseconds(300), maxPerSecond: 20_000) == nil)
+        #expect(RawEventWriter.pause(wrote: 5_000, took: .zero, maxPerSecond: nil) == nil)
+        #expect(RawEventWriter.pause(wrote: 0, took: .zero, maxPerSecond: 20_000) == nil)
+        #expect(RawEventWriter.pause(wrote: 1, took: .zero, maxPerSecond: 1_000) == .milliseconds(1))
+    }
+}

@@ -15,6 +15,12 @@ public struct RawEventWriter: Service {
         public var retentionEveryMs: Int64 = 3_600_000
         /// Longest time spent writing the buffer at shutdown.
         public var shutdownWrite: Duration = .seconds(2)
+        /// Most rows written per second (nil: as fast as the store takes them).
+        ///
+        /// PostgreSQL shares the machine with the collector: writing every event of a 400 000 events/s ingest
+        /// as a raw row took about half a core from it. Past this rate the buffer fills and sampling keeps the
+        /// errors and a share of the rest (``RawEventBuffer``).
+        public var maxRowsPerSecond: Int? = 20_000
         /// Creates the defaults.
         public init() {}
     }
@@ -41,6 +47,7 @@ public struct RawEventWriter: Service {
         await cancelWhenGracefulShutdown {
             var nextRetention: Int64 = 0
             while !Task.isCancelled {
+                let started = ContinuousClock.now
                 let wrote = await writeOnce()
                 if now() >= nextRetention {
                     nextRetention = now() + configuration.retentionEveryMs
@@ -48,13 +55,24 @@ public struct RawEventWriter: Service {
                         logger.warning("raw event retention failed", metadata: ["error": "\(error)"])
                     }
                 }
-                if wrote == 0 { try? await Task.sleep(for: configuration.idle) }
+                if wrote == 0 {
+                    try? await Task.sleep(for: configuration.idle)
+                } else if let pause = Self.pause(wrote: wrote, took: ContinuousClock.now - started, maxPerSecond: configuration.maxRowsPerSecond) {
+                    try? await Task.sleep(for: pause)
+                }
             }
         }
         // Graceful shutdown: what is buffered is written while the store answers, for at most `shutdownWrite`
         // (the drill-down is best effort; the metrics are in the write-ahead log).
         let deadline = ContinuousClock.now + configuration.shutdownWrite
         while buffer.count > 0, ContinuousClock.now < deadline, await writeOnce() > 0 {}
+    }
+
+    /// How long to wait after writing `wrote` rows in `took` so the rate stays at most `maxPerSecond`.
+    static func pause(wrote: Int, took: Duration, maxPerSecond: Int?) -> Duration? {
+        guard let maxPerSecond, maxPerSecond > 0, wrote > 0 else { return nil }
+        let budget = Duration.nanoseconds(Int64(wrote) * 1_000_000_000 / Int64(maxPerSecond))
+        return budget > took ? budget - took : nil
     }
 
     /// Writes one batch; returns how many rows were written.

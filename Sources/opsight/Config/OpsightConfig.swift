@@ -26,6 +26,8 @@ struct OpsightConfig {
     var rawEventsRetentionMs: Int64 = 7 * 86_400_000
     var rawEventsBuffer = 200_000
     var rawEventsSampleRate = 0.01
+    /// Most raw events written to PostgreSQL per second (`raw_events.max_rate`; 0: unlimited).
+    var rawEventsMaxRate = 20_000
     /// Funnel definitions (`funnels:`), validated.
     var funnels: [FunnelDefinition] = []
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
@@ -174,7 +176,7 @@ struct OpsightConfig {
         }
         if let list = root.child("funnels") { funnels = try FunnelSettings.parse(list) }
         if let raw = root.child("raw_events") {
-            try raw.checkKeys(["enabled", "retention", "buffer", "sample_rate"])
+            try raw.checkKeys(["enabled", "retention", "buffer", "sample_rate", "max_rate"])
             if let n = raw.child("enabled") { rawEventsEnabled = try n.bool() }
             if let n = raw.child("retention") { rawEventsRetentionMs = try n.duration() }
             if let n = raw.child("buffer") {
@@ -186,6 +188,12 @@ struct OpsightConfig {
                     throw n.error("must be a number from 0 to 1 (the share of non-error events kept while the store lags)")
                 }
                 rawEventsSampleRate = v
+            }
+            if let n = raw.child("max_rate") {
+                rawEventsMaxRate = try n.int()
+                guard rawEventsMaxRate >= 0 else {
+                    throw n.error("must be events per second, 0 or more (0: as fast as PostgreSQL takes them)")
+                }
             }
         }
         if let a = root.child("aliases") {
