@@ -34,8 +34,12 @@ struct Ship: AsyncParsableCommand {
     @Option(help: "Largest batch in bytes before compression.")
     var batchBytes = 1 << 20
 
-    @Option(help: "gzip level for batches, 1 (fastest) to 9; 0 sends them uncompressed.")
-    var gzipLevel: Int32 = 1
+    @Option(
+        help: """
+            gzip level for batches, 1 (fastest) to 9; 0 sends them uncompressed. Default: 1, or 0 when the URL is \
+            loopback (compressing costs both ends CPU and saves nothing there).
+            """)
+    var gzipLevel: Int32?
 
     @Option(help: "Batches in flight at once.")
     var concurrency = 4
@@ -43,12 +47,19 @@ struct Ship: AsyncParsableCommand {
     @Option(help: "Give up when one batch cannot be delivered for this many seconds (0: never).")
     var maxRetrySeconds = 300
 
+    /// Whether `url` names this machine (localhost, 127.0.0.0/8, ::1).
+    static func isLoopback(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         guard let base = url ?? env["OPSIGHT_URL"], !base.isEmpty else {
             throw ValidationError("no collector URL: pass --url http://HOST:PORT or set OPSIGHT_URL")
         }
         let token = self.token ?? env["OPSIGHT_TOKEN"] ?? ""
+        let gzipLevel = self.gzipLevel ?? (Self.isLoopback(base) ? 0 : 1)
         guard batchBytes >= 1024, concurrency >= 1, (0...9).contains(gzipLevel) else {
             throw ValidationError("--batch-bytes must be at least 1024, --concurrency at least 1, --gzip-level 0–9")
         }

@@ -22,7 +22,8 @@ struct ShipTests {
             try Data(text.utf8).write(to: file)
 
             let args = [
-                "ship", file.path, "--url", server.baseURL, "--token", server.opsToken, "--state", state,
+                // gzip'd explicitly: on a loopback URL ship sends uncompressed batches by default (the stdin test).
+                "ship", file.path, "--url", server.baseURL, "--token", server.opsToken, "--state", state, "--gzip-level", "1",
                 "--batch-bytes", "65536",
             ]
             let first = try await CommandRunner.opsight(args, in: server.directory)
