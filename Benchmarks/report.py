@@ -252,7 +252,7 @@ def main():
         f"python3 Benchmarks/gen_events.py --count {lines} --out events.ndjson --spread 300 --seed 2",
         "mtail --one_shot --one_shot_format json --progs Benchmarks/mtail --logs events.ndjson --logtostderr --address 127.0.0.1 --port 0",
         ".build-release/release/opsight ship events.ndjson --url http://127.0.0.1:PORT --token TOKEN",
-        ".build-release/release/opsight ship events.ndjson --url http://127.0.0.1:PORT --token TOKEN --gzip-level 0   # once, for information",
+        ".build-release/release/opsight ship events.ndjson --url http://127.0.0.1:PORT --token TOKEN --gzip-level 1   # once, for information",
         f"python3 Benchmarks/api_count.py --url http://127.0.0.1:PORT --token TOKEN --target <before + {lines}> --since <start ns>",
         "```",
         END,
