@@ -183,7 +183,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL"]),
-        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "PromQL"]),
+        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "PromQL", "OpsightMetrics"]),
         .testTarget(
             name: "CollectorTests",
             dependencies: [

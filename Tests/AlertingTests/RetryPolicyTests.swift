@@ -1,25 +1,13 @@
+import OpsightMetrics
 import Testing
 
 @testable import Alerting
-
-/// A deterministic generator (SplitMix64) for jitter.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RetryPolicyTests {
     @Test(arguments: 1...20)
     func backoffStaysWithinJitteredExponentialBounds(attempt: Int) {
         let policy = RetryPolicy(initialBackoff: 1000, multiplier: 2, maxBackoff: 60_000, jitter: 0.2)
-        var random = SeededGenerator(state: UInt64(attempt))
+        var random = SplitMix64(seed: UInt64(attempt))
         let base = min(1000 * Double(1 << min(attempt - 1, 30)), 60_000)
         for _ in 0..<200 {
             let delay = Double(policy.backoff(attempt: attempt, using: &random))
@@ -28,7 +16,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func jitterSpreadsDelays() {
-        var random = SeededGenerator(state: 7)
+        var random = SplitMix64(seed: 7)
         let delays = Set((0..<50).map { _ in RetryPolicy().backoff(attempt: 3, using: &random) })
         #expect(delays.count > 10)
     }
@@ -50,14 +38,14 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func honoursRetryAfter() {
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix64(seed: 1)
         let decision = RetryPolicy(jitter: 0).decide(
             after: .response(status: 429, retryAfter: 30), attempt: 1, firstAttemptAt: 0, now: 1000, using: &random)
         #expect(decision == .retry(at: 31_000))
     }
 
     @Test func givesUpAfterMaxRetryDurationAndOnPermanentErrors() {
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix64(seed: 1)
         let policy = RetryPolicy(initialBackoff: 1000, jitter: 0, maxRetryDuration: 10_000)
         #expect(
             policy.decide(after: .response(status: 500), attempt: 1, firstAttemptAt: 0, now: 8000, using: &random)

@@ -46,7 +46,7 @@ struct MetricsStoreContractTests {
     }
 
     func events(seed: UInt64) -> [Event] {
-        var rng = SplitMixRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var out: [Event] = []
         for i in 0..<3_000 {
             // Recent: Redis drops buckets older than its retention as soon as their EXPIREAT passes.
@@ -120,7 +120,7 @@ struct MetricsStoreContractTests {
     func funnelStepRecordsAreAnIdempotentSetReadByTime(kind: Kind) async throws {
         try await withStore(kind) { store in
             let steps = try #require(store as? any FunnelStepStore)
-            var rng = SplitMixRNG(seed: 5)
+            var rng = SplitMix64(seed: 5)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             var all = Set<FunnelStepRecord>()
             for _ in 0..<2_000 {
@@ -151,18 +151,5 @@ struct MetricsStoreContractTests {
             let before = try await steps.funnelSteps(funnel: one.funnel, afterMs: one.timestampMs, throughMs: one.timestampMs + 1)
             #expect(!before.contains(one))
         }
-    }
-}
-
-/// A seeded generator so a failing property reproduces.
-struct SplitMixRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -18,7 +18,7 @@ struct RedisChangeFeedTests {
     }
 
     /// Random events of the last hour (and a little ahead), services with awkward names included.
-    func events(_ rng: inout SplitMixRNG, count: Int, spanMs: Int64 = 3_500_000) -> [Event] {
+    func events(_ rng: inout SplitMix64, count: Int, spanMs: Int64 = 3_500_000) -> [Event] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         return (0..<count).map { i in
             let ts = now + 5_000 - Int64.random(in: 0..<spanMs, using: &rng)
@@ -49,7 +49,7 @@ struct RedisChangeFeedTests {
 
     @Test func aPollReturnsEveryCommitInOrderAndBucketsAsOfTheLastOne() async throws {
         try await withStore { store, _, _ in
-            var rng = SplitMixRNG(seed: 21)
+            var rng = SplitMix64(seed: 21)
             let start = try await store.poll(after: nil, buckets: [])
             #expect(start.changes.isEmpty && !start.gap)
             var deltas: [Delta] = []
@@ -75,7 +75,7 @@ struct RedisChangeFeedTests {
 
     @Test func changesTrimmedBeforeTheyWereReadShowAsAGap() async throws {
         try await withStore { store, client, prefix in
-            var rng = SplitMixRNG(seed: 22)
+            var rng = SplitMix64(seed: 22)
             try await store.commit(
                 BatchAggregate(events: events(&rng, count: 50), rules: .init()).hot, position: 1, collector: "c")
             let cursor = try await store.poll(after: nil, buckets: []).cursor
@@ -93,7 +93,7 @@ struct RedisChangeFeedTests {
     /// The cache over real Redis equals a full read of the same buckets after every round of random commits.
     @Test func theWindowCacheEqualsAFullReadOfRedis() async throws {
         try await withStore { store, _, _ in
-            var rng = SplitMixRNG(seed: 23)
+            var rng = SplitMix64(seed: 23)
             try await store.commit(
                 BatchAggregate(events: events(&rng, count: 2_000), rules: .init()).hot, position: 1, collector: "c")
             let cache = WindowCache(

@@ -1,3 +1,4 @@
+import OpsightMetrics
 /// Random strings that stress JSON escaping: quotes, backslashes, every control character, non-ASCII.
 struct RandomText {
     /// Pieces strings are built from; each is a valid string on its own.

@@ -49,6 +49,12 @@ public struct RequestStats: Sendable, Equatable {
 
     /// Adds another set of buckets of the same series.
     public mutating func merge(_ other: RequestStats) {
+        addCounts(of: other)
+        latency.merge(other.latency)
+    }
+
+    /// Adds the counts of `other`, not its latency sketch.
+    mutating func addCounts(of other: RequestStats) {
         count &+= other.count
         errors &+= other.errors
         class1xx &+= other.class1xx
@@ -56,7 +62,6 @@ public struct RequestStats: Sendable, Equatable {
         class3xx &+= other.class3xx
         class4xx &+= other.class4xx
         class5xx &+= other.class5xx
-        latency.merge(other.latency)
     }
 }
 

@@ -16,16 +16,3 @@ extension WindowData {
         return counts
     }
 }
-
-extension RequestStats {
-    /// Adds the counts of `other`, not its latency sketch.
-    mutating func addCounts(of other: RequestStats) {
-        count &+= other.count
-        errors &+= other.errors
-        class1xx &+= other.class1xx
-        class2xx &+= other.class2xx
-        class3xx &+= other.class3xx
-        class4xx &+= other.class4xx
-        class5xx &+= other.class5xx
-    }
-}

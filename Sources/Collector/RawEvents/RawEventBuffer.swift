@@ -1,3 +1,4 @@
+import OpsightMetrics
 import Synchronization
 
 /// Raw events between ingest and their store: bounded, never blocking ingest.
@@ -29,7 +30,7 @@ public final class RawEventBuffer: Sendable {
     private struct State {
         var rows: [RawEvent] = []
         var counts = Counts()
-        var random = SplitMix(seed: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
     }
 
     public let configuration: Configuration
@@ -94,17 +95,4 @@ public final class RawEventBuffer: Sendable {
 
     /// The counters so far.
     public var counts: Counts { state.withLock { $0.counts } }
-}
-
-/// A small seeded generator for sampling (no global state, reproducible in tests).
-struct SplitMix: Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

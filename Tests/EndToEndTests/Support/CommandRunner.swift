@@ -6,7 +6,7 @@ import Foundation
     import Darwin
 #endif
 
-/// Runs an `opsight` subcommand to completion (bounded), capturing its output through files.
+/// Runs a command to completion (bounded), capturing its output through files.
 enum CommandRunner {
     struct Result {
         var status: Int32
@@ -20,18 +20,29 @@ enum CommandRunner {
         _ arguments: [String], environment: [String: String] = [:], stdinPath: String? = nil, in directory: URL,
         timeout: Duration = .seconds(90)
     ) async throws -> Result {
+        var env = ProcessInfo.processInfo.environment
+        for name in ["OPSIGHT_URL", "OPSIGHT_TOKEN"] { env[name] = nil }
+        env.merge(environment) { _, new in new }
+        return try await run(
+            E2EEnvironment.binaryPath, arguments, environment: env, stdinPath: stdinPath, in: directory,
+            timeout: timeout)
+    }
+
+    /// Runs `executable arguments` (with `environment`, default the current one); kills it (SIGKILL) and throws
+    /// after `timeout`.
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdinPath: String? = nil,
+        in directory: URL, timeout: Duration
+    ) async throws -> Result {
         let id = E2EEnvironment.randomID(6)
         let outPath = directory.appendingPathComponent("cmd-\(id).out").path
         let errPath = directory.appendingPathComponent("cmd-\(id).err").path
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: E2EEnvironment.binaryPath)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for name in ["OPSIGHT_URL", "OPSIGHT_TOKEN"] { env[name] = nil }
-        env.merge(environment) { _, new in new }
-        p.environment = env
+        if let environment { p.environment = environment }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         p.standardOutput = out
@@ -47,11 +58,17 @@ enum CommandRunner {
         if !(await OpsightServer.waitForExit(p, within: timeout)) {
             kill(p.processIdentifier, SIGKILL)
             _ = await OpsightServer.waitForExit(p, within: .seconds(5))
-            throw E2EError("opsight \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+            throw E2EError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         return Result(
             status: p.terminationStatus,
             stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// Pids of the processes whose command line contains `marker` (`pgrep -f`), for leak checks.
+    static func pids(matching marker: String, in directory: URL) async throws -> [Int32] {
+        let r = try await run("/usr/bin/pgrep", ["-f", marker], in: directory, timeout: .seconds(10))
+        return r.stdout.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
     }
 }

@@ -6,15 +6,8 @@ import Foundation
 /// Request times are 3 to 20 minutes old when generated, so a 1 h window evaluated any time in the next half
 /// hour holds every one of them: the `window="1h"` series are stable while the tests run.
 struct PromCorpus {
-    struct Request {
-        var service: String
-        /// The route template the server should report (concrete ids normalise to `:id`).
-        var route: String
-        var method: String
-        var status: Int
-        var durationMs: Double
-        var tsMs: Int64
-    }
+    /// One request as the server should understand it (the oracle test's shape).
+    typealias Request = Corpus.Request
 
     struct RouteKey: Hashable, Comparable {
         var service: String

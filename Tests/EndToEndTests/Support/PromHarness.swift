@@ -8,46 +8,6 @@ import NIOCore
     import Darwin
 #endif
 
-/// Runs any executable to completion (bounded), capturing its output through files in `directory`.
-enum ToolRunner {
-    /// Runs `executable arguments`; kills it (SIGKILL) and throws after `timeout`.
-    static func run(
-        _ executable: String, _ arguments: [String], in directory: URL, timeout: Duration = .seconds(30)
-    ) async throws -> CommandRunner.Result {
-        let id = E2EEnvironment.randomID(6)
-        let outPath = directory.appendingPathComponent("tool-\(id).out").path
-        let errPath = directory.appendingPathComponent("tool-\(id).err").path
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        try? out.close()
-        try? err.close()
-        if !(await OpsightServer.waitForExit(p, within: timeout)) {
-            kill(p.processIdentifier, SIGKILL)
-            _ = await OpsightServer.waitForExit(p, within: .seconds(5))
-            throw E2EError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-        }
-        return CommandRunner.Result(
-            status: p.terminationStatus,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
-    }
-
-    /// Pids of the processes whose command line contains `marker` (`pgrep -f`), for leak checks.
-    static func pids(matching marker: String, in directory: URL) async throws -> [Int32] {
-        let r = try await run("/usr/bin/pgrep", ["-f", marker], in: directory, timeout: .seconds(10))
-        return r.stdout.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
-    }
-}
-
 /// What `promtool query instant|range` prints, parsed.
 enum PromtoolOutput {
     struct Sample: CustomStringConvertible {
@@ -343,7 +303,7 @@ enum Promtool {
     static func run(_ arguments: [String], in directory: URL, timeout: Duration = .seconds(30)) async throws
         -> CommandRunner.Result
     {
-        try await ToolRunner.run(path, arguments, in: directory, timeout: timeout)
+        try await CommandRunner.run(path, arguments, in: directory, timeout: timeout)
     }
 }
 

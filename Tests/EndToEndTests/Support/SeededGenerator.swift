@@ -1,18 +1,9 @@
-/// SplitMix64: a tiny seeded generator, so a failing corpus can be regenerated from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
+import OpsightMetrics
 
-    /// Starts the sequence at `seed`.
-    init(seed: UInt64) { state = seed }
+/// The seeded generator of the corpora, so a failing corpus can be regenerated from its seed.
+typealias SeededGenerator = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A uniform double in [0, 1).
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 
