@@ -75,7 +75,7 @@ public struct EventsController<Context: RequestContext>: Sendable {
         }
         let rows: [StoredRawEvent]
         do { rows = try await store.query(q) } catch {
-            throw APIError(.serviceUnavailable, code: "store_unavailable", message: "\(error)", headers: [.retryAfter: "5"])
+            throw APIError.storeUnavailable("\(error)")
         }
         // Lines are JSON already (the decoder accepted them): embedded as they are.
         var out = "{\"events\":["

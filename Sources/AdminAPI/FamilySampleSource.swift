@@ -58,14 +58,16 @@ public struct FamilySampleSource: SampleSource {
         // An evaluation at the request's current time is "now": windows include everything committed so far.
         let nowMs = EvaluationTime.current ?? now()
         var list = SampleList()
+        // An equality matcher on `window` or `quantile` narrows what is computed (any q works); a window that is
+        // no duration selects nothing (no series without a window label could match it either).
+        var windows = configuration.windowsMs
+        if let w = equal("window") {
+            guard let ms = PromDuration.milliseconds(w), ms > 0 else { return [] }
+            windows = [ms]
+        }
+        let quantile = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
         if name.map(Self.windowedNames.contains) ?? true {
-            var windows = configuration.windowsMs
-            if let w = equal("window") {
-                guard let ms = PromDuration.milliseconds(w) else { return [] }
-                windows = [ms]
-            }
-            var quantiles = configuration.quantiles
-            if let q = equal("quantile").flatMap(Double.init), (0...1).contains(q) { quantiles = [q] }
+            let quantiles = quantile ?? configuration.quantiles
             var data: [(Int64, WindowData)] = []
             for w in windows {
                 do {
@@ -82,13 +84,7 @@ public struct FamilySampleSource: SampleSource {
             WindowFamilies(windows: data, quantiles: quantiles, only: name).write(to: &list)
         }
         if let funnels, !funnels.funnels.isEmpty, name.map(FunnelFamilies.names.contains) ?? true {
-            var windows = configuration.windowsMs
-            if let w = equal("window") {
-                guard let ms = PromDuration.milliseconds(w), ms > 0 else { return [] }
-                windows = [ms]
-            }
-            var quantiles = FunnelFamilies.defaultQuantiles
-            if let q = equal("quantile").flatMap(Double.init), (0...1).contains(q) { quantiles = [q] }
+            let quantiles = quantile ?? FunnelFamilies.defaultQuantiles
             let figures = try await funnels.allFigures(
                 windowsMs: windows, timeMs: time, nowMs: nowMs, name: equal("funnel"))
             FunnelFamilies(figures: figures, quantiles: quantiles, only: name).write(to: &list)

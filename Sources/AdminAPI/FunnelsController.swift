@@ -60,11 +60,11 @@ public struct FunnelsController<Context: RequestContext>: Sendable {
         } catch let error as CollectorError where error.code == .invalid {
             throw APIError.badRequest(error.message, parameter: "window")
         } catch let error as CollectorError {
-            throw APIError(.serviceUnavailable, code: "store_unavailable", message: error.message, headers: [.retryAfter: "5"])
+            throw APIError.storeUnavailable(error.message)
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError(.serviceUnavailable, code: "store_unavailable", message: "\(error)", headers: [.retryAfter: "5"])
+            throw APIError.storeUnavailable("\(error)")
         }
         let steps: [JSON] = funnel.steps.indices.map { i in
             .object([

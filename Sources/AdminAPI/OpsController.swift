@@ -43,7 +43,7 @@ public struct OpsController<Context: RequestContext>: Sendable {
         } catch let error as CollectorError where error.code == .invalid {
             throw APIError.badRequest(error.message, parameter: "window")
         } catch let error as CollectorError {
-            throw APIError(.serviceUnavailable, code: "store_unavailable", message: error.message, headers: [.retryAfter: "5"])
+            throw APIError.storeUnavailable(error.message)
         }
     }
 

@@ -29,6 +29,11 @@ public struct APIError: HTTPResponseError, Sendable {
         APIError(.badRequest, code: "bad_request", message: message, details: parameter.map { ["parameter": $0] } ?? [:])
     }
 
+    /// A 503 for a store that did not answer, with `Retry-After`.
+    public static func storeUnavailable(_ message: String) -> APIError {
+        APIError(.serviceUnavailable, code: "store_unavailable", message: message, headers: [.retryAfter: "5"])
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let id = request.headers[.requestID] ?? ""
         let body = APIErrorBody(error: .init(code: code, message: message, details: details, request_id: id))
