@@ -59,13 +59,13 @@ let package = Package(
         ),
         // zlib's crc32 for write-ahead-log records (hardware-speed, unlike a Swift table loop).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The write path: ingest pipeline, WAL, aggregation, flush to the store seams. No HTTP.
         .target(
             name: "Collector",
             dependencies: [
                 "OpsightMetrics",
                 "PromQL",
                 "CZlib",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -82,8 +82,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // RE2 (Debian's libre2-dev) behind a small C shim: label regexes match in linear time, in Prometheus's syntax.
+        .target(
+            name: "CRE2",
+            path: "Sources/CRE2",
+            linkerSettings: [.linkedLibrary("re2")]
+        ),
         // The PromQL subset shared by the query API and alert rules. Pure: no I/O dependencies.
-        .target(name: "PromQL", path: "Sources/PromQL"),
+        .target(name: "PromQL", dependencies: ["CRE2"], path: "Sources/PromQL"),
         // Rule files, evaluation, alert state, routing, grouping, silences, payloads, the outbox and its delivery.
         .target(
             name: "Alerting",
@@ -96,19 +102,46 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The read side between the stores and every reader: window reads, the window cache, funnel figures, the
+        // SPEC §6 families and the one `SampleSource` that /metrics, the PromQL API, the ops API and rules use.
+        .target(
+            name: "QueryModel",
+            dependencies: [
+                "Collector",
+                "PromQL",
+                "OpsightMetrics",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The HTTP toolkit every controller uses: scoped route groups (no endpoint without a scope), the one error
+        // mapping to SPEC's shapes, the one parameter parser, request ids.
+        .target(
+            name: "HTTPLayer",
+            dependencies: [
+                "Collector",
+                "PromQL",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "AdminAPI",
             dependencies: [
                 "Collector",
+                "QueryModel",
+                "HTTPLayer",
                 "PromQL",
                 "Alerting",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
             name: "opsight",
             dependencies: [
-                "OpsightMetrics", "Collector", "Storage", "AdminAPI", "PromQL", "Alerting",
+                "OpsightMetrics", "Collector", "QueryModel", "HTTPLayer", "Storage", "AdminAPI", "PromQL", "Alerting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -182,20 +215,28 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "PromQLTests", dependencies: ["PromQL"]),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "OpsightMetrics"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "PromQL", "OpsightMetrics"]),
+        // Event generators and temporary folders the unit-test targets share.
+        .target(name: "OpsightTestSupport", dependencies: ["Collector", "OpsightMetrics"], path: "Tests/Support"),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "QueryModel", "OpsightTestSupport"]),
+        // Router-level tests (`app.test(.router)`) of every controller.
         .testTarget(
-            name: "CollectorTests",
+            name: "AdminAPITests",
             dependencies: [
-                "Collector", "AdminAPI",
+                "AdminAPI", "HTTPLayer", "QueryModel", "Collector", "PromQL", "Alerting", "OpsightMetrics",
+                "OpsightTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Storage", "Collector", "OpsightMetrics", "Alerting", "PromQL",
+                "Storage", "Collector", "QueryModel", "OpsightMetrics", "Alerting", "PromQL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,7 +1,9 @@
 import Alerting
 import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
+import OpsightMetrics
 import PromQL
 
 /// The alerting endpoints: Prometheus's `/api/v1/rules` and `/api/v1/alerts`, silences with Alertmanager's
@@ -9,37 +11,38 @@ import PromQL
 public struct AlertingController<Context: RequestContext>: Sendable {
     let engine: AlertingEngine
     let store: any AlertStore
-    let tokens: AccessTokens
     let reload: @Sendable () async throws -> String
-    let now: @Sendable () -> Int64
+    let clock: WallClock
 
     /// Creates the controller; `reload` re-reads the rule files and routing (all or nothing), returning a summary
     /// or throwing the errors with file:line.
     public init(
-        engine: AlertingEngine, store: any AlertStore, tokens: AccessTokens,
-        reload: @escaping @Sendable () async throws -> String,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        engine: AlertingEngine, store: any AlertStore, reload: @escaping @Sendable () async throws -> String,
+        clock: WallClock = .system
     ) {
         self.engine = engine
         self.store = store
-        self.tokens = tokens
         self.reload = reload
-        self.now = now
+        self.clock = clock
     }
 
-    /// Adds the routes to `router`.
-    public func register(on router: Router<Context>) {
-        router.get("/api/v1/rules") { request, _ in try await self.rules(request) }
-        router.get("/api/v1/alerts") { request, _ in try await self.alerts(request) }
-        router.post("/api/v1/rules/reload") { request, _ in try await self.reloadRules(request) }
-        router.get("/api/v1/notifications") { request, _ in try await self.notifications(request) }
-        router.get("/api/v1/alerts/history") { request, _ in try await self.history(request) }
-        router.get("/api/v1/silences") { request, _ in try await self.listSilences(request) }
-        router.post("/api/v1/silences") { request, _ in try await self.createSilence(request) }
-        router.get("/api/v1/silences/:id") { request, context in
+    func now() -> Int64 { clock.nowMs() }
+
+    /// Adds the routes: listings with the `read` scope, changes with `admin`.
+    public func register(on routes: ScopedRoutes<Context>) {
+        let read = routes.group("/api/v1", scope: .read)
+        read.get("rules") { request, _ in try await self.rules(request) }
+        read.get("alerts") { request, _ in try await self.alerts(request) }
+        read.get("notifications") { request, _ in try await self.notifications(request) }
+        read.get("alerts/history") { request, _ in try await self.history(request) }
+        read.get("silences") { request, _ in try await self.listSilences(request) }
+        read.get("silences/:id") { request, context in
             try await self.silence(request, id: context.parameters.require("id"))
         }
-        router.delete("/api/v1/silences/:id") { request, context in
+        let admin = routes.group("/api/v1", scope: .admin)
+        admin.post("rules/reload") { request, _ in try await self.reloadRules(request) }
+        admin.post("silences") { request, _ in try await self.createSilence(request) }
+        admin.delete("silences/:id") { request, context in
             try await self.expireSilence(request, id: context.parameters.require("id"))
         }
     }
@@ -47,8 +50,7 @@ public struct AlertingController<Context: RequestContext>: Sendable {
     // MARK: Prometheus shapes
 
     private func rules(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let type = request.uri.queryParameters.get("type")
+        let type = try await RequestParameters(request).oneOf("type", ["alert", "record"])
         var groups: [JSON] = []
         for evaluator in await engine.groups {
             var rules: [JSON] = []
@@ -93,7 +95,6 @@ public struct AlertingController<Context: RequestContext>: Sendable {
     }
 
     private func alerts(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
         var list: [JSON] = []
         for evaluator in await engine.groups {
             for rule in evaluator.alertingRules.keys.sorted() {
@@ -115,7 +116,6 @@ public struct AlertingController<Context: RequestContext>: Sendable {
     }
 
     private func reloadRules(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "admin")
         do {
             let summary = try await reload()
             return try JSONResponse.ok(.object(["status": .string("success"), "message": .string(summary)]))
@@ -128,17 +128,12 @@ public struct AlertingController<Context: RequestContext>: Sendable {
 
     // MARK: logs
 
-    private func limit(_ request: Request) throws -> Int {
-        guard let text = request.uri.queryParameters.get("limit") else { return 100 }
-        guard let n = Int(text), (1...10_000).contains(n) else {
-            throw APIError.badRequest("limit must be a whole number from 1 to 10000", parameter: "limit")
-        }
-        return n
+    private func limit(_ request: Request) async throws -> Int {
+        try await RequestParameters(request).integer("limit", default: 100, in: 1...10_000)
     }
 
     private func notifications(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let records = try await store.notifications(limit: try limit(request))
+        let records = try await store.notifications(limit: try await limit(request))
         let list: [JSON] = records.map { r in
             var o: [String: JSON] = [
                 "id": .string(r.message.id.uuidString.lowercased()), "receiver": .string(r.message.receiver),
@@ -157,8 +152,7 @@ public struct AlertingController<Context: RequestContext>: Sendable {
     }
 
     private func history(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let list: [JSON] = try await store.history(limit: try limit(request)).map { h in
+        let list: [JSON] = try await store.history(limit: try await limit(request)).map { h in
             .object([
                 "at": .string(GoTime.rfc3339(milliseconds: h.atMs)), "alertname": .string(h.alertname),
                 "labels": .object(h.labels.mapValues(JSON.string)), "state": .string(h.state),

@@ -1,29 +1,27 @@
 import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
+import OpsightMetrics
 import PromQL
+import QueryModel
 
 /// `GET /api/v1/funnels` (the configured funnels) and `GET /api/v1/funnels/NAME` (one funnel over a window,
 /// SPEC §7).
 public struct FunnelsController<Context: RequestContext>: Sendable {
     let reader: FunnelReader
-    let tokens: AccessTokens
-    let now: @Sendable () -> Int64
+    let clock: WallClock
 
-    /// Creates the controller; `now` gives unix milliseconds.
-    public init(
-        reader: FunnelReader, tokens: AccessTokens,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-    ) {
+    /// Creates the controller.
+    public init(reader: FunnelReader, clock: WallClock = .system) {
         self.reader = reader
-        self.tokens = tokens
-        self.now = now
+        self.clock = clock
     }
 
-    /// Adds the routes to `router`.
-    public func register(on router: Router<Context>) {
-        router.get("/api/v1/funnels") { request, _ in
-            try tokens.authorize(request, scope: "read")
+    /// Adds the routes, with the `read` scope.
+    public func register(on routes: ScopedRoutes<Context>) {
+        let api = routes.group("/api/v1/funnels", scope: .read)
+        api.get { _, _ in
             let list: [JSON] = reader.funnels.map { f in
                 .object([
                     "name": .string(f.name), "key": .string(f.key),
@@ -35,13 +33,12 @@ public struct FunnelsController<Context: RequestContext>: Sendable {
             }
             return try JSONResponse.ok(.object(["funnels": .array(list)]))
         }
-        router.get("/api/v1/funnels/:name") { request, context in
+        api.get(":name") { request, context in
             try await self.funnel(request, name: context.parameters.require("name"))
         }
     }
 
     private func funnel(_ request: Request, name: String) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
         guard let funnel = reader.funnel(named: name) else {
             let known = reader.funnels.map(\.name).joined(separator: ", ")
             throw APIError(
@@ -49,22 +46,12 @@ public struct FunnelsController<Context: RequestContext>: Sendable {
                 message: "no funnel '\(name)' is configured" + (known.isEmpty ? " (none are)" : " (configured: \(known))"),
                 details: ["parameter": "name"])
         }
-        let p = QueryParameters(request: request)
+        let p = try await RequestParameters(request)
         let window = try p.window(default: "1h")
         let qs = try p.quantiles(default: "0.5,0.95")
-        let f: FunnelReader.Figures
-        do {
-            guard let first = try await reader.figures(funnel, windowsMs: [window.ms], timeMs: try p.time(), nowMs: now()).first
-            else { throw APIError.badRequest("no window", parameter: "window") }
-            f = first
-        } catch let error as CollectorError where error.code == .invalid {
-            throw APIError.badRequest(error.message, parameter: "window")
-        } catch let error as CollectorError {
-            throw APIError.storeUnavailable(error.message)
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError.storeUnavailable("\(error)")
+        let time: EvaluationTime = try p.time("time").map { .at($0) } ?? .now(clock.nowMs())
+        guard let f = try await reader.figures(funnel, windowsMs: [window.ms], at: time).first else {
+            throw APIError.badRequest("no window", parameter: "window")
         }
         let steps: [JSON] = funnel.steps.indices.map { i in
             .object([

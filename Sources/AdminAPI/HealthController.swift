@@ -1,4 +1,5 @@
 import Collector
+import HTTPLayer
 import Hummingbird
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (stores reachable, WAL writable).
@@ -12,10 +13,11 @@ public struct HealthController<Context: RequestContext>: Sendable {
         self.pipeline = pipeline
     }
 
-    /// Adds the routes to `router`.
-    public func register(on router: Router<Context>) {
-        router.get("/healthz") { _, _ in try JSONResponse.ok(.object(["status": .string("ok")])) }
-        router.get("/readyz") { _, _ in try await self.ready() }
+    /// Adds the routes; load balancers and orchestrators call them without a token.
+    public func register(on routes: ScopedRoutes<Context>) {
+        let open = routes.unauthenticated()
+        open.get("/healthz") { _, _ in try JSONResponse.ok(.object(["status": .string("ok")])) }
+        open.get("/readyz") { _, _ in try await self.ready() }
     }
 
     private func ready() async throws -> Response {

@@ -1,4 +1,5 @@
 import Collector
+import HTTPLayer
 import Hummingbird
 import OpsightMetrics
 
@@ -6,8 +7,7 @@ extension OpsController {
     /// `GET /api/v1/jobs?window=5m[&service=S][&queue=Q][&time=T]`: every job series of the window with its
     /// lifecycle counts, failure ratio and duration / queue-wait quantiles (seconds).
     func jobs(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let p = QueryParameters(request: request)
+        let p = try await RequestParameters(request)
         let service = p.optional("service")
         let queue = p.optional("queue")
         let qs = try p.quantiles()

@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
 import OpsightMetrics
 import PromQL
@@ -25,8 +26,7 @@ extension OpsController {
     /// metrics; `queue`, `job` for job metrics; `q` for quantiles): the windowed value at every step from `from`
     /// to `to`, as `[unix seconds, value]` pairs, null where the window holds no data.
     func timeseries(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let p = QueryParameters(request: request)
+        let p = try await RequestParameters(request)
         let service = try p.required("service")
         let metricText = try p.required("metric")
         guard let metric = ChartMetric(rawValue: metricText) else {
@@ -47,10 +47,35 @@ extension OpsController {
             case .logLines: LogLevel.allCases.map(\.rawString)
             default: ["value"]
             }
-        var points: [[JSON]] = Array(repeating: [], count: names.count)
+        // Up to `maxPoints` window reads: bounded by the query deadline, checked between reads.
+        let points = try await QueryDeadline.run(timeout: limits.timeout) { [self] in
+            try await chart(
+                metric: metric, service: service, window: window.ms, from: from, to: to, step: step,
+                filter: (route, method, queue, job), qs: qs, series: names.count)
+        }
+        var body: [String: JSON] = [
+            "service": .string(service), "metric": .string(metric.rawValue), "window": .string(window.text),
+            "from": .number(Double(from) / 1000), "to": .number(Double(to) / 1000), "step": .number(Double(step) / 1000),
+            "series": .array(zip(names, points).map { .object(["name": .string($0), "points": .array($1)]) }),
+        ]
+        for (key, value) in [("route", route), ("method", method), ("queue", queue), ("job", job)] {
+            if let value { body[key] = .string(value) }
+        }
+        return try JSONResponse.ok(.object(body))
+    }
+
+    /// The points of every series of one chart.
+    private func chart(
+        metric: ChartMetric, service: String, window: Int64, from: Int64, to: Int64, step: Int64,
+        filter: (route: String?, method: String?, queue: String?, job: String?), qs: [(key: String, q: Double)],
+        series: Int
+    ) async throws -> [[JSON]] {
+        let (route, method, queue, job) = filter
+        var points: [[JSON]] = Array(repeating: [], count: series)
         var t = from
         while t <= to {
-            let data = try await read(service: service, windowMs: window.ms, timeMs: t).data
+            try Task.checkCancellation()
+            let data = try await reader.window(service: service, windowMs: window, at: .at(t)).data
             let values: [Double?]
             if metric.isJob {
                 var stats = JobStats()
@@ -75,7 +100,7 @@ extension OpsController {
                     switch metric {
                     case .latency: qs.map { q in stats.latency.quantile(q.q).map { $0 / 1000 } }
                     case .errorRatio: [stats.errorRatio]
-                    default: [Double(stats.count) / (Double(window.ms) / 1000)]
+                    default: [Double(stats.count) / (Double(window) / 1000)]
                     }
             }
             for (i, v) in values.enumerated() {
@@ -83,36 +108,17 @@ extension OpsController {
             }
             t += step
         }
-        var body: [String: JSON] = [
-            "service": .string(service), "metric": .string(metric.rawValue), "window": .string(window.text),
-            "from": .number(Double(from) / 1000), "to": .number(Double(to) / 1000), "step": .number(Double(step) / 1000),
-            "series": .array(zip(names, points).map { .object(["name": .string($0), "points": .array($1)]) }),
-        ]
-        for (key, value) in [("route", route), ("method", method), ("queue", queue), ("job", job)] {
-            if let value { body[key] = .string(value) }
-        }
-        return try JSONResponse.ok(.object(body))
+        return points
     }
 
     /// `from`, `to` (default: the last hour up to now) and `step` (default: about 120 points, on the 10 s grid),
     /// all in unix milliseconds.
-    private func range(_ p: QueryParameters) throws(APIError) -> (Int64, Int64, Int64) {
-        let to = try p.time("to") ?? now()
-        let from = try p.time("from") ?? to - 3_600_000
+    private func range(_ p: RequestParameters) throws(APIError) -> (Int64, Int64, Int64) {
+        let to = try p.time("to") ?? clock.nowMs()
+        let from = try p.time("from") ?? max(0, to - 3_600_000)
         guard from <= to else { throw APIError.badRequest("from must not be after to", parameter: "from") }
-        let step: Int64
-        if let text = p.optional("step") {
-            guard let ms = Double(text).map({ Int64($0 * 1000) }) ?? PromDuration.milliseconds(text), ms > 0 else {
-                throw APIError.badRequest("step '\(text)' is not a positive number of seconds or a duration", parameter: "step")
-            }
-            step = ms
-        } else {
-            step = max(10_000, ((to - from) / 120 + 9_999) / 10_000 * 10_000)
-        }
-        guard (to - from) / step + 1 <= Self.maxPoints else {
-            throw APIError.badRequest(
-                "from..to at this step gives more than \(Self.maxPoints) points; use a larger step", parameter: "step")
-        }
+        let step = try p.step() ?? max(10_000, ((to - from) / 120 + 9_999) / 10_000 * 10_000)
+        try RequestParameters.checkPoints(from: from, to: to, step: step, maxPoints: Self.maxPoints)
         return (from, to, step)
     }
 }

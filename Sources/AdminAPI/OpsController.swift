@@ -1,55 +1,46 @@
 import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
 import OpsightMetrics
+import PromQL
+import QueryModel
 
 /// The core ops JSON endpoints of SPEC §7: latency, services overview, routes of a service.
 public struct OpsController<Context: RequestContext>: Sendable {
     let reader: MetricsReader
-    let tokens: AccessTokens
-    let now: @Sendable () -> Int64
+    let clock: WallClock
+    let limits: QueryLimits
 
-    /// Creates the controller; `now` gives unix milliseconds (injected so tests can fix it).
-    public init(
-        reader: MetricsReader, tokens: AccessTokens,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-    ) {
+    /// Creates the controller; `clock` gives the current time (injected so tests can fix it), `limits` bounds a
+    /// chart's run time.
+    public init(reader: MetricsReader, clock: WallClock = .system, limits: QueryLimits = .init()) {
         self.reader = reader
-        self.tokens = tokens
-        self.now = now
+        self.clock = clock
+        self.limits = limits
     }
 
-    /// Adds the routes to `router`.
-    public func register(on router: Router<Context>) {
-        router.get("/api/v1/latency") { request, _ in try await self.latency(request) }
-        router.get("/api/v1/services") { request, _ in try await self.services(request) }
-        router.get("/api/v1/services/:service/routes") { request, context in
+    /// Adds the routes, all with the `read` scope.
+    public func register(on routes: ScopedRoutes<Context>) {
+        let api = routes.group("/api/v1", scope: .read)
+        api.get("latency") { request, _ in try await self.latency(request) }
+        api.get("services") { request, _ in try await self.services(request) }
+        api.get("services/:service/routes") { request, context in
             try await self.routes(request, service: context.parameters.require("service"))
         }
-        router.get("/api/v1/jobs") { request, _ in try await self.jobs(request) }
-        router.get("/api/v1/timeseries") { request, _ in try await self.timeseries(request) }
+        api.get("jobs") { request, _ in try await self.jobs(request) }
+        api.get("timeseries") { request, _ in try await self.timeseries(request) }
     }
 
-    func read(_ p: QueryParameters, service: String?) async throws -> (MetricsReader.Result, String, Int64) {
+    func read(_ p: RequestParameters, service: String?) async throws -> (MetricsReader.Result, String, Int64) {
         let window = try p.window()
-        let result = try await read(service: service, windowMs: window.ms, timeMs: try p.time())
+        let time: EvaluationTime = try p.time("time").map { .at($0) } ?? .now(clock.nowMs())
+        let result = try await reader.window(service: service, windowMs: window.ms, at: time)
         return (result, window.text, window.ms)
     }
 
-    /// One window read, with store and window errors mapped to HTTP errors.
-    func read(service: String?, windowMs: Int64, timeMs: Int64?) async throws -> MetricsReader.Result {
-        do {
-            return try await reader.window(service: service, windowMs: windowMs, timeMs: timeMs, nowMs: now())
-        } catch let error as CollectorError where error.code == .invalid {
-            throw APIError.badRequest(error.message, parameter: "window")
-        } catch let error as CollectorError {
-            throw APIError.storeUnavailable(error.message)
-        }
-    }
-
     private func latency(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let p = QueryParameters(request: request)
+        let p = try await RequestParameters(request)
         let service = try p.required("service")
         let qs = try p.quantiles()
         let (result, windowText, _) = try await read(p, service: service)
@@ -59,10 +50,7 @@ public struct OpsController<Context: RequestContext>: Sendable {
         let sketch: LogSketch
         if let queue = p.optional("queue") {
             let job = try p.required("job")
-            let metric = p.optional("metric") ?? "duration"
-            guard metric == "duration" || metric == "wait" else {
-                throw APIError.badRequest("metric must be 'duration' or 'wait'", parameter: "metric")
-            }
+            let metric = try p.oneOf("metric", ["duration", "wait"]) ?? "duration"
             let stats = result.data.jobs[JobKey(service: service, queue: queue, job: job)] ?? JobStats()
             sketch = metric == "wait" ? stats.wait : stats.duration
             body["queue"] = .string(queue)
@@ -86,8 +74,7 @@ public struct OpsController<Context: RequestContext>: Sendable {
     }
 
     private func services(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let p = QueryParameters(request: request)
+        let p = try await RequestParameters(request)
         let (result, windowText, windowMs) = try await read(p, service: nil)
         let requests = result.data.requestsByService()
         var jobs: [String: JobStats] = [:]
@@ -112,8 +99,7 @@ public struct OpsController<Context: RequestContext>: Sendable {
     }
 
     private func routes(_ request: Request, service: String) async throws -> Response {
-        try tokens.authorize(request, scope: "read")
-        let p = QueryParameters(request: request)
+        let p = try await RequestParameters(request)
         let (result, windowText, windowMs) = try await read(p, service: service)
         let list: [JSON] = result.data.requests
             .sorted { ($0.key.route, $0.key.method) < ($1.key.route, $1.key.method) }

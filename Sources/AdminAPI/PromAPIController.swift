@@ -1,114 +1,112 @@
 import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
+import OpsightMetrics
 import PromQL
 
 /// The Prometheus-compatible HTTP API (SPEC §7) so Grafana's Prometheus data source and `promtool query`
 /// can use Opsight: same parameters (GET or form-encoded POST), same response and error shapes.
+///
+/// Every query runs under `limits`: at most `maxSeries` series per evaluation (422), `maxPoints` points per range
+/// series (400) and `timeout` (503 `timeout`), after which its work is cancelled.
 public struct PromAPIController<Context: RequestContext>: Sendable {
     private let source: any SampleSource
-    private let tokens: AccessTokens
-    private let now: @Sendable () -> Int64
-    /// Prometheus refuses range queries with more points than this per series.
-    static var maxPoints: Int { 11_000 }
+    private let clock: WallClock
+    private let limits: QueryLimits
 
-    /// Creates the controller.
-    public init(source: any SampleSource, tokens: AccessTokens, now: @escaping @Sendable () -> Int64) {
+    /// Creates the controller over `source` (the query model's families).
+    public init(source: any SampleSource, clock: WallClock = .system, limits: QueryLimits = .init()) {
         self.source = source
-        self.tokens = tokens
-        self.now = now
+        self.clock = clock
+        self.limits = limits
     }
 
-    /// Adds the routes to `router`.
-    public func register(on router: Router<Context>) {
-        for path in ["/api/v1/query", "/api/v1/query_range", "/api/v1/labels", "/api/v1/series"] {
-            router.get(RouterPath(path)) { request, _ in try await self.handle(path, request, name: nil) }
-            router.post(RouterPath(path)) { request, _ in try await self.handle(path, request, name: nil) }
+    /// Adds the routes, all with the `read` scope and Prometheus's error shape.
+    public func register(on routes: ScopedRoutes<Context>) {
+        let api = routes.with(shape: .prometheus).group("/api/v1", scope: .read)
+        for path in ["query", "query_range", "labels", "series"] {
+            api.get(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request)) }
+            api.post(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request)) }
         }
-        router.get("/api/v1/label/:name/values") { request, context in
-            try await self.handle("values", request, name: context.parameters.get("name"))
-        }
-    }
-
-    private func handle(_ path: String, _ request: Request, name: String?) async throws -> Response {
-        do {
-            try tokens.authorize(request, scope: "read")
-        } catch {
-            return try Self.failure(
-                error.status, type: error.status == .forbidden ? "forbidden" : "unauthorized", error.message)
-        }
-        let params: PromParameters
-        do { params = try await PromParameters(request) } catch {
-            return try Self.failure(.badRequest, type: "bad_data", "\(error)")
-        }
-        do {
-            switch path {
-            case "/api/v1/query": return try await query(params)
-            case "/api/v1/query_range": return try await queryRange(params)
-            case "/api/v1/labels": return try await labels(params)
-            case "/api/v1/series": return try await series(params)
-            default: return try await labelValues(params, name: name ?? "")
-            }
-        } catch let error as PromAPIFailure {
-            return try Self.failure(.badRequest, type: "bad_data", error.message)
-        } catch let error as PromQLError {
-            let type = error.code == .execution ? "execution" : "bad_data"
-            return try Self.failure(
-                error.code == .execution ? .unprocessableContent : .badRequest, type: type, "\(error)")
-        } catch let error as CollectorError {
-            return try Self.failure(.serviceUnavailable, type: "unavailable", error.message)
+        api.get("label/:name/values") { request, context in
+            try await self.labelValues(try await RequestParameters(request), name: context.parameters.require("name"))
         }
     }
 
-    private func query(_ p: PromParameters) async throws -> Response {
+    private func handle(_ path: String, _ p: RequestParameters) async throws -> Response {
+        switch path {
+        case "query": try await query(p)
+        case "query_range": try await queryRange(p)
+        case "labels": try await labels(p)
+        default: try await series(p)
+        }
+    }
+
+    private func deadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await QueryDeadline.run(timeout: limits.timeout, body)
+    }
+
+    private func query(_ p: RequestParameters) async throws -> Response {
         let text = try p.required("query")
-        let given = try p.time("time")
-        let time = given ?? now()
+        let time: EvaluationTime = try p.time("time").map { .at($0) } ?? .now(clock.nowMs())
         let expr = try Parser.parse(text)
-        let value = try await EvaluationTime.$current.withValue(given == nil ? time : nil) {
-            try await Evaluator(source: source).evaluate(expr, at: time)
+        let value = try await deadline { [source, limits] in
+            try await Evaluator(source: source, limits: limits).evaluate(expr, at: time)
         }
-        return Self.success(json: PrometheusJSON.instant(value, at: time))
+        return Self.success(json: PrometheusJSON.instant(value, at: time.milliseconds))
     }
 
-    private func queryRange(_ p: PromParameters) async throws -> Response {
+    private func queryRange(_ p: RequestParameters) async throws -> Response {
         let text = try p.required("query")
-        guard let start = try p.time("start"), let end = try p.time("end") else {
-            throw PromAPIFailure("start and end are required (unix seconds or RFC 3339)")
+        guard let start = try p.time("start") else { throw APIError.badRequest("missing parameter 'start'", parameter: "start") }
+        guard let end = try p.time("end") else { throw APIError.badRequest("missing parameter 'end'", parameter: "end") }
+        guard let step = try p.step() else { throw APIError.badRequest("missing parameter 'step'", parameter: "step") }
+        guard end >= start else {
+            throw APIError.badRequest("end timestamp must not be before start time", parameter: "end")
         }
-        let step = try p.step()
-        guard end >= start else { throw PromAPIFailure("end timestamp must not be before start time") }
-        guard (end - start) / step < Int64(Self.maxPoints) else {
-            throw PromAPIFailure(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
-            )
+        // Prometheus's own limit and wording.
+        guard (end - start) / step < limits.maxPoints else {
+            throw APIError.badRequest(
+                "exceeded maximum resolution of \(limits.maxPoints) points per timeseries. Try decreasing the query "
+                    + "resolution (?step=XX)",
+                parameter: "step")
         }
-        let series = try await Evaluator(source: source).evaluateRange(
-            Parser.parse(text), start: start, end: end, step: step)
+        let expr = try Parser.parse(text)
+        let series = try await deadline { [source, limits] in
+            try await Evaluator(source: source, limits: limits).evaluateRange(expr, start: start, end: end, step: step)
+        }
         return Self.success(json: PrometheusJSON.matrix(series))
     }
 
-    private func selected(_ p: PromParameters, required: Bool) async throws -> [Sample] {
-        let selectors = p.all("match[]")
-        if required && selectors.isEmpty { throw PromAPIFailure("no match[] parameter provided") }
-        let time = try p.time("end") ?? now()
-        if selectors.isEmpty { return try await source.select([], at: time) }
-        var out = Set<Sample>()
-        for s in selectors { out.formUnion(try await source.select(try Parser.parseSelector(s), at: time)) }
-        return Array(out)
+    /// The samples `match[]` selects at `end` (now when absent or later than now).
+    private func selected(_ p: RequestParameters, required: Bool) async throws -> [Sample] {
+        let selectors = try p.all("match[]").map { try Parser.parseSelector($0) }
+        if required && selectors.isEmpty {
+            throw APIError.badRequest("no match[] parameter provided", parameter: "match[]")
+        }
+        let now = clock.nowMs()
+        let time: EvaluationTime = try p.time("end").flatMap { $0 < now ? .at($0) : nil } ?? .now(now)
+        return try await deadline { [source, limits] in
+            let budget = Evaluator(source: source, limits: limits)
+            if selectors.isEmpty { return try await budget.select([], at: time) }
+            var out = Set<Sample>()
+            for s in selectors { out.formUnion(try await budget.select(s, at: time)) }
+            return Array(out)
+        }
     }
 
-    private func labels(_ p: PromParameters) async throws -> Response {
+    private func labels(_ p: RequestParameters) async throws -> Response {
         let names = Set(try await selected(p, required: false).flatMap { $0.labels.pairs.map(\.name) })
         return try Self.success(names.sorted())
     }
 
-    private func labelValues(_ p: PromParameters, name: String) async throws -> Response {
+    private func labelValues(_ p: RequestParameters, name: String) async throws -> Response {
         let values = Set(try await selected(p, required: false).compactMap { $0.labels[name] })
         return try Self.success(values.sorted())
     }
 
-    private func series(_ p: PromParameters) async throws -> Response {
+    private func series(_ p: RequestParameters) async throws -> Response {
         let sets = Set(try await selected(p, required: true).map(\.labels))
         return try Self.success(sets.sorted().map(\.dictionary))
     }
@@ -123,17 +121,6 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: #"{"status":"success","data":"# + data + "}")))
     }
-
-    static func failure(_ status: HTTPResponse.Status, type: String, _ message: String) throws -> Response {
-        try PromJSON.response(status, ["status": "error", "errorType": type, "error": message])
-    }
-}
-
-/// A bad request to the Prometheus API, answered as `bad_data`.
-struct PromAPIFailure: Error, CustomStringConvertible {
-    var message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
 }
 
 /// JSON in Prometheus's shapes (heterogeneous arrays such as `[1700000000.123, "0.5"]`).

@@ -1,6 +1,8 @@
 import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
+import OpsightMetrics
 import PromQL
 
 /// `GET /api/v1/status` (`read` scope): what an operator checks first — version, uptime, write-ahead-log
@@ -25,33 +27,27 @@ public struct StatusController<Context: RequestContext>: Sendable {
     private let configuration: Configuration
     private let status: CollectorStatus
     private let pipeline: IngestPipeline
-    private let tokens: AccessTokens
-    private let now: @Sendable () -> Int64
+    private let clock: WallClock
 
-    /// Creates the controller; `now` gives unix milliseconds.
+    /// Creates the controller.
     public init(
-        configuration: Configuration, status: CollectorStatus, pipeline: IngestPipeline, tokens: AccessTokens,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        configuration: Configuration, status: CollectorStatus, pipeline: IngestPipeline, clock: WallClock = .system
     ) {
         self.configuration = configuration
         self.status = status
         self.pipeline = pipeline
-        self.tokens = tokens
-        self.now = now
+        self.clock = clock
     }
 
-    /// Adds the route to `router`.
-    public func register(on router: Router<Context>) {
-        router.get("/api/v1/status") { request, _ in
-            try tokens.authorize(request, scope: "read")
-            return try JSONResponse.ok(body())
-        }
+    /// Adds the route, with the `read` scope.
+    public func register(on routes: ScopedRoutes<Context>) {
+        routes.group("/api/v1", scope: .read).get("status") { _, _ in try JSONResponse.ok(body()) }
     }
 
     func body() -> JSON {
         func n(_ v: UInt64) -> JSON { .number(Double(v)) }
         let backlog = pipeline.walBacklogBytes
-        let nowMs = now()
+        let nowMs = clock.nowMs()
         return .object([
             "version": .string(configuration.version),
             "collector_id": .string(configuration.collectorID),

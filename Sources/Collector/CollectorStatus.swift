@@ -24,28 +24,6 @@ public final class CollectorStatus: Sendable {
     public let seriesLimited = Atomic<UInt64>(0)
     /// Duration of the last hot flush, in nanoseconds.
     public let lastFlushNanos = Atomic<UInt64>(0)
-    /// Alert rule evaluations and failed ones (`opsight_rule_evaluations_total`, `…_failures_total`).
-    public let ruleEvaluations = Atomic<UInt64>(0)
-    public let ruleEvaluationFailures = Atomic<UInt64>(0)
-    /// Alerts pending and firing after the last evaluation (`opsight_alerts{state}`).
-    public let alertsPending = Atomic<Int>(0)
-    public let alertsFiring = Atomic<Int>(0)
-    private let notifications = Mutex<[NotificationCount: UInt64]>([:])
-
-    /// A label pair of `opsight_notifications_total`.
-    public struct NotificationCount: Hashable, Sendable {
-        public var receiver: String
-        public var outcome: String
-    }
-
-    /// Counts a delivery attempt of a notification (`sent`, `retry`, `failed`).
-    public func recordNotification(receiver: String, outcome: String) {
-        notifications.withLock { $0[NotificationCount(receiver: receiver, outcome: outcome), default: 0] += 1 }
-    }
-
-    /// Delivery attempts by receiver and outcome.
-    public var notificationCounts: [NotificationCount: UInt64] { notifications.withLock { $0 } }
-
     /// Starts at the positions the stores report.
     public init(hotPosition: UInt64, durablePosition: UInt64) {
         self.hotPosition = Atomic(hotPosition)

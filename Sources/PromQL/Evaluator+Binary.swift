@@ -1,6 +1,6 @@
 extension Evaluator {
     /// Evaluates a binary expression between scalars and/or vectors.
-    func binary(_ node: BinaryExpr, at time: Int64) async throws -> Value {
+    func binary(_ node: BinaryExpr, at time: EvaluationTime) async throws -> Value {
         // Both sides are fetched concurrently; the left side's error, if any, wins.
         async let left = value(of: node.lhs, at: time)
         async let right = value(of: node.rhs, at: time)

@@ -1,6 +1,6 @@
 extension Evaluator {
     /// Evaluates `abs`, `absent`, `clamp_min` or `clamp_max`.
-    func call(_ node: FunctionCall, at time: Int64) async throws -> [Sample] {
+    func call(_ node: FunctionCall, at time: EvaluationTime) async throws -> [Sample] {
         let samples = try await vector(of: node.arguments[0], at: time)
         let result: [Sample]
         switch node.function {

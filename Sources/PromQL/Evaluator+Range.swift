@@ -12,7 +12,9 @@ extension Evaluator {
         var series: [Labels: [Point]] = [:]
         var time = start
         while time <= end {
-            for sample in try await value(of: expr, at: time).asVector {
+            // Each step is one evaluation with its own series budget.
+            let evaluation = Evaluator(source: source, limits: limits)
+            for sample in try await evaluation.value(of: expr, at: .at(time)).asVector {
                 series[sample.labels, default: []].append(Point(timestamp: time, value: sample.value))
             }
             let (next, overflow) = time.addingReportingOverflow(step)

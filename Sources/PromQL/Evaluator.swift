@@ -5,30 +5,42 @@
 public struct Evaluator: Sendable {
     /// Where series come from.
     public let source: any SampleSource
+    /// What one evaluation may use.
+    public let limits: QueryLimits
+    let budget: SeriesBudget
 
-    /// Creates an evaluator over `source`.
-    public init(source: any SampleSource) {
+    /// Creates an evaluator over `source`; each evaluation (each step of a range) may select at most
+    /// `limits.maxSeries` series.
+    public init(source: any SampleSource, limits: QueryLimits = .unlimited) {
         self.source = source
+        self.limits = limits
+        self.budget = SeriesBudget(limit: limits.maxSeries)
     }
 
-    /// Evaluates `expr` at `time` (unix ms); a vector result is sorted by labels.
+    /// Evaluates `expr` at `time`; a vector result is sorted by labels.
     ///
-    /// Throws `PromQLError` (code `.execution`) for Prometheus's evaluation errors, and whatever
-    /// the source throws.
-    public func evaluate(_ expr: Expr, at time: Int64) async throws -> Value {
+    /// Throws `PromQLError` (code `.execution`) for Prometheus's evaluation errors, `.limit` past the series cap,
+    /// `CancellationError` once cancelled (see `QueryDeadline`), and whatever the source throws.
+    public func evaluate(_ expr: Expr, at time: EvaluationTime) async throws -> Value {
         switch try await value(of: expr, at: time) {
         case .scalar(let value): .scalar(value)
         case .vector(let samples): .vector(samples.sorted { $0.labels < $1.labels })
         }
     }
 
+    /// Evaluates `expr` at the given time `time` (unix ms, not "now").
+    public func evaluate(_ expr: Expr, at time: Int64) async throws -> Value {
+        try await evaluate(expr, at: .at(time))
+    }
+
     /// Parses and evaluates `query` at `time` (unix ms).
     public func evaluate(_ query: String, at time: Int64) async throws -> Value {
-        try await evaluate(try Parser.parse(query), at: time)
+        try await evaluate(try Parser.parse(query), at: .at(time))
     }
 
     /// The value of any sub-expression.
-    func value(of expr: Expr, at time: Int64) async throws -> Value {
+    func value(of expr: Expr, at time: EvaluationTime) async throws -> Value {
+        try Task.checkCancellation()
         switch expr {
         case .number(let node):
             return .scalar(node.value)
@@ -36,6 +48,7 @@ public struct Evaluator: Sendable {
             return try await value(of: node.inner, at: time)
         case .selector(let node):
             let samples = try await source.select(node.allMatchers, at: time)
+            try budget.spend(samples.count, at: node.position)
             // Sorted so that results, float rounding and error messages never depend on the source's order.
             let isSorted = zip(samples, samples.dropFirst()).allSatisfy { $0.labels < $1.labels }
             return .vector(isSorted ? samples : samples.sorted { $0.labels < $1.labels })
@@ -51,11 +64,11 @@ public struct Evaluator: Sendable {
     }
 
     /// The samples of an expression the parser has checked to be a vector.
-    func vector(of expr: Expr, at time: Int64) async throws -> [Sample] {
+    func vector(of expr: Expr, at time: EvaluationTime) async throws -> [Sample] {
         try await value(of: expr, at: time).asVector
     }
 
-    private func unary(_ node: UnaryExpr, at time: Int64) async throws -> Value {
+    private func unary(_ node: UnaryExpr, at time: EvaluationTime) async throws -> Value {
         let operand = try await value(of: node.operand, at: time)
         guard node.op == .minus else { return operand }
         switch operand {
@@ -81,5 +94,16 @@ public struct Evaluator: Sendable {
         for sample in result where !seen.insert(sample.labels).inserted {
             throw PromQLError(.execution, "vector cannot contain metrics with the same labelset", at: position)
         }
+    }
+}
+
+extension Evaluator {
+    /// The series `matchers` select at `time`, counted against this evaluator's series budget (the metadata
+    /// endpoints' `match[]`).
+    public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
+        try Task.checkCancellation()
+        let samples = try await source.select(matchers, at: time)
+        try budget.spend(samples.count, at: .start)
+        return samples
     }
 }

@@ -35,8 +35,9 @@ public struct InMemorySampleSource: SampleSource {
     }
 
     /// Every series matching all `matchers`, with its value at `time`, sorted by labels.
-    public func select(_ matchers: [LabelMatcher], at time: Int64) async throws -> [Sample] {
-        series.compactMap { labels, points -> Sample? in
+    public func select(_ matchers: [LabelMatcher], at evaluationTime: EvaluationTime) async throws -> [Sample] {
+        let time = evaluationTime.milliseconds
+        return series.compactMap { labels, points -> Sample? in
             guard matchers.allSatisfy({ $0.matches(labels) }),
                 let point = points.last(where: { $0.timestamp <= time }),
                 lookback.map({ point.timestamp >= time - $0 }) ?? true

@@ -1,7 +1,7 @@
 /// A condition on one label of a series: `name="v"`, `name!="v"`, `name=~"re"` or `name!~"re"`.
 ///
 /// A series without the label is matched as if its value were empty, as in Prometheus. Regular
-/// expressions are fully anchored (`^(?:re)$`) and `.` also matches a newline.
+/// expressions (RE2 syntax, as Prometheus) are fully anchored (`^(?:re)$`) and `.` also matches a newline.
 public struct LabelMatcher: Hashable, Sendable, CustomStringConvertible {
     /// How the value is compared.
     public enum Operator: String, Hashable, Sendable, CaseIterable {
@@ -41,7 +41,8 @@ public struct LabelMatcher: Hashable, Sendable, CustomStringConvertible {
                 regex = try LabelRegex(value)
             } catch {
                 throw PromQLError(
-                    .invalid, "invalid regular expression \(value.goQuoted) for label \(name)", at: position)
+                    .invalid, "invalid regular expression \(value.goQuoted) for label \(name): \(error.reason)",
+                    at: position)
             }
         }
     }

@@ -5,8 +5,17 @@
 /// let expr = try Parser.parse(#"sum by (service) (opsight_request_rate{window="5m"}) > 10"#)
 /// ```
 public struct Parser: Sendable {
+    /// The longest expression accepted, in UTF-8 bytes.
+    public static let maxLength = 65_536
+    /// The deepest syntax tree accepted (SPEC §7): parentheses, signs, calls, aggregations and chained binary
+    /// operators each add a level. The bound keeps the recursive parser, evaluator and tree teardown far from
+    /// the thread's stack limit whatever the input.
+    public static let maxDepth = 128
+
     var tokens: [Token]
     var index = 0
+    /// How deep the syntax tree being built is at the current token.
+    var depth = 0
 
     init(_ text: String) {
         tokens = Lexer.tokenize(text)
@@ -14,6 +23,11 @@ public struct Parser: Sendable {
 
     /// Parses a whole expression.
     public static func parse(_ text: String) throws(PromQLError) -> Expr {
+        guard text.utf8.count <= maxLength else {
+            throw PromQLError(
+                .invalid, "the expression is \(text.utf8.count) bytes long; at most \(maxLength) are accepted",
+                at: .start)
+        }
         var parser = Parser(text)
         let expr = try parser.parseExpression(minPrecedence: 1)
         guard parser.current.kind == .end else { throw parser.unexpected(expecting: "operator or end of input") }
@@ -60,8 +74,14 @@ public struct Parser: Sendable {
 
     /// Parses binary operations whose operators bind at least as tightly as `minPrecedence`.
     mutating func parseExpression(minPrecedence: Int) throws(PromQLError) -> Expr {
+        try descend()
+        // Each operator of a chain such as `a + b + c` nests the tree one level deeper on its left.
+        var levels = 1
+        defer { depth -= levels }
         var lhs = try parseUnary()
         while let op = try binaryOperator(), op.precedence >= minPrecedence {
+            try descend()
+            levels += 1
             let operatorPosition = consume().position
             let (returnsBool, matching) = try parseModifiers()
             let rhs = try parseExpression(minPrecedence: op.isRightAssociative ? op.precedence : op.precedence + 1)
@@ -71,6 +91,18 @@ public struct Parser: Sendable {
             lhs = .binary(try Self.check(node))
         }
         return lhs
+    }
+
+    /// Goes one level deeper into the syntax tree, refusing to pass `maxDepth`.
+    mutating func descend() throws(PromQLError) {
+        depth += 1
+        guard depth <= Self.maxDepth else {
+            depth -= 1
+            throw PromQLError(
+                .invalid,
+                "the expression nests deeper than \(Self.maxDepth) levels (parentheses, signs, calls and chained operators); simplify it",
+                at: current.position)
+        }
     }
 
     /// Parses an optional sign and its operand (which only `^` binds more tightly than the sign).

@@ -5,7 +5,7 @@ public struct PromQLError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure this is; extensible, so switch over it with a `default`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case syntax, unsupported, invalid, execution
+            case syntax, unsupported, invalid, execution, timeout, limit
         }
         private let base: Base
 
@@ -17,6 +17,10 @@ public struct PromQLError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalid = Code(base: .invalid)
         /// Evaluation failed, e.g. duplicate series for a match group.
         public static let execution = Code(base: .execution)
+        /// The query ran past its deadline and was stopped.
+        public static let timeout = Code(base: .timeout)
+        /// The query touched more series than it may.
+        public static let limit = Code(base: .limit)
 
         /// The code's name, e.g. `syntax`.
         public var description: String { base.rawValue }

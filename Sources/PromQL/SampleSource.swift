@@ -1,9 +1,9 @@
 /// Where an evaluator gets series from: the seam between the PromQL engine and a store.
 public protocol SampleSource: Sendable {
-    /// Every series whose name and labels match `matchers`, with its value at `time` (unix ms).
+    /// Every series whose name and labels match `matchers`, with its value at `time` (at the current time when `time.isNow`).
     ///
     /// A series lacking a label is matched as if the label's value were empty. Each returned sample's
     /// labels include `__name__`. Series without a value at `time` are left out. Any order will do,
     /// but returning samples sorted by labels (`Labels` is `Comparable`) saves the evaluator a sort.
-    func select(_ matchers: [LabelMatcher], at time: Int64) async throws -> [Sample]
+    func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample]
 }

@@ -1,3 +1,5 @@
+import Collector
+
 /// A failure of a store, wrapping the driver's error at the storage boundary.
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     /// What failed; extensible.
@@ -27,4 +29,11 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+}
+
+extension StorageError: StoreFailure {
+    /// `redis` or `postgres`.
+    public var storeName: String { code == .redis ? "redis" : code == .postgres ? "postgres" : "store" }
+    /// Driver failures are outages; unreadable stored data is not.
+    public var isOutage: Bool { code == .redis || code == .postgres }
 }

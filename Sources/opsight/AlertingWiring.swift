@@ -1,5 +1,8 @@
 import AdminAPI
 import Alerting
+import HTTPLayer
+import OpsightMetrics
+import QueryModel
 import AsyncHTTPClient
 import Collector
 import Foundation
@@ -21,13 +24,13 @@ final class AlertingWiring: Sendable {
     private let receivers: ReceiverTable
     private let configPath: String?
     let logger: Logger
-    private let status: CollectorStatus
+    let counters = AlertingCounters()
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static func nowMs() -> Int64 { WallClock.system.nowMs() }
 
     init(
         config: OpsightConfig, configPath: String?, holder: String, store: any AlertStore, source: any SampleSource,
-        status: CollectorStatus, logger: Logger
+        selfMetrics: SelfMetrics, logger: Logger
     ) throws {
         let settings = config.alerting ?? AlertingSettings()
         let rules: RuleSet
@@ -40,7 +43,8 @@ final class AlertingWiring: Sendable {
         self.store = store
         self.configPath = configPath
         self.logger = logger
-        self.status = status
+        let counters = counters
+        Self.register(counters, in: selfMetrics)
         let receivers = ReceiverTable(Self.receiverMap(settings.dispatch))
         self.receivers = receivers
         // A process id beside the collector id: two processes sharing a WAL folder by mistake still differ.
@@ -57,7 +61,7 @@ final class AlertingWiring: Sendable {
         self.delivery = DeliveryWorker(
             configuration: delivery, store: store, poster: AsyncHTTPPoster(client: httpClient),
             receivers: { receivers.current }, isLeader: { lease.isLeader }, now: Self.nowMs,
-            onOutcome: { receiver, outcome in status.recordNotification(receiver: receiver, outcome: outcome) },
+            onOutcome: { receiver, outcome in counters.recordNotification(receiver: receiver, outcome: outcome) },
             logger: logger)
         logger.info(
             "alerting loaded", metadata: ["groups": "\(rules.groups.count)", "rules": "\(rules.ruleCount)"])
@@ -65,19 +69,41 @@ final class AlertingWiring: Sendable {
 
     /// The long-running parts, for the service group.
     var services: [any Service] {
-        let status = status
+        let counters = counters
         let service = AlertingService(engine: engine, lease: lease, now: Self.nowMs, logger: logger) { stats in
-            status.ruleEvaluations.store(stats.evaluations, ordering: .relaxed)
-            status.ruleEvaluationFailures.store(stats.failures, ordering: .relaxed)
-            status.alertsPending.store(stats.pending, ordering: .relaxed)
-            status.alertsFiring.store(stats.firing, ordering: .relaxed)
+            counters.ruleEvaluations.store(stats.evaluations, ordering: .relaxed)
+            counters.ruleEvaluationFailures.store(stats.failures, ordering: .relaxed)
+            counters.alertsPending.store(stats.pending, ordering: .relaxed)
+            counters.alertsFiring.store(stats.firing, ordering: .relaxed)
         }
         return [lease, service, delivery, ReloadOnHangup(wiring: self)]
     }
 
+    /// Alerting's own families (SPEC §6) in the query model's registry.
+    private static func register(_ counters: AlertingCounters, in selfMetrics: SelfMetrics) {
+        selfMetrics.register(
+            "opsight_rule_evaluations_total", type: "counter", help: "Alerting and recording rule evaluations."
+        ) { Double(counters.ruleEvaluations.load(ordering: .relaxed)) }
+        selfMetrics.register(
+            "opsight_rule_evaluation_failures_total", type: "counter", help: "Rule evaluations that failed."
+        ) { Double(counters.ruleEvaluationFailures.load(ordering: .relaxed)) }
+        selfMetrics.register("opsight_alerts", type: "gauge", help: "Alerts by state after the last evaluation.") {
+            [
+                ([("state", "firing")], Double(counters.alertsFiring.load(ordering: .relaxed))),
+                ([("state", "pending")], Double(counters.alertsPending.load(ordering: .relaxed))),
+            ]
+        }
+        selfMetrics.register(
+            "opsight_notifications_total", type: "counter", help: "Notification delivery attempts by outcome."
+        ) {
+            counters.notificationCounts.sorted { ($0.key.receiver, $0.key.outcome) < ($1.key.receiver, $1.key.outcome) }
+                .map { ([("receiver", $0.key.receiver), ("outcome", $0.key.outcome)], Double($0.value)) }
+        }
+    }
+
     /// The HTTP endpoints.
-    func controller(tokens: AccessTokens) -> AlertingController<BasicRequestContext> {
-        AlertingController(engine: engine, store: store, tokens: tokens, reload: { try await self.reload() })
+    func controller() -> AlertingController<BasicRequestContext> {
+        AlertingController(engine: engine, store: store, reload: { try await self.reload() })
     }
 
     /// Re-reads the configuration file's alerting block and the rule files; all or nothing.

@@ -4,9 +4,12 @@ import ArgumentParser
 import AsyncHTTPClient
 import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
 import Logging
+import OpsightMetrics
 import PromQL
+import QueryModel
 import PostgresNIO
 import ServiceLifecycle
 import Storage
@@ -41,11 +44,14 @@ struct Serve: AsyncParsableCommand {
             logger.warning("configuration names an unset environment variable; it is empty", metadata: ["variable": "\(name)"])
         }
         let log = logger
-        let startedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let startedAtMs = WallClock.system.nowMs()
         let stores = try StoreConnections(config: config, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await stores.postgres.run() }
-            defer { stores.redis.shutdown() }
+            defer {
+                stores.redis.shutdown()
+                stores.readRedis.shutdown()
+            }
             try await stores.waitUntilReachable(logger: logger)
             try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
             var rawConfiguration = RawEventBuffer.Configuration()
@@ -64,54 +70,52 @@ struct Serve: AsyncParsableCommand {
                 rawServices.append(
                     RawEventWriter(
                         configuration: writer, buffer: rawEvents, store: rawStore,
-                        now: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger))
+                        now: { WallClock.system.nowMs() }, logger: logger))
             }
             let flusher = Flusher(
                 aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
                 collectorID: runtime.collectorID, status: runtime.status, logger: logger)
+            // Reads have their own Redis connections: no query waits behind a flush, nor a flush behind a query.
+            let clock = WallClock.system
             let cache = WindowCache(
-                configuration: .init(windowsMs: config.windowsMs), feed: stores.hot, logger: logger,
-                now: { Int64(Date().timeIntervalSince1970 * 1000) })
-            let reader = MetricsReader(hot: stores.hot, durable: stores.durable, cache: cache)
+                configuration: .init(windowsMs: config.windowsMs), feed: stores.readHot, logger: logger,
+                now: { clock.nowMs() })
+            let reader = MetricsReader(hot: stores.readHot, durable: stores.durable, cache: cache, clock: clock)
             let funnels = FunnelReader(
-                funnels: config.funnels, configuration: .init(hotRetentionMs: stores.hot.retentionMs ?? 4_500_000),
-                hot: stores.hot, durable: stores.durable)
-            let tokens = AccessTokens(config.tokens)
+                funnels: config.funnels,
+                configuration: .init(hotRetentionMs: stores.readHot.retentionMs ?? 4_500_000),
+                hot: stores.readHot, durable: stores.durable, clock: clock)
+            let selfMetrics = SelfMetrics()
+            selfMetrics.registerCollector(
+                status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
+                version: OpsightVersion.current)
+            let families = MetricFamilies(
+                configuration: .init(windowsMs: config.windowsMs), reader: reader, totals: stores.readHot,
+                funnels: funnels, selfMetrics: selfMetrics, clock: clock)
+            let limits = config.queryLimits
             let router = Router()
             router.add(middleware: RequestIDMiddleware())
-            IngestController(pipeline: runtime.pipeline, tokens: tokens).register(on: router)
-            OpsController(reader: reader, tokens: tokens)
-                .register(on: router)
-            MetricsController(
-                configuration: .init(
-                    windowsMs: config.windowsMs, isPublic: config.publicMetrics, version: OpsightVersion.current),
-                reader: reader, hot: stores.hot, tokens: tokens,
-                status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
-                funnels: funnels
-            ).register(on: router)
-            FunnelsController(reader: funnels, tokens: tokens).register(on: router)
-            let source = FamilySampleSource(
-                configuration: .init(windowsMs: config.windowsMs, version: OpsightVersion.current),
-                reader: reader, hot: stores.hot, status: runtime.status,
-                walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes }, funnels: funnels,
-                now: { Int64(Date().timeIntervalSince1970 * 1000) })
-            PromAPIController(source: source, tokens: tokens, now: { Int64(Date().timeIntervalSince1970 * 1000) })
-                .register(on: router)
+            let routes = ScopedRoutes(router: router, tokens: AccessTokens(config.tokens), logger: logger)
+            IngestController(pipeline: runtime.pipeline).register(on: routes)
+            OpsController(reader: reader, clock: clock, limits: limits).register(on: routes)
+            MetricsController(families: families, isPublic: config.publicMetrics).register(on: routes)
+            FunnelsController(reader: funnels, clock: clock).register(on: routes)
+            PromAPIController(source: families, clock: clock, limits: limits).register(on: routes)
             let alerting = try AlertingWiring(
                 config: config, configPath: options.config, holder: runtime.collectorID,
                 store: PostgresAlertStore(client: stores.postgres, schema: config.databaseSchema, logger: logger),
-                source: source, status: runtime.status, logger: logger)
+                source: families, selfMetrics: selfMetrics, logger: logger)
             defer { alerting.shutdown() }
-            alerting.controller(tokens: tokens).register(on: router)
-            EventsController(store: rawStore, buffer: rawEvents ?? RawEventBuffer(), tokens: tokens).register(on: router)
+            alerting.controller().register(on: routes)
+            EventsController(store: rawStore, buffer: rawEvents ?? RawEventBuffer(), clock: clock).register(on: routes)
             StatusController(
                 configuration: .init(
                     version: OpsightVersion.current, collectorID: runtime.collectorID, windowsMs: config.windowsMs,
                     startedAtMs: startedAtMs),
-                status: runtime.status, pipeline: runtime.pipeline, tokens: tokens
-            ).register(on: router)
-            HealthController(stores: [("redis", stores.hot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
-                .register(on: router)
+                status: runtime.status, pipeline: runtime.pipeline, clock: clock
+            ).register(on: routes)
+            HealthController(stores: [("redis", stores.readHot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
+                .register(on: routes)
             let app = Application(
                 router: router,
                 configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
@@ -133,9 +137,15 @@ struct Serve: AsyncParsableCommand {
 
 /// The connections to Redis and PostgreSQL and the stores over them.
 struct StoreConnections {
+    /// The flush's connections.
     let redis: RedisClient
+    /// Every reader's connections, apart from the flush's.
+    let readRedis: RedisClient
     let postgres: PostgresClient
+    /// The hot store as the flush writes it.
     let hot: RedisHotStore
+    /// The hot store as readers (the API, rules, the window cache) read it.
+    let readHot: RedisHotStore
     let durable: PostgresDurableStore
 
     init(config: OpsightConfig, logger: Logger) throws {
@@ -148,8 +158,10 @@ struct StoreConnections {
             throw CommandFailure("database_url: \(error.message)")
         }
         redis = RedisClient(url: redisURL, connections: 2)
+        readRedis = RedisClient(url: redisURL, connections: 2)
         postgres = PostgresClient(configuration: pgURL.clientConfiguration, backgroundLogger: logger)
         hot = RedisHotStore(client: redis, configuration: .init(keyPrefix: config.redisKeyPrefix))
+        readHot = RedisHotStore(client: readRedis, configuration: .init(keyPrefix: config.redisKeyPrefix))
         durable = PostgresDurableStore(
             client: postgres, configuration: .init(schema: config.databaseSchema), logger: logger)
     }

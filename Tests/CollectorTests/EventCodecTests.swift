@@ -1,4 +1,5 @@
 import OpsightMetrics
+import OpsightTestSupport
 import Testing
 
 @testable import Collector

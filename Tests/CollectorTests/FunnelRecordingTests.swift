@@ -1,9 +1,11 @@
 import Foundation
 import Logging
 import OpsightMetrics
+import OpsightTestSupport
 import Testing
 
 @testable import Collector
+@testable import QueryModel
 
 /// Funnels from ingest to figures: journeys sent as NDJSON (named events, requests and jobs as steps) go
 /// through the write-ahead log, the aggregator and the flush into the stores, and the ``FunnelReader``'s
@@ -84,10 +86,10 @@ import Testing
     static func checkAgainstOracle(
         _ journeys: [[[Int64]]], hot: InMemoryMetricsStore, durable: InMemoryMetricsStore
     ) async throws {
-        let reader = FunnelReader(funnels: [funnel], hot: hot, durable: durable)
+        let reader = FunnelReader(funnels: [funnel], hot: hot, durable: durable, clock: WallClock { nowMs })
         for t in [base + 3_600_000, base + 7_200_000, base + 9_000_000, nowMs] {
             let windows: [Int64] = [600_000, 3_600_000, 86_400_000]
-            let figures = try await reader.figures(funnel, windowsMs: windows, timeMs: t, nowMs: nowMs)
+            let figures = try await reader.figures(funnel, windowsMs: windows, at: .at(t))
             for f in figures {
                 let want = FunnelEvaluatorTests.oracle(journeys, windowMs: f.windowMs, t: t)
                 #expect(f.result.entered == want.entered, "entered, window \(f.windowMs) at \(t)")
@@ -104,9 +106,10 @@ import Testing
             // evaluation time is now, the durable one everything older.
             let empty = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
             let hotOnly = try await FunnelReader(funnels: [funnel], hot: hot, durable: empty)
-                .figures(funnel, windowsMs: [600_000, 3_600_000], timeMs: t, nowMs: t)
-            let durableOnly = try await FunnelReader(funnels: [funnel], hot: empty, durable: durable)
-                .figures(funnel, windowsMs: windows, timeMs: t, nowMs: t + 86_400_000)
+                .figures(funnel, windowsMs: [600_000, 3_600_000], at: .now(t))
+            let durableOnly = try await FunnelReader(
+                funnels: [funnel], hot: empty, durable: durable, clock: WallClock { t + 86_400_000 }
+            ).figures(funnel, windowsMs: windows, at: .at(t))
             for f in hotOnly + durableOnly {
                 let want = FunnelEvaluatorTests.oracle(journeys, windowMs: f.windowMs, t: t)
                 #expect(f.result.entered == want.entered && f.result.reached == want.reached, "one store, \(f.windowMs)")
@@ -198,7 +201,7 @@ import Testing
         recent.funnelSteps = [record(0, "u2", now - 60_000), record(1, "u2", now - 30_000)]
         try await hot.commit(recent, position: 1, collector: "c")
         let reader = FunnelReader(funnels: [Self.funnel], hot: hot, durable: durable)
-        let figures = try await reader.figures(Self.funnel, windowsMs: [3_600_000, 86_400_000], timeMs: nil, nowMs: now)
+        let figures = try await reader.figures(Self.funnel, windowsMs: [3_600_000, 86_400_000], at: .now(now))
         #expect(figures[0].result.entered == 1 && figures[0].result.reached == [1, 1, 0, 0])
         #expect(figures[1].result.entered == 2 && figures[1].result.reached == [2, 2, 1, 1])
         #expect(figures[1].timeToConvert(0.5) == 300)

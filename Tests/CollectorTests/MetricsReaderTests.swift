@@ -2,6 +2,7 @@ import OpsightMetrics
 import Testing
 
 @testable import Collector
+@testable import QueryModel
 
 @Suite struct MetricsReaderTests {
     /// A request event at `ms`.
@@ -25,13 +26,21 @@ import Testing
 
     func count(_ r: MetricsReader.Result) -> UInt64 { r.data.requests.values.reduce(0) { $0 + $1.count } }
 
+    /// Window `windowMs` at `timeMs` (nil: at now) by a reader whose clock reads `nowMs`.
+    func read(
+        _ hot: any MetricsStore, _ durable: any MetricsStore, service: String?, windowMs: Int64, timeMs: Int64?,
+        nowMs: Int64
+    ) async throws -> MetricsReader.Result {
+        try await MetricsReader(hot: hot, durable: durable, clock: WallClock { nowMs })
+            .window(service: service, windowMs: windowMs, at: timeMs.map { .at($0) } ?? .now(nowMs))
+    }
+
     @Test func windowIsOpenAtTheOldEdgeAndClosedAtTheNewOne() async throws {
         let t: Int64 = 1_795_000_020_000  // on the 10 s and the minute grid
         let w: Int64 = 300_000
         let events = [request(t - w), request(t - w + 1), request(t), request(t + 1)]
         let (hot, durable) = try await stores(events)
-        let reader = MetricsReader(hot: hot, durable: durable)
-        let r = try await reader.window(service: "api", windowMs: w, timeMs: t, nowMs: t + 60_000)
+        let r = try await read(hot, durable, service: "api", windowMs: w, timeMs: t, nowMs: t + 60_000)
         #expect(count(r) == 2)
         #expect(r.timeMs == t)
     }
@@ -39,8 +48,7 @@ import Testing
     @Test func pastTimeRoundsDownToTheTenSecondGrid() async throws {
         let t: Int64 = 1_795_000_020_000
         let (hot, durable) = try await stores([request(t - 5), request(t + 3_000)])
-        let reader = MetricsReader(hot: hot, durable: durable)
-        let r = try await reader.window(service: nil, windowMs: 60_000, timeMs: t + 9_999, nowMs: t + 120_000)
+        let r = try await read(hot, durable, service: nil, windowMs: 60_000, timeMs: t + 9_999, nowMs: t + 120_000)
         #expect(r.timeMs == t)
         #expect(count(r) == 1)
     }
@@ -48,27 +56,39 @@ import Testing
     @Test func nowIncludesEverythingUpToNow() async throws {
         let now: Int64 = 1_795_000_023_456
         let (hot, durable) = try await stores([request(now - 59_000), request(now - 1), request(now), request(now + 1_000)])
-        let reader = MetricsReader(hot: hot, durable: durable)
-        let r = try await reader.window(service: "api", windowMs: 60_000, timeMs: nil, nowMs: now)
+        let r = try await read(hot, durable, service: "api", windowMs: 60_000, timeMs: nil, nowMs: now)
         // The old edge is on the grid: (ceil(now/10s)·10s − 60s, now] holds the first three.
         #expect(count(r) == 3)
         #expect(r.timeMs == now)
     }
 
-    @Test func aTimeAMomentBeforeTheReadersNowIsNow() async throws {
+    @Test func theCallerSaysWhetherATimeIsNow() async throws {
         let now: Int64 = 1_795_000_023_456
         let (hot, durable) = try await stores([request(now - 59_000), request(now - 1_500), request(now - 1)])
-        let reader = MetricsReader(hot: hot, durable: durable)
-        // An evaluation that read the clock 5 ms before the reader: read as now, (ceil(now/10s)·10s − 60s, now],
+        let reader = MetricsReader(hot: hot, durable: durable, clock: WallClock { now + 5 })
+        // An evaluation at its current time, even one the reader's clock has passed: (ceil(t/10s)·10s − 60s, t],
         // not rounded down to the grid, which would lose the two newest events and keep the oldest.
-        let r = try await reader.window(service: "api", windowMs: 60_000, timeMs: now - 5, nowMs: now)
+        let r = try await reader.window(service: "api", windowMs: 60_000, at: .now(now))
         #expect(count(r) == 2)
         #expect(r.timeMs == now)
-        // Beyond the tolerance it is a past time again.
-        let past = try await reader.window(
-            service: "api", windowMs: 60_000, timeMs: now - MetricsReader.nowToleranceMs - 1, nowMs: now)
+        // The same instant given as a time is a past time on the grid.
+        let past = try await reader.window(service: "api", windowMs: 60_000, at: .at(now))
         #expect(past.timeMs == 1_795_000_020_000)
         #expect(count(past) == 1)
+    }
+
+    @Test(arguments: [Int64.min, -1, 4_102_444_800_001, .max])
+    func timesOutsideTheRangeAreRefusedNotComputed(time: Int64) async throws {
+        let (hot, durable) = try await stores([])
+        let reader = MetricsReader(hot: hot, durable: durable)
+        await #expect(throws: CollectorError.self) {
+            _ = try await reader.window(service: nil, windowMs: 60_000, at: .at(time))
+        }
+        for window: Int64 in [.max, 32 * 86_400_000, -10_000] {
+            await #expect(throws: CollectorError.self) {
+                _ = try await reader.window(service: nil, windowMs: window, at: .now(1_795_000_000_000))
+            }
+        }
     }
 
     @Test func longWindowsComeFromRollupsPlusTheNewestHotMinutes() async throws {
@@ -77,13 +97,12 @@ import Testing
         var events: [Event] = []
         for minute in stride(from: Int64(0), to: 400, by: 7) { events.append(request(now - minute * 60_000)) }
         let (hot, durable) = try await stores(events)
-        let reader = MetricsReader(hot: hot, durable: durable)
-        let r = try await reader.window(service: "api", windowMs: sixHours, timeMs: nil, nowMs: now)
+        let r = try await read(hot, durable, service: "api", windowMs: sixHours, timeMs: nil, nowMs: now)
         let edge = (TimeBucket.index(ofMs: now, widthMs: 60_000)) * 60_000 - sixHours
         #expect(count(r) == UInt64(events.filter { $0.timestampMs > edge && $0.timestampMs <= now }.count))
         // A past time far outside hot retention is served from rollups on the minute grid.
         let past = now - 3 * 3_600_000 + 12_345
-        let p = try await reader.window(service: "api", windowMs: 3_600_000 * 2, timeMs: past, nowMs: now)
+        let p = try await read(hot, durable, service: "api", windowMs: 3_600_000 * 2, timeMs: past, nowMs: now)
         let pastEnd = (past / 60_000) * 60_000
         #expect(p.timeMs == pastEnd)
         #expect(count(p) == UInt64(events.filter { $0.timestampMs > pastEnd - 7_200_000 && $0.timestampMs <= pastEnd }.count))
@@ -91,12 +110,11 @@ import Testing
 
     @Test func windowsOffTheGridAreRejected() async throws {
         let (hot, durable) = try await stores([])
-        let reader = MetricsReader(hot: hot, durable: durable)
         await #expect(throws: CollectorError.self) {
-            _ = try await reader.window(service: nil, windowMs: 15_000, timeMs: nil, nowMs: 1_000_000)
+            _ = try await read(hot, durable, service: nil, windowMs: 15_000, timeMs: nil, nowMs: 1_000_000)
         }
         await #expect(throws: CollectorError.self) {
-            _ = try await reader.window(service: nil, windowMs: 7_200_000 + 10_000, timeMs: nil, nowMs: 1_000_000)
+            _ = try await read(hot, durable, service: nil, windowMs: 7_200_000 + 10_000, timeMs: nil, nowMs: 1_000_000)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OpsightMetrics
+import OpsightTestSupport
 import Testing
 
 @testable import Collector

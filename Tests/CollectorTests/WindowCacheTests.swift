@@ -1,9 +1,11 @@
 import Logging
 import OpsightMetrics
 import Synchronization
+import OpsightTestSupport
 import Testing
 
 @testable import Collector
+@testable import QueryModel
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
@@ -127,21 +129,19 @@ final class ManualClock: Sendable {
         let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
         let clock = ManualClock(1_795_000_003_456)
         let cache = WindowCache(feed: hot, logger: Logger(label: "test"), now: { clock.now })
-        let reader = MetricsReader(hot: hot, durable: durable, cache: cache)
-        let plain = MetricsReader(hot: hot, durable: durable)
+        let reader = MetricsReader(hot: hot, durable: durable, cache: cache, clock: WallClock { clock.now })
+        let plain = MetricsReader(hot: hot, durable: durable, clock: WallClock { clock.now })
         var rng = SplitMix64(seed: 11)
         var position: UInt64 = 0
         try await commit(
             hot, randomEvents(count: 300, baseMs: clock.now, spanMs: 3_000_000, rng: &rng), position: &position)
         for service in [nil, "api"] as [String?] {
-            let a = try await reader.window(service: service, windowMs: 300_000, timeMs: nil, nowMs: clock.now)
-            let b = try await plain.window(service: service, windowMs: 300_000, timeMs: nil, nowMs: clock.now)
+            let a = try await reader.window(service: service, windowMs: 300_000, at: .now(clock.now))
+            let b = try await plain.window(service: service, windowMs: 300_000, at: .now(clock.now))
             #expect(a.data == b.data)
             #expect(a.timeMs == b.timeMs)
-            let pastA = try await reader.window(
-                service: service, windowMs: 300_000, timeMs: clock.now - 60_000, nowMs: clock.now)
-            let pastB = try await plain.window(
-                service: service, windowMs: 300_000, timeMs: clock.now - 60_000, nowMs: clock.now)
+            let pastA = try await reader.window(service: service, windowMs: 300_000, at: .at(clock.now - 60_000))
+            let pastB = try await plain.window(service: service, windowMs: 300_000, at: .at(clock.now - 60_000))
             #expect(pastA.data == pastB.data)
         }
         #expect(await cache.rebuilds == 1)

@@ -2,6 +2,7 @@ import Collector
 import Foundation
 import Logging
 import OpsightMetrics
+import QueryModel
 import Storage
 import Testing
 

@@ -22,7 +22,7 @@ import Testing
 
     @Test(arguments: values)
     func takesLatestPointWithinLookback(time: Int64, expected: Double?) async throws {
-        let samples = try await Self.source.select([LabelMatcher(name: "__name__", equalTo: "x")], at: time)
+        let samples = try await Self.source.select([LabelMatcher(name: "__name__", equalTo: "x")], at: .at(time))
         #expect(samples.map(\.value) == (expected.map { [$0] } ?? []))
     }
 
@@ -31,14 +31,14 @@ import Testing
             try LabelMatcher(name: "__name__", op: .regexMatch, value: "x|y"),
             try LabelMatcher(name: "job", op: .notEqual, value: "a"),
         ]
-        let samples = try await Self.source.select(matchers, at: 10_000)
+        let samples = try await Self.source.select(matchers, at: .at(10_000))
         #expect(samples == [Sample(labels: ["__name__": "y"], value: 9)])
     }
 
     @Test func constantSamplesHaveValuesAtAnyTime() async throws {
         let source = InMemorySampleSource([Sample(labels: Self.labels, value: 7)])
         for time: Int64 in [.min, -1, 0, 1_795_312_800_000, .max] {
-            #expect(try await source.select([], at: time).map(\.value) == [7])
+            #expect(try await source.select([], at: .at(time)).map(\.value) == [7])
         }
     }
 }

@@ -31,8 +31,7 @@ import Testing
     @Test(arguments: [".*", ".+", "foo", "a|b|c", "", "a|", "|", "é|ü", "GET|POST|", "5m"])
     func fastPathsAgreeWithRegexEngine(pattern: String) throws {
         let fast = try LabelRegex(pattern)
-        let general = LabelRegex.compiled(
-            try NSRegularExpression(pattern: "\\A(?:\(pattern))\\z", options: [.dotMatchesLineSeparators]))
+        let general = LabelRegex.compiled(try RE2Pattern(pattern))
         if case .compiled = fast { Issue.record("no fast path for \(pattern)") }
         let candidates = ["", "a", "b", "c", "ab", "foo", "foox", "é", "ü", "GET", "POST", "5m", "|", "\n", "x\ny"]
         for candidate in candidates {

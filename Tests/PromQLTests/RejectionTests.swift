@@ -113,7 +113,7 @@ import Testing
         (#"{a=~".*"}"#, "1:1: vector selector must contain at least one non-empty matcher"),
         (#"{a="", b!~"x"}"#, "1:1: vector selector must contain at least one non-empty matcher"),
         (#"m{__name__="n"}"#, #"1:1: metric name must not be set twice: "m" or "n""#),
-        (#"m{a=~"("}"#, #"1:6: invalid regular expression "(" for label a"#),
+        (#"m{a=~"("}"#, #"1:6: invalid regular expression "(" for label a: missing ): ("#),
         ("1 > 2", "1:3: comparisons between scalars must use BOOL modifier"),
         ("a + bool b", "1:3: bool modifier can only be used on comparison operators"),
         ("a and bool b", "1:3: bool modifier can only be used on comparison operators"),

@@ -9,7 +9,7 @@ struct OverlaySampleSource: SampleSource {
     let extra: [Sample]
 
     /// The base's matches with the extra samples merged in.
-    func select(_ matchers: [LabelMatcher], at time: Int64) async throws -> [Sample] {
+    func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
         let added = extra.filter { sample in matchers.allSatisfy { $0.matches(sample.labels) } }
         guard !added.isEmpty else { return try await base.select(matchers, at: time) }
         let replaced = Set(added.map(\.labels))

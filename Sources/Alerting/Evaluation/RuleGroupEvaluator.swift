@@ -55,7 +55,8 @@ public struct RuleGroupEvaluator: Sendable {
     public mutating func evaluate(at now: Int64, source: any SampleSource) async -> GroupEvaluation {
         var recorded: [Sample] = []
         return await evaluate(at: now) { expr, time in
-            try await Evaluator(source: OverlaySampleSource(base: source, extra: recorded)).evaluate(expr, at: time)
+            // Rules evaluate at the engine's current time: windows include everything committed so far.
+            try await Evaluator(source: OverlaySampleSource(base: source, extra: recorded)).evaluate(expr, at: .now(time))
         } record: {
             recorded.append(contentsOf: $0)
         }

@@ -1,6 +1,8 @@
 import Collector
 import Foundation
+import HTTPLayer
 import OpsightMetrics
+import PromQL
 import Yams
 
 /// `opsight.yaml` (SPEC §10), after `${VAR}` substitution and environment overrides.
@@ -28,6 +30,8 @@ struct OpsightConfig {
     var rawEventsSampleRate = 0.01
     /// Most raw events written to PostgreSQL per second (`raw_events.max_rate`; 0: unlimited).
     var rawEventsMaxRate = 20_000
+    /// Limits of one query (`query:`): series per evaluation, run time, points per range series (SPEC §7).
+    var queryLimits = QueryLimits()
     /// Funnel definitions (`funnels:`), validated.
     var funnels: [FunnelDefinition] = []
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
@@ -113,7 +117,7 @@ struct OpsightConfig {
     private mutating func apply(_ root: ConfigNode) throws(ConfigError) {
         try root.checkKeys([
             "listen", "redis_url", "database_url", "database_schema", "redis_key_prefix", "wal", "auth", "windows",
-            "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events",
+            "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events", "query",
         ])
         if let n = root.child("listen") { try setListen(try n.string(), node: n) }
         if let n = root.child("redis_url") { redisURL = try n.string() }
@@ -149,8 +153,8 @@ struct OpsightConfig {
             windowsMs = []
             for w in try n.sequence() {
                 let ms = try w.duration()
-                guard ms % 10_000 == 0, ms <= 3_600_000 || ms % 60_000 == 0 else {
-                    throw w.error("windows must be multiples of 10s (and of 1m above 1h)")
+                guard ms > 0, ms % 10_000 == 0, ms <= 3_600_000 || ms % 60_000 == 0, ms <= 31 * 86_400_000 else {
+                    throw w.error("windows must be multiples of 10s (and of 1m above 1h), from 10s to 31d")
                 }
                 windowsMs.append(ms)
             }
@@ -173,6 +177,23 @@ struct OpsightConfig {
             try ingest.checkKeys(["max_body_bytes", "max_age"])
             if let n = ingest.child("max_body_bytes") { maxBodyBytes = Int(try n.bytes()) }
             if let n = ingest.child("max_age") { maxAgeMs = try n.duration() }
+        }
+        if let query = root.child("query") {
+            try query.checkKeys(["max_series", "timeout", "max_points"])
+            if let n = query.child("max_series") {
+                queryLimits.maxSeries = try n.int()
+                guard queryLimits.maxSeries >= 1 else { throw n.error("must be at least 1 series") }
+            }
+            if let n = query.child("timeout") {
+                let ms = try n.duration()
+                guard (1_000...600_000).contains(ms) else { throw n.error("must be from 1s to 10m") }
+                queryLimits.timeout = .milliseconds(ms)
+            }
+            if let n = query.child("max_points") {
+                let points = try n.int()
+                guard (2...1_000_000).contains(points) else { throw n.error("must be from 2 to 1000000 points") }
+                queryLimits.maxPoints = Int64(points)
+            }
         }
         if let list = root.child("funnels") { funnels = try FunnelSettings.parse(list) }
         if let raw = root.child("raw_events") {

@@ -32,8 +32,9 @@ public enum JSON: Sendable, Encodable, Equatable {
 }
 
 /// Builds JSON responses.
-enum JSONResponse {
-    static func ok(_ value: JSON, status: HTTPResponse.Status = .ok) throws -> Response {
+public enum JSONResponse {
+    /// `value` as a JSON response with sorted keys.
+    public static func ok(_ value: JSON, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(value)

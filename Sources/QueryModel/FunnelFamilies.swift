@@ -64,13 +64,12 @@ struct FunnelFamilies {
 }
 
 extension FunnelReader {
-    /// Every configured funnel over `windowsMs` at `timeMs` (nil: now); `name` narrows to one funnel.
-    func allFigures(windowsMs: [Int64], timeMs: Int64?, nowMs: Int64, name: String? = nil) async throws
-        -> [Figures]
-    {
+    /// Every configured funnel over `windowsMs` at `time`; `name` narrows to one funnel.
+    func allFigures(windowsMs: [Int64], at time: EvaluationTime, name: String? = nil) async throws -> [Figures] {
         var out: [Figures] = []
         for f in funnels where name == nil || f.name == name {
-            out += try await figures(f, windowsMs: windowsMs, timeMs: timeMs, nowMs: nowMs)
+            try Task.checkCancellation()
+            out += try await figures(f, windowsMs: windowsMs, at: time)
         }
         return out
     }

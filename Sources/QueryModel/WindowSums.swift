@@ -1,3 +1,5 @@
+import Collector
+
 /// Sums of hot buckets over several sliding windows that all end at the same bucket, kept exact as the
 /// buckets change and time moves on.
 ///

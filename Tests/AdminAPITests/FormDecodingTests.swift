@@ -1,6 +1,6 @@
 import Testing
 
-@testable import AdminAPI
+@testable import HTTPLayer
 
 /// Query strings and form bodies of the Prometheus API decode the same way, and bad escapes never trap.
 @Suite struct FormDecodingTests {
@@ -17,6 +17,6 @@ import Testing
     ]
 
     @Test(arguments: cases) func decodesLikeAForm(_ text: String, _ expected: [String]) {
-        #expect(PromParameters.formDecode(text).flatMap { [$0.0, $0.1] } == expected)
+        #expect(RequestParameters.formDecode(text).flatMap { [$0.0, $0.1] } == expected)
     }
 }

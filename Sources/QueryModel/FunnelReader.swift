@@ -1,3 +1,7 @@
+import Collector
+import OpsightMetrics
+import PromQL
+
 /// The figures of configured funnels over windows ending at one time, computed from the stores' step records.
 ///
 /// Every step record with a time in the longest window asked for is read once and the windows are evaluated on
@@ -54,31 +58,39 @@ public struct FunnelReader: Sendable {
     private let configuration: Configuration
     private let hot: any FunnelStepStore
     private let durable: any FunnelStepStore
+    private let clock: WallClock
 
-    /// Creates the reader of `funnels` over the two stores.
+    /// Creates the reader of `funnels` over the two stores; `clock` tells which records the hot store still holds.
     public init(
         funnels: [FunnelDefinition], configuration: Configuration = .init(), hot: any FunnelStepStore,
-        durable: any FunnelStepStore
+        durable: any FunnelStepStore, clock: WallClock = .system
     ) {
         self.funnels = funnels
         self.configuration = configuration
         self.hot = hot
         self.durable = durable
+        self.clock = clock
     }
 
     /// The funnel called `name`.
     public func funnel(named name: String) -> FunnelDefinition? { funnels.first { $0.name == name } }
 
-    /// The figures of `funnel` over each of `windowsMs` ending at `timeMs` (nil: now; a time after now is now).
+    /// The figures of `funnel` over each of `windowsMs` ending at `time` (a time after now is now).
     ///
-    /// Records keep their exact times, so any `timeMs` is exact — no rounding to a grid, and a time a moment
+    /// Records keep their exact times, so any time is exact — no rounding to a grid, and a time a moment
     /// ago is that time, not now.
     public func figures(
-        _ funnel: FunnelDefinition, windowsMs: [Int64], timeMs: Int64?, nowMs: Int64
+        _ funnel: FunnelDefinition, windowsMs: [Int64], at time: EvaluationTime
     ) async throws -> [Figures] {
         guard let longest = windowsMs.max() else { return [] }
-        guard windowsMs.allSatisfy({ $0 > 0 }) else { throw CollectorError(.invalid, "window must be positive") }
-        let t = min(timeMs ?? nowMs, nowMs)
+        guard windowsMs.allSatisfy({ $0 > 0 && $0 <= MetricsReader.maxWindowMs }) else {
+            throw CollectorError(.invalid, "window must be from 1ms to 31d")
+        }
+        guard MetricsReader.timeRangeMs.contains(time.milliseconds) else {
+            throw CollectorError(.invalid, "time must lie between 1970 and 2100")
+        }
+        let nowMs = time.isNow ? time.milliseconds : clock.nowMs()
+        let t = min(time.milliseconds, nowMs)
         let records = try await steps(funnel.storageName, afterMs: t - longest, throughMs: t, nowMs: nowMs)
         let steps = funnel.steps.count
         var times: [String: [[Int64]]] = [:]

@@ -7,6 +7,9 @@ import Testing
 
 @testable import AdminAPI
 @testable import Collector
+import HTTPLayer
+import OpsightTestSupport
+import QueryModel
 
 /// `/api/v1/jobs`, `/api/v1/timeseries` and `/api/v1/status` against an exact oracle over the same events.
 @Suite struct OpsChartAndJobsTests {
@@ -45,12 +48,13 @@ import Testing
             aggregator: runtime.aggregator, wal: runtime.wal, hot: hot, durable: durable,
             collectorID: runtime.collectorID, status: runtime.status, logger: Logger(label: "test"))
         let router = Router()
-        IngestController(pipeline: runtime.pipeline, tokens: Self.tokens).register(on: router)
-        OpsController(reader: MetricsReader(hot: hot, durable: durable), tokens: Self.tokens).register(on: router)
+        let routes = ScopedRoutes(router: router, tokens: Self.tokens)
+        IngestController(pipeline: runtime.pipeline).register(on: routes)
+        OpsController(reader: MetricsReader(hot: hot, durable: durable)).register(on: routes)
         StatusController(
             configuration: .init(version: "test", collectorID: runtime.collectorID, windowsMs: [300_000], startedAtMs: 0),
-            status: runtime.status, pipeline: runtime.pipeline, tokens: Self.tokens
-        ).register(on: router)
+            status: runtime.status, pipeline: runtime.pipeline
+        ).register(on: routes)
         try await Application(router: router).test(.router) { client in
             let r = try await client.execute(
                 uri: "/v1/ingest", method: .post, headers: Self.auth, body: ByteBuffer(bytes: ndjson(events)))

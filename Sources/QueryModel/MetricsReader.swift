@@ -1,3 +1,7 @@
+import Collector
+import OpsightMetrics
+import PromQL
+
 /// Reads a sliding window `(t − W, t]` of every series from the store that can answer it exactly.
 ///
 /// Windows up to `maxHotWindowMs` whose older edge is still in Redis come from the 10-second buckets. Longer
@@ -28,35 +32,42 @@ public struct MetricsReader: Sendable {
     private let hot: any MetricsStore
     private let durable: any MetricsStore
     private let cache: WindowCache?
+    private let clock: WallClock
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it.
+    /// `clock` tells how far back the hot store still holds a past time.
     public init(
         configuration: Configuration = .init(), hot: any MetricsStore, durable: any MetricsStore,
-        cache: WindowCache? = nil
+        cache: WindowCache? = nil, clock: WallClock = .system
     ) {
         self.configuration = configuration
         self.hot = hot
         self.durable = durable
         self.cache = cache
+        self.clock = clock
     }
 
-    /// How far before the reader's now a requested time still counts as now, in milliseconds.
-    public static let nowToleranceMs: Int64 = 2_000
+    /// The longest window read (31 days); longer ones are refused rather than read.
+    public static let maxWindowMs: Int64 = 31 * 86_400_000
+    /// Evaluation times accepted, unix milliseconds (1970 to 2100): far enough from `Int64`'s ends that no
+    /// bucket arithmetic below can overflow, whatever a query asks.
+    public static let timeRangeMs: ClosedRange<Int64> = 0...4_102_444_800_000
 
-    /// Reads window `windowMs` ending at `timeMs` (nil: now) for `service` (nil: all services).
+    /// Reads window `windowMs` ending at `time` for `service` (nil: all services).
     ///
-    /// At the current time the window includes everything committed so far and only its older edge is on
-    /// the grid; a past time is rounded down to the grid of the store that answers.
-    public func window(service: String?, windowMs: Int64, timeMs: Int64?, nowMs: Int64) async throws -> Result {
+    /// At the current time (`time.isNow`) the window includes everything committed so far and only its older
+    /// edge is on the grid; a given time is rounded down to the grid of the store that answers.
+    public func window(service: String?, windowMs: Int64, at time: EvaluationTime) async throws -> Result {
         let hotW = TimeBucket.hotWidthMs
         let durW = TimeBucket.durableWidthMs
-        guard windowMs > 0, windowMs % hotW == 0 else {
-            throw CollectorError(.invalid, "window must be a positive multiple of 10s")
+        guard windowMs > 0, windowMs <= Self.maxWindowMs, windowMs % hotW == 0 else {
+            throw CollectorError(.invalid, "window must be a multiple of 10s from 10s to 31d")
         }
-        // A time within `nowToleranceMs` of now is now: an evaluation "at the current time" (an alert rule, an
-        // instant query without `time`) reads its clock a moment before the reader does, and must not be rounded
-        // down to the grid, which would hide the newest 10 seconds.
-        let atNow = timeMs.map { $0 >= nowMs - Self.nowToleranceMs } ?? true
+        guard Self.timeRangeMs.contains(time.milliseconds) else {
+            throw CollectorError(.invalid, "time must lie between 1970 and 2100")
+        }
+        let atNow = time.isNow
+        let nowMs = atNow ? time.milliseconds : clock.nowMs()
         if atNow, let cache, cache.windowsMs.contains(windowMs) {
             // A failed poll leaves the answer to the direct read below, which reports the store's error.
             if let cached = try? await cache.window(windowMs: windowMs) {
@@ -64,7 +75,7 @@ public struct MetricsReader: Sendable {
                     data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
             }
         }
-        let t = atNow ? nowMs : timeMs!
+        let t = time.milliseconds
         let oldestHot = nowMs - configuration.hotRetentionMs
         if windowMs <= configuration.maxHotWindowMs {
             let k = atNow ? TimeBucket.index(ofMs: t, widthMs: hotW) : floorDiv(t, hotW)

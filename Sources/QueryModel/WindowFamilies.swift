@@ -135,8 +135,16 @@ struct WindowFamilies {
 /// The `_total` counter families from the stores' running totals.
 struct CounterFamilies {
     let totals: WindowData
+    /// The one family to write (nil: all).
+    var only: String? = nil
 
     func write(to p: inout some SampleSink) {
+        if only == nil || only == "opsight_requests_total" { requests(to: &p) }
+        if only == nil || only == "opsight_jobs_total" { jobs(to: &p) }
+        if only == nil || only == "opsight_log_lines_total" { logs(to: &p) }
+    }
+
+    private func requests(to p: inout some SampleSink) {
         p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
         for (k, s) in totals.requests.sorted(by: { WindowFamilies.order($0.key, $1.key) }) {
             for c in 1...5 where s.count(ofClass: c) > 0 {
@@ -145,6 +153,9 @@ struct CounterFamilies {
                     Double(s.count(ofClass: c)))
             }
         }
+    }
+
+    private func jobs(to p: inout some SampleSink) {
         p.family("opsight_jobs_total", type: "counter", help: "Job lifecycle events.")
         for (k, s) in totals.jobs.sorted(by: {
             ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)
@@ -156,6 +167,9 @@ struct CounterFamilies {
                     Double(s.count(e)))
             }
         }
+    }
+
+    private func logs(to p: inout some SampleSink) {
         p.family("opsight_log_lines_total", type: "counter", help: "Log lines by level.")
         for (service, s) in totals.logs.sorted(by: { $0.key < $1.key }) {
             for l in LogLevel.allCases where s.count(l) > 0 {

@@ -8,6 +8,9 @@ import Testing
 
 @testable import AdminAPI
 @testable import Collector
+import HTTPLayer
+import OpsightTestSupport
+import QueryModel
 
 @Suite struct IngestControllerTests {
     static let tokens = AccessTokens([
@@ -32,8 +35,9 @@ import Testing
             collectorID: runtime.collectorID, status: runtime.status, logger: Logger(label: "test"))
         let router = Router()
         router.add(middleware: RequestIDMiddleware())
-        IngestController(pipeline: runtime.pipeline, tokens: Self.tokens).register(on: router)
-        OpsController(reader: MetricsReader(hot: hot, durable: durable), tokens: Self.tokens).register(on: router)
+        let routes = ScopedRoutes(router: router, tokens: Self.tokens)
+        IngestController(pipeline: runtime.pipeline).register(on: routes)
+        OpsController(reader: MetricsReader(hot: hot, durable: durable)).register(on: routes)
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await test(client)

@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 
 /// Gives every request an `X-Request-ID` (the client's, or a new one) and returns it on every response,
-/// errors included; errors that are not `APIError`s are answered in the same JSON shape.
+/// errors included; errors no route group answered (unknown paths) get the same JSON shape.
 public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Creates the middleware.
     public init() {}
 
+    /// Runs the request with an id and gives the response the same id.
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
@@ -24,13 +25,9 @@ public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error as APIError {
-            response = try error.response(from: request, context: context)
-        } catch let error as HTTPResponseError {
-            // Hummingbird's own errors (404, 405, body too large) in the house shape.
-            let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"
-            let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
-            response = try APIError(error.status, code: code, message: message).response(from: request, context: context)
+        } catch {
+            // What no route group answered (an unknown path, a wrong method) in the house shape.
+            response = try ErrorMapping.apiError(for: error, requestID: id).response(from: request, context: context)
         }
         response.headers[.requestID] = id
         return response

@@ -1,17 +1,17 @@
 import Foundation
 import OpsightMetrics
 
-@testable import Collector
+import Collector
 
 /// A fresh temporary directory, removed by the caller.
-func temporaryDirectory() -> String {
+public func temporaryDirectory() -> String {
     let path = NSTemporaryDirectory() + "opsight-test-" + UUID().uuidString
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
 
 /// Random request, job and log events with timestamps in `(baseMs − spanMs, baseMs]`.
-func randomEvents(count: Int, baseMs: Int64, spanMs: Int64, rng: inout SplitMix64) -> [Event] {
+public func randomEvents(count: Int, baseMs: Int64, spanMs: Int64, rng: inout SplitMix64) -> [Event] {
     let services = ["api", "worker", "web"]
     let routes = ["/a", "/b/:id", "/c"]
     var out: [Event] = []
@@ -44,7 +44,7 @@ func randomEvents(count: Int, baseMs: Int64, spanMs: Int64, rng: inout SplitMix6
 }
 
 /// NDJSON for `events` as a client would send it.
-func ndjson(_ events: [Event]) -> [UInt8] {
+public func ndjson(_ events: [Event]) -> [UInt8] {
     var text = ""
     for e in events {
         var fields = ["\"ts\":\(e.timestampMs)", "\"service\":\"\(e.service)\""]

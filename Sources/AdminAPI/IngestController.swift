@@ -1,4 +1,6 @@
+import Collector
 import Foundation
+import HTTPLayer
 import Hummingbird
 import NIOCore
 import OpsightMetrics
@@ -6,21 +8,18 @@ import OpsightMetrics
 /// `POST /v1/ingest` (SPEC §4): NDJSON or a JSON array, optionally gzip'd, answered after the WAL fsync.
 public struct IngestController<Context: RequestContext>: Sendable {
     private let pipeline: IngestPipeline
-    private let tokens: AccessTokens
 
     /// Creates the controller.
-    public init(pipeline: IngestPipeline, tokens: AccessTokens) {
+    public init(pipeline: IngestPipeline) {
         self.pipeline = pipeline
-        self.tokens = tokens
     }
 
-    /// Adds the route to `router`.
-    public func register(on router: Router<Context>) {
-        router.post("/v1/ingest") { request, _ in try await self.ingest(request) }
+    /// Adds the route, with the `ingest` scope.
+    public func register(on routes: ScopedRoutes<Context>) {
+        routes.group("/v1", scope: .ingest).post("ingest") { request, _ in try await self.ingest(request) }
     }
 
     private func ingest(_ request: Request) async throws -> Response {
-        try tokens.authorize(request, scope: "ingest")
         let max = pipeline.configuration.maxBodyBytes
         var body = try await collect(request.body, limit: max)
         if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {

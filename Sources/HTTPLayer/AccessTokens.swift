@@ -44,7 +44,7 @@ public struct AccessTokens: Sendable {
 
     /// The token of `request` when it carries `scope`; 401 without a known token, 403 without the scope.
     @discardableResult
-    public func authorize(_ request: Request, scope: String) throws(APIError) -> Token {
+    public func authorize(_ request: Request, scope: Scope) throws(APIError) -> Token {
         guard let secret = Self.secret(from: request.headers[.authorization]) else {
             throw APIError(
                 .unauthorized, code: "unauthorized",
@@ -56,10 +56,10 @@ public struct AccessTokens: Sendable {
                 .unauthorized, code: "unauthorized", message: "unknown bearer token",
                 headers: [.wwwAuthenticate: "Bearer"])
         }
-        guard token.scopes.contains(scope) else {
+        guard token.scopes.contains(scope.rawValue) else {
             throw APIError(
-                .forbidden, code: "forbidden", message: "token '\(token.name)' lacks the '\(scope)' scope",
-                details: ["required_scope": scope])
+                .forbidden, code: "forbidden", message: "token '\(token.name)' lacks the '\(scope.rawValue)' scope",
+                details: ["required_scope": scope.rawValue])
         }
         return token
     }

@@ -1,0 +1,14 @@
+import Hummingbird
+
+/// Lets a request through only when its token carries `scope` (401 without a known token, 403 without the scope).
+struct ScopeMiddleware<Context: RequestContext>: RouterMiddleware {
+    let scope: Scope
+    let tokens: AccessTokens
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        try tokens.authorize(request, scope: scope)
+        return try await next(request, context)
+    }
+}

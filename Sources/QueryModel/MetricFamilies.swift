@@ -1,0 +1,157 @@
+import Collector
+import OpsightMetrics
+import PromQL
+
+/// The series of SPEC §6 at one evaluation time: the one read path behind `/metrics`, the Prometheus-compatible
+/// API and alert rules (as a `SampleSource`), so every reader sees the same families built the same way.
+///
+/// Equality matchers on `__name__`, `window`, `service`, `funnel` and `quantile` narrow what is read: only the
+/// windows asked for are read, and a `quantile` other than the defaults is computed on demand (any q works). The
+/// counters and self-metrics are current values, so they exist only at evaluation times within a minute of now.
+public struct MetricFamilies: SampleSource {
+    /// What the families hold.
+    public struct Configuration: Sendable {
+        /// Windows of the windowed families, in milliseconds.
+        public var windowsMs: [Int64]
+        /// Quantiles of the latency families.
+        public var quantiles: [Double]
+        /// Creates the configuration.
+        public init(
+            windowsMs: [Int64] = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000],
+            quantiles: [Double] = [0.5, 0.95, 0.99]
+        ) {
+            self.windowsMs = windowsMs
+            self.quantiles = quantiles
+        }
+    }
+
+    /// Which families, windows, services and quantiles one read builds.
+    public struct Selection: Sendable {
+        /// The one family to build (nil: all).
+        public var name: String?
+        /// Windows to read (nil: the configured ones).
+        public var windowsMs: [Int64]?
+        /// The one service to read (nil: all).
+        public var service: String?
+        /// The one funnel to read (nil: all).
+        public var funnel: String?
+        /// Quantiles to compute (nil: the configured ones).
+        public var quantiles: [Double]?
+        /// Everything.
+        public static let all = Selection()
+    }
+
+    public let configuration: Configuration
+    private let reader: MetricsReader
+    private let totals: any MetricsStore
+    private let funnels: FunnelReader?
+    private let selfMetrics: SelfMetrics
+    private let clock: WallClock
+
+    /// Creates the families over `reader` (windows), `totals` (the running counters), `funnels` and the
+    /// registered self-metrics.
+    public init(
+        configuration: Configuration, reader: MetricsReader, totals: any MetricsStore, funnels: FunnelReader? = nil,
+        selfMetrics: SelfMetrics, clock: WallClock = .system
+    ) {
+        self.configuration = configuration
+        self.reader = reader
+        self.totals = totals
+        self.funnels = funnels
+        self.selfMetrics = selfMetrics
+        self.clock = clock
+    }
+
+    /// Names of the windowed families.
+    static let windowedNames: Set<String> = [
+        "opsight_request_latency_seconds", "opsight_request_rate", "opsight_request_error_ratio",
+        "opsight_service_latency_seconds", "opsight_service_request_rate", "opsight_service_error_ratio",
+        "opsight_job_duration_seconds", "opsight_job_wait_seconds", "opsight_job_failure_ratio",
+    ]
+    static let counterNames: Set<String> = ["opsight_requests_total", "opsight_jobs_total", "opsight_log_lines_total"]
+    static let seriesName = "opsight_series"
+
+    /// The whole exposition at the current time, in the text format.
+    public func exposition() async throws -> String {
+        var text = PrometheusText()
+        try await write(to: &text, at: .now(clock.nowMs()), selection: .all)
+        return text.output
+    }
+
+    public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
+        func equal(_ name: String) -> String? { matchers.first { $0.name == name && $0.op == .equal }?.value }
+        var selection = Selection(name: equal(Labels.metricName), service: equal("service"), funnel: equal("funnel"))
+        // A window that is no duration selects nothing: no series without a window label could match it either.
+        if let w = equal("window") {
+            guard let ms = PromDuration.milliseconds(w), ms > 0 else { return [] }
+            selection.windowsMs = [ms]
+        }
+        selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
+        var list = SampleList()
+        try await write(to: &list, at: time, selection: selection)
+        return list.samples.compactMap { s in
+            let labels = Labels(s.labels + [(Labels.metricName, s.name)])
+            return matchers.allSatisfy { $0.matches(labels) } ? Sample(labels: labels, value: s.value) : nil
+        }
+    }
+
+    /// Writes the selected families at `time` to `sink`.
+    func write(to sink: inout some SampleSink, at time: EvaluationTime, selection: Selection) async throws {
+        let name = selection.name
+        func wants(_ names: Set<String>) -> Bool { name.map(names.contains) ?? true }
+        let windows = selection.windowsMs ?? configuration.windowsMs
+        let current = time.isNow || abs(time.milliseconds - clock.nowMs()) <= 60_000
+        // `opsight_series` counts the series of the last hour (or of the longest window up to an hour read anyway).
+        let wantsSeries = current && wants([Self.seriesName])
+        var read = wants(Self.windowedNames) ? windows : []
+        if wantsSeries && !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }
+        let data = try await readWindows(read, service: selection.service, at: time)
+        if wants(Self.windowedNames) {
+            WindowFamilies(
+                windows: data.filter { windows.contains($0.0) }, quantiles: selection.quantiles ?? configuration.quantiles,
+                only: name
+            ).write(to: &sink)
+        }
+        if let funnels, !funnels.funnels.isEmpty, wants(FunnelFamilies.names) {
+            let figures = try await funnels.allFigures(
+                windowsMs: windows.filter { $0 > 0 && $0 <= MetricsReader.maxWindowMs }, at: time,
+                name: selection.funnel)
+            FunnelFamilies(
+                figures: figures, quantiles: selection.quantiles ?? FunnelFamilies.defaultQuantiles, only: name
+            ).write(to: &sink)
+        }
+        guard current else { return }
+        if wants(Self.counterNames) {
+            CounterFamilies(totals: try await totals.totals(), only: name).write(to: &sink)
+        }
+        if wantsSeries {
+            let series = data.last { $0.0 <= 3_600_000 }?.1 ?? WindowData()
+            sink.family(Self.seriesName, type: "gauge", help: "Series with data in the last hour, by kind.")
+            sink.sample(Self.seriesName, ["kind": "request"], Double(series.requests.count))
+            sink.sample(Self.seriesName, ["kind": "job"], Double(series.jobs.count))
+            sink.sample(Self.seriesName, ["kind": "log"], Double(series.logs.count))
+        }
+        selfMetrics.write(to: &sink, only: name)
+    }
+
+    /// The windows `windowsMs` at `time`, read concurrently, in ascending order; windows off the grid have no
+    /// series and are left out.
+    private func readWindows(_ windowsMs: [Int64], service: String?, at time: EvaluationTime) async throws -> [(
+        Int64, WindowData
+    )] {
+        try await withThrowingTaskGroup(of: (Int64, WindowData)?.self) { group in
+            for w in Set(windowsMs) {
+                group.addTask {
+                    do {
+                        return (w, try await reader.window(service: service, windowMs: w, at: time).data)
+                    } catch let error as CollectorError where error.code == .invalid {
+                        return nil
+                    }
+                }
+            }
+            var out: [(Int64, WindowData)] = []
+            for try await r in group { if let r { out.append(r) } }
+            return out.sorted { $0.0 < $1.0 }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Collector
+
+extension SelfMetrics {
+    /// Registers the collector's families (SPEC §6): ingest, WAL, stores, flush, the cardinality guard, and the
+    /// build.
+    public func registerCollector(status: CollectorStatus, walBytes: @escaping @Sendable () -> UInt64, version: String) {
+        register("opsight_ingest_events_total", type: "counter", help: "Events received by ingest, by outcome.") {
+            [
+                ([("outcome", "accepted")], Double(status.accepted.load(ordering: .relaxed))),
+                ([("outcome", "rejected")], Double(status.rejected.load(ordering: .relaxed))),
+            ]
+        }
+        register("opsight_ingest_bytes_total", type: "counter", help: "Ingest body bytes after decompression.") {
+            Double(status.ingestBytes.load(ordering: .relaxed))
+        }
+        register("opsight_wal_bytes", type: "gauge", help: "Write-ahead log bytes not yet in both stores.") {
+            Double(walBytes())
+        }
+        register("opsight_store_errors_total", type: "counter", help: "Failed commits to a store.") {
+            [
+                ([("store", "redis")], Double(status.hotErrors.load(ordering: .relaxed))),
+                ([("store", "postgres")], Double(status.durableErrors.load(ordering: .relaxed))),
+            ]
+        }
+        register("opsight_flush_duration_seconds", type: "gauge", help: "Duration of the last flush to Redis.") {
+            Double(status.lastFlushNanos.load(ordering: .relaxed)) / 1e9
+        }
+        register("opsight_series_limited_total", type: "counter", help: "Request events folded into __other__.") {
+            Double(status.seriesLimited.load(ordering: .relaxed))
+        }
+        register("opsight_build_info", type: "gauge", help: "The running build.") { [([("version", version)], 1)] }
+    }
+}
