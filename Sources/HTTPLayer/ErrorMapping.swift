@@ -69,7 +69,7 @@ public enum ErrorMapping {
     static func prometheusType(_ error: APIError) -> String {
         switch (error.status.code, error.code) {
         case (_, "timeout"): "timeout"
-        case (400, _): "bad_data"
+        case (400, _), (413, _): "bad_data"
         case (401, _): "unauthorized"
         case (403, _): "forbidden"
         case (404, _): "not_found"

@@ -26,7 +26,13 @@ public struct RequestParameters: Sendable {
     public init(_ request: Request) async throws {
         var values = Self.formDecode(request.uri.query ?? "")
         if request.method == .post {
-            var body = try await request.body.collect(upTo: Self.maxBodyBytes)
+            var body: ByteBuffer
+            do { body = try await request.body.collect(upTo: Self.maxBodyBytes) } catch {
+                throw APIError(
+                    .contentTooLarge, code: "too_large",
+                    message: "the form body is larger than \(Self.maxBodyBytes >> 20) MiB; shorten the query",
+                    details: ["parameter": "body"])
+            }
             values += Self.formDecode(body.readString(length: body.readableBytes) ?? "")
         }
         self.values = values

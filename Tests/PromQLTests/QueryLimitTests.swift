@@ -48,7 +48,8 @@ import Testing
         let value = String(repeating: "a", count: 10_000) + "!"
         let start = ContinuousClock.now
         #expect(!matcher.matches(value))
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // A backtracking engine would need longer than the universe has; RE2 needs microseconds.
+        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test func evaluationsOverTheSeriesCapAreRefused() async throws {
@@ -82,6 +83,7 @@ import Testing
         } throws: { error in
             (error as? PromQLError)?.code == .timeout
         }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Without the deadline this never returns; with it, well before the 10 s a busy machine may need.
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 }
