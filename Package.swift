@@ -89,7 +89,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("re2")]
         ),
         // The PromQL subset shared by the query API and alert rules. Pure: no I/O dependencies.
-        .target(name: "PromQL", dependencies: ["CRE2"], path: "Sources/PromQL"),
+        .target(name: "PromQL", dependencies: ["CRE2", "OpsightMetrics"], path: "Sources/PromQL"),
         // Rule files, evaluation, alert state, routing, grouping, silences, payloads, the outbox and its delivery.
         .target(
             name: "Alerting",

@@ -1,3 +1,4 @@
+import OpsightMetrics
 import Synchronization
 
 /// What one query may use (SPEC §7): series per evaluation step, and time, enforced by `QueryDeadline.run`.
@@ -44,34 +45,17 @@ final class SeriesBudget: Sendable {
 
 /// Runs queries under a deadline that really stops them.
 public enum QueryDeadline {
-    /// Runs `body`, cancelling it once `timeout` passes; a cancelled body answers `.timeout`. The evaluator and
-    /// sample sources check for cancellation between store reads and steps, so the work stops soon after.
+    /// Runs `body`, cancelling it once `timeout` passes and answering `.timeout` then. The evaluator and sample
+    /// sources check for cancellation between store reads and steps, so the work stops soon after.
     public static func run<T: Sendable>(
         timeout: Duration, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let expired = Atomic(false)
-        let work = Task { try await body() }
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            expired.store(true, ordering: .sequentiallyConsistent)
-            work.cancel()
-        }
-        defer { timer.cancel() }
-        do {
-            return try await withTaskCancellationHandler {
-                try await work.value
-            } onCancel: {
-                work.cancel()
-            }
-        } catch {
-            if expired.load(ordering: .sequentiallyConsistent) {
-                throw PromQLError(
-                    .timeout,
-                    "the query ran longer than \(timeout.components.seconds)s and was stopped; narrow the selectors, "
-                        + "the range or the windows",
-                    at: .start)
-            }
-            throw error
-        }
+        try await Deadline.run(timeout, expired: {
+            PromQLError(
+                .timeout,
+                "the query ran longer than \(timeout.components.seconds)s and was stopped; narrow the selectors, "
+                    + "the range or the windows",
+                at: .start)
+        }, body)
     }
 }

@@ -121,7 +121,7 @@ public final class PostgresAlertStore: AlertStore {
     }
 
     public func notifications(limit: Int) async throws -> [OutboxRecord] {
-        try await wrap {
+        try await withPostgresRead { [self] in
             let rows = try await client.query(
                 """
                 SELECT \(unescaped: Self.recordColumns) FROM \(unescaped: schema).notifications
@@ -132,7 +132,7 @@ public final class PostgresAlertStore: AlertStore {
     }
 
     public func history(limit: Int) async throws -> [AlertHistoryEntry] {
-        try await wrap {
+        try await withPostgresRead { [self] in
             let rows = try await client.query(
                 """
                 SELECT at_ms, alertname, labels, state, value FROM \(unescaped: schema).alert_history
@@ -181,7 +181,7 @@ public final class PostgresAlertStore: AlertStore {
     }
 
     public func silences(endedAfterMs sinceMs: Int64) async throws -> [[UInt8]] {
-        try await wrap {
+        try await withPostgresRead { [self] in
             let rows = try await client.query(
                 "SELECT silence FROM \(unescaped: schema).silences WHERE ends_ms > \(sinceMs) ORDER BY updated_ms",
                 logger: logger)

@@ -78,7 +78,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     public func funnelSteps(funnel: String, afterMs: Int64, throughMs: Int64) async throws -> [FunnelStepRecord] {
-        try await wrap {
+        try await withPostgresRead { [self] in
             let rows = try await client.query(
                 """
                 SELECT DISTINCT ts_ms, step, entity FROM \(unescaped: schema).funnel_steps
@@ -175,7 +175,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
-        try await wrap {
+        try await withPostgresRead { [self] in
             try await client.withConnection { conn in
                 var out = WindowData()
                 out.merge(try await cells(conn, delete: false, service: service, buckets: buckets))
@@ -273,7 +273,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     public func services() async throws -> [String] {
-        try await wrap {
+        try await withPostgresRead { [self] in
             let rows = try await client.query(
                 """
                 SELECT service FROM \(unescaped: schema).request_rollups
@@ -287,7 +287,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     public func ping() async throws {
-        try await wrap { try await client.query("SELECT 1", logger: logger) }
+        try await withPostgresRead { [self] in try await client.query("SELECT 1", logger: logger) }
     }
 
     private static func sketch(_ buffer: ByteBuffer) throws -> LogSketch {

@@ -68,7 +68,7 @@ public final class PostgresRawEventStore: RawEventStore {
     }
 
     public func query(_ q: RawEventQuery) async throws -> [StoredRawEvent] {
-        try await withPostgresErrors {
+        try await withPostgresRead { [self] in
             var sql = """
                 SELECT id, ts_ms, service, kind, route, method, status, level, queue, job, is_error, line
                 FROM \(schema).raw_events WHERE ts_ms >= $1 AND ts_ms < $2

@@ -34,6 +34,9 @@ final class OpsightServer: @unchecked Sendable {
     private var currentPort = 0
     /// YAML appended to the generated configuration (set before `start`), e.g. an `alerting:` block.
     var extraConfig = ""
+    /// Stores other than the test stores (set before `start`), e.g. a private Redis the test stops.
+    var redisURL: String?
+    var databaseURL: String?
 
     var configPath: String { directory.appendingPathComponent("opsight.yaml").path }
     var logPath: String { directory.appendingPathComponent("opsight.log").path }
@@ -81,8 +84,8 @@ final class OpsightServer: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: E2EEnvironment.binaryPath)
         p.arguments = ["serve", "--config", configPath]
         var env = ProcessInfo.processInfo.environment
-        env["OPSIGHT_REDIS_URL"] = E2EEnvironment.redisURL
-        env["OPSIGHT_DATABASE_URL"] = E2EEnvironment.databaseURL
+        env["OPSIGHT_REDIS_URL"] = redisURL ?? E2EEnvironment.redisURL
+        env["OPSIGHT_DATABASE_URL"] = databaseURL ?? E2EEnvironment.databaseURL
         // These would override the isolation the configuration file sets up.
         for name in ["OPSIGHT_LISTEN", "OPSIGHT_WAL_DIR", "OPSIGHT_DATABASE_SCHEMA", "OPSIGHT_REDIS_KEY_PREFIX"] {
             env[name] = nil

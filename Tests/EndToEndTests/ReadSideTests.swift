@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// The read side against the real binary (issue 11): hostile parameters never take the process down or hold up
+/// ingest, and a store outage is answered 503 `store_unavailable` in each endpoint's shape, with `/readyz` naming
+/// the store, until the store returns.
+@Suite(.serialized, .enabled(if: E2EEnvironment.storesConfigured, E2EEnvironment.skipReason))
+struct ReadSideTests {
+    /// Requests that must be refused (4xx) — or, for the last ones, answered (200) with no series: a selector
+    /// may name a window no series has, and a chart over 130 years picks a step of its own.
+    static let hostile: [String] = [
+        "/api/v1/services?time=1e300", "/api/v1/latency?service=a&time=9223372036854775807",
+        "/api/v1/timeseries?service=a&metric=latency&from=0&to=4102444800&step=1",
+        "/api/v1/timeseries?service=a&metric=latency&step=inf", "/api/v1/events?from=-1e300&to=1e300",
+        "/api/v1/query_range?query=up&start=0&end=100&step=inf", "/api/v1/query_range?query=up&start=0&end=1e300&step=1",
+        "/api/v1/query?query=" + String(repeating: "(", count: 20_000) + "1" + String(repeating: ")", count: 20_000),
+        "/api/v1/query?query=" + String(repeating: "-", count: 20_000) + "1",
+        "/api/v1/services?window=100000000000y", "/api/v1/funnels/none?time=nan", "/api/v1/services?time=-1e300",
+    ]
+    static let answeredEmpty: [String] = [
+        "/api/v1/query?query=opsight_request_rate%7Broute%3D~%22(a%2B)%2B%24%22%7D",
+        "/api/v1/query?query=opsight_request_rate%7Bwindow%3D%22100000000000y%22%7D",
+        "/api/v1/timeseries?service=a&metric=latency&from=0&to=4102444800",
+    ]
+
+    @Test func hostileReadsGet4xxWhileIngestGoesOn() async throws {
+        try await withOpsightServer("read-hostile") { server, card in
+            let client = server.client
+            let service = "hostile-\(E2EEnvironment.randomID(6))"
+            let ingest = Task {
+                var accepted = 0
+                for i in 0..<40 {
+                    let now = E2EEnvironment.nowMs
+                    let body = (0..<200).map { j in
+                        #"{"ts":\#(now - Int64(j)),"service":"\#(service)","route":"/r/\#(i % 3)","method":"GET","status":200,"duration_ms":\#(j)}"#
+                    }.joined(separator: "\n")
+                    let r = try await client.ingest(Array(body.utf8))
+                    if r.status == 200 { accepted += 200 }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return accepted
+            }
+            for path in Self.hostile + Self.answeredEmpty {
+                let start = ContinuousClock.now
+                let r = try await client.request(.get, path, token: server.readToken, timeout: .seconds(10))
+                let took = ContinuousClock.now - start
+                let expected = Self.answeredEmpty.contains(path) ? r.status == 200 : (400..<500).contains(r.status)
+                card.check(expected, "\(path.prefix(80)): \(r.status) \(r.text.prefix(200))")
+                card.check(took < .seconds(2), "\(path.prefix(80)) took \(took)")
+            }
+            let accepted = try await ingest.value
+            card.check(accepted == 8_000, "ingest kept accepting while the reads ran: \(accepted) of 8000")
+            let health = try await client.request(.get, "/healthz", token: nil)
+            card.check(health.status == 200, "the process is still up")
+            try await eventually("all 8000 requests visible", timeout: .seconds(10)) {
+                let r = try await client.request(.get, "/api/v1/services?window=1h", token: server.readToken)
+                return (r.text.contains(#""requests":8000"#), r.text)
+            }
+        }
+    }
+
+    @Test func storeOutagesAre503UntilTheStoreReturns() async throws {
+        let redis = try StoppableStore.redis()
+        try await redis.start()
+        let database = try #require(URLComponents(string: E2EEnvironment.databaseURL ?? ""))
+        let proxy = try StoppableStore.forwarder(to: database.host ?? "127.0.0.1", port: database.port ?? 5432)
+        try await proxy.start()
+        var viaProxy = database
+        viaProxy.host = "127.0.0.1"
+        viaProxy.port = proxy.port
+        try await withOpsightServer(
+            "read-outage",
+            configure: {
+                $0.redisURL = "redis://127.0.0.1:\(redis.port)/0"
+                $0.databaseURL = viaProxy.string
+            }
+        ) { server, card in
+            let client = server.client
+            let now = E2EEnvironment.nowMs
+            let line = #"{"ts":\#(now),"service":"outage","route":"/a","method":"GET","status":200,"duration_ms":3}"#
+            card.check(try await client.ingest(Array(line.utf8)).status == 200, "ingest before the outage")
+
+            func status(_ path: String) async throws -> (Int, String) {
+                let r = try await client.request(.get, path, token: server.readToken, timeout: .seconds(20))
+                let code: String
+                if let body = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any] {
+                    code = ((body["error"] as? [String: Any])?["code"] as? String) ?? (body["errorType"] as? String ?? "")
+                        + ((body["error"] as? String)?.hasPrefix("store_unavailable") == true ? "+store_unavailable" : "")
+                } else {
+                    code = ""
+                }
+                return (r.status, code)
+            }
+            func expectUnavailable(_ paths: [String], _ store: String) async throws {
+                for path in paths {
+                    let (s, code) = try await status(path)
+                    card.check(s == 503, "\(store) down: \(path) answered \(s)")
+                    card.check(
+                        code == "store_unavailable" || code == "unavailable+store_unavailable",
+                        "\(store) down: \(path) code \(code)")
+                }
+                let ready = try await client.request(.get, "/readyz", token: nil)
+                card.check(ready.status == 503, "\(store) down: readyz \(ready.status)")
+                card.check(!ready.text.contains(#""\#(store)":"ok""#), "readyz names \(store): \(ready.text)")
+            }
+            let redisReads = [
+                "/api/v1/services", "/api/v1/latency?service=outage", "/api/v1/jobs", "/api/v1/services/outage/routes",
+                "/api/v1/timeseries?service=outage&metric=request_rate", "/metrics",
+                "/api/v1/query?query=opsight_service_request_rate", "/api/v1/series?match[]=opsight_request_rate",
+                "/api/v1/labels",
+            ]
+            redis.stop()
+            try await expectUnavailable(redisReads, "redis")
+            try await redis.start()
+            try await eventually("reads back after Redis returned", timeout: .seconds(20)) {
+                let (s, code) = try await status("/api/v1/services")
+                return (s == 200, "\(s) \(code)")
+            }
+
+            let postgresReads = [
+                "/api/v1/events", "/api/v1/services?window=1d", "/api/v1/alerts/history", "/api/v1/notifications",
+                "/api/v1/query?query=opsight_service_request_rate%7Bwindow%3D%226h%22%7D",
+            ]
+            proxy.stop()
+            try await expectUnavailable(postgresReads, "postgres")
+            try await proxy.start()
+            try await eventually("reads back after PostgreSQL returned", timeout: .seconds(30)) {
+                let (s, code) = try await status("/api/v1/events")
+                return (s == 200, "\(s) \(code)")
+            }
+            for path in redisReads + postgresReads {
+                let (s, _) = try await status(path)
+                card.check(s == 200, "after both stores returned: \(path) answered \(s)")
+            }
+        }
+        redis.stop()
+        proxy.stop()
+    }
+}
