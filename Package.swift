@@ -72,14 +72,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The one `postgres://` URL parser, shared by the stores and the AssessmentService.
+        .target(name: "PostgresURL", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(
             name: "Storage",
             dependencies: [
+                "PostgresURL",
                 "Collector",
                 "Alerting",
                 "CHiredis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // RE2 (Debian's libre2-dev) behind a small C shim: label regexes match in linear time, in Prometheus's syntax.
@@ -142,6 +146,7 @@ let package = Package(
             name: "opsight",
             dependencies: [
                 "OpsightMetrics", "Collector", "QueryModel", "HTTPLayer", "Storage", "AdminAPI", "PromQL", "Alerting",
+                "PostgresURL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,6 +160,7 @@ let package = Package(
         .target(
             name: "AssessmentCore",
             dependencies: [
+                "PostgresURL",
                 "OpsightMetrics",
                 "OpsightMetricsIntegrations",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -166,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "AssessmentService",
             dependencies: [
-                "AssessmentCore", "OpsightMetrics", "OpsightMetricsIntegrations",
+                "AssessmentCore", "OpsightMetrics", "OpsightMetricsIntegrations", "PostgresURL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -188,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "AssessmentIntegrationTests",
             dependencies: [
-                "AssessmentCore", "OpsightMetrics",
+                "AssessmentCore", "OpsightMetrics", "PostgresURL",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -236,7 +242,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Storage", "Collector", "QueryModel", "OpsightMetrics", "Alerting", "PromQL",
+                "Storage", "Collector", "QueryModel", "OpsightMetrics", "Alerting", "PromQL", "PostgresURL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -8,10 +8,12 @@ import OpsightMetrics
 /// `POST /v1/ingest` (SPEC §4): NDJSON or a JSON array, optionally gzip'd, answered after the WAL fsync.
 public struct IngestController<Context: RequestContext>: Sendable {
     private let pipeline: IngestPipeline
+    private let clock: WallClock
 
-    /// Creates the controller.
-    public init(pipeline: IngestPipeline) {
+    /// Creates the controller; `clock` stamps events without a `ts` and bounds their age.
+    public init(pipeline: IngestPipeline, clock: WallClock = .system) {
         self.pipeline = pipeline
+        self.clock = clock
     }
 
     /// Adds the route, with the `ingest` scope.
@@ -37,7 +39,7 @@ public struct IngestController<Context: RequestContext>: Sendable {
             }
             if body.readableBytes > max { throw tooLarge(max, decompressed: true) }
         }
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let nowMs = clock.nowMs()
         let result: IngestResult
         do {
             let prepared = try body.withUnsafeReadableBytes { raw in try pipeline.prepare(raw, nowMs: nowMs) }

@@ -1,3 +1,4 @@
+import PostgresURL
 import ArgumentParser
 import AssessmentCore
 import Foundation
@@ -58,8 +59,8 @@ struct AssessmentServiceCommand: AsyncParsableCommand {
         guard let databaseText = databaseURL ?? env["ASSESSMENT_DATABASE_URL"] ?? env["OPSIGHT_DATABASE_URL"] else {
             throw ValidationError("--database-url (or ASSESSMENT_DATABASE_URL) is required")
         }
-        let database: DatabaseURL
-        do { database = try DatabaseURL(databaseText) } catch { throw ValidationError("--database-url: \(error)") }
+        let database: PostgresURL
+        do { database = try PostgresURL(databaseText) } catch { throw ValidationError("--database-url: \(error)") }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: unknown '\(logLevel)'")
         }

@@ -1,5 +1,6 @@
-/// How an ``OpsightEmitter`` retries a batch the transport could not deliver: exponential backoff with jitter.
-public struct RetryPolicy: Sendable, Equatable {
+/// Exponential backoff with jitter, one policy for everything that retries: the emitter's batches, `opsight ship`,
+/// `opsight serve` waiting for its stores, and alert delivery (through `DeliveryRetry`).
+public struct RetryPolicy: Sendable, Hashable {
     /// Attempts per batch, the first included; then the batch is dropped and counted as failed.
     public var maxAttempts: Int
     /// The wait before the second attempt (before jitter).

@@ -1,3 +1,4 @@
+import PostgresURL
 import ArgumentParser
 import Foundation
 import Logging

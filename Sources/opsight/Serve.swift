@@ -1,3 +1,4 @@
+import PostgresURL
 import AdminAPI
 import Alerting
 import ArgumentParser
@@ -46,91 +47,115 @@ struct Serve: AsyncParsableCommand {
         let log = logger
         let startedAtMs = WallClock.system.nowMs()
         let stores = try StoreConnections(config: config, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await stores.postgres.run() }
-            defer {
-                stores.redis.shutdown()
-                stores.readRedis.shutdown()
-            }
+        // In dependency order: on shutdown the HTTP server and alerting stop first, then the flusher drains, then
+        // the commit log, and the store clients last.
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: stores.postgres), .init(service: stores.redis), .init(service: stores.readRedis),
+                    .init(
+                        service: OpsightService(
+                            config: config, configPath: options.config, stores: stores, startedAtMs: startedAtMs,
+                            logger: log)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
+    }
+}
+
+/// Everything that needs the stores ready: it waits for them, migrates, replays the WAL, then runs the collector,
+/// the readers, alerting and the HTTP server as one group that stops in reverse order.
+struct OpsightService: Service {
+    let config: OpsightConfig
+    let configPath: String?
+    let stores: StoreConnections
+    let startedAtMs: Int64
+    let logger: Logger
+
+    func run() async throws {
+        let log = logger
+        try await cancelWhenGracefulShutdown {
             try await stores.waitUntilReachable(logger: logger)
-            try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
-            var rawConfiguration = RawEventBuffer.Configuration()
-            rawConfiguration.capacity = config.rawEventsBuffer
-            rawConfiguration.sampleRate = config.rawEventsSampleRate
-            let rawEvents = config.rawEventsEnabled ? RawEventBuffer(configuration: rawConfiguration) : nil
-            let runtime = try await CollectorRuntime.open(
-                wal: .init(directory: config.walDirectory), ingest: config.ingestConfiguration,
-                hot: stores.hot, durable: stores.durable, rawEvents: rawEvents, logger: logger)
-            let rawStore = PostgresRawEventStore(client: stores.postgres, schema: config.databaseSchema, logger: logger)
-            var rawServices: [any Service] = []
-            if let rawEvents {
-                var writer = RawEventWriter.Configuration()
-                writer.retentionMs = config.rawEventsRetentionMs
-                writer.maxRowsPerSecond = config.rawEventsMaxRate > 0 ? config.rawEventsMaxRate : nil
-                rawServices.append(
-                    RawEventWriter(
-                        configuration: writer, buffer: rawEvents, store: rawStore,
-                        now: { WallClock.system.nowMs() }, logger: logger))
-            }
-            let flusher = Flusher(
-                aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
-                collectorID: runtime.collectorID, status: runtime.status, logger: logger)
-            // Reads have their own Redis connections: no query waits behind a flush, nor a flush behind a query.
-            let clock = WallClock.system
-            let cache = WindowCache(
-                configuration: .init(windowsMs: config.windowsMs), feed: stores.readHot, logger: logger,
-                now: { clock.nowMs() })
-            let reader = MetricsReader(hot: stores.readHot, durable: stores.durable, cache: cache, clock: clock)
-            let funnels = FunnelReader(
-                funnels: config.funnels,
-                configuration: .init(hotRetentionMs: stores.readHot.retentionMs ?? 4_500_000),
-                hot: stores.readHot, durable: stores.durable, clock: clock)
-            let selfMetrics = SelfMetrics()
-            selfMetrics.registerCollector(
-                status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
-                version: OpsightVersion.current)
-            let families = MetricFamilies(
-                configuration: .init(windowsMs: config.windowsMs), reader: reader, totals: stores.readHot,
-                funnels: funnels, selfMetrics: selfMetrics, clock: clock)
-            let limits = config.queryLimits
-            let router = Router()
-            router.add(middleware: RequestIDMiddleware())
-            let routes = ScopedRoutes(router: router, tokens: AccessTokens(config.tokens), logger: logger)
-            IngestController(pipeline: runtime.pipeline).register(on: routes)
-            OpsController(reader: reader, clock: clock, limits: limits).register(on: routes)
-            MetricsController(families: families, isPublic: config.publicMetrics).register(on: routes)
-            FunnelsController(reader: funnels, clock: clock).register(on: routes)
-            PromAPIController(source: families, clock: clock, limits: limits).register(on: routes)
-            let alerting = try AlertingWiring(
-                config: config, configPath: options.config, holder: runtime.collectorID,
-                store: PostgresAlertStore(client: stores.postgres, schema: config.databaseSchema, logger: logger),
-                source: families, selfMetrics: selfMetrics, logger: logger)
-            defer { alerting.shutdown() }
-            alerting.controller().register(on: routes)
-            EventsController(store: rawStore, buffer: rawEvents ?? RawEventBuffer(), clock: clock).register(on: routes)
-            StatusController(
-                configuration: .init(
-                    version: OpsightVersion.current, collectorID: runtime.collectorID, windowsMs: config.windowsMs,
-                    startedAtMs: startedAtMs),
-                status: runtime.status, pipeline: runtime.pipeline, clock: clock
-            ).register(on: routes)
-            HealthController(stores: [("redis", stores.readHot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
-                .register(on: routes)
-            let app = Application(
-                router: router,
-                configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
-                onServerRunning: { channel in
-                    log.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
-                },
-                logger: logger)
-            let services = ServiceGroup(
-                configuration: .init(
-                    services: [.init(service: flusher), .init(service: cache)]
-                        + (rawServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await services.run()
-            runtime.commitLog.shutdown()
-            group.cancelAll()
+        }
+        try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
+        var rawConfiguration = RawEventBuffer.Configuration()
+        rawConfiguration.capacity = config.rawEventsBuffer
+        rawConfiguration.sampleRate = config.rawEventsSampleRate
+        let rawEvents = config.rawEventsEnabled ? RawEventBuffer(configuration: rawConfiguration) : nil
+        let runtime = try await CollectorRuntime.open(
+            wal: .init(directory: config.walDirectory), ingest: config.ingestConfiguration,
+            hot: stores.hot, durable: stores.durable, rawEvents: rawEvents, logger: logger)
+        let rawStore = PostgresRawEventStore(client: stores.postgres, schema: config.databaseSchema, logger: logger)
+        var rawServices: [any Service] = []
+        if let rawEvents {
+            var writer = RawEventWriter.Configuration()
+            writer.retentionMs = config.rawEventsRetentionMs
+            writer.maxRowsPerSecond = config.rawEventsMaxRate > 0 ? config.rawEventsMaxRate : nil
+            rawServices.append(
+                RawEventWriter(
+                    configuration: writer, buffer: rawEvents, store: rawStore,
+                    now: { WallClock.system.nowMs() }, logger: logger))
+        }
+        let flusher = Flusher(
+            aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
+            collectorID: runtime.collectorID, status: runtime.status, logger: logger)
+        // Reads have their own Redis connections: no query waits behind a flush, nor a flush behind a query.
+        let clock = WallClock.system
+        let cache = WindowCache(
+            configuration: .init(windowsMs: config.windowsMs), feed: stores.readHot, logger: logger,
+            now: { clock.nowMs() })
+        let reader = MetricsReader(hot: stores.readHot, durable: stores.durable, cache: cache, clock: clock)
+        let funnels = FunnelReader(
+            funnels: config.funnels,
+            configuration: .init(hotRetentionMs: stores.readHot.retentionMs ?? 4_500_000),
+            hot: stores.readHot, durable: stores.durable, clock: clock)
+        let selfMetrics = SelfMetrics()
+        selfMetrics.registerCollector(
+            status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
+            version: OpsightVersion.current)
+        let families = MetricFamilies(
+            configuration: .init(windowsMs: config.windowsMs), reader: reader, totals: stores.readHot,
+            funnels: funnels, selfMetrics: selfMetrics, clock: clock)
+        let limits = config.queryLimits
+        let router = Router()
+        router.add(middleware: RequestIDMiddleware())
+        let routes = ScopedRoutes(router: router, tokens: AccessTokens(config.tokens), logger: logger)
+        IngestController(pipeline: runtime.pipeline).register(on: routes)
+        OpsController(reader: reader, clock: clock, limits: limits).register(on: routes)
+        MetricsController(families: families, isPublic: config.publicMetrics).register(on: routes)
+        FunnelsController(reader: funnels, clock: clock).register(on: routes)
+        PromAPIController(source: families, clock: clock, limits: limits).register(on: routes)
+        let alerting = try AlertingWiring(
+            config: config, configPath: configPath, holder: runtime.collectorID,
+            store: PostgresAlertStore(client: stores.postgres, schema: config.databaseSchema, logger: logger),
+            source: families, selfMetrics: selfMetrics, logger: logger)
+        defer { alerting.shutdown() }
+        alerting.controller().register(on: routes)
+        EventsController(store: rawStore, buffer: rawEvents ?? RawEventBuffer(), clock: clock).register(on: routes)
+        StatusController(
+            configuration: .init(
+                version: OpsightVersion.current, collectorID: runtime.collectorID, windowsMs: config.windowsMs,
+                startedAtMs: startedAtMs),
+            status: runtime.status, pipeline: runtime.pipeline, clock: clock
+        ).register(on: routes)
+        HealthController(stores: [("redis", stores.readHot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
+            .register(on: routes)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
+            onServerRunning: { channel in
+                log.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: runtime.commitLog), .init(service: flusher), .init(service: cache)]
+                    + (rawServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
+                logger: logger))
+        try await withGracefulShutdownHandler {
+            try await group.run()
+        } onGracefulShutdown: {
+            Task { await group.triggerGracefulShutdown() }
         }
     }
 }
@@ -169,8 +194,10 @@ struct StoreConnections {
     /// Waits (up to a minute) for both stores, saying which one is missing.
     func waitUntilReachable(logger: Logger) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
-        var delay = Duration.milliseconds(100)
+        let retry = RetryPolicy(maxAttempts: .max, initialBackoff: .milliseconds(100), maxBackoff: .seconds(2))
+        var attempt = 0
         while true {
+            attempt += 1
             var failures: [String] = []
             do { try await hot.ping() } catch { failures.append("Redis: \(error)") }
             do { try await durable.ping() } catch { failures.append("PostgreSQL: \(error)") }
@@ -179,8 +206,7 @@ struct StoreConnections {
                 throw CommandFailure("stores unreachable after 60s: \(failures.joined(separator: "; "))")
             }
             logger.warning("waiting for stores", metadata: ["problems": "\(failures.joined(separator: "; "))"])
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
+            try await Task.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: nil, random: .random(in: 0..<1)))
         }
     }
 }

@@ -4,6 +4,7 @@ import CompressNIO
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OpsightMetrics
 
 /// `opsight ship FILE|-`: sends NDJSON to `/v1/ingest` and exits 0 once every line is acknowledged.
 struct Ship: AsyncParsableCommand {
@@ -276,8 +277,10 @@ final class Shipper: @unchecked Sendable {
         let payload = gzipLevel == 0 ? buffer : try buffer.compress(with: .gzip(configuration: .init(compressionLevel: gzipLevel)))
         let clock = ContinuousClock()
         let started = clock.now
-        var delay = Duration.milliseconds(100)
+        let retry = RetryPolicy(maxAttempts: .max, initialBackoff: .milliseconds(100), maxBackoff: .seconds(10))
+        var attempt = 0
         while true {
+            attempt += 1
             var request = HTTPClientRequest(url: endpoint)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-ndjson")
@@ -307,9 +310,8 @@ final class Shipper: @unchecked Sendable {
             if maxRetrySeconds > 0, clock.now - started > .seconds(maxRetrySeconds) {
                 throw CommandFailure("giving up after \(maxRetrySeconds)s: \(failure)")
             }
-            let jitter = Double.random(in: 0.5...1.0)
-            try await Task.sleep(for: retryAfter ?? delay * jitter)
-            delay = min(delay * 2, .seconds(10))
+            try await Task.sleep(
+                for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1)))
         }
     }
 

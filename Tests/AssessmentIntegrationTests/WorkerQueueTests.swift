@@ -1,3 +1,4 @@
+import PostgresURL
 import AssessmentCore
 import Foundation
 import Logging
@@ -129,7 +130,7 @@ struct WorkerQueueTests {
 /// Runs `body` with a store in a fresh schema, dropped afterwards.
 func withStore(_ body: (AssessmentStore) async throws -> Void) async throws {
     let logger = Logger(label: "test")
-    let url = try DatabaseURL(env["OPSIGHT_TEST_DATABASE_URL"]!)
+    let url = try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!)
     let client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await client.run() }

@@ -69,7 +69,7 @@ struct DeliveryWorkerTests {
         maxRetryDuration: Int64 = 600_000
     ) -> DeliveryWorker {
         var configuration = DeliveryWorker.Configuration()
-        configuration.retry = RetryPolicy(
+        configuration.retry = DeliveryRetry(
             initialBackoff: 1_000, multiplier: 2, maxBackoff: 60_000, jitter: 0, maxRetryDuration: maxRetryDuration)
         configuration.timeout = .seconds(2)
         let map = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0) })

@@ -1,3 +1,4 @@
+import PostgresURL
 import Alerting
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import PostgresURL
 import Collector
 import Foundation
 import Logging

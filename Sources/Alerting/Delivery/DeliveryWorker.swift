@@ -21,7 +21,7 @@ public final class DeliveryWorker: Service {
         /// Per-request timeout.
         public var timeout: Duration = .seconds(10)
         /// Retry and give-up policy.
-        public var retry = RetryPolicy()
+        public var retry = DeliveryRetry()
         /// Least time between two messages to one Slack webhook URL, ms (Slack allows one per second).
         public var slackIntervalMs: Int64 = 1_000
         /// Creates the defaults.

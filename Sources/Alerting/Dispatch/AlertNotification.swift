@@ -49,9 +49,6 @@ public struct AlertNotification: Hashable, Sendable, Codable {
     /// How many alerts are firing.
     public var firingCount: Int { alertStatuses.filter { $0 == .firing }.count }
 
-    /// How many alerts are resolved.
-    public var resolvedCount: Int { alertStatuses.filter { $0 == .resolved }.count }
-
     private static func common(_ maps: [[String: String]]) -> [String: String] {
         guard var result = maps.first else { return [:] }
         for map in maps.dropFirst() { result = result.filter { map[$0.key] == $0.value } }

@@ -68,11 +68,6 @@ public actor AlertingEngine {
         return Stats(evaluations: evaluations, failures: failures, pending: pending, firing: firing)
     }
 
-    /// The receivers by name (for delivery: kinds and secrets).
-    public var receivers: [String: Receiver] {
-        Dictionary((configuration.dispatch?.receivers ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    }
-
     /// The evaluators as they stand (rules, their alerts and health) for the API.
     public var groups: [RuleGroupEvaluator] { evaluators }
 

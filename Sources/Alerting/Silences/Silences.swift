@@ -64,11 +64,6 @@ public struct Silences: Hashable, Sendable, Codable {
         .sorted { ($0.startsAt, $0.id) < ($1.startsAt, $1.id) }
     }
 
-    /// The ids of active silences muting an alert with `labels` at `now`.
-    public func mutingIDs(_ labels: Labels, at now: Int64) -> [String] {
-        byID.values.filter { $0.mutes(labels, at: now) }.map(\.id).sorted()
-    }
-
     /// Whether an active silence mutes an alert with `labels` at `now`.
     public func mutes(_ labels: Labels, at now: Int64) -> Bool {
         byID.values.contains { $0.mutes(labels, at: now) }

@@ -22,9 +22,6 @@ public struct Template: Hashable, Sendable {
         nodes = try parser.parse()
     }
 
-    /// Whether the text has no actions (so executing it returns `source`).
-    public var isLiteral: Bool { nodes.allSatisfy { if case .text = $0 { true } else { false } } }
-
     /// Executes the template over `data`.
     public func execute(_ data: TemplateData) throws(TemplateError) -> String {
         var executor = TemplateExecutor(

@@ -73,11 +73,6 @@ public final class Aggregator: Sendable {
         }
     }
 
-    /// Cells waiting for each store, for the series gauge and tests.
-    public var pendingCells: (hot: Int, durable: Int) {
-        state.withLock { ($0.hot.cellCount, $0.durable.cellCount) }
-    }
-
     private func resolveWaits(
         _ batch: BatchAggregate,
         into enqueued: inout [JobIdentity: [Int64]],

@@ -1,3 +1,4 @@
+import OpsightMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -48,6 +49,8 @@ public struct Flusher: Service {
     private let collectorID: String
     private let status: CollectorStatus
     private let logger: Logger
+    /// Tells which minutes no collector writes any more (compaction).
+    private let clock: WallClock
     /// Deltas whose commit failed, kept to be retried exactly as they were.
     private let pending = PendingDeltas()
 
@@ -60,8 +63,10 @@ public struct Flusher: Service {
         durable: any MetricsStore,
         collectorID: String,
         status: CollectorStatus,
-        logger: Logger
+        logger: Logger,
+        clock: WallClock = .system
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.aggregator = aggregator
         self.wal = wal
@@ -138,7 +143,7 @@ public struct Flusher: Service {
     }
 
     private func currentMinute() -> Int64 {
-        TimeBucket.index(ofMs: Int64(Date().timeIntervalSince1970 * 1000), widthMs: TimeBucket.durableWidthMs)
+        TimeBucket.index(ofMs: clock.nowMs(), widthMs: TimeBucket.durableWidthMs)
     }
 
     private func position(_ isHot: Bool) -> UInt64 {

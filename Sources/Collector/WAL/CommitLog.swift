@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// Group commit: one thread writes queued batches to the write-ahead log, fsyncs once for all of them,
@@ -67,9 +68,6 @@ public final class CommitLog: Sendable {
         }
     }
 
-    /// Bytes queued and not yet written.
-    public var queuedBytes: Int { queue.withLock { $0.bytes } }
-
     /// Finishes queued batches, then stops the thread.
     public func shutdown() {
         let running = queue.withLock { q in
@@ -110,5 +108,13 @@ public final class CommitLog: Sendable {
         } catch {
             for p in batch { p.continuation.resume(throwing: error) }
         }
+    }
+}
+
+extension CommitLog: Service {
+    /// Runs until graceful shutdown, then finishes the queued batches and stops the thread.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
     }
 }

@@ -76,9 +76,6 @@ public final class WriteAheadLog: Sendable {
     /// Position after the last record.
     public var endPosition: UInt64 { state.withLock { $0.activeStart + $0.activeLength } }
 
-    /// Position where the oldest retained segment starts.
-    public var startPosition: UInt64 { state.withLock { $0.segments.first?.start ?? 0 } }
-
     /// Appends records without syncing; returns the end position of each. Call `sync()` before acknowledging.
     public func append(_ payloads: [[UInt8]]) throws(CollectorError) -> [UInt64] {
         try state.withLock { s throws(CollectorError) in

@@ -1,14 +1,18 @@
+import ServiceLifecycle
+
 /// A `Sendable`, async façade over a small pool of ``RedisConnection``s, each owned by a dedicated thread.
 ///
 /// Work passed to ``withConnection(_:)`` is queued to the least busy thread and the caller resumes when it is done.
 /// A connection that fails with an I/O or protocol error is dropped: that call throws, and the next call on that
-/// thread reconnects. Call ``shutdown()`` when done.
-public final class RedisClient: Sendable {
+/// thread reconnects. As a `Service` it lives until graceful shutdown and then shuts down; ``shutdown()`` also
+/// works on its own.
+public final class RedisClient: Service, Sendable {
     /// Where the connections go.
     public let url: RedisURL
     private let workers: [RedisWorker]
 
-    /// Starts `connections` threads; each connects lazily on its first use, with `timeout` for socket operations.
+    /// Prepares `connections` threads; each starts and connects lazily on its first use, with `timeout` for socket
+    /// operations.
     public init(url: RedisURL, connections: Int = 2, timeout: Duration = .seconds(5)) {
         precondition(connections > 0, "a RedisClient needs at least one connection")
         self.url = url
@@ -63,6 +67,12 @@ public final class RedisClient: Sendable {
     /// Runs ``RedisConnection/transaction(_:)`` on a pool connection.
     public func transaction(_ commands: RESPCommands) async throws -> [RedisReply] {
         try await withConnection { try $0.transaction(commands) }
+    }
+
+    /// Waits for graceful shutdown, then shuts the connections down (queued work finishes first).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
     }
 
     /// Rejects new work, lets queued work finish, closes the connections and waits for the threads to end.

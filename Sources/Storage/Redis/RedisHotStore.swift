@@ -41,12 +41,15 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     public var retentionMs: Int64? { configuration.retentionSeconds * 1000 }
     let client: RedisClient
     private let configuration: Configuration
+    private let clock: WallClock
     private static let sep = "\u{1f}"
 
     /// Creates the store over a client.
-    public init(client: RedisClient, configuration: Configuration = .init()) {
+    /// Creates the store over `client`; `clock` times the trimming of old funnel records.
+    public init(client: RedisClient, configuration: Configuration = .init(), clock: WallClock = .system) {
         self.client = client
         self.configuration = configuration
+        self.clock = clock
     }
 
     private func tag(_ service: String) -> String {
@@ -163,7 +166,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         let s = Self.sep
         var byFunnel: [String: [FunnelStepRecord]] = [:]
         for r in records { byFunnel[r.funnel, default: []].append(r) }
-        let cutoffMs = Int64(Date().timeIntervalSince1970 * 1000) - configuration.retentionSeconds * 1000
+        let cutoffMs = clock.nowMs() - configuration.retentionSeconds * 1000
         for (funnel, list) in byFunnel {
             let key = funnelKey(funnel)
             var offset = 0

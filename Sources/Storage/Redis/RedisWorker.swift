@@ -31,13 +31,14 @@ final class RedisWorker: @unchecked Sendable {
     private var state = State.running
     private var runningJob = false
     private var thread: pthread_t?
+    private var started = false
+    private let name: String
 
+    /// Creates the worker; its thread starts with the first job, not here.
     init(url: RedisURL, timeout: Duration, name: String) {
         self.url = url
         self.timeout = timeout
-        let thread = Thread { [self] in run() }
-        thread.name = name
-        thread.start()
+        self.name = name
     }
 
     /// Jobs queued or running; used to pick the least busy worker.
@@ -53,6 +54,12 @@ final class RedisWorker: @unchecked Sendable {
         defer { condition.unlock() }
         guard case .running = state else { return false }
         jobs.append(job)
+        if !started {
+            started = true
+            let thread = Thread { [self] in run() }
+            thread.name = name
+            thread.start()
+        }
         condition.signal()
         return true
     }
@@ -63,7 +70,8 @@ final class RedisWorker: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if case .running = state {
-            state = .stopping
+            // A worker that never ran a job has no thread to wait for.
+            state = started ? .stopping : .stopped
             condition.broadcast()
         }
         if let thread, pthread_equal(thread, pthread_self()) != 0 { return }

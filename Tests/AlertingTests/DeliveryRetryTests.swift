@@ -3,21 +3,21 @@ import Testing
 
 @testable import Alerting
 
-@Suite struct RetryPolicyTests {
+@Suite struct DeliveryRetryTests {
     @Test(arguments: 1...20)
     func backoffStaysWithinJitteredExponentialBounds(attempt: Int) {
-        let policy = RetryPolicy(initialBackoff: 1000, multiplier: 2, maxBackoff: 60_000, jitter: 0.2)
+        let policy = DeliveryRetry(initialBackoff: 1000, multiplier: 2, maxBackoff: 60_000, jitter: 0.2)
         var random = SplitMix64(seed: UInt64(attempt))
         let base = min(1000 * Double(1 << min(attempt - 1, 30)), 60_000)
         for _ in 0..<200 {
-            let delay = Double(policy.backoff(attempt: attempt, using: &random))
-            #expect(delay >= (base * 0.8).rounded(.down) && delay <= (base * 1.2).rounded(.up))
+            let delay = Double(policy.delay(attempt: attempt, using: &random))
+            #expect(delay >= (base * 0.8).rounded(.down) && delay <= base)
         }
     }
 
     @Test func jitterSpreadsDelays() {
         var random = SplitMix64(seed: 7)
-        let delays = Set((0..<50).map { _ in RetryPolicy().backoff(attempt: 3, using: &random) })
+        let delays = Set((0..<50).map { _ in DeliveryRetry().delay(attempt: 3, using: &random) })
         #expect(delays.count > 10)
     }
 
@@ -39,14 +39,14 @@ import Testing
 
     @Test func honoursRetryAfter() {
         var random = SplitMix64(seed: 1)
-        let decision = RetryPolicy(jitter: 0).decide(
+        let decision = DeliveryRetry(jitter: 0).decide(
             after: .response(status: 429, retryAfter: 30), attempt: 1, firstAttemptAt: 0, now: 1000, using: &random)
         #expect(decision == .retry(at: 31_000))
     }
 
     @Test func givesUpAfterMaxRetryDurationAndOnPermanentErrors() {
         var random = SplitMix64(seed: 1)
-        let policy = RetryPolicy(initialBackoff: 1000, jitter: 0, maxRetryDuration: 10_000)
+        let policy = DeliveryRetry(initialBackoff: 1000, jitter: 0, maxRetryDuration: 10_000)
         #expect(
             policy.decide(after: .response(status: 500), attempt: 1, firstAttemptAt: 0, now: 8000, using: &random)
                 == .retry(at: 9000))
