@@ -137,3 +137,83 @@ struct ReadSideTests {
         proxy.stop()
     }
 }
+
+/// A query at its limits (deadline and series cap) while ingest is loaded: ingest keeps its rate, the hot flush
+/// keeps its period, and the query is stopped at its deadline with 503 `timeout`.
+@Suite(.serialized, .enabled(if: E2EEnvironment.storesConfigured, E2EEnvironment.skipReason))
+struct SlowQueryIsolationTests {
+    /// Sends batches for `duration`; returns events accepted per second and the longest gap between two moves of
+    /// the hot flush position seen meanwhile.
+    static func load(_ server: OpsightServer, service: String, for duration: Duration) async throws -> (
+        rate: Double, flushGap: Duration
+    ) {
+        let client = server.client
+        async let gap: Duration = {
+            var last: UInt64 = 0
+            var lastMove = ContinuousClock.now
+            var longest = Duration.zero
+            let end = ContinuousClock.now + duration
+            while ContinuousClock.now < end {
+                let r = try await client.request(.get, "/api/v1/status", token: server.readToken)
+                let wal = (try JSONSerialization.jsonObject(with: r.body) as? [String: Any])?["wal"] as? [String: Any]
+                let position = (wal?["hot_position"] as? NSNumber)?.uint64Value ?? 0
+                if position != last {
+                    longest = max(longest, ContinuousClock.now - lastMove)
+                    last = position
+                    lastMove = ContinuousClock.now
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return longest
+        }()
+        let start = ContinuousClock.now
+        var accepted = 0
+        var i = 0
+        while ContinuousClock.now - start < duration {
+            let now = E2EEnvironment.nowMs
+            let body = (0..<500).map { j in
+                #"{"ts":\#(now - Int64(j * 7)),"service":"\#(service)","route":"/r/\#((i + j) % 50)","method":"GET","status":\#(j % 20 == 0 ? 500 : 200),"duration_ms":\#(j % 97)}"#
+            }.joined(separator: "\n")
+            let r = try await client.ingest(Array(body.utf8))
+            if r.status == 200 { accepted += 500 }
+            i += 1
+        }
+        let seconds = Double((ContinuousClock.now - start).components.seconds)
+            + Double((ContinuousClock.now - start).components.attoseconds) / 1e18
+        return (Double(accepted) / seconds, try await gap)
+    }
+
+    @Test func aQueryAtItsLimitsHoldsUpNeitherIngestNorTheFlush() async throws {
+        try await withOpsightServer(
+            "slow-query", configure: { $0.extraConfig = "query: {timeout: 2s, max_series: 50000}\n" }
+        ) { server, card in
+            let service = "slow-\(E2EEnvironment.randomID(6))"
+            _ = try await Self.load(server, service: service, for: .seconds(2))  // warm up
+            let quiet = try await Self.load(server, service: service, for: .seconds(6))
+            let end = E2EEnvironment.nowMs / 1000
+            let heavy =
+                "/api/v1/query_range?query=" + "max%20by%20(route)%20(opsight_request_latency_seconds%7Broute%3D~%22.*r.*%22%7D)"
+                + "&start=\(end - 10_000)&end=\(end)&step=1"
+            let queries = Task {
+                var answers: [(Int, String, Duration)] = []
+                let stop = ContinuousClock.now + .seconds(6)
+                while ContinuousClock.now < stop {
+                    let start = ContinuousClock.now
+                    let r = try await server.client.request(.get, heavy, token: server.readToken, timeout: .seconds(20))
+                    answers.append((r.status, r.text, ContinuousClock.now - start))
+                }
+                return answers
+            }
+            let busy = try await Self.load(server, service: service, for: .seconds(6))
+            let answers = try await queries.value
+            card.check(!answers.isEmpty, "the heavy query ran")
+            for (status, text, took) in answers {
+                card.check(status == 503 && text.contains("timeout"), "the heavy query is stopped: \(status) \(text.prefix(160))")
+                card.check(took < .seconds(6), "answered at its 2 s deadline, not later: \(took)")
+            }
+            print("slow-query: ingest \(Int(quiet.rate)) events/s quiet, \(Int(busy.rate)) with the query; longest flush gap \(quiet.flushGap) quiet, \(busy.flushGap) busy")
+            card.check(busy.rate >= 0.5 * quiet.rate, "ingest keeps its rate: \(Int(busy.rate)) vs \(Int(quiet.rate)) events/s")
+            card.check(busy.flushGap < .seconds(2), "the hot flush keeps its period: longest gap \(busy.flushGap)")
+        }
+    }
+}
