@@ -99,7 +99,7 @@ struct HealthFamilies {
         "opsight_ingest_events_total", "opsight_ingest_bytes_total", "opsight_wal_bytes", "opsight_store_errors_total",
         "opsight_flush_duration_seconds", "opsight_series", "opsight_series_limited_total", "opsight_build_info",
         "opsight_rule_evaluations_total", "opsight_rule_evaluation_failures_total", "opsight_alerts",
-        "opsight_notifications_total",
+        "opsight_notifications_total", "opsight_quarantined_deltas_total", "opsight_quarantined_raw_events_total",
     ]
 
     func write(to p: inout some SampleSink, series: WindowData) {
@@ -113,6 +113,15 @@ struct HealthFamilies {
         p.family("opsight_store_errors_total", type: "counter", help: "Failed commits to a store.")
         p.sample("opsight_store_errors_total", ["store": "redis"], Double(status.hotErrors.load(ordering: .relaxed)))
         p.sample("opsight_store_errors_total", ["store": "postgres"], Double(status.durableErrors.load(ordering: .relaxed)))
+        p.family(
+            "opsight_quarantined_deltas_total", type: "counter",
+            help: "Deltas a store refused for their data, set aside so the flush moved on.")
+        p.sample("opsight_quarantined_deltas_total", [:], Double(status.quarantinedDeltas.load(ordering: .relaxed)))
+        p.family(
+            "opsight_quarantined_raw_events_total", type: "counter",
+            help: "Raw events the drill-down store refused for their data, set aside.")
+        p.sample(
+            "opsight_quarantined_raw_events_total", [:], Double(status.quarantinedRawEvents.load(ordering: .relaxed)))
         p.family("opsight_flush_duration_seconds", type: "gauge", help: "Duration of the last flush to Redis.")
         p.sample("opsight_flush_duration_seconds", [:], Double(status.lastFlushNanos.load(ordering: .relaxed)) / 1e9)
         p.family("opsight_series", type: "gauge", help: "Series with data in the last hour, by kind.")

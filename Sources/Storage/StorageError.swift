@@ -1,3 +1,5 @@
+import Collector
+
 /// A failure of a store, wrapping the driver's error at the storage boundary.
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     /// What failed; extensible.
@@ -11,6 +13,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let redis = Code("redis")
         /// PostgreSQL failed.
         public static let postgres = Code("postgres")
+        /// The store refused the data itself (a value it cannot keep); sending it again cannot succeed.
+        public static let refusedData = Code("refused_data")
         /// Stored data could not be read back.
         public static let corrupt = Code("corrupt")
     }
@@ -27,4 +31,9 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+}
+
+extension StorageError: StoreRefusal {
+    /// True for ``Code/refusedData``: the flush quarantines the delta instead of retrying it.
+    public var refusesData: Bool { code == .refusedData }
 }

@@ -56,6 +56,9 @@ struct Serve: AsyncParsableCommand {
                 wal: .init(directory: config.walDirectory), ingest: config.ingestConfiguration,
                 hot: stores.hot, durable: stores.durable, rawEvents: rawEvents, logger: logger)
             let rawStore = PostgresRawEventStore(client: stores.postgres, schema: config.databaseSchema, logger: logger)
+            // Data a store refuses for what it is (SPEC §4) is set aside beside the log, and the flush moves on.
+            let quarantine = Quarantine(
+                path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger)
             var rawServices: [any Service] = []
             if let rawEvents {
                 var writer = RawEventWriter.Configuration()
@@ -64,11 +67,11 @@ struct Serve: AsyncParsableCommand {
                 rawServices.append(
                     RawEventWriter(
                         configuration: writer, buffer: rawEvents, store: rawStore,
-                        now: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger))
+                        now: { Int64(Date().timeIntervalSince1970 * 1000) }, quarantine: quarantine, logger: logger))
             }
             let flusher = Flusher(
                 aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
-                collectorID: runtime.collectorID, status: runtime.status, logger: logger)
+                collectorID: runtime.collectorID, status: runtime.status, quarantine: quarantine, logger: logger)
             let cache = WindowCache(
                 configuration: .init(windowsMs: config.windowsMs), feed: stores.hot, logger: logger,
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
@@ -110,7 +113,7 @@ struct Serve: AsyncParsableCommand {
                     startedAtMs: startedAtMs),
                 status: runtime.status, pipeline: runtime.pipeline, tokens: tokens
             ).register(on: router)
-            HealthController(stores: [("redis", stores.hot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
+            HealthController(hot: stores.hot, durable: stores.durable, pipeline: runtime.pipeline)
                 .register(on: router)
             let app = Application(
                 router: router,
