@@ -2,14 +2,16 @@ import Collector
 import HTTPLayer
 import Hummingbird
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (stores reachable, WAL writable).
+/// `GET /healthz` (the process answers) and `GET /readyz` (stores reachable and taking commits, WAL writable).
 public struct HealthController<Context: RequestContext>: Sendable {
-    private let stores: [(name: String, store: any MetricsStore)]
+    private let hot: any MetricsStore
+    private let durable: any MetricsStore
     private let pipeline: IngestPipeline
 
     /// Creates the controller.
-    public init(stores: [(name: String, store: any MetricsStore)], pipeline: IngestPipeline) {
-        self.stores = stores
+    public init(hot: any MetricsStore, durable: any MetricsStore, pipeline: IngestPipeline) {
+        self.hot = hot
+        self.durable = durable
         self.pipeline = pipeline
     }
 
@@ -21,23 +23,20 @@ public struct HealthController<Context: RequestContext>: Sendable {
     }
 
     private func ready() async throws -> Response {
-        var checks: [String: JSON] = [:]
-        var ok = true
-        for (name, store) in stores {
-            do {
-                try await store.ping()
-                checks[name] = .string("ok")
-            } catch {
-                ok = false
-                checks[name] = .string("\(error)")
-            }
-        }
-        let backlog = pipeline.walBacklogBytes
-        let walOK = backlog <= pipeline.configuration.walMaxBytes
-        checks["wal"] = .string(walOK ? "ok" : "full (\(backlog) bytes not yet in the stores)")
-        ok = ok && walOK
+        async let hotPing: Void = hot.ping()
+        async let durablePing: Void = durable.ping()
+        let hotReachable = (try? await hotPing) != nil
+        let durableReachable = (try? await durablePing) != nil
+        let r = pipeline.readiness(hotReachable: hotReachable, durableReachable: durableReachable)
         return try JSONResponse.ok(
-            .object(["status": .string(ok ? "ready" : "not ready"), "checks": .object(checks)]),
-            status: ok ? .ok : .serviceUnavailable)
+            .object([
+                "status": .string(r.ready ? "ready" : "not ready"),
+                "checks": .object(r.checks.mapValues { .string($0) }),
+                "quarantined": .object([
+                    "deltas": .number(Double(r.quarantinedDeltas)),
+                    "raw_events": .number(Double(r.quarantinedRawEvents)),
+                ]),
+            ]),
+            status: r.ready ? .ok : .serviceUnavailable)
     }
 }

@@ -77,6 +77,10 @@ public struct StatusController<Context: RequestContext>: Sendable {
                 "bytes": n(status.ingestBytes.load(ordering: .relaxed)),
                 "series_limited": n(status.seriesLimited.load(ordering: .relaxed)),
             ]),
+            "quarantined": .object([
+                "deltas": n(status.quarantinedDeltas.load(ordering: .relaxed)),
+                "raw_events": n(status.quarantinedRawEvents.load(ordering: .relaxed)),
+            ]),
             "last_flush_seconds": .number(Double(status.lastFlushNanos.load(ordering: .relaxed)) / 1e9),
         ])
     }

@@ -9,6 +9,8 @@ public struct CollectorError: Error, Sendable, CustomStringConvertible {
         public static let walIO = Code("wal_io")
         /// The write-ahead log holds `wal.max_bytes` of data the stores have not taken yet.
         public static let walFull = Code("wal_full")
+        /// Another process holds the write-ahead log directory.
+        public static let walLocked = Code("wal_locked")
         /// More data waits for the commit thread than it may hold.
         public static let overloaded = Code("overloaded")
         /// A store (Redis or PostgreSQL) failed.

@@ -65,9 +65,9 @@ public struct CollectorRuntime: Sendable {
             if !id.isEmpty { return id }
         }
         let id = UUID().uuidString.lowercased()
-        let tmp = path + ".tmp"
-        try Data((id + "\n").utf8).write(to: URL(fileURLWithPath: tmp), options: .atomic)
-        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        // Synced before the log's first record can carry it into a store: an id lost in a crash would make the
+        // restarted collector a new one, replaying the whole log on top of what the stores already counted.
+        try WriteAheadLog.writeDurably(id + "\n", to: path)
         return id
     }
 }

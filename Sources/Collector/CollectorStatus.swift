@@ -13,6 +13,10 @@ public final class CollectorStatus: Sendable {
     /// Whether the last hot/durable commit succeeded.
     public let hotUp = Atomic<Bool>(true)
     public let durableUp = Atomic<Bool>(true)
+    /// Deltas a store refused for their data, quarantined so the flush moved on (``Quarantine``).
+    public let quarantinedDeltas = Atomic<UInt64>(0)
+    /// Raw events the raw-event store refused for their data, quarantined.
+    public let quarantinedRawEvents = Atomic<UInt64>(0)
     /// Events accepted and rejected by ingest.
     public let accepted = Atomic<UInt64>(0)
     public let rejected = Atomic<UInt64>(0)

@@ -16,7 +16,7 @@ extension EventDecoder {
         }
         // A request or job may name who it was for, so it can be a funnel step (SPEC §5 matchers). For these
         // kinds `entity` was always an optional free field, so a value that is no identifier is left unused
-        // rather than rejecting the line.
+        // rather than rejecting the line (nor is one that fails the identity rules stored).
         if kind != .event, reader.has(.entity) {
             event.entity = try? reader.requiredIdentifier(.entity, "entity", for: kind, integerOnly: false)
         }
@@ -34,7 +34,7 @@ extension EventDecoder {
         if service.utf8.count > 128 && service.count > 128 {
             throw reader.error(.service, "longer than 128 characters")
         }
-        return service
+        return try reader.identity(.service, service)
     }
 
     /// The event time: `ts` (or an alias) when present, else arrival time; within the accepted age.
@@ -86,25 +86,25 @@ extension EventDecoder {
         event.method = try method(reader)
     }
 
-    /// The route template: `route` when non-empty, else `path` normalised.
+    /// The route template: `route` when non-empty, else `path` normalised; an identity field.
     private func route(_ reader: FieldReader) throws(EventDecodingError) -> String {
         if let value = reader.value(.route) {
             guard value.kind == .string else { throw reader.error(.route, "expected string") }
-            if value.end > value.start { return reader.scanner.string(value) }
+            if value.end > value.start { return try reader.identity(.route, reader.scanner.string(value)) }
         }
         if let value = reader.value(.path) {
             guard value.kind == .string else { throw reader.error(.path, "expected string") }
-            return reader.withBytes(value) { RouteNormalizer.normalize($0) }
+            return try reader.identity(.path, reader.withBytes(value) { RouteNormalizer.normalize($0) })
         }
         throw EventDecodingError(field: "route", reason: "missing (route or path required for kind request)")
     }
 
-    /// The method upper-cased, `"ANY"` when absent or empty.
+    /// The method upper-cased, `"ANY"` when absent or empty; an identity field.
     private func method(_ reader: FieldReader) throws(EventDecodingError) -> String {
         guard let value = reader.value(.method) else { return "ANY" }
         guard value.kind == .string else { throw reader.error(.method, "expected string") }
         guard value.end > value.start else { return "ANY" }
-        return reader.withBytes(value) { bytes in
+        let method = reader.withBytes(value) { bytes in
             guard bytes.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) else {
                 return String(decoding: bytes, as: UTF8.self)
             }
@@ -115,6 +115,7 @@ extension EventDecoder {
                 return bytes.count
             }
         }
+        return try reader.identity(.method, method)
     }
 
     /// Job fields: queue, job, job_id, lifecycle event, optional duration and attempt.

@@ -49,16 +49,41 @@ struct FieldReader {
         return scanner.string(value)
     }
 
-    /// A required non-empty string field of `kind`.
+    /// A required non-empty string field of `kind`, checked as an identity field.
     func requiredString(_ field: Field, _ canonical: String, for kind: EventKind) throws(EventDecodingError) -> String {
         guard let value = value(field) else { throw missing(canonical, for: kind) }
         guard value.kind == .string, value.end > value.start else {
             throw error(field, "expected non-empty string")
         }
-        return scanner.string(value)
+        return try identity(field, scanner.string(value))
     }
 
-    /// A required identifier of `kind` given as a non-empty string or a number (kept as its literal text).
+    /// Longest identity field in bytes (SPEC §4).
+    static let maxIdentityBytes = 256
+
+    /// `text` when it may be an identity field (SPEC §4): at most 256 bytes, no control characters.
+    ///
+    /// Identity fields become keys in every store, and a store that refuses one (PostgreSQL refuses NUL in
+    /// `text`) would refuse the whole flush that carries it, so they are checked here, at the door.
+    func identity(_ field: Field, _ text: String, fallback: String = "") throws(EventDecodingError) -> String {
+        if let reason = Self.identityProblem(text) { throw error(field, reason, fallback: fallback) }
+        return text
+    }
+
+    /// Why `text` cannot be an identity field, or nil when it can.
+    static func identityProblem(_ text: String) -> String? {
+        let utf8 = text.utf8
+        if utf8.count > maxIdentityBytes { return "longer than \(maxIdentityBytes) bytes" }
+        // The scanner already refuses raw controls in strings, but not escaped ones (`\u0000`) nor a raw DEL.
+        if let bad = utf8.first(where: { $0 < 0x20 || $0 == 0x7F }) {
+            let hex = String(bad, radix: 16, uppercase: true)
+            return "control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) not allowed"
+        }
+        return nil
+    }
+
+    /// A required identifier of `kind` given as a non-empty string or a number (kept as its literal text), checked
+    /// as an identity field.
     func requiredIdentifier(
         _ field: Field,
         _ canonical: String,
@@ -68,9 +93,9 @@ struct FieldReader {
         guard let value = value(field) else { throw missing(canonical, for: kind) }
         switch value.kind {
         case .string where value.end > value.start:
-            return scanner.string(value)
+            return try identity(field, scanner.string(value))
         case .number where !integerOnly || value.isInteger:
-            return scanner.string(value)
+            return try identity(field, scanner.string(value))
         default:
             throw error(field, integerOnly ? "expected string or integer" : "expected string or number")
         }

@@ -12,28 +12,28 @@ extension PendingEvent {
         writer.bytes.append(UInt8(ascii: "\""))
         Timestamp.appendRFC3339(timestampMs, to: &writer.bytes)
         writer.bytes.append(UInt8(ascii: "\""))
-        writer.member("service", service)
+        writer.member("service", Self.identity(service))
         switch payload {
         case .request(let route, let method, let status, let durationMs, let requestID):
             writer.member("kind", "request")
-            writer.member("route", route.isEmpty ? "/" : route)
-            writer.member("method", method)
+            writer.member("route", route.isEmpty ? "/" : Self.identity(route))
+            writer.member("method", Self.identity(method))
             writer.member("status", status)
             writer.member("duration_ms", Self.validDuration(durationMs))
             if let requestID { writer.member("request_id", requestID) }
         case .job(let queue, let job, let jobID, let event, let durationMs, let attempt, let entity):
             writer.member("kind", "job")
-            writer.member("queue", queue)
-            writer.member("job", job)
-            writer.member("job_id", jobID)
+            writer.member("queue", Self.identity(queue))
+            writer.member("job", Self.identity(job))
+            writer.member("job_id", Self.identity(jobID))
             writer.member("event", event.rawString)
             if let durationMs { writer.member("duration_ms", Self.validDuration(durationMs)) }
             if let attempt { writer.member("attempt", max(attempt, 0)) }
-            if let entity { writer.member("entity", entity) }
+            if let entity { writer.member("entity", Self.identity(entity)) }
         case .funnel(let event, let entity):
             writer.member("kind", "event")
-            writer.member("event", event)
-            writer.member("entity", entity)
+            writer.member("event", Self.identity(event))
+            writer.member("entity", Self.identity(entity))
         case .log(let level, let message):
             writer.member("kind", "log")
             writer.member("level", level.rawString)
@@ -50,4 +50,20 @@ extension PendingEvent {
     static func validDuration(_ ms: Double) -> Double {
         ms.isFinite && ms > 0 ? ms : 0
     }
+
+    /// `text` as an identity field the collector accepts (SPEC §4): control characters (U+0000–U+001F, U+007F)
+    /// become U+FFFD and the value is cut to 256 bytes on a scalar boundary. Names that already fit are
+    /// returned as they are, without allocating.
+    static func identity(_ text: String) -> String {
+        let utf8 = text.utf8
+        guard utf8.count > maxIdentityBytes || utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
+        var clean = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            clean.append(scalar.value < 0x20 || scalar.value == 0x7F ? "\u{FFFD}" : scalar)
+        }
+        return prefix(String(clean), maxBytes: maxIdentityBytes)
+    }
+
+    /// Longest identity field in bytes, as the collector's decoder checks it.
+    static var maxIdentityBytes: Int { FieldReader.maxIdentityBytes }
 }

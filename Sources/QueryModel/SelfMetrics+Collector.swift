@@ -22,6 +22,14 @@ extension SelfMetrics {
                 ([("store", "postgres")], Double(status.durableErrors.load(ordering: .relaxed))),
             ]
         }
+        register(
+            "opsight_quarantined_deltas_total", type: "counter",
+            help: "Deltas a store refused for their data, set aside so the flush moved on."
+        ) { Double(status.quarantinedDeltas.load(ordering: .relaxed)) }
+        register(
+            "opsight_quarantined_raw_events_total", type: "counter",
+            help: "Raw events the drill-down store refused for their data, set aside."
+        ) { Double(status.quarantinedRawEvents.load(ordering: .relaxed)) }
         register("opsight_flush_duration_seconds", type: "gauge", help: "Duration of the last flush to Redis.") {
             Double(status.lastFlushNanos.load(ordering: .relaxed)) / 1e9
         }

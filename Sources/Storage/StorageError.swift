@@ -13,6 +13,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let redis = Code("redis")
         /// PostgreSQL failed.
         public static let postgres = Code("postgres")
+        /// The store refused the data itself (a value it cannot keep); sending it again cannot succeed.
+        public static let refusedData = Code("refused_data")
         /// Stored data could not be read back.
         public static let corrupt = Code("corrupt")
     }
@@ -36,4 +38,9 @@ extension StorageError: StoreFailure {
     public var storeName: String { code == .redis ? "redis" : code == .postgres ? "postgres" : "store" }
     /// Driver failures are outages; unreadable stored data is not.
     public var isOutage: Bool { code == .redis || code == .postgres }
+}
+
+extension StorageError: StoreRefusal {
+    /// True for ``Code/refusedData``: the flush quarantines the delta instead of retrying it.
+    public var refusesData: Bool { code == .refusedData }
 }

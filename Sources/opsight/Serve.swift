@@ -86,6 +86,9 @@ struct OpsightService: Service {
             wal: .init(directory: config.walDirectory), ingest: config.ingestConfiguration,
             hot: stores.hot, durable: stores.durable, rawEvents: rawEvents, logger: logger)
         let rawStore = PostgresRawEventStore(client: stores.postgres, schema: config.databaseSchema, logger: logger)
+        // Data a store refuses for what it is (SPEC §4) is set aside beside the log, and the flush moves on.
+        let quarantine = Quarantine(
+            path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger)
         var rawServices: [any Service] = []
         if let rawEvents {
             var writer = RawEventWriter.Configuration()
@@ -94,11 +97,11 @@ struct OpsightService: Service {
             rawServices.append(
                 RawEventWriter(
                     configuration: writer, buffer: rawEvents, store: rawStore,
-                    now: { WallClock.system.nowMs() }, logger: logger))
+                    now: { WallClock.system.nowMs() }, quarantine: quarantine, logger: logger))
         }
         let flusher = Flusher(
             aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
-            collectorID: runtime.collectorID, status: runtime.status, logger: logger)
+            collectorID: runtime.collectorID, status: runtime.status, quarantine: quarantine, logger: logger)
         // Reads have their own Redis connections: no query waits behind a flush, nor a flush behind a query.
         let clock = WallClock.system
         let cache = WindowCache(
@@ -138,7 +141,7 @@ struct OpsightService: Service {
                 startedAtMs: startedAtMs),
             status: runtime.status, pipeline: runtime.pipeline, clock: clock
         ).register(on: routes)
-        HealthController(stores: [("redis", stores.readHot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
+        HealthController(hot: stores.readHot, durable: stores.durable, pipeline: runtime.pipeline)
             .register(on: routes)
         let app = Application(
             router: router,

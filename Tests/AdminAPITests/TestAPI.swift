@@ -62,7 +62,7 @@ struct TestAPI {
             configuration: .init(version: "test", collectorID: "c", windowsMs: [300_000], startedAtMs: 0),
             status: runtime.status, pipeline: runtime.pipeline
         ).register(on: routes)
-        HealthController(stores: [("redis", hot), ("postgres", durable)], pipeline: runtime.pipeline)
+        HealthController(hot: hot, durable: durable, pipeline: runtime.pipeline)
             .register(on: routes)
         try await Application(router: router).test(.router) { client in try await test(client) }
     }

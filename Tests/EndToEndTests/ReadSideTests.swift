@@ -46,7 +46,9 @@ struct ReadSideTests {
                 let took = ContinuousClock.now - start
                 let expected = Self.answeredEmpty.contains(path) ? r.status == 200 : (400..<500).contains(r.status)
                 card.check(expected, "\(path.prefix(80)): \(r.status) \(r.text.prefix(200))")
-                card.check(took < .seconds(2), "\(path.prefix(80)) took \(took)")
+                // A refusal costs nothing, so 2 s; a real answer (a 130-year chart reads ~120 windows) gets longer.
+                let bound: Duration = Self.answeredEmpty.contains(path) ? .seconds(10) : .seconds(2)
+                card.check(took < bound, "\(path.prefix(80)) took \(took)")
             }
             let accepted = try await ingest.value
             card.check(accepted == 8_000, "ingest kept accepting while the reads ran: \(accepted) of 8000")

@@ -7,7 +7,7 @@ import Testing
     /// One random event and the ``Event`` the decoder must produce from its line.
     static func randomEvent(_ rng: inout SplitMix64, service: String) -> (PendingEvent, Event) {
         let timestampMs = testNowMs - Int64.random(in: 0..<86_000_000, using: &rng)
-        var expected = Event(timestampMs: timestampMs, service: service, kind: .log)
+        var expected = Event(timestampMs: timestampMs, service: PendingEvent.identity(service), kind: .log)
         let payload: PendingEvent.Payload
         switch Int.random(in: 0..<4, using: &rng) {
         case 0:
@@ -20,7 +20,7 @@ import Testing
                 route: route, method: method, status: status, durationMs: durationMs,
                 requestID: RandomText.make(&rng))
             expected.kind = .request
-            expected.route = route
+            expected.route = PendingEvent.identity(route)
             expected.method = method.uppercased()
             expected.status = status
             expected.durationMs = durationMs
@@ -36,20 +36,20 @@ import Testing
                 queue: queue, job: job, jobID: jobID, event: event, durationMs: durationMs, attempt: attempt,
                 entity: entity)
             expected.kind = .job
-            expected.queue = queue
-            expected.job = job
-            expected.jobID = jobID
+            expected.queue = PendingEvent.identity(queue)
+            expected.job = PendingEvent.identity(job)
+            expected.jobID = PendingEvent.identity(jobID)
             expected.jobEvent = event
             expected.durationMs = durationMs
             expected.attempt = attempt
-            expected.entity = entity
+            expected.entity = entity.map(PendingEvent.identity)
         case 2:
             let name = RandomText.make(&rng, minLength: 1)
             let entity = RandomText.make(&rng, minLength: 1)
             payload = .funnel(event: name, entity: entity)
             expected.kind = .event
-            expected.name = name
-            expected.entity = entity
+            expected.name = PendingEvent.identity(name)
+            expected.entity = PendingEvent.identity(entity)
         default:
             let level = LogLevel.allCases.randomElement(using: &rng)!
             let message = RandomText.make(&rng, maxLength: 40)
@@ -85,6 +85,22 @@ import Testing
             let decoded = try decoder.decode(bytes: line)
             #expect(decoded == expected, "seed \(seed): \(String(decoding: line, as: UTF8.self))")
         }
+    }
+
+    @Test func identityFieldsAreWrittenSoTheCollectorAcceptsThem() throws {
+        let dirty = "a\u{0}b\u{1F}c\u{7F}" + String(repeating: "é", count: 200)
+        let event = PendingEvent(
+            timestampMs: testNowMs,
+            payload: .job(
+                queue: dirty, job: dirty, jobID: dirty, event: .started, durationMs: nil, attempt: nil, entity: dirty),
+            fields: [:])
+        var writer = JSONLineWriter()
+        #expect(!event.encode(service: dirty, maxLineBytes: 65_536, into: &writer))
+        let decoded = try EventDecoder().decode(bytes: Array(writer.bytes.dropLast()))
+        let clean = try #require(decoded.queue)
+        #expect(clean.hasPrefix("a\u{FFFD}b\u{FFFD}c\u{FFFD}é"))
+        #expect(clean.utf8.count <= 256)
+        #expect(decoded.service == clean && decoded.job == clean && decoded.jobID == clean && decoded.entity == clean)
     }
 
     @Test func oversizedEventsAreTruncatedToALineTheCollectorAccepts() throws {

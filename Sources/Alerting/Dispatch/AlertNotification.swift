@@ -3,9 +3,10 @@ import PromQL
 
 /// One message to one receiver about one aggregation group: what the outbox stores and a
 /// notifier delivers. Its `id` is the `Idempotency-Key`; a firing and its later resolved are two
-/// notifications with two ids.
+/// notifications with two ids, and so are a notification and its repeat after `repeat_interval`.
 public struct AlertNotification: Hashable, Sendable, Codable {
-    /// Unique id (sent as `Idempotency-Key`).
+    /// The id, sent as `Idempotency-Key`: derived from the transition (``NotificationID``), so the same
+    /// notification made again carries the same id.
     public var id: UUID
     /// The receiver's name.
     public var receiver: String

@@ -72,9 +72,7 @@ public struct Dispatcher: Sendable {
     public var nextFlushAt: Int64? { state.groups.values.map(\.nextFlushAt).min() }
 
     /// Flushes every group due at `now` and returns the notifications to send, in group-key order.
-    public mutating func tick(now: Int64, silences: Silences = Silences(), makeID: () -> UUID = UUID.init)
-        -> [AlertNotification]
-    {
+    public mutating func tick(now: Int64, silences: Silences = Silences()) -> [AlertNotification] {
         var notifications: [AlertNotification] = []
         let due = state.groups.filter { $0.value.nextFlushAt <= now }.sorted { $0.value.groupKey < $1.value.groupKey }
         for (id, var group) in due {
@@ -84,7 +82,7 @@ public struct Dispatcher: Sendable {
             }
             group.nextFlushAt = now + route.groupInterval.milliseconds
             group.hasFlushed = true
-            if let notification = flush(group, route: route, now: now, silences: silences, makeID: makeID) {
+            if let notification = flush(group, route: route, now: now, silences: silences) {
                 notifications.append(notification)
             }
             group.fingerprints = group.fingerprints.filter { !(state.alerts[$0]?.isResolved(at: now) ?? true) }
@@ -107,7 +105,7 @@ public struct Dispatcher: Sendable {
     }
 
     private mutating func flush(
-        _ group: AggregationGroup, route: Route, now: Int64, silences: Silences, makeID: () -> UUID
+        _ group: AggregationGroup, route: Route, now: Int64, silences: Silences
     ) -> AlertNotification? {
         let alerts = group.fingerprints.compactMap { state.alerts[$0] }.filter {
             !isMuted($0.labels, at: now, silences: silences)
@@ -122,11 +120,15 @@ public struct Dispatcher: Sendable {
                 state.log[logKey], firing: firing, resolved: resolved, sendResolved: sendResolved,
                 repeatInterval: route.repeatInterval.milliseconds, now: now)
         else { return nil }
+        let previousAt = state.log[logKey]?.timestamp
         state.log[logKey] = NotificationLogEntry(firing: firing, resolved: resolved, timestamp: now)
         let sent = Self.sorted(sendResolved ? alerts : alerts.filter { !$0.isResolved(at: now) })
         guard !sent.isEmpty else { return nil }
+        let id = NotificationID.group(
+            receiver: group.receiver, groupKey: group.groupKey, alerts: sent, statuses: sent.map { $0.status(at: now) },
+            previousAt: previousAt)
         return AlertNotification(
-            id: makeID(), receiver: group.receiver, groupKey: group.groupKey, alerts: sent, groupLabels: group.labels,
+            id: id, receiver: group.receiver, groupKey: group.groupKey, alerts: sent, groupLabels: group.labels,
             createdAt: now)
     }
 

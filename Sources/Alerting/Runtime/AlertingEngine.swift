@@ -138,7 +138,8 @@ public actor AlertingEngine {
         if !forwarded.isEmpty {
             for receiver in configuration.dispatch?.receivers ?? [] {
                 guard case .alertmanager(let am) = receiver.kind else { continue }
-                outbox.append(NotificationRenderer.forward(forwarded, to: am, name: receiver.name, id: UUID()))
+                let id = NotificationID.forward(receiver: receiver.name, alerts: forwarded, evaluatedAt: now)
+                outbox.append(NotificationRenderer.forward(forwarded, to: am, name: receiver.name, id: id))
             }
         }
         unsaved.outbox += outbox

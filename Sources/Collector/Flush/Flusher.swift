@@ -19,6 +19,11 @@ final class PendingDeltas: Sendable {
 /// Each store gets its own loop so a PostgreSQL outage does not stall Redis (or the reverse). A delta
 /// whose commit failed is kept and retried as it was, never merged with newer data: if the commit did
 /// land but its answer was lost, the store's recorded position shows it and the delta is dropped.
+///
+/// The exception is a delta the store refuses for its data (``StoreRefusal``): retrying cannot help, and it
+/// would hold back every delta behind it and the log's trimming. It goes to the ``Quarantine`` and is replaced
+/// by an empty delta at the same position, so the store still records the position (a replay after a restart
+/// does not bring the refused delta back) and the flush moves on.
 public struct Flusher: Service {
     /// How often each store is written.
     public struct Configuration: Sendable {
@@ -51,6 +56,7 @@ public struct Flusher: Service {
     private let logger: Logger
     /// Tells which minutes no collector writes any more (compaction).
     private let clock: WallClock
+    private let quarantine: Quarantine?
     /// Deltas whose commit failed, kept to be retried exactly as they were.
     private let pending = PendingDeltas()
 
@@ -63,6 +69,7 @@ public struct Flusher: Service {
         durable: any MetricsStore,
         collectorID: String,
         status: CollectorStatus,
+        quarantine: Quarantine? = nil,
         logger: Logger,
         clock: WallClock = .system
     ) {
@@ -74,6 +81,7 @@ public struct Flusher: Service {
         self.durable = durable
         self.collectorID = collectorID
         self.status = status
+        self.quarantine = quarantine
         self.logger = logger
     }
 
@@ -174,6 +182,16 @@ public struct Flusher: Service {
             wal.removeSegments(coveredBy: status.neededPosition)
             return true
         } catch {
+            if error.isDataRefusal && !taken.delta.isEmpty {
+                // Kept at its position but emptied, so the retry below only records the position.
+                (quarantine ?? Quarantine(path: nil, status: status, logger: logger)).deltaRefused(
+                    taken.delta, position: taken.position, store: isHot ? "redis" : "postgres", error: error)
+                pending.withLock { p in
+                    let emptied = Aggregator.Taken(delta: Delta(), position: taken.position)
+                    if isHot { p.hot = emptied } else { p.durable = emptied }
+                }
+                return await flush(Aggregator.Taken(delta: Delta(), position: taken.position), isHot: isHot)
+            }
             if isHot {
                 status.hotErrors.add(1, ordering: .relaxed)
                 status.hotUp.store(false, ordering: .relaxed)

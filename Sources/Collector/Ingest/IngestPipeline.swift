@@ -38,7 +38,8 @@ public final class IngestPipeline: Sendable {
     public let configuration: Configuration
     private let decoder: EventDecoder
     private let commitLog: CommitLog
-    private let status: CollectorStatus
+    /// The live counters ingest updates and reads for backpressure.
+    public let status: CollectorStatus
     /// The cardinality guard, seeded at start.
     public let routeGuard: RouteGuard
     /// Where acknowledged events go for the drill-down (nil: not kept).

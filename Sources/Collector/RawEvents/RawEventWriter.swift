@@ -30,16 +30,18 @@ public struct RawEventWriter: Service {
     private let store: any RawEventStore
     private let now: @Sendable () -> Int64
     private let logger: Logger
+    private let quarantine: Quarantine?
 
-    /// Creates the writer.
+    /// Creates the writer; rows the store refuses for their data go to `quarantine` (only logged when nil).
     public init(
         configuration: Configuration = .init(), buffer: RawEventBuffer, store: any RawEventStore,
-        now: @escaping @Sendable () -> Int64, logger: Logger
+        now: @escaping @Sendable () -> Int64, quarantine: Quarantine? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.buffer = buffer
         self.store = store
         self.now = now
+        self.quarantine = quarantine
         self.logger = logger
     }
 
@@ -83,10 +85,42 @@ public struct RawEventWriter: Service {
         do {
             try await store.insert(rows)
             return rows.count
+        } catch where error.isDataRefusal {
+            return await insertIsolating(rows, refusal: error)
         } catch {
             buffer.putBack(rows)
             logger.warning("raw event store unavailable; kept in memory", metadata: ["error": "\(error)"])
             return 0
         }
+    }
+
+    /// Inserts `rows`, which the store refused as a batch for their data, by halves until the refused rows are
+    /// alone, and quarantines those: one bad line must not keep the rest of its batch (or the buffer behind it)
+    /// out. Rows are independent and best effort, so the halves need no common transaction. Returns the rows
+    /// written or quarantined; on an outage midway the rest goes back to the buffer.
+    private func insertIsolating(_ rows: [RawEvent], refusal: any Error) async -> Int {
+        if rows.count == 1 {
+            (quarantine ?? fallbackQuarantine).rawEventsRefused(rows, store: "postgres", error: refusal)
+            return 1
+        }
+        var done = 0
+        let middle = rows.count / 2
+        for half in [Array(rows[..<middle]), Array(rows[middle...])] {
+            do {
+                try await store.insert(half)
+                done += half.count
+            } catch where error.isDataRefusal {
+                done += await insertIsolating(half, refusal: error)
+            } catch {
+                buffer.putBack(half)
+                logger.warning("raw event store unavailable; kept in memory", metadata: ["error": "\(error)"])
+            }
+        }
+        return done
+    }
+
+    /// Logs refusals when no quarantine was given (tests and tools).
+    private var fallbackQuarantine: Quarantine {
+        Quarantine(path: nil, status: CollectorStatus(hotPosition: 0, durablePosition: 0), logger: logger)
     }
 }

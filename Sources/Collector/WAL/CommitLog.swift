@@ -77,6 +77,8 @@ public final class CommitLog: Sendable {
         guard running else { return }
         wakeup.signal()
         stopped.wait()
+        // Nothing appends any more: release the log directory, as a process exit would.
+        wal.close()
     }
 
     private func loop() {

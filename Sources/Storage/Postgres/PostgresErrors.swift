@@ -1,14 +1,22 @@
 import PostgresNIO
 import OpsightMetrics
 
-/// Runs `body`, wrapping driver errors at the storage boundary as `StorageError(.postgres)`.
+/// Runs `body`, wrapping driver errors at the storage boundary as `StorageError(.postgres)`, or
+/// `StorageError(.refusedData)` when the server refused the data itself (``refusesData(_:)``).
 func withPostgresErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as StorageError {
         throw error
+    } catch let error as PostgresTransactionError {
+        // A statement inside the transaction decides: it is what the server refused (or failed on).
+        let cause = error.closureError ?? error.commitError ?? error.beginError
+        let refused = (cause as? PSQLError).map(refusesData) ?? false
+        throw StorageError(
+            refused ? .refusedData : .postgres, "PostgreSQL: \(String(reflecting: cause ?? error))", underlying: error)
     } catch let error as PSQLError {
-        throw StorageError(.postgres, "PostgreSQL: \(String(reflecting: error))", underlying: error)
+        let code: StorageError.Code = refusesData(error) ? .refusedData : .postgres
+        throw StorageError(code, "PostgreSQL: \(String(reflecting: error))", underlying: error)
     } catch {
         throw StorageError(.postgres, "PostgreSQL: \(error)", underlying: error)
     }
@@ -25,4 +33,14 @@ func withPostgresRead<T: Sendable>(_ body: @escaping @Sendable () async throws -
         postgresReadTimeout,
         expired: { StorageError(.postgres, "PostgreSQL did not answer within \(postgresReadTimeout)") }
     ) { try await withPostgresErrors(body) }
+}
+
+/// Whether PostgreSQL refused a statement for the values it carried, so the same values will be refused again.
+///
+/// SQLSTATE classes: 22 data exception (NUL or an invalid escape in `text` or `jsonb`, a value out of range),
+/// 23 integrity constraint violation, 54 program limit exceeded (an index row over its size limit). Everything
+/// else (connection, resources, shutdown, serialization) may pass on a retry.
+func refusesData(_ error: PSQLError) -> Bool {
+    guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+    return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
 }

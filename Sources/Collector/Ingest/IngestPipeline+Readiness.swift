@@ -1,0 +1,39 @@
+/// What `GET /readyz` answers: whether this collector can take ingest and get it into both stores.
+///
+/// The answer is unauthenticated, so it says what is wrong in fixed words and numbers only: a driver's error
+/// text names hosts, users and SQL, and stays in the log and the authenticated status.
+public struct Readiness: Sendable, Equatable {
+    /// True when both stores answer and take commits and the write-ahead log has room.
+    public var ready: Bool
+    /// Per check (`redis`, `postgres`, `wal`): `ok` or what is wrong.
+    public var checks: [String: String]
+    /// Deltas and raw events quarantined since start (the flush moved on; the data is in the quarantine file).
+    public var quarantinedDeltas: UInt64
+    public var quarantinedRawEvents: UInt64
+}
+
+extension IngestPipeline {
+    /// Readiness from the pings just made and the flush loops' own outcome (a store can answer a ping and
+    /// still refuse every commit).
+    public func readiness(hotReachable: Bool, durableReachable: Bool) -> Readiness {
+        func store(reachable: Bool, committing: Bool, errors: UInt64) -> String {
+            if !reachable { return "unreachable" }
+            return committing ? "ok" : "commits failing (\(errors) failed commits so far)"
+        }
+        let backlog = walBacklogBytes
+        let walOK = backlog <= configuration.walMaxBytes
+        let checks = [
+            "redis": store(
+                reachable: hotReachable, committing: status.hotUp.load(ordering: .relaxed),
+                errors: status.hotErrors.load(ordering: .relaxed)),
+            "postgres": store(
+                reachable: durableReachable, committing: status.durableUp.load(ordering: .relaxed),
+                errors: status.durableErrors.load(ordering: .relaxed)),
+            "wal": walOK ? "ok" : "full (\(backlog) bytes not yet in the stores)",
+        ]
+        return Readiness(
+            ready: checks.values.allSatisfy { $0 == "ok" }, checks: checks,
+            quarantinedDeltas: status.quarantinedDeltas.load(ordering: .relaxed),
+            quarantinedRawEvents: status.quarantinedRawEvents.load(ordering: .relaxed))
+    }
+}

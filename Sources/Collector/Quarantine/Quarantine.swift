@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Where data a store refused for what it is goes, so the flush behind it moves on (SPEC §4: no accepted
+/// line may ever stop a flush).
+///
+/// Each refusal is appended as one JSON line to a file on local disk (the write-ahead log's directory), not to
+/// the store that refused it, which might refuse the same bytes again. A line holds the time, the store, the
+/// error and what was refused: a delta's series with their counts (sketches are left out), or raw events'
+/// lines. Every refusal is counted in ``CollectorStatus`` (`/metrics`, status and `/readyz` show it) whether or
+/// not the file could be written.
+public final class Quarantine: Sendable {
+    private let path: String?
+    private let status: CollectorStatus
+    private let logger: Logger
+    private let now: @Sendable () -> Int64
+    /// Serialises appends, so lines from the flush loops and the raw-event writer never interleave.
+    private let file = Mutex<Void>(())
+
+    /// Creates the quarantine writing to `path` (nil: counted and logged only).
+    public init(
+        path: String?, status: CollectorStatus, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.path = path
+        self.status = status
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Records a delta that `store` refused at log position `position`.
+    public func deltaRefused(_ delta: Delta, position: UInt64, store: String, error: any Error) {
+        status.quarantinedDeltas.add(1, ordering: .relaxed)
+        logger.error(
+            "store refused a delta for its data; quarantined, the flush moves on",
+            metadata: [
+                "store": "\(store)", "position": "\(position)", "series": "\(delta.cellCount)",
+                "error": "\(error)", "file": "\(path ?? "none")",
+            ])
+        append([
+            "kind": "delta", "at_ms": now(), "store": store, "position": position, "error": "\(error)",
+            "delta": Self.describe(delta),
+        ])
+    }
+
+    /// Records raw events that `store` refused.
+    public func rawEventsRefused(_ rows: [RawEvent], store: String, error: any Error) {
+        status.quarantinedRawEvents.add(UInt64(rows.count), ordering: .relaxed)
+        logger.error(
+            "store refused raw events for their data; quarantined",
+            metadata: ["store": "\(store)", "rows": "\(rows.count)", "error": "\(error)", "file": "\(path ?? "none")"])
+        append([
+            "kind": "raw_events", "at_ms": now(), "store": store, "error": "\(error)",
+            "lines": rows.map(\.line),
+        ])
+    }
+
+    private func append(_ record: [String: Any]) {
+        guard let path else { return }
+        do {
+            var data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+            data.append(0x0A)
+            try file.withLock { _ in
+                let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                defer { close(fd) }
+                try data.withUnsafeBytes { raw in
+                    var done = 0
+                    while done < raw.count {
+                        let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                        if n < 0 {
+                            if errno == EINTR { continue }
+                            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                        }
+                        done += n
+                    }
+                }
+                _ = fsync(fd)
+            }
+        } catch {
+            logger.error("could not write the quarantine file", metadata: ["file": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    /// The series of `delta` with their counts, as JSON values.
+    static func describe(_ delta: Delta) -> [String: Any] {
+        [
+            "requests": delta.requests.map { k, v in
+                [
+                    "service": k.key.service, "route": k.key.route, "method": k.key.method, "bucket": k.bucket,
+                    "count": v.count, "errors": v.errors,
+                ] as [String: Any]
+            },
+            "jobs": delta.jobs.map { k, v in
+                [
+                    "service": k.key.service, "queue": k.key.queue, "job": k.key.job, "bucket": k.bucket,
+                    "enqueued": v.enqueued, "started": v.started, "succeeded": v.succeeded, "failed": v.failed,
+                    "retried": v.retried,
+                ] as [String: Any]
+            },
+            "logs": delta.logs.map { k, v in
+                [
+                    "service": k.key, "bucket": k.bucket, "debug": v.debug, "info": v.info, "warn": v.warn,
+                    "error": v.error, "fatal": v.fatal,
+                ] as [String: Any]
+            },
+            "funnel_steps": delta.funnelSteps.map { r in
+                ["funnel": r.funnel, "step": r.step, "entity": r.entity, "ts_ms": r.timestampMs] as [String: Any]
+            },
+        ]
+    }
+}
