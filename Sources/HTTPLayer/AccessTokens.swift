@@ -42,9 +42,9 @@ public struct AccessTokens: Sendable {
         return nil
     }
 
-    /// The token of `request` when it carries `scope`; 401 without a known token, 403 without the scope.
+    /// The known token of `request`, whatever its scopes; 401 without one.
     @discardableResult
-    public func authorize(_ request: Request, scope: Scope) throws(APIError) -> Token {
+    public func identify(_ request: Request) throws(APIError) -> Token {
         guard let secret = Self.secret(from: request.headers[.authorization]) else {
             throw APIError(
                 .unauthorized, code: "unauthorized",
@@ -56,6 +56,13 @@ public struct AccessTokens: Sendable {
                 .unauthorized, code: "unauthorized", message: "unknown bearer token",
                 headers: [.wwwAuthenticate: "Bearer"])
         }
+        return token
+    }
+
+    /// The token of `request` when it carries `scope`; 401 without a known token, 403 without the scope.
+    @discardableResult
+    public func authorize(_ request: Request, scope: Scope) throws(APIError) -> Token {
+        let token = try identify(request)
         guard token.scopes.contains(scope.rawValue) else {
             throw APIError(
                 .forbidden, code: "forbidden", message: "token '\(token.name)' lacks the '\(scope.rawValue)' scope",

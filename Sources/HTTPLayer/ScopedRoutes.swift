@@ -25,6 +25,13 @@ public struct ScopedRoutes<Context: RequestContext> {
             .add(middleware: ScopeMiddleware(scope: scope, tokens: tokens))
     }
 
+    /// A group under `path` for any known token, whatever its scopes (the console asks which scopes it has).
+    public func authenticated(_ path: RouterPath = "") -> RouterGroup<Context> {
+        router.group(path)
+            .add(middleware: ErrorMiddleware(shape: shape, logger: logger))
+            .add(middleware: ScopeMiddleware(scope: nil, tokens: tokens))
+    }
+
     /// A group under `path` that anyone may call (health checks, the console's files, a public `/metrics`).
     public func unauthenticated(_ path: RouterPath = "") -> RouterGroup<Context> {
         router.group(path).add(middleware: ErrorMiddleware(shape: shape, logger: logger))
