@@ -1,0 +1,113 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// Each controller at router level over in-memory stores: answers in their documented shapes, from the same events.
+@Suite struct ControllerTests {
+    /// `count` requests of service `svc` at the current time, `errors` of them 500s.
+    static func body(service: String, count: Int, errors: Int) -> ByteBuffer {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let lines = (0..<count).map { i in
+            #"{"ts":\#(now - Int64(i)),"service":"\#(service)","route":"/r","method":"GET","status":\#(i < errors ? 500 : 200),"duration_ms":\#(i)}"#
+        }
+        return ByteBuffer(string: lines.joined(separator: "\n"))
+    }
+
+    static func ingest(_ client: any TestClientProtocol, service: String, count: Int, errors: Int) async throws {
+        let r = try await client.execute(
+            uri: "/v1/ingest", method: .post, headers: TestAPI.ingest,
+            body: body(service: service, count: count, errors: errors))
+        #expect(r.status == .ok)
+    }
+
+    @Test func metricsExposesEveryFamilyOnceInTheTextFormat() async throws {
+        let api = TestAPI()
+        try await api.run { client in
+            try await Self.ingest(client, service: "svc", count: 20, errors: 2)
+            // The ingest is in the WAL; the families come from the stores once flushed, so read them via PromQL too.
+            let r = try await client.execute(uri: "/metrics", method: .get, headers: TestAPI.read)
+            #expect(r.status == .ok)
+            #expect(r.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = String(buffer: r.body)
+            for family in ["opsight_ingest_events_total", "opsight_build_info", "opsight_series", "opsight_wal_bytes"] {
+                let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE \(family) ") }
+                #expect(types.count == 1, "\(family) typed once")
+            }
+            #expect(text.contains(#"opsight_ingest_events_total{outcome="accepted"} 20"#))
+            // The same sample through the Prometheus-compatible API: one read path.
+            let q = try await client.execute(
+                uri: "/api/v1/query?query=opsight_ingest_events_total%7Boutcome%3D%22accepted%22%7D", method: .get,
+                headers: TestAPI.read)
+            let data = json(q.body)["data"] as? [String: Any]
+            let result = (data?["result"] as? [[String: Any]])?.first
+            #expect((result?["value"] as? [Any])?.last as? String == "20")
+        }
+    }
+
+    @Test func funnelsListTheConfiguredOnesAndNameThemOn404() async throws {
+        try await TestAPI().run { client in
+            let list = json(try await client.execute(uri: "/api/v1/funnels", method: .get, headers: TestAPI.read).body)
+            let funnels = list["funnels"] as? [[String: Any]]
+            #expect(funnels?.first?["name"] as? String == "journey")
+            #expect((funnels?.first?["steps"] as? [Any])?.count == 2)
+            let missing = try await client.execute(uri: "/api/v1/funnels/nope", method: .get, headers: TestAPI.read)
+            #expect(missing.status == .notFound)
+            #expect(((json(missing.body)["error"] as? [String: Any])?["message"] as? String)?.contains("journey") == true)
+            let one = json(try await client.execute(uri: "/api/v1/funnels/journey?window=1h", method: .get, headers: TestAPI.read).body)
+            #expect(one["funnel"] as? String == "journey" && one["entered"] as? Int == 0)
+        }
+    }
+
+    @Test func eventsAnswerThePageShapeAndSamplingCounters() async throws {
+        try await TestAPI().run { client in
+            let r = json(try await client.execute(uri: "/api/v1/events?limit=5", method: .get, headers: TestAPI.read).body)
+            #expect(r["events"] as? [Any] != nil)
+            #expect(r.keys.contains("next_cursor"))
+            #expect((r["sampling"] as? [String: Any])?["kept"] != nil)
+        }
+    }
+
+    @Test func silencesAreCreatedListedAndExpiredByAdminsOnly() async throws {
+        try await TestAPI().run { client in
+            let now = Date()
+            let f = ISO8601DateFormatter()
+            let silence = """
+                {"matchers":[{"name":"service","value":"svc","isRegex":false,"isEqual":true}],
+                 "startsAt":"\(f.string(from: now))","endsAt":"\(f.string(from: now.addingTimeInterval(3600)))",
+                 "createdBy":"test","comment":"maintenance"}
+                """
+            let refused = try await client.execute(
+                uri: "/api/v1/silences", method: .post, headers: TestAPI.read, body: ByteBuffer(string: silence))
+            #expect(refused.status == .forbidden)
+            let created = try await client.execute(
+                uri: "/api/v1/silences", method: .post, headers: TestAPI.admin, body: ByteBuffer(string: silence))
+            #expect(created.status == .ok)
+            let id = try #require(json(created.body)["silenceID"] as? String)
+            let listed = try await client.execute(uri: "/api/v1/silences", method: .get, headers: TestAPI.read)
+            let all = (try JSONSerialization.jsonObject(with: Data(buffer: listed.body)) as? [[String: Any]]) ?? []
+            #expect(all.contains { $0["id"] as? String == id && $0["createdBy"] as? String == "test" })
+            let expired = try await client.execute(uri: "/api/v1/silences/\(id)", method: .delete, headers: TestAPI.admin)
+            #expect(expired.status == .ok)
+            let one = json(try await client.execute(uri: "/api/v1/silences/\(id)", method: .get, headers: TestAPI.read).body)
+            #expect((one["status"] as? [String: Any])?["state"] as? String == "expired")
+        }
+    }
+
+    @Test func rulesAlertsStatusAndReloadAnswerTheirShapes() async throws {
+        try await TestAPI().run { client in
+            let rules = json(try await client.execute(uri: "/api/v1/rules", method: .get, headers: TestAPI.read).body)
+            #expect(rules["status"] as? String == "success")
+            let alerts = json(try await client.execute(uri: "/api/v1/alerts", method: .get, headers: TestAPI.read).body)
+            #expect((alerts["data"] as? [String: Any])?["alerts"] as? [Any] != nil)
+            let status = json(try await client.execute(uri: "/api/v1/status", method: .get, headers: TestAPI.read).body)
+            #expect(status["version"] as? String == "test")
+            let reload = try await client.execute(uri: "/api/v1/rules/reload", method: .post, headers: TestAPI.admin)
+            #expect(json(reload.body)["message"] as? String == "reloaded")
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+        }
+    }
+}
