@@ -1,9 +1,11 @@
+import Alerting
 import Collector
 import Foundation
 import Yams
 import PromQL
 
-/// A YAML node with its file position, read with errors that say `file:line: field: reason`.
+/// A YAML node with its file position and path (`wal.max_bytes`, `funnels[0].steps`), read through the rule files'
+/// reader (`YAMLRead`) so both files report problems in one wording, as `file:line:column: reason`.
 struct ConfigNode {
     let node: Node
     let file: String
@@ -29,36 +31,32 @@ struct ConfigNode {
         return nil
     }
 
+    /// The shared reader's error at this node (or, for a mapping key, at that key), with the column.
+    private func located(_ error: Alerting.ConfigError) -> ConfigError {
+        var column = node.mark?.column
+        if let mapping = node.mapping, let key = mapping.keys.first(where: { $0.mark?.line == error.line }) {
+            column = key.mark?.column
+        }
+        return ConfigError(file: file, line: error.line, column: column, message: error.message)
+    }
+
+    private var what: String { path.isEmpty ? "configuration" : path }
+
     /// Fails on keys outside `known` (a typo must not be silently ignored).
     func checkKeys(_ known: Set<String>) throws(ConfigError) {
-        guard let mapping = node.mapping else { throw error("expected a mapping") }
-        for (k, _) in mapping {
-            guard let name = k.string, known.contains(name) else {
-                let n = ConfigNode(node: k, file: file, path: path)
-                throw n.error("unknown key '\(k.string ?? "?")' (known: \(known.sorted().joined(separator: ", ")))")
-            }
-        }
+        do { try YAMLRead.checkKeys(node, allowed: known.sorted(), file: file, what: what) } catch { throw located(error) }
     }
 
     func string() throws(ConfigError) -> String {
-        guard let s = node.scalar?.string else { throw error("expected a string") }
-        return s
+        do { return try YAMLRead.string(node, file: file, what: what) } catch { throw located(error) }
     }
 
     func int() throws(ConfigError) -> Int {
-        guard let s = node.scalar?.string, let v = Int(s.replacingOccurrences(of: "_", with: "")) else {
-            throw error("expected an integer, got '\(node.scalar?.string ?? "a list or mapping")'")
-        }
-        return v
+        do { return try YAMLRead.count(node, file: file, what: what) } catch { throw located(error) }
     }
 
     func bool() throws(ConfigError) -> Bool {
-        guard let s = node.scalar?.string else { throw error("expected true or false") }
-        switch s.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: throw error("expected true or false, got '\(s)'")
-        }
+        do { return try YAMLRead.bool(node, file: file, what: what) } catch { throw located(error) }
     }
 
     /// A byte size: a plain number or one with a unit (`16MiB`, `1GiB`, `512KB`).
@@ -75,17 +73,17 @@ struct ConfigNode {
         throw error("expected a size such as 1GiB, 16MiB or 1048576, got '\(s)'")
     }
 
-    /// A Prometheus duration in milliseconds.
+    /// A positive Prometheus duration in milliseconds.
     func duration() throws(ConfigError) -> Int64 {
-        let s = try string()
-        guard let ms = PromDuration.milliseconds(s), ms > 0 else {
-            throw error("expected a duration such as 30s, 5m, 1h or 1d, got '\(s)'")
-        }
-        return ms
+        let d: PromDuration
+        do { d = try YAMLRead.duration(node, file: file, what: what) } catch { throw located(error) }
+        guard d.milliseconds > 0 else { throw self.error("must be longer than 0s") }
+        return d.milliseconds
     }
 
     func sequence() throws(ConfigError) -> [ConfigNode] {
-        guard let seq = node.sequence else { throw error("expected a list") }
+        let seq: [Node]
+        do { seq = try YAMLRead.sequence(node, file: file, what: what) } catch { throw located(error) }
         return seq.enumerated().map { i, n in ConfigNode(node: n, file: file, path: "\(path)[\(i)]") }
     }
 }
