@@ -94,8 +94,18 @@ public struct FamilySampleSource: SampleSource {
                 CounterFamilies(totals: try await hot.totals()).write(to: &list)
             }
             if name.map(HealthFamilies.names.contains) ?? true {
+                // `opsight_series` counts the series of the last hour, as `/metrics` does (its largest window up
+                // to 1 h); without it the query API answered 0 where a Prometheus scraping /metrics had the counts.
+                var series = WindowData()
+                if name == nil || name == "opsight_series",
+                    let w = configuration.windowsMs.filter({ $0 <= 3_600_000 }).max()
+                {
+                    series =
+                        (try? await reader.window(service: nil, windowMs: w, timeMs: time, nowMs: nowMs).data)
+                        ?? WindowData()
+                }
                 HealthFamilies(status: status, walBytes: walBytes(), version: configuration.version)
-                    .write(to: &list, series: WindowData())
+                    .write(to: &list, series: series)
             }
         }
         return list.samples.compactMap { s in
