@@ -30,6 +30,18 @@ import Testing
         }
     }
 
+    /// The shipped scrape snippet keeps the jobs families' own `job` label (else Prometheus renames it
+    /// `exported_job` and the dashboards' job panels lose it) and sends the token; `DashboardsQueryTests` scrapes
+    /// the same way.
+    @Test func prometheusScrapeSnippetHonoursLabelsAndSendsTheToken() throws {
+        let text = try String(
+            contentsOf: DashboardFile.folder.appendingPathComponent("provisioning/prometheus/scrape.yml"),
+            encoding: .utf8)
+        #expect(text.contains("honor_labels: true"))
+        #expect(text.contains("type: Bearer"))
+        #expect(text.contains("metrics_path: /metrics"))
+    }
+
     /// The checker finds each kind of defect (a check that cannot fail proves nothing).
     @Test func lintReportsEachDefect() throws {
         let bad = """
