@@ -87,7 +87,8 @@ struct DashboardsQueryTests {
                 for d in dashboards {
                     let values = try await Self.resolveVariables(d, server: server, card)
                     queries += Self.queries(d, values)
-                    let windows = d.variables.first { $0.name == "window" }?.query.split(separator: ",").map(String.init)
+                    let windows = d.variables.first { $0.name == "window" }?.query.split(separator: ",").map(
+                        String.init)
                     for w in windows ?? [] where w != Self.window {
                         for q in Self.queries(d, values.merging(["window": w]) { $1 }) {
                             do { _ = try await server.promQuery(q.expr) } catch {
@@ -114,6 +115,7 @@ struct DashboardsQueryTests {
                     }
                 }
                 card.check(queries.count >= 50, "compared \(queries.count) panel queries")
+                try await Self.checkFigures(queries, corpus, server, card)
 
                 let prometheus = try PrometheusProcess(in: server.directory)
                 do {
@@ -130,6 +132,34 @@ struct DashboardsQueryTests {
                 if card.failures > 0 { print("e2e[dashboards] prometheus log:\n\(prometheus.logTail())") }
             }
         }
+    }
+
+    /// The stat panels that count what was sent show the corpus's figures.
+    static func checkFigures(_ queries: [Query], _ corpus: DashboardCorpus, _ server: OpsightServer, _ card: Scorecard)
+        async throws
+    {
+        func value(_ dashboard: String, _ panel: String) async throws -> Double? {
+            guard let q = queries.first(where: { $0.dashboard == dashboard && $0.panel == panel }) else {
+                card.fail("no panel \(panel) in \(dashboard)")
+                return nil
+            }
+            let v = try await server.promQuery(q.expr)
+            card.equal(v.result.count, 1, "\(q.what): one series")
+            return v.result.first?.value.number
+        }
+        let requests = Double(corpus.requests.values.reduce(0, +))
+        card.close(
+            try await value("overview.json", "Requests/s, all services").map { $0 * 3600 }, requests,
+            "overview: requests/s × 3600 = requests sent")
+        card.close(
+            try await value("service.json", "Requests/s").map { $0 * 3600 }, Double(corpus.requests["dash-api"] ?? 0),
+            "service dash-api: requests/s × 3600 = requests sent")
+        for event in ["succeeded", "failed", "retried"] {
+            card.equal(
+                try await value("jobs.json", "\(event.prefix(1).uppercased() + event.dropFirst()) (since start)"),
+                Double(corpus.jobEvents["dash-api", default: [:]][event, default: 0]), "jobs dash-api/mail: \(event)")
+        }
+        card.equal(try await value("funnels.json", "Entered"), Double(corpus.entered.count), "funnel: entered")
     }
 
     /// Each variable's value: the test window for `window`, the first of the server's label values for a
@@ -205,7 +235,9 @@ struct DashboardsQueryTests {
         let up = try PromAPI.data(
             try await prometheus.api("query", [("query", #"up{job="opsight"}"#)]), as: PromAPI.Vector.self, what: "up")
         card.equal(up.result.first?.value.number, 1, "prometheus: up{job=\"opsight\"}")
-        guard let scrapedAt = stamp.result.first?.value.number else { throw E2EError("no timestamp(up) from prometheus") }
+        guard let scrapedAt = stamp.result.first?.value.number else {
+            throw E2EError("no timestamp(up) from prometheus")
+        }
         let time = TimeText.epochSecondsLiteral(ms: Int64((scrapedAt * 1000).rounded()))
 
         // The variables' label values agree too (Grafana asks the same endpoint of either).
@@ -226,7 +258,8 @@ struct DashboardsQueryTests {
         var agreed = 0
         for q in queries {
             func run(_ url: String, _ who: String) async throws -> [[String: String]: Double]? {
-                let r = try await Promtool.run(["query", "instant", "--time=\(time)", url, q.expr], in: server.directory)
+                let r = try await Promtool.run(
+                    ["query", "instant", "--time=\(time)", url, q.expr], in: server.directory)
                 guard r.status == 0 else {
                     card.fail("\(who): promtool query instant \(q.what) exited \(r.status): \(r.stderr.prefix(500))")
                     return nil

@@ -86,6 +86,9 @@ import Testing
             DashboardFile.substitute(#"m{service="$service",window="${window}",x="$services",y="[[window]]"}"#, values)
                 == #"m{service="a-b",window="1h",x="$services",y="1h"}"#)
         #expect(DashboardFile.references(in: #"x $__interval ${a:regex} [[b]] $c"#) == ["__interval", "a", "b", "c"])
-        #expect(DashboardFile.labelValues(#"label_values(opsight_jobs_total{service=~"$service"}, queue)"#)! == (#"opsight_jobs_total{service=~"$service"}"#, "queue"))
+        #expect(
+            DashboardFile.labelValues(#"label_values(opsight_jobs_total{service=~"$service"}, queue)"#)! == (
+                #"opsight_jobs_total{service=~"$service"}"#, "queue"
+            ))
     }
 }

@@ -49,9 +49,12 @@ struct DashboardCorpus {
             requests[r.service, default: 0] += 1
         }
 
-        for (service, level) in [("dash-api", "info"), ("dash-api", "warn"), ("dash-api", "error"), ("dash-worker", "info")] {
+        for (service, level) in [
+            ("dash-api", "info"), ("dash-api", "warn"), ("dash-api", "error"), ("dash-worker", "info"),
+        ] {
             for _ in 0..<5 {
-                lines.append(#"{"ts":\#(time(&rng)),"service":"\#(service)","level":"\#(level)","msg":"dashboard test"}"#)
+                lines.append(
+                    #"{"ts":\#(time(&rng)),"service":"\#(service)","level":"\#(level)","msg":"dashboard test"}"#)
             }
         }
 
@@ -93,7 +96,8 @@ struct DashboardCorpus {
             var t = time(&rng, minAgeMs: 600_000)
             for (k, step) in Self.funnelSteps.enumerated() {
                 if k > 0 && rng.chance(0.35) { break }
-                lines.append(#"{"ts":\#(t),"service":"dash-web","kind":"event","event":"\#(step)","entity":"\#(entity)"}"#)
+                lines.append(
+                    #"{"ts":\#(t),"service":"dash-web","kind":"event","event":"\#(step)","entity":"\#(entity)"}"#)
                 if k == 0 { entered.insert(entity) }
                 t += 1_000 + Int64(rng.next() % 120_000)
             }

@@ -194,7 +194,9 @@ enum DashboardLint {
             var refIds: Set<String> = []
             for t in targets {
                 let refId = t["refId"] as? String ?? ""
-                if refId.isEmpty || !refIds.insert(refId).inserted { problem("\(place): refId \"\(refId)\" empty or repeated") }
+                if refId.isEmpty || !refIds.insert(refId).inserted {
+                    problem("\(place): refId \"\(refId)\" empty or repeated")
+                }
                 let expr = t["expr"] as? String ?? ""
                 if expr.trimmingCharacters(in: .whitespaces).isEmpty { problem("\(place) target \(refId): empty expr") }
                 if !(t["legendFormat"] is String) { problem("\(place) target \(refId): no legendFormat") }
