@@ -42,6 +42,26 @@ import Testing
         #expect(text.contains("metrics_path: /metrics"))
     }
 
+    /// `promtool check config` accepts the snippet as a whole prometheus.yml (with the token file present).
+    @Test(.enabled(if: Promtool.available, "no promtool at \(Promtool.path)"))
+    func prometheusScrapeSnippetPassesPromtoolCheckConfig() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "opsight-dashboards-\(E2EEnvironment.randomID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let token = directory.appendingPathComponent("opsight.token")
+        try Data("t-example\n".utf8).write(to: token)
+        let snippet = try String(
+            contentsOf: DashboardFile.folder.appendingPathComponent("provisioning/prometheus/scrape.yml"),
+            encoding: .utf8)
+        #expect(snippet.contains("/etc/prometheus/opsight.token"))
+        let config = directory.appendingPathComponent("prometheus.yml")
+        try Data(snippet.replacingOccurrences(of: "/etc/prometheus/opsight.token", with: token.path).utf8)
+            .write(to: config)
+        let r = try await Promtool.run(["check", "config", config.path], in: directory)
+        #expect(r.status == 0, "promtool check config: \(r.stdout) \(r.stderr)")
+    }
+
     /// The checker finds each kind of defect (a check that cannot fail proves nothing).
     @Test func lintReportsEachDefect() throws {
         let bad = """
