@@ -183,12 +183,16 @@ final class PrometheusProcess: @unchecked Sendable {
 
     /// Writes a configuration scraping `target` (`host:port`) at `/metrics` every `interval` with `token` as
     /// Bearer credentials (none when nil), starts the server and waits (bounded) until `/-/ready` answers 200.
+    /// `honorLabels` keeps Opsight's own `job` label (jobs families) instead of renaming it `exported_job`.
     func start(
-        scraping target: String, bearer token: String?, interval: String = "1s", timeout: Duration = .seconds(20)
+        scraping target: String, bearer token: String?, interval: String = "1s", honorLabels: Bool = false,
+        timeout: Duration = .seconds(20)
     )
         async throws
     {
-        let auth = token.map { "\n    authorization: {type: Bearer, credentials: \"\($0)\"}" } ?? ""
+        let auth =
+            (token.map { "\n    authorization: {type: Bearer, credentials: \"\($0)\"}" } ?? "")
+            + (honorLabels ? "\n    honor_labels: true" : "")
         let config = """
             global:
               scrape_interval: \(interval)
