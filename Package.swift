@@ -103,7 +103,9 @@ let package = Package(
                 "PromQL",
                 "Alerting",
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]
+            ],
+            // The console's static pages (SPEC §12), served by ConsoleController through Bundle.module.
+            resources: [.copy("Console")]
         ),
         .executableTarget(
             name: "opsight",

@@ -1,0 +1,97 @@
+import Collector
+import Foundation
+import Hummingbird
+
+/// The admin console (SPEC §12): static pages at `/` and `/console/…` from the target's resources, the chart
+/// library from its Debian install directory at `/vendor/dygraphs/…`, and `GET /api/v1/whoami` so the page knows
+/// which screens and buttons the pasted token may use. Every console response carries a strict CSP.
+public struct ConsoleController<Context: RequestContext>: Sendable {
+    /// Where the console's files come from.
+    public struct Configuration: Sendable {
+        /// The chart library's directory (Debian `libjs-dygraphs`); never copied into the repository.
+        public var assetsDirectory: String
+        /// The console's own files; nil: the `Console` resource folder of this module.
+        public var consoleDirectory: String?
+        /// Creates the configuration.
+        public init(assetsDirectory: String = "/usr/share/javascript/dygraphs", consoleDirectory: String? = nil) {
+            self.assetsDirectory = assetsDirectory
+            self.consoleDirectory = consoleDirectory
+        }
+    }
+
+    /// Sent with every console file: no inline script or style, nothing from another origin.
+    static var securityHeaders: HTTPFields {
+        [
+            HTTPField.Name("Content-Security-Policy")!:
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                + "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            HTTPField.Name("X-Frame-Options")!: "DENY",
+            HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            .cacheControl: "no-cache",
+        ]
+    }
+
+    private let configuration: Configuration
+    private let tokens: AccessTokens
+
+    /// Creates the controller.
+    public init(configuration: Configuration = .init(), tokens: AccessTokens) {
+        self.configuration = configuration
+        self.tokens = tokens
+    }
+
+    /// Adds the routes to `router`.
+    public func register(on router: Router<Context>) {
+        let own = configuration.consoleDirectory ?? Bundle.module.resourceURL?.appendingPathComponent("Console").path
+        let vendor = configuration.assetsDirectory
+        router.get("/") { _, _ in try Self.file(directory: own, path: "index.html", missing: "the console's files") }
+        router.get("/console/**") { _, context in
+            try Self.file(directory: own, path: context.parameters.getCatchAll().joined(separator: "/"),
+                missing: "the console's files")
+        }
+        router.get("/vendor/dygraphs/**") { _, context in
+            try Self.file(directory: vendor, path: context.parameters.getCatchAll().joined(separator: "/"),
+                missing: "the chart library: install Debian's libjs-dygraphs (scripts/stores.sh deps)")
+        }
+        router.get("/api/v1/whoami") { request, _ in try self.whoami(request) }
+    }
+
+    /// The token's name and scopes, for any known token (401 for none or an unknown one).
+    private func whoami(_ request: Request) throws -> Response {
+        var token: AccessTokens.Token?
+        var firstError: APIError?
+        for scope in ["read", "ingest", "admin"] where token == nil {
+            do { token = try tokens.authorize(request, scope: scope) } catch {
+                if error.status == .unauthorized { throw error }
+                firstError = firstError ?? error
+            }
+        }
+        guard let token else { throw firstError ?? APIError(.unauthorized, code: "unauthorized", message: "no token") }
+        return try JSONResponse.ok(
+            .object(["name": .string(token.name), "scopes": .array(token.scopes.sorted().map { .string($0) })]))
+    }
+
+    private static let contentTypes = [
+        "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+        "png": "image/png", "svg": "image/svg+xml", "json": "application/json", "ico": "image/x-icon",
+    ]
+
+    /// One file under `directory`; paths with `..`, hidden parts or unknown types are refused.
+    private static func file(directory: String?, path: String, missing: String) throws -> Response {
+        let parts = path.split(separator: "/")
+        let ext = String(path.split(separator: ".").last ?? "")
+        guard let directory, !parts.isEmpty, parts.allSatisfy({ !$0.hasPrefix(".") }),
+            let type = contentTypes[ext]
+        else {
+            throw APIError(.notFound, code: "not_found", message: "no console file '\(path)'")
+        }
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(path)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw APIError(.notFound, code: "not_found", message: "\(path) not found in \(directory): \(missing)")
+        }
+        var headers = securityHeaders
+        headers[.contentType] = type
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
