@@ -4,9 +4,10 @@ import { api, el, fmtTime, showError, table } from "../lib.js";
 import { timeChart } from "../chart.js";
 import { viewRange, PRESETS } from "./service.js";
 
+// PromQL errors start with line:column (SourcePosition); the caret goes under that column of that line.
 function positionOf(message) {
-  const m = /(?:position|col(?:umn)?|at char(?:acter)?)\s*:?\s*(\d+)/i.exec(message ?? "") ?? /:(\d+):/.exec(message ?? "");
-  return m ? Number(m[1]) : null;
+  const m = /(\d+):(\d+):/.exec(message ?? "");
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : null;
 }
 
 export async function render(ctx) {
@@ -34,7 +35,10 @@ export async function render(ctx) {
     const message = error.body?.error ?? error.apiMessage ?? error.message;
     const pos = positionOf(typeof message === "string" ? message : "");
     out.append(el("div", { class: "message", role: "alert", id: "query-error" }, `The query failed: ${message}`));
-    if (pos !== null) out.append(el("pre", { class: "promerror", id: "query-caret" }, `${query}\n${" ".repeat(Math.max(0, pos - 1))}^`));
+    if (pos !== null) {
+      const line = query.split("\n")[pos.line - 1] ?? "";
+      out.append(el("pre", { class: "promerror", id: "query-caret", "data-column": pos.column }, `${line}\n${" ".repeat(Math.max(0, pos.column - 1))}^`));
+    }
   };
   try {
     if (tab === "table") {
