@@ -5,14 +5,16 @@ import { el, fmtTime } from "./lib.js";
 export function chartsAvailable() { return typeof window.Dygraph === "function"; }
 
 /**
- * Draws `series` ([{name, points: [[t, v|null]…]}]) into a new chart box and returns it.
+ * Appends to `parent` a chart of `series` ([{name, points: [[t, v|null]…]}]) into a new chart box and returns it.
  * `onRange(fromSeconds, toSeconds)` is called after a drag-select (when `dragMode()` is "events"; otherwise the
  * drag zooms and `onZoom` gets the range, or null when zoomed back out).
  */
-export function timeChart(title, series, { id, valueFormatter = (v) => String(v), onRange, onZoom, dragMode = () => "zoom", range } = {}) {
+export function timeChart(parent, title, series, { id, valueFormatter = (v) => String(v), onRange, onZoom, dragMode = () => "zoom", range } = {}) {
   const plot = el("div", { class: "plot" });
   const readout = el("div", { class: "readout" });
   const box = el("div", { class: "chart", id, "data-chart": title }, el("h3", {}, title), plot, readout);
+  // Attached first: dygraphs reads the div's computed style.
+  parent.append(box);
   if (!chartsAvailable()) {
     plot.append(el("p", { class: "note" },
       "Charts need the chart library: install Debian's libjs-dygraphs (scripts/stores.sh deps does), or point ",
@@ -29,8 +31,10 @@ export function timeChart(title, series, { id, valueFormatter = (v) => String(v)
     plot.append(el("p", { class: "note" }, "No data in this range."));
     return box;
   }
-  // Dygraphs writes its own legend with innerHTML and inline styles, which the CSP forbids: the readout below
-  // is ours and uses text only.
+  // Dygraphs' legend plugin writes HTML and inline styles, which the CSP forbids: it is left out, and the
+  // readout below is ours and uses text only.
+  const Legend = window.Dygraph.Plugins?.Legend;
+  if (Legend) window.Dygraph.PLUGINS = window.Dygraph.PLUGINS.filter((p) => p !== Legend);
   const graph = new window.Dygraph(plot, rows, {
     labels: ["time", ...series.map((s) => s.name)],
     legend: "never",

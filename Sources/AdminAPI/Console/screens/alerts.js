@@ -125,7 +125,7 @@ export async function render(ctx) {
     for (const a of visible) counts[a.shown] += 1;
     activeArea.append(el("h3", {}, "Active alerts"),
       el("p", { id: "alert-counts" }, ["firing", "pending", "silenced"].map((s) => el("span", { class: `badge ${s}`, "data-state": s }, `${counts[s]} ${s}`)).flatMap((b) => [b, " "])),
-      ctx.isAdmin && filter.length ? el("p", {}, el("button", { type: "button", id: "silence-filter", onclick: () => openEditor(filter) }, "Silence alerts matching this filter")) : null);
+      el("p", {}, ctx.isAdmin && filter.length ? el("button", { type: "button", id: "silence-filter", onclick: () => openEditor(filter) }, "Silence alerts matching this filter") : null));
     const groups = new Map();
     for (const a of visible) groups.set(a.labels.alertname, [...(groups.get(a.labels.alertname) ?? []), a]);
     if (groups.size === 0) activeArea.append(el("p", { class: "note" }, "No active alert matches."));

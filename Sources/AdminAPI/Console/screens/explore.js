@@ -60,7 +60,8 @@ export async function render(ctx) {
         name: Object.entries(s.metric).map(([k, v]) => `${k}=${v}`).join(",") || "value",
         points: s.values.map(([t, v]) => [t, Number(v)]),
       }));
-      out.append(el("p", { class: "note" }, `${series.length} series`), timeChart(query, series, { id: "explore-chart" }));
+      out.append(el("p", { class: "note" }, `${series.length} series`));
+      timeChart(out, query, series, { id: "explore-chart" });
     }
   } catch (error) {
     if (error.status === 400 || error.status === 422) showPromError(error); else showError(out, error);

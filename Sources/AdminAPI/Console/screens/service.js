@@ -77,7 +77,7 @@ export async function render(ctx) {
   series.forEach((r, i) => {
     const [title, valueFormatter, id] = titles[i];
     if (r.status === "rejected") { const box = el("div", { class: "chart", id }, el("h3", {}, title)); showError(box, r.reason); charts.append(box); return; }
-    charts.append(timeChart(title, r.value.series, { ...chartOptions, id, valueFormatter }));
+    timeChart(charts, title, r.value.series, { ...chartOptions, id, valueFormatter });
   });
 
   const windowSelect = select("window", ["1m", "5m", "15m", "1h", "6h", "1d"], tableWindow, (v) => ctx.setParams({ window: v }, { render: true }));
