@@ -1,6 +1,13 @@
 import Collector
 import Foundation
+import HTTPTypes
 import Hummingbird
+
+/// Content types of the files the console serves; anything else is refused.
+private let consoleContentTypes = [
+    "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+    "png": "image/png", "svg": "image/svg+xml", "json": "application/json", "ico": "image/x-icon",
+]
 
 /// The admin console (SPEC §12): static pages at `/` and `/console/…` from the target's resources, the chart
 /// library from its Debian install directory at `/vendor/dygraphs/…`, and `GET /api/v1/whoami` so the page knows
@@ -72,17 +79,12 @@ public struct ConsoleController<Context: RequestContext>: Sendable {
             .object(["name": .string(token.name), "scopes": .array(token.scopes.sorted().map { .string($0) })]))
     }
 
-    private static let contentTypes = [
-        "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
-        "png": "image/png", "svg": "image/svg+xml", "json": "application/json", "ico": "image/x-icon",
-    ]
-
     /// One file under `directory`; paths with `..`, hidden parts or unknown types are refused.
     private static func file(directory: String?, path: String, missing: String) throws -> Response {
         let parts = path.split(separator: "/")
         let ext = String(path.split(separator: ".").last ?? "")
         guard let directory, !parts.isEmpty, parts.allSatisfy({ !$0.hasPrefix(".") }),
-            let type = contentTypes[ext]
+            let type = consoleContentTypes[ext]
         else {
             throw APIError(.notFound, code: "not_found", message: "no console file '\(path)'")
         }
