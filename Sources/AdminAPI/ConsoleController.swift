@@ -53,6 +53,8 @@ public struct ConsoleController<Context: RequestContext>: Sendable {
         let own = configuration.consoleDirectory ?? Bundle.module.resourceURL?.appendingPathComponent("Console").path
         let vendor = configuration.assetsDirectory
         router.get("/") { _, _ in try Self.file(directory: own, path: "index.html", missing: "the console's files") }
+        // Browsers ask for /favicon.ico on pages without a <link rel=icon> (a file opened directly).
+        router.get("/favicon.ico") { _, _ in try Self.file(directory: own, path: "favicon.svg", missing: "the console's files") }
         router.get("/console/**") { _, context in
             try Self.file(directory: own, path: context.parameters.getCatchAll().joined(separator: "/"),
                 missing: "the console's files")

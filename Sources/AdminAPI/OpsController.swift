@@ -24,7 +24,9 @@ public struct OpsController<Context: RequestContext>: Sendable {
         router.get("/api/v1/latency") { request, _ in try await self.latency(request) }
         router.get("/api/v1/services") { request, _ in try await self.services(request) }
         router.get("/api/v1/services/:service/routes") { request, context in
-            try await self.routes(request, service: context.parameters.require("service"))
+            // The router hands over the segment still percent-encoded; service names may hold any character.
+            let raw = try context.parameters.require("service")
+            return try await self.routes(request, service: raw.removingPercentEncoding ?? raw)
         }
         router.get("/api/v1/jobs") { request, _ in try await self.jobs(request) }
         router.get("/api/v1/timeseries") { request, _ in try await self.timeseries(request) }

@@ -215,7 +215,8 @@ class ConsoleTests(unittest.TestCase):
 
     def sign_in(self, token):
         d = self.driver
-        d.get(self.server.base + "/")
+        # Signed out on a page that runs no script, so no request of the previous screen is left in flight.
+        d.get(self.server.base + "/console/favicon.svg")
         d.execute_script("sessionStorage.clear()")
         d.get(self.server.base + "/?view=status")
         field = self.wait_css("#token")
@@ -271,9 +272,9 @@ class ConsoleTests(unittest.TestCase):
 
     def test_02_bad_token_is_a_sentence(self):
         d = self.driver
-        d.get(self.server.base + "/")
+        d.get(self.server.base + "/console/favicon.svg")
         d.execute_script("sessionStorage.clear()")
-        d.refresh()
+        d.get(self.server.base + "/")
         self.wait_css("#token").send_keys("not-a-token")
         d.find_element(By.CSS_SELECTOR, "#signin button[type=submit]").click()
         msg = self.wait_css("#signin .error")
@@ -393,7 +394,7 @@ class ConsoleTests(unittest.TestCase):
         self.wait_for(lambda: "cursor=" in self.driver.current_url)
         self.wait_css("#first-page")
         page2 = self.server.request("/api/v1/events?" + urllib.parse.urlencode(
-            {"service": "checkout", "kind": "request", "limit": 50, "cursor": api["next_cursor"]}))
+            {"service": "checkout", "kind": "request", "limit": 50, "cursor": api["next_cursor"]}, quote_via=urllib.parse.quote))
         ids2 = lambda: tuple(e.get_attribute("data-event-id") for e in self.driver.find_elements(By.CSS_SELECTOR, "#events tr[data-event-id]"))
         self.wait_for(lambda: ids2() == tuple(str(e["id"]) for e in page2["events"]))
         self.screenshot("events")
@@ -512,7 +513,10 @@ class ConsoleTests(unittest.TestCase):
     def test_12_xss_route(self):
         self.sign_in(self.server.ops)
         self.open("view=service&" + urllib.parse.urlencode({"service": XSS_SERVICE, "window": "1h"}))
-        self.wait_css("#routes tr[data-route]")
+        try:
+            self.wait_css("#routes tr[data-route]")
+        finally:
+            self.screenshot("xss")
         self.assertEqual(self.driver.find_element(By.ID, "service-name").text, XSS_SERVICE)
         self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, "#routes td[data-key=route]").text, XSS_ROUTE)
         self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "main img, main script"), [])

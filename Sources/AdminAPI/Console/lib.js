@@ -44,9 +44,9 @@ export const token = {
 export async function api(path, { method = "GET", body, params } = {}) {
   let url = path;
   if (params) {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
-    const s = q.toString();
+    // %20, not URLSearchParams' "+": the API reads a "+" as itself.
+    const s = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
     if (s) url += (url.includes("?") ? "&" : "?") + s;
   }
   const headers = { Authorization: `Bearer ${token.get() ?? ""}` };
