@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 STORES := scripts/stores.sh
 
-.PHONY: deps build test run bench fmt lint stores-start stores-stop clean-data
+.PHONY: deps build test browser-test run bench fmt lint stores-start stores-stop clean-data
 
 ## Install missing system packages (hiredis, zlib, pkg-config, PostgreSQL, Redis).
 deps:
@@ -24,8 +24,16 @@ test: build
 	eval "$$($(STORES) env)"; \
 	export OPSIGHT_BIN="$$($(SWIFT) build --show-bin-path)/opsight"; \
 	status=0; $(SWIFT) test --skip-build || status=$$?; \
+	$(MAKE) --no-print-directory browser-test || status=$$?; \
 	if [ $$was_running = 0 ]; then $(STORES) stop || true; fi; \
 	exit $$status
+
+## The console in a real headless Chromium (Tests/Browser, Selenium from PyPI); needs the stores' environment and
+## OPSIGHT_BIN, as `make test` sets them. Screenshots and the page-load figure go to test-output/browser/.
+browser-test:
+	python3 -c 'import selenium' 2>/dev/null || python3 -m pip install --quiet selenium \
+		|| python3 -m pip install --quiet --break-system-packages selenium
+	python3 Tests/Browser/console_test.py
 
 ## Start the local stores and run the server with the example configuration (prints the URL and a dev token).
 run: deps

@@ -140,7 +140,9 @@ let package = Package(
                 "Alerting",
                 "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]
+            ],
+            // The console's static pages (SPEC §12), served by ConsoleController through Bundle.module.
+            resources: [.copy("Console")]
         ),
         .executableTarget(
             name: "opsight",

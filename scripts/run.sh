@@ -42,6 +42,7 @@ wait_for() {
     return 1
 }
 wait_for "http://$listen/healthz" "$server"
+printf '\n  Console: http://%s/   sign in with the token %s\n' "$listen" "$OPSIGHT_ADMIN_TOKEN"
 
 service_listen="${ASSESSMENT_LISTEN:-127.0.0.1:9402}"
 if [[ $demo != 0 ]]; then
@@ -62,8 +63,10 @@ MSG
 fi
 cat <<MSG
 
-  Opsight on http://$listen
+  Console: http://$listen/   (sign in by pasting the token below)
   token (ingest, read, admin): $OPSIGHT_ADMIN_TOKEN
+
+  Opsight API on http://$listen
   try:  curl -H 'Authorization: Bearer $OPSIGHT_ADMIN_TOKEN' 'http://$listen/api/v1/services?window=5m'
   funnel (document uploaded → assessment requested → completed → report viewed):
         curl -H 'Authorization: Bearer $OPSIGHT_ADMIN_TOKEN' 'http://$listen/api/v1/funnels/assessment_journey?window=15m'

@@ -24,7 +24,9 @@ STATE="$STORES/ports.env"
 PG_WANTED_VERSION=15
 READY_TIMEOUT=${STORES_READY_TIMEOUT:-60}
 # prometheus brings promtool, which the tests use to check the exposition format.
-PACKAGES=(redis-server redis-tools libhiredis-dev libre2-dev zlib1g-dev pkg-config prometheus prometheus-alertmanager)
+# libjs-dygraphs: the console's chart library; chromium and chromium-driver: its browser tests.
+PACKAGES=(redis-server redis-tools libhiredis-dev libre2-dev zlib1g-dev pkg-config prometheus prometheus-alertmanager
+    libjs-dygraphs chromium chromium-driver)
 
 PG_PORT=""
 REDIS_PORT=""

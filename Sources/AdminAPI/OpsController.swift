@@ -26,7 +26,9 @@ public struct OpsController<Context: RequestContext>: Sendable {
         api.get("latency") { request, _ in try await self.latency(request) }
         api.get("services") { request, _ in try await self.services(request) }
         api.get("services/:service/routes") { request, context in
-            try await self.routes(request, service: context.parameters.require("service"))
+            // The router hands over the segment still percent-encoded; service names may hold any character.
+            let raw = try context.parameters.require("service")
+            return try await self.routes(request, service: raw.removingPercentEncoding ?? raw)
         }
         api.get("jobs") { request, _ in try await self.jobs(request) }
         api.get("timeseries") { request, _ in try await self.timeseries(request) }

@@ -6,7 +6,8 @@ import Logging
 /// cannot be registered by forgetting a call; open endpoints are asked for by name (`unauthenticated`).
 public struct ScopedRoutes<Context: RequestContext> {
     private let router: Router<Context>
-    private let tokens: AccessTokens
+    /// The tokens the groups check; a handler in an `authenticated` group identifies its caller with them.
+    public let tokens: AccessTokens
     private let shape: ErrorShape
     private let logger: Logger?
 

@@ -141,6 +141,7 @@ struct OpsightService: Service {
                 startedAtMs: startedAtMs),
             status: runtime.status, pipeline: runtime.pipeline, clock: clock
         ).register(on: routes)
+        ConsoleController(configuration: .init(assetsDirectory: config.consoleAssetsDir)).register(on: routes)
         HealthController(hot: stores.readHot, durable: stores.durable, pipeline: runtime.pipeline)
             .register(on: routes)
         let app = Application(

@@ -36,6 +36,8 @@ struct OpsightConfig {
     var funnels: [FunnelDefinition] = []
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
     var alerting: AlertingSettings?
+    /// The chart library's directory for the console (`console.assets_dir`; Debian `libjs-dygraphs`).
+    var consoleAssetsDir = "/usr/share/javascript/dygraphs"
     /// Environment variables the file named but the environment does not set.
     var unsetVariables: [String] = []
 
@@ -117,8 +119,12 @@ struct OpsightConfig {
     private mutating func apply(_ root: ConfigNode) throws(ConfigError) {
         try root.checkKeys([
             "listen", "redis_url", "database_url", "database_schema", "redis_key_prefix", "wal", "auth", "windows",
-            "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events", "query",
+            "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events", "query", "console",
         ])
+        if let console = root.child("console") {
+            try console.checkKeys(["assets_dir"])
+            if let n = console.child("assets_dir") { consoleAssetsDir = try n.string() }
+        }
         if let n = root.child("listen") { try setListen(try n.string(), node: n) }
         if let n = root.child("redis_url") { redisURL = try n.string() }
         if let n = root.child("database_url") { databaseURL = try n.string() }
