@@ -112,12 +112,14 @@ alerting:
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.process.poll() is not None:
+                self.sink.shutdown()
                 raise RuntimeError(f"opsight exited: {open(self.log.name).read()[-3000:]}")
             try:
                 if urllib.request.urlopen(self.base + "/readyz", timeout=2).status == 200:
                     return
             except Exception:
                 time.sleep(0.2)
+        self.stop(passed=False)
         raise RuntimeError("opsight was not ready within 60 s")
 
     def request(self, path, token=None, method="GET", body=None, raw=False):
@@ -134,7 +136,7 @@ alerting:
                 return e
             raise AssertionError(f"{method} {path}: {e.code} {e.read()[:500]}")
 
-    def stop(self):
+    def stop(self, passed):
         self.process.terminate()
         try:
             self.process.wait(10)
@@ -142,6 +144,18 @@ alerting:
             self.process.kill()
         self.sink.shutdown()
         self.log.close()
+        if not passed:
+            print(f"\nkept for inspection: {self.dir} (opsight.log), schema {self.schema}", file=sys.stderr)
+            return
+        # As the Swift E2E tests' StoreCleanup: drop the schema and keys (best effort), then the directory.
+        script = (
+            'command -v psql >/dev/null && psql "$DB" -q -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1; '
+            'command -v redis-cli >/dev/null && redis-cli -u "$REDIS" --scan --pattern "$PREFIX:*" 2>/dev/null '
+            '| xargs -r -n 500 redis-cli -u "$REDIS" DEL >/dev/null 2>&1; exit 0')
+        env = dict(os.environ, DB=os.environ["OPSIGHT_TEST_DATABASE_URL"], REDIS=os.environ["OPSIGHT_TEST_REDIS_URL"],
+                   SCHEMA=self.schema, PREFIX=self.prefix)
+        subprocess.run(["/bin/sh", "-c", script], env=env, timeout=60, stdin=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def events(now):
@@ -180,6 +194,17 @@ class ConsoleTests(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(OUT, exist_ok=True)
         cls.server = Server()
+        try:
+            cls.start()
+        except BaseException:
+            # tearDownClass does not run after a failed setUpClass: end what was started here.
+            if cls.driver:
+                cls.driver.quit()
+            cls.server.stop(passed=False)
+            raise
+
+    @classmethod
+    def start(cls):
         r = cls.server.request("/v1/ingest", method="POST", body=events(time.time()))
         assert r["rejected"] == 0, r
         # Wait until every event is visible and the alert fires.
@@ -204,12 +229,21 @@ class ConsoleTests(unittest.TestCase):
         cls.driver = webdriver.Chrome(service=ChromeService(driver_path), options=options)
         cls.driver.set_page_load_timeout(30)
 
+    failures = 0
+
+    def run(self, result=None):
+        before = len(result.failures) + len(result.errors) if result else 0
+        outcome = super().run(result)
+        if result and len(result.failures) + len(result.errors) > before:
+            type(self).failures += 1
+        return outcome
+
     @classmethod
     def tearDownClass(cls):
         if cls.driver:
             cls.driver.quit()
         if cls.server:
-            cls.server.stop()
+            cls.server.stop(passed=cls.failures == 0)
 
     # helpers
 
@@ -284,15 +318,18 @@ class ConsoleTests(unittest.TestCase):
 
     def test_03_overview(self):
         self.sign_in(self.server.ops)
-        self.open("view=overview&window=1h&sort=requests&desc=1")
+        # Paused (state in the URL), so no refresh redraws the table while it is read.
+        self.open("view=overview&window=1h&sort=requests&desc=1&paused=1")
         self.wait_css("#services tr[data-service]")
+        # the sparklines come after the figures and redraw the table once
+        self.wait_for(lambda: len(self.driver.find_elements(By.CSS_SELECTOR, "#services svg.spark")) == 2)
         api = {s["service"]: s for s in self.server.request("/api/v1/services?window=1h")["services"]}
         rows = self.driver.find_elements(By.CSS_SELECTOR, "#services tr[data-service]")
         self.assertEqual(sorted(r.get_attribute("data-service") for r in rows), sorted(api))
         for row in rows:
             s = api[row.get_attribute("data-service")]
             cell = lambda k: row.find_element(By.CSS_SELECTOR, f"td[data-key={k}]").text
-            self.assertEqual(cell("requests"), f"{s['requests']:,}".replace(",", ","))
+            self.assertEqual(cell("requests"), f"{s['requests']:,}")
             self.assertEqual(cell("errors"), str(s["errors"]))
             self.assertEqual(cell("error_ratio"), f"{s['error_ratio'] * 100:.2f} %")
         # sorted by requests, descending
@@ -303,7 +340,7 @@ class ConsoleTests(unittest.TestCase):
         self.wait_for(lambda: "firing" in (self.driver.find_element(By.CSS_SELECTOR, 'tr[data-service="checkout"]').get_attribute("class") or ""))
         self.assertIn("ConsoleHighErrorRatio", self.driver.find_element(By.CSS_SELECTOR, 'tr[data-service="checkout"] td[data-key=alerts]').text)
         # sparklines drawn
-        self.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, 'tr[data-service="checkout"] svg.spark polyline'))
+        self.assertTrue(self.driver.find_elements(By.CSS_SELECTOR, 'tr[data-service="checkout"] svg.spark polyline'))
         # XSS: the name shows literally, no <img> injected, no script ran
         xss_row = self.driver.find_element(By.CSS_SELECTOR, "#services tr[data-service='" + XSS_SERVICE.replace("'", "\\'") + "']")
         self.assertEqual(xss_row.find_element(By.CSS_SELECTOR, "td[data-key=service]").text, XSS_SERVICE)
@@ -314,6 +351,9 @@ class ConsoleTests(unittest.TestCase):
             self.driver.find_element(By.CSS_SELECTOR, "select[name=window]").get_attribute("value"),
             tuple(r.get_attribute("data-service") for r in self.driver.find_elements(By.CSS_SELECTOR, "#services tr[data-service]"))))
         # pause is kept in the URL
+        self.assertEqual(self.driver.find_element(By.ID, "pause").text, "Resume")
+        self.driver.find_element(By.ID, "pause").click()
+        self.assertNotIn("paused=1", self.driver.current_url)
         self.driver.find_element(By.ID, "pause").click()
         self.assertIn("paused=1", self.driver.current_url)
         self.assert_clean_log()
