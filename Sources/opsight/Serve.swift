@@ -110,7 +110,8 @@ struct Serve: AsyncParsableCommand {
                     startedAtMs: startedAtMs),
                 status: runtime.status, pipeline: runtime.pipeline, tokens: tokens
             ).register(on: router)
-            ConsoleController(configuration: .init(assetsDirectory: config.consoleAssetsDir), tokens: tokens).register(on: router)
+            ConsoleController(configuration: .init(assetsDirectory: config.consoleAssetsDir), tokens: tokens)
+                .register(on: router)
             HealthController(stores: [("redis", stores.hot), ("postgres", stores.durable)], pipeline: runtime.pipeline)
                 .register(on: router)
             let app = Application(

@@ -417,6 +417,25 @@ class ConsoleTests(unittest.TestCase):
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.driver.current_url).query)
         self.assertEqual(q["service"], ["checkout"])
         self.assertLess(int(q["from"][0]), int(q["to"][0]))
+        self.wait_css("#events")
+        self.assert_clean_log()
+        # in zoom mode the drag zooms, and the zoomed range is in the URL
+        self.open("view=service&service=checkout&range=15m&drag=zoom")
+        self.wait_css("#chart-rate canvas")
+        self.wait_for(lambda: self.driver.find_element(By.CSS_SELECTOR, "#chart-rate canvas").size["width"] > 100)
+        canvas = self.driver.find_element(By.CSS_SELECTOR, "#chart-rate canvas")
+        w = canvas.size["width"]
+        ActionChains(self.driver).move_to_element_with_offset(canvas, -int(w * 0.3), 0).click_and_hold() \
+            .move_by_offset(int(w * 0.2), 0).move_by_offset(int(w * 0.2), 0).release().perform()
+        self.wait_for(lambda: "from=" in self.driver.current_url, message="zoom did not reach the URL")
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.driver.current_url).query)
+        self.assertEqual((q["view"], q["drag"]), (["service"], ["zoom"]))
+        self.assertNotIn("range", q)
+        self.driver.refresh()
+        self.wait_css("#chart-rate canvas")
+        self.wait_css("#charts ~ #routes tr[data-route]")
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, "input[name=from]").get_attribute("value"),
+                         time.strftime("%Y-%m-%dT%H:%M", time.gmtime(int(q["from"][0]))))
         self.assert_clean_log()
 
     def test_06_events(self):
@@ -519,9 +538,31 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(silences[0]["comment"], "browser test")
         self.assertEqual(silences[0]["createdBy"], "ops")
         self.screenshot("alerts-silenced")
+        # edit it: a new comment, the same silence
+        self.driver.find_element(By.CSS_SELECTOR, f'tr[data-silence="{silences[0]["id"]}"] .edit-silence').click()
+        comment = self.wait_css("#silence-form input[name=comment]")
+        comment.clear()
+        comment.send_keys("edited")
+        self.driver.find_element(By.ID, "silence-submit").click()
+        self.wait_for(lambda: [s["comment"] for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"] == ["edited"])
         # expire it: the alert fires again
-        self.driver.find_element(By.CSS_SELECTOR, f'tr[data-silence="{silences[0]["id"]}"] .expire-silence').click()
+        self.wait_css(f'tr[data-silence="{silences[0]["id"]}"] .expire-silence').click()
         self.wait_css(f'tr[data-silence="{silences[0]["id"]}"][data-state=expired]')
+        self.wait_css("tr[data-state=firing][data-alert]")
+        # silence the whole filter: the preview names what it mutes
+        self.driver.find_element(By.ID, "silence-filter").click()
+        self.assertIn("would mute 1 current alert", self.wait_css("#silence-preview").text)
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, "#silence-form input[name=matchers]").get_attribute("value"),
+                         'service="checkout"')
+        self.driver.find_element(By.ID, "silence-submit").click()  # no comment: the form is not sent
+        self.assertEqual([s for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"], [])
+        self.driver.find_element(By.CSS_SELECTOR, "#silence-form input[name=comment]").send_keys("whole service")
+        self.driver.find_element(By.ID, "silence-submit").click()
+        self.wait_css("tr[data-state=silenced][data-alert]")
+        active = [s for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"]
+        self.assertEqual([m["name"] for m in active[0]["matchers"]], ["service"])
+        self.wait_css(f'tr[data-silence="{active[0]["id"]}"] .expire-silence').click()
+        self.wait_css(f'tr[data-silence="{active[0]["id"]}"][data-state=expired]')
         self.wait_css("tr[data-state=firing][data-alert]")
         self.assert_clean_log()
 
@@ -538,7 +579,7 @@ class ConsoleTests(unittest.TestCase):
         self.sign_in(self.server.ops)
         self.open("view=alerts")
         self.wait_css("tr[data-state=firing] .silence-alert").click()
-        self.wait_css("#silence-form")
+        self.wait_css("#silence-form input[name=comment]").send_keys("forged")
         self.driver.execute_script("sessionStorage.setItem('opsight.token', arguments[0])", self.server.reader)
         self.driver.find_element(By.ID, "silence-submit").click()
         msg = self.wait_css("#silence-form .message")
