@@ -605,6 +605,28 @@ class ConsoleTests(unittest.TestCase):
         self.screenshot("xss")
         self.assert_clean_log()
 
+    def test_13_polling_every_5s_and_not_while_hidden(self):
+        self.sign_in(self.server.ops)
+        self.open("view=overview&window=1h&refresh=5")
+        self.wait_css("#services tr[data-service]")
+        count = lambda: self.driver.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/services?')).length")
+        time.sleep(11.5)
+        visible = count()
+        self.assertIn(visible, (2, 3), "one load, then a refresh every 5 s (never more often)")
+        # the tab goes hidden: no more polling
+        self.driver.execute_script(
+            "Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'))")
+        time.sleep(11)
+        self.assertEqual(count(), visible)
+        # shown again: one refresh at once
+        self.driver.execute_script(
+            "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'))")
+        self.wait_for(lambda: count() == visible + 1)
+        self.assert_clean_log()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
