@@ -32,7 +32,8 @@ test: build
 ## OPSIGHT_BIN, as `make test` sets them. Screenshots and the page-load figure go to test-output/browser/.
 browser-test:
 	python3 -c 'import selenium' 2>/dev/null || python3 -m pip install --quiet selenium \
-		|| python3 -m pip install --quiet --break-system-packages selenium
+		|| python3 -m pip install --quiet --break-system-packages selenium \
+		|| { echo "browser-test: no selenium for python3: pip install selenium (or apt-get install python3-selenium)" >&2; exit 1; }
 	python3 Tests/Browser/console_test.py
 
 ## Start the local stores and run the server with the example configuration (prints the URL and a dev token).

@@ -54,13 +54,17 @@ public struct ConsoleController<Context: RequestContext>: Sendable {
         let vendor = configuration.assetsDirectory
         router.get("/") { _, _ in try Self.file(directory: own, path: "index.html", missing: "the console's files") }
         // Browsers ask for /favicon.ico on pages without a <link rel=icon> (a file opened directly).
-        router.get("/favicon.ico") { _, _ in try Self.file(directory: own, path: "favicon.svg", missing: "the console's files") }
+        router.get("/favicon.ico") { _, _ in
+            try Self.file(directory: own, path: "favicon.svg", missing: "the console's files")
+        }
         router.get("/console/**") { _, context in
-            try Self.file(directory: own, path: context.parameters.getCatchAll().joined(separator: "/"),
+            try Self.file(
+                directory: own, path: context.parameters.getCatchAll().joined(separator: "/"),
                 missing: "the console's files")
         }
         router.get("/vendor/dygraphs/**") { _, context in
-            try Self.file(directory: vendor, path: context.parameters.getCatchAll().joined(separator: "/"),
+            try Self.file(
+                directory: vendor, path: context.parameters.getCatchAll().joined(separator: "/"),
                 missing: "the chart library: install Debian's libjs-dygraphs (scripts/stores.sh deps)")
         }
         let tokens = routes.tokens

@@ -44,7 +44,9 @@ import HTTPLayer
         }
     }
 
-    @Test(arguments: ["/console/app.js", "/console/screens/overview.js", "/console/app.css", "/vendor/dygraphs/dygraph.min.js"])
+    @Test(arguments: [
+        "/console/app.js", "/console/screens/overview.js", "/console/app.css", "/vendor/dygraphs/dygraph.min.js",
+    ])
     func servesFilesWithTheirType(path: String) async throws {
         try await withConsole { client in
             let response = try await client.execute(uri: path, method: .get)
@@ -54,7 +56,9 @@ import HTTPLayer
         }
     }
 
-    @Test(arguments: ["/console/../Package.swift", "/console/.hidden.js", "/console/app.swift", "/vendor/dygraphs/../x.js"])
+    @Test(arguments: [
+        "/console/../Package.swift", "/console/.hidden.js", "/console/app.swift", "/vendor/dygraphs/../x.js",
+    ])
     func refusesPathsOutsideItsFiles(path: String) async throws {
         try await withConsole { client in
             let response = try await client.execute(uri: path, method: .get)

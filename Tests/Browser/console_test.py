@@ -112,12 +112,14 @@ alerting:
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.process.poll() is not None:
+                self.sink.shutdown()
                 raise RuntimeError(f"opsight exited: {open(self.log.name).read()[-3000:]}")
             try:
                 if urllib.request.urlopen(self.base + "/readyz", timeout=2).status == 200:
                     return
             except Exception:
                 time.sleep(0.2)
+        self.stop(passed=False)
         raise RuntimeError("opsight was not ready within 60 s")
 
     def request(self, path, token=None, method="GET", body=None, raw=False):
@@ -134,7 +136,7 @@ alerting:
                 return e
             raise AssertionError(f"{method} {path}: {e.code} {e.read()[:500]}")
 
-    def stop(self):
+    def stop(self, passed):
         self.process.terminate()
         try:
             self.process.wait(10)
@@ -142,6 +144,18 @@ alerting:
             self.process.kill()
         self.sink.shutdown()
         self.log.close()
+        if not passed:
+            print(f"\nkept for inspection: {self.dir} (opsight.log), schema {self.schema}", file=sys.stderr)
+            return
+        # As the Swift E2E tests' StoreCleanup: drop the schema and keys (best effort), then the directory.
+        script = (
+            'command -v psql >/dev/null && psql "$DB" -q -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1; '
+            'command -v redis-cli >/dev/null && redis-cli -u "$REDIS" --scan --pattern "$PREFIX:*" 2>/dev/null '
+            '| xargs -r -n 500 redis-cli -u "$REDIS" DEL >/dev/null 2>&1; exit 0')
+        env = dict(os.environ, DB=os.environ["OPSIGHT_TEST_DATABASE_URL"], REDIS=os.environ["OPSIGHT_TEST_REDIS_URL"],
+                   SCHEMA=self.schema, PREFIX=self.prefix)
+        subprocess.run(["/bin/sh", "-c", script], env=env, timeout=60, stdin=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def events(now):
@@ -180,6 +194,17 @@ class ConsoleTests(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(OUT, exist_ok=True)
         cls.server = Server()
+        try:
+            cls.start()
+        except BaseException:
+            # tearDownClass does not run after a failed setUpClass: end what was started here.
+            if cls.driver:
+                cls.driver.quit()
+            cls.server.stop(passed=False)
+            raise
+
+    @classmethod
+    def start(cls):
         r = cls.server.request("/v1/ingest", method="POST", body=events(time.time()))
         assert r["rejected"] == 0, r
         # Wait until every event is visible and the alert fires.
@@ -204,12 +229,21 @@ class ConsoleTests(unittest.TestCase):
         cls.driver = webdriver.Chrome(service=ChromeService(driver_path), options=options)
         cls.driver.set_page_load_timeout(30)
 
+    failures = 0
+
+    def run(self, result=None):
+        before = len(result.failures) + len(result.errors) if result else 0
+        outcome = super().run(result)
+        if result and len(result.failures) + len(result.errors) > before:
+            type(self).failures += 1
+        return outcome
+
     @classmethod
     def tearDownClass(cls):
         if cls.driver:
             cls.driver.quit()
         if cls.server:
-            cls.server.stop()
+            cls.server.stop(passed=cls.failures == 0)
 
     # helpers
 
@@ -284,16 +318,18 @@ class ConsoleTests(unittest.TestCase):
 
     def test_03_overview(self):
         self.sign_in(self.server.ops)
-        # Paused: a refresh between reading the rows and their cells would swap the elements under the test.
+        # Paused (state in the URL), so no refresh redraws the table while it is read.
         self.open("view=overview&window=1h&sort=requests&desc=1&paused=1")
         self.wait_css("#services tr[data-service]")
+        # the sparklines come after the figures and redraw the table once
+        self.wait_for(lambda: len(self.driver.find_elements(By.CSS_SELECTOR, "#services svg.spark")) == 2)
         api = {s["service"]: s for s in self.server.request("/api/v1/services?window=1h")["services"]}
         rows = self.driver.find_elements(By.CSS_SELECTOR, "#services tr[data-service]")
         self.assertEqual(sorted(r.get_attribute("data-service") for r in rows), sorted(api))
         for row in rows:
             s = api[row.get_attribute("data-service")]
             cell = lambda k: row.find_element(By.CSS_SELECTOR, f"td[data-key={k}]").text
-            self.assertEqual(cell("requests"), f"{s['requests']:,}".replace(",", ","))
+            self.assertEqual(cell("requests"), f"{s['requests']:,}")
             self.assertEqual(cell("errors"), str(s["errors"]))
             self.assertEqual(cell("error_ratio"), f"{s['error_ratio'] * 100:.2f} %")
         # sorted by requests, descending
@@ -304,7 +340,7 @@ class ConsoleTests(unittest.TestCase):
         self.wait_for(lambda: "firing" in (self.driver.find_element(By.CSS_SELECTOR, 'tr[data-service="checkout"]').get_attribute("class") or ""))
         self.assertIn("ConsoleHighErrorRatio", self.driver.find_element(By.CSS_SELECTOR, 'tr[data-service="checkout"] td[data-key=alerts]').text)
         # sparklines drawn
-        self.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, 'tr[data-service="checkout"] svg.spark polyline'))
+        self.assertTrue(self.driver.find_elements(By.CSS_SELECTOR, 'tr[data-service="checkout"] svg.spark polyline'))
         # XSS: the name shows literally, no <img> injected, no script ran
         xss_row = self.driver.find_element(By.CSS_SELECTOR, "#services tr[data-service='" + XSS_SERVICE.replace("'", "\\'") + "']")
         self.assertEqual(xss_row.find_element(By.CSS_SELECTOR, "td[data-key=service]").text, XSS_SERVICE)
@@ -315,6 +351,9 @@ class ConsoleTests(unittest.TestCase):
             self.driver.find_element(By.CSS_SELECTOR, "select[name=window]").get_attribute("value"),
             tuple(r.get_attribute("data-service") for r in self.driver.find_elements(By.CSS_SELECTOR, "#services tr[data-service]"))))
         # pause is kept in the URL
+        self.assertEqual(self.driver.find_element(By.ID, "pause").text, "Resume")
+        self.driver.find_element(By.ID, "pause").click()
+        self.assertNotIn("paused=1", self.driver.current_url)
         self.driver.find_element(By.ID, "pause").click()
         self.assertIn("paused=1", self.driver.current_url)
         self.assert_clean_log()
@@ -378,6 +417,25 @@ class ConsoleTests(unittest.TestCase):
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.driver.current_url).query)
         self.assertEqual(q["service"], ["checkout"])
         self.assertLess(int(q["from"][0]), int(q["to"][0]))
+        self.wait_css("#events")
+        self.assert_clean_log()
+        # in zoom mode the drag zooms, and the zoomed range is in the URL
+        self.open("view=service&service=checkout&range=15m&drag=zoom")
+        self.wait_css("#chart-rate canvas")
+        self.wait_for(lambda: self.driver.find_element(By.CSS_SELECTOR, "#chart-rate canvas").size["width"] > 100)
+        canvas = self.driver.find_element(By.CSS_SELECTOR, "#chart-rate canvas")
+        w = canvas.size["width"]
+        ActionChains(self.driver).move_to_element_with_offset(canvas, -int(w * 0.3), 0).click_and_hold() \
+            .move_by_offset(int(w * 0.2), 0).move_by_offset(int(w * 0.2), 0).release().perform()
+        self.wait_for(lambda: "from=" in self.driver.current_url, message="zoom did not reach the URL")
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.driver.current_url).query)
+        self.assertEqual((q["view"], q["drag"]), (["service"], ["zoom"]))
+        self.assertNotIn("range", q)
+        self.driver.refresh()
+        self.wait_css("#chart-rate canvas")
+        self.wait_css("#charts ~ #routes tr[data-route]")
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, "input[name=from]").get_attribute("value"),
+                         time.strftime("%Y-%m-%dT%H:%M", time.gmtime(int(q["from"][0]))))
         self.assert_clean_log()
 
     def test_06_events(self):
@@ -480,9 +538,31 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(silences[0]["comment"], "browser test")
         self.assertEqual(silences[0]["createdBy"], "ops")
         self.screenshot("alerts-silenced")
+        # edit it: a new comment, the same silence
+        self.driver.find_element(By.CSS_SELECTOR, f'tr[data-silence="{silences[0]["id"]}"] .edit-silence').click()
+        comment = self.wait_css("#silence-form input[name=comment]")
+        comment.clear()
+        comment.send_keys("edited")
+        self.driver.find_element(By.ID, "silence-submit").click()
+        self.wait_for(lambda: [s["comment"] for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"] == ["edited"])
         # expire it: the alert fires again
-        self.driver.find_element(By.CSS_SELECTOR, f'tr[data-silence="{silences[0]["id"]}"] .expire-silence').click()
+        self.wait_css(f'tr[data-silence="{silences[0]["id"]}"] .expire-silence').click()
         self.wait_css(f'tr[data-silence="{silences[0]["id"]}"][data-state=expired]')
+        self.wait_css("tr[data-state=firing][data-alert]")
+        # silence the whole filter: the preview names what it mutes
+        self.driver.find_element(By.ID, "silence-filter").click()
+        self.assertIn("would mute 1 current alert", self.wait_css("#silence-preview").text)
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, "#silence-form input[name=matchers]").get_attribute("value"),
+                         'service="checkout"')
+        self.driver.find_element(By.ID, "silence-submit").click()  # no comment: the form is not sent
+        self.assertEqual([s for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"], [])
+        self.driver.find_element(By.CSS_SELECTOR, "#silence-form input[name=comment]").send_keys("whole service")
+        self.driver.find_element(By.ID, "silence-submit").click()
+        self.wait_css("tr[data-state=silenced][data-alert]")
+        active = [s for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"]
+        self.assertEqual([m["name"] for m in active[0]["matchers"]], ["service"])
+        self.wait_css(f'tr[data-silence="{active[0]["id"]}"] .expire-silence').click()
+        self.wait_css(f'tr[data-silence="{active[0]["id"]}"][data-state=expired]')
         self.wait_css("tr[data-state=firing][data-alert]")
         self.assert_clean_log()
 
@@ -499,7 +579,7 @@ class ConsoleTests(unittest.TestCase):
         self.sign_in(self.server.ops)
         self.open("view=alerts")
         self.wait_css("tr[data-state=firing] .silence-alert").click()
-        self.wait_css("#silence-form")
+        self.wait_css("#silence-form input[name=comment]").send_keys("forged")
         self.driver.execute_script("sessionStorage.setItem('opsight.token', arguments[0])", self.server.reader)
         self.driver.find_element(By.ID, "silence-submit").click()
         msg = self.wait_css("#silence-form .message")
@@ -523,6 +603,28 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "main img, main script"), [])
         self.assertIsNone(self.driver.execute_script("return window.__xss"))
         self.screenshot("xss")
+        self.assert_clean_log()
+
+    def test_13_polling_every_5s_and_not_while_hidden(self):
+        self.sign_in(self.server.ops)
+        self.open("view=overview&window=1h&refresh=5")
+        self.wait_css("#services tr[data-service]")
+        count = lambda: self.driver.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/services?')).length")
+        time.sleep(11.5)
+        visible = count()
+        self.assertIn(visible, (2, 3), "one load, then a refresh every 5 s (never more often)")
+        # the tab goes hidden: no more polling
+        self.driver.execute_script(
+            "Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'))")
+        time.sleep(11)
+        self.assertEqual(count(), visible)
+        # shown again: one refresh at once
+        self.driver.execute_script(
+            "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'))")
+        self.wait_for(lambda: count() == visible + 1)
         self.assert_clean_log()
 
 

@@ -72,8 +72,9 @@ export async function render(ctx) {
   const openEditor = (matchers, existing) => {
     const matchersInput = el("input", { type: "text", name: "matchers", size: 70, value: formatMatchers(matchers) });
     const hours = el("input", { type: "number", name: "hours", min: "0.1", step: "0.1", value: existing ? ((Date.parse(existing.endsAt) - Date.now()) / 3.6e6).toFixed(1) : "2" });
-    const createdBy = el("input", { type: "text", name: "createdBy", value: existing?.createdBy ?? ctx.identity.name });
-    const comment = el("input", { type: "text", name: "comment", size: 50, value: existing?.comment ?? "" });
+    // Both are required by the API (as by Alertmanager): the browser says so before sending.
+    const createdBy = el("input", { type: "text", name: "createdBy", required: true, value: existing?.createdBy ?? ctx.identity.name });
+    const comment = el("input", { type: "text", name: "comment", size: 50, required: true, value: existing?.comment ?? "" });
     const preview = el("div", { id: "silence-preview" });
     const status = el("div");
     const updatePreview = () => {
