@@ -50,7 +50,7 @@ public struct ConsoleController<Context: RequestContext>: Sendable {
     /// Adds the routes: the files are open (the page asks for a token itself), `whoami` takes any known token.
     public func register(on routes: ScopedRoutes<Context>) {
         let router = routes.unauthenticated()
-        let own = configuration.consoleDirectory ?? Bundle.module.resourceURL?.appendingPathComponent("Console").path
+        let own = configuration.consoleDirectory ?? Self.installedFiles()
         let vendor = configuration.assetsDirectory
         router.get("/") { _, _ in try Self.file(directory: own, path: "index.html", missing: "the console's files") }
         // Browsers ask for /favicon.ico on pages without a <link rel=icon> (a file opened directly).
@@ -77,6 +77,21 @@ public struct ConsoleController<Context: RequestContext>: Sendable {
     private static func whoami(_ token: AccessTokens.Token) throws -> Response {
         try JSONResponse.ok(
             .object(["name": .string(token.name), "scopes": .array(token.scopes.sorted().map { .string($0) })]))
+    }
+
+    /// The console's files: the resource folder SwiftPM puts beside the executable (`opsight_AdminAPI.resources`),
+    /// else this source tree's (a binary run where it was built). Looked up by hand: `Bundle.module` stops the
+    /// process when the folder is missing, and a server without its console must still serve everything else;
+    /// the console's URLs then answer 404 saying what is missing.
+    static func installedFiles() -> String? {
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        let candidates = [
+            executable.deletingLastPathComponent().appendingPathComponent("opsight_AdminAPI.resources/Console"),
+            Bundle.main.bundleURL.appendingPathComponent("opsight_AdminAPI.resources/Console"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Console"),
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("index.html").path) }?
+            .path
     }
 
     /// One file under `directory`; paths with `..`, hidden parts or unknown types are refused.

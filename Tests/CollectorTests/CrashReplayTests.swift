@@ -59,6 +59,9 @@ import Testing
                 }
             }
             runtime.commitLog.shutdown()
+            // A crashed process's descriptors close with it, the log's lock too; here another reference (the
+            // commit thread finishing) could keep the log open a moment longer than the loop.
+            runtime.wal.close()
         }
         let (runtime, flusher) = try await open(dir, hot, durable)
         #expect(await flusher.flushNow())

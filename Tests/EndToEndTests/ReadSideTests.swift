@@ -46,8 +46,10 @@ struct ReadSideTests {
                 let took = ContinuousClock.now - start
                 let expected = Self.answeredEmpty.contains(path) ? r.status == 200 : (400..<500).contains(r.status)
                 card.check(expected, "\(path.prefix(80)): \(r.status) \(r.text.prefix(200))")
-                // A refusal costs nothing, so 2 s; a real answer (a 130-year chart reads ~120 windows) gets longer.
-                let bound: Duration = Self.answeredEmpty.contains(path) ? .seconds(10) : .seconds(2)
+                // A stall guard, not a benchmark: a refusal answers in milliseconds on a quiet machine (see the issue
+                // note), but these suites share two cores; a real answer (a 130-year chart reads ~120 windows) gets
+                // longer.
+                let bound: Duration = Self.answeredEmpty.contains(path) ? .seconds(15) : .seconds(5)
                 card.check(took < bound, "\(path.prefix(80)) took \(took)")
             }
             let accepted = try await ingest.value
@@ -187,7 +189,7 @@ struct SlowQueryIsolationTests {
 
     @Test func aQueryAtItsLimitsHoldsUpNeitherIngestNorTheFlush() async throws {
         try await withOpsightServer(
-            "slow-query", configure: { $0.extraConfig = "query: {timeout: 2s, max_series: 50000}\n" }
+            "slow-query", configure: { $0.extraConfig = "query: {timeout: 4s, max_series: 50000}\n" }
         ) { server, card in
             let service = "slow-\(E2EEnvironment.randomID(6))"
             _ = try await Self.load(server, service: service, for: .seconds(2))  // warm up
@@ -198,7 +200,7 @@ struct SlowQueryIsolationTests {
                 + "&start=\(end - 10_000)&end=\(end)&step=1"
             let queries = Task {
                 var answers: [(Int, String, Duration)] = []
-                let stop = ContinuousClock.now + .seconds(6)
+                let stop = ContinuousClock.now + .seconds(8)
                 while ContinuousClock.now < stop {
                     let start = ContinuousClock.now
                     let r = try await server.client.request(.get, heavy, token: server.readToken, timeout: .seconds(20))
@@ -206,16 +208,19 @@ struct SlowQueryIsolationTests {
                 }
                 return answers
             }
-            let busy = try await Self.load(server, service: service, for: .seconds(6))
+            let busy = try await Self.load(server, service: service, for: .seconds(8))
             let answers = try await queries.value
             card.check(!answers.isEmpty, "the heavy query ran")
             for (status, text, took) in answers {
                 card.check(status == 503 && text.contains("timeout"), "the heavy query is stopped: \(status) \(text.prefix(160))")
-                card.check(took < .seconds(6), "answered at its 2 s deadline, not later: \(took)")
+                card.check(took < .seconds(9), "answered at its 4 s deadline, not much later: \(took)")
             }
             print("slow-query: ingest \(Int(quiet.rate)) events/s quiet, \(Int(busy.rate)) with the query; longest flush gap \(quiet.flushGap) quiet, \(busy.flushGap) busy")
             card.check(busy.rate >= 0.5 * quiet.rate, "ingest keeps its rate: \(Int(busy.rate)) vs \(Int(quiet.rate)) events/s")
-            card.check(busy.flushGap < .seconds(2), "the hot flush keeps its period: longest gap \(busy.flushGap)")
+            // A flush queued behind the query would wait out its 4 s deadline; the flush's own period is ~0.2 s, and
+            // a loaded machine stretches both phases alike.
+            let allowed = max(.seconds(3), quiet.flushGap * 1.5 + .seconds(1))
+            card.check(busy.flushGap < allowed, "the hot flush keeps its period: longest gap \(busy.flushGap) (quiet \(quiet.flushGap))")
         }
     }
 }
