@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OpsightMetrics
 import Synchronization
 
 /// Where data a store refused for what it is goes, so the flush behind it moves on (SPEC §4: no accepted
@@ -14,19 +15,18 @@ public final class Quarantine: Sendable {
     private let path: String?
     private let status: CollectorStatus
     private let logger: Logger
-    private let now: @Sendable () -> Int64
+    private let clock: WallClock
     /// Serialises appends, so lines from the flush loops and the raw-event writer never interleave.
     private let file = Mutex<Void>(())
 
     /// Creates the quarantine writing to `path` (nil: counted and logged only).
     public init(
-        path: String?, status: CollectorStatus, logger: Logger,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        path: String?, status: CollectorStatus, logger: Logger, clock: WallClock = .system
     ) {
         self.path = path
         self.status = status
         self.logger = logger
-        self.now = now
+        self.clock = clock
     }
 
     /// Records a delta that `store` refused at log position `position`.
@@ -39,7 +39,7 @@ public final class Quarantine: Sendable {
                 "error": "\(error)", "file": "\(path ?? "none")",
             ])
         append([
-            "kind": "delta", "at_ms": now(), "store": store, "position": position, "error": "\(error)",
+            "kind": "delta", "at_ms": clock.nowMs(), "store": store, "position": position, "error": "\(error)",
             "delta": Self.describe(delta),
         ])
     }
@@ -51,7 +51,7 @@ public final class Quarantine: Sendable {
             "store refused raw events for their data; quarantined",
             metadata: ["store": "\(store)", "rows": "\(rows.count)", "error": "\(error)", "file": "\(path ?? "none")"])
         append([
-            "kind": "raw_events", "at_ms": now(), "store": store, "error": "\(error)",
+            "kind": "raw_events", "at_ms": clock.nowMs(), "store": store, "error": "\(error)",
             "lines": rows.map(\.line),
         ])
     }
