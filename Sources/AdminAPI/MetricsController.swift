@@ -100,6 +100,7 @@ struct HealthFamilies {
         "opsight_flush_duration_seconds", "opsight_series", "opsight_series_limited_total", "opsight_build_info",
         "opsight_rule_evaluations_total", "opsight_rule_evaluation_failures_total", "opsight_alerts",
         "opsight_notifications_total", "opsight_quarantined_deltas_total", "opsight_quarantined_raw_events_total",
+        "opsight_identity_folded_total",
     ]
 
     func write(to p: inout some SampleSink, series: WindowData) {
@@ -130,6 +131,14 @@ struct HealthFamilies {
         p.sample("opsight_series", ["kind": "log"], Double(series.logs.count))
         p.family("opsight_series_limited_total", type: "counter", help: "Request events folded into __other__.")
         p.sample("opsight_series_limited_total", [:], Double(status.seriesLimited.load(ordering: .relaxed)))
+        p.family(
+            "opsight_identity_folded_total", type: "counter",
+            help: "Events whose service, queue or job was folded into __other__ by a cardinality guard.")
+        let folded = [
+            ("service", status.foldedServices.load(ordering: .relaxed)),
+            ("queue", status.foldedQueues.load(ordering: .relaxed)), ("job", status.foldedJobs.load(ordering: .relaxed)),
+        ]
+        for (field, count) in folded { p.sample("opsight_identity_folded_total", ["field": field], Double(count)) }
         p.family("opsight_rule_evaluations_total", type: "counter", help: "Alerting and recording rule evaluations.")
         p.sample("opsight_rule_evaluations_total", [:], Double(status.ruleEvaluations.load(ordering: .relaxed)))
         p.family(

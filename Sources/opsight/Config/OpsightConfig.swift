@@ -18,6 +18,7 @@ struct OpsightConfig {
     var windowsMs: [Int64] = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000]
     var errorStatusAtLeast = 500
     var routesPerService = 500
+    var identityLimits = IdentityGuard.Limits()
     var maxBodyBytes = 16 << 20
     var maxAgeMs: Int64 = 86_400_000
     var aliases: [String: String] = [:]
@@ -163,10 +164,22 @@ struct OpsightConfig {
             }
         }
         if let limits = root.child("limits") {
-            try limits.checkKeys(["routes_per_service"])
+            try limits.checkKeys(["routes_per_service", "services", "queues_per_service", "jobs_per_queue"])
             if let n = limits.child("routes_per_service") {
                 routesPerService = try n.int()
                 guard routesPerService > 0 else { throw n.error("must be at least 1") }
+            }
+            if let n = limits.child("services") {
+                identityLimits.services = try n.int()
+                guard identityLimits.services > 0 else { throw n.error("must be at least 1") }
+            }
+            if let n = limits.child("queues_per_service") {
+                identityLimits.queuesPerService = try n.int()
+                guard identityLimits.queuesPerService > 0 else { throw n.error("must be at least 1") }
+            }
+            if let n = limits.child("jobs_per_queue") {
+                identityLimits.jobsPerQueue = try n.int()
+                guard identityLimits.jobsPerQueue > 0 else { throw n.error("must be at least 1") }
             }
         }
         if let ingest = root.child("ingest") {
@@ -239,6 +252,6 @@ struct OpsightConfig {
         return IngestPipeline.Configuration(
             maxBodyBytes: maxBodyBytes, walMaxBytes: walMaxBytes, decoder: decoder,
             rules: AggregationRules(errorStatusAtLeast: errorStatusAtLeast, funnels: funnels),
-            routesPerService: routesPerService)
+            routesPerService: routesPerService, identityLimits: identityLimits)
     }
 }
