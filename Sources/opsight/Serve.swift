@@ -59,12 +59,18 @@ struct Serve: AsyncParsableCommand {
             // Data a store refuses for what it is (SPEC §4) is set aside beside the log, and the flush moves on.
             let quarantine = Quarantine(
                 path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger)
-            var rawServices: [any Service] = []
+            var backgroundServices: [any Service] = [
+                RetentionSweeper(
+                    retention: PostgresRetention(
+                        client: stores.postgres, schema: config.databaseSchema, configuration: config.retention,
+                        logger: logger),
+                    every: .milliseconds(config.retentionEveryMs), logger: logger)
+            ]
             if let rawEvents {
                 var writer = RawEventWriter.Configuration()
                 writer.retentionMs = config.rawEventsRetentionMs
                 writer.maxRowsPerSecond = config.rawEventsMaxRate > 0 ? config.rawEventsMaxRate : nil
-                rawServices.append(
+                backgroundServices.append(
                     RawEventWriter(
                         configuration: writer, buffer: rawEvents, store: rawStore,
                         now: { Int64(Date().timeIntervalSince1970 * 1000) }, quarantine: quarantine, logger: logger))
@@ -125,7 +131,7 @@ struct Serve: AsyncParsableCommand {
             let services = ServiceGroup(
                 configuration: .init(
                     services: [.init(service: flusher), .init(service: cache)]
-                        + (rawServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
+                        + (backgroundServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await services.run()
             runtime.commitLog.shutdown()

@@ -1,6 +1,7 @@
 import Collector
 import Foundation
 import OpsightMetrics
+import Storage
 import Yams
 
 /// `opsight.yaml` (SPEC §10), after `${VAR}` substitution and environment overrides.
@@ -31,6 +32,10 @@ struct OpsightConfig {
     var rawEventsMaxRate = 20_000
     /// Funnel definitions (`funnels:`), validated.
     var funnels: [FunnelDefinition] = []
+    /// How long alert history, finished notifications and funnel records are kept (`retention:`).
+    var retention = PostgresRetention.Configuration()
+    /// How often the retention sweep runs (`retention.every`).
+    var retentionEveryMs: Int64 = 3_600_000
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
     var alerting: AlertingSettings?
     /// Environment variables the file named but the environment does not set.
@@ -114,7 +119,7 @@ struct OpsightConfig {
     private mutating func apply(_ root: ConfigNode) throws(ConfigError) {
         try root.checkKeys([
             "listen", "redis_url", "database_url", "database_schema", "redis_key_prefix", "wal", "auth", "windows",
-            "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events",
+            "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events", "retention",
         ])
         if let n = root.child("listen") { try setListen(try n.string(), node: n) }
         if let n = root.child("redis_url") { redisURL = try n.string() }
@@ -188,6 +193,27 @@ struct OpsightConfig {
             if let n = ingest.child("max_age") { maxAgeMs = try n.duration() }
         }
         if let list = root.child("funnels") { funnels = try FunnelSettings.parse(list) }
+        if let node = root.child("retention") {
+            try node.checkKeys(["alert_history", "notifications", "funnel_records", "every"])
+            // A duration, or `forever`.
+            func kept(_ key: String) throws(ConfigError) -> Int64?? {
+                guard let n = node.child(key) else { return .none }
+                if try n.string() == "forever" { return .some(nil) }
+                return .some(try n.duration())
+            }
+            if let v = try kept("alert_history") { retention.alertHistoryMs = v }
+            if let v = try kept("notifications") { retention.notificationsMs = v }
+            if let v = try kept("funnel_records") {
+                retention.funnelRecordsMs = v
+                // Funnel figures are computed from the records of the window and its conversion window.
+                let needed = (windowsMs.max() ?? 0) + (funnels.map(\.windowMs).max() ?? 0)
+                if let v, v < needed, let n = node.child("funnel_records") {
+                    throw n.error(
+                        "must be at least the longest window plus the longest funnel window (\(needed / 60_000) min)")
+                }
+            }
+            if let n = node.child("every") { retentionEveryMs = try n.duration() }
+        }
         if let raw = root.child("raw_events") {
             try raw.checkKeys(["enabled", "retention", "buffer", "sample_rate", "max_rate"])
             if let n = raw.child("enabled") { rawEventsEnabled = try n.bool() }
