@@ -50,6 +50,7 @@ struct Serve: AsyncParsableCommand {
             try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
             var rawConfiguration = RawEventBuffer.Configuration()
             rawConfiguration.capacity = config.rawEventsBuffer
+            rawConfiguration.maxBytes = config.rawEventsBufferBytes
             rawConfiguration.sampleRate = config.rawEventsSampleRate
             let rawEvents = config.rawEventsEnabled ? RawEventBuffer(configuration: rawConfiguration) : nil
             let runtime = try await CollectorRuntime.open(

@@ -26,6 +26,8 @@ struct OpsightConfig {
     /// The raw event drill-down (`raw_events:`).
     var rawEventsEnabled = true
     var rawEventsRetentionMs: Int64 = 7 * 86_400_000
+    /// Most bytes the raw event buffer holds (`raw_events.buffer_bytes`).
+    var rawEventsBufferBytes = 128 << 20
     var rawEventsBuffer = 200_000
     var rawEventsSampleRate = 0.01
     /// Most raw events written to PostgreSQL per second (`raw_events.max_rate`; 0: unlimited).
@@ -215,7 +217,11 @@ struct OpsightConfig {
             if let n = node.child("every") { retentionEveryMs = try n.duration() }
         }
         if let raw = root.child("raw_events") {
-            try raw.checkKeys(["enabled", "retention", "buffer", "sample_rate", "max_rate"])
+            try raw.checkKeys(["enabled", "retention", "buffer", "buffer_bytes", "sample_rate", "max_rate"])
+            if let n = raw.child("buffer_bytes") {
+                rawEventsBufferBytes = Int(try n.bytes())
+                guard rawEventsBufferBytes >= 1 << 20 else { throw n.error("must be at least 1MiB") }
+            }
             if let n = raw.child("enabled") { rawEventsEnabled = try n.bool() }
             if let n = raw.child("retention") { rawEventsRetentionMs = try n.duration() }
             if let n = raw.child("buffer") {
