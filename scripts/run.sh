@@ -2,10 +2,36 @@
 # `make run`: local PostgreSQL and Redis on loopback, then `opsight serve` with the example configuration, and the
 # reference AssessmentService shipping to it with assessment-sim driving traffic (DEMO_TRAFFIC=0 leaves them out).
 # Prints the URLs and a development token; Ctrl-C stops the server, the service, the simulator and the local alert
-# receiver (the stores keep running: make stores-stop).
+# receiver, then the stores this run started (stores that were already running keep running).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+pids=()
+started_stores=()
+# On any exit (Ctrl-C included): stop the processes started here, wait for them (the server's last flush needs
+# the stores), then stop the stores that were not running before.
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if ((${#pids[@]})); then
+        kill "${pids[@]}" 2>/dev/null || true
+        # At most 10 s for a graceful stop; `wait` also reaps them (a zombie would still answer kill -0).
+        (sleep 10 && kill -9 "${pids[@]}" 2>/dev/null) &
+        local reaper=$!
+        wait "${pids[@]}" 2>/dev/null || true
+        kill "$reaper" 2>/dev/null || true
+    fi
+    for store in "${started_stores[@]}"; do bash scripts/stores.sh stop "$store" || true; done
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+before="$(bash scripts/stores.sh status 2>/dev/null || true)"
+[[ $before == *"postgresql: running"* ]] || started_stores+=(postgresql)
+[[ $before == *"redis: running"* ]] || started_stores+=(redis)
 bash scripts/stores.sh start
 eval "$(bash scripts/stores.sh env)"
 swift build --product opsight
@@ -22,9 +48,7 @@ export OPSIGHT_WAL_DIR="${OPSIGHT_WAL_DIR:-$root/data/wal}"
 export OPSIGHT_WEBHOOK_SECRET="${OPSIGHT_WEBHOOK_SECRET:-dev-webhook-secret}"
 # The example configuration's webhook receiver: prints the alerts Opsight delivers.
 python3 scripts/webhook_printer.py 127.0.0.1:9401 &
-printer=$!
-pids=("$printer")
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+pids+=("$!")
 listen="${OPSIGHT_LISTEN:-127.0.0.1:9400}"
 "$bin" serve --config opsight.example.yaml &
 server=$!

@@ -2,7 +2,8 @@
 # Local PostgreSQL and Redis for development and tests, with their data under <repo>/.local/stores.
 #
 #   scripts/stores.sh start    install missing packages, then start both stores (a no-op when they already run)
-#   scripts/stores.sh stop     stop both stores (data is kept)
+#   scripts/stores.sh stop [postgresql|redis]
+#                              stop both stores, or the one named (data is kept)
 #   scripts/stores.sh status   print whether each store runs; exit 0 only when both do
 #   scripts/stores.sh env      print `export` lines for the store URLs: eval "$(scripts/stores.sh env)"
 #   scripts/stores.sh deps     only install missing build and store packages (apt-get, needs root or sudo)
@@ -322,7 +323,7 @@ main() {
     case "$command" in
     start | stop | status | env | deps | clean) ;;
     *)
-        echo "usage: $0 start|stop|status|env|deps|clean" >&2
+        echo "usage: $0 start|stop [postgresql|redis]|status|env|deps|clean" >&2
         exit 2
         ;;
     esac
@@ -343,8 +344,12 @@ main() {
         start_pg
         ;;
     stop)
-        stop_pg
-        stop_redis
+        case "${2:-}" in
+        "" | postgresql) stop_pg ;;&
+        "" | redis) stop_redis ;;
+        postgresql) ;;
+        *) die "unknown store '${2:-}' (postgresql or redis)" ;;
+        esac
         ;;
     status) print_status ;;
     env) print_env ;;

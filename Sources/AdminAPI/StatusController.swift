@@ -76,6 +76,11 @@ public struct StatusController<Context: RequestContext>: Sendable {
                 "refused_batches": n(status.refusedBatches.load(ordering: .relaxed)),
                 "bytes": n(status.ingestBytes.load(ordering: .relaxed)),
                 "series_limited": n(status.seriesLimited.load(ordering: .relaxed)),
+                "identities_folded": .object([
+                    "service": n(status.foldedServices.load(ordering: .relaxed)),
+                    "queue": n(status.foldedQueues.load(ordering: .relaxed)),
+                    "job": n(status.foldedJobs.load(ordering: .relaxed)),
+                ]),
             ]),
             "quarantined": .object([
                 "deltas": n(status.quarantinedDeltas.load(ordering: .relaxed)),

@@ -43,6 +43,7 @@ public struct CollectorRuntime: Sendable {
                 if let r = e.route { routes[e.service, default: []].insert(r) }
             }
             for (service, set) in routes { pipeline.routeGuard.seed(service: service, routes: set) }
+            pipeline.identityGuard.seed(events)
             aggregator.apply(BatchAggregate(events: events, rules: ingest.rules), position: end, targets: targets)
         }
         logger.info(

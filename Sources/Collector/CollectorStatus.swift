@@ -26,6 +26,10 @@ public final class CollectorStatus: Sendable {
     public let ingestBytes = Atomic<UInt64>(0)
     /// Routes folded into `__other__` by the cardinality guard.
     public let seriesLimited = Atomic<UInt64>(0)
+    /// Events whose service, queue or job was folded into `__other__` by ``IdentityGuard``.
+    public let foldedServices = Atomic<UInt64>(0)
+    public let foldedQueues = Atomic<UInt64>(0)
+    public let foldedJobs = Atomic<UInt64>(0)
     /// Duration of the last hot flush, in nanoseconds.
     public let lastFlushNanos = Atomic<UInt64>(0)
     /// Starts at the positions the stores report.

@@ -36,6 +36,16 @@ extension SelfMetrics {
         register("opsight_series_limited_total", type: "counter", help: "Request events folded into __other__.") {
             Double(status.seriesLimited.load(ordering: .relaxed))
         }
+        register(
+            "opsight_identity_folded_total", type: "counter",
+            help: "Events whose service, queue or job was folded into __other__ by a cardinality guard."
+        ) {
+            [
+                ([("field", "service")], Double(status.foldedServices.load(ordering: .relaxed))),
+                ([("field", "queue")], Double(status.foldedQueues.load(ordering: .relaxed))),
+                ([("field", "job")], Double(status.foldedJobs.load(ordering: .relaxed))),
+            ]
+        }
         register("opsight_build_info", type: "gauge", help: "The running build.") { [([("version", version)], 1)] }
     }
 }

@@ -80,6 +80,7 @@ struct OpsightService: Service {
         try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
         var rawConfiguration = RawEventBuffer.Configuration()
         rawConfiguration.capacity = config.rawEventsBuffer
+        rawConfiguration.maxBytes = config.rawEventsBufferBytes
         rawConfiguration.sampleRate = config.rawEventsSampleRate
         let rawEvents = config.rawEventsEnabled ? RawEventBuffer(configuration: rawConfiguration) : nil
         let runtime = try await CollectorRuntime.open(
@@ -89,12 +90,18 @@ struct OpsightService: Service {
         // Data a store refuses for what it is (SPEC §4) is set aside beside the log, and the flush moves on.
         let quarantine = Quarantine(
             path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger)
-        var rawServices: [any Service] = []
+        var backgroundServices: [any Service] = [
+            RetentionSweeper(
+                retention: PostgresRetention(
+                    client: stores.postgres, schema: config.databaseSchema, configuration: config.retention,
+                    logger: logger),
+                every: .milliseconds(config.retentionEveryMs), logger: logger)
+        ]
         if let rawEvents {
             var writer = RawEventWriter.Configuration()
             writer.retentionMs = config.rawEventsRetentionMs
             writer.maxRowsPerSecond = config.rawEventsMaxRate > 0 ? config.rawEventsMaxRate : nil
-            rawServices.append(
+            backgroundServices.append(
                 RawEventWriter(
                     configuration: writer, buffer: rawEvents, store: rawStore,
                     now: { WallClock.system.nowMs() }, quarantine: quarantine, logger: logger))
@@ -154,7 +161,7 @@ struct OpsightService: Service {
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: runtime.commitLog), .init(service: flusher), .init(service: cache)]
-                    + (rawServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
+                    + (backgroundServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
                 logger: logger))
         try await withGracefulShutdownHandler {
             try await group.run()

@@ -19,6 +19,34 @@ import Testing
         buffer.add(wanted, sampledOut: passed)
     }
 
+    @Test func bytesAreCappedNotOnlyRows() {
+        var c = RawEventBuffer.Configuration()
+        c.capacity = 1_000
+        c.maxBytes = 100_000
+        c.sampleAbove = 0.25
+        c.sampleRate = 0
+        let buffer = RawEventBuffer(configuration: c)
+        let line = "{\"msg\":\"" + String(repeating: "x", count: 10_000) + "\"}"
+        let big = (0..<50).map { i in
+            RawEvent(timestampMs: Int64(i), service: "s", kind: "log", isError: i % 2 == 0, line: line)
+        }
+        for start in stride(from: 0, to: big.count, by: 5) { offer(buffer, Array(big[start..<start + 5])) }
+        // About 10 KiB a row: the 100 000 bytes hold 9 rows although 1 000 rows would be allowed.
+        #expect(buffer.bytes <= 100_000)
+        #expect(buffer.count == 9)
+        let counts = buffer.counts
+        #expect(Int(counts.kept + counts.sampledOut + counts.droppedErrors + counts.droppedFull) == big.count)
+        // Past a quarter of the bytes only errors were taken (the first batch was judged at an empty buffer).
+        let kept = buffer.take(max: 100)
+        #expect(kept.dropFirst(5).allSatisfy { $0.isError })
+        #expect(kept.dropFirst(5).count == 4)
+        #expect(buffer.bytes == 0)
+        // A failed write puts back what fits.
+        buffer.putBack(kept + kept)
+        #expect(buffer.count == 9)
+        #expect(buffer.bytes <= 100_000)
+    }
+
     @Test func everythingIsKeptBelowTheWatermark() {
         var c = RawEventBuffer.Configuration()
         c.capacity = 1_000

@@ -71,19 +71,40 @@ public final class DeliveryWorker: Service {
         }
     }
 
-    /// Claims what is due now and attempts each; returns how many were attempted.
+    /// Claims what is due now and attempts each while the claim holds; returns how many were attempted.
+    ///
+    /// A claim keeps other workers away for `claimMs`. A batch posted one by one (each up to `timeout`, Slack paced
+    /// to one a second) can outlast it, and the next lease holder would then claim and post again what this one
+    /// is still posting. So a post starts only while it would end before the claim expires; the rest of the batch
+    /// is left to be claimed afresh once the claim has expired.
     @discardableResult
     public func deliverDue() async throws -> Int {
+        let claimedAt = now()
         let records = try await store.claimDue(
-            limit: configuration.batchSize, nowMs: now(), claimMs: configuration.claimMs)
-        for record in records { try await attempt(record) }
-        return records.count
+            limit: configuration.batchSize, nowMs: claimedAt, claimMs: configuration.claimMs)
+        let timeout = configuration.timeout.components
+        let timeoutMs = timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000
+        let lastStart = claimedAt + configuration.claimMs - timeoutMs
+        var attempted = 0
+        for record in records {
+            guard try await attempt(record, startBefore: lastStart) else {
+                logger.info(
+                    "delivery batch stopped before its claim could expire; the rest is claimed again later",
+                    metadata: ["attempted": "\(attempted)", "claimed": "\(records.count)"])
+                break
+            }
+            attempted += 1
+        }
+        return attempted
     }
 
-    private func attempt(_ record: OutboxRecord) async throws {
+    /// Posts one claimed notification and records the outcome; false (nothing posted) when it is `startBefore`
+    /// or later.
+    private func attempt(_ record: OutboxRecord, startBefore: Int64) async throws -> Bool {
         let m = record.message
         let receiver = receivers()[m.receiver]
         if m.integration == "slack" { try await paceSlack(m.url) }
+        guard now() < startBefore else { return false }
         var headers = m.headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
         headers.append((name: "Idempotency-Key", value: m.id.uuidString.lowercased()))
         if case .webhook(let webhook)? = receiver?.kind, let secret = webhook.hmacSecret, !secret.isEmpty {
@@ -120,6 +141,7 @@ public final class DeliveryWorker: Service {
             onOutcome(m.receiver, "failed")
             logger.error("notification delivery given up", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
         }
+        return true
     }
 
     /// Waits until one `slackIntervalMs` has passed since the last message to `url`.

@@ -19,19 +19,23 @@ public final class IngestPipeline: Sendable {
         public var rules: AggregationRules
         /// Cardinality guard: routes per service.
         public var routesPerService: Int
+        /// Cardinality guards: services, queues per service, job types per queue.
+        public var identityLimits: IdentityGuard.Limits
         /// Creates the configuration.
         public init(
             maxBodyBytes: Int = 16 << 20,
             walMaxBytes: UInt64 = 1 << 30,
             decoder: EventDecoder.Configuration = .init(),
             rules: AggregationRules = .init(),
-            routesPerService: Int = 500
+            routesPerService: Int = 500,
+            identityLimits: IdentityGuard.Limits = .init()
         ) {
             self.maxBodyBytes = maxBodyBytes
             self.walMaxBytes = walMaxBytes
             self.decoder = decoder
             self.rules = rules
             self.routesPerService = routesPerService
+            self.identityLimits = identityLimits
         }
     }
 
@@ -42,6 +46,8 @@ public final class IngestPipeline: Sendable {
     public let status: CollectorStatus
     /// The cardinality guard, seeded at start.
     public let routeGuard: RouteGuard
+    /// The cardinality guards of services, queues and jobs.
+    public let identityGuard: IdentityGuard
     /// Where acknowledged events go for the drill-down (nil: not kept).
     public let rawEvents: RawEventBuffer?
 
@@ -55,6 +61,7 @@ public final class IngestPipeline: Sendable {
         self.commitLog = commitLog
         self.status = status
         self.routeGuard = RouteGuard(limit: configuration.routesPerService)
+        self.identityGuard = IdentityGuard(limits: configuration.identityLimits)
     }
 
     /// Bytes of log the stores have not taken yet.
@@ -83,6 +90,13 @@ public final class IngestPipeline: Sendable {
         }
         status.ingestBytes.add(UInt64(body.count), ordering: .relaxed)
         var batch = decoder.decodeBatch(body, nowMs: nowMs)
+        let identities = identityGuard.apply(to: &batch.events)
+        if !identities.isEmpty {
+            status.foldedServices.add(UInt64(identities.services), ordering: .relaxed)
+            status.foldedQueues.add(UInt64(identities.queues), ordering: .relaxed)
+            status.foldedJobs.add(UInt64(identities.jobs), ordering: .relaxed)
+        }
+        // After the service guard, so a folded service's routes count against `__other__`.
         let folded = routeGuard.apply(to: &batch.events)
         if folded > 0 { status.seriesLimited.add(UInt64(folded), ordering: .relaxed) }
         let result = IngestResult(accepted: batch.events.count, rejected: batch.rejected, errors: batch.errors)

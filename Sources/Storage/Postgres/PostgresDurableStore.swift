@@ -45,21 +45,39 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
 
     public func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
         let pos = Int64(position)
-        try await wrap {
-            try await client.withTransaction(logger: logger) { conn in
-                // Serialises commits of one collector and lets a lost-answer retry see the first attempt.
-                try await conn.query(
-                    """
-                    INSERT INTO \(unescaped: schema).wal_positions (collector, position) VALUES (\(collector), \(pos))
-                    ON CONFLICT (collector) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
-                    """, logger: logger)
-                try await insertRequests(delta, conn: conn, collector: collector, position: pos)
-                try await insertJobs(delta, conn: conn, collector: collector, position: pos)
-                try await insertLogs(delta, conn: conn, collector: collector, position: pos)
-                try await insertFunnelSteps(delta.funnelSteps, conn: conn)
+        do {
+            try await wrap {
+                try await client.withTransaction(logger: logger) { conn in
+                    // Serialises commits of one collector, and moves the position only forward: a retry whose first
+                    // attempt did land (its answer lost, or its COMMIT still in flight when the retry read the
+                    // position) finds the position there and rolls back instead of adding the delta twice.
+                    let moved = try await conn.query(
+                        """
+                        INSERT INTO \(unescaped: schema).wal_positions (collector, position)
+                        VALUES (\(collector), \(pos))
+                        ON CONFLICT (collector) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+                        WHERE wal_positions.position < EXCLUDED.position
+                        RETURNING position
+                        """, logger: logger)
+                    var applied = false
+                    for try await _ in moved { applied = true }
+                    guard applied else { throw AlreadyCommitted() }
+                    try await insertRequests(delta, conn: conn, collector: collector, position: pos)
+                    try await insertJobs(delta, conn: conn, collector: collector, position: pos)
+                    try await insertLogs(delta, conn: conn, collector: collector, position: pos)
+                    try await insertFunnelSteps(delta.funnelSteps, conn: conn)
+                }
             }
+        } catch let error as StorageError
+            where (error.underlying as? PostgresTransactionError)?.closureError is AlreadyCommitted
+        {
+            // The store holds this position already: the delta is in, exactly once.
+            return
         }
     }
+
+    /// Thrown inside a commit's transaction to roll it back when the store already holds its position.
+    private struct AlreadyCommitted: Error {}
 
     private func insertFunnelSteps(_ records: Set<FunnelStepRecord>, conn: PostgresConnection) async throws {
         guard !records.isEmpty else { return }

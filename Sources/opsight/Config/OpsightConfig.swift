@@ -3,6 +3,7 @@ import Foundation
 import HTTPLayer
 import OpsightMetrics
 import PromQL
+import Storage
 import Yams
 
 /// `opsight.yaml` (SPEC §10), after `${VAR}` substitution and environment overrides.
@@ -20,12 +21,15 @@ struct OpsightConfig {
     var windowsMs: [Int64] = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000]
     var errorStatusAtLeast = 500
     var routesPerService = 500
+    var identityLimits = IdentityGuard.Limits()
     var maxBodyBytes = 16 << 20
     var maxAgeMs: Int64 = 86_400_000
     var aliases: [String: String] = [:]
     /// The raw event drill-down (`raw_events:`).
     var rawEventsEnabled = true
     var rawEventsRetentionMs: Int64 = 7 * 86_400_000
+    /// Most bytes the raw event buffer holds (`raw_events.buffer_bytes`).
+    var rawEventsBufferBytes = 128 << 20
     var rawEventsBuffer = 200_000
     var rawEventsSampleRate = 0.01
     /// Most raw events written to PostgreSQL per second (`raw_events.max_rate`; 0: unlimited).
@@ -34,6 +38,10 @@ struct OpsightConfig {
     var queryLimits = QueryLimits()
     /// Funnel definitions (`funnels:`), validated.
     var funnels: [FunnelDefinition] = []
+    /// How long alert history, finished notifications and funnel records are kept (`retention:`).
+    var retention = PostgresRetention.Configuration()
+    /// How often the retention sweep runs (`retention.every`).
+    var retentionEveryMs: Int64 = 3_600_000
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
     var alerting: AlertingSettings?
     /// The chart library's directory for the console (`console.assets_dir`; Debian `libjs-dygraphs`).
@@ -120,6 +128,7 @@ struct OpsightConfig {
         try root.checkKeys([
             "listen", "redis_url", "database_url", "database_schema", "redis_key_prefix", "wal", "auth", "windows",
             "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events", "query", "console",
+            "retention",
         ])
         if let console = root.child("console") {
             try console.checkKeys(["assets_dir"])
@@ -173,10 +182,22 @@ struct OpsightConfig {
             }
         }
         if let limits = root.child("limits") {
-            try limits.checkKeys(["routes_per_service"])
+            try limits.checkKeys(["routes_per_service", "services", "queues_per_service", "jobs_per_queue"])
             if let n = limits.child("routes_per_service") {
                 routesPerService = try n.int()
                 guard routesPerService > 0 else { throw n.error("must be at least 1") }
+            }
+            if let n = limits.child("services") {
+                identityLimits.services = try n.int()
+                guard identityLimits.services > 0 else { throw n.error("must be at least 1") }
+            }
+            if let n = limits.child("queues_per_service") {
+                identityLimits.queuesPerService = try n.int()
+                guard identityLimits.queuesPerService > 0 else { throw n.error("must be at least 1") }
+            }
+            if let n = limits.child("jobs_per_queue") {
+                identityLimits.jobsPerQueue = try n.int()
+                guard identityLimits.jobsPerQueue > 0 else { throw n.error("must be at least 1") }
             }
         }
         if let ingest = root.child("ingest") {
@@ -202,8 +223,33 @@ struct OpsightConfig {
             }
         }
         if let list = root.child("funnels") { funnels = try FunnelSettings.parse(list) }
+        if let node = root.child("retention") {
+            try node.checkKeys(["alert_history", "notifications", "funnel_records", "every"])
+            // A duration, or `forever`.
+            func kept(_ key: String) throws(ConfigError) -> Int64?? {
+                guard let n = node.child(key) else { return .none }
+                if try n.string() == "forever" { return .some(nil) }
+                return .some(try n.duration())
+            }
+            if let v = try kept("alert_history") { retention.alertHistoryMs = v }
+            if let v = try kept("notifications") { retention.notificationsMs = v }
+            if let v = try kept("funnel_records") {
+                retention.funnelRecordsMs = v
+                // Funnel figures are computed from the records of the window and its conversion window.
+                let needed = (windowsMs.max() ?? 0) + (funnels.map(\.windowMs).max() ?? 0)
+                if let v, v < needed, let n = node.child("funnel_records") {
+                    throw n.error(
+                        "must be at least the longest window plus the longest funnel window (\(needed / 60_000) min)")
+                }
+            }
+            if let n = node.child("every") { retentionEveryMs = try n.duration() }
+        }
         if let raw = root.child("raw_events") {
-            try raw.checkKeys(["enabled", "retention", "buffer", "sample_rate", "max_rate"])
+            try raw.checkKeys(["enabled", "retention", "buffer", "buffer_bytes", "sample_rate", "max_rate"])
+            if let n = raw.child("buffer_bytes") {
+                rawEventsBufferBytes = Int(try n.bytes())
+                guard rawEventsBufferBytes >= 1 << 20 else { throw n.error("must be at least 1MiB") }
+            }
             if let n = raw.child("enabled") { rawEventsEnabled = try n.bool() }
             if let n = raw.child("retention") { rawEventsRetentionMs = try n.duration() }
             if let n = raw.child("buffer") {
@@ -266,6 +312,6 @@ struct OpsightConfig {
         return IngestPipeline.Configuration(
             maxBodyBytes: maxBodyBytes, walMaxBytes: walMaxBytes, decoder: decoder,
             rules: AggregationRules(errorStatusAtLeast: errorStatusAtLeast, funnels: funnels),
-            routesPerService: routesPerService)
+            routesPerService: routesPerService, identityLimits: identityLimits)
     }
 }

@@ -1,0 +1,66 @@
+import PostgresURL
+import Collector
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+import Testing
+
+private let env = ProcessInfo.processInfo.environment
+
+/// The durable store's position only moves forward, in the transaction of the delta: a commit retried after its
+/// answer was lost (or while its first attempt's COMMIT was still in flight) adds nothing the second time.
+@Suite(.enabled(if: env["OPSIGHT_TEST_DATABASE_URL"] != nil, "needs OPSIGHT_TEST_DATABASE_URL (make test sets it)"))
+struct PostgresCommitOnceTests {
+    let logger = Logger(label: "test")
+
+    @Test func aRetriedOrStaleCommitAddsNothing() async throws {
+        let client = PostgresClient(
+            configuration: try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!).clientConfiguration,
+            backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            let schema = "test_once_\(UUID().uuidString.prefix(8).lowercased())"
+            try await Migrations.migrate(client: client, schema: schema, logger: logger)
+            var failure: (any Error)?
+            do {
+                let store = PostgresDurableStore(client: client, configuration: .init(schema: schema), logger: logger)
+                let minute: Int64 = 30_000_000
+                func delta(_ n: Int) -> Delta {
+                    var stats = RequestStats()
+                    for _ in 0..<n { stats.record(status: 200, durationMs: 1, isError: false) }
+                    var d = Delta()
+                    d.requests[Bucketed(RequestKey(service: "s", route: "/r", method: "GET"), bucket: minute)] = stats
+                    return d
+                }
+                func count() async throws -> UInt64 {
+                    try await store.read(service: "s", buckets: minute...minute).requests.values.reduce(0) {
+                        $0 + $1.count
+                    }
+                }
+                try await store.commit(delta(3), position: 10, collector: "c")
+                // The same delta again, as a retry whose first attempt landed: nothing is added, no error.
+                try await store.commit(delta(3), position: 10, collector: "c")
+                #expect(try await count() == 3)
+                // A stale commit behind the recorded position neither adds nor moves the position back.
+                try await store.commit(delta(5), position: 7, collector: "c")
+                #expect(try await count() == 3)
+                #expect(try await store.committedPosition(collector: "c") == 10)
+                // Concurrent commits of one position: exactly one applies.
+                try await withThrowingTaskGroup(of: Void.self) { commits in
+                    for _ in 0..<4 {
+                        commits.addTask { try await store.commit(delta(2), position: 20, collector: "c") }
+                    }
+                    try await commits.waitForAll()
+                }
+                #expect(try await count() == 5)
+                #expect(try await store.committedPosition(collector: "c") == 20)
+            } catch {
+                failure = error
+            }
+            _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
+            group.cancelAll()
+            if let failure { throw failure }
+        }
+    }
+}
