@@ -51,7 +51,8 @@ struct OpsightConfig {
     var dashboardsDirectory: String {
         if let consoleDashboardsDir { return consoleDashboardsDir }
         if let configPath {
-            let beside = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent("dashboards")
+            let beside = URL(fileURLWithPath: configPath).deletingLastPathComponent()
+                .appendingPathComponent("dashboards")
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: beside.path, isDirectory: &isDirectory), isDirectory.boolValue {
                 return beside.path

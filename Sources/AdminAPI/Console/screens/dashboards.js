@@ -287,7 +287,13 @@ async function renderTimeseries(panel, node, exprs, range, isStale) {
     noData(box.querySelector(".plot") ?? box, node);
     return;
   }
-  box.append(el("ul", { class: "dash-legend" }, series.map((s) => el("li", { "data-series": s.name }, s.name))));
+  // The legend's marks take dygraphs' colours through a CSS variable set via CSSOM (no style attribute).
+  const colors = box.graph?.getColors?.() ?? [];
+  box.append(el("ul", { class: "dash-legend" }, series.map((s, i) => {
+    const item = el("li", { "data-series": s.name }, s.name);
+    if (colors[i]) item.style.setProperty("--series-color", colors[i]);
+    return item;
+  })));
   setState(node, "ok");
 }
 
