@@ -165,6 +165,16 @@ class DashboardsTests(unittest.TestCase):
                 with open(os.path.join(ROOT, "dashboards", f"{name}.json")) as f:
                     file_panels = json.load(f)["panels"]
                 self.assertEqual(len(panels), len(file_panels))
+                # Placed on the 24-column grid as gridPos says: start column and row, and the width's share.
+                placed = self.driver.execute_script(
+                    "const grid = document.getElementById('dashboard-grid').getBoundingClientRect().width;"
+                    "return [...document.querySelectorAll('#dashboard-grid .dash-panel')].map((p) => {"
+                    " const s = getComputedStyle(p); return [Number(s.gridColumnStart), Number(s.gridRowStart),"
+                    " p.getBoundingClientRect().width / grid]; })")
+                for fp, (column, row, share) in zip(file_panels, placed):
+                    g = fp["gridPos"]
+                    self.assertEqual((column, row), (g["x"] + 1, g["y"] + 1), fp["title"])
+                    self.assertAlmostEqual(share, g["w"] / 24, delta=0.02, msg=fp["title"])
                 for kind, title, state, queries in panels:
                     expected = "nodata" if (uid, title) in NO_DATA else "ok"
                     self.assertEqual(state, expected, f"{uid} panel '{title}' ({kind}): {state}")
