@@ -150,6 +150,11 @@ class DashboardsTests(unittest.TestCase):
         self.assertEqual(links, set(DASHBOARDS))
         self.screenshot("dashboards-list")
         self.assert_clean_log()
+        # A read-only token is enough (both endpoints are on the read scope).
+        self.sign_in(self.server.reader)
+        self.open("view=dashboards&uid=opsight-overview&var-window=1h")
+        self.assertTrue(all(p[2] == "ok" for p in self.wait_rendered("opsight-overview")), self.panels())
+        self.assert_clean_log()
 
     def test_02_every_dashboard_renders(self):
         self.sign_in(self.server.ops)
