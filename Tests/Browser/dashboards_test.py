@@ -253,6 +253,20 @@ class DashboardsTests(unittest.TestCase):
         self.assertEqual(self.state(), before)
         self.assert_clean_log()
 
+    def test_05b_absolute_range(self):
+        self.sign_in(self.server.ops)
+        end = int(time.time() * 1000)
+        start = end - 15 * 60 * 1000
+        self.open(f"view=dashboards&uid=opsight-overview&var-window=1h&from={start}&to={end}")
+        panels = self.wait_rendered("opsight-overview")
+        self.assertTrue(all(p[2] == "ok" for p in panels), panels)
+        before = self.state()
+        self.assertEqual(before["range"], "")  # "custom": not one of the presets
+        self.driver.refresh()
+        self.wait_rendered("opsight-overview")
+        self.assertEqual(self.state(), before)
+        self.assert_clean_log()
+
     def test_06_errors_and_unknown_types_stay_in_their_panel(self):
         self.sign_in(self.server.ops)
         self.open("view=dashboards&uid=no-such-dashboard")
