@@ -34,7 +34,8 @@ browser-test:
 	python3 -c 'import selenium' 2>/dev/null || python3 -m pip install --quiet selenium \
 		|| python3 -m pip install --quiet --break-system-packages selenium \
 		|| { echo "browser-test: no selenium for python3: pip install selenium (or apt-get install python3-selenium)" >&2; exit 1; }
-	python3 Tests/Browser/console_test.py
+	status=0; python3 Tests/Browser/console_test.py || status=$$?; \
+	python3 Tests/Browser/dashboards_test.py || status=$$?; exit $$status
 
 ## Start the local stores and run the server with the example configuration (prints the URL and a dev token).
 run: deps

@@ -149,6 +149,7 @@ struct OpsightService: Service {
             status: runtime.status, pipeline: runtime.pipeline, clock: clock
         ).register(on: routes)
         ConsoleController(configuration: .init(assetsDirectory: config.consoleAssetsDir)).register(on: routes)
+        DashboardsController(directory: config.dashboardsDirectory).register(on: routes)
         HealthController(hot: stores.readHot, durable: stores.durable, pipeline: runtime.pipeline)
             .register(on: routes)
         let app = Application(

@@ -509,7 +509,7 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, "#status tr[data-field=Version] td[data-key='1']").text, api["version"])
         self.screenshot("status")
         self.open("view=dashboards")
-        self.wait_css("#dashboards-placeholder")
+        self.wait_css("#dashboards-list a[data-uid]")
         self.screenshot("dashboards")
         self.assert_reload_keeps(lambda: self.driver.find_element(By.CSS_SELECTOR, "nav a.current").text)
         self.assert_clean_log()

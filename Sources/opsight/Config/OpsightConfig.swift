@@ -46,12 +46,33 @@ struct OpsightConfig {
     var alerting: AlertingSettings?
     /// The chart library's directory for the console (`console.assets_dir`; Debian `libjs-dygraphs`).
     var consoleAssetsDir = "/usr/share/javascript/dygraphs"
+    /// The dashboards the console renders (`console.dashboards_dir`); nil: `dashboards` next to the configuration
+    /// file when that folder exists, else `./dashboards` (see `dashboardsDirectory`).
+    var consoleDashboardsDir: String?
+    /// The configuration file's path, for defaults relative to it.
+    var configPath: String?
     /// Environment variables the file named but the environment does not set.
     var unsetVariables: [String] = []
+
+    /// The folder of the console's dashboards: `console.dashboards_dir` (relative to the working directory), else
+    /// `dashboards` next to the configuration file if it exists, else `./dashboards`.
+    var dashboardsDirectory: String {
+        if let consoleDashboardsDir { return consoleDashboardsDir }
+        if let configPath {
+            let beside = URL(fileURLWithPath: configPath).deletingLastPathComponent()
+                .appendingPathComponent("dashboards")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: beside.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                return beside.path
+            }
+        }
+        return "dashboards"
+    }
 
     /// Loads `path` (nil: defaults only), then applies `OPSIGHT_*` environment overrides.
     static func load(path: String?, environment: [String: String]) throws(ConfigError) -> OpsightConfig {
         var config = OpsightConfig()
+        config.configPath = path
         if let path {
             let text: String
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
@@ -131,8 +152,9 @@ struct OpsightConfig {
             "retention",
         ])
         if let console = root.child("console") {
-            try console.checkKeys(["assets_dir"])
+            try console.checkKeys(["assets_dir", "dashboards_dir"])
             if let n = console.child("assets_dir") { consoleAssetsDir = try n.string() }
+            if let n = console.child("dashboards_dir") { consoleDashboardsDir = try n.string() }
         }
         if let n = root.child("listen") { try setListen(try n.string(), node: n) }
         if let n = root.child("redis_url") { redisURL = try n.string() }
