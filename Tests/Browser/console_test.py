@@ -41,6 +41,20 @@ def rid(n=10):
     return "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
 
 
+def headless_chromium():
+    """A headless Chromium through chromedriver, keeping the browser log for the tests to read."""
+    options = webdriver.ChromeOptions()
+    for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--disable-gpu"]:
+        options.add_argument(a)
+    if shutil.which("chromium"):
+        options.binary_location = shutil.which("chromium")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    driver = webdriver.Chrome(service=ChromeService(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -219,15 +233,7 @@ class ConsoleTests(unittest.TestCase):
             time.sleep(0.5)
         else:
             raise AssertionError(f"data not visible: {s} {alerts}")
-        options = webdriver.ChromeOptions()
-        for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--disable-gpu"]:
-            options.add_argument(a)
-        if shutil.which("chromium"):
-            options.binary_location = shutil.which("chromium")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-        cls.driver = webdriver.Chrome(service=ChromeService(driver_path), options=options)
-        cls.driver.set_page_load_timeout(30)
+        cls.driver = headless_chromium()
 
     failures = 0
 

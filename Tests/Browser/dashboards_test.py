@@ -17,14 +17,11 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import console_test  # noqa: E402  (the harness: Server, events, helpers)
-from console_test import OUT, ROOT, XSS_ROUTE, XSS_SERVICE, Server, events  # noqa: E402
+from console_test import OUT, ROOT, XSS_ROUTE, XSS_SERVICE, Server, events, headless_chromium  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service as ChromeService  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
-import shutil  # noqa: E402
 
 DASHBOARDS = {
     "opsight-overview": "overview",
@@ -78,15 +75,7 @@ class DashboardsTests(unittest.TestCase):
             time.sleep(0.5)
         else:
             raise AssertionError(f"data not visible: {s}")
-        options = webdriver.ChromeOptions()
-        for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--disable-gpu"]:
-            options.add_argument(a)
-        if shutil.which("chromium"):
-            options.binary_location = shutil.which("chromium")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-        cls.driver = webdriver.Chrome(service=ChromeService(driver_path), options=options)
-        cls.driver.set_page_load_timeout(30)
+        cls.driver = headless_chromium()
 
     @classmethod
     def tearDownClass(cls):
