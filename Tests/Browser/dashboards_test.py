@@ -47,7 +47,9 @@ class DashboardsTests(unittest.TestCase):
     server = None
     driver = None
 
-    # The helpers of the console's tests, as they are.
+    # The helpers of the console's tests, as they are (failures counted so that a failed run keeps its data).
+    failures = 0
+    run = console_test.ConsoleTests.run
     sign_in = console_test.ConsoleTests.sign_in
     open = console_test.ConsoleTests.open
     wait_css = console_test.ConsoleTests.wait_css
@@ -82,7 +84,7 @@ class DashboardsTests(unittest.TestCase):
         if cls.driver:
             cls.driver.quit()
         if cls.server:
-            cls.server.stop()
+            cls.server.stop(passed=cls.failures == 0)
 
     # helpers
 
