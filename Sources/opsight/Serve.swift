@@ -152,8 +152,10 @@ struct OpsightService: Service {
         DashboardsController(directory: config.dashboardsDirectory).register(on: routes)
         HealthController(hot: stores.readHot, durable: stores.durable, pipeline: runtime.pipeline)
             .register(on: routes)
+        // A connection that sends nothing is closed after `http.idle_timeout`, so idle clients cannot pile up.
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(config.httpIdleTimeoutMs))),
             configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
             onServerRunning: { channel in
                 log.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

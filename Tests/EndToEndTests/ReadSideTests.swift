@@ -224,3 +224,47 @@ struct SlowQueryIsolationTests {
         }
     }
 }
+
+/// `http.idle_timeout`: a connection that sends nothing is closed by the server, one that keeps asking is not.
+@Suite(.serialized, .enabled(if: E2EEnvironment.storesConfigured, E2EEnvironment.skipReason))
+struct IdleConnectionTests {
+    /// Seconds until the server closes a connected socket that sends nothing (nil: still open after `limit`).
+    static func secondsUntilClosed(port: Int, limit: Int) -> Double? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { return nil }
+        var timeout = timeval(tv_sec: limit, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let start = ContinuousClock.now
+        var byte: UInt8 = 0
+        // 0: the server closed the connection; -1 with EAGAIN: the limit passed with the connection open.
+        let n = recv(fd, &byte, 1, 0)
+        guard n == 0 else { return nil }
+        let took = ContinuousClock.now - start
+        return Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+    }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        try await withOpsightServer("idle", configure: { $0.extraConfig = "http: {idle_timeout: 2s}\n" }) { server, card in
+            let port = server.port
+            let closedAfter = await Task.detached { Self.secondsUntilClosed(port: port, limit: 15) }.value
+            card.check(closedAfter != nil, "an idle connection is closed by the server")
+            if let closedAfter {
+                card.check(closedAfter >= 1.5 && closedAfter < 12, "closed after the 2 s idle timeout: \(closedAfter) s")
+            }
+            // Busy connections are unaffected: requests keep being answered.
+            let r = try await server.client.request(.get, "/api/v1/status", token: server.readToken)
+            card.check(r.status == 200, "the server still answers")
+        }
+    }
+}

@@ -46,6 +46,8 @@ struct OpsightConfig {
     var alerting: AlertingSettings?
     /// The chart library's directory for the console (`console.assets_dir`; Debian `libjs-dygraphs`).
     var consoleAssetsDir = "/usr/share/javascript/dygraphs"
+    /// How long an HTTP connection may sit idle before the server closes it (`http.idle_timeout`).
+    var httpIdleTimeoutMs: Int64 = 60_000
     /// The dashboards the console renders (`console.dashboards_dir`); nil: `dashboards` next to the configuration
     /// file when that folder exists, else `./dashboards` (see `dashboardsDirectory`).
     var consoleDashboardsDir: String?
@@ -149,8 +151,17 @@ struct OpsightConfig {
         try root.checkKeys([
             "listen", "redis_url", "database_url", "database_schema", "redis_key_prefix", "wal", "auth", "windows",
             "errors", "limits", "ingest", "aliases", "funnels", "alerting", "raw_events", "query", "console",
-            "retention",
+            "retention", "http",
         ])
+        if let http = root.child("http") {
+            try http.checkKeys(["idle_timeout"])
+            if let n = http.child("idle_timeout") {
+                httpIdleTimeoutMs = try n.duration()
+                guard httpIdleTimeoutMs >= 1_000, httpIdleTimeoutMs <= 3_600_000 else {
+                    throw n.error("must be from 1s to 1h")
+                }
+            }
+        }
         if let console = root.child("console") {
             try console.checkKeys(["assets_dir", "dashboards_dir"])
             if let n = console.child("assets_dir") { consoleAssetsDir = try n.string() }
