@@ -73,32 +73,24 @@ public final class IdentityGuard: Sendable {
         var folded = Folded()
         known.withLock { k in
             for i in events.indices {
-                if !Self.admit(events[i].service, into: &k.services, limit: limits.services) {
+                if !k.services.admit(events[i].service, limit: limits.services) {
                     events[i].service = Self.other
                     folded.services += 1
                 }
                 guard events[i].kind == .job, let queue = events[i].queue else { continue }
                 let service = events[i].service
-                if !Self.admit(queue, into: &k.queues[service, default: []], limit: limits.queuesPerService) {
+                if !k.queues[service, default: []].admit(queue, limit: limits.queuesPerService) {
                     events[i].queue = Self.other
                     folded.queues += 1
                 }
                 guard let job = events[i].job else { continue }
                 let key = QueueKey(service: service, queue: events[i].queue ?? queue)
-                if !Self.admit(job, into: &k.jobs[key, default: []], limit: limits.jobsPerQueue) {
+                if !k.jobs[key, default: []].admit(job, limit: limits.jobsPerQueue) {
                     events[i].job = Self.other
                     folded.jobs += 1
                 }
             }
         }
         return folded
-    }
-
-    /// Whether `value` may keep its name: it is known, or is new and `known` has room; `__other__` always may.
-    private static func admit(_ value: String, into known: inout Set<String>, limit: Int) -> Bool {
-        if value == other || known.contains(value) { return true }
-        guard known.count < limit else { return false }
-        known.insert(value)
-        return true
     }
 }

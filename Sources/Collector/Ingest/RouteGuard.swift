@@ -27,11 +27,7 @@ public final class RouteGuard: Sendable {
         routes.withLock { r in
             for i in events.indices where events[i].kind == .request {
                 guard let route = events[i].route else { continue }
-                let service = events[i].service
-                if r[service]?.contains(route) == true { continue }
-                if r[service, default: []].count < limit {
-                    r[service, default: []].insert(route)
-                } else {
+                if !r[events[i].service, default: []].admit(route, limit: limit) {
                     events[i].route = Self.otherRoute
                     folded += 1
                 }
