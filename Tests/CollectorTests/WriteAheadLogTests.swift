@@ -11,6 +11,7 @@ import Testing
         var ends: [UInt64] = []
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             ends += try wal.append([[1, 2, 3], [4]])
             ends += try wal.append([[5, 6]])
             try wal.sync()
@@ -32,6 +33,7 @@ import Testing
         let firstEnd: UInt64
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             firstEnd = try wal.append([Array(repeating: 7, count: 100)])[0]
             try wal.sync()
         }
@@ -45,6 +47,7 @@ import Testing
         let next: UInt64
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             #expect(wal.endPosition == firstEnd)
             next = try wal.append([[42]])[0]
             try wal.sync()
@@ -61,6 +64,7 @@ import Testing
         let ends: [UInt64]
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             ends = try wal.append([[1, 1, 1], [2, 2, 2]])
             try wal.sync()
         }
@@ -103,6 +107,7 @@ import Testing
         let ends: [UInt64]
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             ends = try wal.append([[1, 2, 3], [4, 5]])
             try wal.sync()
         }
@@ -115,6 +120,7 @@ import Testing
         let next: UInt64
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             #expect(wal.endPosition == ends[1])
             next = try wal.append([[42]])[0]
             try wal.sync()
@@ -130,6 +136,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             _ = try wal.append([[1]])
             do {
                 _ = try WriteAheadLog(configuration: .init(directory: dir))
@@ -150,6 +157,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let wal = try WriteAheadLog(configuration: .init(directory: dir, segmentBytes: 16))
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             for _ in 0..<3 { _ = try wal.append([Array(repeating: 1, count: 20)]) }
         }
         try WriteAheadLog.writeDurably("id\n", to: dir + "/collector-id")
@@ -189,6 +197,7 @@ import Testing
         var ends: [UInt64] = []
         do {
             let wal = try WriteAheadLog(configuration: configuration)
+            defer { wal.close() }  // the lock goes with the scope, not whenever ARC frees it
             for i in 0..<10 { ends += try wal.append([Array(repeating: UInt8(i), count: 40)]) }
             try wal.sync()
         }
