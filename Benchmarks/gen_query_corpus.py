@@ -8,7 +8,9 @@ Request series are services × route templates × GET (default 20 × 500 = 10 00
 spread evenly over the last --spread seconds (45 minutes, so the corpus stays inside a 1-hour window while the
 benchmark runs; ~60 events a series at the defaults: a 5-minute window holds nearly
 every series), latency log-normal per route, ~2.5 % 5xx. Each service also has 3 queues × 2 job types with
-enqueued/started/succeeded/failed events. Lines are in time order.
+enqueued/started/succeeded/failed events, and 2 % of the lines are funnel steps (named events of 10 000 entities
+and `succeeded` jobs of queue `assessments`) for the three funnels query_bench.sh configures. Lines are in time
+order.
 """
 
 import argparse
@@ -39,6 +41,17 @@ def main() -> int:
     step = spread_ms / max(1, a.events)
     for i in range(a.events):
         ts = start + int(i * step) + 1
+        if i % 50 == 24:  # a funnel step
+            step = ("document_uploaded", "assessment_requested", "report_viewed", "signed_up", "report_shared",
+                    "job")[rnd.randrange(6)]
+            entity = f"user-{rnd.randrange(10_000)}"
+            if step == "job":
+                out.write(f'{{"ts":{ts},"service":"svc-00","kind":"job","queue":"assessments","job":"ai_call",'
+                          f'"job_id":"f{i}","event":"succeeded","duration_ms":{rnd.lognormvariate(7, 0.6):.3f},'
+                          f'"entity":"{entity}"}}\n')
+            else:
+                out.write(f'{{"ts":{ts},"service":"svc-00","kind":"event","event":"{step}","entity":"{entity}"}}\n')
+            continue
         if i % 50 == 49:  # a job event now and then
             service = f"svc-{rnd.randrange(a.services):02d}"
             event = ("enqueued", "started", "succeeded", "succeeded", "failed")[rnd.randrange(5)]

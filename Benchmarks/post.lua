@@ -1,9 +1,10 @@
 -- wrk script for the Opsight ingest benchmark (Benchmarks/run.sh).
 --
 --   wrk -t2 -c16 -d<SECONDS+GRACE>s --latency -s Benchmarks/post.lua http://HOST:PORT \
---       -- BODY_FILE TOKEN SECONDS [gzip]
+--       -- BODY_FILE TOKEN SECONDS [gzip|plain [INTERVAL_MS]]
 --
--- Each connection POSTs BODY_FILE (1 000 NDJSON events) to /v1/ingest for SECONDS seconds. After that it
+-- Each connection POSTs BODY_FILE (1 000 NDJSON events; with "%d" in the name, the numbered bodies in turn)
+-- to /v1/ingest for SECONDS seconds. After that it
 -- sends nothing more (delay() parks the connection) so every request that was sent also gets its answer
 -- before wrk stops: no request is abandoned in flight, and the events the server acknowledged can be
 -- compared exactly with what the API counts afterwards. done() prints one `BENCHRESULT key=value ...`
@@ -29,16 +30,39 @@ end
 
 function init(args)
   local path, token, seconds, gzip = args[1], args[2], tonumber(args[3]), args[4] == "gzip"
-  local f = assert(io.open(path, "rb"), "cannot open body file " .. tostring(path))
-  local body = f:read("*a")
-  f:close()
+  -- INTERVAL_MS paces each connection (a request at most every INTERVAL_MS), for a load below the maximum.
+  interval_ms = tonumber(args[5] or "0")
+  -- BODY_FILE with a "%d" in it names several bodies (0, 1, ... until one is missing): each connection's
+  -- requests go through them in turn, so the posted events cover more series than one body holds.
+  local paths = {}
+  if string.find(path, "%%d") then
+    for i = 0, 999 do
+      local p = string.format(path, i)
+      local f = io.open(p, "rb")
+      if not f then break end
+      f:close()
+      table.insert(paths, p)
+    end
+  else
+    paths = { path }
+  end
+  assert(#paths > 0, "cannot open body file " .. tostring(path))
   local headers = {
     ["Authorization"] = "Bearer " .. token,
     ["Content-Type"] = "application/x-ndjson",
   }
   if gzip then headers["Content-Encoding"] = "gzip" end
-  ingest = wrk.format("POST", "/v1/ingest", headers, body)
-  body_bytes = #body
+  bodies = {}
+  body_bytes = 0
+  for _, p in ipairs(paths) do
+    local f = assert(io.open(p, "rb"), "cannot open body file " .. p)
+    local body = f:read("*a")
+    f:close()
+    table.insert(bodies, wrk.format("POST", "/v1/ingest", headers, body))
+    body_bytes = body_bytes + #body
+  end
+  body_bytes = math.floor(body_bytes / #bodies) -- the mean body size
+  next_body = 0
   deadline = now() + seconds
   first_sent, last_answer = 0, 0
   sent, answered, ok, accepted, rejected, unparsed = 0, 0, 0, 0, 0, 0
@@ -51,7 +75,7 @@ function delay()
   running = true
   -- Past the deadline: park the connection for an hour; wrk stops long before.
   if now() >= deadline then return 3600000 end
-  return 0
+  return interval_ms
 end
 
 function request()
@@ -59,7 +83,8 @@ function request()
     sent = sent + 1
     if first_sent == 0 then first_sent = now() end
   end
-  return ingest
+  next_body = next_body % #bodies + 1
+  return bodies[next_body]
 end
 
 function response(status, headers, body)

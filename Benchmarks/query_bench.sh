@@ -7,12 +7,13 @@
 # 1. builds the release binary in .build-release (a no-op after Benchmarks/run.sh built it);
 # 2. starts the local stores and `opsight serve` on a free loopback port with a fresh schema, key prefix and WAL;
 # 3. ships a corpus of QBENCH_EVENTS events (Benchmarks/gen_query_corpus.py: 20 services × 500 routes × GET =
-#    10 000 request series, plus 20 × 3 queues × 2 job series, spread over the last 45 minutes) and waits until the
-#    API shows it;
+#    10 000 request series, plus 20 × 3 queues × 2 job series and funnel steps for three configured funnels, spread
+#    over the last 45 minutes) and waits until the API shows it;
 # 4. keeps a light ingest going (a 500-event batch stamped "now" every 0.25 s, ~1 500 events/s) and measures,
 #    with Benchmarks/query_latency.py (QBENCH_CLIENTS keep-alive clients, ≥ 1 000 requests and
-#    ≥ QBENCH_MIN_SECONDS per query, at most QBENCH_MAX_SECONDS), the latency of the four queries below,
-#    QBENCH_ROUNDS times;
+#    ≥ QBENCH_MIN_SECONDS per query, at most QBENCH_MAX_SECONDS), the latency of the queries below (every
+#    PromQL-subset shape SPEC §11 names: aggregations with `max by` / `sum by`, vector matching with `on` and
+#    `ignoring`, regex selectors, and a `/metrics` scrape with three funnels over `1d`), QBENCH_ROUNDS times;
 # 5. prints the results and writes them (medians over the rounds, every raw line) between the `bench:query`
 #    markers of docs/benchmarks.md.
 #
@@ -117,6 +118,10 @@ URL="http://127.0.0.1:$PORT"
     echo "auth:"
     echo "  tokens:"
     echo "    - {name: bench, token: $TOKEN, scopes: [ingest, read]}"
+    echo "funnels:"
+    echo "  - {name: assessment_journey, window: 1h, steps: [document_uploaded, assessment_requested, {name: assessment_completed, kind: job, queue: assessments, event: succeeded}, report_viewed]}"
+    echo "  - {name: activation, window: 1d, steps: [signed_up, document_uploaded, report_viewed]}"
+    echo "  - {name: sharing, window: 30m, steps: [report_viewed, report_shared, signed_up]}"
 } >"$WORK/opsight.yaml"
 log "starting opsight serve on $URL (schema and key prefix $SCHEMA)"
 env -u OPSIGHT_LISTEN -u OPSIGHT_WAL_DIR -u OPSIGHT_DATABASE_SCHEMA -u OPSIGHT_REDIS_KEY_PREFIX \
@@ -155,18 +160,29 @@ quote() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.arg
 QUERIES=(
     "prom_error_ratio_5m|/api/v1/query?query=$(quote 'opsight_service_error_ratio{window="5m"}')"
     "prom_max_p99_by_service_5m|/api/v1/query?query=$(quote 'max by (service) (opsight_request_latency_seconds{window="5m",quantile="0.99"})')"
+    "prom_sum_rate_by_service_5m|/api/v1/query?query=$(quote 'sum by (service) (opsight_request_rate{window="5m"})')|20"
+    "prom_errors_on_ratio_5m|/api/v1/query?query=$(quote 'sum by (service) (opsight_request_rate{window="5m"} * on(service, route, method) opsight_request_error_ratio{window="5m"}) / on(service) sum by (service) (opsight_request_rate{window="5m"})')|20"
+    "prom_p99_over_p50_ignoring_5m|/api/v1/query?query=$(quote 'count(opsight_request_latency_seconds{window="5m",quantile="0.99"} >= ignoring(quantile) opsight_request_latency_seconds{window="5m",quantile="0.5"})')|1"
+    "prom_regex_sum_by_service_5m|/api/v1/query?query=$(quote 'sum by (service) (opsight_request_rate{window="5m",route=~"/api/v1/.*",service=~"svc-0.*"})')|10"
     "services_5m|/api/v1/services?window=5m"
     "services_1h|/api/v1/services?window=1h"
+    "metrics_scrape_funnels_1d|/metrics|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
 )
 status=0
 for round in $(seq "$ROUNDS"); do
     for q in "${QUERIES[@]}"; do
         name=${q%%|*}
-        path=${q#*|}
+        rest=${q#*|}
+        path=${rest%%|*}
+        expect=(--expect-series 20) # the default: one answer per service
+        if [[ $rest == *"|"* ]]; then
+            e=${rest#*|}
+            if [[ $e == text:* ]]; then expect=(--expect-text "${e#text:}"); else expect=(--expect-series "$e"); fi
+        fi
         kill -0 "$SERVE_PID" 2>/dev/null || die "opsight serve died"
         line=$(timeout $((MAX_SECONDS + 120)) python3 "$BENCH/query_latency.py" --url "$URL" --token "$TOKEN" \
             --path "$path" --name "$name" --clients "$CLIENTS" --min-seconds "$MIN_SECONDS" \
-            --max-seconds "$MAX_SECONDS" --expect-series 20) || status=1
+            --max-seconds "$MAX_SECONDS" "${expect[@]}") || status=1
         rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVE_PID/status")
         echo "$line round=$round collector_rss_mb=$((rss / 1024))" | tee -a "$RESULTS" >&2
     done

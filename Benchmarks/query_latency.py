@@ -3,10 +3,12 @@
 
     query_latency.py --url http://HOST:PORT --token T --path '/api/v1/services?window=5m' --name services_5m
         [--clients 4] [--min-requests 1000] [--min-seconds 10] [--max-seconds 30] [--expect-series 20]
+        [--expect-text 'opsight_funnel_entered{funnel="activation",window="1d"}']
 
 Each client sends the query again as soon as the previous answer arrived, until at least --min-requests
 answers and --min-seconds have passed, or --max-seconds (whichever ends first; in-flight queries finish).
-Every answer must be 200 and hold --expect-series results (services, or PromQL vector samples).
+Every answer must be 200 and hold --expect-series results (services, or PromQL vector samples), or contain
+--expect-text (for the /metrics exposition).
 Prints one line: `query name=… requests=N seconds=S p50_ms=… p90_ms=… p99_ms=… max_ms=… qps=… verdict=ok|FAIL(…)`.
 Percentiles are exact order statistics of the measured latencies (time to the last byte of the body).
 """
@@ -32,6 +34,7 @@ def main() -> int:
     p.add_argument("--min-seconds", type=float, default=10)
     p.add_argument("--max-seconds", type=float, default=30)
     p.add_argument("--expect-series", type=int)
+    p.add_argument("--expect-text")
     a = p.parse_args()
     u = urllib.parse.urlparse(a.url)
     headers = {"Authorization": "Bearer " + a.token}
@@ -71,6 +74,8 @@ def main() -> int:
                 n = len(doc["services"]) if "services" in doc else len(doc.get("data", {}).get("result", []))
                 if n != a.expect_series:
                     problem = f"series_{n}_not_{a.expect_series}"
+            elif a.expect_text is not None and a.expect_text.encode() not in body:
+                problem = "text_missing"
             with lock:
                 latencies.append(elapsed)
                 if problem:

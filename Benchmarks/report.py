@@ -2,8 +2,9 @@
 """Summarises Benchmarks/run.sh's results file: prints the table and writes it into docs/benchmarks.md.
 
 Reads the environment run.sh exports (BENCH_RESULTS, BENCH_DOC, ...). The results file has one line per run,
-`<kind> key=value ...`. In BENCH_DOC the text between `<!-- bench:results:begin -->` and
-`<!-- bench:results:end -->` is replaced; a missing file (or missing markers) gets a fresh file.
+`<kind> key=value ...`. In BENCH_DOC the new run goes first between `<!-- bench:results:begin -->` and
+`<!-- bench:results:end -->`, above the earlier runs (every run is kept with its command and commit); a missing
+file (or missing markers) gets a fresh file.
 """
 
 import datetime
@@ -98,6 +99,8 @@ def main():
     ship = [r for r in runs if r["kind"] == "ship"]
     ship_plain = [r for r in runs if r["kind"] == "ship_plain"]
     query = next((r for r in runs if r["kind"] == "query"), None)
+    memory = next((r for r in runs if r["kind"] == "memory"), None)
+    fresh = next((r for r in runs if r["kind"] == "freshness"), None)
     before = next((r for r in runs if r["kind"] == "machine"), None)
     failed = [r for r in runs if r.get("verdict", "ok") != "ok"]
 
@@ -128,6 +131,9 @@ def main():
         rows.append(("  ack latency of a 1 000-event POST (median run)",
                      f"p50 {num(m['p50_ms']):.1f} ms, p99 {num(m['p99_ms']):.1f} ms, max {num(m['max_ms']):.0f} ms", "", "", ""))
         rows.append(("  CPU cores used (of 2), median run", split(m, "wrk"), "", "", ""))
+        if num(m.get("opsight_cores")) and eps:
+            rows.append(("  collector CPU per event (median run)",
+                         f"{num(m['opsight_cores']) / eps * 1e6:.2f} CPU-µs/event", "", "", ""))
     if gz:
         m = median_run(gz, "events_per_s")
         eps = num(m["events_per_s"])
@@ -178,6 +184,19 @@ def main():
             f"median {num(query['median_s']) * 1000:.0f} ms, max {num(query['max_s']) * 1000:.0f} ms "
             f"({fmt_int(num(query['requests']))} requests in the window)", "", "", "",
         ))
+    if fresh:
+        p99 = num(fresh["p99_ms"])
+        rows.append((
+            f"acknowledged → visible at the current time, while ingest runs at {fresh['load_percent']} % of max",
+            f"p50 {num(fresh['p50_ms']):.0f} ms, **p99 {p99:.0f} ms**, max {num(fresh['max_ms']):.0f} ms "
+            f"({fresh['probes']} probes; background {fmt_int(num(fresh['background_events_per_s']))} events/s)",
+            "", "p99 ≤ 1 s", "met" if p99 <= 1000 else "NOT met"))
+    if memory:
+        peak = num(memory["peak_rss_mb"])
+        rows.append((
+            "collector RSS at 10 000 series (after every run above)",
+            f"peak **{peak:.0f} MB**, at the end {num(memory['rss_mb']):.0f} MB", "", "≤ 300 MB",
+            "met" if peak <= 300 else "NOT met"))
     if before:
         rows.append(("machine busy before the runs (other processes)", f"{before['busy_before_percent']} %, load {before['load']}",
                      "", "", ""))
@@ -227,6 +246,7 @@ def main():
         f"load average at the end {' '.join(m['load'])}",
         f"- software: {m['swift']}; wrk {m['wrk']}; mtail {m['mtail']}; opsight release binary `{binary}` "
         f"(built {built}), working tree at {m['commit']}",
+        f"- input shape: `BENCH_SHAPE={env('BENCH_SHAPE', 'legacy')}` (see Benchmarks/gen_events.py)",
         f"- ingest body: {events} events, {raw} bytes ({raw / events:.0f} B/event), gzip'd {gzb} bytes; "
         f"compare file: {fmt_int(lines)} lines, {fbytes / 1e6:.0f} MB ({fbytes / max(1, lines):.0f} B/line)",
         "",
@@ -245,12 +265,16 @@ def main():
         "swift build -c release --product opsight --scratch-path .build-release",
         "bash scripts/stores.sh start && eval \"$(bash scripts/stores.sh env)\"",
         ".build-release/release/opsight serve --config opsight.yaml   # listen 127.0.0.1:PORT, token scopes [ingest, read]",
-        f"python3 Benchmarks/gen_events.py --count {events} --out body.ndjson --spread 60 --seed 1",
+        f"BENCH_SHAPE={env('BENCH_SHAPE', 'legacy')} bash Benchmarks/run.sh   # what ran; its steps:",
+        *([f"python3 Benchmarks/gen_events.py --count {events} --out body-N.ndjson --seed N+1   # N = 0..9, body-%d.ndjson to wrk"]
+          if env("BENCH_SHAPE") == "spec11" else
+          [f"python3 Benchmarks/gen_events.py --shape legacy --count {events} --out body.ndjson --spread 60 --seed 1"]),
         f"wrk -t{t} -c{c} -d{int(secs) + int(grace)}s --latency -s Benchmarks/post.lua http://127.0.0.1:PORT -- body.ndjson TOKEN {secs}",
         f"gzip -6 -c body.ndjson > body.ndjson.gz",
         f"wrk -t{t} -c{c} -d{int(secs) + int(grace)}s --latency -s Benchmarks/post.lua http://127.0.0.1:PORT -- body.ndjson.gz TOKEN {secs} gzip",
-        f"python3 Benchmarks/gen_events.py --count {lines} --out events.ndjson --spread 300 --seed 2",
-        "mtail --one_shot --one_shot_format json --progs Benchmarks/mtail --logs events.ndjson --logtostderr --address 127.0.0.1 --port 0",
+        (f"python3 Benchmarks/gen_events.py --count {lines} --out events.ndjson --seed 2" if env("BENCH_SHAPE") == "spec11"
+         else f"python3 Benchmarks/gen_events.py --shape legacy --count {lines} --out events.ndjson --spread 300 --seed 2"),
+        f"mtail --one_shot --one_shot_format json --progs Benchmarks/{'mtail' if env('BENCH_SHAPE') == 'spec11' else 'mtail-legacy'} --logs events.ndjson --logtostderr --address 127.0.0.1 --port 0",
         ".build-release/release/opsight ship events.ndjson --url http://127.0.0.1:PORT --token TOKEN",
         ".build-release/release/opsight ship events.ndjson --url http://127.0.0.1:PORT --token TOKEN --gzip-level 1   # once, for information",
         f"python3 Benchmarks/api_count.py --url http://127.0.0.1:PORT --token TOKEN --target <before + {lines}> --since <start ns>",
@@ -262,8 +286,9 @@ def main():
         old = open(doc_path).read()
         if BEGIN in old and END in old:
             pre, rest = old.split(BEGIN, 1)
-            _, post = rest.split(END, 1)
-            text = pre + text.rstrip("\n") + post
+            earlier, post = rest.split(END, 1)
+            # The new run first, the earlier ones kept below it.
+            text = pre + text.rstrip("\n")[: -len(END)].rstrip("\n") + "\n\n---\n" + earlier.strip("\n") + "\n" + END + post
         else:
             text = old.rstrip("\n") + "\n\n## Latest results\n\n" + text
     else:

@@ -6,13 +6,20 @@
 # 1. builds the release binary in .build-release (apart from the debug build in .build);
 # 2. starts the local stores (scripts/stores.sh) and `opsight serve` on a free loopback port with a fresh
 #    PostgreSQL schema, Redis key prefix and WAL directory;
-# 3. ingest: wrk POSTs a 1 000-event NDJSON body (~250 B/event) to /v1/ingest (durable ack) for
-#    BENCH_SECONDS, BENCH_RUNS times plain and once gzip'd; after each run the API's request count must
-#    have grown by exactly the events the 200 answers accepted (and that must be 1 000 per 200);
+# 3. ingest: wrk POSTs 1 000-event NDJSON bodies to /v1/ingest (durable ack) for BENCH_SECONDS,
+#    BENCH_RUNS times plain and once gzip'd; after each run the API's request count must have grown by
+#    exactly the request events of the bodies the 200 answers accepted (and every 200 must accept 1 000);
 # 4. mtail vs opsight on the same 1 000 000-line file: `mtail --one_shot` (its metric dump must count every
 #    line) vs `opsight ship FILE` until the API shows every line, BENCH_COMPARE_RUNS times each;
 # 5. prints a summary (medians) and writes it, with the commands and machine facts, into
 #    docs/benchmarks.md between the `bench:results` markers.
+#
+# BENCH_SHAPE=spec11 (the default) gives the inputs SPEC §11's shape (Benchmarks/gen_events.py: times over the
+# last hour, ~12 fields in varied order, 10 000 series, job lines with `started` before `enqueued` in part of the
+# stream; 10 different bodies for wrk so the posted events cover the 10 000 series) and configures three
+# funnels; mtail runs Benchmarks/mtail (order-independent field patterns). BENCH_SHAPE=legacy is the shape
+# before issue 15 (one body, fixed field order, last minute / last five minutes, no funnels, the anchored
+# one-pattern program in Benchmarks/mtail-legacy), kept so both shapes are measured by the same script.
 #
 # Everything listens on 127.0.0.1. Everything started here is stopped on exit (the stores only when this
 # script started them); the bench schema and Redis keys are dropped. Each step has its own time limit; the
@@ -44,6 +51,8 @@ DOC=${BENCH_DOC:-docs/benchmarks.md}
 BIN=${BENCH_BIN:-}
 SCRATCH=.build-release
 BODY_EVENTS=1000
+SHAPE=${BENCH_SHAPE:-spec11}
+[[ $SHAPE == spec11 || $SHAPE == legacy ]] || { echo "bench: BENCH_SHAPE must be spec11 or legacy" >&2; exit 1; }
 
 log() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
 die() {
@@ -170,6 +179,24 @@ auth:
       token: $TOKEN
       scopes: [ingest, read]
 EOF
+if [[ $SHAPE == spec11 ]]; then # the three funnels of Benchmarks/funnel_bench.sh
+    cat >>"$WORK/opsight.yaml" <<'EOF'
+funnels:
+  - name: assessment_journey
+    window: 1h
+    steps:
+      - document_uploaded
+      - assessment_requested
+      - {name: assessment_completed, kind: job, queue: assessments, event: succeeded}
+      - report_viewed
+  - name: activation
+    window: 1d
+    steps: [signed_up, document_uploaded, {name: first_request, kind: request, service: svc-assessments, method: POST, status_class: 2xx}, report_viewed]
+  - name: sharing
+    window: 30m
+    steps: [report_viewed, report_shared, signed_up]
+EOF
+fi
 log "starting opsight serve on $URL (schema and key prefix $SCHEMA)"
 # The stores' URLs are in the file; keep the environment from overriding them.
 env -u OPSIGHT_LISTEN -u OPSIGHT_WAL_DIR -u OPSIGHT_DATABASE_SCHEMA -u OPSIGHT_REDIS_KEY_PREFIX \
@@ -210,12 +237,58 @@ fi
 api_count() { python3 "$BENCH/api_count.py" --url "$URL" --token "$TOKEN" "$@"; }
 
 # ---------------------------------------------------------------------------------------------------------
-# 3. Ingest throughput with wrk
-python3 "$BENCH/gen_events.py" --count "$BODY_EVENTS" --out "$WORK/body.ndjson" --spread 60 --seed 1
-gzip -6 -c "$WORK/body.ndjson" >"$WORK/body.ndjson.gz"
-RAW_BYTES=$(stat -c %s "$WORK/body.ndjson")
-GZ_BYTES=$(stat -c %s "$WORK/body.ndjson.gz")
-log "body: $BODY_EVENTS events, $RAW_BYTES bytes ($((RAW_BYTES / BODY_EVENTS)) B/event), gzip'd $GZ_BYTES bytes"
+# 3. Ingest throughput with wrk (the bodies first; BENCH_MODE=soak runs Benchmarks/soak.sh's soak instead)
+# BODY_REQUESTS: the request events in each body (the API counts requests; job and funnel lines are not).
+if [[ $SHAPE == spec11 ]]; then
+    BODIES=10
+    for b in $(seq 0 $((BODIES - 1))); do
+        python3 "$BENCH/gen_events.py" --count "$BODY_EVENTS" --out "$WORK/body-$b.ndjson" --seed $((b + 1)) \
+            --summary "$WORK/body-$b.summary" 2>/dev/null
+        gzip -6 -c "$WORK/body-$b.ndjson" >"$WORK/body-$b.ndjson.gz"
+    done
+    BODY_REQUESTS=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$WORK/body-0.summary")
+    for b in $(seq 1 $((BODIES - 1))); do
+        grep -q "requests=$BODY_REQUESTS " "$WORK/body-$b.summary" || die "body $b has another request count"
+    done
+    BODY_PLAIN="$WORK/body-%d.ndjson"
+    BODY_GZ="$WORK/body-%d.ndjson.gz"
+    RAW_BYTES=$(($(cat "$WORK"/body-*.ndjson | wc -c) / BODIES))
+    GZ_BYTES=$(($(cat "$WORK"/body-*.ndjson.gz | wc -c) / BODIES))
+else
+    BODIES=1
+    python3 "$BENCH/gen_events.py" --shape legacy --count "$BODY_EVENTS" --out "$WORK/body.ndjson" --spread 60 \
+        --seed 1
+    gzip -6 -c "$WORK/body.ndjson" >"$WORK/body.ndjson.gz"
+    BODY_REQUESTS=$BODY_EVENTS
+    BODY_PLAIN="$WORK/body.ndjson"
+    BODY_GZ="$WORK/body.ndjson.gz"
+    RAW_BYTES=$(stat -c %s "$WORK/body.ndjson")
+    GZ_BYTES=$(stat -c %s "$WORK/body.ndjson.gz")
+fi
+log "shape $SHAPE: $BODIES bodies of $BODY_EVENTS events ($BODY_REQUESTS requests), $RAW_BYTES bytes each ($((RAW_BYTES / BODY_EVENTS)) B/event), gzip'd $GZ_BYTES bytes"
+
+if [[ ${BENCH_MODE:-} == soak ]]; then
+    SOAK_SECONDS=${SOAK_SECONDS:-600}
+    OUT=${BENCH_OUT:-$REPO/test-output/bench}
+    mkdir -p "$OUT"
+    log "soak: $SOAK_SECONDS s of wrk at full speed; RSS every second into $OUT/soak-rss.csv"
+    timeout $((SOAK_SECONDS + GRACE + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((SOAK_SECONDS + GRACE))s" \
+        -s "$BENCH/post.lua" "$URL" -- "$BODY_PLAIN" "$TOKEN" "$SOAK_SECONDS" >"$WORK/wrk-soak.txt" 2>&1 &
+    soak_wrk=$!
+    BG_PIDS+=("$soak_wrk")
+    echo "seconds,rss_mb" >"$OUT/soak-rss.csv"
+    soak_start=$(now_ns)
+    while kill -0 "$soak_wrk" 2>/dev/null; do
+        serve_check "the soak"
+        echo "$(secs_since "$soak_start"),$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVE_PID/status")" \
+            >>"$OUT/soak-rss.csv"
+        sleep 1
+    done
+    wait "$soak_wrk" || true
+    grep '^BENCHRESULT' "$WORK/wrk-soak.txt" >&2 || { cat "$WORK/wrk-soak.txt" >&2; die "wrk printed no BENCHRESULT"; }
+    python3 "$BENCH/plot_rss.py" "$OUT/soak-rss.csv" "$OUT/soak-rss.png"
+    exit 0
+fi
 
 # One wrk run: ingest_run <label> <run number> <body file> [gzip]
 ingest_run() {
@@ -248,7 +321,7 @@ ingest_run() {
     for kv in ${result#BENCHRESULT }; do
         [[ $kv =~ ^[a-z0-9_]+=[A-Za-z0-9:+._-]*$ ]] && local "$kv"
     done
-    local target=$((before + accepted))
+    local target=$((before + ok * BODY_REQUESTS))
     local check
     check=$(api_count --target "$target" --timeout 30) || true
     sleep 0.5 # a few hot flushes later, the count must not have moved past the target
@@ -256,7 +329,7 @@ ingest_run() {
     local verdict=ok
     [[ $answered == "$sent" ]] || verdict="FAIL(${sent}_sent_${answered}_answered)"
     [[ $accepted == $((ok * BODY_EVENTS)) ]] || verdict="FAIL(accepted_${accepted}_vs_${ok}x$BODY_EVENTS)"
-    [[ $after == "$target" ]] || verdict="FAIL(api_$((after - before))_vs_acked_$accepted)"
+    [[ $after == "$target" ]] || verdict="FAIL(api_$((after - before))_vs_acked_requests_$((ok * BODY_REQUESTS)))"
     [[ $unparsed == 0 && $rejected == 0 ]] || verdict="FAIL(unparsed_${unparsed}_rejected_$rejected)"
     local wu ws cpu
     read -r wu ws <"$WORK/wrk-$mode-$n.time"
@@ -282,19 +355,52 @@ n=0
 clean=0
 while ((clean < RUNS && n < RUNS + EXTRA_RUNS)); do
     n=$((n + 1))
-    ingest_run plain "$n" "$WORK/body.ndjson"
+    ingest_run plain "$n" "$BODY_PLAIN"
     if contended "$(tail -1 "$RESULTS")"; then
         log "other processes took more than $MAX_OTHERS cores during that run; it counts as contended"
     else
         clean=$((clean + 1))
     fi
 done
-ingest_run gzip 1 "$WORK/body.ndjson.gz" gzip
+ingest_run gzip 1 "$BODY_GZ" gzip
+
+# Freshness (SPEC §11: acknowledged → visible at the current time, p99 ≤ 1 s) while wrk keeps the collector at
+# BENCH_FRESH_LOAD % (80) of the median plain rate measured above: Benchmarks/freshness.py posts one event at a
+# time and polls until the API shows it.
+FRESH_SECONDS=${BENCH_FRESH_SECONDS:-30}
+FRESH_LOAD=${BENCH_FRESH_LOAD:-80}
+max_eps=$(grep '^ingest mode=plain' "$RESULTS" | sed -n 's/.*events_per_s=\([0-9]*\).*/\1/p' | sort -n |
+    awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+interval_ms=$(python3 -c "print(max(1, round($CONNECTIONS / ($max_eps * $FRESH_LOAD / 100 / $BODY_EVENTS) * 1000)))")
+log "freshness: $FRESH_SECONDS s of probes while wrk posts at ~$FRESH_LOAD % of $max_eps events/s (a request per connection every $interval_ms ms)"
+timeout $((FRESH_SECONDS + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((FRESH_SECONDS + 5 + GRACE))s" -s "$BENCH/post.lua" \
+    "$URL" -- "$BODY_PLAIN" "$TOKEN" "$((FRESH_SECONDS + 5))" plain "$interval_ms" >"$WORK/wrk-fresh.txt" 2>&1 &
+fresh_wrk=$!
+BG_PIDS+=("$fresh_wrk")
+sleep 3
+fresh=$(python3 "$BENCH/freshness.py" --url "$URL" --token "$TOKEN" --seconds "$FRESH_SECONDS") ||
+    fresh="freshness probes=0 p50_ms=0 p99_ms=0 max_ms=0 verdict=FAIL(probe)"
+wait "$fresh_wrk" || true
+serve_check "the freshness run"
+bg=$(grep '^BENCHRESULT' "$WORK/wrk-fresh.txt" | python3 -c "
+import sys
+kv = dict(p.split('=', 1) for p in sys.stdin.read().split()[1:])
+print(f\"{int(kv['ok']) * $BODY_EVENTS / float(kv['elapsed']):.0f}\" if float(kv.get('elapsed', 0)) else 0)") || bg=0
+echo "$fresh load_percent=$FRESH_LOAD background_events_per_s=$bg" >>"$RESULTS"
+log "$(tail -1 "$RESULTS")"
 
 # ---------------------------------------------------------------------------------------------------------
 # 4. mtail vs opsight ship on the same file
 FILE="$WORK/events.ndjson"
-python3 "$BENCH/gen_events.py" --count "$LINES" --out "$FILE" --spread 300 --seed 2
+if [[ $SHAPE == spec11 ]]; then
+    python3 "$BENCH/gen_events.py" --count "$LINES" --out "$FILE" --seed 2 --summary "$WORK/file.summary"
+    FILE_REQUESTS=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$WORK/file.summary")
+    MTAIL_PROGS="$BENCH/mtail"
+else
+    python3 "$BENCH/gen_events.py" --shape legacy --count "$LINES" --out "$FILE" --spread 300 --seed 2
+    FILE_REQUESTS=$LINES
+    MTAIL_PROGS="$BENCH/mtail-legacy"
+fi
 FILE_BYTES=$(stat -c %s "$FILE")
 cat "$FILE" >/dev/null # both read it from the page cache
 
@@ -303,7 +409,7 @@ mtail_run() {
     snap0=$(cpu_snapshot)
     started=$(now_ns)
     timeout 300 /usr/bin/time -f '%U %S' -o "$WORK/mtail-$n.time" \
-        mtail --one_shot --one_shot_format json --progs "$BENCH/mtail" --logs "$FILE" \
+        mtail --one_shot --one_shot_format json --progs "$MTAIL_PROGS" --logs "$FILE" \
         --logtostderr --address 127.0.0.1 --port 0 >"$WORK/mtail-$n.json" 2>"$WORK/mtail-$n.log" ||
         { tail -20 "$WORK/mtail-$n.log" >&2; die "mtail failed"; }
     wall=$(secs_since "$started")
@@ -320,7 +426,7 @@ EOF
 )
     local req hist verdict=ok
     read -r req hist <<<"$counted"
-    [[ $req == "$LINES" && $hist == "$LINES" ]] || verdict="FAIL(counted_${req}_histogram_${hist})"
+    [[ $req == "$FILE_REQUESTS" && $hist == "$FILE_REQUESTS" ]] || verdict="FAIL(counted_${req}_histogram_${hist})"
     local u s cpu
     read -r u s <"$WORK/mtail-$n.time"
     cpu=$(cpu_between "$snap0" "$snap1" "$(python3 -c "print($u + $s)")")
@@ -345,7 +451,7 @@ ship_run() {
     serve_check "ship run $n"
     local shipped
     shipped=$(secs_since "$started")
-    check=$(api_count --target $((before + LINES)) --since "$started" --timeout 120) || true
+    check=$(api_count --target $((before + FILE_REQUESTS)) --since "$started" --timeout 120) || true
     snap1=$(cpu_snapshot)
     wall=$(sed -n 's/.* seconds=\([^ ]*\).*/\1/p' <<<"$check")
     local query began
@@ -356,7 +462,7 @@ ship_run() {
     local verdict=ok
     grep -q "shipped $LINES events, 0 lines rejected" "$WORK/$kind-$n.log" ||
         verdict="FAIL(ship_said_$(tr ' ' '_' <"$WORK/$kind-$n.log" | tail -c 60))"
-    [[ $after == $((before + LINES)) ]] || verdict="FAIL(api_$((after - before)))"
+    [[ $after == $((before + FILE_REQUESTS)) ]] || verdict="FAIL(api_$((after - before))_vs_$FILE_REQUESTS)"
     [[ -z $wall || $wall == timeout ]] && { verdict="FAIL(timeout)"; wall=0; query=0; began=0; }
     local u s cpu opts="${extra[*]:-default}"
     opts=${opts// /_}
@@ -381,6 +487,10 @@ if "$BIN" ship --help 2>&1 | grep -q -- '--gzip-level'; then
     ship_run 1 ship_plain --gzip-level 1
 fi
 
+# The collector's memory after everything above (VmHWM: the peak resident set).
+echo "memory peak_rss_mb=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$SERVE_PID/status") rss_mb=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$SERVE_PID/status")" >>"$RESULTS"
+log "$(tail -1 "$RESULTS")"
+
 # The query the "visible" polls make, on what is now in the window.
 echo "query what=services_1h $(api_count --probe 5)" >>"$RESULTS"
 log "$(tail -1 "$RESULTS")"
@@ -388,7 +498,7 @@ log "$(tail -1 "$RESULTS")"
 # ---------------------------------------------------------------------------------------------------------
 # 5. Summary and docs/benchmarks.md
 MEASURE_SECONDS=$(secs_since "$MEASURE_STARTED")
-export BENCH_MAX_OTHERS="$MAX_OTHERS" BENCH_RESULTS="$RESULTS" BENCH_DOC="$DOC" BENCH_RAW_BYTES="$RAW_BYTES" BENCH_GZ_BYTES="$GZ_BYTES" \
+export BENCH_SHAPE="$SHAPE" BENCH_MAX_OTHERS="$MAX_OTHERS" BENCH_RESULTS="$RESULTS" BENCH_DOC="$DOC" BENCH_RAW_BYTES="$RAW_BYTES" BENCH_GZ_BYTES="$GZ_BYTES" \
     BENCH_BODY_EVENTS="$BODY_EVENTS" BENCH_LINES="$LINES" BENCH_FILE_BYTES="$FILE_BYTES" \
     BENCH_THREADS="$THREADS" BENCH_CONNECTIONS="$CONNECTIONS" BENCH_SECONDS="$RUN_SECONDS" \
     BENCH_GRACE="$GRACE" BENCH_MEASURE_SECONDS="$MEASURE_SECONDS" BENCH_BIN_USED="$BIN"
