@@ -20,7 +20,7 @@
 
 Every body of --count lines has the same number of request lines (run.sh's exact check counts requests);
 --summary FILE writes `requests=N jobs=N funnel=N bytes=N` there. --shape legacy is the shape of the
-benchmarks before issue 15 (request lines only, one fixed field order, times within --spread seconds, 400
+benchmarks before issue 15 (request lines only, one fixed field order, times within --spread seconds, ~200
 series), kept so old and new figures can be measured by the same scripts.
 
 Legacy shape:
