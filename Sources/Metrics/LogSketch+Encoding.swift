@@ -6,11 +6,11 @@ extension LogSketch {
     /// bucket a zigzag varint index delta (from 0, then from the previous index) and a varint count.
     public func encoded() -> [UInt8] {
         var bytes: [UInt8] = [Self.encodingVersion]
-        bytes.reserveCapacity(3 + indices.count * 3)
+        bytes.reserveCapacity(3 + bucketCount * 3)
         Self.appendVarint(zeroCount, to: &bytes)
-        Self.appendVarint(UInt64(indices.count), to: &bytes)
+        Self.appendVarint(UInt64(bucketCount), to: &bytes)
         var previous: Int64 = 0
-        for (index, count) in buckets {
+        forEachBucket { index, count in
             let delta = Int64(index) - previous
             Self.appendVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), to: &bytes)
             Self.appendVarint(count, to: &bytes)

@@ -6,8 +6,14 @@
 /// makes windowed quantiles across collectors correct (SPEC §5). Zero has its own exact bucket, so a
 /// duration of 0 is reported as exactly 0.
 ///
-/// Storage is sparse: sorted parallel arrays of the non-empty buckets. Latencies of one series cluster
-/// in a few dozen buckets, so after warm-up `add` is a binary search and an increment with no allocation.
+/// Storage is sized by what the sketch holds. A sketch with one non-empty bucket keeps it inline, with no heap
+/// allocation: that is most (series, 10-second bucket) cells of real traffic, where a series sees a value or
+/// two per bucket (SPEC §11's shape: 10 000 series over an hour). From two buckets on, storage is sparse:
+/// sorted parallel arrays of the non-empty buckets. Latencies of one series cluster in a few dozen buckets,
+/// so after warm-up `add` is a binary search and an increment with no allocation.
+///
+/// The representation is canonical (inline exactly when there is one non-empty bucket), so the synthesized
+/// `==` compares contents.
 public struct LogSketch: Sendable, Equatable {
     /// The guaranteed relative error α of every quantile: 1 %.
     public static let relativeAccuracy: Double = 0.01
@@ -20,10 +26,14 @@ public struct LogSketch: Sendable, Equatable {
     /// The bucket of the largest finite `Double`; larger values (infinity) are clamped into it.
     static let maxIndex: Int32 = Int32((Math.ln(Double.greatestFiniteMagnitude) / logGamma).rounded(.up))
 
-    /// Indices of the non-empty buckets, strictly increasing.
-    private(set) var indices: [Int32] = []
+    /// The one non-empty bucket while `inlineCount > 0`; then `indices` and `counts` are empty.
+    private var inlineIndex: Int32 = 0
+    /// The count of `inlineIndex`, 0 when the sketch does not hold exactly one non-empty bucket.
+    private var inlineCount: UInt64 = 0
+    /// Indices of the non-empty buckets, strictly increasing, when there are two or more; else empty.
+    private var indices: [Int32] = []
     /// Counts of the buckets in `indices`, all > 0.
-    private(set) var counts: [UInt64] = []
+    private var counts: [UInt64] = []
     /// How many values were exactly zero (or negative, clamped to zero).
     public private(set) var zeroCount: UInt64 = 0
     /// The total number of values, zeros included.
@@ -49,7 +59,56 @@ public struct LogSketch: Sendable, Equatable {
 
     /// The non-empty buckets, sorted by index (the zero bucket is ``zeroCount``).
     public var buckets: [(index: Int32, count: UInt64)] {
-        (0..<indices.count).map { (indices[$0], counts[$0]) }
+        if inlineCount > 0 { return [(inlineIndex, inlineCount)] }
+        return (0..<indices.count).map { (indices[$0], counts[$0]) }
+    }
+
+    /// How many non-empty buckets there are (the zero bucket not counted).
+    public var bucketCount: Int { inlineCount > 0 ? 1 : indices.count }
+
+    /// Calls `body` with every non-empty bucket in index order, without building an array.
+    @inlinable
+    public func forEachBucket(_ body: (_ index: Int32, _ count: UInt64) throws -> Void) rethrows {
+        try withBuckets { indices, counts in
+            for i in 0..<indices.count { try body(indices[i], counts[i]) }
+        }
+    }
+
+    /// The buckets as two buffers of equal length (one element each for an inline bucket).
+    @usableFromInline
+    func withBuckets<R>(
+        _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<UInt64>) throws -> R
+    ) rethrows -> R {
+        if inlineCount > 0 {
+            var index = inlineIndex
+            var count = inlineCount
+            return try withUnsafePointer(to: &index) { i in
+                try withUnsafePointer(to: &count) { c in
+                    try body(UnsafeBufferPointer(start: i, count: 1), UnsafeBufferPointer(start: c, count: 1))
+                }
+            }
+        }
+        return try indices.withUnsafeBufferPointer { i in
+            try counts.withUnsafeBufferPointer { c in try body(i, c) }
+        }
+    }
+
+    /// Moves an inline bucket into the arrays (before an operation that works on them).
+    private mutating func spill() {
+        guard inlineCount > 0 else { return }
+        indices = [inlineIndex]
+        counts = [inlineCount]
+        inlineCount = 0
+        inlineIndex = 0
+    }
+
+    /// Keeps the representation canonical: one remaining bucket goes inline.
+    private mutating func settle() {
+        guard inlineCount == 0, indices.count == 1 else { return }
+        inlineIndex = indices[0]
+        inlineCount = counts[0]
+        indices = []
+        counts = []
     }
 
     /// Adds `value` `count` times. Zero and negative values go to the zero bucket; NaN is ignored.
@@ -66,6 +125,23 @@ public struct LogSketch: Sendable, Equatable {
     public mutating func add(bucket index: Int32, count: UInt64) {
         guard count > 0 else { return }
         self.count += count
+        if inlineCount > 0 {
+            if inlineIndex == index {
+                inlineCount += count
+                return
+            }
+            // A second bucket: from here on the arrays.
+            indices = inlineIndex < index ? [inlineIndex, index] : [index, inlineIndex]
+            counts = inlineIndex < index ? [inlineCount, count] : [count, inlineCount]
+            inlineCount = 0
+            inlineIndex = 0
+            return
+        }
+        if indices.isEmpty {
+            inlineIndex = index
+            inlineCount = count
+            return
+        }
         // Values usually arrive in the same few buckets; appending past the end is the common growth case.
         if let last = indices.last, last < index {
             indices.append(index)
@@ -97,6 +173,20 @@ public struct LogSketch: Sendable, Equatable {
         guard !other.isEmpty else { return }
         guard !isEmpty else {
             self = other
+            return
+        }
+        if other.inlineCount > 0 || other.indices.isEmpty {
+            // At most one bucket to add: no arrays to merge.
+            addZero(count: other.zeroCount)
+            if other.inlineCount > 0 { add(bucket: other.inlineIndex, count: other.inlineCount) }
+            return
+        }
+        spill()
+        if indices.isEmpty {  // only zeros here: take the other's buckets as they are
+            zeroCount += other.zeroCount
+            count += other.count
+            indices = other.indices
+            counts = other.counts
             return
         }
         zeroCount += other.zeroCount
@@ -138,6 +228,18 @@ public struct LogSketch: Sendable, Equatable {
         guard other.zeroCount <= zeroCount, other.count <= count else { return false }
         zeroCount -= other.zeroCount
         count -= other.count
+        if inlineCount > 0 {
+            // One bucket here: the other holds at most that bucket.
+            guard other.bucketCount <= 1 else { return false }
+            guard other.inlineCount > 0 else { return true }
+            guard other.inlineIndex == inlineIndex, other.inlineCount <= inlineCount else { return false }
+            inlineCount -= other.inlineCount
+            if inlineCount == 0 { inlineIndex = 0 }
+            return true
+        }
+        var other = other
+        other.spill()
+        defer { settle() }
         var j = 0
         var kept = 0
         for i in 0..<indices.count {
@@ -168,6 +270,7 @@ public struct LogSketch: Sendable, Equatable {
         let clamped = min(max(q, 0), 1)
         let rank = UInt64((clamped * Double(count - 1)).rounded(.down))
         if rank < zeroCount { return 0 }
+        if inlineCount > 0 { return Self.representative(ofBucket: inlineIndex) }
         var seen = zeroCount
         for (i, bucketCount) in counts.enumerated() {
             seen += bucketCount

@@ -14,9 +14,11 @@ public struct LogSketchAccumulator: Sendable {
     /// Adds every value of `sketch`.
     public mutating func add(_ sketch: LogSketch) {
         zeroCount += sketch.zeroCount
-        guard let low = sketch.indices.first, let high = sketch.indices.last else { return }
-        cover(low, high)
-        for i in 0..<sketch.indices.count { dense[Int(sketch.indices[i] - base)] += sketch.counts[i] }
+        sketch.withBuckets { indices, counts in
+            guard let low = indices.first, let high = indices.last else { return }
+            cover(low, high)
+            for i in 0..<indices.count { dense[Int(indices[i] - base)] += counts[i] }
+        }
     }
 
     /// The merged sketch: equal to merging every added sketch with ``LogSketch/merge(_:)``.

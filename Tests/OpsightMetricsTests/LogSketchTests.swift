@@ -254,3 +254,75 @@ import Testing
         #expect(LogSketchAccumulator().sketch == LogSketch())
     }
 }
+
+@Suite struct LogSketchSmallStorageTests {
+    /// Random adds, merges and subtractions of sketches holding 0, 1 or a few buckets (the inline and the
+    /// array storage, and every switch between them) agree with a plain dictionary of bucket counts, and two
+    /// sketches with the same contents are `==` and encode to the same bytes however they were built.
+    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    func smallSketchesAgreeWithABucketDictionary(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        func value() -> Double {  // a few buckets only, and some zeros
+            Int.random(in: 0..<6, using: &rng) == 0 ? 0 : [1.0, 1.5, 40, 41, 2_000][Int.random(in: 0..<5, using: &rng)]
+        }
+        for _ in 0..<300 {
+            var sketch = LogSketch()
+            var model: [Int32: UInt64] = [:]
+            var zeros: UInt64 = 0
+            var added: [LogSketch] = []
+            for _ in 0..<Int.random(in: 0...4, using: &rng) {
+                var part = LogSketch()
+                for _ in 0..<Int.random(in: 0...3, using: &rng) {
+                    let v = value()
+                    part.add(v)
+                    if v == 0 { zeros += 1 } else { model[LogSketch.bucketIndex(for: v), default: 0] += 1 }
+                }
+                if Bool.random(using: &rng) {
+                    sketch.merge(part)
+                } else {
+                    for b in part.buckets { sketch.add(bucket: b.index, count: b.count) }
+                    sketch.addZero(count: part.zeroCount)
+                }
+                added.append(part)
+            }
+            // Take some parts out again.
+            for part in added where Bool.random(using: &rng) {
+                let ok = sketch.subtract(part)
+                #expect(ok)
+                zeros -= part.zeroCount
+                for b in part.buckets {
+                    model[b.index]! -= b.count
+                    if model[b.index] == 0 { model[b.index] = nil }
+                }
+            }
+            let expected = model.sorted { $0.key < $1.key }
+            #expect(sketch.buckets.map(\.index) == expected.map(\.key))
+            #expect(sketch.buckets.map(\.count) == expected.map(\.value))
+            #expect(sketch.bucketCount == expected.count)
+            #expect(sketch.zeroCount == zeros)
+            #expect(sketch.count == zeros + expected.reduce(0) { $0 + $1.value })
+            // The same contents built from scratch, in order, compare and encode equal.
+            var fresh = LogSketch()
+            fresh.addZero(count: zeros)
+            for (index, count) in expected { fresh.add(bucket: index, count: count) }
+            #expect(sketch == fresh)
+            #expect(sketch.encoded() == fresh.encoded())
+            #expect(try LogSketch(decoding: sketch.encoded()) == sketch)
+            for q in LogSketchTests.quantiles { #expect(sketch.quantile(q) == fresh.quantile(q)) }
+        }
+    }
+
+    /// A sketch subtracted down to one bucket equals the one-bucket sketch (the storage is canonical).
+    @Test func subtractingDownToOneBucketEqualsTheOneBucketSketch() {
+        var one = LogSketch()
+        one.add(12)
+        var two = one
+        two.add(5_000)
+        var other = LogSketch()
+        other.add(5_000)
+        let ok = two.subtract(other)
+        #expect(ok)
+        #expect(two == one)
+        #expect(two.quantile(0.5) == one.quantile(0.5))
+    }
+}
