@@ -42,15 +42,16 @@ def main() -> int:
     for i in range(a.events):
         ts = start + int(i * step) + 1
         if i % 50 == 24:  # a funnel step
-            step = ("document_uploaded", "assessment_requested", "report_viewed", "signed_up", "report_shared",
-                    "job")[rnd.randrange(6)]
+            funnel_step = ("document_uploaded", "assessment_requested", "report_viewed", "signed_up",
+                           "report_shared", "job")[rnd.randrange(6)]
             entity = f"user-{rnd.randrange(10_000)}"
-            if step == "job":
+            if funnel_step == "job":
                 out.write(f'{{"ts":{ts},"service":"svc-00","kind":"job","queue":"assessments","job":"ai_call",'
                           f'"job_id":"f{i}","event":"succeeded","duration_ms":{rnd.lognormvariate(7, 0.6):.3f},'
                           f'"entity":"{entity}"}}\n')
             else:
-                out.write(f'{{"ts":{ts},"service":"svc-00","kind":"event","event":"{step}","entity":"{entity}"}}\n')
+                out.write(f'{{"ts":{ts},"service":"svc-00","kind":"event","event":"{funnel_step}",'
+                          f'"entity":"{entity}"}}\n')
             continue
         if i % 50 == 49:  # a job event now and then
             service = f"svc-{rnd.randrange(a.services):02d}"
