@@ -1,8 +1,8 @@
-import PostgresURL
 import Alerting
 import Foundation
 import Logging
 import PostgresNIO
+import PostgresURL
 import Storage
 import Testing
 
@@ -37,7 +37,10 @@ func checkLeaseFencing(_ a: PostgresAlertStore, _ b: PostgresAlertStore) async t
 
     // `a` wakes and writes what it computed before the stall: refused, nothing of it lands.
     let late = AlertHistoryEntry(atMs: 8_500, alertname: "A", labels: [:], state: "firing", value: 1)
-    #expect(await isFenced { try await a.commit(state: ["rules": [9]], history: [late], outbox: [message(2)], nowMs: 8_500) })
+    #expect(
+        await isFenced {
+            try await a.commit(state: ["rules": [9]], history: [late], outbox: [message(2)], nowMs: 8_500)
+        })
     #expect(await isFenced { _ = try await a.claimDue(limit: 10, nowMs: 8_500, claimMs: 30_000) })
     #expect(try await b.loadState() == ["rules": [1]])
     #expect(try await b.history(limit: 10).isEmpty)

@@ -1,10 +1,10 @@
-import PostgresURL
 import Alerting
 import Collector
 import Foundation
 import Logging
 import OpsightMetrics
 import PostgresNIO
+import PostgresURL
 import Storage
 import Testing
 
@@ -28,7 +28,8 @@ final class PgBouncer: @unchecked Sendable {
     /// Starts it in front of `upstream` (a `postgres://user@host:port/db` URL) and waits, bounded, until it listens.
     init(upstream: String, serverConnections: Int = 2) async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
-            throw PgBouncerError("\(Self.executable) is missing: install the Debian package pgbouncer (scripts/stores.sh deps)")
+            throw PgBouncerError(
+                "\(Self.executable) is missing: install the Debian package pgbouncer (scripts/stores.sh deps)")
         }
         guard let u = URLComponents(string: upstream), let host = u.host, let upstreamPort = u.port, let user = u.user
         else { throw PgBouncerError("cannot read host, port and user from \(upstream)") }
@@ -53,7 +54,8 @@ final class PgBouncer: @unchecked Sendable {
             ignore_startup_parameters = extra_float_digits
             """
         try config.write(to: directory.appendingPathComponent("pgbouncer.ini"), atomically: true, encoding: .utf8)
-        try "\"\(user)\" \"\"\n".write(to: directory.appendingPathComponent("users.txt"), atomically: true, encoding: .utf8)
+        try "\"\(user)\" \"\"\n".write(
+            to: directory.appendingPathComponent("users.txt"), atomically: true, encoding: .utf8)
         // pgbouncer refuses to run as root: as root it runs as `nobody`, which must read its files.
         for name in ["", "pgbouncer.ini", "users.txt"] {
             chmod(directory.appendingPathComponent(name).path, name.isEmpty ? 0o755 : 0o644)

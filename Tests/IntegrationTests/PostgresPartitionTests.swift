@@ -1,9 +1,9 @@
-import PostgresURL
 import Collector
 import Foundation
 import Logging
 import OpsightMetrics
 import PostgresNIO
+import PostgresURL
 import Storage
 import Testing
 
@@ -157,7 +157,9 @@ struct PostgresPartitionTests {
                     JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = '\(schema)'
                         AND p.relname = 'request_rollups'
                     """) == Int64(days.count))
-            #expect(try await scalar(client, "SELECT count(*) FROM \(q).request_rollups") == Int64(2 * whole.requests.count))
+            #expect(
+                try await scalar(client, "SELECT count(*) FROM \(q).request_rollups") == Int64(2 * whole.requests.count)
+            )
             let store = PostgresDurableStore(client: client, configuration: .init(schema: schema), logger: logger)
             var doubled = WindowData()
             doubled.merge(whole)
@@ -203,7 +205,8 @@ struct PostgresPartitionTests {
             func dayOf(_ minute: Int64) -> Int64 { Int64(floor(Double(minute) / 1440)) }
             let dropped: (Int64) -> Bool = { (dayOf($0) + 1) * Self.day <= now - 9 * Self.day }
             let hourly: (Int64) -> Bool = { !dropped($0) && (dayOf($0) + 1) * Self.day <= now - 4 * Self.day }
-            let allMinutes = whole.requests.keys.map(\.bucket) + whole.jobs.keys.map(\.bucket) + whole.logs.keys.map(\.bucket)
+            let allMinutes =
+                whole.requests.keys.map(\.bucket) + whole.jobs.keys.map(\.bucket) + whole.logs.keys.map(\.bucket)
             let downsampledDays = Set(allMinutes.filter(hourly).map(dayOf))
             #expect(downsampledDays.count >= 3)
             #expect(result["rollup_days_downsampled"] == downsampledDays.count)
@@ -240,12 +243,18 @@ struct PostgresPartitionTests {
             let today = now / Self.day
             for table in ["request_rollups", "funnel_steps", "raw_events"] {
                 for d in today...(today + 2) {
-                    #expect(try await scalar(client, "SELECT count(*) FROM pg_tables WHERE schemaname = '\(schema)' AND tablename = '\(table)_d\(d)'") == 1)
+                    #expect(
+                        try await scalar(
+                            client,
+                            "SELECT count(*) FROM pg_tables WHERE schemaname = '\(schema)' AND tablename = '\(table)_d\(d)'"
+                        ) == 1)
                 }
             }
             // Funnel records: whole days older than the retention are gone, the rest are all there.
             let steps = try await store.funnelSteps(funnel: "f", afterMs: 0, throughMs: now)
-            let keptSteps = whole.funnelSteps.filter { (PartitionedTable.day(ofMs: $0.timestampMs) + 1) * Self.day > now - 9 * Self.day }
+            let keptSteps = whole.funnelSteps.filter {
+                (PartitionedTable.day(ofMs: $0.timestampMs) + 1) * Self.day > now - 9 * Self.day
+            }
             #expect(Set(steps) == keptSteps)
             #expect(keptSteps.count < whole.funnelSteps.count)
 

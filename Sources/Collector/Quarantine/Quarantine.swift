@@ -126,7 +126,9 @@ public final class Quarantine: Sendable {
             try file.withLock { _ in
                 // Rotate past a quarter of the budget.
                 var info = stat()
-                if stat(path, &info) == 0, info.st_size > 0, UInt64(info.st_size) + UInt64(data.count) > retention.maxBytes / 4 {
+                if stat(path, &info) == 0, info.st_size > 0,
+                    UInt64(info.st_size) + UInt64(data.count) > retention.maxBytes / 4
+                {
                     var at = clock.nowMs()
                     while access("\(path).\(at)", F_OK) == 0 { at += 1 }
                     if rename(path, "\(path).\(at)") != 0 {

@@ -165,7 +165,9 @@ public enum Migrations {
                 "ALTER TABLE {schema}.\(table) RENAME TO \(old)",
                 "CREATE TABLE {schema}.\(table) (LIKE {schema}.\(old) INCLUDING DEFAULTS) PARTITION BY RANGE (\(key))",
             ]
-            + indexes.sorted(by: { $0.key < $1.key }).map { "CREATE INDEX \($0.key) ON {schema}.\(table) (\($0.value))" }
+            + indexes.sorted(by: { $0.key < $1.key }).map {
+                "CREATE INDEX \($0.key) ON {schema}.\(table) (\($0.value))"
+            }
             + [
                 """
                 DO $migration$

@@ -40,7 +40,8 @@ public final class PostgresAlertStore: AlertStore {
     /// The refusal of a fenced write.
     private func fenced(_ what: String, _ token: Int64) -> StorageError {
         StorageError(
-            .fenced, "\(what) refused: the alerting lease has passed to another process since this one took it "
+            .fenced,
+            "\(what) refused: the alerting lease has passed to another process since this one took it "
                 + "(token \(token)); it no longer evaluates or delivers")
     }
 

@@ -282,7 +282,8 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                     let exists = try await conn.query("SELECT to_regclass(\(name)) IS NOT NULL", logger: logger)
                     for try await (yes) in exists.decode(Bool.self) { found = yes }
                     if found {
-                        try await conn.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(name) IN SHARE MODE"), logger: logger)
+                        let lock = PostgresQuery(unsafeSQL: "LOCK TABLE \(name) IN SHARE MODE")
+                        try await conn.query(lock, logger: logger)
                     }
                 }
                 var written = 0
@@ -311,7 +312,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     /// The rows of the minutes in `buckets` summed per series and minute (or hour, when downsampling).
-    private func cells(_ conn: PostgresConnection, _ source: CellSource, buckets: ClosedRange<Int64>) async throws -> Delta {
+    private func cells(
+        _ conn: PostgresConnection, _ source: CellSource, buckets: ClosedRange<Int64>
+    ) async throws -> Delta {
         let lo = buckets.lowerBound
         let hi = buckets.upperBound
         let bucketOf: (Int64) -> Int64
