@@ -176,7 +176,7 @@ vacuum_full() {
 sizes() {
     "${PSQL[@]}" -F ' ' -c "
         SELECT t, (SELECT count(*) FROM pg_partition_tree(format('%I.%I', '$SCHEMA', t)::regclass) WHERE isleaf),
-               (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(format('%I.%I', '$SCHEMA', t)::regclass)),
+               (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree(format('%I.%I', '$SCHEMA', t)::regclass)),
                (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', '$SCHEMA', t), false, true, '')))[1]::text::bigint
         FROM unnest(ARRAY['request_rollups', 'job_rollups', 'log_rollups', 'request_rollups_hourly', 'funnel_steps',
                           'raw_events', 'wal_positions']) AS t"
