@@ -89,13 +89,14 @@ struct OpsightService: Service {
         let rawStore = PostgresRawEventStore(client: stores.postgres, schema: config.databaseSchema, logger: logger)
         // Data a store refuses for what it is (SPEC §4) is set aside beside the log, and the flush moves on.
         let quarantine = Quarantine(
-            path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger)
+            path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger,
+            retention: config.quarantineRetention)
         var backgroundServices: [any Service] = [
             RetentionSweeper(
                 retention: PostgresRetention(
                     client: stores.postgres, schema: config.databaseSchema, configuration: config.retention,
                     logger: logger),
-                every: .milliseconds(config.retentionEveryMs), logger: logger)
+                quarantine: quarantine, every: .milliseconds(config.retentionEveryMs), logger: logger)
         ]
         if let rawEvents {
             var writer = RawEventWriter.Configuration()

@@ -26,12 +26,14 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     private let client: PostgresClient
     private let schema: String
     private let logger: Logger
+    let partitions: PostgresPartitions
 
     /// Creates the store over a running client (run `client.run()` in a task or service group).
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
         self.client = client
         self.schema = Migrations.quoted(configuration.schema)
         self.logger = logger
+        self.partitions = PostgresPartitions(client: client, schema: configuration.schema, logger: logger)
     }
 
     public func committedPosition(collector: String) async throws -> UInt64 {
@@ -44,7 +46,33 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     public func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
+        do { try await commitOnce(delta, position: position, collector: collector) } catch
+            where PostgresPartitions.isMissingPartition(error)
+        {
+            // A day another collector's retention or downsampling dropped since this one created it: create it again,
+            // once. Without this the insert's refusal (SQLSTATE 23514) would read as bad data and quarantine the delta.
+            partitions.forget()
+            try await commitOnce(delta, position: position, collector: collector)
+        }
+    }
+
+    /// Creates the day partitions `delta`'s rows go to (cached: only new days cost a statement).
+    private func ensurePartitions(_ delta: Delta) async throws {
+        func days(_ minutes: some Sequence<Int64>) -> Set<Int64> { Set(minutes.map { floorDiv($0, 1_440) }) }
+        if !delta.requests.isEmpty {
+            try await partitions.ensure(.requestRollups, days: days(delta.requests.keys.map(\.bucket)))
+        }
+        if !delta.jobs.isEmpty { try await partitions.ensure(.jobRollups, days: days(delta.jobs.keys.map(\.bucket))) }
+        if !delta.logs.isEmpty { try await partitions.ensure(.logRollups, days: days(delta.logs.keys.map(\.bucket))) }
+        if !delta.funnelSteps.isEmpty {
+            try await partitions.ensure(
+                .funnelSteps, days: Set(delta.funnelSteps.map { PartitionedTable.day(ofMs: $0.timestampMs) }))
+        }
+    }
+
+    private func commitOnce(_ delta: Delta, position: UInt64, collector: String) async throws {
         let pos = Int64(position)
+        try await ensurePartitions(delta)
         do {
             try await wrap {
                 try await client.withTransaction(logger: logger) { conn in
@@ -110,7 +138,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
     }
 
-    private func insertRequests(_ delta: Delta, conn: PostgresConnection, collector: String, position: Int64) async throws {
+    private func insertRequests(
+        _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
+    ) async throws {
         guard !delta.requests.isEmpty else { return }
         var service: [String] = [], route: [String] = [], method: [String] = [], minute: [Int64] = []
         var count: [Int64] = [], errors: [Int64] = [], c1: [Int64] = [], c2: [Int64] = [], c3: [Int64] = []
@@ -131,7 +161,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
         try await conn.query(
             """
-            INSERT INTO \(unescaped: schema).request_rollups
+            INSERT INTO \(unescaped: schema).request_rollups\(unescaped: hourly ? "_hourly" : "")
                 (service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency, collector, position)
             SELECT u.*, \(collector), \(position) FROM unnest(
                 \(service)::text[], \(route)::text[], \(method)::text[], \(minute)::int8[], \(count)::int8[],
@@ -140,7 +170,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             """, logger: logger)
     }
 
-    private func insertJobs(_ delta: Delta, conn: PostgresConnection, collector: String, position: Int64) async throws {
+    private func insertJobs(
+        _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
+    ) async throws {
         guard !delta.jobs.isEmpty else { return }
         var service: [String] = [], queue: [String] = [], job: [String] = [], minute: [Int64] = []
         var enq: [Int64] = [], started: [Int64] = [], ok: [Int64] = [], failed: [Int64] = [], retried: [Int64] = []
@@ -160,7 +192,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
         try await conn.query(
             """
-            INSERT INTO \(unescaped: schema).job_rollups
+            INSERT INTO \(unescaped: schema).job_rollups\(unescaped: hourly ? "_hourly" : "")
                 (service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait,
                  collector, position)
             SELECT u.*, \(collector), \(position) FROM unnest(
@@ -170,7 +202,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             """, logger: logger)
     }
 
-    private func insertLogs(_ delta: Delta, conn: PostgresConnection, collector: String, position: Int64) async throws {
+    private func insertLogs(
+        _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
+    ) async throws {
         guard !delta.logs.isEmpty else { return }
         var service: [String] = [], minute: [Int64] = [], debug: [Int64] = [], info: [Int64] = []
         var warn: [Int64] = [], error: [Int64] = [], fatal: [Int64] = []
@@ -185,18 +219,21 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
         try await conn.query(
             """
-            INSERT INTO \(unescaped: schema).log_rollups (service, minute, debug, info, warn, error, fatal, collector, position)
+            INSERT INTO \(unescaped: schema).log_rollups\(unescaped: hourly ? "_hourly" : "") (service, minute, debug, info, warn, error, fatal, collector, position)
             SELECT u.*, \(collector), \(position) FROM unnest(
                 \(service)::text[], \(minute)::int8[], \(debug)::int8[], \(info)::int8[], \(warn)::int8[],
                 \(error)::int8[], \(fatal)::int8[]) AS u
             """, logger: logger)
     }
 
+    /// Sums the rows of `buckets` (minute indexes): the 1-minute rows, and the hourly rows of the downsampled days
+    /// whose hour begins in `buckets` (an hour is counted whole or not at all: a window whose older edge lies in a
+    /// downsampled day starts, in effect, at the next hour).
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
         try await withPostgresRead { [self] in
             try await client.withConnection { conn in
                 var out = WindowData()
-                out.merge(try await cells(conn, delete: false, service: service, buckets: buckets))
+                out.merge(try await cells(conn, .read(service: service), buckets: buckets))
                 return out
             }
         }
@@ -211,7 +248,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         try await wrap {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
-                let merged = try await cells(conn, delete: true, service: nil, buckets: buckets)
+                let merged = try await cells(conn, .compact, buckets: buckets)
                 try await insertRequests(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertJobs(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertLogs(merged, conn: conn, collector: "compacted", position: 0)
@@ -219,21 +256,98 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
     }
 
-    /// The rows of the minutes in `buckets` summed per series and minute; deleted as read when `delete`.
+    /// The days that still have 1-minute rollup partitions, oldest first.
+    public func minuteRollupDays() async throws -> [Int64] {
+        var days = Set<Int64>()
+        for table in PartitionedTable.minuteRollups { days.formUnion(try await partitions.days(table)) }
+        return days.sorted()
+    }
+
+    /// Downsamples day `day` (minute indexes `day * 1440 ..< (day + 1) * 1440`): its 1-minute rows are summed into
+    /// one row per series and hour (keyed by the hour's first minute) in the hourly tables, and the day's 1-minute
+    /// partitions are dropped, in one transaction, so a read sees the day either way and never both. Hour by hour:
+    /// rows stream in and only one hour's merged series are held. Returns the hourly rows written.
+    @discardableResult
+    public func downsample(day: Int64) async throws -> Int {
+        for table in PartitionedTable.hourlyRollups { try await partitions.ensure(table, days: [day]) }
+        return try await wrap {
+            try await client.withTransaction(logger: logger) { conn in
+                // One downsampler at a time (every collector sweeps), and never during a compaction.
+                try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
+                // No commit adds to the day between its reading and its drop (a replay of a log that old): its insert
+                // waits for this transaction, then finds the partition gone and creates it again.
+                for table in PartitionedTable.minuteRollups {
+                    let name = "\(schema).\(Migrations.quoted(table.partition(day)))"
+                    var found = false
+                    let exists = try await conn.query("SELECT to_regclass(\(name)) IS NOT NULL", logger: logger)
+                    for try await (yes) in exists.decode(Bool.self) { found = yes }
+                    if found {
+                        let lock = PostgresQuery(unsafeSQL: "LOCK TABLE \(name) IN SHARE MODE")
+                        try await conn.query(lock, logger: logger)
+                    }
+                }
+                var written = 0
+                for hour in 0..<Int64(24) {
+                    let first = day * 1_440 + hour * 60
+                    let merged = try await cells(conn, .downsample, buckets: first...(first + 59))
+                    try await insertRequests(merged, conn: conn, collector: "hourly", position: 0, hourly: true)
+                    try await insertJobs(merged, conn: conn, collector: "hourly", position: 0, hourly: true)
+                    try await insertLogs(merged, conn: conn, collector: "hourly", position: 0, hourly: true)
+                    written += merged.requests.count + merged.jobs.count + merged.logs.count
+                }
+                for table in PartitionedTable.minuteRollups { try await partitions.drop(table, day: day, on: conn) }
+                return written
+            }
+        }
+    }
+
+    /// What ``cells(_:_:buckets:)`` does with the rows it reads.
+    private enum CellSource {
+        /// Reads the 1-minute and hourly rows of one service (nil: all).
+        case read(service: String?)
+        /// Deletes the 1-minute rows as it reads them.
+        case compact
+        /// Reads the 1-minute rows and sums them per hour (keyed by the hour's first minute).
+        case downsample
+    }
+
+    /// The rows of the minutes in `buckets` summed per series and minute (or hour, when downsampling).
     private func cells(
-        _ conn: PostgresConnection, delete: Bool, service: String?, buckets: ClosedRange<Int64>
+        _ conn: PostgresConnection, _ source: CellSource, buckets: ClosedRange<Int64>
     ) async throws -> Delta {
         let lo = buckets.lowerBound
         let hi = buckets.upperBound
+        let bucketOf: (Int64) -> Int64
+        if case .downsample = source { bucketOf = { floorDiv($0, 60) * 60 } } else { bucketOf = { $0 } }
+        /// The statement reading `columns` of `table` in `buckets`.
+        func rows(_ table: String, _ columns: String) async throws -> PostgresRowSequence {
+            switch source {
+            case .compact:
+                return try await conn.query(
+                    """
+                    DELETE FROM \(unescaped: schema).\(unescaped: table) WHERE minute BETWEEN \(lo) AND \(hi)
+                    RETURNING \(unescaped: columns)
+                    """, logger: logger)
+            case .downsample:
+                return try await conn.query(
+                    """
+                    SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)
+                    WHERE minute BETWEEN \(lo) AND \(hi)
+                    """, logger: logger)
+            case .read(let service):
+                return try await conn.query(
+                    """
+                    SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)
+                    WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
+                    UNION ALL
+                    SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)_hourly
+                    WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
+                    """, logger: logger)
+            }
+        }
         var out = Delta()
-        let requestColumns = "service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency"
-        let requestRows = try await conn.query(
-            delete
-                ? "DELETE FROM \(unescaped: schema).request_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: requestColumns)"
-                : """
-                SELECT \(unescaped: requestColumns) FROM \(unescaped: schema).request_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                """, logger: logger)
+        let requestRows = try await rows(
+            "request_rollups", "service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency")
         for try await row in requestRows {
             let (s, r, m, minute, n, e, c1, c2, c3, c4, c5, lat) = try row.decode(
                 (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer).self)
@@ -246,17 +360,12 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             stats.class4xx = UInt64(c4)
             stats.class5xx = UInt64(c5)
             stats.latency = try Self.sketch(lat)
-            out.requests[Bucketed(RequestKey(service: s, route: r, method: m), bucket: minute), default: RequestStats()]
-                .merge(stats)
+            out.requests[
+                Bucketed(RequestKey(service: s, route: r, method: m), bucket: bucketOf(minute)), default: RequestStats()
+            ].merge(stats)
         }
-        let jobColumns = "service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait"
-        let jobRows = try await conn.query(
-            delete
-                ? "DELETE FROM \(unescaped: schema).job_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: jobColumns)"
-                : """
-                SELECT \(unescaped: jobColumns) FROM \(unescaped: schema).job_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                """, logger: logger)
+        let jobRows = try await rows(
+            "job_rollups", "service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait")
         for try await row in jobRows {
             let (s, q, j, minute, enq, st, ok, f, rt, d, w) = try row.decode(
                 (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer, ByteBuffer).self)
@@ -268,16 +377,10 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             stats.retried = UInt64(rt)
             stats.duration = try Self.sketch(d)
             stats.wait = try Self.sketch(w)
-            out.jobs[Bucketed(JobKey(service: s, queue: q, job: j), bucket: minute), default: JobStats()].merge(stats)
+            out.jobs[Bucketed(JobKey(service: s, queue: q, job: j), bucket: bucketOf(minute)), default: JobStats()]
+                .merge(stats)
         }
-        let logColumns = "service, minute, debug, info, warn, error, fatal"
-        let logRows = try await conn.query(
-            delete
-                ? "DELETE FROM \(unescaped: schema).log_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: logColumns)"
-                : """
-                SELECT \(unescaped: logColumns) FROM \(unescaped: schema).log_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                """, logger: logger)
+        let logRows = try await rows("log_rollups", "service, minute, debug, info, warn, error, fatal")
         for try await (s, minute, d, i, w, e, f) in logRows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64).self) {
             var stats = LogStats()
             stats.debug = UInt64(d)
@@ -285,7 +388,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             stats.warn = UInt64(w)
             stats.error = UInt64(e)
             stats.fatal = UInt64(f)
-            out.logs[Bucketed(s, bucket: minute), default: LogStats()].merge(stats)
+            out.logs[Bucketed(s, bucket: bucketOf(minute)), default: LogStats()].merge(stats)
         }
         return out
     }
@@ -296,7 +399,10 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                 """
                 SELECT service FROM \(unescaped: schema).request_rollups
                 UNION SELECT service FROM \(unescaped: schema).job_rollups
-                UNION SELECT service FROM \(unescaped: schema).log_rollups ORDER BY 1
+                UNION SELECT service FROM \(unescaped: schema).log_rollups
+                UNION SELECT service FROM \(unescaped: schema).request_rollups_hourly
+                UNION SELECT service FROM \(unescaped: schema).job_rollups_hourly
+                UNION SELECT service FROM \(unescaped: schema).log_rollups_hourly ORDER BY 1
                 """, logger: logger)
             var out: [String] = []
             for try await (s) in rows.decode(String.self) { out.append(s) }
