@@ -119,6 +119,33 @@ public enum Migrations {
                 """,
                 "CREATE INDEX funnel_steps_funnel_ts ON {schema}.funnel_steps (funnel, ts_ms)",
             ]),
+        Migration(
+            version: 5, name: "queue wait facts and hot epochs",
+            statements: [
+                // Job `enqueued`/`started` facts, paired into queue wait by the commit that brings a new one (see
+                // `QueueWaitPairing`); kept a bit over `ingest.max_age` (retention).
+                """
+                CREATE TABLE {schema}.job_facts (
+                    service text COLLATE "C" NOT NULL, job_id text COLLATE "C" NOT NULL, kind smallint NOT NULL,
+                    ts_ms bigint NOT NULL, queue text COLLATE "C" NOT NULL, job text COLLATE "C" NOT NULL,
+                    PRIMARY KEY (service, job_id, kind, ts_ms, queue, job))
+                """,
+                "CREATE INDEX job_facts_ts ON {schema}.job_facts (ts_ms)",
+                // Wait samples withdrawn because a late enqueue moved their start's latest enqueue.
+                "ALTER TABLE {schema}.job_rollups ADD COLUMN wait_retracted bytea",
+                // The hot store's epoch (docs/hot-store-loss.md): one row, always there, so that every durable
+                // commit can lock it FOR SHARE and a rebuild FOR UPDATE.
+                """
+                CREATE TABLE {schema}.hot_epoch (
+                    id int PRIMARY KEY CHECK (id = 1), epoch text, started_at timestamptz)
+                """,
+                "INSERT INTO {schema}.hot_epoch (id) VALUES (1)",
+                """
+                CREATE TABLE {schema}.hot_epoch_positions (
+                    epoch text NOT NULL, collector text NOT NULL, position bigint NOT NULL,
+                    PRIMARY KEY (epoch, collector))
+                """,
+            ]),
     ]
 
     /// The newest version this build knows.

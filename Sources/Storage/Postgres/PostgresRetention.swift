@@ -1,7 +1,7 @@
 import Logging
 import PostgresNIO
 
-/// Ages out alert history, finished notifications and funnel records in batched deletes.
+/// Ages out alert history, finished notifications, funnel records and job facts in batched deletes.
 ///
 /// One `DELETE` of a month of rows would hold its locks and bloat the WAL of PostgreSQL for as long as it takes;
 /// each batch here is its own short statement over at most `batchSize` rows, picked by `ctid` so the delete is a
@@ -13,15 +13,19 @@ public struct PostgresRetention: Sendable {
         public var alertHistoryMs: Int64?
         public var notificationsMs: Int64?
         public var funnelRecordsMs: Int64?
+        /// Job `enqueued`/`started` facts (queue wait pairing): a bit over `ingest.max_age`, since a start can only
+        /// pair with an enqueue that recent.
+        public var jobFactsMs: Int64?
         public var batchSize: Int
         /// Creates the configuration.
         public init(
             alertHistoryMs: Int64? = 30 * 86_400_000, notificationsMs: Int64? = 30 * 86_400_000,
-            funnelRecordsMs: Int64? = 30 * 86_400_000, batchSize: Int = 5_000
+            funnelRecordsMs: Int64? = 30 * 86_400_000, jobFactsMs: Int64? = 25 * 3_600_000, batchSize: Int = 5_000
         ) {
             self.alertHistoryMs = alertHistoryMs
             self.notificationsMs = notificationsMs
             self.funnelRecordsMs = funnelRecordsMs
+            self.jobFactsMs = jobFactsMs
             self.batchSize = batchSize
         }
     }
@@ -52,6 +56,9 @@ public struct PostgresRetention: Sendable {
         }
         if let ms = configuration.funnelRecordsMs {
             deleted["funnel_steps"] = try await deleteBatched("funnel_steps", "ts_ms < $1", cutoff: nowMs - ms)
+        }
+        if let ms = configuration.jobFactsMs {
+            deleted["job_facts"] = try await deleteBatched("job_facts", "ts_ms < $1", cutoff: nowMs - ms)
         }
         return deleted
     }
