@@ -128,3 +128,20 @@ import Testing
         #expect(try await hot.read(service: nil, buckets: Int64.min...Int64.max) == oracle.hot)
     }
 }
+
+/// `/readyz` and status tell a hot store that lost its data from one that holds it.
+@Suite struct HotStoreReadinessTests {
+    @Test(arguments: [(HotStoreState.ok, "ok"), (.lost, "lost its data; rebuild pending"), (.rebuilding, "rebuilding")])
+    func readinessNamesTheHotStoresState(state: HotStoreState, check: String) async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let runtime = try await CollectorRuntime.open(
+            wal: .init(directory: dir), ingest: .init(), hot: store, durable: store, logger: Logger(label: "test"))
+        defer { runtime.commitLog.shutdown() }
+        runtime.status.hotStoreState.store(state.rawValue, ordering: .relaxed)
+        let r = runtime.pipeline.readiness(hotReachable: true, durableReachable: true)
+        #expect(r.checks["redis"] == check)
+        #expect(r.ready == (state == .ok))
+    }
+}

@@ -163,8 +163,9 @@ public enum Migrations {
         var applied: [Int] = []
         for m in all {
             let done = try await client.withTransaction(logger: logger) { conn -> Bool in
-                // One migrator at a time, even with several `opsight serve` starting together.
-                try await conn.query("SELECT pg_advisory_xact_lock(7315001)", logger: logger)
+                // One migrator of a schema at a time, even with several `opsight serve` starting together; those of
+                // other schemas (test suites start many at once) need not wait.
+                try await conn.query("SELECT pg_advisory_xact_lock(7315001, hashtext(\(schema)))", logger: logger)
                 let rows = try await conn.query(
                     "SELECT 1 FROM \(unescaped: quoted(schema)).schema_migrations WHERE version = \(m.version)",
                     logger: logger)

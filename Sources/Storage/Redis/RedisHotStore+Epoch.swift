@@ -48,15 +48,13 @@ extension RedisHotStore: HotEpochStore {
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
                 throw StorageError(.corrupt, "SCAN answered \(reply)")
             }
+            // Each batch renews the lock, so a large keyspace (SCAN walks all of it) does not outlast it.
+            var cmds = RESPCommands()
             let keys = (parts[1].array ?? []).compactMap(\.string).filter { $0 != lockKey }
-            if !keys.isEmpty {
-                guard try await holdsLock(epoch) else {
-                    throw StorageError(.redis, "the rebuild lock of epoch \(epoch) was lost while clearing")
-                }
-                var cmds = RESPCommands()
-                cmds.append([.string("UNLINK")] + keys.map { .string($0) })
-                let commands = cmds
-                _ = try await wrap { try await self.client.pipeline(commands) }
+            if !keys.isEmpty { cmds.append([.string("UNLINK")] + keys.map { .string($0) }) }
+            cmds.append("PEXPIRE", .string(lockKey), .int(30_000))
+            guard try await whileLocked(epoch, run: cmds) else {
+                throw StorageError(.redis, "the rebuild lock of epoch \(epoch) was lost while clearing")
             }
             cursor = next
         } while cursor != "0"
@@ -108,11 +106,6 @@ extension RedisHotStore: HotEpochStore {
                 return true
             }
         }
-    }
-
-    private func holdsLock(_ epoch: String) async throws -> Bool {
-        let key = rebuildKey
-        return Self.lock(try await wrap { try await client.command("GET", .string(key)) }, is: epoch)
     }
 
     private static func lock(_ reply: RedisReply, is epoch: String) -> Bool {
