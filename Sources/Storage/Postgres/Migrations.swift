@@ -152,6 +152,34 @@ public enum Migrations {
                     "CREATE SEQUENCE {schema}.lease_tokens",
                     "ALTER TABLE {schema}.leases ADD COLUMN token bigint NOT NULL DEFAULT nextval('{schema}.lease_tokens')",
                 ]),
+        Migration(
+            version: 6, name: "queue wait facts and hot epochs",
+            statements: [
+                // Job `enqueued`/`started` facts, paired into queue wait by the commit that brings a new one (see
+                // `QueueWaitPairing`); kept a bit over `ingest.max_age` (retention).
+                """
+                CREATE TABLE {schema}.job_facts (
+                    service text COLLATE "C" NOT NULL, job_id text COLLATE "C" NOT NULL, kind smallint NOT NULL,
+                    ts_ms bigint NOT NULL, queue text COLLATE "C" NOT NULL, job text COLLATE "C" NOT NULL,
+                    PRIMARY KEY (service, job_id, kind, ts_ms, queue, job))
+                """,
+                "CREATE INDEX job_facts_ts ON {schema}.job_facts (ts_ms)",
+                // Wait samples withdrawn because a late enqueue moved their start's latest enqueue.
+                "ALTER TABLE {schema}.job_rollups ADD COLUMN wait_retracted bytea",
+                "ALTER TABLE {schema}.job_rollups_hourly ADD COLUMN wait_retracted bytea",
+                // The hot store's epoch (docs/hot-store-loss.md): one row, always there, so that every durable
+                // commit can lock it FOR SHARE and a rebuild FOR UPDATE.
+                """
+                CREATE TABLE {schema}.hot_epoch (
+                    id int PRIMARY KEY CHECK (id = 1), epoch text, started_at timestamptz)
+                """,
+                "INSERT INTO {schema}.hot_epoch (id) VALUES (1)",
+                """
+                CREATE TABLE {schema}.hot_epoch_positions (
+                    epoch text NOT NULL, collector text NOT NULL, position bigint NOT NULL,
+                    PRIMARY KEY (epoch, collector))
+                """,
+            ]),
     ]
 
     /// Statements that turn `table` (unpartitioned, with `indexes` by name) into one partitioned by range of `key`,
@@ -203,8 +231,9 @@ public enum Migrations {
         var applied: [Int] = []
         for m in all where m.version <= through {
             let done = try await client.withTransaction(logger: logger) { conn -> Bool in
-                // One migrator at a time, even with several `opsight serve` starting together.
-                try await conn.query("SELECT pg_advisory_xact_lock(7315001)", logger: logger)
+                // One migrator of a schema at a time, even with several `opsight serve` starting together; those of
+                // other schemas (test suites start many at once) need not wait.
+                try await conn.query("SELECT pg_advisory_xact_lock(7315001, hashtext(\(schema)))", logger: logger)
                 let rows = try await conn.query(
                     "SELECT 1 FROM \(unescaped: quoted(schema)).schema_migrations WHERE version = \(m.version)",
                     logger: logger)

@@ -23,9 +23,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
 
     public let bucketWidthMs: Int64 = TimeBucket.durableWidthMs
     public let retentionMs: Int64? = nil
-    private let client: PostgresClient
-    private let schema: String
-    private let logger: Logger
+    let client: PostgresClient
+    let schema: String
+    let logger: Logger
     let partitions: PostgresPartitions
 
     /// Creates the store over a running client (run `client.run()` in a task or service group).
@@ -46,13 +46,24 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     public func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
-        do { try await commitOnce(delta, position: position, collector: collector) } catch
+        try await commit(delta, position: position, collector: collector, fence: .none)
+    }
+
+    /// Commits `delta` up to `position` while the recorded hot epoch is `fenceEpoch` (``HotEpochFenced`` otherwise).
+    func commit(_ delta: Delta, position: UInt64, collector: String, fenceEpoch: String?) async throws {
+        try await commit(delta, position: position, collector: collector, fence: .some(fenceEpoch))
+    }
+
+    /// Commits `delta` up to `position`; with a `fence` (`.some`), only while the recorded hot epoch is the one it
+    /// holds (throwing ``HotEpochFenced`` otherwise).
+    private func commit(_ delta: Delta, position: UInt64, collector: String, fence: String??) async throws {
+        do { try await commitOnce(delta, position: position, collector: collector, fence: fence) } catch
             where PostgresPartitions.isMissingPartition(error)
         {
             // A day another collector's retention or downsampling dropped since this one created it: create it again,
             // once. Without this the insert's refusal (SQLSTATE 23514) would read as bad data and quarantine the delta.
             partitions.forget()
-            try await commitOnce(delta, position: position, collector: collector)
+            try await commitOnce(delta, position: position, collector: collector, fence: fence)
         }
     }
 
@@ -62,7 +73,14 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         if !delta.requests.isEmpty {
             try await partitions.ensure(.requestRollups, days: days(delta.requests.keys.map(\.bucket)))
         }
-        if !delta.jobs.isEmpty { try await partitions.ensure(.jobRollups, days: days(delta.jobs.keys.map(\.bucket))) }
+        var jobDays = days(delta.jobs.keys.map(\.bucket))
+        if !delta.jobFacts.isEmpty {
+            // Pairing may add waits to the bucket of a start stored earlier (facts are kept a bit over a day), which
+            // this delta's own cells need not touch: its partition must exist before the commit's transaction runs.
+            let factDays = delta.jobFacts.map { PartitionedTable.day(ofMs: $0.timestampMs) }
+            if let lo = factDays.min(), let hi = factDays.max() { jobDays.formUnion((lo - 2)...hi) }
+        }
+        if !jobDays.isEmpty { try await partitions.ensure(.jobRollups, days: jobDays) }
         if !delta.logs.isEmpty { try await partitions.ensure(.logRollups, days: days(delta.logs.keys.map(\.bucket))) }
         if !delta.funnelSteps.isEmpty {
             try await partitions.ensure(
@@ -70,12 +88,21 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
     }
 
-    private func commitOnce(_ delta: Delta, position: UInt64, collector: String) async throws {
+    private func commitOnce(_ delta: Delta, position: UInt64, collector: String, fence: String??) async throws {
         let pos = Int64(position)
         try await ensurePartitions(delta)
         do {
             try await wrap {
                 try await client.withTransaction(logger: logger) { conn in
+                    if let expected = fence {
+                        // Shared with every other commit, exclusive with a hot rebuild's snapshot: a commit either
+                        // lands before the snapshot (and is in it) or sees the new epoch and adds nothing.
+                        let rows = try await conn.query(
+                            "SELECT epoch FROM \(unescaped: schema).hot_epoch WHERE id = 1 FOR SHARE", logger: logger)
+                        var current: String?
+                        for try await (epoch) in rows.decode(String?.self) { current = epoch }
+                        guard current == expected else { throw HotEpochFenced(current: current) }
+                    }
                     // Serialises commits of one collector, and moves the position only forward: a retry whose first
                     // attempt did land (its answer lost, or its COMMIT still in flight when the retry read the
                     // position) finds the position there and rolls back instead of adding the delta twice.
@@ -90,22 +117,78 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                     var applied = false
                     for try await _ in moved { applied = true }
                     guard applied else { throw AlreadyCommitted() }
+                    var delta = delta
+                    if !delta.jobFacts.isEmpty {
+                        delta.addWaits(try await pairJobFacts(delta.jobFacts, conn: conn), widthMs: bucketWidthMs)
+                    }
                     try await insertRequests(delta, conn: conn, collector: collector, position: pos)
                     try await insertJobs(delta, conn: conn, collector: collector, position: pos)
                     try await insertLogs(delta, conn: conn, collector: collector, position: pos)
                     try await insertFunnelSteps(delta.funnelSteps, conn: conn)
                 }
             }
-        } catch let error as StorageError
-            where (error.underlying as? PostgresTransactionError)?.closureError is AlreadyCommitted
-        {
+        } catch let error as StorageError {
+            switch (error.underlying as? PostgresTransactionError)?.closureError {
             // The store holds this position already: the delta is in, exactly once.
-            return
+            case is AlreadyCommitted: return
+            case let fenced as HotEpochFenced: throw fenced
+            default: throw error
+            }
         }
     }
 
     /// Thrown inside a commit's transaction to roll it back when the store already holds its position.
     private struct AlreadyCommitted: Error {}
+
+    /// Keeps the facts the store did not have and returns the queue wait changes they make (``QueueWaitPairing``).
+    ///
+    /// One transaction lock for all collectors' pairing: two commits bringing facts of the same job must not each
+    /// pair against the facts before the other's. The lock is held from reading the facts to the commit, and only
+    /// by commits that carry facts.
+    private func pairJobFacts(_ facts: Set<JobFact>, conn: PostgresConnection) async throws -> QueueWaitPairing.Changes {
+        try await conn.query("SELECT pg_advisory_xact_lock(7315003)", logger: logger)
+        var services: [String] = [], ids: [String] = []
+        for id in Set(facts.map(\.identity)) {
+            services.append(id.service)
+            ids.append(id.jobID)
+        }
+        let rows = try await conn.query(
+            """
+            SELECT f.service, f.job_id, f.kind, f.ts_ms, f.queue, f.job FROM \(unescaped: schema).job_facts f
+            JOIN unnest(\(services)::text[], \(ids)::text[]) AS u(service, job_id)
+              ON f.service = u.service AND f.job_id = u.job_id
+            """, logger: logger)
+        var existing: [JobIdentity: [JobFact]] = [:]
+        for try await (service, jobID, kind, ts, queue, job) in rows.decode(
+            (String, String, Int16, Int64, String, String).self)
+        {
+            let fact = JobFact(
+                kind: kind == 0 ? .enqueued : .started, service: service, jobID: jobID, timestampMs: ts, queue: queue,
+                job: job)
+            existing[fact.identity, default: []].append(fact)
+        }
+        let changes = QueueWaitPairing.changes(of: facts) { existing[$0] ?? [] }
+        if !changes.newFacts.isEmpty {
+            var service: [String] = [], jobID: [String] = [], kind: [Int16] = [], ts: [Int64] = []
+            var queue: [String] = [], job: [String] = []
+            for f in changes.newFacts {
+                service.append(f.service)
+                jobID.append(f.jobID)
+                kind.append(Int16(f.kind.rawValue))
+                ts.append(f.timestampMs)
+                queue.append(f.queue)
+                job.append(f.job)
+            }
+            try await conn.query(
+                """
+                INSERT INTO \(unescaped: schema).job_facts (service, job_id, kind, ts_ms, queue, job)
+                SELECT * FROM unnest(\(service)::text[], \(jobID)::text[], \(kind)::int2[], \(ts)::int8[],
+                                     \(queue)::text[], \(job)::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+        return changes
+    }
 
     private func insertFunnelSteps(_ records: Set<FunnelStepRecord>, conn: PostgresConnection) async throws {
         guard !records.isEmpty else { return }
@@ -176,7 +259,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         guard !delta.jobs.isEmpty else { return }
         var service: [String] = [], queue: [String] = [], job: [String] = [], minute: [Int64] = []
         var enq: [Int64] = [], started: [Int64] = [], ok: [Int64] = [], failed: [Int64] = [], retried: [Int64] = []
-        var duration: [ByteBuffer] = [], wait: [ByteBuffer] = []
+        var duration: [ByteBuffer] = [], wait: [ByteBuffer] = [], retracted: [ByteBuffer] = []
         for (k, v) in delta.jobs {
             service.append(k.key.service)
             queue.append(k.key.queue)
@@ -189,16 +272,18 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             retried.append(Int64(v.retried))
             duration.append(ByteBuffer(bytes: v.duration.encoded()))
             wait.append(ByteBuffer(bytes: v.wait.encoded()))
+            // Empty when nothing was retracted (most rows): no sketch to store.
+            retracted.append(v.waitRetracted.isEmpty ? ByteBuffer() : ByteBuffer(bytes: v.waitRetracted.encoded()))
         }
         try await conn.query(
             """
             INSERT INTO \(unescaped: schema).job_rollups\(unescaped: hourly ? "_hourly" : "")
                 (service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait,
-                 collector, position)
+                 wait_retracted, collector, position)
             SELECT u.*, \(collector), \(position) FROM unnest(
                 \(service)::text[], \(queue)::text[], \(job)::text[], \(minute)::int8[], \(enq)::int8[],
                 \(started)::int8[], \(ok)::int8[], \(failed)::int8[], \(retried)::int8[], \(duration)::bytea[],
-                \(wait)::bytea[]) AS u
+                \(wait)::bytea[], \(retracted)::bytea[]) AS u
             """, logger: logger)
     }
 
@@ -302,7 +387,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     /// What ``cells(_:_:buckets:)`` does with the rows it reads.
-    private enum CellSource {
+    enum CellSource {
         /// Reads the 1-minute and hourly rows of one service (nil: all).
         case read(service: String?)
         /// Deletes the 1-minute rows as it reads them.
@@ -315,6 +400,17 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     private func cells(
         _ conn: PostgresConnection, _ source: CellSource, buckets: ClosedRange<Int64>
     ) async throws -> Delta {
+        var out = Delta()
+        try await streamCells(conn, source, buckets: buckets, partRows: .max) { out.merge($0) }
+        return out
+    }
+
+    /// Hands `sink` the rows of the minutes in `buckets`, summed per series and minute (or hour, when downsampling),
+    /// in parts of about `partRows` rows, so a large range is never held whole.
+    func streamCells(
+        _ conn: PostgresConnection, _ source: CellSource, buckets: ClosedRange<Int64>, partRows: Int,
+        sink: (Delta) async throws -> Void
+    ) async throws {
         let lo = buckets.lowerBound
         let hi = buckets.upperBound
         let bucketOf: (Int64) -> Int64
@@ -345,7 +441,15 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                     """, logger: logger)
             }
         }
-        var out = Delta()
+        var part = Delta()
+        var count = 0
+        func counted() async throws {
+            count += 1
+            if count >= partRows {
+                try await sink(part)
+                (part, count) = (Delta(), 0)
+            }
+        }
         let requestRows = try await rows(
             "request_rollups", "service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency")
         for try await row in requestRows {
@@ -360,25 +464,18 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             stats.class4xx = UInt64(c4)
             stats.class5xx = UInt64(c5)
             stats.latency = try Self.sketch(lat)
-            out.requests[
+            part.requests[
                 Bucketed(RequestKey(service: s, route: r, method: m), bucket: bucketOf(minute)), default: RequestStats()
             ].merge(stats)
+            try await counted()
         }
         let jobRows = try await rows(
-            "job_rollups", "service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait")
+            "job_rollups",
+            "service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait, wait_retracted")
         for try await row in jobRows {
-            let (s, q, j, minute, enq, st, ok, f, rt, d, w) = try row.decode(
-                (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer, ByteBuffer).self)
-            var stats = JobStats()
-            stats.enqueued = UInt64(enq)
-            stats.started = UInt64(st)
-            stats.succeeded = UInt64(ok)
-            stats.failed = UInt64(f)
-            stats.retried = UInt64(rt)
-            stats.duration = try Self.sketch(d)
-            stats.wait = try Self.sketch(w)
-            out.jobs[Bucketed(JobKey(service: s, queue: q, job: j), bucket: bucketOf(minute)), default: JobStats()]
-                .merge(stats)
+            let (key, stats) = try Self.jobCell(row)
+            part.jobs[Bucketed(key.key, bucket: bucketOf(key.bucket)), default: JobStats()].merge(stats)
+            try await counted()
         }
         let logRows = try await rows("log_rollups", "service, minute, debug, info, warn, error, fatal")
         for try await (s, minute, d, i, w, e, f) in logRows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64).self) {
@@ -388,9 +485,10 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             stats.warn = UInt64(w)
             stats.error = UInt64(e)
             stats.fatal = UInt64(f)
-            out.logs[Bucketed(s, bucket: bucketOf(minute)), default: LogStats()].merge(stats)
+            part.logs[Bucketed(s, bucket: bucketOf(minute)), default: LogStats()].merge(stats)
+            try await counted()
         }
-        return out
+        if !part.isEmpty { try await sink(part) }
     }
 
     public func services() async throws -> [String] {
@@ -414,7 +512,24 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         try await withPostgresRead { [self] in try await client.query("SELECT 1", logger: logger) }
     }
 
-    private static func sketch(_ buffer: ByteBuffer) throws -> LogSketch {
+    /// A `job_rollups` row as read by ``cells(_:delete:service:buckets:)``: its cell and statistics.
+    static func jobCell(_ row: PostgresRow) throws -> (Bucketed<JobKey>, JobStats) {
+        let (s, q, j, minute, enq, st, ok, f, rt, d, w, x) = try row.decode(
+            (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer, ByteBuffer, ByteBuffer?).self)
+        var stats = JobStats()
+        stats.enqueued = UInt64(enq)
+        stats.started = UInt64(st)
+        stats.succeeded = UInt64(ok)
+        stats.failed = UInt64(f)
+        stats.retried = UInt64(rt)
+        stats.duration = try sketch(d)
+        stats.wait = try sketch(w)
+        // NULL in rows written before the column existed, empty when nothing was retracted.
+        if let x, x.readableBytes > 0 { stats.waitRetracted = try sketch(x) }
+        return (Bucketed(JobKey(service: s, queue: q, job: j), bucket: minute), stats)
+    }
+
+    static func sketch(_ buffer: ByteBuffer) throws -> LogSketch {
         do {
             return try LogSketch(decoding: buffer.readableBytesView)
         } catch {
@@ -423,5 +538,5 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     @discardableResult
-    private func wrap<T>(_ body: () async throws -> T) async throws -> T { try await withPostgresErrors(body) }
+    func wrap<T>(_ body: () async throws -> T) async throws -> T { try await withPostgresErrors(body) }
 }

@@ -1,7 +1,8 @@
 import Logging
 import PostgresNIO
 
-/// Ages out what PostgreSQL keeps, kind by kind, and creates the day partitions ahead.
+/// Ages out what PostgreSQL keeps, kind by kind, and creates the day partitions ahead. Job facts
+/// (queue wait pairing) go in batched deletes.
 ///
 /// Time-partitioned tables (rollups, funnel records; raw events have their own writer) lose whole days: a
 /// `DROP TABLE` of a partition, which frees its disk at once and writes next to nothing to the WAL. The 1-minute
@@ -23,18 +24,23 @@ public struct PostgresRetention: Sendable {
         public var rollupsDownsampleAfterMs: Int64?
         /// How many days ahead of today the partitions are created.
         public var partitionsAhead: Int64 = 2
+        /// Job `enqueued`/`started` facts (queue wait pairing): a bit over `ingest.max_age`, since a start can only
+        /// pair with an enqueue that recent.
+        public var jobFactsMs: Int64?
         public var batchSize: Int
         /// Creates the configuration.
         public init(
             alertHistoryMs: Int64? = 30 * 86_400_000, notificationsMs: Int64? = 30 * 86_400_000,
             funnelRecordsMs: Int64? = 30 * 86_400_000, rollupsMs: Int64? = 90 * 86_400_000,
-            rollupsDownsampleAfterMs: Int64? = 7 * 86_400_000, batchSize: Int = 5_000
+            rollupsDownsampleAfterMs: Int64? = 7 * 86_400_000, jobFactsMs: Int64? = 25 * 3_600_000,
+            batchSize: Int = 5_000
         ) {
             self.alertHistoryMs = alertHistoryMs
             self.notificationsMs = notificationsMs
             self.funnelRecordsMs = funnelRecordsMs
             self.rollupsMs = rollupsMs
             self.rollupsDownsampleAfterMs = rollupsDownsampleAfterMs
+            self.jobFactsMs = jobFactsMs
             self.batchSize = batchSize
         }
     }
@@ -101,6 +107,9 @@ public struct PostgresRetention: Sendable {
         }
         if let ms = configuration.funnelRecordsMs {
             deleted["funnel_step_partitions"] = try await durable.partitions.dropOlder(.funnelSteps, than: nowMs - ms)
+        }
+        if let ms = configuration.jobFactsMs {
+            deleted["job_facts"] = try await deleteBatched("job_facts", "ts_ms < $1", cutoff: nowMs - ms)
         }
         return deleted
     }

@@ -6,12 +6,14 @@ extension RedisHotStore {
     /// state after the last entry returned.
     ///
     /// Entries lost to `MAXLEN` trimming (or a reset store) show as a change count that grew by more than the
-    /// entries returned (or shrank): the poll then reports a gap.
+    /// entries returned (or shrank), and a rebuilt store as another epoch: the poll then reports a gap. The epoch
+    /// read is also told to the store's ``HotEpochSignal``.
     public func poll(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll {
         var names: [String] = []
         if !buckets.isEmpty { names = try await services() }
         while true {
             var cmds = RESPCommands()
+            cmds.append("GET", .string(epochKey))
             cmds.append("GET", .string(changeCountKey))
             if let cursor {
                 cmds.append("XRANGE", .string(changesKey), .string("(" + cursor.id), .string("+"))
@@ -30,17 +32,19 @@ extension RedisHotStore {
             }
             let commands = cmds
             let replies = try await wrap { try await self.client.transaction(commands) }
-            guard replies.count == 3 + order.count else {
+            guard replies.count == 4 + order.count else {
                 throw StorageError(
-                    .corrupt, "change feed poll: \(replies.count) replies to \(3 + order.count) commands")
+                    .corrupt, "change feed poll: \(replies.count) replies to \(4 + order.count) commands")
             }
-            let current = Set((replies[2].array ?? []).compactMap(\.string))
+            let epoch = replies[0].string
+            configuration.signal?.observed(epoch: epoch)
+            let current = Set((replies[3].array ?? []).compactMap(\.string))
             if !buckets.isEmpty && !current.isSubset(of: names) {
                 names = current.sorted()  // a service appeared meanwhile: read its buckets too
                 continue
             }
-            let count = replies[0].int.map { UInt64(max(0, $0)) } ?? 0
-            let entries = replies[1].array ?? []
+            let count = replies[1].int.map { UInt64(max(0, $0)) } ?? 0
+            let entries = replies[2].array ?? []
             var lastID = cursor?.id ?? "0-0"
             var changes: [[Int64: WindowData]] = []
             for entry in entries {
@@ -50,16 +54,20 @@ extension RedisHotStore {
                 lastID = id
                 if cursor != nil { changes.append(change) }
             }
-            let gap = cursor.map { count < $0.sequence || count - $0.sequence != UInt64(entries.count) } ?? false
+            let gap =
+                cursor.map {
+                    $0.epoch != epoch || count < $0.sequence || count - $0.sequence != UInt64(entries.count)
+                } ?? false
             var contents: [Int64: WindowData] = [:]
-            for (i, reply) in replies[3...].enumerated() {
+            for (i, reply) in replies[4...].enumerated() {
                 guard let items = reply.array, !items.isEmpty else { continue }
                 var reader = HotFieldReader(service: order[i])
                 reader.add(pairs: items)
                 reader.finish(into: &contents[bucketOrder[i], default: WindowData()])
             }
             return FeedPoll(
-                cursor: FeedCursor(sequence: count, id: lastID), changes: changes, gap: gap, buckets: contents)
+                cursor: FeedCursor(sequence: count, id: lastID, epoch: epoch), changes: changes, gap: gap,
+                buckets: contents)
         }
     }
 }

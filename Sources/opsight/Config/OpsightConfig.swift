@@ -369,6 +369,17 @@ struct OpsightConfig {
         if let v = env["OPSIGHT_REDIS_KEY_PREFIX"], !v.isEmpty { redisKeyPrefix = v }
     }
 
+    /// How long job facts are kept for queue wait pairing: `ingest.max_age` and an hour, since a start can only
+    /// arrive that long after its enqueue (or the reverse) and still be accepted.
+    var jobFactRetentionMs: Int64 { maxAgeMs + 3_600_000 }
+
+    /// The retention sweep's settings, job facts kept for ``jobFactRetentionMs``.
+    var retentionConfiguration: PostgresRetention.Configuration {
+        var r = retention
+        r.jobFactsMs = jobFactRetentionMs
+        return r
+    }
+
     var ingestConfiguration: IngestPipeline.Configuration {
         var decoder = EventDecoder.Configuration()
         decoder.aliases = aliases
