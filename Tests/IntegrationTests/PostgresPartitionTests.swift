@@ -136,7 +136,7 @@ struct PostgresPartitionTests {
             }
             try await client.query("INSERT INTO \(unescaped: q).leases VALUES ('alerting', 'x', 1)")
 
-            #expect(try await Migrations.migrate(client: client, schema: schema, logger: logger) == [5])
+            #expect(try await Migrations.migrate(client: client, schema: schema, logger: logger) == Array(5...Migrations.latestVersion))
 
             // Partitioned, one partition per day that held rows, every row moved over.
             for table in ["request_rollups", "job_rollups", "log_rollups", "funnel_steps"] {
