@@ -19,6 +19,11 @@ import OpsightMetrics
 ///
 /// A flush is one `MULTI … EXEC` holding every increment and the new position, so it lands whole or not
 /// at all. Sketch buckets as hash fields make merging across collectors a plain `HINCRBY`.
+///
+/// On a Redis Cluster (see `RedisHotStore+Cluster.swift`) the change feed and its count are `P:{changes}` and
+/// `P:{changes}:count`, in one slot with `P:{changes}:inflight`, the collectors whose flush is under way; a flush is
+/// one `MULTI` per slot, journaled in `P:wal:<collector>:journal` with a marker `P:{tag}:once:<collector>` per slot
+/// so that it lands exactly once even when the collector dies between slots.
 public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// Key prefix and retention.
     public struct Configuration: Sendable {
@@ -41,7 +46,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     public var retentionMs: Int64? { configuration.retentionSeconds * 1000 }
     let client: RedisClient
     private let configuration: Configuration
-    private let clock: WallClock
+    let clock: WallClock
     private static let sep = "\u{1f}"
 
     /// Creates the store over a client.
@@ -59,11 +64,13 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
 
     func bucketKey(_ service: String, _ bucket: Int64) -> String { "\(tag(service)):h:\(bucket)" }
     var servicesKey: String { "\(configuration.keyPrefix):services" }
-    var changesKey: String { "\(configuration.keyPrefix):changes" }
-    var changeCountKey: String { "\(configuration.keyPrefix):changes:count" }
-    private func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
+    var keyPrefix: String { configuration.keyPrefix }
+    var changesKey: String { client.isCluster ? "\(keyPrefix):{changes}" : "\(keyPrefix):changes" }
+    var changeCountKey: String { "\(changesKey):count" }
+    func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
 
     public func committedPosition(collector: String) async throws -> UInt64 {
+        if client.isCluster { try await finishInterruptedCommit(collector: collector) }
         let key = positionKey(collector)
         let reply = try await wrap { try await self.client.command("GET", .string(key)) }
         guard let text = reply.string else { return 0 }
@@ -123,6 +130,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
                 .string("*"), .string("d"), .bytes(w.change.encoded()))
         }
         cmds.append("SET", .string(positionKey(collector)), .string(String(position)))
+        if client.isCluster { return try await commitAcrossSlots(&cmds, position: position, collector: collector) }
         let commands = cmds
         _ = try await wrap { try await self.client.transaction(commands) }
     }

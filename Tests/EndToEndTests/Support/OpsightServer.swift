@@ -37,6 +37,8 @@ final class OpsightServer: @unchecked Sendable {
     /// Stores other than the test stores (set before `start`), e.g. a private Redis the test stops.
     var redisURL: String?
     var databaseURL: String?
+    /// The port every start listens on (set before `start`), e.g. for a load balancer in front; a fresh one if nil.
+    var fixedPort: Int?
 
     var configPath: String { directory.appendingPathComponent("opsight.yaml").path }
     var logPath: String { directory.appendingPathComponent("opsight.log").path }
@@ -65,7 +67,7 @@ final class OpsightServer: @unchecked Sendable {
 
     /// Starts the server on a fresh free port and waits (bounded) until `GET /readyz` answers 200.
     func start(timeout: Duration = .seconds(30)) async throws {
-        let port = try Self.freePort()
+        let port = try fixedPort ?? Self.freePort()
         let config = """
             listen: 127.0.0.1:\(port)
             database_schema: \(schema)
