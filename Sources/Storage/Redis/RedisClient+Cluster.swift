@@ -40,7 +40,8 @@ extension RedisClient {
         let spans = commands.spans()
         var byNode: [RedisNode: [Int]] = [:]
         for (index, span) in spans.enumerated() {
-            let node = try await span.slot.map { try await cluster.master(ofSlot: $0) } ?? cluster.anyMaster()
+            let node: RedisNode
+            if let slot = span.slot { node = try await cluster.master(ofSlot: slot) } else { node = try await cluster.anyMaster() }
             byNode[node, default: []].append(index)
         }
         let bytes = commands.bytes
@@ -92,7 +93,8 @@ extension RedisClient {
     /// Like ``transactionPerSlot(_:)``, but exactly once across slots even if this process dies between them.
     ///
     /// The slots' transactions, each with a `SET` of its slot's marker to `journal.sequence`, are first stored under
-    /// `journal.key`; then each slot's transaction runs; then the journal is deleted. A writer that starts again
+    /// `journal.key`; then every slot's transaction but the last runs (those of one master in one write, all masters
+    /// at once), then the last one (the slot of the batch's last command); then the journal is deleted. A writer that starts again
     /// calls ``finishJournal(key:marker:)`` before anything else: it runs the stored transactions of the slots whose
     /// marker is still below the sequence, so each slot gets the batch once. On a single server this is one plain
     /// transaction, which is atomic anyway.
@@ -112,9 +114,9 @@ extension RedisClient {
         var record = RESPCommands()
         record.set(journal.key, Self.encodeJournal(groups, sequence: journal.sequence))
         _ = try await pipeline(record)
-        for group in groups {
-            _ = try await runGroup(
-                slot: group.slot, group.bytes, count: group.indices.count, transactional: true, cluster)
+        _ = try await runTransactions(groups.dropLast().map { ($0.slot, $0.bytes, $0.indices.count) }, cluster)
+        if let last = groups.last {
+            _ = try await runGroup(slot: last.slot, last.bytes, count: last.indices.count, transactional: true, cluster)
         }
         var done = RESPCommands()
         done.del(journal.key)
@@ -169,6 +171,58 @@ extension RedisClient {
             last[slot] = index
         }
         return groups.values.sorted { last[$0.slot]! < last[$1.slot]! }
+    }
+
+    /// Runs each slot's commands as one transaction: those of one master in one write, every master at once; a slot
+    /// that got a redirect runs again through ``runGroup(slot:_:count:transactional:_:)``. Replies in `groups` order.
+    func runTransactions(
+        _ groups: [(slot: Int, bytes: [UInt8], count: Int)], _ cluster: RedisCluster
+    ) async throws -> [[RedisReply]] {
+        var byNode: [RedisNode: [Int]] = [:]
+        for (index, group) in groups.enumerated() {
+            byNode[try await cluster.master(ofSlot: group.slot), default: []].append(index)
+        }
+        var results = [[RedisReply]?](repeating: nil, count: groups.count)
+        var failure: RedisError?
+        do {
+        try await withThrowingTaskGroup(of: [(Int, Result<[RedisReply], RedisError>?)].self) { tasks in
+            for (node, indices) in byNode {
+                let mine = indices.map { groups[$0] }
+                tasks.addTask {
+                    let answers = try await cluster.run(on: node) { connection in
+                        for group in mine { try connection.sendTransaction(group.bytes, asking: false) }
+                        return try mine.map { group -> Result<[RedisReply], RedisError>? in
+                            let raw = try connection.receiveTransaction(count: group.count, asking: false)
+                            if raw.queued.contains(where: { RedisRedirect($0) != nil }) || RedisRedirect(raw.exec) != nil {
+                                return nil
+                            }
+                            return Result { () throws(RedisError) in try RedisConnection.judge(raw) }
+                        }
+                    }
+                    return Array(zip(indices, answers))
+                }
+            }
+            for try await answers in tasks {
+                for (index, answer) in answers {
+                    switch answer {
+                    case .success(let replies)?: results[index] = replies
+                    case .failure(let error)?: failure = failure ?? error
+                    case nil: break
+                    }
+                }
+            }
+        }
+        } catch let error as RedisError where error.code == .io || error.code == .connection {
+            cluster.invalidate()
+            throw error
+        }
+        if let failure { throw failure }
+        for index in groups.indices where results[index] == nil {
+            let group = groups[index]
+            results[index] = try await runGroup(
+                slot: group.slot, group.bytes, count: group.count, transactional: true, cluster)
+        }
+        return results.map { $0! }
     }
 
     /// Runs one slot's commands (a pipeline, or a transaction) on the master that holds the slot, following

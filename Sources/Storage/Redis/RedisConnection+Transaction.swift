@@ -25,10 +25,20 @@ extension RedisConnection {
     /// Sends `[ASKING] MULTI <commands> EXEC` in one write and reads every reply, so that the connection stays in
     /// step with the server whatever they say.
     func exchangeTransaction(_ bytes: [UInt8], count: Int, asking: Bool) throws(RedisError) -> TransactionReplies {
+        try sendTransaction(bytes, asking: asking)
+        return try receiveTransaction(count: count, asking: asking)
+    }
+
+    /// Buffers `[ASKING] MULTI <commands> EXEC`; several can be buffered before their replies are read.
+    func sendTransaction(_ bytes: [UInt8], asking: Bool) throws(RedisError) {
         if asking { try send(Self.asking) }
         try send(Self.multi)
         try send(bytes)
         try send(Self.exec)
+    }
+
+    /// Reads the replies of one ``sendTransaction(_:asking:)`` of `count` commands.
+    func receiveTransaction(count: Int, asking: Bool) throws(RedisError) -> TransactionReplies {
         if asking { _ = try receive() }
         let multiReply = try receive()
         var queued: [RedisReply] = []

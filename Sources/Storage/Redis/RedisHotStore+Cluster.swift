@@ -66,7 +66,8 @@ extension RedisHotStore {
                 return try makePoll(
                     after: cursor, count: first[0], entries: first[1], buckets: [], services: [], bucketOrder: [])
             }
-            let names = first[2].int == 0 ? try await services() : []
+            var names: [String] = []
+            if first[2].int == 0 { names = try await services() }
             var reads = RESPCommands()
             var order: [String] = []
             var bucketOrder: [Int64] = []
@@ -78,7 +79,8 @@ extension RedisHotStore {
                 }
             }
             let contents = reads
-            let replies = names.isEmpty ? [] : try await wrap { try await self.client.pipeline(contents) }
+            var replies: [RedisReply] = []
+            if !names.isEmpty { replies = try await wrap { try await self.client.pipeline(contents) } }
             var tail = RESPCommands()
             tail.append("GET", .string(changeCountKey))
             tail.append("ZCOUNT", .string(inflightKey), .int(stale), .string("+inf"))
