@@ -111,7 +111,7 @@ struct RedisClusterClientTests {
         cluster.pause(frozen)
         await #expect(throws: (any Error).self) { try await client.transactionPerSlot(commands, journal: journal) }
         cluster.resume(frozen)
-        try await cluster.waitUntilHealthy()
+        try await cluster.waitUntilHealthy(replicas: 3)
 
         #expect(try await client.finishJournal(key: journal.key, marker: journal.marker))
         #expect(try await client.finishJournal(key: journal.key, marker: journal.marker) == false)

@@ -73,8 +73,9 @@ final class RedisClusterFixture: @unchecked Sendable {
         try await waitUntilHealthy()
     }
 
-    /// Waits until every running node reports `cluster_state:ok` and the same three masters serving all slots.
-    func waitUntilHealthy(timeout: Duration = .seconds(60)) async throws {
+    /// Waits until every running node reports `cluster_state:ok`, three masters serve all slots, and `replicas`
+    /// replicas follow them with their replication link up.
+    func waitUntilHealthy(replicas: Int = 3, timeout: Duration = .seconds(60)) async throws {
         try await eventually("the Redis Cluster is healthy", timeout: timeout) {
             for port in runningPorts {
                 let info = try await cli(port, ["CLUSTER", "INFO"])
@@ -82,8 +83,16 @@ final class RedisClusterFixture: @unchecked Sendable {
                     return (false, "\(port): \(info.split(separator: "\r\n").prefix(3).joined(separator: " "))")
                 }
             }
-            let masters = try await nodes().filter { $0.isMaster && !$0.slots.isEmpty }
-            return (masters.count == 3, "\(masters.count) masters with slots")
+            let all = try await nodes()
+            let masters = all.filter { $0.isMaster && !$0.slots.isEmpty }
+            let following = all.filter { !$0.isMaster && $0.masterID != nil }
+            for node in following {
+                let info = try await cli(node.port, ["INFO", "replication"])
+                guard info.contains("master_link_status:up") else { return (false, "\(node.port): link not up") }
+            }
+            return (
+                masters.count == 3 && following.count == replicas,
+                "\(masters.count) masters with slots, \(following.count) replicas")
         }
     }
 
