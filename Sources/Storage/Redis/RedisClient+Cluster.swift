@@ -184,7 +184,6 @@ extension RedisClient {
         }
         var results = [[RedisReply]?](repeating: nil, count: groups.count)
         var failure: RedisError?
-        do {
         try await withThrowingTaskGroup(of: [(Int, Result<[RedisReply], RedisError>?)].self) { tasks in
             for (node, indices) in byNode {
                 let mine = indices.map { groups[$0] }
@@ -211,10 +210,6 @@ extension RedisClient {
                     }
                 }
             }
-        }
-        } catch let error as RedisError where error.code == .io || error.code == .connection {
-            cluster.invalidate()
-            throw error
         }
         if let failure { throw failure }
         for index in groups.indices where results[index] == nil {
@@ -251,7 +246,6 @@ extension RedisClient {
                     return (replies, replies.lazy.compactMap(RedisRedirect.init).first)
                 }
             } catch let error as RedisError where error.code == .io || error.code == .connection {
-                cluster.invalidate()
                 throw RedisError(
                     code: error.code,
                     message: "\(error.message) (slot \(slot); the cluster's slot map will be read again)")

@@ -72,15 +72,21 @@ final class RedisCluster: @unchecked Sendable {
             workers[node] = list
             return list[0]
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            let job = RedisWorker.Job(
-                run: { connection in continuation.resume(with: Result { try body(connection) }) },
-                fail: { error in continuation.resume(throwing: error) }
-            )
-            if !worker.submit(job) {
-                continuation.resume(
-                    throwing: RedisError(code: .shutdown, message: "the RedisClient for \(url) has been shut down"))
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                let job = RedisWorker.Job(
+                    run: { connection in continuation.resume(with: Result { try body(connection) }) },
+                    fail: { error in continuation.resume(throwing: error) }
+                )
+                if !worker.submit(job) {
+                    continuation.resume(
+                        throwing: RedisError(code: .shutdown, message: "the RedisClient for \(url) has been shut down"))
+                }
             }
+        } catch let error as RedisError where error.code == .io || error.code == .connection {
+            // A node that is gone (or slow) may have been failed over: read the slot map again before the next batch.
+            invalidate()
+            throw error
         }
     }
 

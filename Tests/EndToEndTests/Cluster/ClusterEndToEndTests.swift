@@ -63,11 +63,16 @@ struct ClusterEndToEndTests {
             let ledger = Ledger()
             let senders = (0..<3).map { _ in Task { await Self.send(until: ledger, to: rig) } }
             try await Task.sleep(for: .seconds(2))
-            // A shard that holds batches: its replica stops taking the replication stream (SIGSTOP) while its master
-            // acknowledges flushes, then the master is killed and the stale replica takes over.
+            // A shard that holds batches: its replica is frozen (SIGSTOP) and its replication link cut, so what the
+            // master acknowledges from then on reaches no replica (a frozen process's socket would still buffer
+            // it); then the master is killed and the stale replica takes over.
             let (master, replica) = try await rig.cluster.shard(ofSlot: 0)
             rig.cluster.pause(replica)
+            _ = try await rig.cluster.cli(master, ["CLIENT", "KILL", "TYPE", "replica"])
+            let lostFrom = try await rig.cluster.cli(master, ["INFO", "replication"])
             try await Task.sleep(for: .milliseconds(1_200))
+            let lostTo = try await rig.cluster.cli(master, ["INFO", "replication"])
+            print("e2e[cluster]: master offsets while cut off: \(Self.offset(lostFrom)) → \(Self.offset(lostTo))")
             await rig.cluster.kill9(master)
             rig.cluster.resume(replica)
             print("e2e[cluster]: killed master \(master) with replica \(replica) stale by 1.2 s")
@@ -83,6 +88,11 @@ struct ClusterEndToEndTests {
             card.fail("\(error)")
         }
         await rig.stop(card)
+    }
+
+    /// `master_repl_offset` from `INFO replication`: how many bytes of writes the master has produced.
+    static func offset(_ info: String) -> String {
+        info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("master_repl_offset:") }.map(String.init) ?? "?"
     }
 
     // MARK: - Load and oracle
