@@ -41,7 +41,11 @@ extension RedisClient {
         var byNode: [RedisNode: [Int]] = [:]
         for (index, span) in spans.enumerated() {
             let node: RedisNode
-            if let slot = span.slot { node = try await cluster.master(ofSlot: slot) } else { node = try await cluster.anyMaster() }
+            if let slot = span.slot {
+                node = try await cluster.master(ofSlot: slot)
+            } else {
+                node = try await cluster.anyMaster()
+            }
             byNode[node, default: []].append(index)
         }
         let bytes = commands.bytes
@@ -94,10 +98,10 @@ extension RedisClient {
     ///
     /// The slots' transactions, each with a `SET` of its slot's marker to `journal.sequence`, are first stored under
     /// `journal.key`; then every slot's transaction but the last runs (those of one master in one write, all masters
-    /// at once), then the last one (the slot of the batch's last command); then the journal is deleted. A writer that starts again
-    /// calls ``finishJournal(key:marker:)`` before anything else: it runs the stored transactions of the slots whose
-    /// marker is still below the sequence, so each slot gets the batch once. On a single server this is one plain
-    /// transaction, which is atomic anyway.
+    /// at once), then the last one (the slot of the batch's last command); then the journal is deleted. A writer that
+    /// starts again calls ``finishJournal(key:marker:)`` before anything else: it runs the stored transactions of the
+    /// slots whose marker is still below the sequence, so each slot gets the batch once. On a single server this is
+    /// one plain transaction, which is atomic anyway.
     public func transactionPerSlot(_ commands: RESPCommands, journal: RedisSlotJournal) async throws {
         guard let cluster else {
             _ = try await transaction(commands)
@@ -192,7 +196,9 @@ extension RedisClient {
                         for group in mine { try connection.sendTransaction(group.bytes, asking: false) }
                         return try mine.map { group -> Result<[RedisReply], RedisError>? in
                             let raw = try connection.receiveTransaction(count: group.count, asking: false)
-                            if raw.queued.contains(where: { RedisRedirect($0) != nil }) || RedisRedirect(raw.exec) != nil {
+                            if raw.queued.contains(where: { RedisRedirect($0) != nil })
+                                || RedisRedirect(raw.exec) != nil
+                            {
                                 return nil
                             }
                             return Result { () throws(RedisError) in try RedisConnection.judge(raw) }

@@ -188,8 +188,10 @@ final class RedisCluster: @unchecked Sendable {
     /// node that was asked.
     static func parseSlots(_ reply: RedisReply, askedNode: RedisNode) throws(RedisError) -> [RedisNode?] {
         if let message = reply.errorMessage {
-            throw RedisError(code: .server, message: "CLUSTER SLOTS failed on \(askedNode): \(message); "
-                + "is it started with --cluster-enabled yes?")
+            throw RedisError(
+                code: .server,
+                message: "CLUSTER SLOTS failed on \(askedNode): \(message); "
+                    + "is it started with --cluster-enabled yes?")
         }
         guard let ranges = reply.array else {
             throw RedisError(code: .protocol, message: "CLUSTER SLOTS on \(askedNode) did not return an array")

@@ -34,8 +34,10 @@ struct ClusterEndToEndTests {
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
             let ship = try await CommandRunner.run(
                 E2EEnvironment.binaryPath,
-                ["ship", file.path, "--url", rig.balancerURL, "--token", rig.servers[0].opsToken, "--state",
-                    rig.directory.appendingPathComponent("ship.state").path],
+                [
+                    "ship", file.path, "--url", rig.balancerURL, "--token", rig.servers[0].opsToken, "--state",
+                    rig.directory.appendingPathComponent("ship.state").path,
+                ],
                 in: rig.directory, timeout: .seconds(60))
             card.equal(ship.status, 0, "ship through haproxy; stderr: \(ship.stderr.suffix(1000))")
 
@@ -77,7 +79,9 @@ struct ClusterEndToEndTests {
             rig.cluster.resume(replica)
             print("e2e[cluster]: killed master \(master) with replica \(replica) stale by 1.2 s")
             try await eventually("replica \(replica) promoted", timeout: .seconds(30)) {
-                let up = try await rig.cluster.nodes().contains { $0.port == replica && $0.isMaster && !$0.slots.isEmpty }
+                let up = try await rig.cluster.nodes().contains {
+                    $0.port == replica && $0.isMaster && !$0.slots.isEmpty
+                }
                 return (up, "not yet")
             }
             try await Task.sleep(for: .seconds(2))
@@ -131,7 +135,8 @@ struct ClusterEndToEndTests {
             let ts = E2EEnvironment.nowMs
             let lines = (0..<eventsPerBatch).map { i in
                 let e = Ledger.event(n, i)
-                return #"{"ts":\#(ts - Int64(i)),"service":"\#(service)","route":"/c","method":"POST","status":\#(e.status),"duration_ms":\#(e.ms)}"#
+                return
+                    #"{"ts":\#(ts - Int64(i)),"service":"\#(service)","route":"/c","method":"POST","status":\#(e.status),"duration_ms":\#(e.ms)}"#
             }
             var request = HTTPClientRequest(url: rig.balancerURL + "/v1/ingest")
             request.method = .POST
@@ -179,7 +184,8 @@ struct ClusterEndToEndTests {
                     off.isEmpty && extraOff.isEmpty,
                     "\(off.count) acknowledged batches not at \(eventsPerBatch), e.g. "
                         + "\(off.keys.sorted().prefix(5).map { "\($0): \(mine[ledger.service($0)]?.requests ?? 0)" }); "
-                        + "\(extraOff.keys.sorted())")
+                        + "\(extraOff.keys.sorted())"
+                )
             }
             answers.append(mine)
         }
@@ -201,7 +207,8 @@ struct ClusterEndToEndTests {
                 let events = (0..<eventsPerBatch).map { Ledger.event(n, $0) }
                 card.equal(s.errors, events.filter { $0.status >= 500 }.count, "\(what): errors")
                 for q in Oracle.summaryQuantiles {
-                    card.quantile(s.latency[q.key], exactMs: Oracle.exact(events.map { Double($0.ms) }, q), "\(what): q=\(q.key)")
+                    card.quantile(
+                        s.latency[q.key], exactMs: Oracle.exact(events.map { Double($0.ms) }, q), "\(what): q=\(q.key)")
                 }
             }
             for (name, want) in extra {
@@ -209,12 +216,14 @@ struct ClusterEndToEndTests {
                 card.equal(totals[name], want.count, "collector \(index) \(name): opsight_requests_total")
                 for q in Oracle.summaryQuantiles {
                     card.quantile(
-                        mine[name]?.latency[q.key], exactMs: Oracle.exact(want.samples, q), "collector \(index) \(name): q=\(q.key)")
+                        mine[name]?.latency[q.key], exactMs: Oracle.exact(want.samples, q),
+                        "collector \(index) \(name): q=\(q.key)")
                 }
             }
         }
         // Whatever the collector that answered, the figures are the same.
-        card.check(answers.dropFirst().allSatisfy { a in a.mapValues(\.requests) == answers[0].mapValues(\.requests) },
+        card.check(
+            answers.dropFirst().allSatisfy { a in a.mapValues(\.requests) == answers[0].mapValues(\.requests) },
             "the three collectors give the same requests per service")
         let acknowledged = outcomes.values.filter { $0 == .acknowledged }.count
         print("e2e[cluster]: \(outcomes.count) batches, \(acknowledged) acknowledged, checked on 3 collectors")
@@ -256,8 +265,10 @@ struct ClusterEndToEndTests {
             let cluster = try RedisClusterFixture()
             try await cluster.start()
             let a = try OpsightServer(label: "cluster-\(label)-a")
-            let servers = [a, try OpsightServer(label: "cluster-\(label)-b", sharing: a),
-                try OpsightServer(label: "cluster-\(label)-c", sharing: a)]
+            let servers = [
+                a, try OpsightServer(label: "cluster-\(label)-b", sharing: a),
+                try OpsightServer(label: "cluster-\(label)-c", sharing: a),
+            ]
             for s in servers {
                 s.redisURL = cluster.url
                 s.fixedPort = try OpsightServer.freePort()
@@ -274,12 +285,15 @@ struct ClusterEndToEndTests {
                 let r = try await HTTPClient.shared.execute(request, timeout: .seconds(2))
                 return (r.status.code == 200, "\(r.status)")
             }
-            print("e2e[cluster]: rig up in \(ContinuousClock.now - started): \(cluster.url), haproxy \(rig.balancerURL)")
+            print(
+                "e2e[cluster]: rig up in \(ContinuousClock.now - started): \(cluster.url), haproxy \(rig.balancerURL)")
             return rig
         }
 
         private func startHAProxy() throws {
-            let backends = servers.enumerated().map { "    server c\($0.offset) 127.0.0.1:\($0.element.fixedPort!) check" }
+            let backends = servers.enumerated().map {
+                "    server c\($0.offset) 127.0.0.1:\($0.element.fixedPort!) check"
+            }
             let config = """
                 global
                     maxconn 512

@@ -22,7 +22,9 @@ struct RedisClusterClientTests {
         for _ in 0..<3000 {
             keys.append((0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
         }
-        for _ in 0..<500 { keys.append((0..<Int.random(in: 1...40, using: &rng)).map { _ in UInt8.random(in: 0...255) }) }
+        for _ in 0..<500 {
+            keys.append((0..<Int.random(in: 1...40, using: &rng)).map { _ in UInt8.random(in: 0...255) })
+        }
         var commands = RESPCommands()
         for key in keys { commands.append("CLUSTER", "KEYSLOT", .bytes(key)) }
         let replies = try await client.pipeline(commands)

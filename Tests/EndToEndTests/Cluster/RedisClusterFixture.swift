@@ -92,7 +92,8 @@ final class RedisClusterFixture: @unchecked Sendable {
             }
             return (
                 masters.count == 3 && following.count == replicas,
-                "\(masters.count) masters with slots, \(following.count) replicas")
+                "\(masters.count) masters with slots, \(following.count) replicas"
+            )
         }
     }
 
