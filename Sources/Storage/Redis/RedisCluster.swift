@@ -176,12 +176,12 @@ final class RedisCluster: @unchecked Sendable {
         if let change { for handler in handlers { handler(change) } }
     }
 
-    /// Learns from a `MOVED` redirect before the full map is read again.
+    /// Learns from a `MOVED` redirect (reported like any change of the map) before the full map is read again.
     func noteMoved(slot: Int, to node: RedisNode) {
-        lock.withLock {
-            masters[slot] = node
-            stale = true
-        }
+        var map = lock.withLock { masters }
+        map[slot] = node
+        install(map)
+        invalidate()
     }
 
     /// Parses a `CLUSTER SLOTS` reply: `[[start, end, [host, port, id…], replicas…], …]`. An empty host means the

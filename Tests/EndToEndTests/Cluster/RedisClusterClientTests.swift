@@ -94,6 +94,57 @@ struct RedisClusterClientTests {
         #expect(try await client.shardTags().count == 3)
     }
 
+    /// While a slot migrates (`CLUSTER SETSLOT … MIGRATING/IMPORTING`, `MIGRATE`), keys already moved answer `ASK`:
+    /// commands and per-slot transactions follow it with `ASKING` to the importing master; once the slot is given to
+    /// it (`SETSLOT … NODE`), `MOVED` updates the map and the client reports the change.
+    @Test func followsAskDuringASlotMigrationAndMovedAfterIt() async throws {
+        let cluster = try RedisClusterFixture()
+        defer { cluster.stop() }
+        try await cluster.start()
+        let client = RedisClient(url: try RedisURL(cluster.url))
+        defer { client.shutdown() }
+        let changes = Changes()
+        client.onTopologyChange { changes.append($0) }
+        let moved = "ask:{m}:moved"
+        let slot = RedisKeySlot.slot(moved)
+        _ = try await client.command("SET", .string(moved), .string("v1"))
+
+        let nodes = try await cluster.nodes()
+        let source = try #require(nodes.first { $0.isMaster && $0.slots.contains { $0.contains(slot) } })
+        let target = try #require(nodes.first { $0.isMaster && !$0.slots.isEmpty && $0.id != source.id })
+        _ = try await cluster.cli(target.port, ["CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id])
+        _ = try await cluster.cli(source.port, ["CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id])
+        let migrate = try await cluster.cli(
+            source.port, ["MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS", moved])
+        #expect(migrate == "OK")
+
+        #expect(try await client.command("GET", .string(moved)).string == "v1", "ASK to the importing master")
+        #expect(try await client.command("SET", .string("ask:{m}:new"), .string("v2")) == .status("OK"))
+        // A transaction of one key (with several, Redis answers TRYAGAIN until the migration ends).
+        var writes = RESPCommands()
+        writes.incrby("ask:{m}:counter", by: 5)
+        #expect(try await client.transactionPerSlot(writes) == [.integer(5)])
+        #expect(try await cluster.cli(target.port, ["CLUSTER", "COUNTKEYSINSLOT", String(slot)]) == "3")
+        #expect(try await cluster.cli(source.port, ["CLUSTER", "COUNTKEYSINSLOT", String(slot)]) == "0")
+        #expect(changes.all.isEmpty, "an ASK does not change the map")
+
+        for node in try await cluster.nodes() where node.isMaster {
+            _ = try await cluster.cli(node.port, ["CLUSTER", "SETSLOT", String(slot), "NODE", target.id])
+        }
+        var reads = RESPCommands()
+        for key in [moved, "ask:{m}:new", "ask:{m}:counter"] { reads.get(key) }
+        #expect(try await client.pipeline(reads).map(\.string) == ["v1", "v2", "5"])
+        try await eventually("the client reports the slot's new master", timeout: .seconds(10)) {
+            _ = try await client.command("GET", .string(moved))
+            let seen = changes.all
+            let done = seen.contains {
+                $0.newMasters.contains(RedisNode(host: "127.0.0.1", port: target.port))
+                    && $0.previousMasters.contains(RedisNode(host: "127.0.0.1", port: source.port))
+            }
+            return (done, "\(seen)")
+        }
+    }
+
     /// A journaled multi-slot transaction cut off halfway (one master frozen past the socket timeout) is applied
     /// exactly once in every slot by `finishJournal`, whether or not the frozen master ran its part later.
     @Test func aJournaledTransactionCutOffHalfwayLandsOnceInEverySlot() async throws {
