@@ -127,12 +127,17 @@ public enum Migrations {
     /// Applies every migration newer than the database's; returns the versions applied.
     @discardableResult
     public static func migrate(client: PostgresClient, schema: String, logger: Logger) async throws -> [Int] {
-        try await client.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted(schema))", logger: logger)
-        try await client.query(
-            """
-            CREATE TABLE IF NOT EXISTS \(unescaped: quoted(schema)).schema_migrations (
-                version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
-            """, logger: logger)
+        try await client.withTransaction(logger: logger) { conn in
+            // Under the migrations' lock: two `CREATE … IF NOT EXISTS` of one name at once can both try to create it
+            // and one fails on PostgreSQL's unique index (several collectors starting together on a new schema).
+            try await conn.query("SELECT pg_advisory_xact_lock(7315001)", logger: logger)
+            try await conn.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted(schema))", logger: logger)
+            try await conn.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: quoted(schema)).schema_migrations (
+                    version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+        }
         var applied: [Int] = []
         for m in all {
             let done = try await client.withTransaction(logger: logger) { conn -> Bool in
