@@ -152,10 +152,22 @@ struct OpsightService: Service {
         DashboardsController(directory: config.dashboardsDirectory).register(on: routes)
         HealthController(hot: stores.readHot, durable: stores.durable, pipeline: runtime.pipeline)
             .register(on: routes)
-        // A connection that sends nothing is closed after `http.idle_timeout`, so idle clients cannot pile up.
+        // A connection that sends nothing is closed after `http.idle_timeout`, and at most `http.max_connections` are
+        // served at once, so idle or flooding clients cannot pile up.
+        let connections = ConnectionLimit(limit: config.httpMaxConnections)
+        selfMetrics.register(
+            "opsight_http_connections", type: "gauge", help: "HTTP connections open now."
+        ) { Double(connections.openConnections) }
+        selfMetrics.register(
+            "opsight_http_connections_rejected_total", type: "counter",
+            help: "HTTP connections answered 503 because http.max_connections were open."
+        ) { Double(connections.rejectedConnections) }
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(config.httpIdleTimeoutMs))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [connections.handler()],
+                    idleTimeout: .milliseconds(config.httpIdleTimeoutMs))),
             configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
             onServerRunning: { channel in
                 log.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

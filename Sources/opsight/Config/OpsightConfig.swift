@@ -48,6 +48,8 @@ struct OpsightConfig {
     var consoleAssetsDir = "/usr/share/javascript/dygraphs"
     /// How long an HTTP connection may sit idle before the server closes it (`http.idle_timeout`).
     var httpIdleTimeoutMs: Int64 = 60_000
+    /// Most HTTP connections served at once (`http.max_connections`); more are answered 503 and closed.
+    var httpMaxConnections = 1_000
     /// The dashboards the console renders (`console.dashboards_dir`); nil: `dashboards` next to the configuration
     /// file when that folder exists, else `./dashboards` (see `dashboardsDirectory`).
     var consoleDashboardsDir: String?
@@ -80,14 +82,15 @@ struct OpsightConfig {
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw ConfigError(file: path, message: "cannot read the configuration file: \(error.localizedDescription)")
             }
-            let (substituted, unset) = substitute(text, environment: environment)
-            config.unsetVariables = unset
-            let root: Node?
-            do { root = try Yams.compose(yaml: substituted) } catch let error as YamlError {
+            let parsed: Node?
+            do { parsed = try Yams.compose(yaml: text) } catch let error as YamlError {
                 throw ConfigError(file: path, message: "invalid YAML: \(error)")
             } catch {
                 throw ConfigError(file: path, message: "invalid YAML: \(error)")
             }
+            var unset: [String] = []
+            let root = parsed.map { substitute($0, environment: environment, unset: &unset) }
+            config.unsetVariables = unset
             if let root {
                 let node = ConfigNode(node: root, file: path, path: "")
                 try config.apply(node)
@@ -98,35 +101,32 @@ struct OpsightConfig {
         return config
     }
 
-    /// Replaces `${VAR}` with the environment's value (empty when unset, reported back); comments are left as
-    /// they are, so a commented-out line does not ask for its variables.
-    static func substitute(_ text: String, environment: [String: String]) -> (String, [String]) {
-        var unset: [String] = []
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            let cut = commentStart(line)
-            let (code, missing) = substituteLine(line[..<cut], environment: environment)
+    /// Replaces `${VAR}` in the parsed document's scalar values with the environment's value (empty when unset,
+    /// reported back in `unset`). Substituting after parsing keeps every value literal: a secret holding `#`, `"`,
+    /// `: ` or a line break stays one string and cannot reshape the file, and a commented-out line asks for nothing.
+    static func substitute(_ node: Node, environment: [String: String], unset: inout [String]) -> Node {
+        switch node {
+        case .scalar(var scalar):
+            guard scalar.string.contains("${") else { return node }
+            let (text, missing) = substituteLine(Substring(scalar.string), environment: environment)
             unset += missing.filter { !unset.contains($0) }
-            return code + line[cut...]
-        }
-        return (lines.joined(separator: "\n"), unset)
-    }
-
-    /// Where a YAML comment starts in `line` (a `#` at the start or after a blank, outside quotes), or its end.
-    private static func commentStart(_ line: Substring) -> Substring.Index {
-        var quote: Character?
-        var previous: Character = " "
-        for i in line.indices {
-            let c = line[i]
-            if let q = quote {
-                if c == q { quote = nil }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == "#" && (previous == " " || previous == "\t") {
-                return i
+            // Assigning resets the tag to implicit, so a plain `${PORT}` reads as the number it names.
+            scalar.string = text
+            return .scalar(scalar)
+        case .mapping(var mapping):
+            for index in mapping.indices {
+                let (key, value) = mapping[index]
+                mapping[index] = (key, substitute(value, environment: environment, unset: &unset))
             }
-            previous = c
+            return .mapping(mapping)
+        case .sequence(var sequence):
+            for index in sequence.indices {
+                sequence[index] = substitute(sequence[index], environment: environment, unset: &unset)
+            }
+            return .sequence(sequence)
+        case .alias:
+            return node
         }
-        return line.endIndex
     }
 
     private static func substituteLine(_ line: Substring, environment: [String: String]) -> (String, [String]) {
@@ -154,7 +154,13 @@ struct OpsightConfig {
             "retention", "http",
         ])
         if let http = root.child("http") {
-            try http.checkKeys(["idle_timeout"])
+            try http.checkKeys(["idle_timeout", "max_connections"])
+            if let n = http.child("max_connections") {
+                httpMaxConnections = try n.int()
+                guard httpMaxConnections >= 1, httpMaxConnections <= 1_000_000 else {
+                    throw n.error("must be from 1 to 1000000")
+                }
+            }
             if let n = http.child("idle_timeout") {
                 httpIdleTimeoutMs = try n.duration()
                 guard httpIdleTimeoutMs >= 1_000, httpIdleTimeoutMs <= 3_600_000 else {
