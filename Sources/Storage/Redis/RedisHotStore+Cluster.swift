@@ -38,6 +38,27 @@ extension RedisHotStore {
         try await wrap { try await self.client.transactionPerSlot(commands, journal: journal) }
     }
 
+    /// A commit on a cluster, where no `WATCH` spans the slots of the jobs it pairs: their facts are read, then the
+    /// flush goes slot by slot. Two collectors bringing facts of one job within the same few milliseconds may each
+    /// pair without the other's (docs/scaling.md). The epoch guard is not offered on a cluster (`expecting` must be
+    /// nil): the hot-store loss repair runs on a single Redis only.
+    func commitOnCluster(_ plan: CommitPlan) async throws -> GuardedCommit {
+        precondition(plan.expecting == nil, "no epoch-guarded commits on a Redis Cluster")
+        var w = plan.base
+        let keys = Array(plan.jobKeys)
+        if !keys.isEmpty {
+            var reads = RESPCommands()
+            for (_, key) in keys { reads.append("HGETALL", .string(key)) }
+            let commands = reads
+            let replies = try await wrap { try await self.client.pipeline(commands) }
+            pair(plan.facts, keys: keys, hashes: replies[...], into: &w)
+        }
+        var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true)
+        cmds.append("SET", .string(positionKey(plan.collector)), .string(String(plan.position)))
+        try await commitAcrossSlots(&cmds, position: plan.position, collector: plan.collector)
+        return .committed
+    }
+
     /// Finishes the flush this collector left halfway, if any, and clears its in-flight mark.
     func finishInterruptedCommit(collector: String) async throws {
         let journal = journal(collector, sequence: 0)

@@ -40,6 +40,8 @@ struct OpsightConfig {
     var funnels: [FunnelDefinition] = []
     /// How long alert history, finished notifications and funnel records are kept (`retention:`).
     var retention = PostgresRetention.Configuration()
+    /// How long and how much of the quarantine file is kept (`retention.quarantine`, `quarantine_bytes`).
+    var quarantineRetention = Quarantine.Retention()
     /// How often the retention sweep runs (`retention.every`).
     var retentionEveryMs: Int64 = 3_600_000
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
@@ -263,7 +265,10 @@ struct OpsightConfig {
         }
         if let list = root.child("funnels") { funnels = try FunnelSettings.parse(list) }
         if let node = root.child("retention") {
-            try node.checkKeys(["alert_history", "notifications", "funnel_records", "every"])
+            try node.checkKeys([
+                "alert_history", "notifications", "funnel_records", "rollups", "rollups_downsample_after", "quarantine",
+                "quarantine_bytes", "every",
+            ])
             // A duration, or `forever`.
             func kept(_ key: String) throws(ConfigError) -> Int64?? {
                 guard let n = node.child(key) else { return .none }
@@ -280,6 +285,28 @@ struct OpsightConfig {
                     throw n.error(
                         "must be at least the longest window plus the longest funnel window (\(needed / 60_000) min)")
                 }
+            }
+            if let v = try kept("rollups") { retention.rollupsMs = v }
+            if let v = try kept("rollups_downsample_after") { retention.rollupsDownsampleAfterMs = v }
+            if let v = retention.rollupsMs, let n = node.child("rollups") ?? node.child("rollups_downsample_after") {
+                // Windows are read from the rollups; the newest two days are still being compacted.
+                let needed = max(windowsMs.max() ?? 0, 2 * 86_400_000)
+                if v < needed {
+                    throw n.error("rollups must be kept at least the longest window and 2 days (\(needed / 3_600_000) h)")
+                }
+                if let after = retention.rollupsDownsampleAfterMs, after > v {
+                    throw n.error("rollups_downsample_after must not be longer than rollups (they would be dropped first)")
+                }
+            }
+            if let after = retention.rollupsDownsampleAfterMs, after < 2 * 86_400_000,
+                let n = node.child("rollups_downsample_after")
+            {
+                throw n.error("must be at least 2d: the flusher compacts the last day's minutes")
+            }
+            if let v = try kept("quarantine") { quarantineRetention.maxAgeMs = v }
+            if let n = node.child("quarantine_bytes") {
+                quarantineRetention.maxBytes = try n.bytes()
+                guard quarantineRetention.maxBytes >= 1 << 20 else { throw n.error("must be at least 1MiB") }
             }
             if let n = node.child("every") { retentionEveryMs = try n.duration() }
         }
@@ -340,6 +367,17 @@ struct OpsightConfig {
         if let v = env["OPSIGHT_WAL_DIR"], !v.isEmpty { walDirectory = v }
         if let v = env["OPSIGHT_DATABASE_SCHEMA"], !v.isEmpty { databaseSchema = v }
         if let v = env["OPSIGHT_REDIS_KEY_PREFIX"], !v.isEmpty { redisKeyPrefix = v }
+    }
+
+    /// How long job facts are kept for queue wait pairing: `ingest.max_age` and an hour, since a start can only
+    /// arrive that long after its enqueue (or the reverse) and still be accepted.
+    var jobFactRetentionMs: Int64 { maxAgeMs + 3_600_000 }
+
+    /// The retention sweep's settings, job facts kept for ``jobFactRetentionMs``.
+    var retentionConfiguration: PostgresRetention.Configuration {
+        var r = retention
+        r.jobFactsMs = jobFactRetentionMs
+        return r
     }
 
     var ingestConfiguration: IngestPipeline.Configuration {
