@@ -260,6 +260,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "OpsightMetrics",
+                // The Redis client, for the cluster tests that check routing against a real Redis Cluster.
+                "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -108,8 +108,9 @@ struct OpsightService: Service {
                     now: { WallClock.system.nowMs() }, quarantine: quarantine, logger: logger))
         }
         // A Redis that lost its data (restarted empty, failed over to a replica lacking writes) is noticed by the
-        // flush's guarded commits and the readers' epoch checks, and rebuilt (docs/hot-store-loss.md).
-        let recovery = HotStoreRecovery(
+        // flush's guarded commits and the readers' epoch checks, and rebuilt (docs/hot-store-loss.md). Not on a
+        // Redis Cluster yet, whose slots fail over one by one (docs/scaling.md).
+        let recovery: HotStoreRecovery? = stores.redis.isCluster ? nil : HotStoreRecovery(
             configuration: .init(
                 hotRetentionMs: stores.hot.retentionMs ?? 4_500_000, jobFactRetentionMs: config.jobFactRetentionMs),
             hot: stores.hot, durable: stores.durable, aggregator: runtime.aggregator, status: runtime.status,

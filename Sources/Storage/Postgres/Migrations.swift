@@ -222,12 +222,17 @@ public enum Migrations {
     public static func migrate(
         client: PostgresClient, schema: String, through: Int = .max, logger: Logger
     ) async throws -> [Int] {
-        try await client.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted(schema))", logger: logger)
-        try await client.query(
-            """
-            CREATE TABLE IF NOT EXISTS \(unescaped: quoted(schema)).schema_migrations (
-                version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
-            """, logger: logger)
+        try await client.withTransaction(logger: logger) { conn in
+            // Under the migrations' lock: two `CREATE … IF NOT EXISTS` of one name at once can both try to create it
+            // and one fails on PostgreSQL's unique index (several collectors starting together on a new schema).
+            try await conn.query("SELECT pg_advisory_xact_lock(7315001, hashtext(\(schema)))", logger: logger)
+            try await conn.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted(schema))", logger: logger)
+            try await conn.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: quoted(schema)).schema_migrations (
+                    version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+        }
         var applied: [Int] = []
         for m in all where m.version <= through {
             let done = try await client.withTransaction(logger: logger) { conn -> Bool in

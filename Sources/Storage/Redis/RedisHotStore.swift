@@ -26,6 +26,12 @@ import OpsightMetrics
 /// the epoch and the collector's position for a guarded commit, the facts of the jobs it pairs — is `WATCH`ed
 /// and read first on the same connection: if another collector changes any of it before `EXEC`, nothing is
 /// applied and the commit is worked out again.
+///
+/// On a Redis Cluster (see `RedisHotStore+Cluster.swift`) the change feed and its count are `P:{changes}` and
+/// `P:{changes}:count`, in one slot with `P:{changes}:inflight`, the collectors whose flush is under way; a flush is
+/// one `MULTI` per slot, journaled in `P:wal:<collector>:journal` with a marker `P:{tag}:once:<collector>` per slot
+/// so that it lands exactly once even when the collector dies between slots. No `WATCH` spans slots there: job facts
+/// are read, then the flush goes slot by slot (``commitOnCluster(_:)``), and the epoch guard is not offered.
 public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// Key prefix and retention.
     public struct Configuration: Sendable {
@@ -58,7 +64,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     public var retentionMs: Int64? { configuration.retentionSeconds * 1000 }
     let client: RedisClient
     let configuration: Configuration
-    private let clock: WallClock
+    let clock: WallClock
     static let sep = "\u{1f}"
 
     /// Creates the store over a client.
@@ -76,14 +82,16 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
 
     func bucketKey(_ service: String, _ bucket: Int64) -> String { "\(tag(service)):h:\(bucket)" }
     var servicesKey: String { "\(configuration.keyPrefix):services" }
-    var changesKey: String { "\(configuration.keyPrefix):changes" }
-    var changeCountKey: String { "\(configuration.keyPrefix):changes:count" }
+    var keyPrefix: String { configuration.keyPrefix }
+    var changesKey: String { client.isCluster ? "\(keyPrefix):{changes}" : "\(keyPrefix):changes" }
+    var changeCountKey: String { "\(changesKey):count" }
     func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
     var epochKey: String { "\(configuration.keyPrefix):epoch" }
     var rebuildKey: String { "\(configuration.keyPrefix):rebuild" }
     func jobKey(_ id: JobIdentity) -> String { "\(tag(id.service)):job:\(id.jobID)" }
 
     public func committedPosition(collector: String) async throws -> UInt64 {
+        if client.isCluster { try await finishInterruptedCommit(collector: collector) }
         let key = positionKey(collector)
         let reply = try await wrap { try await self.client.command("GET", .string(key)) }
         guard let text = reply.string else { return 0 }
@@ -108,6 +116,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         let plan = CommitPlan(
             base: base, facts: delta.jobFacts, funnelSteps: delta.funnelSteps, jobKeys: jobs, position: position,
             collector: collector, expecting: expecting)
+        if client.isCluster { return try await commitOnCluster(plan) }
         for _ in 0..<100 {
             let outcome = try await wrap { try await self.client.withConnection { conn in try self.attempt(plan, on: conn) } }
             if let outcome { return outcome }
@@ -159,17 +168,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
                     return verdict
                 }
             }
-            var existing: [JobIdentity: [JobFact]] = [:]
-            for (i, (id, _)) in keys.enumerated() {
-                existing[id] = Self.jobFacts(of: id, hash: replies[2 + i].array ?? [])
-            }
-            let changes = QueueWaitPairing.changes(of: plan.facts) { existing[$0] ?? [] }
-            if !changes.added.isEmpty || !changes.retracted.isEmpty {
-                var waits = Delta()
-                waits.addWaits(changes, widthMs: bucketWidthMs)
-                add(waits, to: &w)
-            }
-            addFacts(changes.newFacts, to: &w)
+            pair(plan.facts, keys: keys, hashes: replies[2...], into: &w)
         }
         var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true)
         cmds.append("SET", .string(positionKey(plan.collector)), .string(String(plan.position)))
@@ -179,6 +178,24 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             return nil
         }
         return .committed
+    }
+
+    /// Pairs `facts` with those the store holds (`hashes[i]`: the `HGETALL` of `keys[i]`) and adds the queue wait
+    /// changes and the new facts to `w`.
+    func pair(
+        _ facts: Set<JobFact>, keys: [(JobIdentity, String)], hashes: ArraySlice<RedisReply>, into w: inout Writes
+    ) {
+        var existing: [JobIdentity: [JobFact]] = [:]
+        for (i, (id, _)) in keys.enumerated() {
+            existing[id] = Self.jobFacts(of: id, hash: hashes[hashes.startIndex + i].array ?? [])
+        }
+        let changes = QueueWaitPairing.changes(of: facts) { existing[$0] ?? [] }
+        if !changes.added.isEmpty || !changes.retracted.isEmpty {
+            var waits = Delta()
+            waits.addWaits(changes, widthMs: bucketWidthMs)
+            add(waits, to: &w)
+        }
+        addFacts(changes.newFacts, to: &w)
     }
 
     /// Adds the increments of every cell of `delta` (bucket hashes, totals, the change record) to `w`.

@@ -41,6 +41,8 @@ final class OpsightServer: @unchecked Sendable {
     var extraTokens: [String] = []
     /// More environment variables for the process (set before `start`).
     var environment: [String: String] = [:]
+    /// The port every start listens on (set before `start`), e.g. for a load balancer in front; a fresh one if nil.
+    var fixedPort: Int?
 
     var configPath: String { directory.appendingPathComponent("opsight.yaml").path }
     var logPath: String { directory.appendingPathComponent("opsight.log").path }
@@ -69,7 +71,7 @@ final class OpsightServer: @unchecked Sendable {
 
     /// Starts the server on a fresh free port and waits (bounded) until `GET /readyz` answers 200.
     func start(timeout: Duration = .seconds(30)) async throws {
-        let port = try Self.freePort()
+        let port = try fixedPort ?? Self.freePort()
         let config = """
             listen: 127.0.0.1:\(port)
             database_schema: \(schema)
