@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 STORES := scripts/stores.sh
 
-.PHONY: deps build test browser-test run bench fmt lint stores-start stores-stop clean-data
+.PHONY: deps build test test-cluster browser-test run bench fmt lint stores-start stores-stop clean-data
 
 ## Install missing system packages (hiredis, zlib, pkg-config, PostgreSQL, Redis).
 deps:
@@ -25,6 +25,21 @@ test: build
 	export OPSIGHT_BIN="$$($(SWIFT) build --show-bin-path)/opsight"; \
 	status=0; $(SWIFT) test --skip-build || status=$$?; \
 	$(MAKE) --no-print-directory browser-test || status=$$?; \
+	if [ $$was_running = 0 ]; then $(STORES) stop || true; fi; \
+	exit $$status
+
+## Issue 16's scale-out tests (Tests/EndToEndTests/Cluster): each starts a 3-master, 3-replica Redis Cluster in a
+## temporary directory, and the E2E ones three collectors behind haproxy on the local PostgreSQL. Bounded: the
+## run is killed after 5 minutes. Stops the stores afterwards unless they were already running.
+test-cluster: build
+	@was_running=0; $(STORES) status >/dev/null 2>&1 && was_running=1; \
+	$(STORES) start; \
+	eval "$$($(STORES) env)"; \
+	export OPSIGHT_BIN="$$($(SWIFT) build --show-bin-path)/opsight" OPSIGHT_TEST_CLUSTER=1; \
+	status=0; start=$$(date +%s); \
+	timeout --signal=KILL 300 $(SWIFT) test --skip-build --filter 'RedisClusterClientTests|ClusterEndToEndTests' \
+		|| status=$$?; \
+	echo "test-cluster: $$(( $$(date +%s) - start )) s, status $$status"; \
 	if [ $$was_running = 0 ]; then $(STORES) stop || true; fi; \
 	exit $$status
 

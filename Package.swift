@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        // Already in the graph through Hummingbird; named for NIOHTTPTypes (the connection cap's channel handler).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
     ],
     targets: [
         // The shared module services link: schema, decoder, sketch, the emitter and the swift-log / swift-metrics
@@ -127,6 +129,9 @@ let package = Package(
                 "Collector",
                 "PromQL",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -255,6 +260,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "OpsightMetrics",
+                // The Redis client, for the cluster tests that check routing against a real Redis Cluster.
+                "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

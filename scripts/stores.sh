@@ -26,10 +26,12 @@ PG_WANTED_VERSION=15
 READY_TIMEOUT=${STORES_READY_TIMEOUT:-60}
 # prometheus brings promtool, which the tests use to check the exposition format.
 # libjs-dygraphs: the console's chart library; chromium and chromium-driver: its browser tests.
+# haproxy: the load balancer in front of three collectors in `make test-cluster`.
+# pgbouncer: the integration test of the PostgreSQL stores through a transaction-mode pooler starts its own.
 # wrk, mtail, time, linux-perf: `make bench` (load generator, the mtail comparison, CPU times, profiles).
 PACKAGES=(redis-server redis-tools libhiredis-dev libre2-dev zlib1g-dev pkg-config prometheus prometheus-alertmanager
     wrk mtail time linux-perf
-    libjs-dygraphs chromium chromium-driver)
+    libjs-dygraphs chromium chromium-driver haproxy pgbouncer)
 
 PG_PORT=""
 REDIS_PORT=""

@@ -38,7 +38,7 @@ extension OpsController {
             "completion_rate": .number(Double(j.succeeded + j.failed) / (Double(windowMs) / 1000)),
             "failure_ratio": j.failureRatio.map(JSON.number) ?? .null,
             "duration": .object(quantiles(j.duration, qs)),
-            "wait": .object(quantiles(j.wait, qs)),
+            "wait": .object(quantiles(j.queueWait, qs)),
         ]
     }
 }

@@ -85,7 +85,7 @@ extension OpsController {
                 values =
                     switch metric {
                     case .jobDuration: qs.map { q in stats.duration.quantile(q.q).map { $0 / 1000 } }
-                    case .jobWait: qs.map { q in stats.wait.quantile(q.q).map { $0 / 1000 } }
+                    case .jobWait: qs.map { q in stats.queueWait.quantile(q.q).map { $0 / 1000 } }
                     default: [stats.failureRatio]
                     }
             } else if metric == .logLines {

@@ -54,7 +54,7 @@ public struct OpsController<Context: RequestContext>: Sendable {
             let job = try p.required("job")
             let metric = try p.oneOf("metric", ["duration", "wait"]) ?? "duration"
             let stats = result.data.jobs[JobKey(service: service, queue: queue, job: job)] ?? JobStats()
-            sketch = metric == "wait" ? stats.wait : stats.duration
+            sketch = metric == "wait" ? stats.queueWait : stats.duration
             body["queue"] = .string(queue)
             body["job"] = .string(job)
             body["metric"] = .string(metric)

@@ -64,6 +64,11 @@ public struct StatusController<Context: RequestContext>: Sendable {
                 "redis": .object([
                     "up": .bool(status.hotUp.load(ordering: .relaxed)),
                     "errors": n(status.hotErrors.load(ordering: .relaxed)),
+                    // Whether it holds its data (docs/hot-store-loss.md): ok, lost or rebuilding.
+                    "state": .string(status.hotState.name),
+                    "epoch": status.hotEpoch.withLock { $0 }.map(JSON.string) ?? .null,
+                    "rebuilds": n(status.hotRebuilds.load(ordering: .relaxed)),
+                    "rebuilds_led": n(status.hotRebuildsLed.load(ordering: .relaxed)),
                 ]),
                 "postgres": .object([
                     "up": .bool(status.durableUp.load(ordering: .relaxed)),

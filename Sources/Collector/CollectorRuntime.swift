@@ -10,52 +10,63 @@ public struct CollectorRuntime: Sendable {
     public let commitLog: CommitLog
     public let status: CollectorStatus
     public let pipeline: IngestPipeline
-    /// Records replayed into some store at start.
+    /// Records some store did not have at start: the flusher reads them back from the log.
     public let replayedRecords: Int
+    /// The hot epoch the durable store recorded at start (``HotStoreRecovery``), when it records one.
+    public let hotEpoch: String?
 
-    /// Opens the log in `walDirectory`, asks each store how far it got, replays the rest, and starts the
-    /// commit thread. Records both stores already hold are still read, only to learn job enqueue times.
+    /// Opens the log in `walDirectory`, asks each store how far it got, reads the log once to seed the cardinality
+    /// guards, and starts the commit thread. What a store does not have yet stays in the log: the flusher reads it
+    /// back in chunks (``Aggregator``), so memory does not grow with the size of the log.
     public static func open(
         wal walConfiguration: WriteAheadLog.Configuration,
         ingest: IngestPipeline.Configuration,
         hot: any MetricsStore,
         durable: any MetricsStore,
         rawEvents: RawEventBuffer? = nil,
+        limits: Aggregator.Limits = .init(),
         logger: Logger
     ) async throws -> CollectorRuntime {
         let wal = try WriteAheadLog(configuration: walConfiguration)
         let collectorID = try Self.collectorID(in: walConfiguration.directory)
-        let hotPosition = try await hot.committedPosition(collector: collectorID)
+        var hotPosition = try await hot.committedPosition(collector: collectorID)
         let durablePosition = try await durable.committedPosition(collector: collectorID)
-        let aggregator = Aggregator(hotPosition: hotPosition, durablePosition: durablePosition)
+        let hotEpoch = try await (durable as? any HotEpochSource)?.hotEpoch()?.epoch
+        if hot is any HotEpochStore, hotPosition < wal.startPosition {
+            // The log was trimmed past what the hot store holds: only a store that lost data can be behind it. The
+            // position believed is where the log starts, which the store then fails to hold, and it is rebuilt.
+            logger.warning(
+                "the hot store is behind the write-ahead log's start; it lost data",
+                metadata: ["hot_position": "\(hotPosition)", "wal_start": "\(wal.startPosition)"])
+            hotPosition = wal.startPosition
+        }
+        let end = wal.endPosition
+        let aggregator = Aggregator(
+            hotPosition: hotPosition, durablePosition: durablePosition, logEnd: end, limits: limits, rules: ingest.rules)
         let status = CollectorStatus(hotPosition: hotPosition, durablePosition: durablePosition)
         let commitLog = CommitLog(wal: wal, aggregator: aggregator)
         let pipeline = IngestPipeline(configuration: ingest, commitLog: commitLog, status: status, rawEvents: rawEvents)
         var replayed = 0
-        try wal.forEachRecord(after: 0) { end, payload in
+        try wal.forEachRecord(after: 0) { recordEnd, payload in
             let events = try EventCodec.decode(payload)
-            var targets: Aggregator.Targets = []
-            if end > hotPosition { targets.insert(.hot) }
-            if end > durablePosition { targets.insert(.durable) }
-            if !targets.isEmpty { replayed += 1 }
+            if recordEnd > min(hotPosition, durablePosition) { replayed += 1 }
             var routes: [String: Set<String>] = [:]
             for e in events where e.kind == .request {
                 if let r = e.route { routes[e.service, default: []].insert(r) }
             }
             for (service, set) in routes { pipeline.routeGuard.seed(service: service, routes: set) }
             pipeline.identityGuard.seed(events)
-            aggregator.apply(BatchAggregate(events: events, rules: ingest.rules), position: end, targets: targets)
         }
         logger.info(
             "collector opened",
             metadata: [
-                "collector": "\(collectorID)", "wal_end": "\(wal.endPosition)", "hot_position": "\(hotPosition)",
-                "durable_position": "\(durablePosition)", "replayed_records": "\(replayed)",
+                "collector": "\(collectorID)", "wal_end": "\(end)", "hot_position": "\(hotPosition)",
+                "durable_position": "\(durablePosition)", "records_to_replay": "\(replayed)",
             ])
         commitLog.start()
         return CollectorRuntime(
             collectorID: collectorID, wal: wal, aggregator: aggregator, commitLog: commitLog, status: status,
-            pipeline: pipeline, replayedRecords: replayed)
+            pipeline: pipeline, replayedRecords: replayed, hotEpoch: hotEpoch)
     }
 
     /// The identity of the collector that owns this log directory, created on first use.

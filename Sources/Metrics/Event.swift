@@ -26,6 +26,9 @@ public struct Event: Sendable, Equatable {
     public var jobEvent: JobEventType?
     /// Job: the attempt number, when reported.
     public var attempt: Int?
+    /// Job, `started` only: the queue wait in milliseconds as the emitter measured it (`wait_ms`); when present
+    /// it is the wait sample, and the start is not paired with an `enqueued` event.
+    public var waitMs: Double?
     /// Kind `event`: the event name (the line's `event` field).
     public var name: String?
     /// Kind `event`: who performed it (a user or team id).
@@ -49,6 +52,7 @@ public struct Event: Sendable, Equatable {
         jobID: String? = nil,
         jobEvent: JobEventType? = nil,
         attempt: Int? = nil,
+        waitMs: Double? = nil,
         name: String? = nil,
         entity: String? = nil,
         level: LogLevel? = nil,
@@ -66,6 +70,7 @@ public struct Event: Sendable, Equatable {
         self.jobID = jobID
         self.jobEvent = jobEvent
         self.attempt = attempt
+        self.waitMs = waitMs
         self.name = name
         self.entity = entity
         self.level = level

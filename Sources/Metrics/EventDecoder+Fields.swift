@@ -118,7 +118,7 @@ extension EventDecoder {
         return try reader.identity(.method, method)
     }
 
-    /// Job fields: queue, job, job_id, lifecycle event, optional duration and attempt.
+    /// Job fields: queue, job, job_id, lifecycle event, optional duration, attempt and (on `started`) wait.
     private func fillJob(_ event: inout Event, _ reader: FieldReader) throws(EventDecodingError) {
         event.queue = try reader.requiredString(.queue, "queue", for: .job)
         event.job = try reader.requiredString(.job, "job", for: .job)
@@ -135,6 +135,12 @@ extension EventDecoder {
                 throw reader.error(.attempt, "expected integer >= 0")
             }
             event.attempt = number
+        }
+        // SPEC §3: a start may carry its wait; it wins over pairing with an `enqueued`. Other steps have none.
+        if type == .started, let value = reader.value(.wait) {
+            let ms = value.kind == .number ? reader.scanner.double(value) : .nan
+            guard ms.isFinite, ms >= 0 else { throw reader.error(.wait, "expected number >= 0") }
+            event.waitMs = ms
         }
     }
 

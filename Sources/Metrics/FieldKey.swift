@@ -3,10 +3,10 @@ struct FieldKey: Sendable {
     /// The schema fields the decoder extracts; every other key is skipped.
     enum Field: Int, CaseIterable {
         case ts, service, kind, route, path, method, status, duration, queue, job, jobID, event, attempt, entity,
-            level, msg
+            level, msg, wait
 
         /// The number of fields, for sizing per-line slot storage without building `allCases`.
-        static let count = 16
+        static let count = 17
     }
 
     /// How a duration key's value is converted to milliseconds.
@@ -52,6 +52,7 @@ struct FieldKey: Sendable {
         FieldKey(name: "job_id", field: .jobID),
         FieldKey(name: "event", field: .event),
         FieldKey(name: "attempt", field: .attempt),
+        FieldKey(name: "wait_ms", field: .wait),
         FieldKey(name: "entity", field: .entity),
         FieldKey(name: "level", field: .level),
         FieldKey(name: "severity", field: .level, priority: 1),

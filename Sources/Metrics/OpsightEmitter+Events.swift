@@ -32,6 +32,9 @@ extension OpsightEmitter {
     ///   - jobID: The id shared by all steps of one job run (the collector pairs `enqueued`/`started` by it).
     ///   - event: The lifecycle step.
     ///   - duration: Run time, for `succeeded` and `failed`.
+    ///   - wait: For `started`: how long the job waited in its queue, when the service knows when it was enqueued
+    ///     (for example from the queue row's enqueue time). Sent as `wait_ms`, it is the wait sample as is, so the
+    ///     collector need not pair this start with its `enqueued` event.
     ///   - attempt: The attempt number, when known.
     ///   - entity: Who the job is for (a user or team id), so its outcome can be a funnel step.
     ///   - fields: Extra fields kept with the raw event.
@@ -41,6 +44,7 @@ extension OpsightEmitter {
         jobID: String,
         event: JobEventType,
         duration: Duration? = nil,
+        wait: Duration? = nil,
         attempt: Int? = nil,
         entity: String? = nil,
         fields: [String: FieldValue] = [:]
@@ -48,7 +52,7 @@ extension OpsightEmitter {
         enqueue(
             .job(
                 queue: queue, job: job, jobID: jobID, event: event, durationMs: duration.map(Self.milliseconds),
-                attempt: attempt, entity: entity),
+                attempt: attempt, entity: entity, waitMs: event == .started ? wait.map(Self.milliseconds) : nil),
             fields: fields
         )
     }

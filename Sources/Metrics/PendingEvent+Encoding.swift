@@ -21,7 +21,7 @@ extension PendingEvent {
             writer.member("status", status)
             writer.member("duration_ms", Self.validDuration(durationMs))
             if let requestID { writer.member("request_id", requestID) }
-        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt, let entity):
+        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt, let entity, let waitMs):
             writer.member("kind", "job")
             writer.member("queue", Self.identity(queue))
             writer.member("job", Self.identity(job))
@@ -30,6 +30,8 @@ extension PendingEvent {
             if let durationMs { writer.member("duration_ms", Self.validDuration(durationMs)) }
             if let attempt { writer.member("attempt", max(attempt, 0)) }
             if let entity { writer.member("entity", Self.identity(entity)) }
+            // Only a start has a queue wait (SPEC §3); the collector reads `wait_ms` on `started` lines only.
+            if let waitMs, event == .started { writer.member("wait_ms", Self.validDuration(waitMs)) }
         case .funnel(let event, let entity):
             writer.member("kind", "event")
             writer.member("event", Self.identity(event))

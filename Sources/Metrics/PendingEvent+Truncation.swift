@@ -24,10 +24,10 @@ extension PendingEvent {
             copy.payload = .request(
                 route: cut(route), method: cut(method), status: status, durationMs: durationMs,
                 requestID: requestID.map(cut))
-        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt, let entity):
+        case .job(let queue, let job, let jobID, let event, let durationMs, let attempt, let entity, let waitMs):
             copy.payload = .job(
                 queue: cut(queue), job: cut(job), jobID: cut(jobID), event: event, durationMs: durationMs,
-                attempt: attempt, entity: entity.map(cut))
+                attempt: attempt, entity: entity.map(cut), waitMs: waitMs)
         case .funnel(let event, let entity):
             copy.payload = .funnel(event: cut(event), entity: cut(entity))
         case .log(let level, let message):

@@ -10,7 +10,7 @@ struct PendingEvent: Sendable {
         /// A job lifecycle step.
         case job(
             queue: String, job: String, jobID: String, event: JobEventType, durationMs: Double?, attempt: Int?,
-            entity: String?)
+            entity: String?, waitMs: Double? = nil)
         /// A named business event performed by an entity (funnels).
         case funnel(event: String, entity: String)
         /// A log line with its level and message.
@@ -30,7 +30,7 @@ struct PendingEvent: Sendable {
         switch payload {
         case .request(let route, let method, _, _, let requestID):
             size += 48 + route.utf8.count + method.utf8.count + (requestID?.utf8.count ?? 0)
-        case .job(let queue, let job, let jobID, _, _, _, let entity):
+        case .job(let queue, let job, let jobID, _, _, _, let entity, _):
             size += 64 + queue.utf8.count + job.utf8.count + jobID.utf8.count + (entity?.utf8.count ?? 0)
         case .funnel(let event, let entity):
             size += 24 + event.utf8.count + entity.utf8.count

@@ -30,6 +30,14 @@ extension SelfMetrics {
             "opsight_quarantined_raw_events_total", type: "counter",
             help: "Raw events the drill-down store refused for their data, set aside."
         ) { Double(status.quarantinedRawEvents.load(ordering: .relaxed)) }
+        register(
+            "opsight_hot_store_rebuilds_total", type: "counter",
+            help: "Times this collector found the hot store had lost data and took its rebuilt epoch."
+        ) { Double(status.hotRebuilds.load(ordering: .relaxed)) }
+        register(
+            "opsight_hot_store_rebuilding", type: "gauge",
+            help: "1 while the hot store is lost or being rebuilt (hot windows are short), else 0."
+        ) { status.hotState == .ok ? 0 : 1 }
         register("opsight_flush_duration_seconds", type: "gauge", help: "Duration of the last flush to Redis.") {
             Double(status.lastFlushNanos.load(ordering: .relaxed)) / 1e9
         }

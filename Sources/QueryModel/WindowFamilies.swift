@@ -85,7 +85,7 @@ struct WindowFamilies {
         }
         if wants("opsight_job_wait_seconds") {
             p.family("opsight_job_wait_seconds", type: "summary", help: "Job queue wait quantile over the window.")
-            eachJob { labels, s in quantileSamples(&p, "opsight_job_wait_seconds", labels, s.wait) }
+            eachJob { labels, s in quantileSamples(&p, "opsight_job_wait_seconds", labels, s.queueWait) }
         }
         if wants("opsight_job_failure_ratio") {
             p.family("opsight_job_failure_ratio", type: "gauge", help: "failed / (succeeded + failed) over the window.")

@@ -17,6 +17,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let refusedData = Code("refused_data")
         /// Stored data could not be read back.
         public static let corrupt = Code("corrupt")
+        /// A write only the lease holder may do was refused: another process holds the lease now.
+        public static let fenced = Code("fenced")
     }
 
     public var code: Code

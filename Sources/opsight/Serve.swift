@@ -89,13 +89,14 @@ struct OpsightService: Service {
         let rawStore = PostgresRawEventStore(client: stores.postgres, schema: config.databaseSchema, logger: logger)
         // Data a store refuses for what it is (SPEC §4) is set aside beside the log, and the flush moves on.
         let quarantine = Quarantine(
-            path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger)
+            path: config.walDirectory + "/quarantine.ndjson", status: runtime.status, logger: logger,
+            retention: config.quarantineRetention)
         var backgroundServices: [any Service] = [
             RetentionSweeper(
                 retention: PostgresRetention(
-                    client: stores.postgres, schema: config.databaseSchema, configuration: config.retention,
+                    client: stores.postgres, schema: config.databaseSchema, configuration: config.retentionConfiguration,
                     logger: logger),
-                every: .milliseconds(config.retentionEveryMs), logger: logger)
+                quarantine: quarantine, every: .milliseconds(config.retentionEveryMs), logger: logger)
         ]
         if let rawEvents {
             var writer = RawEventWriter.Configuration()
@@ -106,9 +107,18 @@ struct OpsightService: Service {
                     configuration: writer, buffer: rawEvents, store: rawStore,
                     now: { WallClock.system.nowMs() }, quarantine: quarantine, logger: logger))
         }
+        // A Redis that lost its data (restarted empty, failed over to a replica lacking writes) is noticed by the
+        // flush's guarded commits and the readers' epoch checks, and rebuilt (docs/hot-store-loss.md). Not on a
+        // Redis Cluster yet, whose slots fail over one by one (docs/scaling.md).
+        let recovery: HotStoreRecovery? = stores.redis.isCluster ? nil : HotStoreRecovery(
+            configuration: .init(
+                hotRetentionMs: stores.hot.retentionMs ?? 4_500_000, jobFactRetentionMs: config.jobFactRetentionMs),
+            hot: stores.hot, durable: stores.durable, aggregator: runtime.aggregator, status: runtime.status,
+            collectorID: runtime.collectorID, epoch: runtime.hotEpoch, signal: stores.epochSignal, logger: logger)
         let flusher = Flusher(
             aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
-            collectorID: runtime.collectorID, status: runtime.status, quarantine: quarantine, logger: logger)
+            collectorID: runtime.collectorID, status: runtime.status, quarantine: quarantine, recovery: recovery,
+            logger: logger)
         // Reads have their own Redis connections: no query waits behind a flush, nor a flush behind a query.
         let clock = WallClock.system
         let cache = WindowCache(
@@ -152,10 +162,22 @@ struct OpsightService: Service {
         DashboardsController(directory: config.dashboardsDirectory).register(on: routes)
         HealthController(hot: stores.readHot, durable: stores.durable, pipeline: runtime.pipeline)
             .register(on: routes)
-        // A connection that sends nothing is closed after `http.idle_timeout`, so idle clients cannot pile up.
+        // A connection that sends nothing is closed after `http.idle_timeout`, and at most `http.max_connections` are
+        // served at once, so idle or flooding clients cannot pile up.
+        let connections = ConnectionLimit(limit: config.httpMaxConnections)
+        selfMetrics.register(
+            "opsight_http_connections", type: "gauge", help: "HTTP connections open now."
+        ) { Double(connections.openConnections) }
+        selfMetrics.register(
+            "opsight_http_connections_rejected_total", type: "counter",
+            help: "HTTP connections answered 503 because http.max_connections were open."
+        ) { Double(connections.rejectedConnections) }
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(config.httpIdleTimeoutMs))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [connections.handler()],
+                    idleTimeout: .milliseconds(config.httpIdleTimeoutMs))),
             configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
             onServerRunning: { channel in
                 log.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
@@ -186,6 +208,8 @@ struct StoreConnections {
     /// The hot store as readers (the API, rules, the window cache) read it.
     let readHot: RedisHotStore
     let durable: PostgresDurableStore
+    /// Where readers report a hot store without its epoch, for the flush's recovery to look at.
+    let epochSignal = HotEpochSignal()
 
     init(config: OpsightConfig, logger: Logger) throws {
         let redisURL: RedisURL
@@ -199,8 +223,11 @@ struct StoreConnections {
         redis = RedisClient(url: redisURL, connections: 2)
         readRedis = RedisClient(url: redisURL, connections: 2)
         postgres = PostgresClient(configuration: pgURL.clientConfiguration, backgroundLogger: logger)
-        hot = RedisHotStore(client: redis, configuration: .init(keyPrefix: config.redisKeyPrefix))
-        readHot = RedisHotStore(client: readRedis, configuration: .init(keyPrefix: config.redisKeyPrefix))
+        let hotConfiguration = RedisHotStore.Configuration(
+            keyPrefix: config.redisKeyPrefix, jobFactRetentionSeconds: config.jobFactRetentionMs / 1000,
+            signal: epochSignal)
+        hot = RedisHotStore(client: redis, configuration: hotConfiguration)
+        readHot = RedisHotStore(client: readRedis, configuration: hotConfiguration)
         durable = PostgresDurableStore(
             client: postgres, configuration: .init(schema: config.databaseSchema), logger: logger)
     }

@@ -399,6 +399,13 @@ class ConsoleTests(unittest.TestCase):
         # the three charts, drawn by dygraphs
         for cid in ["chart-rate", "chart-errors", "chart-latency"]:
             self.wait_css(f"#{cid} canvas")
+        # the latency chart has a legend: one key per quantile series the API returns, each in its own colour
+        keys = self.driver.find_elements(By.CSS_SELECTOR, "#chart-latency .key .key-item")
+        names = [k.get_attribute("data-series") for k in keys]
+        self.assertEqual(names, ["p50", "p95", "p99"])
+        self.assertEqual([k.text for k in keys], names)
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "#chart-rate .key .key-item"), [])
+        self.assertEqual(len({k.value_of_css_property("color") for k in keys}), 3)
         self.screenshot("service")
         self.assert_reload_keeps(lambda: (
             self.driver.find_element(By.CSS_SELECTOR, "button[data-range='15m']").get_attribute("aria-pressed"),

@@ -9,19 +9,6 @@ import Testing
 @Suite struct CrashReplayTests {
     static let base: Int64 = 1_795_000_000_000
 
-    /// The same batches applied to a fresh aggregator that never crashed: the exact oracle.
-    func oracle(_ batches: [[Event]]) -> (hot: WindowData, durable: WindowData) {
-        let aggregator = Aggregator(hotPosition: 0, durablePosition: 0)
-        for (i, b) in batches.enumerated() {
-            aggregator.apply(BatchAggregate(events: b, rules: .init()), position: UInt64(i + 1))
-        }
-        var hot = WindowData()
-        hot.merge(aggregator.takeHot().delta)
-        var durable = WindowData()
-        durable.merge(aggregator.takeDurable().delta)
-        return (hot, durable)
-    }
-
     func open(_ dir: String, _ hot: InMemoryMetricsStore, _ durable: InMemoryMetricsStore) async throws -> (
         CollectorRuntime, Flusher
     ) {
@@ -67,7 +54,7 @@ import Testing
         #expect(await flusher.flushNow())
         runtime.commitLog.shutdown()
 
-        let expected = oracle(batches)
+        let expected = try await storeOracle(batches)
         let all = Int64.min...Int64.max
         let gotHot = try await hot.read(service: nil, buckets: all)
         let gotDurable = try await durable.read(service: nil, buckets: all)
@@ -78,7 +65,7 @@ import Testing
     }
 
     @Test func queueWaitIsStartedMinusLatestEnqueueAcrossBatches() async throws {
-        let aggregator = Aggregator(hotPosition: 0, durablePosition: 0)
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
         func job(_ ts: Int64, _ type: JobEventType) -> Event {
             var e = Event(timestampMs: ts, service: "w", kind: .job)
             e.queue = "q"
@@ -87,15 +74,15 @@ import Testing
             e.jobEvent = type
             return e
         }
-        // Enqueued at 1 000 and again (a retry) at 5 000; started at 7 500 in a later batch → wait 2 500 ms.
-        aggregator.apply(BatchAggregate(events: [job(1_000, .enqueued)], rules: .init()), position: 1)
-        aggregator.apply(
-            BatchAggregate(events: [job(5_000, .enqueued), job(7_500, .started)], rules: .init()), position: 2)
-        var data = WindowData()
-        data.merge(aggregator.takeHot().delta)
+        // Enqueued at 1 000 and again (a retry) at 5 000; started at 7 500 in a later commit → wait 2 500 ms.
+        try await store.commit(BatchAggregate(events: [job(1_000, .enqueued)], rules: .init()).hot, position: 1, collector: "c")
+        try await store.commit(
+            BatchAggregate(events: [job(5_000, .enqueued), job(7_500, .started)], rules: .init()).hot, position: 2,
+            collector: "c")
+        let data = try await store.read(service: nil, buckets: Int64.min...Int64.max)
         let stats = try #require(data.jobs[JobKey(service: "w", queue: "q", job: "j")])
-        #expect(stats.wait.count == 1)
-        let wait = try #require(stats.wait.quantile(0.5))
+        #expect(stats.queueWait.count == 1)
+        let wait = try #require(stats.queueWait.quantile(0.5))
         #expect(abs(wait - 2_500) / 2_500 <= 0.01)
         #expect(stats.enqueued == 2 && stats.started == 1)
     }

@@ -176,4 +176,48 @@ private final class RefusingRawEventStore: RawEventStore {
         #expect(stored.count == 35)
         #expect(!stored.contains { $0.event.line.contains("POISON") })
     }
+
+    /// The quarantine file rotates past a quarter of its byte budget, the parts together stay within the budget, and
+    /// the sweep deletes parts older than the age limit; every line kept is whole (issue 14: the disk stays bounded).
+    @Test func theQuarantineFileRotatesAndAgesOutByBytesAndAge() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let now = Mutex<Int64>(1_000_000)
+        var retention = Quarantine.Retention()
+        retention.maxBytes = 40_000
+        retention.maxAgeMs = 3_600_000
+        let path = dir + "/quarantine.ndjson"
+        let quarantine = Quarantine(
+            path: path, status: CollectorStatus(hotPosition: 0, durablePosition: 0), logger: Logger(label: "test"),
+            clock: WallClock { now.withLock { $0 } }, retention: retention)
+        let line = String(repeating: "x", count: 900)
+        for i in 0..<200 {
+            now.withLock { $0 += 1_000 }
+            quarantine.rawEventsRefused(
+                [RawEvent(timestampMs: 0, service: "s", kind: "log", isError: false, line: "\(i) \(line)")],
+                store: "postgres", error: DataRefused())
+        }
+        func sizes() -> (parts: [UInt64], total: UInt64) {
+            let parts = quarantine.rotatedParts().map(\.bytes)
+            let current = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
+            return (parts, parts.reduce(current, +))
+        }
+        // About 200 kB written: rotated in parts of at most 10 kB, at most 40 kB kept, the newest lines among them.
+        let (parts, total) = sizes()
+        #expect(parts.count >= 2)
+        #expect(parts.allSatisfy { $0 <= 10_000 })
+        #expect(total <= 40_000 && total >= 20_000)
+        let newest = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(newest.last?.contains("\"199 ") == true)
+        // Every kept line parses: rotation never splits one.
+        for part in quarantine.rotatedParts().map(\.path) + [path] {
+            for l in try String(contentsOfFile: part, encoding: .utf8).split(separator: "\n") {
+                #expect((try? JSONSerialization.jsonObject(with: Data(l.utf8))) != nil)
+            }
+        }
+        // An hour and more later the sweep removes every rotated part; the current file stays.
+        #expect(quarantine.ageOut(nowMs: now.withLock { $0 } + 3_700_000) == parts.count)
+        #expect(quarantine.rotatedParts().isEmpty)
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
 }

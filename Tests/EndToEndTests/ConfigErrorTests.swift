@@ -36,6 +36,13 @@ import Testing
             "aliases: {user_id: job_id}\nfunnels:\n  - {name: f, key: user_id, window: 1h, steps: [a, b]}\n",
             "funnel key 'user_id' is also an alias of 'job_id'"
         ),
+        ("retention: {rollups: 12h}\n", "retention.rollups: rollups must be kept at least the longest window and 2 days"),
+        ("retention: {rollups_downsample_after: 1d}\n", "retention.rollups_downsample_after: must be at least 2d"),
+        (
+            "retention: {rollups: 10d, rollups_downsample_after: 20d}\n",
+            "rollups_downsample_after must not be longer than rollups"
+        ),
+        ("retention: {quarantine_bytes: 1KiB}\n", "retention.quarantine_bytes: must be at least 1MiB"),
         (
             "alerting:\n  rule_files: [x]\n  evaluation_interval: soon\n",
             #":3:24: invalid alerting.evaluation_interval "soon": not a valid duration (e.g. 30s, 5m, 1h30m)"#

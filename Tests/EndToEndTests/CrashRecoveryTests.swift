@@ -41,7 +41,24 @@ struct CrashRecoveryTests {
     static let eventsPerBatch = 20
 
     @Test func acknowledgedBatchesCountExactlyOnceAfterKillNine() async throws {
-        try await withOpsightServer("crash") { server, card in
+        try await killLoop(
+            label: "crash", rounds: 2, senders: 3, pauseMs: 15, killAfterMs: 1_000...3_000, acknowledgedFirst: 15)
+    }
+
+    /// Issue 14: twenty kills in a row, some soon after the restart (while the log tail is being replayed into the
+    /// stores and the flushers catch up), others later; every acknowledged batch still counts exactly once.
+    @Test func twentyKillsInARowLoseAndDoubleNothing() async throws {
+        try await killLoop(label: "crash-loop", rounds: 20, senders: 2, pauseMs: 40, killAfterMs: 50...1_500)
+    }
+
+    /// Sends batches from `senders` clients, kills the server with SIGKILL `rounds` times (each a random
+    /// `killAfterMs` after it was ready, and after `acknowledgedFirst` more batches were acknowledged, so that a slow
+    /// machine still has something to lose) and restarts it, then checks Redis and PostgreSQL against the ledger.
+    func killLoop(
+        label: String, rounds: Int, senders: Int, pauseMs: Int, killAfterMs: ClosedRange<Int>,
+        acknowledgedFirst: Int = 0
+    ) async throws {
+        try await withOpsightServer(label) { server, card in
             let ledger = Ledger()
             let started = ContinuousClock.now
             func elapsed() -> String {
@@ -51,24 +68,33 @@ struct CrashRecoveryTests {
             // from the newest minutes it takes from Redis.
             let eventTs = E2EEnvironment.nowMs - 10 * 60_000
             var rng = SystemRandomNumberGenerator()
-            for round in 1...2 {
+            for round in 1...rounds {
                 ledger.resume()
-                let senders = (0..<3).map { _ in
-                    Task { await Self.send(until: ledger, to: server, eventTs: eventTs) }
+                let clients = (0..<senders).map { _ in
+                    Task { await Self.send(until: ledger, to: server, eventTs: eventTs, pauseMs: pauseMs) }
                 }
-                let delay = Int.random(in: 1_000...3_000, using: &rng)
+                if acknowledgedFirst > 0 {
+                    let target = ledger.all.values.filter { $0 == .acknowledged }.count + acknowledgedFirst
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while ledger.all.values.filter({ $0 == .acknowledged }).count < target,
+                        ContinuousClock.now < deadline
+                    {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+                let delay = Int.random(in: killAfterMs, using: &rng)
                 try await Task.sleep(for: .milliseconds(delay))
                 await server.crash()
                 ledger.stop()
-                for s in senders { await s.value }
+                for c in clients { await c.value }
                 let outcomes = ledger.all.values
                 print(
-                    "e2e[crash]: \(elapsed()) round \(round): kill -9 after \(delay) ms; batches so far: "
+                    "e2e[\(label)]: \(elapsed()) round \(round): kill -9 after \(delay) ms; batches so far: "
                         + "\(outcomes.filter { $0 == .acknowledged }.count) acknowledged, "
                         + "\(outcomes.filter { $0 == .unknown }.count) unanswered, "
                         + "\(outcomes.filter { if case .refused = $0 { true } else { false } }.count) refused")
                 try await server.start()
-                print("e2e[crash]: \(elapsed()) restarted")
+                print("e2e[\(label)]: \(elapsed()) restarted")
             }
             let outcomes = ledger.all
             try #require(
@@ -84,7 +110,7 @@ struct CrashRecoveryTests {
                 }
                 return (missing.isEmpty, "\(missing.count) acknowledged batches not at \(Self.eventsPerBatch) yet")
             }
-            print("e2e[crash]: \(elapsed()) acknowledged batches visible in Redis")
+            print("e2e[\(label)]: \(elapsed()) acknowledged batches visible in Redis")
             Self.verify(hot, outcomes, ledger, "1h (Redis)", card)
 
             // PostgreSQL (6h window: these minutes come from the rollups), flushed every ~5 s.
@@ -95,7 +121,7 @@ struct CrashRecoveryTests {
                 let differing = Set(hot.keys).union(durable.keys).filter { hot[$0] != durable[$0] }
                 return (differing.isEmpty, "\(differing.count) services differ, e.g. \(differing.sorted().prefix(3))")
             }
-            print("e2e[crash]: \(elapsed()) PostgreSQL agrees")
+            print("e2e[\(label)]: \(elapsed()) PostgreSQL agrees")
             Self.verify(durable, outcomes, ledger, "6h (PostgreSQL)", card)
             // And Redis did not move meanwhile (no late double counting).
             Self.verify(try await Self.crashServices(server, window: "1h"), outcomes, ledger, "1h (Redis, again)", card)
@@ -103,7 +129,7 @@ struct CrashRecoveryTests {
     }
 
     /// One sender: 20-event batches, one service each, until the ledger stops it.
-    static func send(until ledger: Ledger, to server: OpsightServer, eventTs: Int64) async {
+    static func send(until ledger: Ledger, to server: OpsightServer, eventTs: Int64, pauseMs: Int) async {
         while let n = ledger.take() {
             let service = ledger.service(n)
             let lines = (0..<eventsPerBatch).map { i in
@@ -127,7 +153,7 @@ struct CrashRecoveryTests {
                 try? await Task.sleep(for: .milliseconds(20))
             }
             // Paced so the services list (one service per batch) stays a few hundred long.
-            try? await Task.sleep(for: .milliseconds(15))
+            try? await Task.sleep(for: .milliseconds(pauseMs))
         }
     }
 

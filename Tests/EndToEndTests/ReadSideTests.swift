@@ -257,3 +257,67 @@ struct IdleConnectionTests {
         }
     }
 }
+
+/// `http.max_connections`: one connection over the cap is answered 503 and closed; once connections close, requests
+/// are served again. Raw sockets, so no client connection pool hides which connection a request used.
+@Suite(.serialized, .enabled(if: E2EEnvironment.storesConfigured, E2EEnvironment.skipReason))
+struct ConnectionCapTests {
+    /// Sends one `Connection: close` request on a new connection and returns the status line and body (nil: no
+    /// connection or no answer within 10 s).
+    static func rawRequest(port: Int, path: String, token: String) -> String? {
+        guard let fd = connectLoopback(port: port) else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array(
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n".utf8)
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
+        var answer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            answer += chunk[..<n]
+        }
+        return answer.isEmpty ? nil : String(decoding: answer, as: UTF8.self)
+    }
+
+    @Test func aConnectionOverTheCapIsAnswered503AndServiceResumes() async throws {
+        try await withOpsightServer("conn-cap", configure: { $0.extraConfig = "http: {max_connections: 4}\n" }) {
+            server, card in
+            let port = server.port
+            let token = server.readToken
+            let idle = (0..<6).compactMap { _ in connectLoopback(port: port) }
+            card.equal(idle.count, 6, "six idle connections opened")
+            // Beyond the cap: the next request's connection is refused with a clear 503 (polled: the server counts
+            // a connection when it has set it up, which may lag the connect by a moment).
+            var refused: String?
+            let deadline = ContinuousClock.now + .seconds(10)
+            while refused == nil && ContinuousClock.now < deadline {
+                let answer = await Task.detached { Self.rawRequest(port: port, path: "/api/v1/status", token: token) }
+                    .value
+                if let answer, answer.hasPrefix("HTTP/1.1 503") { refused = answer }
+            }
+            card.check(refused != nil, "a connection over http.max_connections is answered 503")
+            if let refused {
+                card.check(refused.contains("too_many_connections"), "the 503 names the cause: \(refused.prefix(400))")
+                card.check(refused.lowercased().contains("retry-after: 1"), "and says when to retry")
+            }
+            for fd in idle { close(fd) }
+            // The idle connections are gone, so requests are served again.
+            var served = false
+            let again = ContinuousClock.now + .seconds(10)
+            while !served && ContinuousClock.now < again {
+                let answer = await Task.detached { Self.rawRequest(port: port, path: "/api/v1/status", token: token) }
+                    .value
+                served = answer?.hasPrefix("HTTP/1.1 200") ?? false
+                if !served { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            card.check(served, "requests are served again once connections close")
+            let metrics = try await server.client.request(.get, "/metrics", token: server.readToken)
+            card.check(
+                metrics.text.split(separator: "\n").contains { $0.hasPrefix("opsight_http_connections_rejected_total ") && !$0.hasSuffix(" 0") },
+                "the rejection is counted in /metrics")
+        }
+    }
+}

@@ -91,7 +91,9 @@ struct MetricsStoreContractTests {
             #expect(try await store.committedPosition(collector: "c1") == 25)
             #expect(try await store.committedPosition(collector: "other") == 0)
 
-            let whole = pick(BatchAggregate(events: all, rules: .init()))
+            var whole = pick(BatchAggregate(events: all, rules: .init()))
+            // The store pairs the job facts into queue wait (checked against SPEC §3 in QueueWaitPairingTests).
+            whole.addWaits(QueueWaitPairing.changes(of: whole.jobFacts) { _ in [] }, widthMs: store.bucketWidthMs)
             let buckets = whole.requests.keys.map(\.bucket) + whole.jobs.keys.map(\.bucket) + whole.logs.keys.map(\.bucket)
             let range = buckets.min()!...buckets.max()!
             var expected = WindowData()

@@ -63,4 +63,41 @@ struct PostgresCommitOnceTests {
             if let failure { throw failure }
         }
     }
+
+    /// Several collectors starting together on a new schema (the scale-out setup of issue 16) all get it migrated:
+    /// concurrent `CREATE SCHEMA IF NOT EXISTS` of one name can fail on PostgreSQL's unique index, so creating the
+    /// schema is serialized with the migrations.
+    @Test func collectorsMigratingOneNewSchemaTogetherAllSucceed() async throws {
+        let client = PostgresClient(
+            configuration: try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!).clientConfiguration,
+            backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            var failure: (any Error)?
+            for round in 0..<5 {
+                let schema = "test_together_\(round)_\(UUID().uuidString.prefix(8).lowercased())"
+                do {
+                    let applied = try await withThrowingTaskGroup(of: [Int].self) { migrations in
+                        for _ in 0..<6 {
+                            migrations.addTask {
+                                try await Migrations.migrate(client: client, schema: schema, logger: logger)
+                            }
+                        }
+                        return try await migrations.reduce(into: []) { $0 += $1 }
+                    }
+                    #expect(applied.sorted() == Array(1...Migrations.latestVersion), "each migration applied once")
+                } catch {
+                    failure = failure ?? error
+                }
+                _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
+            }
+            group.cancelAll()
+            if let failure { throw MigrationFailure(description: String(reflecting: failure)) }
+        }
+    }
+
+    /// The server's message, which `PSQLError` hides from `description`.
+    struct MigrationFailure: Error, CustomStringConvertible {
+        let description: String
+    }
 }

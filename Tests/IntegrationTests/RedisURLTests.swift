@@ -45,4 +45,32 @@ import Testing
         #expect(error?.message.contains("redis://:***@host:notaport") == true)
         #expect(url.description == "redis://app:***@cache:7000/1")
     }
+
+    @Test func parsesClusterSeeds() throws {
+        let url = try RedisURL("redis+cluster://:pw@10.0.0.1:7000,[::1]:7001,cache,10.0.0.1:7000/")
+        let seeds = [
+            RedisNode(host: "10.0.0.1", port: 7000), RedisNode(host: "::1", port: 7001),
+            RedisNode(host: "cache", port: 6379),
+        ]
+
+        #expect(url == RedisURL(clusterSeeds: seeds, password: "pw"))
+        #expect(url.isCluster)
+        #expect(url.host == "10.0.0.1" && url.port == 7000)
+        #expect(url.description == "redis+cluster://:***@10.0.0.1:7000,[::1]:7001,cache:6379")
+        #expect(url.node(seeds[1]) == RedisURL(host: "::1", port: 7001, password: "pw"))
+        #expect(try RedisURL("redis://h:7000").isCluster == false)
+    }
+
+    @Test(arguments: [
+        ("redis+cluster://h1:7000/2", "a Redis Cluster has only database 0"),
+        ("redis+cluster://h1:7000,,h2:7001", "missing host"),
+        ("redis+cluster://h1:7000,h2:x", "port 'x'"),
+        ("redis+cluster://", "missing host"),
+    ])
+    func rejectsBadClusterURLs(text: String, reason: String) {
+        let error = #expect(throws: RedisError.self) { try RedisURL(text) }
+
+        #expect(error?.message.contains(reason) == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("redis+cluster://[:password@]host:port,host:port") == true)
+    }
 }

@@ -32,9 +32,10 @@ import Testing
             let job = RandomText.make(&rng, minLength: 1)
             let jobID = RandomText.make(&rng, minLength: 1)
             let entity = Bool.random(using: &rng) ? RandomText.make(&rng, minLength: 1) : nil
+            let waitMs = Bool.random(using: &rng) ? Double.random(in: 0..<100_000, using: &rng) : nil
             payload = .job(
                 queue: queue, job: job, jobID: jobID, event: event, durationMs: durationMs, attempt: attempt,
-                entity: entity)
+                entity: entity, waitMs: waitMs)
             expected.kind = .job
             expected.queue = PendingEvent.identity(queue)
             expected.job = PendingEvent.identity(job)
@@ -43,6 +44,8 @@ import Testing
             expected.durationMs = durationMs
             expected.attempt = attempt
             expected.entity = entity.map(PendingEvent.identity)
+            // Only a start carries its queue wait.
+            expected.waitMs = event == .started ? waitMs : nil
         case 2:
             let name = RandomText.make(&rng, minLength: 1)
             let entity = RandomText.make(&rng, minLength: 1)

@@ -1,6 +1,9 @@
 // Charts through the Debian-packaged dygraphs library (served from /vendor/dygraphs/); no chart code here.
 import { el, fmtTime } from "./lib.js";
 
+/** The series colours, in order; app.css gives the legend's `.key-N` the same ones (no inline styles under the CSP). */
+const PALETTE = ["#1565c0", "#e65100", "#2e7d32", "#6a1b9a", "#c62828", "#00838f"];
+
 /** True when dygraphs loaded; otherwise the chart places say what to install. */
 export function chartsAvailable() { return typeof window.Dygraph === "function"; }
 
@@ -12,7 +15,11 @@ export function chartsAvailable() { return typeof window.Dygraph === "function";
 export function timeChart(parent, title, series, { id, valueFormatter = (v) => String(v), onRange, onZoom, dragMode = () => "zoom", range } = {}) {
   const plot = el("div", { class: "plot" });
   const readout = el("div", { class: "readout" });
-  const box = el("div", { class: "chart", id, "data-chart": title }, el("h3", {}, title), plot, readout);
+  // Our own legend (dygraphs' writes inline styles): one coloured key per series, in the plot's colours; a chart of
+  // one series needs none.
+  const key = el("div", { class: "key" }, ...(series.length < 2 ? [] :
+    series.map((s, i) => el("span", { class: `key-item key-${i % PALETTE.length}`, "data-series": s.name }, s.name))));
+  const box = el("div", { class: "chart", id, "data-chart": title }, el("h3", {}, title), plot, key, readout);
   // Attached first: dygraphs reads the div's computed style.
   parent.append(box);
   if (!chartsAvailable()) {
@@ -38,6 +45,7 @@ export function timeChart(parent, title, series, { id, valueFormatter = (v) => S
   const graph = new window.Dygraph(plot, rows, {
     labels: ["time", ...series.map((s) => s.name)],
     legend: "never",
+    colors: series.map((_, i) => PALETTE[i % PALETTE.length]),
     connectSeparatedPoints: false,
     drawPoints: rows.length < 60,
     axes: { y: { valueFormatter, axisLabelFormatter: valueFormatter, axisLabelWidth: 70 } },

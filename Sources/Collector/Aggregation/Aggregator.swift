@@ -6,11 +6,24 @@ import Synchronization
 /// Batches are applied by the commit thread in write-ahead-log order, so "everything up to position P" is
 /// always a prefix of the log: a store that commits a taken delta together with its position can be
 /// replayed into from that position after a crash and counts every event exactly once.
+///
+/// Memory is capped in bytes, per store (a *lane*). A lane's deltas are chunks of about
+/// ``Limits/chunkBytes`` each carrying the position of its last record, so one commit never carries more than a
+/// chunk however long the store was away, and a crash between two chunk commits loses and doubles nothing. When a
+/// lane holds more than ``Limits/laneBytes`` it stops keeping deltas: the records after its last chunk stay in the
+/// log only (which keeps them until both stores have them), and the flusher reads them back in chunks
+/// (``Work/replay(after:through:)``) once the store takes commits again. A collector starts that way too, and
+/// after its hot store was rebuilt (``restart(_:after:)``).
 public final class Aggregator: Sendable {
     /// A delta and the log position it covers (all records ending at or before `position`).
     public struct Taken: Sendable {
         public var delta: Delta
         public var position: UInt64
+        /// Creates the pair.
+        public init(delta: Delta, position: UInt64) {
+            self.delta = delta
+            self.position = position
+        }
     }
 
     /// Which of the two stores a replayed record still has to reach.
@@ -22,93 +35,216 @@ public final class Aggregator: Sendable {
         public static let all: Targets = [.hot, .durable]
     }
 
+    /// One store's share.
+    public enum Lane: Sendable {
+        case hot, durable
+    }
+
+    /// Byte caps of what is kept in memory (estimates: a cell, a fact or a record counts its usual size).
+    public struct Limits: Sendable {
+        /// A delta grows to about this size before the next one starts: the most one commit carries.
+        public var chunkBytes: Int
+        /// The most kept for one store; beyond it the store catches up from the log instead.
+        public var laneBytes: Int
+        /// Creates the limits.
+        public init(chunkBytes: Int = 16 << 20, laneBytes: Int = 192 << 20) {
+            self.chunkBytes = max(chunkBytes, 1)
+            self.laneBytes = max(laneBytes, chunkBytes)
+        }
+    }
+
+    /// What a flush of one lane does next.
+    public enum Work: Sendable {
+        /// Commit this delta; an empty one only records the position.
+        case commit(Taken)
+        /// The records after `after`, up to `through`, are in the log only: read them back and commit them in chunks,
+        /// telling ``replayed(_:through:)`` how far each got. Records after `through` are kept in memory.
+        case replay(after: UInt64, through: UInt64)
+    }
+
+    private struct Chunk {
+        var delta = Delta()
+        var position: UInt64
+        var bytes = 0
+    }
+
+    /// A stretch of a lane, in log order.
+    private enum Segment {
+        /// Deltas kept in memory, up to the chunk's position.
+        case chunk(Chunk)
+        /// Records after `after` left in the log, up to `through` (nil: up to whatever comes; the lane keeps
+        /// nothing meanwhile).
+        case log(after: UInt64, through: UInt64?)
+    }
+
+    private struct LaneState {
+        var segments: [Segment] = []
+        var bytes = 0
+        /// End of the last record this lane took (kept or left in the log).
+        var position: UInt64
+
+        /// Whether the lane keeps nothing in memory now (its last stretch is open-ended in the log).
+        var spilled: Bool {
+            if case .log(_, nil) = segments.last { return true }
+            return false
+        }
+
+        var replaying: Bool {
+            segments.contains { if case .log = $0 { return true } else { return false } }
+        }
+    }
+
     private struct State {
-        var hot = Delta()
-        var durable = Delta()
-        var hotPosition: UInt64
-        var durablePosition: UInt64
-        /// Latest enqueue times per job, for queue wait; bounded by `maxTrackedJobs`.
-        var enqueued: [JobIdentity: [Int64]] = [:]
+        var hot: LaneState
+        var durable: LaneState
+        /// End of the last record applied.
+        var lastApplied: UInt64
+
+        subscript(lane: Lane) -> LaneState {
+            get { lane == .hot ? hot : durable }
+            set { if lane == .hot { hot = newValue } else { durable = newValue } }
+        }
     }
 
     private let state: Mutex<State>
-    private let maxTrackedJobs: Int
+    /// The byte caps.
+    public let limits: Limits
+    /// The rules batches were aggregated under: records read back from the log are aggregated by them again.
+    public let rules: AggregationRules
 
-    /// Starts empty, covering the log up to the given store positions.
-    public init(hotPosition: UInt64, durablePosition: UInt64, maxTrackedJobs: Int = 200_000) {
-        self.state = Mutex(State(hotPosition: hotPosition, durablePosition: durablePosition))
-        self.maxTrackedJobs = maxTrackedJobs
+    /// Starts empty, covering the log up to the given store positions. Records up to `logEnd` (the log's end when
+    /// it was opened) that a store does not have yet are left in the log for the flusher to read back.
+    public init(
+        hotPosition: UInt64, durablePosition: UInt64, logEnd: UInt64 = 0, limits: Limits = .init(),
+        rules: AggregationRules = .init()
+    ) {
+        func lane(_ position: UInt64) -> LaneState {
+            LaneState(
+                segments: position < logEnd ? [.log(after: position, through: logEnd)] : [],
+                position: max(position, logEnd))
+        }
+        self.state = Mutex(State(hot: lane(hotPosition), durable: lane(durablePosition), lastApplied: logEnd))
+        self.limits = limits
+        self.rules = rules
     }
 
     /// Applies a committed batch whose record ends at `position`.
     public func apply(_ batch: BatchAggregate, position: UInt64, targets: Targets = .all) {
         state.withLock { s in
-            var hot = batch.hot
-            var durable = batch.durable
-            resolveWaits(batch, into: &s.enqueued, hot: &hot, durable: &durable)
-            if targets.contains(.hot) {
-                s.hot.merge(hot)
-                s.hotPosition = max(s.hotPosition, position)
-            }
-            if targets.contains(.durable) {
-                s.durable.merge(durable)
-                s.durablePosition = max(s.durablePosition, position)
-            }
+            s.lastApplied = max(s.lastApplied, position)
+            if targets.contains(.hot) { add(batch.hot, to: &s.hot, position: position) }
+            if targets.contains(.durable) { add(batch.durable, to: &s.durable, position: position) }
         }
     }
 
-    /// Takes everything for the hot store.
-    public func takeHot() -> Taken {
+    private func add(_ delta: Delta, to lane: inout LaneState, position: UInt64) {
+        defer { lane.position = max(lane.position, position) }
+        if lane.spilled { return }
+        var chunk: Chunk
+        if case .chunk(let open) = lane.segments.last, open.bytes < limits.chunkBytes {
+            chunk = open
+            lane.segments.removeLast()
+        } else {
+            chunk = Chunk(position: lane.position)
+        }
+        let before = chunk.delta.estimatedBytes
+        chunk.delta.merge(delta)
+        let grown = chunk.delta.estimatedBytes - before
+        chunk.bytes += grown
+        chunk.position = max(chunk.position, position)
+        lane.bytes += grown
+        lane.segments.append(.chunk(chunk))
+        if lane.bytes > limits.laneBytes {
+            // Everything up to this record is in the chunks; what follows stays in the log until read back.
+            lane.segments.append(.log(after: position, through: nil))
+        }
+    }
+
+    /// What the flush of `lane` does next: the oldest chunk, a stretch to read back from the log, or an empty
+    /// commit of the lane's position.
+    public func take(_ lane: Lane) -> Work {
         state.withLock { s in
-            defer { s.hot = Delta() }
-            return Taken(delta: s.hot, position: s.hotPosition)
-        }
-    }
-
-    /// Takes everything for the durable store.
-    public func takeDurable() -> Taken {
-        state.withLock { s in
-            defer { s.durable = Delta() }
-            return Taken(delta: s.durable, position: s.durablePosition)
-        }
-    }
-
-    private func resolveWaits(
-        _ batch: BatchAggregate,
-        into enqueued: inout [JobIdentity: [Int64]],
-        hot: inout Delta,
-        durable: inout Delta
-    ) {
-        if batch.enqueues.isEmpty && batch.starts.isEmpty { return }
-        // Enqueues and starts of one batch are resolved in event-time order so a batch holding both the
-        // enqueue and the start of a job yields its wait.
-        var ops: [(ts: Int64, isStart: Bool, index: Int)] = []
-        ops.reserveCapacity(batch.enqueues.count + batch.starts.count)
-        for (i, e) in batch.enqueues.enumerated() { ops.append((e.timestampMs, false, i)) }
-        for (i, s) in batch.starts.enumerated() { ops.append((s.timestampMs, true, i)) }
-        ops.sort { ($0.ts, $0.isStart ? 1 : 0) < ($1.ts, $1.isStart ? 1 : 0) }
-        for op in ops {
-            if !op.isStart {
-                let e = batch.enqueues[op.index]
-                var times = enqueued[e.id, default: []]
-                times.append(e.timestampMs)
-                if times.count > 4 { times.removeFirst(times.count - 4) }
-                enqueued[e.id] = times
-                continue
+            var l = s[lane]
+            defer { s[lane] = l }
+            switch l.segments.first {
+            case .chunk(let first):
+                l.segments.removeFirst()
+                l.bytes -= first.bytes
+                return .commit(Taken(delta: first.delta, position: first.position))
+            case .log(let after, let through):
+                // An open-ended stretch ends here: what is applied from now on is kept in memory again.
+                let end = through ?? s.lastApplied
+                if through == nil {
+                    l.segments[0] = .log(after: after, through: end)
+                    l.position = max(l.position, end)
+                }
+                if after < end { return .replay(after: after, through: end) }
+                l.segments.removeFirst()
+                return .commit(Taken(delta: Delta(), position: end))
+            case nil:
+                return .commit(Taken(delta: Delta(), position: l.position))
             }
-            let s = batch.starts[op.index]
-            // The latest enqueue at or before the start: a retry is enqueued again.
-            guard let enq = enqueued[s.id]?.filter({ $0 <= s.timestampMs }).max() else { continue }
-            let wait = Double(s.timestampMs - enq)
-            hot.jobs[Bucketed(s.key, bucket: TimeBucket.index(ofMs: s.timestampMs, widthMs: TimeBucket.hotWidthMs)),
-                default: JobStats()].wait.add(wait)
-            durable.jobs[Bucketed(s.key, bucket: TimeBucket.index(ofMs: s.timestampMs, widthMs: TimeBucket.durableWidthMs)),
-                default: JobStats()].wait.add(wait)
         }
-        if enqueued.count > maxTrackedJobs {
-            // Forget the jobs enqueued longest ago; their starts, if they ever come, get no wait sample.
-            let cutoff = enqueued.values.compactMap(\.last).sorted()[enqueued.count - maxTrackedJobs / 2]
-            enqueued = enqueued.filter { ($0.value.last ?? 0) >= cutoff }
+    }
+
+    /// Records that the records of `lane` up to `through` reached its store from the log.
+    public func replayed(_ lane: Lane, through: UInt64) {
+        state.withLock { s in
+            guard case .log(let after, let end?) = s[lane].segments.first, through > after else { return }
+            if through >= end {
+                s[lane].segments.removeFirst()
+            } else {
+                s[lane].segments[0] = .log(after: through, through: end)
+            }
         }
+    }
+
+    /// Drops what `lane` holds and leaves every record after `after` to be read back from the log: the store was
+    /// found to hold exactly the records up to `after` (a rebuilt hot store).
+    public func restart(_ lane: Lane, after: UInt64) {
+        state.withLock { s in
+            s[lane] = LaneState(segments: [.log(after: after, through: nil)], position: after)
+        }
+    }
+
+    /// Whether `lane` has records to read back from the log.
+    public func isReplaying(_ lane: Lane) -> Bool { state.withLock { $0[lane].replaying } }
+
+    /// Whether `lane` holds more than the chunk still growing, or has records to read back.
+    public func hasBacklog(_ lane: Lane) -> Bool {
+        state.withLock { $0[lane].segments.count > 1 || $0[lane].replaying }
+    }
+
+    /// Estimated bytes `lane` holds in memory.
+    public func bytes(_ lane: Lane) -> Int { state.withLock { $0[lane].bytes } }
+
+    /// Takes everything `lane` holds in memory (all its chunks merged), for tests and tools that drive flushing
+    /// themselves; records left in the log are not read back.
+    public func takeHot() -> Taken { takeAll(.hot) }
+
+    /// Takes everything for the durable store, as ``takeHot()``.
+    public func takeDurable() -> Taken { takeAll(.durable) }
+
+    private func takeAll(_ lane: Lane) -> Taken {
+        state.withLock { s in
+            var out = Taken(delta: Delta(), position: s[lane].position)
+            var kept: [Segment] = []
+            for segment in s[lane].segments {
+                switch segment {
+                case .chunk(let c): out.delta.merge(c.delta)
+                case .log: kept.append(segment)
+                }
+            }
+            s[lane].segments = kept
+            s[lane].bytes = 0
+            return out
+        }
+    }
+}
+
+extension Delta {
+    /// A rough size in memory: what the byte caps count. Cells weigh their keys, counters and usual sketch size.
+    public var estimatedBytes: Int {
+        cellCount * 256 + funnelSteps.count * 96 + jobFacts.count * 112
     }
 }

@@ -16,15 +16,12 @@ public struct AggregationRules: Sendable {
 /// One ingest batch pre-aggregated at both resolutions, built off the commit thread.
 ///
 /// The request handler builds this on its own event-loop thread so the single commit thread only merges a
-/// handful of cells per batch instead of touching every event. Queue waits need the enqueue times of
-/// earlier batches, so they are resolved at commit time, in log order, from `enqueues` and `starts`.
+/// handful of cells per batch instead of touching every event. Queue waits need the enqueue of a start, which
+/// may come later, in another batch or to another collector: `enqueued` and `started` events become
+/// ``JobFact``s that the stores pair (``QueueWaitPairing``), unless the start carried its own `wait_ms`.
 public struct BatchAggregate: Sendable {
     public var hot = Delta()
     public var durable = Delta()
-    /// `enqueued` events: (job identity, event time).
-    public var enqueues: [(id: JobIdentity, timestampMs: Int64)] = []
-    /// `started` events whose wait is to be computed: (series, job identity, event time).
-    public var starts: [(key: JobKey, id: JobIdentity, timestampMs: Int64)] = []
 
     /// An empty batch.
     public init() {}
@@ -68,10 +65,15 @@ public struct BatchAggregate: Sendable {
             if (type == .succeeded || type == .failed), let d = event.durationMs {
                 hot.jobs[hk, default: JobStats()].duration.add(d)
             }
-            if let jobID = event.jobID {
-                let id = JobIdentity(service: event.service, jobID: jobID)
-                if type == .enqueued { enqueues.append((id, event.timestampMs)) }
-                if type == .started { starts.append((key, id, event.timestampMs)) }
+            if type == .started, let wait = event.waitMs {
+                hot.jobs[hk, default: JobStats()].wait.add(wait)
+            } else if let jobID = event.jobID, type == .enqueued || type == .started {
+                hot.jobFacts.insert(
+                    type == .enqueued
+                        ? .enqueued(service: event.service, jobID: jobID, timestampMs: event.timestampMs)
+                        : .started(
+                            service: event.service, jobID: jobID, timestampMs: event.timestampMs, queue: key.queue,
+                            job: key.job))
             }
         case .log:
             let level = event.level ?? .info
@@ -80,16 +82,5 @@ public struct BatchAggregate: Sendable {
             // Named events feed funnels only (recorded above), not request/job/log series.
             break
         }
-    }
-}
-
-/// A job instance across its lifecycle events.
-public struct JobIdentity: Hashable, Sendable {
-    public var service: String
-    public var jobID: String
-    /// Creates the identity.
-    public init(service: String, jobID: String) {
-        self.service = service
-        self.jobID = jobID
     }
 }

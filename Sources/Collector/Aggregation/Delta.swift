@@ -9,12 +9,16 @@ public struct Delta: Sendable, Equatable {
     public var logs: [Bucketed<String>: LogStats] = [:]
     /// Funnel steps done, as facts (a set: recording one twice is recording it once).
     public var funnelSteps: Set<FunnelStepRecord> = []
+    /// Job `enqueued`/`started` facts, paired into queue wait by the store that takes them (``QueueWaitPairing``).
+    public var jobFacts: Set<JobFact> = []
 
     /// No statistics.
     public init() {}
 
     /// True when there is nothing to write.
-    public var isEmpty: Bool { requests.isEmpty && jobs.isEmpty && logs.isEmpty && funnelSteps.isEmpty }
+    public var isEmpty: Bool {
+        requests.isEmpty && jobs.isEmpty && logs.isEmpty && funnelSteps.isEmpty && jobFacts.isEmpty
+    }
 
     /// Number of (series, bucket) cells.
     public var cellCount: Int { requests.count + jobs.count + logs.count }
@@ -25,6 +29,7 @@ public struct Delta: Sendable, Equatable {
         for (k, v) in other.jobs { jobs[k, default: JobStats()].merge(v) }
         for (k, v) in other.logs { logs[k, default: LogStats()].merge(v) }
         if !other.funnelSteps.isEmpty { funnelSteps.formUnion(other.funnelSteps) }
+        if !other.jobFacts.isEmpty { jobFacts.formUnion(other.jobFacts) }
     }
 
     /// The same statistics in buckets `factor` times wider (bucket k goes to ⌈k / factor⌉, which holds it
@@ -37,6 +42,7 @@ public struct Delta: Sendable, Equatable {
         for (k, v) in jobs { out.jobs[Bucketed(k.key, bucket: wide(k.bucket)), default: JobStats()].merge(v) }
         for (k, v) in logs { out.logs[Bucketed(k.key, bucket: wide(k.bucket)), default: LogStats()].merge(v) }
         out.funnelSteps = funnelSteps
+        out.jobFacts = jobFacts
         return out
     }
 

@@ -6,9 +6,19 @@ import Synchronization
 
 /// The delta each store still has to take, shared by the flush loops.
 final class PendingDeltas: Sendable {
+    /// A delta kept for its store, and whether it was read back from the log (``Aggregator/Work/replay(after:through:)``).
+    struct Entry {
+        var taken: Aggregator.Taken
+        var fromLog: Bool
+    }
     struct Slots {
-        var hot: Aggregator.Taken?
-        var durable: Aggregator.Taken?
+        var hot: Entry?
+        var durable: Entry?
+
+        subscript(isHot: Bool) -> Entry? {
+            get { isHot ? hot : durable }
+            set { if isHot { hot = newValue } else { durable = newValue } }
+        }
     }
     private let slots = Mutex(Slots())
     func withLock<T>(_ body: (inout Slots) -> T) -> T { slots.withLock { body(&$0) } }
@@ -20,10 +30,18 @@ final class PendingDeltas: Sendable {
 /// whose commit failed is kept and retried as it was, never merged with newer data: if the commit did
 /// land but its answer was lost, the store's recorded position shows it and the delta is dropped.
 ///
+/// One commit carries at most one of the aggregator's chunks, each with the log position of its last record; a
+/// store that was away for long (or a collector that just started) catches up chunk by chunk, reading the records
+/// the aggregator did not keep back from the log. A crash between two chunks leaves the store at the first one's
+/// position, and the replay after the restart begins right after it: nothing is lost or counted twice.
+///
 /// The exception is a delta the store refuses for its data (``StoreRefusal``): retrying cannot help, and it
 /// would hold back every delta behind it and the log's trimming. It goes to the ``Quarantine`` and is replaced
 /// by an empty delta at the same position, so the store still records the position (a replay after a restart
 /// does not bring the refused delta back) and the flush moves on.
+///
+/// With a ``HotStoreRecovery``, hot commits are guarded by the hot store's epoch and durable commits fenced by it,
+/// and a hot store that lost its data is rebuilt (docs/hot-store-loss.md).
 public struct Flusher: Service {
     /// How often each store is written.
     public struct Configuration: Sendable {
@@ -57,6 +75,7 @@ public struct Flusher: Service {
     /// Tells which minutes no collector writes any more (compaction).
     private let clock: WallClock
     private let quarantine: Quarantine?
+    private let recovery: HotStoreRecovery?
     /// Deltas whose commit failed, kept to be retried exactly as they were.
     private let pending = PendingDeltas()
 
@@ -70,6 +89,7 @@ public struct Flusher: Service {
         collectorID: String,
         status: CollectorStatus,
         quarantine: Quarantine? = nil,
+        recovery: HotStoreRecovery? = nil,
         logger: Logger,
         clock: WallClock = .system
     ) {
@@ -82,6 +102,7 @@ public struct Flusher: Service {
         self.collectorID = collectorID
         self.status = status
         self.quarantine = quarantine
+        self.recovery = recovery
         self.logger = logger
     }
 
@@ -100,52 +121,118 @@ public struct Flusher: Service {
         var compactedThrough = currentMinute() - 24 * 60
         while true {
             let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-            let ok = await step(isHot: isHot)
-            if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval {
-                lastCompaction = clock.now
-                // Three minutes back: no collector flushes into them any more (flushes lag seconds).
-                let upTo = currentMinute() - 3
-                if upTo > compactedThrough {
-                    do {
-                        try await durable.compact(buckets: (compactedThrough + 1)...upTo)
-                        compactedThrough = upTo
-                    } catch {
-                        logger.warning("compaction failed; will retry", metadata: ["error": "\(error)"])
+            var pause = interval
+            if isHot, let recovery, await gate(recovery) == false {
+                // The hot store is being rebuilt by another collector (or cannot be checked): look again soon.
+                pause = min(interval, configuration.retryInterval)
+            } else {
+                let ok = await step(isHot: isHot)
+                if !ok { pause = configuration.retryInterval }
+                if isHot, ok { recovery?.hotFlushed() }
+                if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval {
+                    lastCompaction = clock.now
+                    // Three minutes back: no collector flushes into them any more (flushes lag seconds).
+                    let upTo = currentMinute() - 3
+                    if upTo > compactedThrough {
+                        do {
+                            try await durable.compact(buckets: (compactedThrough + 1)...upTo)
+                            compactedThrough = upTo
+                        } catch {
+                            logger.warning("compaction failed; will retry", metadata: ["error": "\(error)"])
+                        }
                     }
                 }
             }
             // On shutdown one last flush was just tried; whatever did not make it is in the log for next time.
             if stopping { return }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: ok ? interval : configuration.retryInterval) }
+            let sleep = pause
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: sleep) }
         }
     }
 
-    /// Flushes the delta waiting for one store (a failed one first, as it was); true when nothing is left.
-    private func step(isHot: Bool) async -> Bool {
-        let (taken, isRetry): (Aggregator.Taken?, Bool) = pending.withLock { p in
-            if isHot {
-                let retry = p.hot != nil
-                if !retry { p.hot = aggregator.takeHot() }
-                return (p.hot, retry)
-            }
-            let retry = p.durable != nil
-            if !retry { p.durable = aggregator.takeDurable() }
-            return (p.durable, retry)
-        }
-        guard let taken else { return true }
-        if taken.delta.isEmpty && taken.position <= position(isHot) {
-            pending.withLock { p in if isHot { p.hot = nil } else { p.durable = nil } }
+    /// Lets the recovery look at the hot store first; false when the hot flush must wait.
+    private func gate(_ recovery: HotStoreRecovery) async -> Bool {
+        switch await recovery.beforeHotFlush() {
+        case .proceed: return true
+        case .wait: return false
+        case .restarted:
+            // The log holds what the dropped delta held; the aggregator replays it from the new position.
+            pending.withLock { $0.hot = nil }
             return true
         }
-        guard await flush(taken, isHot: isHot) else { return false }
-        pending.withLock { p in if isHot { p.hot = nil } else { p.durable = nil } }
-        // A retried delta is old: what piled up behind it during the outage goes right after it.
-        return isRetry ? await step(isHot: isHot) : true
+    }
+
+    /// Flushes what waits for one store (a failed delta first, as it was), chunk after chunk while a backlog
+    /// remains; true when the store took everything asked of it.
+    private func step(isHot: Bool) async -> Bool {
+        let lane: Aggregator.Lane = isHot ? .hot : .durable
+        while true {
+            var isRetry = false
+            let entry: PendingDeltas.Entry
+            if let kept = pending.withLock({ $0[isHot] }) {
+                entry = kept
+                isRetry = true
+            } else {
+                switch aggregator.take(lane) {
+                case .commit(let taken):
+                    entry = .init(taken: taken, fromLog: false)
+                case .replay(let after, let through):
+                    guard let read = await readBack(lane, after: after, through: through) else { return false }
+                    entry = .init(taken: read, fromLog: true)
+                }
+                pending.withLock { $0[isHot] = entry }
+            }
+            let taken = entry.taken
+            if !(taken.delta.isEmpty && taken.position <= position(isHot)) {
+                guard await flush(taken, isHot: isHot) else { return false }
+            }
+            pending.withLock { $0[isHot] = nil }
+            if entry.fromLog { aggregator.replayed(lane, through: taken.position) }
+            // An old delta (a retry, a chunk read back from the log, one of several kept): the rest follows now.
+            guard isRetry || entry.fromLog || aggregator.hasBacklog(lane) else { return true }
+        }
+    }
+
+    /// Reads back one chunk of the records after `after` (or after the store's own position, when that is further)
+    /// up to `through`; nil when the store cannot be asked or the log cannot be read.
+    private func readBack(_ lane: Aggregator.Lane, after: UInt64, through: UInt64) async -> Aggregator.Taken? {
+        let store = lane == .hot ? hot : durable
+        let start: UInt64
+        do {
+            start = max(after, try await store.committedPosition(collector: collectorID))
+        } catch {
+            markFailed(lane == .hot, error)
+            return nil
+        }
+        if start >= through { return Aggregator.Taken(delta: Delta(), position: through) }
+        var delta = Delta()
+        let limit = aggregator.limits.chunkBytes
+        do {
+            let outcome = try wal.readRecords(after: start, through: through) { _, payload in
+                let aggregate = BatchAggregate(events: try EventCodec.decode(payload), rules: aggregator.rules)
+                delta.merge(lane == .hot ? aggregate.hot : aggregate.durable)
+                return delta.estimatedBytes < limit
+            }
+            if let missing = outcome.missingUpTo {
+                logger.error(
+                    "the write-ahead log no longer holds records a store needs; they are lost for it",
+                    metadata: [
+                        "store": "\(lane == .hot ? "hot" : "durable")", "from": "\(start)", "to": "\(missing)",
+                    ])
+            }
+            return Aggregator.Taken(delta: delta, position: outcome.lastEnd)
+        } catch {
+            logger.error("reading back the write-ahead log failed; will retry", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// Flushes both stores once; true when both are done. For tests and tools that drive flushing themselves.
     public func flushNow() async -> Bool {
-        let hotOK = await step(isHot: true)
+        var hotOK = true
+        if let recovery { hotOK = await gate(recovery) }
+        if hotOK { hotOK = await step(isHot: true) }
+        if hotOK { recovery?.hotFlushed() }
         let durableOK = await step(isHot: false)
         return hotOK && durableOK
     }
@@ -158,16 +245,41 @@ public struct Flusher: Service {
         isHot ? status.hotPosition.load(ordering: .relaxed) : status.durablePosition.load(ordering: .relaxed)
     }
 
+    /// Commits one delta to its store, guarded by the hot epoch when there is a recovery; true when the delta is in
+    /// the store (now or by an earlier attempt whose answer was lost).
+    private func commit(_ taken: Aggregator.Taken, isHot: Bool) async throws -> Bool {
+        let store = isHot ? hot : durable
+        if isHot, let recovery, let guarded = store as? any HotEpochStore {
+            let outcome = try await guarded.commit(
+                taken.delta, position: taken.position, collector: collectorID, expecting: recovery.expectation)
+            if case .lost(let reason) = outcome {
+                recovery.lost(reason)
+                return false
+            }
+            return true
+        }
+        let committed = try await store.committedPosition(collector: collectorID)
+        guard committed < taken.position else { return true }
+        if !isHot, let recovery, let fenced = store as? any HotEpochSource {
+            do {
+                try await fenced.commit(taken.delta, position: taken.position, collector: collectorID, hotEpoch: recovery.epoch)
+            } catch is HotEpochFenced {
+                // Another hot epoch started: this collector takes it (in the hot loop) before committing again.
+                recovery.fenced()
+                return false
+            }
+            return true
+        }
+        try await store.commit(taken.delta, position: taken.position, collector: collectorID)
+        return true
+    }
+
     /// Commits one delta; true when it is in the store (now or by an earlier attempt whose answer was lost).
     private func flush(_ taken: Aggregator.Taken, isHot: Bool) async -> Bool {
-        let store = isHot ? hot : durable
         let clock = ContinuousClock()
         let started = clock.now
         do {
-            let committed = try await store.committedPosition(collector: collectorID)
-            if committed < taken.position {
-                try await store.commit(taken.delta, position: taken.position, collector: collectorID)
-            }
+            guard try await commit(taken, isHot: isHot) else { return false }
             if isHot {
                 status.hotPosition.store(taken.position, ordering: .relaxed)
                 status.hotUp.store(true, ordering: .relaxed)
@@ -186,23 +298,25 @@ public struct Flusher: Service {
                 // Kept at its position but emptied, so the retry below only records the position.
                 (quarantine ?? Quarantine(path: nil, status: status, logger: logger)).deltaRefused(
                     taken.delta, position: taken.position, store: isHot ? "redis" : "postgres", error: error)
-                pending.withLock { p in
-                    let emptied = Aggregator.Taken(delta: Delta(), position: taken.position)
-                    if isHot { p.hot = emptied } else { p.durable = emptied }
-                }
-                return await flush(Aggregator.Taken(delta: Delta(), position: taken.position), isHot: isHot)
+                let emptied = Aggregator.Taken(delta: Delta(), position: taken.position)
+                pending.withLock { p in p[isHot]?.taken = emptied }
+                return await flush(emptied, isHot: isHot)
             }
-            if isHot {
-                status.hotErrors.add(1, ordering: .relaxed)
-                status.hotUp.store(false, ordering: .relaxed)
-            } else {
-                status.durableErrors.add(1, ordering: .relaxed)
-                status.durableUp.store(false, ordering: .relaxed)
-            }
-            logger.warning(
-                "store commit failed; will retry",
-                metadata: ["store": "\(isHot ? "hot" : "durable")", "error": "\(error)"])
+            markFailed(isHot, error)
             return false
         }
+    }
+
+    private func markFailed(_ isHot: Bool, _ error: any Error) {
+        if isHot {
+            status.hotErrors.add(1, ordering: .relaxed)
+            status.hotUp.store(false, ordering: .relaxed)
+        } else {
+            status.durableErrors.add(1, ordering: .relaxed)
+            status.durableUp.store(false, ordering: .relaxed)
+        }
+        logger.warning(
+            "store commit failed; will retry",
+            metadata: ["store": "\(isHot ? "hot" : "durable")", "error": "\(error)"])
     }
 }

@@ -3,7 +3,8 @@
 /// The answer is unauthenticated, so it says what is wrong in fixed words and numbers only: a driver's error
 /// text names hosts, users and SQL, and stays in the log and the authenticated status.
 public struct Readiness: Sendable, Equatable {
-    /// True when both stores answer and take commits and the write-ahead log has room.
+    /// True when both stores answer and take commits, the hot store holds its data (it is not being rebuilt), and
+    /// the write-ahead log has room.
     public var ready: Bool
     /// Per check (`redis`, `postgres`, `wal`): `ok` or what is wrong.
     public var checks: [String: String]
@@ -22,10 +23,17 @@ extension IngestPipeline {
         }
         let backlog = walBacklogBytes
         let walOK = backlog <= configuration.walMaxBytes
+        var redis = store(
+            reachable: hotReachable, committing: status.hotUp.load(ordering: .relaxed),
+            errors: status.hotErrors.load(ordering: .relaxed))
+        // A store that answers but lost its data serves short windows until it is rebuilt: not ready either.
+        switch status.hotState {
+        case .ok: break
+        case .lost: if redis == "ok" { redis = "lost its data; rebuild pending" }
+        case .rebuilding: if redis == "ok" { redis = "rebuilding" }
+        }
         let checks = [
-            "redis": store(
-                reachable: hotReachable, committing: status.hotUp.load(ordering: .relaxed),
-                errors: status.hotErrors.load(ordering: .relaxed)),
+            "redis": redis,
             "postgres": store(
                 reachable: durableReachable, committing: status.durableUp.load(ordering: .relaxed),
                 errors: status.durableErrors.load(ordering: .relaxed)),

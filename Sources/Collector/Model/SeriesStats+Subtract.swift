@@ -40,12 +40,13 @@ extension JobStats {
         failed -= other.failed
         retried -= other.retried
         return duration.subtract(other.duration) && wait.subtract(other.wait)
+            && waitRetracted.subtract(other.waitRetracted)
     }
 
     /// Whether nothing is counted.
     public var isZero: Bool {
         enqueued == 0 && started == 0 && succeeded == 0 && failed == 0 && retried == 0 && duration.isEmpty
-            && wait.isEmpty
+            && wait.isEmpty && waitRetracted.isEmpty
     }
 }
 

@@ -74,8 +74,11 @@ public struct JobStats: Sendable, Equatable {
     public var retried: UInt64 = 0
     /// Run time of succeeded and failed jobs, in milliseconds.
     public var duration = LogSketch()
-    /// Queue wait (started − latest enqueued of the same job id), in milliseconds.
+    /// Queue wait samples added (started − latest enqueued of the same job id), in milliseconds.
     public var wait = LogSketch()
+    /// Wait samples added before and withdrawn since: an enqueue that arrived late moved a start's latest enqueue
+    /// (``QueueWaitPairing``). Both sketches only grow, so they merge exactly; ``queueWait`` is their difference.
+    public var waitRetracted = LogSketch()
 
     /// An empty series.
     public init() {}
@@ -118,6 +121,36 @@ public struct JobStats: Sendable, Equatable {
         retried &+= other.retried
         duration.merge(other.duration)
         wait.merge(other.wait)
+        waitRetracted.merge(other.waitRetracted)
+    }
+
+    /// Equal when the figures are: the counts, the durations and the queue wait that holds. How a store came to
+    /// its wait (samples added and some retracted, or added once) depends on the order facts arrived in, not on
+    /// what the wait is.
+    public static func == (a: JobStats, b: JobStats) -> Bool {
+        a.enqueued == b.enqueued && a.started == b.started && a.succeeded == b.succeeded && a.failed == b.failed
+            && a.retried == b.retried && a.duration == b.duration && a.queueWait == b.queueWait
+    }
+
+    /// The queue wait samples that hold: those added less those retracted.
+    ///
+    /// A retraction lands in the same bucket as the sample it withdraws, so any window holding one holds the
+    /// other and the difference is exact; a bucket count that would go below zero (a hot store rebuilt at a coarser
+    /// resolution than the retraction) stays at zero.
+    public var queueWait: LogSketch {
+        guard !waitRetracted.isEmpty else { return wait }
+        var net = wait
+        if net.subtract(waitRetracted) { return net }
+        var retracted: [Int32: UInt64] = [:]
+        for b in waitRetracted.buckets { retracted[b.index] = b.count }
+        net = LogSketch()
+        let zeros = wait.zeroCount - min(wait.zeroCount, waitRetracted.zeroCount)
+        net.addZero(count: zeros)
+        for b in wait.buckets {
+            let gone = retracted[b.index] ?? 0
+            if b.count > gone { net.add(bucket: b.index, count: b.count - gone) }
+        }
+        return net
     }
 }
 

@@ -11,22 +11,84 @@ import Synchronization
 /// error and what was refused: a delta's series with their counts (sketches are left out), or raw events'
 /// lines. Every refusal is counted in ``CollectorStatus`` (`/metrics`, status and `/readyz` show it) whether or
 /// not the file could be written.
+///
+/// The file does not grow without bound: past a quarter of `retention.maxBytes` it is renamed to
+/// `<path>.<unix ms>` and a new one begins, and the oldest rotated parts are deleted while they hold more than
+/// three quarters of it, so the file and its parts stay within `maxBytes`; ``ageOut(nowMs:)`` (the retention sweep)
+/// also deletes the parts older than `maxAgeMs`.
 public final class Quarantine: Sendable {
+    /// How much, and how long, the quarantine keeps.
+    public struct Retention: Sendable, Equatable {
+        /// Most bytes of the file and its rotated parts together.
+        public var maxBytes: UInt64 = 256 << 20
+        /// How long a rotated part is kept (nil: until `maxBytes` pushes it out).
+        public var maxAgeMs: Int64? = 30 * 86_400_000
+        /// Creates the defaults.
+        public init() {}
+    }
+
     private let path: String?
     private let status: CollectorStatus
     private let logger: Logger
     private let clock: WallClock
+    private let retention: Retention
     /// Serialises appends, so lines from the flush loops and the raw-event writer never interleave.
     private let file = Mutex<Void>(())
 
     /// Creates the quarantine writing to `path` (nil: counted and logged only).
     public init(
-        path: String?, status: CollectorStatus, logger: Logger, clock: WallClock = .system
+        path: String?, status: CollectorStatus, logger: Logger, clock: WallClock = .system,
+        retention: Retention = .init()
     ) {
         self.path = path
         self.status = status
         self.logger = logger
         self.clock = clock
+        self.retention = retention
+    }
+
+    /// The rotated parts of the file (`<path>.<unix ms>`), oldest first, with their sizes.
+    public func rotatedParts() -> [(path: String, atMs: Int64, bytes: UInt64)] {
+        guard let path else { return [] }
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = url.lastPathComponent + "."
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> (String, Int64, UInt64)? in
+            guard name.hasPrefix(prefix), let at = Int64(name.dropFirst(prefix.count)) else { return nil }
+            let full = directory + "/" + name
+            var info = stat()
+            guard stat(full, &info) == 0 else { return nil }
+            return (full, at, UInt64(info.st_size))
+        }.sorted { $0.1 < $1.1 }
+    }
+
+    /// Deletes the rotated parts older than `maxAgeMs` at `nowMs`, then the oldest while the parts hold more than
+    /// three quarters of `maxBytes`; returns how many were deleted.
+    @discardableResult
+    public func ageOut(nowMs: Int64) -> Int {
+        file.withLock { _ in trim(nowMs: nowMs) }
+    }
+
+    /// ``ageOut(nowMs:)`` with the file's lock held.
+    private func trim(nowMs: Int64) -> Int {
+        guard let path else { return 0 }
+        // The parts get three quarters of the budget, the current file (rotated at a quarter) the rest.
+        let budget = retention.maxBytes - retention.maxBytes / 4
+        let parts = rotatedParts()
+        var total = parts.reduce(0) { $0 + $1.bytes }
+        var deleted = 0
+        for part in parts {
+            let tooOld = retention.maxAgeMs.map { part.atMs < nowMs - $0 } ?? false
+            guard tooOld || total > budget else { continue }
+            if unlink(part.path) == 0 {
+                total -= part.bytes
+                deleted += 1
+            } else {
+                logger.warning("could not delete an old quarantine file", metadata: ["file": "\(part.path)"])
+            }
+        }
+        return deleted
     }
 
     /// Records a delta that `store` refused at log position `position`.
@@ -62,6 +124,19 @@ public final class Quarantine: Sendable {
             var data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             data.append(0x0A)
             try file.withLock { _ in
+                // Rotate past a quarter of the budget.
+                var info = stat()
+                if stat(path, &info) == 0, info.st_size > 0,
+                    UInt64(info.st_size) + UInt64(data.count) > retention.maxBytes / 4
+                {
+                    var at = clock.nowMs()
+                    while access("\(path).\(at)", F_OK) == 0 { at += 1 }
+                    if rename(path, "\(path).\(at)") != 0 {
+                        throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                    }
+                    // The byte budget holds between sweeps too.
+                    _ = trim(nowMs: at)
+                }
                 let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
                 guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
                 defer { close(fd) }

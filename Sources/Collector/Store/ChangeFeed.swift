@@ -15,10 +15,13 @@ public struct FeedCursor: Sendable, Equatable {
     public var sequence: UInt64
     /// The store's own name for the position (a Redis stream entry id).
     public var id: String
+    /// The hot store's epoch the position belongs to: a rebuilt store's feed starts over (``HotEpochStore``).
+    public var epoch: String?
     /// Creates the cursor.
-    public init(sequence: UInt64, id: String) {
+    public init(sequence: UInt64, id: String, epoch: String? = nil) {
         self.sequence = sequence
         self.id = id
+        self.epoch = epoch
     }
 }
 

@@ -35,6 +35,7 @@ extension MetricsStore {
         for k in all.jobs.keys {
             all.jobs[k]?.duration = .init()
             all.jobs[k]?.wait = .init()
+            all.jobs[k]?.waitRetracted = .init()
         }
         return all
     }

@@ -41,6 +41,7 @@ public enum EventCodec {
         if e.jobEvent != nil { mask |= 1 << 10 }
         if e.attempt != nil { mask |= 1 << 11 }
         if e.level != nil { mask |= 1 << 12 }
+        if e.waitMs != nil { mask |= 1 << 13 }
         putVarint(UInt64(mask), &out)
         for s in strings { if let s { putString(s, &out) } }
         if let v = e.status { putVarint(zigzag(Int64(v)), &out) }
@@ -48,6 +49,7 @@ public enum EventCodec {
         if let v = e.jobEvent { out.append(v.rawValue) }
         if let v = e.attempt { putVarint(zigzag(Int64(v)), &out) }
         if let v = e.level { out.append(v.rawValue) }
+        if let v = e.waitMs { putVarint(v.bitPattern, &out) }
     }
 
     private static func decodeEvent(_ r: inout Reader) throws(CollectorError) -> Event {
@@ -69,6 +71,7 @@ public enum EventCodec {
         if has(10) { e.jobEvent = JobEventType(rawValue: try r.byte()) }
         if has(11) { e.attempt = Int(unzigzag(try r.varint())) }
         if has(12) { e.level = LogLevel(rawValue: try r.byte()) }
+        if has(13) { e.waitMs = Double(bitPattern: try r.varint()) }
         return e
     }
 

@@ -143,6 +143,9 @@ public final class WriteAheadLog: Sendable {
     /// Position where the oldest retained segment starts (how far the log has been trimmed).
     public var startPosition: UInt64 { state.withLock { $0.segments.first?.start ?? 0 } }
 
+    /// The retained segments, oldest first: where each starts and its file.
+    var segmentFiles: [(start: UInt64, path: String)] { state.withLock { $0.segments.map { ($0.start, $0.path) } } }
+
     /// Appends records without syncing; returns the end position of each. Call `sync()` before acknowledging.
     public func append(_ payloads: [[UInt8]]) throws(CollectorError) -> [UInt64] {
         try state.withLock { s throws(CollectorError) in
@@ -271,7 +274,7 @@ public final class WriteAheadLog: Sendable {
     }
 
     /// Length of the record at `offset` and whether it is whole with a matching checksum; nil at the end.
-    private static func recordAt(_ raw: UnsafeRawBufferPointer, _ offset: Int) -> (Int, Bool)? {
+    static func recordAt(_ raw: UnsafeRawBufferPointer, _ offset: Int) -> (Int, Bool)? {
         guard offset + 8 <= raw.count else { return nil }
         let len = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
         let crc = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian

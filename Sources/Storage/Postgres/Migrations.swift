@@ -119,25 +119,126 @@ public enum Migrations {
                 """,
                 "CREATE INDEX funnel_steps_funnel_ts ON {schema}.funnel_steps (funnel, ts_ms)",
             ]),
+        Migration(
+            version: 5, name: "time partitions",
+            statements:
+                // Rollups and funnel records partitioned by day, so retention drops whole days (issue 16); the rows
+                // already there move into the partitions of their days. Plus the downsampled rollups (one row per
+                // series and hour, keyed by the hour's first minute) and the alerting lease's fencing token.
+                partitioned(
+                    "request_rollups", key: "minute", unitsPerDay: 1_440,
+                    indexes: ["request_rollups_service_minute": "service, minute", "request_rollups_minute": "minute"])
+                + partitioned(
+                    "job_rollups", key: "minute", unitsPerDay: 1_440,
+                    indexes: ["job_rollups_service_minute": "service, minute", "job_rollups_minute": "minute"])
+                + partitioned(
+                    "log_rollups", key: "minute", unitsPerDay: 1_440,
+                    indexes: ["log_rollups_service_minute": "service, minute"])
+                + partitioned(
+                    "funnel_steps", key: "ts_ms", unitsPerDay: 86_400_000,
+                    indexes: ["funnel_steps_funnel_ts": "funnel, ts_ms"])
+                + ["request_rollups", "job_rollups", "log_rollups"].flatMap { table in
+                    [
+                        """
+                        CREATE TABLE {schema}.\(table)_hourly (LIKE {schema}.\(table) INCLUDING DEFAULTS)
+                        PARTITION BY RANGE (minute)
+                        """,
+                        "CREATE INDEX \(table)_hourly_service_minute ON {schema}.\(table)_hourly (service, minute)",
+                    ]
+                }
+                + [
+                    // A new token each time the lease changes hands (never reused, even after a release): writes only
+                    // the holder may do carry the token they were granted with, and fail once another holder has one.
+                    "CREATE SEQUENCE {schema}.lease_tokens",
+                    "ALTER TABLE {schema}.leases ADD COLUMN token bigint NOT NULL DEFAULT nextval('{schema}.lease_tokens')",
+                ]),
+        Migration(
+            version: 6, name: "queue wait facts and hot epochs",
+            statements: [
+                // Job `enqueued`/`started` facts, paired into queue wait by the commit that brings a new one (see
+                // `QueueWaitPairing`); kept a bit over `ingest.max_age` (retention).
+                """
+                CREATE TABLE {schema}.job_facts (
+                    service text COLLATE "C" NOT NULL, job_id text COLLATE "C" NOT NULL, kind smallint NOT NULL,
+                    ts_ms bigint NOT NULL, queue text COLLATE "C" NOT NULL, job text COLLATE "C" NOT NULL,
+                    PRIMARY KEY (service, job_id, kind, ts_ms, queue, job))
+                """,
+                "CREATE INDEX job_facts_ts ON {schema}.job_facts (ts_ms)",
+                // Wait samples withdrawn because a late enqueue moved their start's latest enqueue.
+                "ALTER TABLE {schema}.job_rollups ADD COLUMN wait_retracted bytea",
+                "ALTER TABLE {schema}.job_rollups_hourly ADD COLUMN wait_retracted bytea",
+                // The hot store's epoch (docs/hot-store-loss.md): one row, always there, so that every durable
+                // commit can lock it FOR SHARE and a rebuild FOR UPDATE.
+                """
+                CREATE TABLE {schema}.hot_epoch (
+                    id int PRIMARY KEY CHECK (id = 1), epoch text, started_at timestamptz)
+                """,
+                "INSERT INTO {schema}.hot_epoch (id) VALUES (1)",
+                """
+                CREATE TABLE {schema}.hot_epoch_positions (
+                    epoch text NOT NULL, collector text NOT NULL, position bigint NOT NULL,
+                    PRIMARY KEY (epoch, collector))
+                """,
+            ]),
     ]
+
+    /// Statements that turn `table` (unpartitioned, with `indexes` by name) into one partitioned by range of `key`,
+    /// with a partition per day for each day that holds rows, and the rows moved over.
+    private static func partitioned(
+        _ table: String, key: String, unitsPerDay: Int64, indexes: [String: String]
+    ) -> [String] {
+        let old = "\(table)_unpartitioned"
+        return indexes.keys.sorted().map { "DROP INDEX {schema}.\($0)" }
+            + [
+                "ALTER TABLE {schema}.\(table) RENAME TO \(old)",
+                "CREATE TABLE {schema}.\(table) (LIKE {schema}.\(old) INCLUDING DEFAULTS) PARTITION BY RANGE (\(key))",
+            ]
+            + indexes.sorted(by: { $0.key < $1.key }).map {
+                "CREATE INDEX \($0.key) ON {schema}.\(table) (\($0.value))"
+            }
+            + [
+                """
+                DO $migration$
+                DECLARE d bigint;
+                BEGIN
+                    FOR d IN SELECT DISTINCT floor(\(key)::numeric / \(unitsPerDay))::bigint FROM {schema}.\(old) LOOP
+                        EXECUTE format('CREATE TABLE {schema}.%I PARTITION OF {schema}.\(table) FOR VALUES FROM (%s) TO (%s)',
+                                       '\(table)_d' || d, d * \(unitsPerDay), (d + 1) * \(unitsPerDay));
+                    END LOOP;
+                END
+                $migration$
+                """,
+                "INSERT INTO {schema}.\(table) SELECT * FROM {schema}.\(old)",
+                "DROP TABLE {schema}.\(old)",
+            ]
+    }
 
     /// The newest version this build knows.
     public static var latestVersion: Int { all.last?.version ?? 0 }
 
-    /// Applies every migration newer than the database's; returns the versions applied.
+    /// Applies every migration newer than the database's, up to `through` (default: all); returns the versions
+    /// applied.
     @discardableResult
-    public static func migrate(client: PostgresClient, schema: String, logger: Logger) async throws -> [Int] {
-        try await client.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted(schema))", logger: logger)
-        try await client.query(
-            """
-            CREATE TABLE IF NOT EXISTS \(unescaped: quoted(schema)).schema_migrations (
-                version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
-            """, logger: logger)
+    public static func migrate(
+        client: PostgresClient, schema: String, through: Int = .max, logger: Logger
+    ) async throws -> [Int] {
+        try await client.withTransaction(logger: logger) { conn in
+            // Under the migrations' lock: two `CREATE … IF NOT EXISTS` of one name at once can both try to create it
+            // and one fails on PostgreSQL's unique index (several collectors starting together on a new schema).
+            try await conn.query("SELECT pg_advisory_xact_lock(7315001, hashtext(\(schema)))", logger: logger)
+            try await conn.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoted(schema))", logger: logger)
+            try await conn.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: quoted(schema)).schema_migrations (
+                    version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+        }
         var applied: [Int] = []
-        for m in all {
+        for m in all where m.version <= through {
             let done = try await client.withTransaction(logger: logger) { conn -> Bool in
-                // One migrator at a time, even with several `opsight serve` starting together.
-                try await conn.query("SELECT pg_advisory_xact_lock(7315001)", logger: logger)
+                // One migrator of a schema at a time, even with several `opsight serve` starting together; those of
+                // other schemas (test suites start many at once) need not wait.
+                try await conn.query("SELECT pg_advisory_xact_lock(7315001, hashtext(\(schema)))", logger: logger)
                 let rows = try await conn.query(
                     "SELECT 1 FROM \(unescaped: quoted(schema)).schema_migrations WHERE version = \(m.version)",
                     logger: logger)

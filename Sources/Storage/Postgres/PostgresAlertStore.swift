@@ -3,18 +3,57 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
-/// Alerting's state, outbox, silences, history and lease in PostgreSQL (migration 2).
+/// Alerting's state, outbox, silences, history and lease in PostgreSQL (migrations 2 and 5).
+///
+/// The lease is fenced: each time it changes hands it gets a new token from a sequence (never reused), and the
+/// writes only the holder may do (the state, history and outbox commit; claiming, retrying and failing
+/// notifications) run only while the lease row still carries the token this store was last granted, checked with
+/// the row locked (`FOR SHARE`) in the write's own statement or transaction. A holder paused past its lease (a GC
+/// stall, a stopped VM, a clock that runs slow) has its late writes refused instead of overwriting its
+/// successor's. A store that never took the lease (tools, tests of the outbox alone) writes unfenced.
+///
+/// Nothing here holds session state: every statement is unnamed, locks are transaction-scoped, so the store works
+/// through a pooler in transaction mode (pgbouncer `pool_mode = transaction`).
 public final class PostgresAlertStore: AlertStore {
     private let client: PostgresClient
     private let schema: String
     private let logger: Logger
+    /// The lease whose token fences the holder's writes.
+    private let fencingLease: String
+    /// The token of `fencingLease` this store was last granted (nil: never).
+    private let token = Mutex<Int64?>(nil)
 
-    /// Creates the store over a running client; `schema` as for the durable store.
-    public init(client: PostgresClient, schema: String, logger: Logger) {
+    /// Creates the store over a running client; `schema` as for the durable store. The writes only the holder of
+    /// lease `fencingLease` may do are fenced by its token once this store has taken it.
+    public init(client: PostgresClient, schema: String, fencingLease: String = "alerting", logger: Logger) {
         self.client = client
         self.schema = Migrations.quoted(schema)
+        self.fencingLease = fencingLease
         self.logger = logger
+    }
+
+    /// The token of the fencing lease this store holds or last held (nil: it never took the lease).
+    public var fencingToken: Int64? { token.withLock { $0 } }
+
+    /// The refusal of a fenced write.
+    private func fenced(_ what: String, _ token: Int64) -> StorageError {
+        StorageError(
+            .fenced,
+            "\(what) refused: the alerting lease has passed to another process since this one took it "
+                + "(token \(token)); it no longer evaluates or delivers")
+    }
+
+    /// Locks the lease row if it still carries `token`; throws ``StorageError/Code/fenced`` otherwise.
+    private func checkFence(_ conn: PostgresConnection, _ token: Int64, _ what: String) async throws {
+        let rows = try await conn.query(
+            """
+            SELECT 1 FROM \(unescaped: schema).leases WHERE name = \(fencingLease) AND token = \(token) FOR SHARE
+            """, logger: logger)
+        var held = false
+        for try await _ in rows { held = true }
+        if !held { throw fenced(what, token) }
     }
 
     public func loadState() async throws -> [String: [UInt8]] {
@@ -31,8 +70,10 @@ public final class PostgresAlertStore: AlertStore {
     public func commit(state: [String: [UInt8]], history: [AlertHistoryEntry], outbox: [OutboxMessage], nowMs: Int64)
         async throws
     {
+        let fence = fencingToken
         try await wrap {
             try await client.withTransaction(logger: logger) { conn in
+                if let fence { try await checkFence(conn, fence, "alerting state commit") }
                 for (part, snapshot) in state.sorted(by: { $0.key < $1.key }) {
                     let bytes = ByteBuffer(bytes: snapshot)
                     try await conn.query(
@@ -73,17 +114,21 @@ public final class PostgresAlertStore: AlertStore {
         """
 
     public func claimDue(limit: Int, nowMs: Int64, claimMs: Int64) async throws -> [OutboxRecord] {
-        try await wrap {
-            let rows = try await client.query(
-                """
-                UPDATE \(unescaped: schema).notifications SET next_attempt_ms = \(nowMs + claimMs), attempts = attempts + 1
-                WHERE id IN (
-                    SELECT id FROM \(unescaped: schema).notifications
-                    WHERE state = 'pending' AND next_attempt_ms <= \(nowMs)
-                    ORDER BY next_attempt_ms, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-                RETURNING \(unescaped: Self.recordColumns)
-                """, logger: logger)
-            return try await records(rows).sorted { $0.sequence < $1.sequence }
+        let fence = fencingToken
+        return try await wrap {
+            try await client.withTransaction(logger: logger) { conn in
+                if let fence { try await checkFence(conn, fence, "notification claim") }
+                let rows = try await conn.query(
+                    """
+                    UPDATE \(unescaped: schema).notifications SET next_attempt_ms = \(nowMs + claimMs), attempts = attempts + 1
+                    WHERE id IN (
+                        SELECT id FROM \(unescaped: schema).notifications
+                        WHERE state = 'pending' AND next_attempt_ms <= \(nowMs)
+                        ORDER BY next_attempt_ms, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                    RETURNING \(unescaped: Self.recordColumns)
+                    """, logger: logger)
+                return try await records(rows).sorted { $0.sequence < $1.sequence }
+            }
         }
     }
 
@@ -99,23 +144,28 @@ public final class PostgresAlertStore: AlertStore {
     }
 
     public func markRetry(id: UUID, status: Int?, error: String, nextAttemptAtMs: Int64) async throws {
+        // Fenced in the statement: a paused ex-holder's retry does not push back its successor's delivery.
+        let fence = fencingToken
         try await wrap {
             try await client.query(
                 """
                 UPDATE \(unescaped: schema).notifications
                 SET next_attempt_ms = \(nextAttemptAtMs), last_status = \(status), last_error = \(error)
-                WHERE id = \(id) AND state = 'pending'
+                WHERE id = \(id) AND state = 'pending' AND (\(fence)::int8 IS NULL OR EXISTS (
+                    SELECT 1 FROM \(unescaped: schema).leases WHERE name = \(fencingLease) AND token = \(fence) FOR SHARE))
                 """, logger: logger)
         }
     }
 
     public func markFailed(id: UUID, status: Int?, error: String, atMs: Int64) async throws {
+        let fence = fencingToken
         try await wrap {
             try await client.query(
                 """
                 UPDATE \(unescaped: schema).notifications
                 SET state = 'failed', next_attempt_ms = \(atMs), last_status = \(status), last_error = \(error)
-                WHERE id = \(id) AND state = 'pending'
+                WHERE id = \(id) AND state = 'pending' AND (\(fence)::int8 IS NULL OR EXISTS (
+                    SELECT 1 FROM \(unescaped: schema).leases WHERE name = \(fencingLease) AND token = \(fence) FOR SHARE))
                 """, logger: logger)
         }
     }
@@ -148,14 +198,22 @@ public final class PostgresAlertStore: AlertStore {
 
     public func acquireLease(name: String, holder: String, ttlMs: Int64, nowMs: Int64) async throws -> Bool {
         try await wrap {
+            // A renewal of an unexpired lease keeps its token; a takeover (another holder, or the same one after its
+            // lease ran out, when someone else may have written meanwhile) gets a new one.
             let rows = try await client.query(
                 """
-                INSERT INTO \(unescaped: schema).leases (name, holder, expires_ms) VALUES (\(name), \(holder), \(nowMs + ttlMs))
-                ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_ms = EXCLUDED.expires_ms
+                INSERT INTO \(unescaped: schema).leases (name, holder, expires_ms)
+                VALUES (\(name), \(holder), \(nowMs + ttlMs))
+                ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_ms = EXCLUDED.expires_ms,
+                    token = CASE WHEN leases.holder = EXCLUDED.holder AND leases.expires_ms >= \(nowMs)
+                                 THEN leases.token ELSE EXCLUDED.token END
                 WHERE leases.holder = EXCLUDED.holder OR leases.expires_ms < \(nowMs)
-                RETURNING holder
+                RETURNING token
                 """, logger: logger)
-            for try await _ in rows { return true }
+            for try await (granted) in rows.decode(Int64.self) {
+                if name == fencingLease { token.withLock { $0 = granted } }
+                return true
+            }
             return false
         }
     }

@@ -23,15 +23,17 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
 
     public let bucketWidthMs: Int64 = TimeBucket.durableWidthMs
     public let retentionMs: Int64? = nil
-    private let client: PostgresClient
-    private let schema: String
-    private let logger: Logger
+    let client: PostgresClient
+    let schema: String
+    let logger: Logger
+    let partitions: PostgresPartitions
 
     /// Creates the store over a running client (run `client.run()` in a task or service group).
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
         self.client = client
         self.schema = Migrations.quoted(configuration.schema)
         self.logger = logger
+        self.partitions = PostgresPartitions(client: client, schema: configuration.schema, logger: logger)
     }
 
     public func committedPosition(collector: String) async throws -> UInt64 {
@@ -44,10 +46,63 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     public func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
+        try await commit(delta, position: position, collector: collector, fence: .none)
+    }
+
+    /// Commits `delta` up to `position` while the recorded hot epoch is `fenceEpoch` (``HotEpochFenced`` otherwise).
+    func commit(_ delta: Delta, position: UInt64, collector: String, fenceEpoch: String?) async throws {
+        try await commit(delta, position: position, collector: collector, fence: .some(fenceEpoch))
+    }
+
+    /// Commits `delta` up to `position`; with a `fence` (`.some`), only while the recorded hot epoch is the one it
+    /// holds (throwing ``HotEpochFenced`` otherwise).
+    private func commit(_ delta: Delta, position: UInt64, collector: String, fence: String??) async throws {
+        do { try await commitOnce(delta, position: position, collector: collector, fence: fence) } catch
+            where PostgresPartitions.isMissingPartition(error)
+        {
+            // A day another collector's retention or downsampling dropped since this one created it: create it again,
+            // once. Without this the insert's refusal (SQLSTATE 23514) would read as bad data and quarantine the delta.
+            partitions.forget()
+            try await commitOnce(delta, position: position, collector: collector, fence: fence)
+        }
+    }
+
+    /// Creates the day partitions `delta`'s rows go to (cached: only new days cost a statement).
+    private func ensurePartitions(_ delta: Delta) async throws {
+        func days(_ minutes: some Sequence<Int64>) -> Set<Int64> { Set(minutes.map { floorDiv($0, 1_440) }) }
+        if !delta.requests.isEmpty {
+            try await partitions.ensure(.requestRollups, days: days(delta.requests.keys.map(\.bucket)))
+        }
+        var jobDays = days(delta.jobs.keys.map(\.bucket))
+        if !delta.jobFacts.isEmpty {
+            // Pairing may add waits to the bucket of a start stored earlier (facts are kept a bit over a day), which
+            // this delta's own cells need not touch: its partition must exist before the commit's transaction runs.
+            let factDays = delta.jobFacts.map { PartitionedTable.day(ofMs: $0.timestampMs) }
+            if let lo = factDays.min(), let hi = factDays.max() { jobDays.formUnion((lo - 2)...hi) }
+        }
+        if !jobDays.isEmpty { try await partitions.ensure(.jobRollups, days: jobDays) }
+        if !delta.logs.isEmpty { try await partitions.ensure(.logRollups, days: days(delta.logs.keys.map(\.bucket))) }
+        if !delta.funnelSteps.isEmpty {
+            try await partitions.ensure(
+                .funnelSteps, days: Set(delta.funnelSteps.map { PartitionedTable.day(ofMs: $0.timestampMs) }))
+        }
+    }
+
+    private func commitOnce(_ delta: Delta, position: UInt64, collector: String, fence: String??) async throws {
         let pos = Int64(position)
+        try await ensurePartitions(delta)
         do {
             try await wrap {
                 try await client.withTransaction(logger: logger) { conn in
+                    if let expected = fence {
+                        // Shared with every other commit, exclusive with a hot rebuild's snapshot: a commit either
+                        // lands before the snapshot (and is in it) or sees the new epoch and adds nothing.
+                        let rows = try await conn.query(
+                            "SELECT epoch FROM \(unescaped: schema).hot_epoch WHERE id = 1 FOR SHARE", logger: logger)
+                        var current: String?
+                        for try await (epoch) in rows.decode(String?.self) { current = epoch }
+                        guard current == expected else { throw HotEpochFenced(current: current) }
+                    }
                     // Serialises commits of one collector, and moves the position only forward: a retry whose first
                     // attempt did land (its answer lost, or its COMMIT still in flight when the retry read the
                     // position) finds the position there and rolls back instead of adding the delta twice.
@@ -62,22 +117,78 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                     var applied = false
                     for try await _ in moved { applied = true }
                     guard applied else { throw AlreadyCommitted() }
+                    var delta = delta
+                    if !delta.jobFacts.isEmpty {
+                        delta.addWaits(try await pairJobFacts(delta.jobFacts, conn: conn), widthMs: bucketWidthMs)
+                    }
                     try await insertRequests(delta, conn: conn, collector: collector, position: pos)
                     try await insertJobs(delta, conn: conn, collector: collector, position: pos)
                     try await insertLogs(delta, conn: conn, collector: collector, position: pos)
                     try await insertFunnelSteps(delta.funnelSteps, conn: conn)
                 }
             }
-        } catch let error as StorageError
-            where (error.underlying as? PostgresTransactionError)?.closureError is AlreadyCommitted
-        {
+        } catch let error as StorageError {
+            switch (error.underlying as? PostgresTransactionError)?.closureError {
             // The store holds this position already: the delta is in, exactly once.
-            return
+            case is AlreadyCommitted: return
+            case let fenced as HotEpochFenced: throw fenced
+            default: throw error
+            }
         }
     }
 
     /// Thrown inside a commit's transaction to roll it back when the store already holds its position.
     private struct AlreadyCommitted: Error {}
+
+    /// Keeps the facts the store did not have and returns the queue wait changes they make (``QueueWaitPairing``).
+    ///
+    /// One transaction lock for all collectors' pairing: two commits bringing facts of the same job must not each
+    /// pair against the facts before the other's. The lock is held from reading the facts to the commit, and only
+    /// by commits that carry facts.
+    private func pairJobFacts(_ facts: Set<JobFact>, conn: PostgresConnection) async throws -> QueueWaitPairing.Changes {
+        try await conn.query("SELECT pg_advisory_xact_lock(7315003)", logger: logger)
+        var services: [String] = [], ids: [String] = []
+        for id in Set(facts.map(\.identity)) {
+            services.append(id.service)
+            ids.append(id.jobID)
+        }
+        let rows = try await conn.query(
+            """
+            SELECT f.service, f.job_id, f.kind, f.ts_ms, f.queue, f.job FROM \(unescaped: schema).job_facts f
+            JOIN unnest(\(services)::text[], \(ids)::text[]) AS u(service, job_id)
+              ON f.service = u.service AND f.job_id = u.job_id
+            """, logger: logger)
+        var existing: [JobIdentity: [JobFact]] = [:]
+        for try await (service, jobID, kind, ts, queue, job) in rows.decode(
+            (String, String, Int16, Int64, String, String).self)
+        {
+            let fact = JobFact(
+                kind: kind == 0 ? .enqueued : .started, service: service, jobID: jobID, timestampMs: ts, queue: queue,
+                job: job)
+            existing[fact.identity, default: []].append(fact)
+        }
+        let changes = QueueWaitPairing.changes(of: facts) { existing[$0] ?? [] }
+        if !changes.newFacts.isEmpty {
+            var service: [String] = [], jobID: [String] = [], kind: [Int16] = [], ts: [Int64] = []
+            var queue: [String] = [], job: [String] = []
+            for f in changes.newFacts {
+                service.append(f.service)
+                jobID.append(f.jobID)
+                kind.append(Int16(f.kind.rawValue))
+                ts.append(f.timestampMs)
+                queue.append(f.queue)
+                job.append(f.job)
+            }
+            try await conn.query(
+                """
+                INSERT INTO \(unescaped: schema).job_facts (service, job_id, kind, ts_ms, queue, job)
+                SELECT * FROM unnest(\(service)::text[], \(jobID)::text[], \(kind)::int2[], \(ts)::int8[],
+                                     \(queue)::text[], \(job)::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+        return changes
+    }
 
     private func insertFunnelSteps(_ records: Set<FunnelStepRecord>, conn: PostgresConnection) async throws {
         guard !records.isEmpty else { return }
@@ -110,7 +221,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
     }
 
-    private func insertRequests(_ delta: Delta, conn: PostgresConnection, collector: String, position: Int64) async throws {
+    private func insertRequests(
+        _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
+    ) async throws {
         guard !delta.requests.isEmpty else { return }
         var service: [String] = [], route: [String] = [], method: [String] = [], minute: [Int64] = []
         var count: [Int64] = [], errors: [Int64] = [], c1: [Int64] = [], c2: [Int64] = [], c3: [Int64] = []
@@ -131,7 +244,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
         try await conn.query(
             """
-            INSERT INTO \(unescaped: schema).request_rollups
+            INSERT INTO \(unescaped: schema).request_rollups\(unescaped: hourly ? "_hourly" : "")
                 (service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency, collector, position)
             SELECT u.*, \(collector), \(position) FROM unnest(
                 \(service)::text[], \(route)::text[], \(method)::text[], \(minute)::int8[], \(count)::int8[],
@@ -140,11 +253,13 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             """, logger: logger)
     }
 
-    private func insertJobs(_ delta: Delta, conn: PostgresConnection, collector: String, position: Int64) async throws {
+    private func insertJobs(
+        _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
+    ) async throws {
         guard !delta.jobs.isEmpty else { return }
         var service: [String] = [], queue: [String] = [], job: [String] = [], minute: [Int64] = []
         var enq: [Int64] = [], started: [Int64] = [], ok: [Int64] = [], failed: [Int64] = [], retried: [Int64] = []
-        var duration: [ByteBuffer] = [], wait: [ByteBuffer] = []
+        var duration: [ByteBuffer] = [], wait: [ByteBuffer] = [], retracted: [ByteBuffer] = []
         for (k, v) in delta.jobs {
             service.append(k.key.service)
             queue.append(k.key.queue)
@@ -157,20 +272,24 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             retried.append(Int64(v.retried))
             duration.append(ByteBuffer(bytes: v.duration.encoded()))
             wait.append(ByteBuffer(bytes: v.wait.encoded()))
+            // Empty when nothing was retracted (most rows): no sketch to store.
+            retracted.append(v.waitRetracted.isEmpty ? ByteBuffer() : ByteBuffer(bytes: v.waitRetracted.encoded()))
         }
         try await conn.query(
             """
-            INSERT INTO \(unescaped: schema).job_rollups
+            INSERT INTO \(unescaped: schema).job_rollups\(unescaped: hourly ? "_hourly" : "")
                 (service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait,
-                 collector, position)
+                 wait_retracted, collector, position)
             SELECT u.*, \(collector), \(position) FROM unnest(
                 \(service)::text[], \(queue)::text[], \(job)::text[], \(minute)::int8[], \(enq)::int8[],
                 \(started)::int8[], \(ok)::int8[], \(failed)::int8[], \(retried)::int8[], \(duration)::bytea[],
-                \(wait)::bytea[]) AS u
+                \(wait)::bytea[], \(retracted)::bytea[]) AS u
             """, logger: logger)
     }
 
-    private func insertLogs(_ delta: Delta, conn: PostgresConnection, collector: String, position: Int64) async throws {
+    private func insertLogs(
+        _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
+    ) async throws {
         guard !delta.logs.isEmpty else { return }
         var service: [String] = [], minute: [Int64] = [], debug: [Int64] = [], info: [Int64] = []
         var warn: [Int64] = [], error: [Int64] = [], fatal: [Int64] = []
@@ -185,18 +304,21 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
         try await conn.query(
             """
-            INSERT INTO \(unescaped: schema).log_rollups (service, minute, debug, info, warn, error, fatal, collector, position)
+            INSERT INTO \(unescaped: schema).log_rollups\(unescaped: hourly ? "_hourly" : "") (service, minute, debug, info, warn, error, fatal, collector, position)
             SELECT u.*, \(collector), \(position) FROM unnest(
                 \(service)::text[], \(minute)::int8[], \(debug)::int8[], \(info)::int8[], \(warn)::int8[],
                 \(error)::int8[], \(fatal)::int8[]) AS u
             """, logger: logger)
     }
 
+    /// Sums the rows of `buckets` (minute indexes): the 1-minute rows, and the hourly rows of the downsampled days
+    /// whose hour begins in `buckets` (an hour is counted whole or not at all: a window whose older edge lies in a
+    /// downsampled day starts, in effect, at the next hour).
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
         try await withPostgresRead { [self] in
             try await client.withConnection { conn in
                 var out = WindowData()
-                out.merge(try await cells(conn, delete: false, service: service, buckets: buckets))
+                out.merge(try await cells(conn, .read(service: service), buckets: buckets))
                 return out
             }
         }
@@ -211,7 +333,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         try await wrap {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
-                let merged = try await cells(conn, delete: true, service: nil, buckets: buckets)
+                let merged = try await cells(conn, .compact, buckets: buckets)
                 try await insertRequests(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertJobs(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertLogs(merged, conn: conn, collector: "compacted", position: 0)
@@ -219,21 +341,117 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
     }
 
-    /// The rows of the minutes in `buckets` summed per series and minute; deleted as read when `delete`.
+    /// The days that still have 1-minute rollup partitions, oldest first.
+    public func minuteRollupDays() async throws -> [Int64] {
+        var days = Set<Int64>()
+        for table in PartitionedTable.minuteRollups { days.formUnion(try await partitions.days(table)) }
+        return days.sorted()
+    }
+
+    /// Downsamples day `day` (minute indexes `day * 1440 ..< (day + 1) * 1440`): its 1-minute rows are summed into
+    /// one row per series and hour (keyed by the hour's first minute) in the hourly tables, and the day's 1-minute
+    /// partitions are dropped, in one transaction, so a read sees the day either way and never both. Hour by hour:
+    /// rows stream in and only one hour's merged series are held. Returns the hourly rows written.
+    @discardableResult
+    public func downsample(day: Int64) async throws -> Int {
+        for table in PartitionedTable.hourlyRollups { try await partitions.ensure(table, days: [day]) }
+        return try await wrap {
+            try await client.withTransaction(logger: logger) { conn in
+                // One downsampler at a time (every collector sweeps), and never during a compaction.
+                try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
+                // No commit adds to the day between its reading and its drop (a replay of a log that old): its insert
+                // waits for this transaction, then finds the partition gone and creates it again.
+                for table in PartitionedTable.minuteRollups {
+                    let name = "\(schema).\(Migrations.quoted(table.partition(day)))"
+                    var found = false
+                    let exists = try await conn.query("SELECT to_regclass(\(name)) IS NOT NULL", logger: logger)
+                    for try await (yes) in exists.decode(Bool.self) { found = yes }
+                    if found {
+                        let lock = PostgresQuery(unsafeSQL: "LOCK TABLE \(name) IN SHARE MODE")
+                        try await conn.query(lock, logger: logger)
+                    }
+                }
+                var written = 0
+                for hour in 0..<Int64(24) {
+                    let first = day * 1_440 + hour * 60
+                    let merged = try await cells(conn, .downsample, buckets: first...(first + 59))
+                    try await insertRequests(merged, conn: conn, collector: "hourly", position: 0, hourly: true)
+                    try await insertJobs(merged, conn: conn, collector: "hourly", position: 0, hourly: true)
+                    try await insertLogs(merged, conn: conn, collector: "hourly", position: 0, hourly: true)
+                    written += merged.requests.count + merged.jobs.count + merged.logs.count
+                }
+                for table in PartitionedTable.minuteRollups { try await partitions.drop(table, day: day, on: conn) }
+                return written
+            }
+        }
+    }
+
+    /// What ``cells(_:_:buckets:)`` does with the rows it reads.
+    enum CellSource {
+        /// Reads the 1-minute and hourly rows of one service (nil: all).
+        case read(service: String?)
+        /// Deletes the 1-minute rows as it reads them.
+        case compact
+        /// Reads the 1-minute rows and sums them per hour (keyed by the hour's first minute).
+        case downsample
+    }
+
+    /// The rows of the minutes in `buckets` summed per series and minute (or hour, when downsampling).
     private func cells(
-        _ conn: PostgresConnection, delete: Bool, service: String?, buckets: ClosedRange<Int64>
+        _ conn: PostgresConnection, _ source: CellSource, buckets: ClosedRange<Int64>
     ) async throws -> Delta {
+        var out = Delta()
+        try await streamCells(conn, source, buckets: buckets, partRows: .max) { out.merge($0) }
+        return out
+    }
+
+    /// Hands `sink` the rows of the minutes in `buckets`, summed per series and minute (or hour, when downsampling),
+    /// in parts of about `partRows` rows, so a large range is never held whole.
+    func streamCells(
+        _ conn: PostgresConnection, _ source: CellSource, buckets: ClosedRange<Int64>, partRows: Int,
+        sink: (Delta) async throws -> Void
+    ) async throws {
         let lo = buckets.lowerBound
         let hi = buckets.upperBound
-        var out = Delta()
-        let requestColumns = "service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency"
-        let requestRows = try await conn.query(
-            delete
-                ? "DELETE FROM \(unescaped: schema).request_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: requestColumns)"
-                : """
-                SELECT \(unescaped: requestColumns) FROM \(unescaped: schema).request_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                """, logger: logger)
+        let bucketOf: (Int64) -> Int64
+        if case .downsample = source { bucketOf = { floorDiv($0, 60) * 60 } } else { bucketOf = { $0 } }
+        /// The statement reading `columns` of `table` in `buckets`.
+        func rows(_ table: String, _ columns: String) async throws -> PostgresRowSequence {
+            switch source {
+            case .compact:
+                return try await conn.query(
+                    """
+                    DELETE FROM \(unescaped: schema).\(unescaped: table) WHERE minute BETWEEN \(lo) AND \(hi)
+                    RETURNING \(unescaped: columns)
+                    """, logger: logger)
+            case .downsample:
+                return try await conn.query(
+                    """
+                    SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)
+                    WHERE minute BETWEEN \(lo) AND \(hi)
+                    """, logger: logger)
+            case .read(let service):
+                return try await conn.query(
+                    """
+                    SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)
+                    WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
+                    UNION ALL
+                    SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)_hourly
+                    WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
+                    """, logger: logger)
+            }
+        }
+        var part = Delta()
+        var count = 0
+        func counted() async throws {
+            count += 1
+            if count >= partRows {
+                try await sink(part)
+                (part, count) = (Delta(), 0)
+            }
+        }
+        let requestRows = try await rows(
+            "request_rollups", "service, route, method, minute, count, errors, c1, c2, c3, c4, c5, latency")
         for try await row in requestRows {
             let (s, r, m, minute, n, e, c1, c2, c3, c4, c5, lat) = try row.decode(
                 (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer).self)
@@ -246,38 +464,20 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             stats.class4xx = UInt64(c4)
             stats.class5xx = UInt64(c5)
             stats.latency = try Self.sketch(lat)
-            out.requests[Bucketed(RequestKey(service: s, route: r, method: m), bucket: minute), default: RequestStats()]
-                .merge(stats)
+            part.requests[
+                Bucketed(RequestKey(service: s, route: r, method: m), bucket: bucketOf(minute)), default: RequestStats()
+            ].merge(stats)
+            try await counted()
         }
-        let jobColumns = "service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait"
-        let jobRows = try await conn.query(
-            delete
-                ? "DELETE FROM \(unescaped: schema).job_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: jobColumns)"
-                : """
-                SELECT \(unescaped: jobColumns) FROM \(unescaped: schema).job_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                """, logger: logger)
+        let jobRows = try await rows(
+            "job_rollups",
+            "service, queue, job, minute, enqueued, started, succeeded, failed, retried, duration, wait, wait_retracted")
         for try await row in jobRows {
-            let (s, q, j, minute, enq, st, ok, f, rt, d, w) = try row.decode(
-                (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer, ByteBuffer).self)
-            var stats = JobStats()
-            stats.enqueued = UInt64(enq)
-            stats.started = UInt64(st)
-            stats.succeeded = UInt64(ok)
-            stats.failed = UInt64(f)
-            stats.retried = UInt64(rt)
-            stats.duration = try Self.sketch(d)
-            stats.wait = try Self.sketch(w)
-            out.jobs[Bucketed(JobKey(service: s, queue: q, job: j), bucket: minute), default: JobStats()].merge(stats)
+            let (key, stats) = try Self.jobCell(row)
+            part.jobs[Bucketed(key.key, bucket: bucketOf(key.bucket)), default: JobStats()].merge(stats)
+            try await counted()
         }
-        let logColumns = "service, minute, debug, info, warn, error, fatal"
-        let logRows = try await conn.query(
-            delete
-                ? "DELETE FROM \(unescaped: schema).log_rollups WHERE minute BETWEEN \(lo) AND \(hi) RETURNING \(unescaped: logColumns)"
-                : """
-                SELECT \(unescaped: logColumns) FROM \(unescaped: schema).log_rollups
-                WHERE minute BETWEEN \(lo) AND \(hi) AND (\(service)::text IS NULL OR service = \(service))
-                """, logger: logger)
+        let logRows = try await rows("log_rollups", "service, minute, debug, info, warn, error, fatal")
         for try await (s, minute, d, i, w, e, f) in logRows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64).self) {
             var stats = LogStats()
             stats.debug = UInt64(d)
@@ -285,9 +485,10 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
             stats.warn = UInt64(w)
             stats.error = UInt64(e)
             stats.fatal = UInt64(f)
-            out.logs[Bucketed(s, bucket: minute), default: LogStats()].merge(stats)
+            part.logs[Bucketed(s, bucket: bucketOf(minute)), default: LogStats()].merge(stats)
+            try await counted()
         }
-        return out
+        if !part.isEmpty { try await sink(part) }
     }
 
     public func services() async throws -> [String] {
@@ -296,7 +497,10 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                 """
                 SELECT service FROM \(unescaped: schema).request_rollups
                 UNION SELECT service FROM \(unescaped: schema).job_rollups
-                UNION SELECT service FROM \(unescaped: schema).log_rollups ORDER BY 1
+                UNION SELECT service FROM \(unescaped: schema).log_rollups
+                UNION SELECT service FROM \(unescaped: schema).request_rollups_hourly
+                UNION SELECT service FROM \(unescaped: schema).job_rollups_hourly
+                UNION SELECT service FROM \(unescaped: schema).log_rollups_hourly ORDER BY 1
                 """, logger: logger)
             var out: [String] = []
             for try await (s) in rows.decode(String.self) { out.append(s) }
@@ -308,7 +512,24 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         try await withPostgresRead { [self] in try await client.query("SELECT 1", logger: logger) }
     }
 
-    private static func sketch(_ buffer: ByteBuffer) throws -> LogSketch {
+    /// A `job_rollups` row as read by ``cells(_:delete:service:buckets:)``: its cell and statistics.
+    static func jobCell(_ row: PostgresRow) throws -> (Bucketed<JobKey>, JobStats) {
+        let (s, q, j, minute, enq, st, ok, f, rt, d, w, x) = try row.decode(
+            (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, ByteBuffer, ByteBuffer, ByteBuffer?).self)
+        var stats = JobStats()
+        stats.enqueued = UInt64(enq)
+        stats.started = UInt64(st)
+        stats.succeeded = UInt64(ok)
+        stats.failed = UInt64(f)
+        stats.retried = UInt64(rt)
+        stats.duration = try sketch(d)
+        stats.wait = try sketch(w)
+        // NULL in rows written before the column existed, empty when nothing was retracted.
+        if let x, x.readableBytes > 0 { stats.waitRetracted = try sketch(x) }
+        return (Bucketed(JobKey(service: s, queue: q, job: j), bucket: minute), stats)
+    }
+
+    static func sketch(_ buffer: ByteBuffer) throws -> LogSketch {
         do {
             return try LogSketch(decoding: buffer.readableBytesView)
         } catch {
@@ -317,5 +538,5 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     }
 
     @discardableResult
-    private func wrap<T>(_ body: () async throws -> T) async throws -> T { try await withPostgresErrors(body) }
+    func wrap<T>(_ body: () async throws -> T) async throws -> T { try await withPostgresErrors(body) }
 }

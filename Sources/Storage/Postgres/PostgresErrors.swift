@@ -8,6 +8,9 @@ func withPostgresErrors<T>(_ body: () async throws -> T) async throws -> T {
         return try await body()
     } catch let error as StorageError {
         throw error
+    } catch let error as PostgresTransactionError where error.closureError is StorageError {
+        // A refusal decided inside the transaction (a fenced write) stays what it is.
+        throw error.closureError as! StorageError
     } catch let error as PostgresTransactionError {
         // A statement inside the transaction decides: it is what the server refused (or failed on).
         let cause = error.closureError ?? error.commitError ?? error.beginError

@@ -1,47 +1,34 @@
 import Collector
 import Logging
 import PostgresNIO
-import Synchronization
 
-/// Raw events in PostgreSQL, one partition per UTC day of event time (migration 3).
+/// Raw events in PostgreSQL, one partition per UTC day of event time (migration 3, ``PostgresPartitions``).
 public final class PostgresRawEventStore: RawEventStore {
-    private static let dayMs: Int64 = 86_400_000
     private let client: PostgresClient
     private let schema: String
-    private let schemaName: String
     private let logger: Logger
-    private let knownDays = Mutex<Set<Int64>>([])
+    private let partitions: PostgresPartitions
 
     /// Creates the store over a running client.
     public init(client: PostgresClient, schema: String, logger: Logger) {
         self.client = client
         self.schema = Migrations.quoted(schema)
-        self.schemaName = schema
         self.logger = logger
-    }
-
-    private func partition(_ day: Int64) -> String { "raw_events_d\(day)" }
-
-    /// Creates the day partitions `days` needs (another collector may be creating the same one).
-    private func ensurePartitions(_ days: Set<Int64>) async throws {
-        let missing = knownDays.withLock { days.subtracting($0) }
-        for day in missing.sorted() {
-            let sql = """
-                CREATE TABLE IF NOT EXISTS \(schema).\(partition(day)) PARTITION OF \(schema).raw_events
-                FOR VALUES FROM (\(day * Self.dayMs)) TO (\((day + 1) * Self.dayMs))
-                """
-            do { try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger) } catch {
-                // A concurrent CREATE of the same partition: the second one fails although the table now exists.
-                try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-            }
-            _ = knownDays.withLock { $0.insert(day) }
-        }
+        self.partitions = PostgresPartitions(client: client, schema: schema, logger: logger)
     }
 
     public func insert(_ events: [RawEvent]) async throws {
         guard !events.isEmpty else { return }
+        do { try await insertOnce(events) } catch where PostgresPartitions.isMissingPartition(error) {
+            // A day another collector's retention dropped since this one created it: create it again, once.
+            partitions.forget()
+            try await insertOnce(events)
+        }
+    }
+
+    private func insertOnce(_ events: [RawEvent]) async throws {
         try await withPostgresErrors {
-            try await ensurePartitions(Set(events.map { Self.floorDiv($0.timestampMs, Self.dayMs) }))
+            try await partitions.ensure(.rawEvents, days: Set(events.map { PartitionedTable.day(ofMs: $0.timestampMs) }))
             // NULLs travel as '' and -1 (unnest over arrays of optionals is not worth the driver dance).
             let ts = events.map(\.timestampMs)
             let service = events.map(\.service)
@@ -112,28 +99,6 @@ public final class PostgresRawEventStore: RawEventStore {
     }
 
     public func dropOlder(than cutoffMs: Int64) async throws -> Int {
-        try await withPostgresErrors {
-            let rows = try await client.query(
-                """
-                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace
-                WHERE p.relname = 'raw_events' AND n.nspname = \(schemaName)
-                """, logger: logger)
-            var old: [(String, Int64)] = []
-            for try await (name) in rows.decode(String.self) {
-                guard let day = Int64(name.dropFirst("raw_events_d".count)) else { continue }
-                if (day + 1) * Self.dayMs <= cutoffMs { old.append((name, day)) }
-            }
-            for (name, day) in old {
-                try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(schema).\(name)"), logger: logger)
-                _ = knownDays.withLock { $0.remove(day) }
-            }
-            return old.count
-        }
-    }
-
-    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+        try await partitions.dropOlder(.rawEvents, than: cutoffMs)
     }
 }

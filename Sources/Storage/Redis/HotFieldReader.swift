@@ -3,9 +3,10 @@ import OpsightMetrics
 
 /// Adds hot hash fields of one service, given as bytes, to its statistics.
 ///
-/// A field is `r␟route␟method␟stat`, `j␟queue␟job␟stat` or `l␟level` (see ``RedisHotStore``). The series
-/// part is looked up as raw bytes, so a series' `String`s and key are built once per read rather than once
-/// per field, and the counts go to an array slot rather than through a dictionary keyed by strings.
+/// A field is `r␟route␟method␟stat`, `j␟queue␟job␟stat` or `l␟level` (see ``RedisHotStore``); a job's `x…` stats
+/// are retracted wait samples. The series part is looked up as raw bytes, so a series' `String`s and key are
+/// built once per read rather than once per field, and the counts go to an array slot rather than through a
+/// dictionary keyed by strings.
 struct HotFieldReader {
     let service: String
     private var requestSlots: [ArraySlice<UInt8>: Int] = [:]
@@ -127,6 +128,10 @@ struct HotFieldReader {
             st.duration.add(bucket: idx, count: value)
         } else if stat.first == UInt8(ascii: "w"), let idx = index(stat.dropFirst()) {
             st.wait.add(bucket: idx, count: value)
+        } else if stat.elementsEqual("xz".utf8) {
+            st.waitRetracted.addZero(count: value)
+        } else if stat.first == UInt8(ascii: "x"), let idx = index(stat.dropFirst()) {
+            st.waitRetracted.add(bucket: idx, count: value)
         }
     }
 

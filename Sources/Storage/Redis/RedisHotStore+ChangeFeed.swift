@@ -6,12 +6,15 @@ extension RedisHotStore {
     /// state after the last entry returned.
     ///
     /// Entries lost to `MAXLEN` trimming (or a reset store) show as a change count that grew by more than the
-    /// entries returned (or shrank): the poll then reports a gap.
+    /// entries returned (or shrank), and a rebuilt store as another epoch: the poll then reports a gap. The epoch
+    /// read is also told to the store's ``HotEpochSignal``.
     public func poll(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll {
+        if client.isCluster { return try await pollAcrossSlots(after: cursor, buckets: buckets) }
         var names: [String] = []
         if !buckets.isEmpty { names = try await services() }
         while true {
             var cmds = RESPCommands()
+            cmds.append("GET", .string(epochKey))
             cmds.append("GET", .string(changeCountKey))
             if let cursor {
                 cmds.append("XRANGE", .string(changesKey), .string("(" + cursor.id), .string("+"))
@@ -30,36 +33,53 @@ extension RedisHotStore {
             }
             let commands = cmds
             let replies = try await wrap { try await self.client.transaction(commands) }
-            guard replies.count == 3 + order.count else {
+            guard replies.count == 4 + order.count else {
                 throw StorageError(
-                    .corrupt, "change feed poll: \(replies.count) replies to \(3 + order.count) commands")
+                    .corrupt, "change feed poll: \(replies.count) replies to \(4 + order.count) commands")
             }
-            let current = Set((replies[2].array ?? []).compactMap(\.string))
+            let epoch = replies[0].string
+            configuration.signal?.observed(epoch: epoch)
+            let current = Set((replies[3].array ?? []).compactMap(\.string))
             if !buckets.isEmpty && !current.isSubset(of: names) {
                 names = current.sorted()  // a service appeared meanwhile: read its buckets too
                 continue
             }
-            let count = replies[0].int.map { UInt64(max(0, $0)) } ?? 0
-            let entries = replies[1].array ?? []
-            var lastID = cursor?.id ?? "0-0"
-            var changes: [[Int64: WindowData]] = []
-            for entry in entries {
-                guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
-                    fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
-                else { throw StorageError(.corrupt, "\(changesKey) holds an entry that is not a change record") }
-                lastID = id
-                if cursor != nil { changes.append(change) }
-            }
-            let gap = cursor.map { count < $0.sequence || count - $0.sequence != UInt64(entries.count) } ?? false
-            var contents: [Int64: WindowData] = [:]
-            for (i, reply) in replies[3...].enumerated() {
-                guard let items = reply.array, !items.isEmpty else { continue }
-                var reader = HotFieldReader(service: order[i])
-                reader.add(pairs: items)
-                reader.finish(into: &contents[bucketOrder[i], default: WindowData()])
-            }
-            return FeedPoll(
-                cursor: FeedCursor(sequence: count, id: lastID), changes: changes, gap: gap, buckets: contents)
+            return try makePoll(
+                after: cursor, count: replies[1], entries: replies[2], buckets: replies[4...], services: order,
+                bucketOrder: bucketOrder, epoch: epoch)
         }
+    }
+
+    /// The feed's position and changes after `cursor` from the replies to `GET` of the count and `XRANGE` (or
+    /// `XREVRANGE … COUNT 1` when there is no cursor), and the buckets from `HGETALL` replies: `services[i]` and
+    /// `bucketOrder[i]` say whose bucket the i-th one is.
+    func makePoll(
+        after cursor: FeedCursor?, count countReply: RedisReply, entries entriesReply: RedisReply,
+        buckets replies: ArraySlice<RedisReply>, services order: [String], bucketOrder: [Int64], epoch: String? = nil
+    ) throws -> FeedPoll {
+        let count = countReply.int.map { UInt64(max(0, $0)) } ?? 0
+        let entries = entriesReply.array ?? []
+        var lastID = cursor?.id ?? "0-0"
+        var changes: [[Int64: WindowData]] = []
+        for entry in entries {
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
+                fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
+            else { throw StorageError(.corrupt, "\(changesKey) holds an entry that is not a change record") }
+            lastID = id
+            if cursor != nil { changes.append(change) }
+        }
+        let gap =
+            cursor.map { $0.epoch != epoch || count < $0.sequence || count - $0.sequence != UInt64(entries.count) }
+            ?? false
+        var contents: [Int64: WindowData] = [:]
+        for (i, reply) in replies.enumerated() {
+            guard let items = reply.array, !items.isEmpty else { continue }
+            var reader = HotFieldReader(service: order[i])
+            reader.add(pairs: items)
+            reader.finish(into: &contents[bucketOrder[i], default: WindowData()])
+        }
+        return FeedPoll(
+            cursor: FeedCursor(sequence: count, id: lastID, epoch: epoch), changes: changes, gap: gap,
+            buckets: contents)
     }
 }

@@ -16,9 +16,22 @@ import OpsightMetrics
 ///   the retention at every commit that adds to it.
 /// - `P:changes` — a stream with one entry per commit holding its bucket increments (``ChangeRecord``), and
 ///   `P:changes:count`, how many entries it ever had: the change feed window caches follow.
+/// - `P:{S}:job:<job_id>` — the job's `enqueued` (`e<time>`) and `started` (`s<time>␟queue␟job`) facts, kept
+///   `jobFactRetentionSeconds` after the last one arrived; a commit pairs new facts with them into queue wait
+///   (``QueueWaitPairing``), retractions counted in `x…` fields beside the wait sketch's `w…`.
+/// - `P:epoch` — the hot epoch (docs/hot-store-loss.md); `P:rebuild` — the lock of a rebuild under way.
 ///
 /// A flush is one `MULTI … EXEC` holding every increment and the new position, so it lands whole or not
-/// at all. Sketch buckets as hash fields make merging across collectors a plain `HINCRBY`.
+/// at all. Sketch buckets as hash fields make merging across collectors a plain `HINCRBY`. What decides a commit —
+/// the epoch and the collector's position for a guarded commit, the facts of the jobs it pairs — is `WATCH`ed
+/// and read first on the same connection: if another collector changes any of it before `EXEC`, nothing is
+/// applied and the commit is worked out again.
+///
+/// On a Redis Cluster (see `RedisHotStore+Cluster.swift`) the change feed and its count are `P:{changes}` and
+/// `P:{changes}:count`, in one slot with `P:{changes}:inflight`, the collectors whose flush is under way; a flush is
+/// one `MULTI` per slot, journaled in `P:wal:<collector>:journal` with a marker `P:{tag}:once:<collector>` per slot
+/// so that it lands exactly once even when the collector dies between slots. No `WATCH` spans slots there: job facts
+/// are read, then the flush goes slot by slot (``commitOnCluster(_:)``), and the epoch guard is not offered.
 public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// Key prefix and retention.
     public struct Configuration: Sendable {
@@ -29,20 +42,30 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         /// About how many commits the change feed keeps (`XADD … MAXLEN ~`): readers poll at least every
         /// second, so this is minutes of commits even with several collectors.
         public var changeFeedLength: Int64
+        /// How long a job's facts are kept after its last one arrived: a bit over `ingest.max_age`, the most a
+        /// start and its enqueue can be apart and still arrive.
+        public var jobFactRetentionSeconds: Int64
+        /// Told what epoch each read found, so a store that lost it is noticed between flushes.
+        public var signal: HotEpochSignal?
         /// Creates the configuration.
-        public init(keyPrefix: String = "opsight", retentionSeconds: Int64 = 4_500, changeFeedLength: Int64 = 1_000) {
+        public init(
+            keyPrefix: String = "opsight", retentionSeconds: Int64 = 4_500, changeFeedLength: Int64 = 1_000,
+            jobFactRetentionSeconds: Int64 = 90_000, signal: HotEpochSignal? = nil
+        ) {
             self.keyPrefix = keyPrefix
             self.retentionSeconds = retentionSeconds
             self.changeFeedLength = changeFeedLength
+            self.jobFactRetentionSeconds = jobFactRetentionSeconds
+            self.signal = signal
         }
     }
 
     public let bucketWidthMs: Int64 = TimeBucket.hotWidthMs
     public var retentionMs: Int64? { configuration.retentionSeconds * 1000 }
     let client: RedisClient
-    private let configuration: Configuration
-    private let clock: WallClock
-    private static let sep = "\u{1f}"
+    let configuration: Configuration
+    let clock: WallClock
+    static let sep = "\u{1f}"
 
     /// Creates the store over a client.
     /// Creates the store over `client`; `clock` times the trimming of old funnel records.
@@ -52,18 +75,23 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         self.clock = clock
     }
 
-    private func tag(_ service: String) -> String {
+    func tag(_ service: String) -> String {
         // A '}' would end the hash tag early; the key stays unique either way, only its slot would move.
         "\(configuration.keyPrefix):{\(service.replacingOccurrences(of: "}", with: "%7D"))}"
     }
 
     func bucketKey(_ service: String, _ bucket: Int64) -> String { "\(tag(service)):h:\(bucket)" }
     var servicesKey: String { "\(configuration.keyPrefix):services" }
-    var changesKey: String { "\(configuration.keyPrefix):changes" }
-    var changeCountKey: String { "\(configuration.keyPrefix):changes:count" }
-    private func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
+    var keyPrefix: String { configuration.keyPrefix }
+    var changesKey: String { client.isCluster ? "\(keyPrefix):{changes}" : "\(keyPrefix):changes" }
+    var changeCountKey: String { "\(changesKey):count" }
+    func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
+    var epochKey: String { "\(configuration.keyPrefix):epoch" }
+    var rebuildKey: String { "\(configuration.keyPrefix):rebuild" }
+    func jobKey(_ id: JobIdentity) -> String { "\(tag(id.service)):job:\(id.jobID)" }
 
     public func committedPosition(collector: String) async throws -> UInt64 {
+        if client.isCluster { try await finishInterruptedCommit(collector: collector) }
         let key = positionKey(collector)
         let reply = try await wrap { try await self.client.command("GET", .string(key)) }
         guard let text = reply.string else { return 0 }
@@ -72,14 +100,110 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     }
 
     public func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
-        var w = Writes(cmds: RESPCommands(reservingCapacity: 64 * 1024))
-        var touched: [String: Int64] = [:]
-        var services = Set<String>()
+        _ = try await commit(delta, position: position, collector: collector, guard: nil)
+    }
+
+    /// Commits `delta` up to `position`: unguarded (`expecting` nil) or only when the store holds the epoch and
+    /// position expected. Job facts are paired with those the store holds, all on one connection between `WATCH`
+    /// and `EXEC`; a concurrent change to what was read makes `EXEC` apply nothing, and the commit is redone.
+    func commit(_ delta: Delta, position: UInt64, collector: String, guard expecting: HotExpectation?) async throws
+        -> GuardedCommit
+    {
+        var base = Writes(cmds: RESPCommands(reservingCapacity: 64 * 1024))
+        add(delta, to: &base)
+        var jobs: [JobIdentity: String] = [:]
+        for f in delta.jobFacts where jobs[f.identity] == nil { jobs[f.identity] = jobKey(f.identity) }
+        let plan = CommitPlan(
+            base: base, facts: delta.jobFacts, funnelSteps: delta.funnelSteps, jobKeys: jobs, position: position,
+            collector: collector, expecting: expecting)
+        if client.isCluster { return try await commitOnCluster(plan) }
+        for _ in 0..<100 {
+            let outcome = try await wrap { try await self.client.withConnection { conn in try self.attempt(plan, on: conn) } }
+            if let outcome { return outcome }
+        }
+        throw StorageError(.redis, "a commit kept conflicting with other collectors' commits of the same jobs")
+    }
+
+    /// What one commit writes, fixed before its reads.
+    struct CommitPlan: Sendable {
+        var base: Writes
+        var facts: Set<JobFact>
+        var funnelSteps: Set<FunnelStepRecord>
+        var jobKeys: [JobIdentity: String]
+        var position: UInt64
+        var collector: String
+        var expecting: HotExpectation?
+    }
+
+    /// One try of a commit on `conn`; nil when a watched key changed before `EXEC` (nothing was applied).
+    private func attempt(_ plan: CommitPlan, on conn: RedisConnection) throws(RedisError) -> GuardedCommit? {
+        let keys = Array(plan.jobKeys)
+        let watching = plan.expecting != nil || !keys.isEmpty
+        var w = plan.base
+        if watching {
+            var watch: [RESPArg] = [.string("WATCH")]
+            if plan.expecting != nil { watch += [.string(epochKey), .string(positionKey(plan.collector))] }
+            for (_, key) in keys { watch.append(.string(key)) }
+            _ = try conn.command(watch)
+            var reads = RESPCommands()
+            reads.append("GET", .string(epochKey))
+            reads.append("GET", .string(positionKey(plan.collector)))
+            for (_, key) in keys { reads.append("HGETALL", .string(key)) }
+            let replies = try conn.pipeline(reads)
+            if let expecting = plan.expecting {
+                let epoch = replies[0].string
+                let held = replies[1].string.flatMap { UInt64($0) } ?? 0
+                let verdict: GuardedCommit? =
+                    if expecting.epoch == nil || epoch != expecting.epoch {
+                        .lost("the store's epoch is \(epoch ?? "missing"), not \(expecting.epoch ?? "none")")
+                    } else if held < expecting.position {
+                        .lost("the store holds position \(held) for this collector, which committed \(expecting.position)")
+                    } else if held >= plan.position {
+                        .alreadyHeld
+                    } else {
+                        nil
+                    }
+                if let verdict {
+                    _ = try conn.command("UNWATCH")
+                    return verdict
+                }
+            }
+            pair(plan.facts, keys: keys, hashes: replies[2...], into: &w)
+        }
+        var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true)
+        cmds.append("SET", .string(positionKey(plan.collector)), .string(String(plan.position)))
+        do {
+            _ = try conn.transaction(cmds)
+        } catch where error.code == .transactionAborted {
+            return nil
+        }
+        return .committed
+    }
+
+    /// Pairs `facts` with those the store holds (`hashes[i]`: the `HGETALL` of `keys[i]`) and adds the queue wait
+    /// changes and the new facts to `w`.
+    func pair(
+        _ facts: Set<JobFact>, keys: [(JobIdentity, String)], hashes: ArraySlice<RedisReply>, into w: inout Writes
+    ) {
+        var existing: [JobIdentity: [JobFact]] = [:]
+        for (i, (id, _)) in keys.enumerated() {
+            existing[id] = Self.jobFacts(of: id, hash: hashes[hashes.startIndex + i].array ?? [])
+        }
+        let changes = QueueWaitPairing.changes(of: facts) { existing[$0] ?? [] }
+        if !changes.added.isEmpty || !changes.retracted.isEmpty {
+            var waits = Delta()
+            waits.addWaits(changes, widthMs: bucketWidthMs)
+            add(waits, to: &w)
+        }
+        addFacts(changes.newFacts, to: &w)
+    }
+
+    /// Adds the increments of every cell of `delta` (bucket hashes, totals, the change record) to `w`.
+    func add(_ delta: Delta, to w: inout Writes) {
         let s = Self.sep
         for (k, v) in delta.requests {
             let key = bucketKey(k.key.service, k.bucket)
-            touched[key] = k.bucket
-            services.insert(k.key.service)
+            w.touch(key, k.bucket, k.key.service)
             let cell = (key, k.key.service, k.bucket)
             let prefix = "r\(s)\(k.key.route)\(s)\(k.key.method)\(s)"
             w.counts(cell, prefix, [("n", v.count), ("e", v.errors)] + Self.classes(v))
@@ -88,8 +212,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         }
         for (k, v) in delta.jobs {
             let key = bucketKey(k.key.service, k.bucket)
-            touched[key] = k.bucket
-            services.insert(k.key.service)
+            w.touch(key, k.bucket, k.key.service)
             let cell = (key, k.key.service, k.bucket)
             let prefix = "j\(s)\(k.key.queue)\(s)\(k.key.job)\(s)"
             let events: [(String, UInt64)] = [
@@ -98,39 +221,52 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             w.counts(cell, prefix, events)
             w.sketch(cell, prefix + "dz", prefix + "d", v.duration)
             w.sketch(cell, prefix + "wz", prefix + "w", v.wait)
+            w.sketch(cell, prefix + "xz", prefix + "x", v.waitRetracted)
             w.totals("\(tag(k.key.service)):totals", prefix, events)
         }
         for (k, v) in delta.logs {
             let key = bucketKey(k.key, k.bucket)
-            touched[key] = k.bucket
-            services.insert(k.key)
+            w.touch(key, k.bucket, k.key)
             let levels = LogLevel.allCases.map { ("\($0.rawString)", v.count($0)) }
             w.counts((key, k.key, k.bucket), "l\(s)", levels)
             w.totals("\(tag(k.key)):totals", "l\(s)", levels)
         }
+    }
+
+    /// The commands of `w` with the bucket expiries, the services set, the funnel records and (when `changeFeed`)
+    /// the change feed entry.
+    func finish(_ w: Writes, funnelSteps: Set<FunnelStepRecord>, changeFeed: Bool) -> RESPCommands {
         var cmds = w.cmds
-        for (key, bucket) in touched {
+        for (key, bucket) in w.touched {
             let expireAt = bucket * (TimeBucket.hotWidthMs / 1000) + configuration.retentionSeconds
             cmds.append("EXPIREAT", .string(key), .int(expireAt))
         }
-        if !services.isEmpty { cmds.append([.string("SADD"), .string(servicesKey)] + services.map { .string($0) }) }
-        appendFunnelSteps(delta.funnelSteps, to: &cmds)
-        if !w.change.isEmpty {
+        if !w.services.isEmpty {
+            cmds.append([.string("SADD"), .string(servicesKey)] + w.services.map { .string($0) })
+        }
+        appendFunnelSteps(funnelSteps, to: &cmds)
+        if changeFeed && !w.change.isEmpty {
             // The same increments, as one entry of the change feed that window caches follow (see `poll`).
             cmds.append("INCR", .string(changeCountKey))
             cmds.append(
                 "XADD", .string(changesKey), .string("MAXLEN"), .string("~"), .int(configuration.changeFeedLength),
                 .string("*"), .string("d"), .bytes(w.change.encoded()))
         }
-        cmds.append("SET", .string(positionKey(collector)), .string(String(position)))
-        let commands = cmds
-        _ = try await wrap { try await self.client.transaction(commands) }
+        return cmds
     }
 
     /// The commands of a commit and the change-feed record of its bucket increments.
-    private struct Writes {
+    struct Writes: Sendable {
         var cmds: RESPCommands
         var change = ChangeRecord()
+        /// Bucket hashes written, with their bucket (for their expiry), and the services written.
+        var touched: [String: Int64] = [:]
+        var services = Set<String>()
+
+        mutating func touch(_ key: String, _ bucket: Int64, _ service: String) {
+            touched[key] = bucket
+            services.insert(service)
+        }
 
         /// Increments of one bucket hash: (key, service, bucket).
         mutating func counts(_ cell: (String, String, Int64), _ prefix: String, _ fields: [(String, UInt64)]) {
@@ -201,6 +337,8 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         if let service { names = [service] } else { names = try await services() }
         guard !names.isEmpty else { return WindowData() }
         var cmds = RESPCommands()
+        // The epoch rides along, so a read notices a store that lost it (``HotEpochSignal``).
+        cmds.append("GET", .string(epochKey))
         var order: [String] = []
         for name in names {
             for b in buckets {
@@ -208,7 +346,10 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
                 order.append(name)
             }
         }
-        return try await readHashes(cmds, services: order)
+        let commands = cmds
+        let replies = try await wrap { try await self.client.pipeline(commands) }
+        configuration.signal?.observed(epoch: replies.first?.string)
+        return Self.sum(replies.dropFirst(), services: order)
     }
 
     public func totals() async throws -> WindowData {

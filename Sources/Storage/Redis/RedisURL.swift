@@ -1,4 +1,6 @@
-/// Where a Redis server is and how to log in: parsed from `redis://[[username]:password@]host[:port][/db]`.
+/// Where a Redis server is and how to log in: parsed from `redis://[[username]:password@]host[:port][/db]`, or for
+/// a Redis Cluster from `redis+cluster://[[username]:password@]host[:port],host[:port]…`, whose hosts are seed nodes
+/// the slot map is read from.
 public struct RedisURL: Sendable, Equatable {
     /// The host name or IP address (IPv6 without brackets).
     public var host: String
@@ -10,6 +12,12 @@ public struct RedisURL: Sendable, Equatable {
     public var username: String?
     /// The password sent with `AUTH`; `nil` skips authentication.
     public var password: String?
+    /// The seed nodes of a Redis Cluster (`redis+cluster://`); empty for a single server, which `host` and `port` name.
+    /// When not empty, `host` and `port` are its first node.
+    public var clusterSeeds: [RedisNode]
+
+    /// Whether this URL names a Redis Cluster rather than one server.
+    public var isCluster: Bool { !clusterSeeds.isEmpty }
 
     /// Creates a URL from its parts.
     public init(host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil) {
@@ -18,9 +26,24 @@ public struct RedisURL: Sendable, Equatable {
         self.database = database
         self.username = username
         self.password = password
+        self.clusterSeeds = []
     }
 
-    /// Parses `redis://[[username]:password@]host[:port][/db]`; user name and password may be percent-encoded.
+    /// Creates the URL of a Redis Cluster from its seed nodes (at least one) and credentials.
+    public init(clusterSeeds: [RedisNode], username: String? = nil, password: String? = nil) {
+        precondition(!clusterSeeds.isEmpty, "a Redis Cluster URL needs at least one seed node")
+        self.init(
+            host: clusterSeeds[0].host, port: clusterSeeds[0].port, username: username, password: password)
+        self.clusterSeeds = clusterSeeds
+    }
+
+    /// The single-server URL of one node, with this URL's credentials: what a connection to that node uses.
+    public func node(_ node: RedisNode) -> RedisURL {
+        RedisURL(host: node.host, port: node.port, database: database, username: username, password: password)
+    }
+
+    /// Parses `redis://[[username]:password@]host[:port][/db]`, or `redis+cluster://[[username]:password@]host[:port]`
+    /// with one or more comma-separated seed nodes; user name and password may be percent-encoded.
     ///
     /// - Throws: ``RedisError/Code/invalidURL`` naming the part that is wrong and showing the expected form.
     public init(_ string: String) throws(RedisError) {
@@ -28,13 +51,15 @@ public struct RedisURL: Sendable, Equatable {
             RedisError(
                 code: .invalidURL,
                 message: "invalid Redis URL '\(Self.redactingPassword(string))': \(reason); "
-                    + "expected redis://[:password@]host[:port][/db], e.g. redis://127.0.0.1:6379/0"
+                    + "expected redis://[:password@]host[:port][/db], e.g. redis://127.0.0.1:6379/0, "
+                    + "or redis+cluster://[:password@]host:port,host:port for a Redis Cluster"
             )
         }
 
         guard let schemeEnd = string.firstRange(of: "://") else { throw invalid("missing 'redis://' scheme") }
         let scheme = string[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "redis" else {
+        let cluster = scheme == "redis+cluster"
+        guard scheme == "redis" || cluster else {
             if scheme == "rediss" { throw invalid("TLS (rediss://) is not supported") }
             throw invalid("unsupported scheme '\(scheme)'")
         }
@@ -81,21 +106,37 @@ public struct RedisURL: Sendable, Equatable {
             }
         }
 
+        guard cluster else {
+            let node = try Self.parseNode(rest, invalid: invalid)
+            self.init(host: node.host, port: node.port, database: database, username: username, password: password)
+            return
+        }
+        guard database == 0 else { throw invalid("a Redis Cluster has only database 0, not \(database)") }
+        var seeds: [RedisNode] = []
+        for part in rest.split(separator: ",", omittingEmptySubsequences: false) {
+            let node = try Self.parseNode(part, invalid: invalid)
+            if !seeds.contains(node) { seeds.append(node) }
+        }
+        self.init(clusterSeeds: seeds, username: username, password: password)
+    }
+
+    /// Parses `host[:port]` or `[ipv6][:port]`.
+    private static func parseNode(_ text: Substring, invalid: (String) -> RedisError) throws(RedisError) -> RedisNode {
         var host: Substring
         var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw invalid("unterminated IPv6 address") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw invalid("unterminated IPv6 address") }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
             if !after.isEmpty {
                 guard after.hasPrefix(":") else { throw invalid("unexpected text after IPv6 address") }
                 portText = after.dropFirst()
             }
-        } else if let colon = rest.firstIndex(of: ":") {
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
+        } else if let colon = text.firstIndex(of: ":") {
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
         } else {
-            host = rest
+            host = text
         }
         guard !host.isEmpty else { throw invalid("missing host") }
 
@@ -106,8 +147,7 @@ public struct RedisURL: Sendable, Equatable {
             }
             port = number
         }
-
-        self.init(host: String(host), port: port, database: database, username: username, password: password)
+        return RedisNode(host: String(host), port: port)
     }
 
     /// Replaces the password of a URL string with `***` so that it can go into logs and error messages.
@@ -150,8 +190,24 @@ public struct RedisURL: Sendable, Equatable {
 extension RedisURL: CustomStringConvertible {
     /// The URL with the password replaced by `***`, safe for logs.
     public var description: String {
-        let hostPart = host.contains(":") ? "[\(host)]" : host
         let auth = password == nil ? "" : "\(username ?? ""):***@"
-        return "redis://\(auth)\(hostPart):\(port)/\(database)"
+        if isCluster {
+            return "redis+cluster://\(auth)\(clusterSeeds.map(\.description).joined(separator: ","))"
+        }
+        return "redis://\(auth)\(RedisNode(host: host, port: port))/\(database)"
     }
+}
+
+/// One Redis server: host (IPv6 without brackets) and port.
+public struct RedisNode: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`, with an IPv6 host in brackets.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

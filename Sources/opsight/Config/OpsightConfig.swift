@@ -40,6 +40,8 @@ struct OpsightConfig {
     var funnels: [FunnelDefinition] = []
     /// How long alert history, finished notifications and funnel records are kept (`retention:`).
     var retention = PostgresRetention.Configuration()
+    /// How long and how much of the quarantine file is kept (`retention.quarantine`, `quarantine_bytes`).
+    var quarantineRetention = Quarantine.Retention()
     /// How often the retention sweep runs (`retention.every`).
     var retentionEveryMs: Int64 = 3_600_000
     /// The `alerting:` block; nil when the file has none (no rules are evaluated).
@@ -48,6 +50,8 @@ struct OpsightConfig {
     var consoleAssetsDir = "/usr/share/javascript/dygraphs"
     /// How long an HTTP connection may sit idle before the server closes it (`http.idle_timeout`).
     var httpIdleTimeoutMs: Int64 = 60_000
+    /// Most HTTP connections served at once (`http.max_connections`); more are answered 503 and closed.
+    var httpMaxConnections = 1_000
     /// The dashboards the console renders (`console.dashboards_dir`); nil: `dashboards` next to the configuration
     /// file when that folder exists, else `./dashboards` (see `dashboardsDirectory`).
     var consoleDashboardsDir: String?
@@ -80,14 +84,15 @@ struct OpsightConfig {
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw ConfigError(file: path, message: "cannot read the configuration file: \(error.localizedDescription)")
             }
-            let (substituted, unset) = substitute(text, environment: environment)
-            config.unsetVariables = unset
-            let root: Node?
-            do { root = try Yams.compose(yaml: substituted) } catch let error as YamlError {
+            let parsed: Node?
+            do { parsed = try Yams.compose(yaml: text) } catch let error as YamlError {
                 throw ConfigError(file: path, message: "invalid YAML: \(error)")
             } catch {
                 throw ConfigError(file: path, message: "invalid YAML: \(error)")
             }
+            var unset: [String] = []
+            let root = parsed.map { substitute($0, environment: environment, unset: &unset) }
+            config.unsetVariables = unset
             if let root {
                 let node = ConfigNode(node: root, file: path, path: "")
                 try config.apply(node)
@@ -98,35 +103,32 @@ struct OpsightConfig {
         return config
     }
 
-    /// Replaces `${VAR}` with the environment's value (empty when unset, reported back); comments are left as
-    /// they are, so a commented-out line does not ask for its variables.
-    static func substitute(_ text: String, environment: [String: String]) -> (String, [String]) {
-        var unset: [String] = []
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            let cut = commentStart(line)
-            let (code, missing) = substituteLine(line[..<cut], environment: environment)
+    /// Replaces `${VAR}` in the parsed document's scalar values with the environment's value (empty when unset,
+    /// reported back in `unset`). Substituting after parsing keeps every value literal: a secret holding `#`, `"`,
+    /// `: ` or a line break stays one string and cannot reshape the file, and a commented-out line asks for nothing.
+    static func substitute(_ node: Node, environment: [String: String], unset: inout [String]) -> Node {
+        switch node {
+        case .scalar(var scalar):
+            guard scalar.string.contains("${") else { return node }
+            let (text, missing) = substituteLine(Substring(scalar.string), environment: environment)
             unset += missing.filter { !unset.contains($0) }
-            return code + line[cut...]
-        }
-        return (lines.joined(separator: "\n"), unset)
-    }
-
-    /// Where a YAML comment starts in `line` (a `#` at the start or after a blank, outside quotes), or its end.
-    private static func commentStart(_ line: Substring) -> Substring.Index {
-        var quote: Character?
-        var previous: Character = " "
-        for i in line.indices {
-            let c = line[i]
-            if let q = quote {
-                if c == q { quote = nil }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == "#" && (previous == " " || previous == "\t") {
-                return i
+            // Assigning resets the tag to implicit, so a plain `${PORT}` reads as the number it names.
+            scalar.string = text
+            return .scalar(scalar)
+        case .mapping(var mapping):
+            for index in mapping.indices {
+                let (key, value) = mapping[index]
+                mapping[index] = (key, substitute(value, environment: environment, unset: &unset))
             }
-            previous = c
+            return .mapping(mapping)
+        case .sequence(var sequence):
+            for index in sequence.indices {
+                sequence[index] = substitute(sequence[index], environment: environment, unset: &unset)
+            }
+            return .sequence(sequence)
+        case .alias:
+            return node
         }
-        return line.endIndex
     }
 
     private static func substituteLine(_ line: Substring, environment: [String: String]) -> (String, [String]) {
@@ -154,7 +156,13 @@ struct OpsightConfig {
             "retention", "http",
         ])
         if let http = root.child("http") {
-            try http.checkKeys(["idle_timeout"])
+            try http.checkKeys(["idle_timeout", "max_connections"])
+            if let n = http.child("max_connections") {
+                httpMaxConnections = try n.int()
+                guard httpMaxConnections >= 1, httpMaxConnections <= 1_000_000 else {
+                    throw n.error("must be from 1 to 1000000")
+                }
+            }
             if let n = http.child("idle_timeout") {
                 httpIdleTimeoutMs = try n.duration()
                 guard httpIdleTimeoutMs >= 1_000, httpIdleTimeoutMs <= 3_600_000 else {
@@ -257,7 +265,10 @@ struct OpsightConfig {
         }
         if let list = root.child("funnels") { funnels = try FunnelSettings.parse(list) }
         if let node = root.child("retention") {
-            try node.checkKeys(["alert_history", "notifications", "funnel_records", "every"])
+            try node.checkKeys([
+                "alert_history", "notifications", "funnel_records", "rollups", "rollups_downsample_after", "quarantine",
+                "quarantine_bytes", "every",
+            ])
             // A duration, or `forever`.
             func kept(_ key: String) throws(ConfigError) -> Int64?? {
                 guard let n = node.child(key) else { return .none }
@@ -274,6 +285,28 @@ struct OpsightConfig {
                     throw n.error(
                         "must be at least the longest window plus the longest funnel window (\(needed / 60_000) min)")
                 }
+            }
+            if let v = try kept("rollups") { retention.rollupsMs = v }
+            if let v = try kept("rollups_downsample_after") { retention.rollupsDownsampleAfterMs = v }
+            if let v = retention.rollupsMs, let n = node.child("rollups") ?? node.child("rollups_downsample_after") {
+                // Windows are read from the rollups; the newest two days are still being compacted.
+                let needed = max(windowsMs.max() ?? 0, 2 * 86_400_000)
+                if v < needed {
+                    throw n.error("rollups must be kept at least the longest window and 2 days (\(needed / 3_600_000) h)")
+                }
+                if let after = retention.rollupsDownsampleAfterMs, after > v {
+                    throw n.error("rollups_downsample_after must not be longer than rollups (they would be dropped first)")
+                }
+            }
+            if let after = retention.rollupsDownsampleAfterMs, after < 2 * 86_400_000,
+                let n = node.child("rollups_downsample_after")
+            {
+                throw n.error("must be at least 2d: the flusher compacts the last day's minutes")
+            }
+            if let v = try kept("quarantine") { quarantineRetention.maxAgeMs = v }
+            if let n = node.child("quarantine_bytes") {
+                quarantineRetention.maxBytes = try n.bytes()
+                guard quarantineRetention.maxBytes >= 1 << 20 else { throw n.error("must be at least 1MiB") }
             }
             if let n = node.child("every") { retentionEveryMs = try n.duration() }
         }
@@ -334,6 +367,17 @@ struct OpsightConfig {
         if let v = env["OPSIGHT_WAL_DIR"], !v.isEmpty { walDirectory = v }
         if let v = env["OPSIGHT_DATABASE_SCHEMA"], !v.isEmpty { databaseSchema = v }
         if let v = env["OPSIGHT_REDIS_KEY_PREFIX"], !v.isEmpty { redisKeyPrefix = v }
+    }
+
+    /// How long job facts are kept for queue wait pairing: `ingest.max_age` and an hour, since a start can only
+    /// arrive that long after its enqueue (or the reverse) and still be accepted.
+    var jobFactRetentionMs: Int64 { maxAgeMs + 3_600_000 }
+
+    /// The retention sweep's settings, job facts kept for ``jobFactRetentionMs``.
+    var retentionConfiguration: PostgresRetention.Configuration {
+        var r = retention
+        r.jobFactsMs = jobFactRetentionMs
+        return r
     }
 
     var ingestConfiguration: IngestPipeline.Configuration {

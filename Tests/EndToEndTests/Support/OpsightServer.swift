@@ -37,6 +37,12 @@ final class OpsightServer: @unchecked Sendable {
     /// Stores other than the test stores (set before `start`), e.g. a private Redis the test stops.
     var redisURL: String?
     var databaseURL: String?
+    /// More entries of `auth.tokens` (set before `start`), one flow mapping per line, e.g. one naming `${VAR}`.
+    var extraTokens: [String] = []
+    /// More environment variables for the process (set before `start`).
+    var environment: [String: String] = [:]
+    /// The port every start listens on (set before `start`), e.g. for a load balancer in front; a fresh one if nil.
+    var fixedPort: Int?
 
     var configPath: String { directory.appendingPathComponent("opsight.yaml").path }
     var logPath: String { directory.appendingPathComponent("opsight.log").path }
@@ -65,7 +71,7 @@ final class OpsightServer: @unchecked Sendable {
 
     /// Starts the server on a fresh free port and waits (bounded) until `GET /readyz` answers 200.
     func start(timeout: Duration = .seconds(30)) async throws {
-        let port = try Self.freePort()
+        let port = try fixedPort ?? Self.freePort()
         let config = """
             listen: 127.0.0.1:\(port)
             database_schema: \(schema)
@@ -76,7 +82,7 @@ final class OpsightServer: @unchecked Sendable {
                 - {name: ops, token: "\(opsToken)", scopes: [ingest, read, admin]}
                 - {name: reader, token: "\(readToken)", scopes: [read]}
 
-            """ + extraConfig
+            """ + extraTokens.map { "    - \($0)\n" }.joined() + extraConfig
         try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
         appendToLog("=== e2e: starting opsight serve on 127.0.0.1:\(port) ===")
 
@@ -90,6 +96,7 @@ final class OpsightServer: @unchecked Sendable {
         for name in ["OPSIGHT_LISTEN", "OPSIGHT_WAL_DIR", "OPSIGHT_DATABASE_SCHEMA", "OPSIGHT_REDIS_KEY_PREFIX"] {
             env[name] = nil
         }
+        env.merge(environment) { $1 }
         p.environment = env
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()

@@ -77,7 +77,10 @@ export async function render(ctx) {
   series.forEach((r, i) => {
     const [title, valueFormatter, id] = titles[i];
     if (r.status === "rejected") { const box = el("div", { class: "chart", id }, el("h3", {}, title)); showError(box, r.reason); charts.append(box); return; }
-    timeChart(charts, title, r.value.series, { ...chartOptions, id, valueFormatter });
+    // Quantile series are named by their q (0.95); the legend says p95, as the tables do.
+    const named = r.value.series.map((s) => Number.isFinite(Number(s.name)) && id === "chart-latency"
+      ? { ...s, name: `p${+(Number(s.name) * 100).toFixed(1)}` } : s);
+    timeChart(charts, title, named, { ...chartOptions, id, valueFormatter });
   });
 
   const windowSelect = select("window", ["1m", "5m", "15m", "1h", "6h", "1d"], tableWindow, (v) => ctx.setParams({ window: v }, { render: true }));

@@ -1,0 +1,122 @@
+import Collector
+import Foundation
+
+/// The hot store on a Redis Cluster, where one flush touches many slots and no `MULTI` can span them.
+///
+/// Exactly once: a flush is journaled and applied one `MULTI` per slot (``RedisClient/transactionPerSlot(_:journal:)``);
+/// the position key is one of those slots, and a collector that starts again (or retries after a failure) finishes a
+/// journaled flush before reading its position.
+///
+/// Consistent polls: the change-feed slot is the last one a flush writes, and `P:{changes}:inflight` holds (scored
+/// by start time) the collectors whose flush is under way. A poll that reads buckets reads the feed count and the
+/// in-flight set before and after them and keeps the buckets only when nothing was in flight and the count did not
+/// move; then the buckets are exactly the state after the feed's last entry, as on a single server.
+extension RedisHotStore {
+    /// Members of the in-flight set older than this are a collector that died mid-flush; polls ignore them.
+    static let inflightStaleMs: Int64 = 30_000
+    /// How often a poll tries for a quiet moment before giving up until the next one.
+    static let pollAttempts = 40
+
+    var inflightKey: String { "\(changesKey):inflight" }
+    func journalKey(_ collector: String) -> String { "\(positionKey(collector)):journal" }
+
+    func journal(_ collector: String, sequence: UInt64) -> RedisSlotJournal {
+        let prefix = keyPrefix
+        return RedisSlotJournal(key: journalKey(collector), sequence: sequence) { tag in
+            "\(prefix):{\(tag)}:once:\(collector)"
+        }
+    }
+
+    /// The cluster form of a commit's last step: `cmds` is the whole flush, ending with the position.
+    func commitAcrossSlots(_ cmds: inout RESPCommands, position: UInt64, collector: String) async throws {
+        cmds.append("ZREM", .string(inflightKey), .string(collector))
+        let commands = cmds
+        let journal = journal(collector, sequence: position)
+        let inflight = inflightKey
+        let now = clock.nowMs()
+        _ = try await wrap { try await self.client.command("ZADD", .string(inflight), .int(now), .string(collector)) }
+        try await wrap { try await self.client.transactionPerSlot(commands, journal: journal) }
+    }
+
+    /// A commit on a cluster, where no `WATCH` spans the slots of the jobs it pairs: their facts are read, then the
+    /// flush goes slot by slot. Two collectors bringing facts of one job within the same few milliseconds may each
+    /// pair without the other's (docs/scaling.md). The epoch guard is not offered on a cluster (`expecting` must be
+    /// nil): the hot-store loss repair runs on a single Redis only.
+    func commitOnCluster(_ plan: CommitPlan) async throws -> GuardedCommit {
+        precondition(plan.expecting == nil, "no epoch-guarded commits on a Redis Cluster")
+        var w = plan.base
+        let keys = Array(plan.jobKeys)
+        if !keys.isEmpty {
+            var reads = RESPCommands()
+            for (_, key) in keys { reads.append("HGETALL", .string(key)) }
+            let commands = reads
+            let replies = try await wrap { try await self.client.pipeline(commands) }
+            pair(plan.facts, keys: keys, hashes: replies[...], into: &w)
+        }
+        var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true)
+        cmds.append("SET", .string(positionKey(plan.collector)), .string(String(plan.position)))
+        try await commitAcrossSlots(&cmds, position: plan.position, collector: plan.collector)
+        return .committed
+    }
+
+    /// Finishes the flush this collector left halfway, if any, and clears its in-flight mark.
+    func finishInterruptedCommit(collector: String) async throws {
+        let journal = journal(collector, sequence: 0)
+        let inflight = inflightKey
+        try await wrap {
+            try await self.client.finishJournal(key: journal.key, marker: journal.marker)
+            _ = try await self.client.command("ZREM", .string(inflight), .string(collector))
+        }
+    }
+
+    /// ``poll(after:buckets:)`` on a cluster: see the type's comment.
+    func pollAcrossSlots(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll {
+        for attempt in 0..<Self.pollAttempts {
+            let stale = clock.nowMs() - Self.inflightStaleMs
+            var head = RESPCommands()
+            head.append("GET", .string(changeCountKey))
+            if let cursor {
+                head.append("XRANGE", .string(changesKey), .string("(" + cursor.id), .string("+"))
+            } else {
+                head.append("XREVRANGE", .string(changesKey), .string("+"), .string("-"), .string("COUNT"), .int(1))
+            }
+            head.append("ZCOUNT", .string(inflightKey), .int(stale), .string("+inf"))
+            let before = head
+            let first = try await wrap { try await self.client.transaction(before) }
+            guard !buckets.isEmpty else {
+                return try makePoll(
+                    after: cursor, count: first[0], entries: first[1], buckets: [], services: [], bucketOrder: [])
+            }
+            var names: [String] = []
+            if first[2].int == 0 { names = try await services() }
+            var reads = RESPCommands()
+            var order: [String] = []
+            var bucketOrder: [Int64] = []
+            for name in names {
+                for b in buckets {
+                    reads.append("HGETALL", .string(bucketKey(name, b)))
+                    order.append(name)
+                    bucketOrder.append(b)
+                }
+            }
+            let contents = reads
+            var replies: [RedisReply] = []
+            if !names.isEmpty { replies = try await wrap { try await self.client.pipeline(contents) } }
+            var tail = RESPCommands()
+            tail.append("GET", .string(changeCountKey))
+            tail.append("ZCOUNT", .string(inflightKey), .int(stale), .string("+inf"))
+            let after = tail
+            let second = try await wrap { try await self.client.transaction(after) }
+            if first[2].int == 0, second[1].int == 0, first[0] == second[0] {
+                return try makePoll(
+                    after: cursor, count: first[0], entries: first[1], buckets: replies[...], services: order,
+                    bucketOrder: bucketOrder)
+            }
+            try await Task.sleep(for: .milliseconds(10 + 5 * attempt))
+        }
+        throw StorageError(
+            .redis,
+            "the change feed at \(changesKey) never stood still while buckets were read (\(Self.pollAttempts) tries): "
+                + "flushes are back to back; the window cache tries again at its next poll")
+    }
+}

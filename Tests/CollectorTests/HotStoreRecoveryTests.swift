@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import OpsightMetrics
+import OpsightTestSupport
+import Testing
+
+@testable import Collector
+
+/// A hot store that forgets everything (issue 14), with two collectors sharing it and the durable store (in memory
+/// here; the end-to-end test restarts a real Redis): the loss is noticed, exactly one collector loads the durable
+/// store's snapshot, each replays its own records after its durable position, and the hot store ends up holding
+/// exactly what was acknowledged.
+@Suite struct HotStoreRecoveryTests {
+    static let base: Int64 = 1_795_000_000_000
+
+    struct Collector {
+        var runtime: CollectorRuntime
+        var flusher: Flusher
+    }
+
+    func open(
+        _ dir: String, _ hot: InMemoryMetricsStore, _ durable: InMemoryMetricsStore, segmentBytes: Int = 64 << 20
+    ) async throws -> Collector {
+        let logger = Logger(label: "test")
+        let runtime = try await CollectorRuntime.open(
+            wal: .init(directory: dir, segmentBytes: segmentBytes), ingest: .init(decoder: .init(maxAgeMs: .max / 4)), hot: hot, durable: durable,
+            logger: logger)
+        let recovery = HotStoreRecovery(
+            configuration: .init(hotRetentionMs: .max / 8, jobFactRetentionMs: .max / 8), hot: hot, durable: durable,
+            aggregator: runtime.aggregator, status: runtime.status, collectorID: runtime.collectorID,
+            epoch: runtime.hotEpoch, logger: logger, clock: WallClock { Self.base })
+        let flusher = Flusher(
+            aggregator: runtime.aggregator, wal: runtime.wal, hot: hot, durable: durable,
+            collectorID: runtime.collectorID, status: runtime.status, recovery: recovery, logger: logger)
+        return Collector(runtime: runtime, flusher: flusher)
+    }
+
+    /// Flushes every collector until all are done (a loss takes a flush to notice and one to repair).
+    func settle(_ collectors: [Collector]) async {
+        for _ in 0..<10 {
+            var done = true
+            for c in collectors where !(await c.flusher.flushNow()) { done = false }
+            if done { return }
+        }
+        Issue.record("the collectors did not settle")
+    }
+
+    @Test(arguments: [1, 2] as [UInt64])
+    func aHotStoreThatForgotEverythingIsRebuiltOnceAndExactly(seed: UInt64) async throws {
+        var rng = SplitMix64(seed: seed)
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let dirs = [temporaryDirectory(), temporaryDirectory()]
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        let collectors = [try await open(dirs[0], hot, durable), try await open(dirs[1], hot, durable)]
+        defer { for c in collectors { c.runtime.commitLog.shutdown() } }
+        var batches: [[Event]] = []
+        func ingest(_ n: Int) async throws {
+            for _ in 0..<n {
+                let events = randomEvents(count: 100, baseMs: Self.base, spanMs: 3_000_000, rng: &rng)
+                let c = collectors[Int.random(in: 0..<2, using: &rng)]
+                #expect(try await c.runtime.pipeline.ingest(ndjson(events), nowMs: Self.base).accepted == 100)
+                batches.append(events)
+                if Bool.random(using: &rng) { _ = await c.flusher.flushNow() }
+            }
+        }
+        // A first start finds no epoch anywhere: one collector builds the first one (from an empty durable store).
+        try await ingest(10)
+        await settle(collectors)
+        let led = collectors.map { $0.runtime.status.hotRebuildsLed.load(ordering: .relaxed) }
+        #expect(led.reduce(0, +) == 1, "one collector built the first epoch: \(led)")
+        let first = try #require(collectors[0].runtime.status.hotEpoch.withLock { $0 })
+        #expect(collectors[1].runtime.status.hotEpoch.withLock { $0 } == first)
+
+        // The store forgets everything while the collectors keep ingesting, some of it not yet durable.
+        try await ingest(10)
+        hot.loseEverything()
+        try await ingest(10)
+        await settle(collectors)
+        let ledAfter = collectors.map { $0.runtime.status.hotRebuildsLed.load(ordering: .relaxed) }
+        #expect(ledAfter.reduce(0, +) == 2, "exactly one collector loaded the snapshot: \(ledAfter)")
+        let second = try #require(collectors[0].runtime.status.hotEpoch.withLock { $0 })
+        #expect(second != first)
+        #expect(collectors[1].runtime.status.hotEpoch.withLock { $0 } == second)
+        for c in collectors {
+            #expect(c.runtime.status.hotState == .ok)
+            #expect(c.runtime.status.hotRebuilds.load(ordering: .relaxed) == 2)
+        }
+
+        // Sums over every bucket: the rebuilt part sits at the minute's last bucket, the replayed part at its own.
+        let oracle = try await storeOracle(batches)
+        let all = Int64.min...Int64.max
+        #expect(try await hot.read(service: nil, buckets: all) == oracle.hot)
+        #expect(try await durable.read(service: nil, buckets: all) == oracle.durable)
+    }
+
+    @Test func aStoreBehindTheLogsStartIsNoticedAtStart() async throws {
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SplitMix64(seed: 9)
+        var batches: [[Event]] = []
+        do {
+            // Small segments, so that the log is trimmed as the stores take it.
+            let c = try await open(dir, hot, durable, segmentBytes: 2_048)
+            for _ in 0..<5 {
+                let events = randomEvents(count: 50, baseMs: Self.base, spanMs: 600_000, rng: &rng)
+                _ = try await c.runtime.pipeline.ingest(ndjson(events), nowMs: Self.base)
+                batches.append(events)
+            }
+            await settle([c])
+            c.runtime.commitLog.shutdown()
+            c.runtime.wal.close()
+        }
+        // A failover to a replica that lacks the last writes, while the collector was down: the epoch is there,
+        // this collector's data and position are not.
+        let epoch = try #require(try await hot.epochState(collector: "x").epoch)
+        hot.loseEverything()
+        #expect(try await hot.lockRebuild(epoch: epoch, holder: "test", ttlMs: 1_000))
+        #expect(try await hot.finishRebuild(epoch: epoch, positions: [:]))
+        let c = try await open(dir, hot, durable, segmentBytes: 2_048)
+        #expect(c.runtime.wal.startPosition > 0, "the log was trimmed")
+        defer { c.runtime.commitLog.shutdown() }
+        await settle([c])
+        #expect(c.runtime.status.hotRebuilds.load(ordering: .relaxed) == 1)
+        let oracle = try await storeOracle(batches)
+        #expect(try await hot.read(service: nil, buckets: Int64.min...Int64.max) == oracle.hot)
+    }
+}
+
+/// `/readyz` and status tell a hot store that lost its data from one that holds it.
+@Suite struct HotStoreReadinessTests {
+    @Test(arguments: [(HotStoreState.ok, "ok"), (.lost, "lost its data; rebuild pending"), (.rebuilding, "rebuilding")])
+    func readinessNamesTheHotStoresState(state: HotStoreState, check: String) async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let runtime = try await CollectorRuntime.open(
+            wal: .init(directory: dir), ingest: .init(), hot: store, durable: store, logger: Logger(label: "test"))
+        defer { runtime.commitLog.shutdown() }
+        runtime.status.hotStoreState.store(state.rawValue, ordering: .relaxed)
+        let r = runtime.pipeline.readiness(hotReachable: true, durableReachable: true)
+        #expect(r.checks["redis"] == check)
+        #expect(r.ready == (state == .ok))
+    }
+}
