@@ -216,7 +216,9 @@ start_pg() {
     bin=$(pg_bin)
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     # `9>&-`: the server must not inherit the lock, or it would hold it for its whole life.
-    if ! as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t "$READY_TIMEOUT" start >/dev/null 9>&-; then
+    # max_connections: `swift test` runs suites in parallel, and each E2E server and store test has its own pool;
+    # the default 100 ran out ("remaining connection slots are reserved") and servers then failed to start.
+    if ! as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT -c max_connections=500" -w -t "$READY_TIMEOUT" start >/dev/null 9>&-; then
         show_log "$PG_LOG"
         die "PostgreSQL failed to start on 127.0.0.1:$PG_PORT (waited at most ${READY_TIMEOUT}s); see the log above"
     fi

@@ -5,7 +5,7 @@ import Testing
 /// Only used to wait for work that was already triggered (a batch after a clock step), never to let time pass.
 func eventually(
     _ what: String,
-    timeout: Duration = .seconds(10),
+    timeout: Duration = .seconds(30),
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () -> Bool
 ) async {
@@ -32,7 +32,7 @@ func settle() async {
 /// so a failing test fails instead of hanging on a manual clock nobody advances.
 func finish(
     _ loop: Task<Void, Never>,
-    within timeout: Duration = .seconds(10),
+    within timeout: Duration = .seconds(30),
     sourceLocation: SourceLocation = #_sourceLocation
 ) async {
     let watchdog = Task { () -> Bool in
