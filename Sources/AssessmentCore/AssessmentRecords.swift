@@ -50,4 +50,6 @@ public struct ClaimedJob: Sendable, Equatable {
     public var claimedBy: String
     /// The user who asked for it: the funnel entity of its job events.
     public var userID: String = ""
+    /// How long it waited in the queue since it was last enqueued (created or rescheduled) until this claim.
+    public var queueWait: Duration = .zero
 }

@@ -51,6 +51,12 @@ public struct AssessmentStore: Sendable {
                 claimed_by text, result jsonb, error text)
             """,
             "CREATE INDEX IF NOT EXISTS assessments_claimable ON \(table("assessments")) (run_after) WHERE state = 'queued'",
+            // When the job last went into the queue (created, or rescheduled for a retry): its `started` event
+            // carries the queue wait from it (`wait_ms`), so the wait never depends on pairing events.
+            """
+            ALTER TABLE \(table("assessments"))
+                ADD COLUMN IF NOT EXISTS queued_at timestamptz NOT NULL DEFAULT now()
+            """,
         ]
         for statement in statements {
             try await run(PostgresQuery(unsafeSQL: statement))
@@ -105,17 +111,18 @@ public struct AssessmentStore: Sendable {
                              OR (state = 'running' AND started_at < now() - make_interval(secs => \(stale)))
                           ORDER BY run_after, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
               AND d.id = j.document_id
-            RETURNING j.id, j.document_id, j.attempts, j.frameworks::text, d.content, j.claimed_by, j.user_id
+            RETURNING j.id, j.document_id, j.attempts, j.frameworks::text, d.content, j.claimed_by, j.user_id,
+                greatest(extract(epoch FROM clock_timestamp() - j.queued_at), 0)::float8
             """,
             logger: logger
         )
-        for try await (id, documentID, attempts, frameworks, content, claimedBy, userID) in rows.decode(
-            (UUID, UUID, Int, String, String, String, String).self)
+        for try await (id, documentID, attempts, frameworks, content, claimedBy, userID, waited) in rows.decode(
+            (UUID, UUID, Int, String, String, String, String, Double).self)
         {
             let list = (try? JSONDecoder().decode([String].self, from: Data(frameworks.utf8))) ?? []
             return ClaimedJob(
                 id: id, documentID: documentID, attempt: attempts, frameworks: list, content: content,
-                claimedBy: claimedBy, userID: userID)
+                claimedBy: claimedBy, userID: userID, queueWait: .microseconds(Int64((waited * 1e6).rounded())))
         }
         return nil
     }
@@ -139,7 +146,7 @@ public struct AssessmentStore: Sendable {
         return try await updateCount(
             """
             UPDATE \(unescaped: table("assessments")) SET state = 'queued', progress = 0, claimed_by = NULL,
-                run_after = now() + make_interval(secs => \(seconds)), error = \(error)
+                run_after = now() + make_interval(secs => \(seconds)), queued_at = clock_timestamp(), error = \(error)
             WHERE id = \(job.id) AND state = 'running' AND attempts = \(job.attempt) RETURNING 1
             """
         ) == 1

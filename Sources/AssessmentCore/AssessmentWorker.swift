@@ -117,7 +117,10 @@ public struct AssessmentWorker: Service {
         let jobID = job.id.uuidString.lowercased()
         // The user rides along so a job outcome can be a funnel step (the assessment journey's "completed").
         let who = job.userID
-        emitter.job(queue: Self.queue, job: Self.job, jobID: jobID, event: .started, attempt: job.attempt, entity: who)
+        // The queue wait as the queue row knows it (`wait_ms`): exact whichever collector gets which event.
+        emitter.job(
+            queue: Self.queue, job: Self.job, jobID: jobID, event: .started, wait: job.queueWait,
+            attempt: job.attempt, entity: who)
         counters.count(.started)
         let start = ContinuousClock.now
         let outcome: Result<String, any Error>

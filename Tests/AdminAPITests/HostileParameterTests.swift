@@ -71,7 +71,7 @@ import Testing
                 let r = try await client.execute(uri: uri, method: .get, headers: TestAPI.read)
                 // A guard against work that grows with the value (a loop to 1e300), not a benchmark: the tests share
                 // two cores with everything else, and the end-to-end test holds the real binary to 2 s.
-                #expect(ContinuousClock.now - start < .seconds(10), "\(uri) took too long")
+                #expect(ContinuousClock.now - start < .seconds(30), "\(uri) took too long")
                 #expect(r.status == .badRequest, "\(uri): \(r.status)")
                 let body = json(r.body)
                 if uri.hasPrefix("/api/v1/query") || uri.hasPrefix("/api/v1/series") || uri.hasPrefix("/api/v1/label") {

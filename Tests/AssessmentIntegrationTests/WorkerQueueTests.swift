@@ -101,6 +101,46 @@ struct WorkerQueueTests {
         }
     }
 
+    /// Issue 14: the `started` event carries the queue wait the queue row measured (`wait_ms`): from the job's
+    /// creation for the first attempt, from its rescheduling for a retry (so at least the backoff).
+    @Test func startedEventsCarryTheQueueWaitOfTheirAttempt() async throws {
+        try await withStore { store in
+            let document = try await store.insertDocument(userID: "u", title: "t", content: "c")
+            let enqueued = ContinuousClock.now
+            let id = try await store.enqueueAssessment(documentID: document, userID: "u", frameworks: ["gdpr"])
+            let idle = Duration.milliseconds(300)
+            try await Task.sleep(for: idle)
+            let backoff = Duration.milliseconds(400)
+            let assessor = RecordingAssessor(failOnAttempt: { $0.attempt == 1 })
+            let transport = CapturingTransport()
+            let emitter = OpsightEmitter(service: "assessment-test", transport: transport)
+            let loop = Task { await emitter.run() }
+            let worker = AssessmentWorker(
+                configuration: .init(concurrency: 1, maxAttempts: 2, baseBackoff: backoff, name: "w"),
+                store: store, assessor: assessor, emitter: emitter, counters: JobCounters(), logger: Logger(label: "w"))
+            #expect(try await worker.runOne(worker: "w"))
+            try await waitUntil(timeout: .seconds(30)) { try await worker.runOne(worker: "w") }
+            await emitter.flush()
+            emitter.shutdown()
+            await loop.value
+
+            let calls = assessor.calls
+            let starts = transport.events.filter { $0["event"] as? String == "started" }
+            #expect(starts.count == 2)
+            #expect(starts.allSatisfy { $0["job_id"] as? String == id.uuidString.lowercased() })
+            let waits = starts.sorted { ($0["attempt"] as? Int ?? 0) < ($1["attempt"] as? Int ?? 0) }
+                .map { ($0["wait_ms"] as? Double) ?? -1 }
+            try #require(waits.count == 2 && calls.count == 2)
+            func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
+            // First attempt: created before `enqueued`'s end, claimed before its assessment began.
+            #expect(waits[0] >= ms(idle) - 5)
+            #expect(waits[0] <= ms(calls[0].start - enqueued) + 5)
+            // Retry: waited at least its backoff, and at most from the first attempt's end to the second's start.
+            #expect(waits[1] >= ms(backoff) - 5)
+            #expect(waits[1] <= ms(calls[1].start - calls[0].end) + 5)
+        }
+    }
+
     @Test func anOrphanedRunningJobIsReclaimedAndTheOldAttemptsOutcomeIsRefused() async throws {
         try await withStore { store in
             let document = try await store.insertDocument(userID: "u", title: "t", content: "c")

@@ -130,9 +130,14 @@ public final class HotStoreRecovery: Sendable {
             let current = try await hot.epochState(collector: collectorID)
             if holds(current) { return gate }
             if status.hotState == .ok {
-                logger.warning(
-                    "hot store lost data; it will be rebuilt",
-                    metadata: ["epoch": "\(current.epoch ?? "none")", "expected": "\(epoch ?? "none")"])
+                if epoch == nil && current.epoch == nil {
+                    // PostgreSQL never recorded an epoch: a new installation, where nothing can have been lost.
+                    logger.notice("no hot epoch recorded yet (a new installation); starting the first")
+                } else {
+                    logger.warning(
+                        "hot store lost data; it will be rebuilt",
+                        metadata: ["epoch": "\(current.epoch ?? "none")", "expected": "\(epoch ?? "none")"])
+                }
                 set(.lost)
             }
             state.withLock { $0.checkAgain = true }
@@ -166,6 +171,7 @@ public final class HotStoreRecovery: Sendable {
             return false
         }
         set(.rebuilding)
+        let first = self.epoch == nil
         let started = ContinuousClock.now
         logger.warning("rebuilding the hot store from the durable store", metadata: ["epoch": "\(epoch)"])
         do {
@@ -188,7 +194,8 @@ public final class HotStoreRecovery: Sendable {
                 throw CollectorError(.store, "the hot store's rebuild lock expired before the rebuild was done")
             }
             adopt(HotEpochRecord(epoch: epoch, positions: positions))
-            status.hotRebuildsLed.add(1, ordering: .relaxed)
+            // The first epoch of a new installation is no rebuild: an alert on rebuilds would fire on every install.
+            if !first { status.hotRebuildsLed.add(1, ordering: .relaxed) }
             logger.notice(
                 "hot store loaded from the durable store; collectors now replay their recent records",
                 metadata: ["epoch": "\(epoch)", "took": "\(ContinuousClock.now - started)"])
@@ -206,9 +213,13 @@ public final class HotStoreRecovery: Sendable {
         let position = record.positions[collectorID] ?? 0
         aggregator.restart(.hot, after: position)
         status.hotPosition.store(position, ordering: .relaxed)
-        state.withLock { $0.epoch = record.epoch }
+        let replaced = state.withLock { s in
+            defer { s.epoch = record.epoch }
+            return s.epoch != nil
+        }
         status.hotEpoch.withLock { $0 = record.epoch }
-        status.hotRebuilds.add(1, ordering: .relaxed)
+        // Taking the first epoch of a new installation is no recovery from a loss.
+        if replaced { status.hotRebuilds.add(1, ordering: .relaxed) }
         set(.rebuilding)
         logger.notice(
             "taking the hot store's new epoch; replaying this collector's records from its durable position",
