@@ -137,8 +137,10 @@ final class OpsightServer: @unchecked Sendable {
         guard let p = takeProcess() else { return .notRunning }
         guard p.isRunning else { return .exited(p.terminationStatus) }
         p.terminate()
+        let signalled = ContinuousClock.now
         if await Self.waitForExit(p, within: .seconds(5)) {
-            appendToLog("=== e2e: opsight exited with status \(p.terminationStatus) after SIGTERM ===")
+            let took = (ContinuousClock.now - signalled).formatted(.units(allowed: [.milliseconds]))
+            appendToLog("=== e2e: opsight exited with status \(p.terminationStatus) \(took) after SIGTERM ===")
             return .exited(p.terminationStatus)
         }
         kill(p.processIdentifier, SIGKILL)
