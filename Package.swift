@@ -230,7 +230,7 @@ let package = Package(
         ),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "OpsightMetrics"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "PromQL", "OpsightMetrics"]),
-        // Event generators and temporary folders the unit-test targets share.
+        // Event generators, temporary folders and loopback sockets the test targets share.
         .target(name: "OpsightTestSupport", dependencies: ["Collector", "OpsightMetrics"], path: "Tests/Support"),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "QueryModel", "OpsightTestSupport"]),
         // Router-level tests (`app.test(.router)`) of every controller.
@@ -250,6 +250,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Storage", "Collector", "QueryModel", "OpsightMetrics", "Alerting", "PromQL", "PostgresURL",
+                "OpsightTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -259,7 +260,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "OpsightMetrics",
+                "OpsightMetrics", "OpsightTestSupport",
                 // The Redis client, for the cluster tests that check routing against a real Redis Cluster.
                 "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -3,6 +3,7 @@ import Collector
 import Foundation
 import Logging
 import OpsightMetrics
+import OpsightTestSupport
 import PostgresNIO
 import PostgresURL
 import Storage
@@ -34,7 +35,7 @@ final class PgBouncer: @unchecked Sendable {
         guard let u = URLComponents(string: upstream), let host = u.host, let upstreamPort = u.port, let user = u.user
         else { throw PgBouncerError("cannot read host, port and user from \(upstream)") }
         let database = String(u.path.dropFirst())
-        port = try Self.freePort()
+        port = try Loopback.freePort()
         url = "postgres://\(user)@127.0.0.1:\(port)/\(database)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pgbouncer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -80,7 +81,7 @@ final class PgBouncer: @unchecked Sendable {
         try process.run()
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if Self.accepts(port) { return }
+            if Loopback.accepts(port: port) { return }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -98,39 +99,6 @@ final class PgBouncer: @unchecked Sendable {
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PgBouncerError("socket: \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else { throw PgBouncerError("bind: \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 }
 

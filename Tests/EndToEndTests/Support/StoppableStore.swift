@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -47,7 +48,7 @@ final class StoppableStore: @unchecked Sendable {
         try p.run()
         lock.withLock { process = p }
         for _ in 0..<100 {
-            if Self.accepts(port) { return }
+            if Loopback.accepts(port: port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw E2EError("\(executable) \(arguments.joined(separator: " ")) did not listen on \(port)")
@@ -59,30 +60,7 @@ final class StoppableStore: @unchecked Sendable {
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
     }
-
-    private static func accepts(_ port: Int) -> Bool {
-        guard let fd = connectLoopback(port: port) else { return false }
-        close(fd)
-        return true
-    }
 }
 
 /// A TCP socket connected to 127.0.0.1:`port`, or nil; the caller closes it.
-func connectLoopback(port: Int) -> Int32? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
-    }
-    guard connected else {
-        close(fd)
-        return nil
-    }
-    return fd
-}
+func connectLoopback(port: Int) -> Int32? { Loopback.connect(port: port) }
