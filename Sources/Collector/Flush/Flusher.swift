@@ -122,11 +122,15 @@ public struct Flusher: Service {
         while true {
             let stopping = Task.isShuttingDownGracefully || Task.isCancelled
             var pause = interval
+            if stopping, isHot, status.hotState != .ok {
+                // No rebuild or replay on the way out: the log holds it all, and the next start catches up.
+                return
+            }
             if isHot, let recovery, await gate(recovery) == false {
                 // The hot store is being rebuilt by another collector (or cannot be checked): look again soon.
                 pause = min(interval, configuration.retryInterval)
             } else {
-                let ok = await step(isHot: isHot)
+                let ok = await step(isHot: isHot, once: stopping)
                 if !ok { pause = configuration.retryInterval }
                 if isHot, ok { recovery?.hotFlushed() }
                 if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval {
@@ -163,8 +167,9 @@ public struct Flusher: Service {
     }
 
     /// Flushes what waits for one store (a failed delta first, as it was), chunk after chunk while a backlog
-    /// remains; true when the store took everything asked of it.
-    private func step(isHot: Bool) async -> Bool {
+    /// remains (only the first when `once`: a shutdown does not wait for a catch-up the log keeps for the next
+    /// start); true when the store took everything asked of it.
+    private func step(isHot: Bool, once: Bool = false) async -> Bool {
         let lane: Aggregator.Lane = isHot ? .hot : .durable
         while true {
             var isRetry = false
@@ -189,7 +194,7 @@ public struct Flusher: Service {
             pending.withLock { $0[isHot] = nil }
             if entry.fromLog { aggregator.replayed(lane, through: taken.position) }
             // An old delta (a retry, a chunk read back from the log, one of several kept): the rest follows now.
-            guard isRetry || entry.fromLog || aggregator.hasBacklog(lane) else { return true }
+            guard !once, isRetry || entry.fromLog || aggregator.hasBacklog(lane) else { return true }
         }
     }
 
