@@ -33,7 +33,7 @@ import Testing
             transport: transport, clock: clock, configuration: .init(bufferCapacity: 50, maxBatchLines: 10))
         let loop = Task { await emitter.run() }
         for i in 0..<10 { emitter.funnel(event: "e\(i)", entity: "u") }
-        await eventually("the first batch is being retried") {
+        try await eventually("the first batch is being retried") {
             clock.sleeperCount == 1 && transport.attempts.count == 1
         }
         for i in 10..<1_010 { emitter.funnel(event: "e\(i)", entity: "u") }

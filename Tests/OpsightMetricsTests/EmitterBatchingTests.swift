@@ -11,12 +11,12 @@ import Testing
             transport: transport, clock: clock, configuration: .init(maxBatchDelay: .seconds(2)))
         let loop = Task { await emitter.run() }
         for i in 0..<3 { emitter.funnel(event: "e\(i)", entity: "u") }
-        await eventually("the run loop waits 2 s for the batch timer") { clock.nextWake == .seconds(2) }
+        try await eventually("the run loop waits 2 s for the batch timer") { clock.nextWake == .seconds(2) }
         clock.advance(by: .milliseconds(1_999))
         await settle()
         #expect(transport.attempts.isEmpty)
         clock.advance(by: .milliseconds(1))
-        await eventually("the batch is sent") { transport.attempts.count == 1 }
+        try await eventually("the batch is sent") { transport.attempts.count == 1 }
         #expect(try EmitterTestSupport.decode(transport.deliveredLines).map(\.name) == ["e0", "e1", "e2"])
         emitter.shutdown()
         await finish(loop)
@@ -29,12 +29,12 @@ import Testing
             transport: transport, clock: clock, configuration: .init(maxBatchLines: 5, maxBatchDelay: .seconds(60)))
         let loop = Task { await emitter.run() }
         for i in 0..<12 { emitter.funnel(event: "e\(i)", entity: "u") }
-        await eventually("two full batches are sent") { transport.attempts.count == 2 }
+        try await eventually("two full batches are sent") { transport.attempts.count == 2 }
         await settle()
         #expect(transport.attempts.count == 2, "the last 2 events wait for the timer")
         #expect(emitter.statistics.buffered == 2)
         clock.advance(by: .seconds(60))
-        await eventually("the remainder is sent by age") { transport.attempts.count == 3 }
+        try await eventually("the remainder is sent by age") { transport.attempts.count == 3 }
         let names = try EmitterTestSupport.decode(transport.deliveredLines).map(\.name)
         #expect(names == (0..<12).map { "e\($0)" })
         #expect(transport.deliveredBodies.map { $0.filter { $0 == 0x0A }.count } == [5, 5, 2])

@@ -17,15 +17,15 @@ import Testing
         for i in 0..<10 { emitter.funnel(event: "e\(i)", entity: "u") }
         // Backoff with no jitter: 250 ms, then the server's 7 s (above the 500 ms backoff), then 1 s.
         for (attempts, wait) in [(1, Duration.milliseconds(250)), (2, .seconds(7)), (3, .seconds(1))] {
-            await eventually("attempt \(attempts) waits to retry") {
+            try await eventually("attempt \(attempts) waits to retry") {
                 transport.attempts.count == attempts && clock.nextWake == wait
             }
             clock.advance(by: wait)
         }
-        await eventually("the first two batches are delivered") { transport.deliveredBodies.count == 2 }
+        try await eventually("the first two batches are delivered") { transport.deliveredBodies.count == 2 }
         #expect(Set(transport.attempts.prefix(4)).count == 1, "every retry sends the same body")
         clock.advance(by: .seconds(1))
-        await eventually("the rest is delivered") { transport.deliveredLines.count == 10 }
+        try await eventually("the rest is delivered") { transport.deliveredLines.count == 10 }
         let names = try EmitterTestSupport.decode(transport.deliveredLines).map(\.name)
         #expect(names == (0..<10).map { "e\($0)" })
         let stats = emitter.statistics
@@ -64,12 +64,12 @@ import Testing
         let loop = Task { await emitter.run() }
         let flushed = Task { await emitter.flush() }
         for attempts in 1...2 {
-            await eventually("attempt \(attempts) waits") {
+            try await eventually("attempt \(attempts) waits") {
                 transport.attempts.count == attempts && clock.sleeperCount == 1
             }
             clock.advance(by: .seconds(60))
         }
-        await flushed.value
+        await finish(flushed)
         #expect(transport.attempts.count == 3)
         #expect(emitter.statistics.failed == 1)
         emitter.funnel(event: "kept", entity: "u")

@@ -13,7 +13,7 @@ import Testing
             configuration: .init(maxBatchLines: 7, maxBatchDelay: .seconds(3_600)))
         let loop = Task { await emitter.run() }
         for i in 0..<50 { emitter.funnel(event: "e\(i)", entity: "u") }
-        await eventually("the full batches are sent") { transport.deliveredLines.count == 49 }
+        try await eventually("the full batches are sent") { transport.deliveredLines.count == 49 }
         emitter.shutdown()
         await finish(loop)
         let names = try EmitterTestSupport.decode(transport.deliveredLines).map(\.name)
@@ -38,7 +38,7 @@ import Testing
         // Retries go on until the next one would start after the 5 s grace period: the first batch retries
         // at 1 s and 3 s (not 7 s), the second at 4 s (not 6 s), the third at 5 s (not 7 s).
         for (attempts, wait) in [(1, Duration.seconds(1)), (2, .seconds(2)), (4, .seconds(1)), (6, .seconds(1))] {
-            await eventually("attempt \(attempts) waits \(wait)") {
+            try await eventually("attempt \(attempts) waits \(wait)") {
                 transport.attempts.count == attempts && clock.nextWake == wait
             }
             clock.advance(by: wait)

@@ -1,6 +1,8 @@
 import Testing
 
-/// Waits (in real time, bounded) until `condition` holds; records an issue if it never does.
+/// Waits (in real time, bounded) until `condition` holds; records an issue and throws if it never does, so the
+/// test stops there: going on would step a manual clock before the sleeper it is meant for, and the awaits after it
+/// would hang the whole run.
 ///
 /// Only used to wait for work that was already triggered (a batch after a clock step), never to let time pass.
 func eventually(
@@ -8,13 +10,13 @@ func eventually(
     timeout: Duration = .seconds(30),
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () -> Bool
-) async {
+) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while !condition() {
         if clock.now > deadline {
             Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
-            return
+            throw TimedOut(what: what)
         }
         try? await Task.sleep(for: .milliseconds(1))
     }
@@ -49,4 +51,10 @@ func finish(
     if await watchdog.value {
         Issue.record("the run loop did not return within \(timeout)", sourceLocation: sourceLocation)
     }
+}
+
+/// What ``eventually(_:timeout:sourceLocation:_:)`` throws when its condition never held.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting until \(what)" }
 }

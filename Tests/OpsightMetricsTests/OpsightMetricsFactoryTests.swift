@@ -58,9 +58,9 @@ import Testing
         Gauge(label: "queue_depth", factory: factory).record(17)
         let reporter = Task { await factory.run() }
         let loop = Task { await emitter.run() }
-        await eventually("the reporter sleeps") { clock.sleeperCount >= 1 && clock.nextWake == .seconds(10) }
+        try await eventually("the reporter sleeps") { clock.sleeperCount >= 1 && clock.nextWake == .seconds(10) }
         clock.advance(by: .seconds(10))
-        await eventually("a report was written") { emitter.statistics.emitted == 3 }
+        try await eventually("a report was written") { emitter.statistics.emitted == 3 }
         await emitter.flush()
         var reports: [String: [String: Any]] = [:]
         for line in transport.deliveredLines {
