@@ -32,6 +32,17 @@ public struct EntityProgress: Sendable, Equatable {
         stepTimes[index] = times
     }
 
+    /// Forgets the step times at or before `timeMs`; true when none are left.
+    public mutating func forget(atOrBefore timeMs: Int64) -> Bool {
+        var empty = true
+        for k in stepTimes.indices {
+            let keep = Self.firstIndex(in: stepTimes[k], atLeast: timeMs + 1)
+            if keep > 0 { stepTimes[k].removeFirst(keep) }
+            if !stepTimes[k].isEmpty { empty = false }
+        }
+        return empty
+    }
+
     /// The first index of `sorted` whose value is ≥ `value` (binary search).
     static func firstIndex(in sorted: [Int64], atLeast value: Int64) -> Int {
         var lo = 0
