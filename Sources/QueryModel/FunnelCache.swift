@@ -159,8 +159,9 @@ public actor FunnelCache: Service {
         try await load(at: t)
     }
 
-    /// Reads every record after `t − horizon − slack` again, the log's cursor first: an entry committed after that
-    /// read is applied by the next poll (again, if the read already found its records — they are sets).
+    /// Reads every record after `t − horizon − slack` again: the log first (its cursor, and every entry it still
+    /// holds), then the stores. An entry committed after the log's read is applied by the next poll (again, if the
+    /// stores' read already found its records — they are sets).
     private func load(at t: Int64) async throws {
         cursor = nil
         held = [:]
@@ -182,6 +183,9 @@ public actor FunnelCache: Service {
         }
         held = fresh
         coveredAfterMs = after
+        // Records the hot store took before the cursor but the durable store perhaps not yet: late ones, older than
+        // the hot store keeps, would otherwise be missing until the next load.
+        apply(p.records)
         loadedAtMs = t
         cursor = p.cursor
         loads += 1

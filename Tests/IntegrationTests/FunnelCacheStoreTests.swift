@@ -171,6 +171,28 @@ struct FunnelCacheStoreTests {
         #expect(await cache.loads == 1)
         #expect(await cache.recordsFollowed > 500)
 
+        // Another collector's cache loading while late records are in the hot store's log (and dropped from its
+        // sorted sets, being older than it keeps) but not yet in PostgreSQL, whose flush comes seconds later.
+        var late = Delta()
+        late.funnelSteps = Set(
+            (0..<30).map { i in
+                FunnelStepRecord(
+                    funnel: Self.funnels[i % 2].storageName, step: 0, entity: "late-\(i)",
+                    timestampMs: clock.now - 10_000_000 - Int64(i) * 60_000)
+            })
+        positions[1] += 1
+        try await writers[1].commit(late, position: positions[1], collector: "w1")
+        let second = FunnelCache(
+            configuration: .init(horizonMs: Self.horizonMs, slackMs: Self.slackMs, resyncInterval: nil), reader: plain,
+            feed: readHot, logger: logger, now: { [clock] in clock.now })
+        try await second.refresh()
+        try await durable.commit(late, position: positions[1], collector: "w1")
+        for funnel in Self.funnels {
+            let want = try await plain.figures(funnel, windowsMs: Self.windows, at: .now(clock.now))
+            let got = try await plain.cached(by: second).figures(funnel, windowsMs: Self.windows, at: .now(clock.now))
+            #expect(Self.normalized(got) == Self.normalized(want), "a cache loaded before PostgreSQL's flush")
+        }
+
         // Rebuilt under another epoch (the log and its count are cleared with everything else).
         try await rebuild("e2")
         try await commit(10, writer: 0)

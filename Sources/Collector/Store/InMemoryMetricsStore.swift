@@ -152,9 +152,10 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
         try state.withLock { s in
             if s.failing { throw Self.failure() }
             let end = UInt64(s.funnelTrimmed + s.funnelLog.count)
-            var records: [FunnelStepRecord] = []
+            var records = Array(s.funnelLog.joined())
             var gap = false
             if let cursor {
+                records = []
                 gap =
                     cursor.epoch != s.epoch || cursor.id != String(s.resets) || cursor.sequence > end
                     || Int(cursor.sequence) < s.funnelTrimmed

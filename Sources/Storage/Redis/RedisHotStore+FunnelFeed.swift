@@ -20,7 +20,7 @@ extension RedisHotStore: FunnelStepFeed {
     }
 
     /// One `MULTI … EXEC`: the count (then `INCRBY 0`, so that a store that lost it is told from one that never had
-    /// it), the entries after the cursor (or the newest entry's id) and, on a single server, the epoch.
+    /// it), the entries after the cursor (every entry without one) and, on a single server, the epoch.
     ///
     /// A gap is a count that vanished, shrank or grew by more than the entries returned (trimmed, or a reset store
     /// that got new entries), or another epoch (a rebuilt store).
@@ -31,7 +31,7 @@ extension RedisHotStore: FunnelStepFeed {
         if let cursor {
             cmds.append("XRANGE", .string(funnelLogKey), .string("(" + cursor.id), .string("+"))
         } else {
-            cmds.append("XREVRANGE", .string(funnelLogKey), .string("+"), .string("-"), .string("COUNT"), .int(1))
+            cmds.append("XRANGE", .string(funnelLogKey), .string("-"), .string("+"))
         }
         // The epoch key is in another slot on a cluster, which has no epochs (no hot-store rebuild there).
         if !client.isCluster { cmds.append("GET", .string(epochKey)) }
@@ -51,7 +51,6 @@ extension RedisHotStore: FunnelStepFeed {
                 fields.count >= 2, let blob = fields[1].bytes
             else { throw StorageError(.corrupt, "\(funnelLogKey) holds an entry that is not a list of records") }
             lastID = id
-            guard cursor != nil else { continue }
             guard FunnelStepLogEntry.decode(blob, into: &records) else {
                 throw StorageError(.corrupt, "\(funnelLogKey) entry \(id) is not a list of records")
             }
