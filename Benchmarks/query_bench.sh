@@ -179,6 +179,7 @@ QUERIES=(
     "services_5m|/api/v1/services?window=5m"
     "services_1h|/api/v1/services?window=1h"
     "metrics_scrape_funnels_1d|/metrics|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
+    "prom_count_request_rate_1d|/api/v1/query?query=$(quote 'count(opsight_request_rate{window="1d"})')|1"
     "prom_funnel_entered_1d|/api/v1/query?query=$(quote 'opsight_funnel_entered{window="1d"}')|3"
     "funnel_api_activation_1d|/api/v1/funnels/activation?window=1d|text:\"entered\""
     "funnel_api_journey_1h|/api/v1/funnels/assessment_journey?window=1h|text:\"entered\""

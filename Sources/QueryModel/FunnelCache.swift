@@ -88,20 +88,31 @@ public actor FunnelCache: Service {
     /// The figures of `funnel` over each of `windowsMs` ending at `t` (not after now), including every record
     /// committed before the call; nil when the cache cannot tell them (the window reaches back further than the
     /// records held, or the funnel is not one of the reader's).
-    public func results(_ funnel: FunnelDefinition, windowsMs: [Int64], at t: Int64) async throws
+    ///
+    /// The evaluation runs outside the actor, on a copy-on-write snapshot of the records: concurrent reads
+    /// evaluate in parallel, and polls do not wait behind them.
+    public nonisolated func results(_ funnel: FunnelDefinition, windowsMs: [Int64], at t: Int64) async throws
         -> [FunnelEvaluator.Result]?
     {
-        guard let longest = windowsMs.max(), reader.funnels.contains(funnel) else { return nil }
-        // Cheap refusal first: a window beyond the horizon is never held, so it need not wait for a poll.
-        if cursor != nil, t - longest < coveredAfterMs { return nil }
-        try await refresh()
-        guard cursor != nil, t - longest >= coveredAfterMs, let h = held[funnel.storageName] else { return nil }
+        guard let longest = windowsMs.max(), reader.funnels.contains(funnel),
+            let entities = try await entities(of: funnel, from: t - longest)
+        else { return nil }
         // An attempt starting in (t − W, t] uses only records in that range (later steps come at or after step 1
         // and at or before t), so the records held beyond it change nothing: as in FunnelReader.
         return windowsMs.map { w in
             FunnelEvaluator.evaluate(
-                h.entities.values, steps: funnel.steps.count, conversionMs: funnel.windowMs, windowMs: w, at: t)
+                entities.values, steps: funnel.steps.count, conversionMs: funnel.windowMs, windowMs: w, at: t)
         }
+    }
+
+    /// `funnel`'s records, up to date with every commit made before the call; nil when they do not reach back to
+    /// `fromMs` (exclusive).
+    private func entities(of funnel: FunnelDefinition, from fromMs: Int64) async throws -> [String: EntityProgress]? {
+        // Cheap refusal first: a window beyond the horizon is never held, so it need not wait for a poll.
+        if cursor != nil, fromMs < coveredAfterMs { return nil }
+        try await refresh()
+        guard cursor != nil, fromMs >= coveredAfterMs else { return nil }
+        return held[funnel.storageName]?.entities
     }
 
     /// Polls the log, or waits for a poll that started after this call.
