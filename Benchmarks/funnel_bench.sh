@@ -171,7 +171,7 @@ run_once() {
         done | sort -n | sed -n 3p | python3 -c 'import sys; print(f"{float(sys.stdin.read()) * 1000:.0f}")')
         # The sorted set is named by the funnel's storage name: its name, '#' and a fingerprint of its steps.
         local key
-        key=$(redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$PREFIX:funnel:assessment_journey#*" | head -1)
+        key=$(redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$PREFIX:funnel:assessment_journey#*" | head -1 || true)
         records=$(redis-cli -u "$OPSIGHT_REDIS_URL" ZCARD "$key")
         entered="$entered funnel_query_ms=$query_ms journey_records=$records"
     fi
