@@ -232,7 +232,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "PromQL", "OpsightMetrics"]),
         // Event generators, temporary folders and loopback sockets the test targets share.
         .target(name: "OpsightTestSupport", dependencies: ["Collector", "OpsightMetrics"], path: "Tests/Support"),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "QueryModel", "OpsightTestSupport"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "QueryModel", "PromQL", "OpsightTestSupport"]),
         // Router-level tests (`app.test(.router)`) of every controller.
         .testTarget(
             name: "AdminAPITests",

@@ -169,7 +169,10 @@ run_once() {
             curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $TOKEN" \
                 "$URL/api/v1/funnels/assessment_journey?window=1h"
         done | sort -n | sed -n 3p | python3 -c 'import sys; print(f"{float(sys.stdin.read()) * 1000:.0f}")')
-        records=$(redis-cli -u "$OPSIGHT_REDIS_URL" ZCARD "$PREFIX:funnel:assessment_journey")
+        # The sorted set is named by the funnel's storage name: its name, '#' and a fingerprint of its steps.
+        local key
+        key=$(redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$PREFIX:funnel:assessment_journey#*" | head -1 || true)
+        records=$(redis-cli -u "$OPSIGHT_REDIS_URL" ZCARD "$key")
         entered="$entered funnel_query_ms=$query_ms journey_records=$records"
     fi
     python3 -c "

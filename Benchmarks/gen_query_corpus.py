@@ -3,6 +3,7 @@
 
     gen_query_corpus.py --out corpus.ndjson [--services 20] [--routes 500] [--events 600000] [--spread 2700]
     gen_query_corpus.py --live --services 20 --routes 500 --events 500    (one small batch stamped now, stdout)
+    gen_query_corpus.py --funnel-day 150000 --out day.ndjson    (funnel steps only, over the last 23 hours)
 
 Request series are services × route templates × GET (default 20 × 500 = 10 000); every series gets events
 spread evenly over the last --spread seconds (45 minutes, so the corpus stays inside a 1-hour window while the
@@ -11,6 +12,10 @@ every series), latency log-normal per route, ~2.5 % 5xx. Each service also has 3
 enqueued/started/succeeded/failed events, and 2 % of the lines are funnel steps (named events of 10 000 entities
 and `succeeded` jobs of queue `assessments`) for the three funnels query_bench.sh configures. Lines are in time
 order.
+
+--funnel-day N writes only N funnel steps (the same named events, 20 000 entities) spread evenly over the last
+23 hours, so that a funnel window of `1d` holds a day of records, most of them older than Redis keeps
+(PostgreSQL's): what a `/metrics` scrape with funnels over `1d` has to evaluate.
 """
 
 import argparse
@@ -29,9 +34,21 @@ def main() -> int:
     p.add_argument("--spread", type=float, default=2700.0)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--live", action="store_true", help="stamp every event in the last second")
+    p.add_argument("--funnel-day", type=int, default=0, help="only this many funnel steps over the last 23 hours")
     a = p.parse_args()
     rnd = random.Random(a.seed if not a.live else None)
     now_ms = int(time.time() * 1000)
+    if a.funnel_day > 0:
+        out = sys.stdout if a.out == "-" else open(a.out, "w", buffering=1 << 20)
+        span = 23 * 3_600_000
+        for i in range(a.funnel_day):
+            ts = now_ms - span + int(i * span / a.funnel_day) + 1
+            event = ("signed_up", "document_uploaded", "assessment_requested", "report_viewed", "report_shared")[rnd.randrange(5)]
+            out.write(f'{{"ts":{ts},"service":"svc-00","kind":"event","event":"{event}",'
+                      f'"entity":"day-{rnd.randrange(20_000)}"}}\n')
+        if out is not sys.stdout:
+            out.close()
+        return 0
     series = [(f"svc-{s:02d}", f"/api/v{1 + r % 3}/resource-{r:03d}/:id") for s in range(a.services)
               for r in range(a.routes)]
     shape = [(math.log(3 + (i * 7919) % 300), 0.4 + (i % 7) / 10) for i in range(len(series))]

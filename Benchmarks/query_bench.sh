@@ -17,7 +17,11 @@
 # 5. prints the results and writes them (medians over the rounds, every raw line) between the `bench:query`
 #    markers of docs/benchmarks.md.
 #
-# Knobs: QBENCH_EVENTS (600000), QBENCH_ROUNDS (1), QBENCH_MIN_SECONDS (10), QBENCH_MAX_SECONDS (30),
+# With QBENCH_FUNNEL_DAY=N (default 0) N more funnel steps spread over the last 23 hours are shipped first, so the
+# funnels' `1d` windows hold a day of records, most of them in PostgreSQL (issue 15). QBENCH_ONLY=REGEX measures only
+# the queries whose name matches (e.g. `funnel`).
+#
+# Knobs: QBENCH_EVENTS (600000), QBENCH_FUNNEL_DAY (0), QBENCH_ONLY (all), QBENCH_ROUNDS (1), QBENCH_MIN_SECONDS (10), QBENCH_MAX_SECONDS (30),
 # QBENCH_CLIENTS (4), BENCH_BIN (use this binary, no build), BENCH_DOC (docs/benchmarks.md; "-": write
 # nothing), BENCH_KEEP=1 (keep the work directory), BENCH_KEEP_STORES=1.
 set -euo pipefail
@@ -26,6 +30,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 BENCH="$REPO/Benchmarks"
 EVENTS=${QBENCH_EVENTS:-600000}
+FUNNEL_DAY=${QBENCH_FUNNEL_DAY:-0}
+ONLY=${QBENCH_ONLY:-}
 ROUNDS=${QBENCH_ROUNDS:-1}
 MIN_SECONDS=${QBENCH_MIN_SECONDS:-10}
 MAX_SECONDS=${QBENCH_MAX_SECONDS:-30}
@@ -135,6 +141,12 @@ for i in $(seq 600); do
 done
 
 # 3. The corpus
+if ((FUNNEL_DAY > 0)); then
+    python3 "$BENCH/gen_query_corpus.py" --out "$WORK/funnel-day.ndjson" --funnel-day "$FUNNEL_DAY"
+    log "shipping $FUNNEL_DAY funnel steps over the last 23 hours"
+    timeout 600 "$BIN" ship "$WORK/funnel-day.ndjson" --url "$URL" --token "$TOKEN" >"$WORK/ship-day.log" 2>&1 ||
+        { tail -20 "$WORK/ship-day.log" >&2; die "opsight ship (funnel day) failed"; }
+fi
 python3 "$BENCH/gen_query_corpus.py" --out "$WORK/corpus.ndjson" --events "$EVENTS"
 REQUESTS=$(grep -c '"route"' "$WORK/corpus.ndjson")
 log "shipping $EVENTS events ($REQUESTS requests over 10 000 series, the last 45 minutes)"
@@ -167,11 +179,16 @@ QUERIES=(
     "services_5m|/api/v1/services?window=5m"
     "services_1h|/api/v1/services?window=1h"
     "metrics_scrape_funnels_1d|/metrics|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
+    "prom_count_request_rate_1d|/api/v1/query?query=$(quote 'count(opsight_request_rate{window="1d"})')|1"
+    "prom_funnel_entered_1d|/api/v1/query?query=$(quote 'opsight_funnel_entered{window="1d"}')|3"
+    "funnel_api_activation_1d|/api/v1/funnels/activation?window=1d|text:\"entered\""
+    "funnel_api_journey_1h|/api/v1/funnels/assessment_journey?window=1h|text:\"entered\""
 )
 status=0
 for round in $(seq "$ROUNDS"); do
     for q in "${QUERIES[@]}"; do
         name=${q%%|*}
+        [[ -z "$ONLY" || $name =~ $ONLY ]] || continue
         rest=${q#*|}
         path=${rest%%|*}
         expect=(--expect-series 20) # the default: one answer per service

@@ -10,6 +10,9 @@ import PromQL
 /// Records of the hot store's range (its retention less a margin) come from Redis, written within a fraction of
 /// a second of the acknowledgement; older ones from PostgreSQL. A record read twice (stored twice after a
 /// replay) counts once: the evaluation takes each entity's step times as a set.
+///
+/// With a ``FunnelCache`` (``cached(by:)``) the records come from the cache's memory instead, whenever it holds the
+/// whole window; the figures are the same.
 public struct FunnelReader: Sendable {
     /// How far back the hot store can be trusted to hold every record.
     public struct Configuration: Sendable {
@@ -59,6 +62,7 @@ public struct FunnelReader: Sendable {
     private let hot: any FunnelStepStore
     private let durable: any FunnelStepStore
     private let clock: WallClock
+    private var cache: FunnelCache?
 
     /// Creates the reader of `funnels` over the two stores; `clock` tells which records the hot store still holds.
     public init(
@@ -70,6 +74,13 @@ public struct FunnelReader: Sendable {
         self.hot = hot
         self.durable = durable
         self.clock = clock
+    }
+
+    /// The same reader, taking records from `cache` when it holds them (`cache` must be over a reader without one).
+    public func cached(by cache: FunnelCache) -> FunnelReader {
+        var reader = self
+        reader.cache = cache
+        return reader
     }
 
     /// The funnel called `name`.
@@ -91,6 +102,9 @@ public struct FunnelReader: Sendable {
         }
         let nowMs = time.isNow ? time.milliseconds : clock.nowMs()
         let t = min(time.milliseconds, nowMs)
+        if let cache, let results = try await cache.results(funnel, windowsMs: windowsMs, at: t) {
+            return zip(windowsMs, results).map { Figures(funnel: funnel, windowMs: $0, timeMs: t, result: $1) }
+        }
         let records = try await steps(funnel.storageName, afterMs: t - longest, throughMs: t, nowMs: nowMs)
         let steps = funnel.steps.count
         var times: [String: [[Int64]]] = [:]
@@ -107,7 +121,7 @@ public struct FunnelReader: Sendable {
     }
 
     /// The records of `(afterMs, throughMs]`, from the hot store where it still has them all.
-    private func steps(_ funnel: String, afterMs: Int64, throughMs: Int64, nowMs: Int64) async throws
+    func steps(_ funnel: String, afterMs: Int64, throughMs: Int64, nowMs: Int64) async throws
         -> [FunnelStepRecord]
     {
         let hotOldest = nowMs - configuration.hotRetentionMs + configuration.marginMs

@@ -125,10 +125,16 @@ struct OpsightService: Service {
             configuration: .init(windowsMs: config.windowsMs), feed: stores.readHot, logger: logger,
             now: { clock.nowMs() })
         let reader = MetricsReader(hot: stores.readHot, durable: stores.durable, cache: cache, clock: clock)
-        let funnels = FunnelReader(
+        let storeFunnels = FunnelReader(
             funnels: config.funnels,
             configuration: .init(hotRetentionMs: stores.readHot.retentionMs ?? 4_500_000),
             hot: stores.readHot, durable: stores.durable, clock: clock)
+        // The funnels' records over the longest window stay in memory, following the hot store's funnel step log:
+        // a scrape over `1d` no longer reads a day of records per funnel.
+        let funnelCache: FunnelCache? = config.funnels.isEmpty ? nil : FunnelCache(
+            configuration: .init(horizonMs: config.windowsMs.max() ?? 86_400_000), reader: storeFunnels,
+            feed: stores.readHot, logger: logger, now: { clock.nowMs() })
+        let funnels = funnelCache.map { storeFunnels.cached(by: $0) } ?? storeFunnels
         let selfMetrics = SelfMetrics()
         selfMetrics.registerCollector(
             status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
@@ -186,6 +192,7 @@ struct OpsightService: Service {
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: runtime.commitLog), .init(service: flusher), .init(service: cache)]
+                    + (funnelCache.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + (backgroundServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
                 logger: logger))
         try await withGracefulShutdownHandler {

@@ -25,11 +25,22 @@ public struct EntityProgress: Sendable, Equatable {
 
     /// Records that the entity did step `index` at `timeMs` (idempotent).
     public mutating func record(step index: Int, at timeMs: Int64) {
-        var times = stepTimes[index]
-        let i = Self.firstIndex(in: times, atLeast: timeMs)
-        if i < times.count, times[i] == timeMs { return }
-        times.insert(timeMs, at: i)
-        stepTimes[index] = times
+        let i = Self.firstIndex(in: stepTimes[index], atLeast: timeMs)
+        if i < stepTimes[index].count, stepTimes[index][i] == timeMs { return }
+        // In place: a copy of the array first would copy an entity's thousands of times for every record the
+        // funnel cache follows.
+        stepTimes[index].insert(timeMs, at: i)
+    }
+
+    /// Forgets the step times at or before `timeMs`; true when none are left.
+    public mutating func forget(atOrBefore timeMs: Int64) -> Bool {
+        var empty = true
+        for k in stepTimes.indices {
+            let keep = Self.firstIndex(in: stepTimes[k], atLeast: timeMs + 1)
+            if keep > 0 { stepTimes[k].removeFirst(keep) }
+            if !stepTimes[k].isEmpty { empty = false }
+        }
+        return empty
     }
 
     /// The first index of `sorted` whose value is ≥ `value` (binary search).

@@ -4,7 +4,9 @@ import Synchronization
 ///
 /// It pairs job facts into queue wait as the real stores do, and plays either part of a hot-store rebuild: the hot
 /// store that can lose everything (``loseEverything()``) or the durable store that records the epoch.
-public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepStore, HotEpochStore, HotEpochSource {
+public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepStore, FunnelStepFeed, HotEpochStore,
+    HotEpochSource
+{
     private struct State {
         var cells = Delta()
         var facts: [JobIdentity: [JobFact]] = [:]
@@ -13,6 +15,11 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
         /// The change feed: every commit's cells by bucket; `trimmed` of the oldest are gone.
         var feed: [[Int64: WindowData]] = []
         var trimmed = 0
+        /// The funnel step log: every commit's records; `funnelTrimmed` of the oldest are gone.
+        var funnelLog: [[FunnelStepRecord]] = []
+        var funnelTrimmed = 0
+        /// How many times the store lost everything or was cleared: a cursor from before is no position here.
+        var resets = 0
         /// As a hot store: its epoch and the epoch a rebuild under way builds.
         var epoch: String?
         var rebuilding: String?
@@ -54,9 +61,10 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
     public func loseEverything() {
         state.withLock { s in
             s.trimmed += s.feed.count
-            let keep = (s.failing, s.trimmed, s.hotRecord)
+            s.funnelTrimmed += s.funnelLog.count
+            let keep = (s.failing, s.trimmed, s.funnelTrimmed, s.resets + 1, s.hotRecord)
             s = State()
-            (s.failing, s.trimmed, s.hotRecord) = keep
+            (s.failing, s.trimmed, s.funnelTrimmed, s.resets, s.hotRecord) = keep
         }
     }
 
@@ -95,6 +103,7 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
         s.cells.merge(delta)
         s.positions[collector] = position
         s.feed.append(delta.byBucket)
+        if !delta.funnelSteps.isEmpty { s.funnelLog.append(Array(delta.funnelSteps)) }
         s.commitSizes.append(delta.cellCount)
     }
 
@@ -136,6 +145,33 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
             for (b, d) in slice.byBucket { contents[b] = d }
             return FeedPoll(
                 cursor: FeedCursor(sequence: end, id: String(end)), changes: changes, gap: gap, buckets: contents)
+        }
+    }
+
+    public func pollFunnelSteps(after cursor: FeedCursor?) async throws -> FunnelStepPoll {
+        try state.withLock { s in
+            if s.failing { throw Self.failure() }
+            let end = UInt64(s.funnelTrimmed + s.funnelLog.count)
+            var records = Array(s.funnelLog.joined())
+            var gap = false
+            if let cursor {
+                records = []
+                gap =
+                    cursor.epoch != s.epoch || cursor.id != String(s.resets) || cursor.sequence > end
+                    || Int(cursor.sequence) < s.funnelTrimmed
+                if !gap { records = Array(s.funnelLog[(Int(cursor.sequence) - s.funnelTrimmed)...].joined()) }
+            }
+            return FunnelStepPoll(
+                cursor: FeedCursor(sequence: end, id: String(s.resets), epoch: s.epoch), records: records, gap: gap)
+        }
+    }
+
+    /// Forgets the oldest entries of the funnel step log but the last `keeping`, as a store that trims it does.
+    public func trimFunnelLog(keeping: Int) {
+        state.withLock { s in
+            let drop = max(0, s.funnelLog.count - keeping)
+            s.funnelLog.removeFirst(drop)
+            s.funnelTrimmed += drop
         }
     }
 
@@ -216,6 +252,9 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
             if s.failing { throw Self.failure() }
             s.trimmed += s.feed.count
             s.feed = []
+            s.funnelTrimmed += s.funnelLog.count
+            s.funnelLog = []
+            s.resets += 1
             s.cells = Delta()
             s.facts = [:]
             s.positions = [:]

@@ -16,6 +16,8 @@ import OpsightMetrics
 ///   the retention at every commit that adds to it.
 /// - `P:changes` — a stream with one entry per commit holding its bucket increments (``ChangeRecord``), and
 ///   `P:changes:count`, how many entries it ever had: the change feed window caches follow.
+/// - `P:changes:funnels` — a stream with one entry per commit holding its funnel step records, and
+///   `P:changes:funnels:count`: the log funnel caches follow (`RedisHotStore+FunnelFeed.swift`).
 /// - `P:{S}:job:<job_id>` — the job's `enqueued` (`e<time>`) and `started` (`s<time>␟queue␟job`) facts, kept
 ///   `jobFactRetentionSeconds` after the last one arrived; a commit pairs new facts with them into queue wait
 ///   (``QueueWaitPairing``), retractions counted in `x…` fields beside the wait sketch's `w…`.
@@ -47,6 +49,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         public var jobFactRetentionSeconds: Int64
         /// Told what epoch each read found, so a store that lost it is noticed between flushes.
         public var signal: HotEpochSignal?
+        /// About how many commits the funnel step log keeps (``FunnelStepFeed``): a funnel cache that misses more
+        /// entries than this between two polls reads every record again.
+        public var funnelLogLength: Int64 = 10_000
         /// Creates the configuration.
         public init(
             keyPrefix: String = "opsight", retentionSeconds: Int64 = 4_500, changeFeedLength: Int64 = 1_000,
@@ -245,6 +250,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             cmds.append([.string("SADD"), .string(servicesKey)] + w.services.map { .string($0) })
         }
         appendFunnelSteps(funnelSteps, to: &cmds)
+        if changeFeed { appendFunnelLog(funnelSteps, to: &cmds) }
         if changeFeed && !w.change.isEmpty {
             // The same increments, as one entry of the change feed that window caches follow (see `poll`).
             cmds.append("INCR", .string(changeCountKey))

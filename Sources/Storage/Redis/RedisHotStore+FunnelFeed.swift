@@ -1,0 +1,116 @@
+import Collector
+
+/// The funnel step log (``FunnelStepFeed``): `P:changes:funnels`, a stream with one entry per commit that brought
+/// funnel step records (all of them, in one field), and `P:changes:funnels:count`, how many entries it ever had.
+///
+/// Both are written in the commit's `MULTI`, beside the records' `ZADD`s. On a Redis Cluster they are
+/// `P:{changes}:funnels…`, in the change feed's slot, which a flush writes last: an entry a reader sees has its
+/// records in the sorted sets already.
+extension RedisHotStore: FunnelStepFeed {
+    var funnelLogKey: String { "\(changesKey):funnels" }
+    var funnelLogCountKey: String { "\(funnelLogKey):count" }
+
+    /// The `INCR` and `XADD` of a commit's records.
+    func appendFunnelLog(_ records: Set<FunnelStepRecord>, to cmds: inout RESPCommands) {
+        guard !records.isEmpty else { return }
+        cmds.append("INCR", .string(funnelLogCountKey))
+        cmds.append(
+            "XADD", .string(funnelLogKey), .string("MAXLEN"), .string("~"), .int(configuration.funnelLogLength),
+            .string("*"), .string("r"), .bytes(FunnelStepLogEntry.encode(records)))
+    }
+
+    /// One `MULTI … EXEC`: the count (then `INCRBY 0`, so that a store that lost it is told from one that never had
+    /// it), the entries after the cursor (every entry without one) and, on a single server, the epoch.
+    ///
+    /// A gap is a count that vanished, shrank or grew by more than the entries returned (trimmed, or a reset store
+    /// that got new entries), or another epoch (a rebuilt store).
+    public func pollFunnelSteps(after cursor: FeedCursor?) async throws -> FunnelStepPoll {
+        var cmds = RESPCommands()
+        cmds.append("GET", .string(funnelLogCountKey))
+        cmds.append("INCRBY", .string(funnelLogCountKey), .int(0))
+        if let cursor {
+            cmds.append("XRANGE", .string(funnelLogKey), .string("(" + cursor.id), .string("+"))
+        } else {
+            cmds.append("XRANGE", .string(funnelLogKey), .string("-"), .string("+"))
+        }
+        // The epoch key is in another slot on a cluster, which has no epochs (no hot-store rebuild there).
+        if !client.isCluster { cmds.append("GET", .string(epochKey)) }
+        let commands = cmds
+        let replies = try await wrap { try await self.client.transaction(commands) }
+        guard replies.count == (client.isCluster ? 3 : 4) else {
+            throw StorageError(.corrupt, "funnel log poll: \(replies.count) replies to \(client.isCluster ? 3 : 4) commands")
+        }
+        let epoch = client.isCluster ? nil : replies[3].string
+        if !client.isCluster { configuration.signal?.observed(epoch: epoch) }
+        let count = replies[0].int.map { UInt64(max(0, $0)) }
+        let entries = replies[2].array ?? []
+        var lastID = cursor?.id ?? "0-0"
+        var records: [FunnelStepRecord] = []
+        for entry in entries {
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
+                fields.count >= 2, let blob = fields[1].bytes
+            else { throw StorageError(.corrupt, "\(funnelLogKey) holds an entry that is not a list of records") }
+            lastID = id
+            guard FunnelStepLogEntry.decode(blob, into: &records) else {
+                throw StorageError(.corrupt, "\(funnelLogKey) entry \(id) is not a list of records")
+            }
+        }
+        let gap =
+            cursor.map { c in
+                guard let count else { return true }
+                return c.epoch != epoch || count < c.sequence || count - c.sequence != UInt64(entries.count)
+            } ?? false
+        return FunnelStepPoll(
+            cursor: FeedCursor(sequence: count ?? 0, id: lastID, epoch: epoch), records: gap ? [] : records, gap: gap)
+    }
+}
+
+/// The records of one funnel log entry: per record `<funnel bytes>:<funnel><step>:<time>:<entity bytes>:<entity>`,
+/// lengths first so that any text fits.
+enum FunnelStepLogEntry {
+    static func encode(_ records: Set<FunnelStepRecord>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(records.count * 64)
+        for r in records {
+            out += Array("\(r.funnel.utf8.count):".utf8) + Array(r.funnel.utf8)
+            out += Array("\(r.step):\(r.timestampMs):\(r.entity.utf8.count):".utf8) + Array(r.entity.utf8)
+        }
+        return out
+    }
+
+    /// Appends the records of `bytes` to `out`; false when `bytes` is not an entry.
+    static func decode(_ bytes: [UInt8], into out: inout [FunnelStepRecord]) -> Bool {
+        var i = 0
+        func number() -> Int64? {
+            var value: Int64 = 0
+            var negative = false
+            var digits = 0
+            if i < bytes.count, bytes[i] == UInt8(ascii: "-") {
+                negative = true
+                i += 1
+            }
+            while i < bytes.count, bytes[i] != UInt8(ascii: ":") {
+                let d = bytes[i] &- UInt8(ascii: "0")
+                guard d < 10, digits < 19 else { return nil }
+                value = value * 10 + Int64(d)
+                digits += 1
+                i += 1
+            }
+            guard digits > 0, i < bytes.count else { return nil }
+            i += 1  // the ':'
+            return negative ? -value : value
+        }
+        func text() -> String? {
+            guard let n = number(), n >= 0, n <= bytes.count - i else { return nil }
+            defer { i += Int(n) }
+            return String(decoding: bytes[i..<i + Int(n)], as: UTF8.self)
+        }
+        while i < bytes.count {
+            guard let funnel = text(), let step = number(), let ts = number(), let entity = text(),
+                let s = Int(exactly: step)
+            else { return false }
+            out.append(FunnelStepRecord(funnel: funnel, step: s, entity: entity, timestampMs: ts))
+        }
+        return true
+    }
+}
