@@ -132,7 +132,10 @@ public final class HotStoreRecovery: Sendable {
             if status.hotState == .ok {
                 logger.warning(
                     "hot store lost data; it will be rebuilt",
-                    metadata: ["epoch": "\(current.epoch ?? "none")", "expected": "\(epoch ?? "none")"])
+                    metadata: [
+                        "epoch": "\(current.epoch ?? "none")", "expected": "\(epoch ?? "none")",
+                        "missing": "\(current.lost ?? "-")",
+                    ])
                 set(.lost)
             }
             state.withLock { $0.checkAgain = true }
@@ -153,9 +156,9 @@ public final class HotStoreRecovery: Sendable {
         set(.ok)
     }
 
-    /// Whether the store holds this collector's epoch and at least its last position.
+    /// Whether the store holds this collector's epoch, at least its last position and nothing found missing.
     private func holds(_ s: HotEpochState) -> Bool {
-        guard let epoch, s.epoch == epoch else { return false }
+        guard let epoch, s.epoch == epoch, s.lost == nil else { return false }
         return s.position >= status.hotPosition.load(ordering: .relaxed)
     }
 

@@ -65,14 +65,23 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     let client: RedisClient
     let configuration: Configuration
     let clock: WallClock
+    /// On a Redis Cluster: what this store's collector committed in each slot, to notice a slot that lost it.
+    let tracker = HotSlotTracker()
     static let sep = "\u{1f}"
 
-    /// Creates the store over a client.
     /// Creates the store over `client`; `clock` times the trimming of old funnel records.
     public init(client: RedisClient, configuration: Configuration = .init(), clock: WallClock = .system) {
         self.client = client
         self.configuration = configuration
         self.clock = clock
+        if client.isCluster {
+            // A changed slot map may be a failover that lost writes: the recovery looks at the markers soon.
+            let (tracker, signal) = (tracker, configuration.signal)
+            client.onTopologyChange { _ in
+                tracker.topologyChanged()
+                signal?.suspectLoss()
+            }
+        }
     }
 
     func tag(_ service: String) -> String {
@@ -86,8 +95,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     var changesKey: String { client.isCluster ? "\(keyPrefix):{changes}" : "\(keyPrefix):changes" }
     var changeCountKey: String { "\(changesKey):count" }
     func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
-    var epochKey: String { "\(configuration.keyPrefix):epoch" }
-    var rebuildKey: String { "\(configuration.keyPrefix):rebuild" }
+    // On a cluster the epoch and the rebuild lock share a slot, so one connection can WATCH the lock and write both.
+    var epochKey: String { client.isCluster ? "\(keyPrefix):{epoch}" : "\(keyPrefix):epoch" }
+    var rebuildKey: String { client.isCluster ? "\(keyPrefix):{epoch}:rebuild" : "\(keyPrefix):rebuild" }
     func jobKey(_ id: JobIdentity) -> String { "\(tag(id.service)):job:\(id.jobID)" }
 
     public func committedPosition(collector: String) async throws -> UInt64 {
