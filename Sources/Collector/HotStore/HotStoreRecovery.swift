@@ -128,7 +128,18 @@ public final class HotStoreRecovery: Sendable {
                 gate = .restarted
             }
             let current = try await hot.epochState(collector: collectorID)
-            if holds(current) { return gate }
+            if holds(current) {
+                // Found lost while another collector's rebuild was still finishing, after this one had taken the new
+                // epoch: the store is whole again once this collector's replay is in (``hotFlushed()``).
+                if status.hotState == .lost { set(.rebuilding) }
+                return gate
+            }
+            if current.epoch == nil, let building = current.rebuilding, building == epoch {
+                // The rebuild of the epoch this collector took (from the durable store) is still setting the store's
+                // epoch: no loss, a moment's wait (on a Redis Cluster, the flip of every slot's epoch copy).
+                state.withLock { $0.checkAgain = true }
+                return gate == .restarted ? .restarted : .wait
+            }
             if status.hotState == .ok {
                 logger.warning(
                     "hot store lost data; it will be rebuilt",

@@ -93,6 +93,29 @@ extension RedisClient {
         return verdicts
     }
 
+    /// Sets each of `keys` to `new` where it holds `expected` (each key on its own, in one pipeline per master);
+    /// returns how many held something else and were left as they were.
+    public func compareAndSetEach(_ keys: [String], expected: String, new: String) async throws -> Int {
+        var cmds = RESPCommands(reservingCapacity: keys.count * (Self.compareAndSetScript.utf8.count + 96))
+        for key in keys {
+            cmds.append(
+                .string("EVAL"), .string(Self.compareAndSetScript), .int(1), .string(key), .string(expected),
+                .string(new))
+        }
+        let commands = cmds
+        let replies = try await pipeline(commands)
+        if let failed = replies.first(where: { $0.errorMessage != nil }) {
+            throw RedisError(code: .server, message: "compare-and-set failed: \(failed.errorMessage!)")
+        }
+        return replies.filter { $0.int != 1 }.count
+    }
+
+    static let compareAndSetScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2])
+        return 1
+        """
+
     /// One slot's part as `EVAL <guardScript> …`: the fence and marker as keys, then the expected fence value, the
     /// marker's minimum, the sequence, the commands' RESP and the marker's expiry.
     static func guardedCall(_ group: SlotGroup, _ g: RedisSlotGuard) -> RESPCommands {

@@ -104,7 +104,13 @@ extension RedisHotStore {
         // The change feed's part did not run, nor its removal of this flush from the in-flight set.
         _ = try? await wrap { try await self.client.command("ZREM", .string(inflight), .string(collector)) }
         let reason = Self.describe(verdict, slot: slot, epoch: epoch, minimum: minimums[slot] ?? 0)
-        if case .behind = verdict { tracker.found(reason, epoch: epoch) }
+        // Remembered for the recovery's next look: a slot behind, or a fence that is neither this epoch nor its
+        // rebuild's (a rebuild still finishing shows as the latter and is no loss).
+        switch verdict {
+        case .behind: tracker.found(reason, epoch: epoch)
+        case .fenced(let held) where held != Self.building(epoch): tracker.found(reason, epoch: epoch)
+        default: break
+        }
         return .lost(reason + (refused.count > 1 ? " (and \(refused.count - 1) more slots)" : ""))
     }
 

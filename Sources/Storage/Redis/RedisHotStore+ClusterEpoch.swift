@@ -117,9 +117,12 @@ extension RedisHotStore {
             cmds.append("SET", .string(positionKey(collector)), .string(String(position)))
         }
         guard try await runFenced(cmds, by: Self.building(epoch)) else { return false }
-        var flip = RESPCommands(reservingCapacity: RedisKeySlot.count * 48)
-        for key in allFences { flip.set(key, epoch) }
-        guard try await runFenced(flip, by: Self.building(epoch)) else { return false }
+        let fences = allFences
+        let building = Self.building(epoch)
+        let refused = try await wrap {
+            try await self.client.compareAndSetEach(fences, expected: building, new: epoch)
+        }
+        guard refused == 0 else { return false }
         var done = RESPCommands()
         done.append("SET", .string(epochKey), .string(epoch))
         done.append("DEL", .string(rebuildKey))
