@@ -17,6 +17,9 @@ final class HotSlotTracker: Sendable {
         var checked = 0
         /// A loss found in `epoch`.
         var lost: String?
+        /// Slots that refused a commit because their fence was still `rebuild:<epoch>`: the rebuild was finishing,
+        /// or a failover took the fence's flip back. Checked once no rebuild holds the lock.
+        var fenced: Set<Int> = []
     }
 
     /// Markers expire a day after their last write; an entry older than this is no longer checked.
@@ -62,17 +65,40 @@ final class HotSlotTracker: Sendable {
         }
     }
 
+    /// `slots` refused a commit in `epoch` with their fence still at that epoch's rebuild.
+    func fencedByRebuild(_ slots: some Sequence<Int>, epoch: String) {
+        state.withLock { s in
+            if s.epoch == epoch { s.fenced.formUnion(slots) }
+        }
+    }
+
     /// What to check in `epoch`: the loss already found, or the slots (with their minimum) to read the markers of
-    /// and the change of the slot map that prompts it; nil when there is nothing to check.
-    func pending(epoch: String, nowMs: Int64) -> (lost: String?, slots: [(slot: Int, position: UInt64)], change: Int)? {
+    /// and the change of the slot map that prompts it, and the slots whose fence to read; nil when there is nothing to
+    /// check.
+    func pending(epoch: String, nowMs: Int64) -> Pending? {
         state.withLock { s in
             guard s.epoch == epoch else { return nil }
-            if let lost = s.lost { return (lost, [], s.changes) }
-            guard s.changes > s.checked else { return nil }
-            let slots = s.committed.compactMap { slot, c in
-                c.atMs > nowMs - Self.horizonMs ? (slot, c.position) : nil
-            }
-            return (nil, slots, s.changes)
+            if let lost = s.lost { return Pending(lost: lost, slots: [], change: s.changes, fenced: []) }
+            guard s.changes > s.checked || !s.fenced.isEmpty else { return nil }
+            let slots =
+                s.changes > s.checked
+                ? s.committed.compactMap { slot, c in c.atMs > nowMs - Self.horizonMs ? (slot, c.position) : nil } : []
+            return Pending(lost: nil, slots: slots, change: s.changes, fenced: s.fenced)
+        }
+    }
+
+    /// What ``pending(epoch:nowMs:)`` asks to check.
+    struct Pending {
+        var lost: String?
+        var slots: [(slot: Int, position: UInt64)]
+        var change: Int
+        var fenced: Set<Int>
+    }
+
+    /// The fences of `slots` were read with no rebuild under way.
+    func fencesChecked(_ slots: Set<Int>, epoch: String) {
+        state.withLock { s in
+            if s.epoch == epoch { s.fenced.subtract(slots) }
         }
     }
 

@@ -105,11 +105,13 @@ extension RedisHotStore {
         _ = try? await wrap { try await self.client.command("ZREM", .string(inflight), .string(collector)) }
         let reason = Self.describe(verdict, slot: slot, epoch: epoch, minimum: minimums[slot] ?? 0)
         // Remembered for the recovery's next look: a slot behind, or a fence that is neither this epoch nor its
-        // rebuild's (a rebuild still finishing shows as the latter and is no loss).
-        switch verdict {
-        case .behind: tracker.found(reason, epoch: epoch)
-        case .fenced(let held) where held != Self.building(epoch): tracker.found(reason, epoch: epoch)
-        default: break
+        // rebuild's, is a loss; a fence still at the rebuild's value is a rebuild finishing — or a flip a failover
+        // took back, which the look tells apart once the rebuild's lock is gone.
+        let finishing = refused.filter { $0.value == .fenced(Self.building(epoch)) }.map(\.key)
+        tracker.fencedByRebuild(finishing, epoch: epoch)
+        if let (lostSlot, lostVerdict) = refused.first(where: { $0.value != .fenced(Self.building(epoch)) }) {
+            tracker.found(
+                Self.describe(lostVerdict, slot: lostSlot, epoch: epoch, minimum: minimums[lostSlot] ?? 0), epoch: epoch)
         }
         return .lost(reason + (refused.count > 1 ? " (and \(refused.count - 1) more slots)" : ""))
     }

@@ -16,10 +16,25 @@ extension RedisHotStore {
     var allFences: [String] { (0..<RedisKeySlot.count).map { fenceKey(RedisKeySlot.tag(for: $0)) } }
 
     /// Whether this collector's markers show a loss in `epoch`: checked when the slot map changed since they were
-    /// last read (a failover), or already found by a commit. Nil when nothing is missing.
-    func lostSlots(collector: String, epoch: String) async throws -> String? {
+    /// last read (a failover), or already found by a commit. Slots that refused a commit with their fence still at
+    /// the rebuild's value are read again once no rebuild holds the lock (`rebuilding` nil): a fence still not at the
+    /// epoch then is a flip a failover took back. Nil when nothing is missing.
+    func lostSlots(collector: String, epoch: String, rebuilding: String?) async throws -> String? {
         guard let pending = tracker.pending(epoch: epoch, nowMs: clock.nowMs()) else { return nil }
         if let lost = pending.lost { return lost }
+        if !pending.fenced.isEmpty && rebuilding == nil {
+            let fenced = pending.fenced.sorted()
+            var reads = RESPCommands()
+            for slot in fenced { reads.append("GET", .string(fenceKey(RedisKeySlot.tag(for: slot)))) }
+            let commands = reads
+            let replies = try await wrap { try await self.client.pipeline(commands) }
+            tracker.fencesChecked(Set(fenced), epoch: epoch)
+            if let (slot, reply) = zip(fenced, replies).first(where: { $1.string != epoch }) {
+                let reason = "slot \(slot) holds epoch \(reply.string ?? "none") after the rebuild of \(epoch) finished"
+                tracker.found(reason, epoch: epoch)
+                return reason
+            }
+        }
         var lost: String?
         if !pending.slots.isEmpty {
             let marker = journal(collector, sequence: 0).marker

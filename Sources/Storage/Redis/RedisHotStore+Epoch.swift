@@ -20,7 +20,7 @@ extension RedisHotStore: HotEpochStore {
         var state = HotEpochState(
             epoch: replies[0].string, rebuilding: lock, position: replies[2].string.flatMap { UInt64($0) } ?? 0)
         if client.isCluster, let epoch = state.epoch {
-            state.lost = try await lostSlots(collector: collector, epoch: epoch)
+            state.lost = try await lostSlots(collector: collector, epoch: epoch, rebuilding: lock)
         }
         return state
     }

@@ -102,8 +102,12 @@ struct ClusterEndToEndTests {
                 card.equal(redis?["state"] as? String, "ok", "collector \(index): hot store state after the repair")
                 card.check(rebuilds >= 2, "collector \(index) took the rebuilt epoch: \(rebuilds) rebuilds")
                 let log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
-                for line in log.split(separator: "\n") where line.contains("hot store") {
+                let lines = log.split(separator: "\n")
+                for line in lines where line.contains("hot store") {
                     print("e2e[cluster]: collector \(index): \(line.prefix(400))")
+                }
+                for line in lines.filter({ $0.contains("window cache") }).suffix(6) {
+                    print("e2e[cluster]: collector \(index): \(line.prefix(300))")
                 }
             }
             card.check(led >= 2, "the first epoch and the repair were each led by a collector: \(led) rebuilds led")
