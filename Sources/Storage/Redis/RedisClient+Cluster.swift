@@ -170,7 +170,7 @@ extension RedisClient {
             if guarded {
                 let reply = try await runGroup(
                     slot: group.slot, group.bytes, count: group.count, transactional: false, cluster)
-                let verdict = try Self.verdict(reply[0])
+                let verdict = try await guardedVerdict(reply[0], slot: group.slot, group.bytes, cluster)
                 if !verdict.isIn { onRefusal?(group.slot, verdict) }
                 continue
             }

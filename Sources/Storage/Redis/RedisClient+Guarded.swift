@@ -62,8 +62,9 @@ extension RedisClient {
         guard let cluster else {
             throw RedisError(code: .server, message: "guarded per-slot batches are for a Redis Cluster")
         }
+        let sha = try await loadGuardScript()
         let calls = try Self.slotGroups(commands).map { group in
-            SlotGroup(slot: group.slot, bytes: Self.guardedCall(group, g).bytes, indices: [-1])
+            SlotGroup(slot: group.slot, bytes: Self.guardedCall(group, g, sha: sha).bytes, indices: [-1])
         }
         if let journal {
             var record = RESPCommands()
@@ -75,12 +76,14 @@ extension RedisClient {
         for call in calls.dropLast() { head.append(contentsOf: RESPCommands(encoded: call.bytes, count: 1)) }
         if !head.isEmpty {
             let replies = try await clusterPipeline(head, cluster)
-            for (call, reply) in zip(calls, replies) { verdicts[call.slot] = try Self.verdict(reply) }
+            for (call, reply) in zip(calls, replies) {
+                verdicts[call.slot] = try await guardedVerdict(reply, slot: call.slot, call.bytes, cluster)
+            }
         }
         if let last = calls.last {
             if verdicts.values.allSatisfy(\.isIn) {
                 let reply = try await runGroup(slot: last.slot, last.bytes, count: 1, transactional: false, cluster)
-                verdicts[last.slot] = try Self.verdict(reply[0])
+                verdicts[last.slot] = try await guardedVerdict(reply[0], slot: last.slot, last.bytes, cluster)
             } else {
                 verdicts[last.slot] = .skipped
             }
@@ -116,12 +119,36 @@ extension RedisClient {
         return 1
         """
 
-    /// One slot's part as `EVAL <guardScript> …`: the fence and marker as keys, then the expected fence value, the
-    /// marker's minimum, the sequence, the commands' RESP and the marker's expiry.
-    static func guardedCall(_ group: SlotGroup, _ g: RedisSlotGuard) -> RESPCommands {
+    /// The name (SHA1) of ``guardScript``, loaded (`SCRIPT LOAD`) on first use.
+    func loadGuardScript() async throws -> String {
+        if let sha = guardScriptSHA.withLock({ $0 }) { return sha }
+        let reply = try await command("SCRIPT", "LOAD", .string(Self.guardScript))
+        guard let sha = reply.string, reply.errorMessage == nil else {
+            throw RedisError(code: .server, message: "SCRIPT LOAD of the guard script answered \(reply)")
+        }
+        guardScriptSHA.withLock { $0 = sha }
+        return sha
+    }
+
+    /// The verdict of a guarded part's reply. A master that does not know the script (new, restarted, or a promoted
+    /// replica: the script cache is not replicated) answers `NOSCRIPT`: it is given the script and the part runs
+    /// again (`bytes`: the part's `EVALSHA`).
+    func guardedVerdict(
+        _ reply: RedisReply, slot: Int, _ bytes: [UInt8], _ cluster: RedisCluster
+    ) async throws -> RedisSlotVerdict {
+        guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else { return try Self.verdict(reply) }
+        var load = RESPCommands()
+        load.append("SCRIPT", "LOAD", .string(Self.guardScript))
+        let again = try await runGroup(slot: slot, load.bytes + bytes, count: 2, transactional: false, cluster)
+        return try Self.verdict(again[1])
+    }
+
+    /// One slot's part as `EVALSHA <sha> …` (or `EVAL <guardScript> …` without `sha`): the fence and marker as keys,
+    /// then the expected fence value, the marker's minimum, the sequence, the commands' RESP and the marker's expiry.
+    static func guardedCall(_ group: SlotGroup, _ g: RedisSlotGuard, sha: String?) -> RESPCommands {
         let tag = RedisKeySlot.tag(for: group.slot)
-        var call = RESPCommands(reservingCapacity: group.bytes.count + guardScript.utf8.count + 256)
-        var args: [RESPArg] = [.string("EVAL"), .string(guardScript)]
+        var call = RESPCommands(reservingCapacity: group.bytes.count + (sha == nil ? guardScript.utf8.count : 40) + 256)
+        var args: [RESPArg] = sha.map { [.string("EVALSHA"), .string($0)] } ?? [.string("EVAL"), .string(guardScript)]
         if let marker = g.marker {
             args += [.int(2), .string(g.fence(tag)), .string(marker(tag))]
         } else {
