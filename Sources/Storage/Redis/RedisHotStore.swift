@@ -19,7 +19,8 @@ import OpsightMetrics
 /// - `P:{S}:job:<job_id>` — the job's `enqueued` (`e<time>`) and `started` (`s<time>␟queue␟job`) facts, kept
 ///   `jobFactRetentionSeconds` after the last one arrived; a commit pairs new facts with them into queue wait
 ///   (``QueueWaitPairing``), retractions counted in `x…` fields beside the wait sketch's `w…`.
-/// - `P:epoch` — the hot epoch (docs/hot-store-loss.md); `P:rebuild` — the lock of a rebuild under way.
+/// - `P:epoch` — the hot epoch (docs/hot-store-loss.md); `P:rebuild` — the lock of a rebuild under way (on a Redis
+///   Cluster `P:{epoch}` and `P:{epoch}:rebuild`, one slot, and a copy of the epoch in every slot, `P:{tag}:epoch`).
 ///
 /// A flush is one `MULTI … EXEC` holding every increment and the new position, so it lands whole or not
 /// at all. Sketch buckets as hash fields make merging across collectors a plain `HINCRBY`. What decides a commit —
@@ -31,7 +32,8 @@ import OpsightMetrics
 /// `P:{changes}:count`, in one slot with `P:{changes}:inflight`, the collectors whose flush is under way; a flush is
 /// one `MULTI` per slot, journaled in `P:wal:<collector>:journal` with a marker `P:{tag}:once:<collector>` per slot
 /// so that it lands exactly once even when the collector dies between slots. No `WATCH` spans slots there: job facts
-/// are read, then the flush goes slot by slot (``commitOnCluster(_:)``), and the epoch guard is not offered.
+/// are read, then the flush goes slot by slot (``commitOnCluster(_:)``); the epoch guard is checked per slot, by a
+/// script that also checks the collector's marker there (`RedisHotStore+ClusterEpoch.swift`).
 public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// Key prefix and retention.
     public struct Configuration: Sendable {
