@@ -108,9 +108,9 @@ struct OpsightService: Service {
                     now: { WallClock.system.nowMs() }, quarantine: quarantine, logger: logger))
         }
         // A Redis that lost its data (restarted empty, failed over to a replica lacking writes) is noticed by the
-        // flush's guarded commits and the readers' epoch checks, and rebuilt (docs/hot-store-loss.md). Not on a
-        // Redis Cluster yet, whose slots fail over one by one (docs/scaling.md).
-        let recovery: HotStoreRecovery? = stores.redis.isCluster ? nil : HotStoreRecovery(
+        // flush's guarded commits and the readers' epoch checks, and rebuilt (docs/hot-store-loss.md); on a Redis
+        // Cluster, slot by slot (a shard that failed over), with per-slot epoch copies and markers.
+        let recovery: HotStoreRecovery? = HotStoreRecovery(
             configuration: .init(
                 hotRetentionMs: stores.hot.retentionMs ?? 4_500_000, jobFactRetentionMs: config.jobFactRetentionMs),
             hot: stores.hot, durable: stores.durable, aggregator: runtime.aggregator, status: runtime.status,

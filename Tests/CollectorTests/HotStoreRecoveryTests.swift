@@ -19,14 +19,16 @@ import Testing
     }
 
     func open(
-        _ dir: String, _ hot: InMemoryMetricsStore, _ durable: InMemoryMetricsStore, segmentBytes: Int = 64 << 20
+        _ dir: String, _ hot: InMemoryMetricsStore, _ durable: InMemoryMetricsStore, segmentBytes: Int = 64 << 20,
+        checkInterval: Duration = .seconds(2)
     ) async throws -> Collector {
         let logger = Logger(label: "test")
         let runtime = try await CollectorRuntime.open(
             wal: .init(directory: dir, segmentBytes: segmentBytes), ingest: .init(decoder: .init(maxAgeMs: .max / 4)), hot: hot, durable: durable,
             logger: logger)
         let recovery = HotStoreRecovery(
-            configuration: .init(hotRetentionMs: .max / 8, jobFactRetentionMs: .max / 8), hot: hot, durable: durable,
+            configuration: .init(hotRetentionMs: .max / 8, jobFactRetentionMs: .max / 8, checkInterval: checkInterval),
+            hot: hot, durable: durable,
             aggregator: runtime.aggregator, status: runtime.status, collectorID: runtime.collectorID,
             epoch: runtime.hotEpoch, logger: logger, clock: WallClock { Self.base })
         let flusher = Flusher(
@@ -94,6 +96,38 @@ import Testing
         let all = Int64.min...Int64.max
         #expect(try await hot.read(service: nil, buckets: all) == oracle.hot)
         #expect(try await durable.read(service: nil, buckets: all) == oracle.durable)
+    }
+
+    /// A collector that took a new epoch from the durable store while that epoch's rebuild was still setting the hot
+    /// store's epoch (on a Redis Cluster: flipping every slot's copy, about a second) waits without calling it a loss,
+    /// and is `ok` once the rebuild is done. It used to mark itself `lost` there and stay so for good (`/readyz` 503).
+    @Test func aCollectorThatTookANewEpochBeforeItsRebuildFinishedIsNotLeftLost() async throws {
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Looks at the store at every flush, as it would when prompted.
+        let c = try await open(dir, hot, durable, checkInterval: .zero)
+        defer { c.runtime.commitLog.shutdown() }
+        var rng = SplitMix64(seed: 5)
+        let events = randomEvents(count: 50, baseMs: Self.base, spanMs: 600_000, rng: &rng)
+        _ = try await c.runtime.pipeline.ingest(ndjson(events), nowMs: Self.base)
+        await settle([c])
+        #expect(c.runtime.status.hotState == .ok)
+
+        // Another collector rebuilds: it holds the lock and recorded epoch e2 in the durable store, and has not yet
+        // set it in the hot store.
+        #expect(try await hot.lockRebuild(epoch: "e2", holder: "other", ttlMs: 60_000))
+        let positions = try await durable.startHotEpoch(
+            "e2", minutes: 0...0, funnelStepsAfterMs: 0, jobFactsAfterMs: 0, sink: { _ in })
+        for _ in 0..<3 { _ = await c.flusher.flushNow() }
+        #expect(c.runtime.status.hotEpoch.withLock { $0 } == "e2")
+        #expect(c.runtime.status.hotState != .lost, "the rebuild of the epoch it took is finishing: no loss")
+
+        #expect(try await hot.finishRebuild(epoch: "e2", positions: positions))
+        await settle([c])
+        #expect(c.runtime.status.hotState == .ok)
+        #expect(c.runtime.status.hotRebuilds.load(ordering: .relaxed) == 2)
     }
 
     @Test func aStoreBehindTheLogsStartIsNoticedAtStart() async throws {

@@ -58,11 +58,15 @@ public struct HotEpochState: Sendable, Equatable {
     public var rebuilding: String?
     /// The position the store records for the collector asked about.
     public var position: UInt64
+    /// Why the store, although it holds the epoch, lost some of what the collector committed in it (a Redis Cluster
+    /// shard that failed over to a replica lacking the last writes); nil when nothing was found missing.
+    public var lost: String?
     /// Creates the state.
-    public init(epoch: String?, rebuilding: String?, position: UInt64) {
+    public init(epoch: String?, rebuilding: String?, position: UInt64, lost: String? = nil) {
         self.epoch = epoch
         self.rebuilding = rebuilding
         self.position = position
+        self.lost = lost
     }
 }
 
@@ -117,6 +121,9 @@ public final class HotEpochSignal: Sendable {
     public func observed(epoch: String?) {
         if epoch == nil { suspect.withLock { $0 = true } }
     }
+
+    /// Something other than a read (a Redis Cluster failing over) says the store may have lost data: look soon.
+    public func suspectLoss() { suspect.withLock { $0 = true } }
 
     /// Whether a read saw the epoch missing since the last call.
     public func takeSuspicion() -> Bool { suspect.withLock { s in defer { s = false }; return s } }

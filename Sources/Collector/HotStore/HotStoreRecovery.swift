@@ -128,7 +128,18 @@ public final class HotStoreRecovery: Sendable {
                 gate = .restarted
             }
             let current = try await hot.epochState(collector: collectorID)
-            if holds(current) { return gate }
+            if holds(current) {
+                // Found lost while another collector's rebuild was still finishing, after this one had taken the new
+                // epoch: the store is whole again once this collector's replay is in (``hotFlushed()``).
+                if status.hotState == .lost { set(.rebuilding) }
+                return gate
+            }
+            if current.epoch == nil, let building = current.rebuilding, building == epoch {
+                // The rebuild of the epoch this collector took (from the durable store) is still setting the store's
+                // epoch: no loss, a moment's wait (on a Redis Cluster, the flip of every slot's epoch copy).
+                state.withLock { $0.checkAgain = true }
+                return gate == .restarted ? .restarted : .wait
+            }
             if status.hotState == .ok {
                 if epoch == nil && current.epoch == nil {
                     // PostgreSQL never recorded an epoch: a new installation, where nothing can have been lost.
@@ -136,7 +147,10 @@ public final class HotStoreRecovery: Sendable {
                 } else {
                     logger.warning(
                         "hot store lost data; it will be rebuilt",
-                        metadata: ["epoch": "\(current.epoch ?? "none")", "expected": "\(epoch ?? "none")"])
+                        metadata: [
+                            "epoch": "\(current.epoch ?? "none")", "expected": "\(epoch ?? "none")",
+                            "missing": "\(current.lost ?? "-")",
+                        ])
                 }
                 set(.lost)
             }
@@ -158,9 +172,9 @@ public final class HotStoreRecovery: Sendable {
         set(.ok)
     }
 
-    /// Whether the store holds this collector's epoch and at least its last position.
+    /// Whether the store holds this collector's epoch, at least its last position and nothing found missing.
     private func holds(_ s: HotEpochState) -> Bool {
-        guard let epoch, s.epoch == epoch else { return false }
+        guard let epoch, s.epoch == epoch, s.lost == nil else { return false }
         return s.position >= status.hotPosition.load(ordering: .relaxed)
     }
 

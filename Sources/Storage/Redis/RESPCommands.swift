@@ -40,6 +40,12 @@ public struct RESPCommands: Sendable {
         count += other.count
     }
 
+    /// Appends `count` commands already encoded as RESP in `encoded`.
+    mutating func appendEncoded(_ encoded: [UInt8], count: Int) {
+        bytes.append(contentsOf: encoded)
+        self.count += count
+    }
+
     /// Removes every command, keeping the buffer's capacity when asked, so that one batch can be reused.
     public mutating func removeAll(keepingCapacity: Bool = true) {
         bytes.removeAll(keepingCapacity: keepingCapacity)

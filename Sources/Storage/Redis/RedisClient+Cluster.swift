@@ -32,6 +32,27 @@ extension RedisClient {
         return try await cluster.shards().map { RedisKeySlot.tag(for: $0.slot) }
     }
 
+    /// Runs `body` on a connection to the master that holds `key`'s slot (on a single server, any connection), so that
+    /// a `WATCH` and a `MULTI` on keys of that slot share one connection.
+    public func withConnection<T: Sendable>(
+        slotOf key: String, _ body: @escaping @Sendable (RedisConnection) throws -> T
+    ) async throws -> T {
+        guard let cluster else { return try await withConnection(body) }
+        return try await cluster.run(on: try await cluster.master(ofSlot: RedisKeySlot.slot(key)), body)
+    }
+
+    /// The cluster's masters, in slot order (none on a single server).
+    func masterNodes() async throws -> [RedisNode] {
+        guard let cluster else { return [] }
+        return try await cluster.shards().map(\.node)
+    }
+
+    /// Runs one command on `node` itself, whatever its keys (for `SCAN`, which walks one node's keys).
+    func command(on node: RedisNode, _ args: [RESPArg]) async throws -> RedisReply {
+        guard let cluster else { return try await command(args) }
+        return try await cluster.run(on: node) { try $0.command(args) }
+    }
+
     // MARK: - Pipelines
 
     /// Sends each master its commands as one pipeline (all masters at once), follows redirects command by command,
@@ -129,17 +150,30 @@ extension RedisClient {
 
     /// Completes a journaled transaction that a writer left halfway (see ``transactionPerSlot(_:journal:)``);
     /// returns whether there was one. Safe to call when there is none, and on a single server (which has none).
+    ///
+    /// A journal of ``guardedPerSlot(_:guard:journal:)`` runs its guarded parts as they are: each checks its slot
+    /// itself, and `onRefusal` hears of those refused (fenced off, or behind: the slot lost writes).
     @discardableResult
-    public func finishJournal(key: String, marker: @escaping @Sendable (String) -> String) async throws -> Bool {
+    public func finishJournal(
+        key: String, marker: @escaping @Sendable (String) -> String,
+        onRefusal: (@Sendable (_ slot: Int, _ verdict: RedisSlotVerdict) -> Void)? = nil
+    ) async throws -> Bool {
         guard let cluster else { return false }
         let stored = try await command("GET", .string(key))
         guard let blob = stored.bytes else { return false }
-        guard let (sequence, groups) = Self.decodeJournal(blob) else {
+        guard let (guarded, sequence, groups) = Self.decodeJournal(blob) else {
             throw RedisError(
                 code: .protocol,
                 message: "\(key) does not hold a transaction journal; delete it by hand if nothing else wrote it")
         }
         for group in groups {
+            if guarded {
+                let reply = try await runGroup(
+                    slot: group.slot, group.bytes, count: group.count, transactional: false, cluster)
+                let verdict = try await guardedVerdict(reply[0], slot: group.slot, group.bytes, cluster)
+                if !verdict.isIn { onRefusal?(group.slot, verdict) }
+                continue
+            }
             let markerKey = marker(RedisKeySlot.tag(for: group.slot))
             let applied = try await command("GET", .string(markerKey))
             if let text = applied.string, let value = UInt64(text), value >= sequence { continue }
@@ -294,11 +328,13 @@ extension RedisClient {
         return replies
     }
 
-    // Journal record: "OPSJ1", sequence (8 bytes), then per group: slot (4), command count (4), length (4), bytes.
+    // Journal record: "OPSJ1" (a guarded one: "OPSJ2"), sequence (8 bytes), then per group: slot (4), command count
+    // (4), length (4), bytes. A guarded journal's groups are single guarded scripts, run without MULTI.
     private static let journalMagic = Array("OPSJ1".utf8)
+    private static let guardedJournalMagic = Array("OPSJ2".utf8)
 
-    static func encodeJournal(_ groups: [SlotGroup], sequence: UInt64) -> [UInt8] {
-        var out = journalMagic
+    static func encodeJournal(_ groups: [SlotGroup], sequence: UInt64, guarded: Bool = false) -> [UInt8] {
+        var out = guarded ? guardedJournalMagic : journalMagic
         func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.bigEndian) { out += $0 } }
         put(sequence)
         for group in groups {
@@ -310,8 +346,9 @@ extension RedisClient {
         return out
     }
 
-    static func decodeJournal(_ blob: [UInt8]) -> (UInt64, [(slot: Int, count: Int, bytes: [UInt8])])? {
-        guard blob.starts(with: journalMagic) else { return nil }
+    static func decodeJournal(_ blob: [UInt8]) -> (Bool, UInt64, [(slot: Int, count: Int, bytes: [UInt8])])? {
+        let guarded = blob.starts(with: guardedJournalMagic)
+        guard guarded || blob.starts(with: journalMagic) else { return nil }
         var i = journalMagic.count
         func take<T: FixedWidthInteger>(_: T.Type) -> T? {
             guard i + MemoryLayout<T>.size <= blob.count else { return nil }
@@ -329,6 +366,6 @@ extension RedisClient {
             groups.append((Int(slot), Int(count), Array(blob[i..<(i + Int(length))])))
             i += Int(length)
         }
-        return (sequence, groups)
+        return (guarded, sequence, groups)
     }
 }

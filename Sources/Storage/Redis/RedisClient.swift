@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import Synchronization
 
 /// A `Sendable`, async façade over a small pool of ``RedisConnection``s, each owned by a dedicated thread.
 ///
@@ -16,6 +17,8 @@ public final class RedisClient: Service, Sendable {
     public let url: RedisURL
     private let workers: [RedisWorker]
     let cluster: RedisCluster?
+    /// The SHA1 Redis names the guard script of ``guardedPerSlot(_:guard:journal:)`` by, once loaded.
+    let guardScriptSHA = Mutex<String?>(nil)
 
     /// Prepares `connections` threads (per master node, for a cluster); each starts and connects lazily on its first
     /// use, with `timeout` for socket operations.

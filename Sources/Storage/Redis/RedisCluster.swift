@@ -249,6 +249,9 @@ extension RESPCommands {
         "SELECT",
     ]
 
+    /// Commands whose key comes after a script and a key count.
+    private static let scripts: Set<String> = ["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"]
+
     /// Splits the encoded batch back into its commands, with the slot of each one's key (its second argument).
     func spans() -> [RESPCommandSpan] {
         var out: [RESPCommandSpan] = []
@@ -276,8 +279,10 @@ extension RESPCommands {
                     let arg = UnsafeBufferPointer(rebasing: b[i..<(i + length)])
                     if index == 0 {
                         name = String(decoding: arg, as: UTF8.self).uppercased()
-                    } else if index == 1 && !Self.keyless.contains(name) {
+                    } else if index == 1 && !Self.keyless.contains(name) && !Self.scripts.contains(name) {
                         slot = RedisKeySlot.slot(arg)
+                    } else if index == 3 && Self.scripts.contains(name) {
+                        slot = RedisKeySlot.slot(arg)  // EVAL script numkeys key…: routed by its first key
                     }
                     i += length + 2
                 }

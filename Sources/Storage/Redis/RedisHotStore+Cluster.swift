@@ -18,6 +18,8 @@ extension RedisHotStore {
     static let pollAttempts = 40
 
     var inflightKey: String { "\(changesKey):inflight" }
+    /// The fence (epoch copy) of the change feed's slot.
+    var changesFenceKey: String { fenceKey(RedisKeySlot.tag(for: RedisKeySlot.slot(changesKey))) }
     func journalKey(_ collector: String) -> String { "\(positionKey(collector)):journal" }
 
     func journal(_ collector: String, sequence: UInt64) -> RedisSlotJournal {
@@ -40,10 +42,9 @@ extension RedisHotStore {
 
     /// A commit on a cluster, where no `WATCH` spans the slots of the jobs it pairs: their facts are read, then the
     /// flush goes slot by slot. Two collectors bringing facts of one job within the same few milliseconds may each
-    /// pair without the other's (docs/scaling.md). The epoch guard is not offered on a cluster (`expecting` must be
-    /// nil): the hot-store loss repair runs on a single Redis only.
+    /// pair without the other's (docs/scaling.md). A guarded commit (`expecting` set) runs each slot's part only
+    /// where that slot holds the epoch and this collector's marker is not behind (``guardedCommitAcrossSlots``).
     func commitOnCluster(_ plan: CommitPlan) async throws -> GuardedCommit {
-        precondition(plan.expecting == nil, "no epoch-guarded commits on a Redis Cluster")
         var w = plan.base
         let keys = Array(plan.jobKeys)
         if !keys.isEmpty {
@@ -55,16 +56,89 @@ extension RedisHotStore {
         }
         var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true)
         cmds.append("SET", .string(positionKey(plan.collector)), .string(String(plan.position)))
+        if let expecting = plan.expecting {
+            return try await guardedCommitAcrossSlots(
+                &cmds, position: plan.position, collector: plan.collector, expecting: expecting)
+        }
         try await commitAcrossSlots(&cmds, position: plan.position, collector: plan.collector)
         return .committed
     }
 
-    /// Finishes the flush this collector left halfway, if any, and clears its in-flight mark.
+    /// The epoch's copy in the slot of hash tag `tag`: every slot has one, so that a slot's part of a commit can check
+    /// the epoch in that slot, in the same step as its writes.
+    func fenceKey(_ tag: String) -> String { "\(keyPrefix):{\(tag)}:epoch" }
+
+    /// ``fenceKey(_:)`` as a closure that does not hold the store.
+    var fence: @Sendable (String) -> String {
+        let prefix = keyPrefix
+        return { tag in "\(prefix):{\(tag)}:epoch" }
+    }
+
+    /// The guarded form of ``commitAcrossSlots(_:position:collector:)``: each slot's part runs only when that slot's
+    /// epoch copy is `expecting`'s epoch and this collector's marker there is at least the position it last committed
+    /// in that slot (a replica promoted without the last writes has it lower). A slot that refuses makes the commit
+    /// `.lost`; the parts that ran elsewhere are cleared by the rebuild that follows.
+    func guardedCommitAcrossSlots(
+        _ cmds: inout RESPCommands, position: UInt64, collector: String, expecting: HotExpectation
+    ) async throws -> GuardedCommit {
+        tracker.begin(epoch: expecting.epoch)
+        guard let epoch = expecting.epoch else { return .lost("this collector knows no epoch of the store yet") }
+        cmds.append("ZREM", .string(inflightKey), .string(collector))
+        let commands = cmds
+        let minimums = tracker.minimums(nowMs: clock.nowMs())
+        let guarding = RedisSlotGuard(
+            fence: fence, expected: epoch, marker: journal(collector, sequence: position).marker,
+            minimum: { minimums[$0] ?? 0 }, sequence: position)
+        let journalKey = journalKey(collector)
+        let inflight = inflightKey
+        let now = clock.nowMs()
+        _ = try await wrap { try await self.client.command("ZADD", .string(inflight), .int(now), .string(collector)) }
+        let verdicts = try await wrap {
+            try await self.client.guardedPerSlot(commands, guard: guarding, journal: journalKey)
+        }
+        let refused = verdicts.filter { !$0.value.isIn && $0.value != .skipped }.sorted { $0.key < $1.key }
+        guard let (slot, verdict) = refused.first else {
+            tracker.committed(verdicts.keys, position: position, epoch: epoch, atMs: now)
+            return .committed
+        }
+        // The change feed's part did not run, nor its removal of this flush from the in-flight set.
+        _ = try? await wrap { try await self.client.command("ZREM", .string(inflight), .string(collector)) }
+        let reason = Self.describe(verdict, slot: slot, epoch: epoch, minimum: minimums[slot] ?? 0)
+        // Remembered for the recovery's next look: a slot behind, or a fence that is neither this epoch nor its
+        // rebuild's, is a loss; a fence still at the rebuild's value is a rebuild finishing — or a flip a failover
+        // took back, which the look tells apart once the rebuild's lock is gone.
+        let finishing = refused.filter { $0.value == .fenced(Self.building(epoch)) }.map(\.key)
+        tracker.fencedByRebuild(finishing, epoch: epoch)
+        if let (lostSlot, lostVerdict) = refused.first(where: { $0.value != .fenced(Self.building(epoch)) }) {
+            tracker.found(
+                Self.describe(lostVerdict, slot: lostSlot, epoch: epoch, minimum: minimums[lostSlot] ?? 0), epoch: epoch)
+        }
+        return .lost(reason + (refused.count > 1 ? " (and \(refused.count - 1) more slots)" : ""))
+    }
+
+    /// Why a slot refused a guarded part, in words.
+    static func describe(_ verdict: RedisSlotVerdict, slot: Int, epoch: String, minimum: UInt64) -> String {
+        switch verdict {
+        case .fenced(let held): "slot \(slot) holds epoch \(held ?? "none"), not \(epoch)"
+        case .behind(let held):
+            "slot \(slot) holds position \(held) for this collector, which committed \(minimum) there (a failover lost writes)"
+        default: "slot \(slot): \(verdict)"
+        }
+    }
+
+    /// Finishes the flush this collector left halfway, if any, and clears its in-flight mark. A guarded flush's
+    /// parts check their slot themselves: one left from before a rebuild runs nowhere, and a slot found behind is a
+    /// loss, reported by ``epochState(collector:)``.
     func finishInterruptedCommit(collector: String) async throws {
         let journal = journal(collector, sequence: 0)
         let inflight = inflightKey
+        let tracker = tracker
         try await wrap {
-            try await self.client.finishJournal(key: journal.key, marker: journal.marker)
+            try await self.client.finishJournal(key: journal.key, marker: journal.marker) { slot, verdict in
+                guard case .behind(let held) = verdict else { return }
+                tracker.found(
+                    "slot \(slot) holds position \(held) for this collector, behind its unfinished flush", epoch: nil)
+            }
             _ = try await self.client.command("ZREM", .string(inflight), .string(collector))
         }
     }
@@ -81,11 +155,16 @@ extension RedisHotStore {
                 head.append("XREVRANGE", .string(changesKey), .string("+"), .string("-"), .string("COUNT"), .int(1))
             }
             head.append("ZCOUNT", .string(inflightKey), .int(stale), .string("+inf"))
+            // The epoch as the feed's slot holds it (its fence), read with the feed: a rebuild shows as a gap.
+            head.append("GET", .string(changesFenceKey))
             let before = head
             let first = try await wrap { try await self.client.transaction(before) }
+            let epoch = first[3].string
+            configuration.signal?.observed(epoch: epoch)
             guard !buckets.isEmpty else {
                 return try makePoll(
-                    after: cursor, count: first[0], entries: first[1], buckets: [], services: [], bucketOrder: [])
+                    after: cursor, count: first[0], entries: first[1], buckets: [], services: [], bucketOrder: [],
+                    epoch: epoch)
             }
             var names: [String] = []
             if first[2].int == 0 { names = try await services() }
@@ -110,7 +189,7 @@ extension RedisHotStore {
             if first[2].int == 0, second[1].int == 0, first[0] == second[0] {
                 return try makePoll(
                     after: cursor, count: first[0], entries: first[1], buckets: replies[...], services: order,
-                    bucketOrder: bucketOrder)
+                    bucketOrder: bucketOrder, epoch: epoch)
             }
             try await Task.sleep(for: .milliseconds(10 + 5 * attempt))
         }

@@ -17,11 +17,16 @@ extension RedisHotStore: HotEpochStore {
         let commands = cmds
         let replies = try await wrap { try await self.client.pipeline(commands) }
         let lock = replies[1].string.map { String($0.prefix { $0 != " " }) }
-        return HotEpochState(
+        var state = HotEpochState(
             epoch: replies[0].string, rebuilding: lock, position: replies[2].string.flatMap { UInt64($0) } ?? 0)
+        if client.isCluster, let epoch = state.epoch {
+            state.lost = try await lostSlots(collector: collector, epoch: epoch, rebuilding: lock)
+        }
+        return state
     }
 
     public func lockRebuild(epoch: String, holder: String, ttlMs: Int64) async throws -> Bool {
+        if client.isCluster { return try await lockRebuildOnCluster(epoch: epoch, holder: holder, ttlMs: ttlMs) }
         let (lockKey, epochKey) = (rebuildKey, self.epochKey)
         return try await wrap {
             try await client.withConnection { conn in
@@ -37,6 +42,7 @@ extension RedisHotStore: HotEpochStore {
     }
 
     public func clearForRebuild(epoch: String) async throws {
+        if client.isCluster { return try await clearOnCluster(epoch: epoch) }
         let pattern = Self.globEscaped(configuration.keyPrefix) + ":*"
         let lockKey = rebuildKey
         var cursor = "0"
@@ -65,6 +71,7 @@ extension RedisHotStore: HotEpochStore {
         add(delta, to: &w)
         addFacts(delta.jobFacts, to: &w)
         var cmds = finish(w, funnelSteps: delta.funnelSteps, changeFeed: false)
+        if client.isCluster { return try await loadOnCluster(cmds, epoch: epoch, ttlMs: ttlMs) }
         cmds.append("PEXPIRE", .string(rebuildKey), .int(ttlMs))
         let commands = cmds
         guard try await whileLocked(epoch, run: commands) else {
@@ -73,6 +80,7 @@ extension RedisHotStore: HotEpochStore {
     }
 
     public func finishRebuild(epoch: String, positions: [String: UInt64]) async throws -> Bool {
+        if client.isCluster { return try await finishOnCluster(epoch: epoch, positions: positions) }
         var cmds = RESPCommands()
         for (collector, position) in positions {
             cmds.append("SET", .string(positionKey(collector)), .string(String(position)))
@@ -88,11 +96,12 @@ extension RedisHotStore: HotEpochStore {
         _ = try await whileLocked(epoch, run: cmds)
     }
 
-    /// Runs `cmds` as one transaction if, and only if, the rebuild lock is `epoch`'s until it runs.
-    private func whileLocked(_ epoch: String, run cmds: RESPCommands) async throws -> Bool {
+    /// Runs `cmds` as one transaction if, and only if, the rebuild lock is `epoch`'s until it runs. On a cluster
+    /// `cmds` may only touch the lock's slot.
+    func whileLocked(_ epoch: String, run cmds: RESPCommands) async throws -> Bool {
         let lockKey = rebuildKey
         return try await wrap {
-            try await client.withConnection { conn in
+            try await client.withConnection(slotOf: lockKey) { conn in
                 _ = try conn.command("WATCH", .string(lockKey))
                 guard Self.lock(try conn.command("GET", .string(lockKey)), is: epoch) else {
                     _ = try conn.command("UNWATCH")

@@ -20,7 +20,7 @@ extension RedisHotStore: FunnelStepFeed {
     }
 
     /// One `MULTI … EXEC`: the count (then `INCRBY 0`, so that a store that lost it is told from one that never had
-    /// it), the entries after the cursor (every entry without one) and, on a single server, the epoch.
+    /// it), the entries after the cursor (every entry without one) and the epoch (on a cluster, the slot's copy of it).
     ///
     /// A gap is a count that vanished, shrank or grew by more than the entries returned (trimmed, or a reset store
     /// that got new entries), or another epoch (a rebuilt store).
@@ -33,14 +33,14 @@ extension RedisHotStore: FunnelStepFeed {
         } else {
             cmds.append("XRANGE", .string(funnelLogKey), .string("-"), .string("+"))
         }
-        // The epoch key is in another slot on a cluster, which has no epochs (no hot-store rebuild there).
-        if !client.isCluster { cmds.append("GET", .string(epochKey)) }
+        // On a cluster the epoch key is in another slot: the log's own slot's copy of it (its fence) tells a rebuild.
+        cmds.append("GET", .string(client.isCluster ? changesFenceKey : epochKey))
         let commands = cmds
         let replies = try await wrap { try await self.client.transaction(commands) }
-        guard replies.count == (client.isCluster ? 3 : 4) else {
-            throw StorageError(.corrupt, "funnel log poll: \(replies.count) replies to \(client.isCluster ? 3 : 4) commands")
+        guard replies.count == 4 else {
+            throw StorageError(.corrupt, "funnel log poll: \(replies.count) replies to 4 commands")
         }
-        let epoch = client.isCluster ? nil : replies[3].string
+        let epoch = replies[3].string
         if !client.isCluster { configuration.signal?.observed(epoch: epoch) }
         let count = replies[0].int.map { UInt64(max(0, $0)) }
         let entries = replies[2].array ?? []

@@ -21,7 +21,8 @@ import OpsightMetrics
 /// - `P:{S}:job:<job_id>` — the job's `enqueued` (`e<time>`) and `started` (`s<time>␟queue␟job`) facts, kept
 ///   `jobFactRetentionSeconds` after the last one arrived; a commit pairs new facts with them into queue wait
 ///   (``QueueWaitPairing``), retractions counted in `x…` fields beside the wait sketch's `w…`.
-/// - `P:epoch` — the hot epoch (docs/hot-store-loss.md); `P:rebuild` — the lock of a rebuild under way.
+/// - `P:epoch` — the hot epoch (docs/hot-store-loss.md); `P:rebuild` — the lock of a rebuild under way (on a Redis
+///   Cluster `P:{epoch}` and `P:{epoch}:rebuild`, one slot, and a copy of the epoch in every slot, `P:{tag}:epoch`).
 ///
 /// A flush is one `MULTI … EXEC` holding every increment and the new position, so it lands whole or not
 /// at all. Sketch buckets as hash fields make merging across collectors a plain `HINCRBY`. What decides a commit —
@@ -33,7 +34,8 @@ import OpsightMetrics
 /// `P:{changes}:count`, in one slot with `P:{changes}:inflight`, the collectors whose flush is under way; a flush is
 /// one `MULTI` per slot, journaled in `P:wal:<collector>:journal` with a marker `P:{tag}:once:<collector>` per slot
 /// so that it lands exactly once even when the collector dies between slots. No `WATCH` spans slots there: job facts
-/// are read, then the flush goes slot by slot (``commitOnCluster(_:)``), and the epoch guard is not offered.
+/// are read, then the flush goes slot by slot (``commitOnCluster(_:)``); the epoch guard is checked per slot, by a
+/// script that also checks the collector's marker there (`RedisHotStore+ClusterEpoch.swift`).
 public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// Key prefix and retention.
     public struct Configuration: Sendable {
@@ -70,14 +72,23 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     let client: RedisClient
     let configuration: Configuration
     let clock: WallClock
+    /// On a Redis Cluster: what this store's collector committed in each slot, to notice a slot that lost it.
+    let tracker = HotSlotTracker()
     static let sep = "\u{1f}"
 
-    /// Creates the store over a client.
     /// Creates the store over `client`; `clock` times the trimming of old funnel records.
     public init(client: RedisClient, configuration: Configuration = .init(), clock: WallClock = .system) {
         self.client = client
         self.configuration = configuration
         self.clock = clock
+        if client.isCluster {
+            // A changed slot map may be a failover that lost writes: the recovery looks at the markers soon.
+            let (tracker, signal) = (tracker, configuration.signal)
+            client.onTopologyChange { _ in
+                tracker.topologyChanged()
+                signal?.suspectLoss()
+            }
+        }
     }
 
     func tag(_ service: String) -> String {
@@ -91,8 +102,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     var changesKey: String { client.isCluster ? "\(keyPrefix):{changes}" : "\(keyPrefix):changes" }
     var changeCountKey: String { "\(changesKey):count" }
     func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
-    var epochKey: String { "\(configuration.keyPrefix):epoch" }
-    var rebuildKey: String { "\(configuration.keyPrefix):rebuild" }
+    // On a cluster the epoch and the rebuild lock share a slot, so one connection can WATCH the lock and write both.
+    var epochKey: String { client.isCluster ? "\(keyPrefix):{epoch}" : "\(keyPrefix):epoch" }
+    var rebuildKey: String { client.isCluster ? "\(keyPrefix):{epoch}:rebuild" : "\(keyPrefix):rebuild" }
     func jobKey(_ id: JobIdentity) -> String { "\(tag(id.service)):job:\(id.jobID)" }
 
     public func committedPosition(collector: String) async throws -> UInt64 {

@@ -87,7 +87,30 @@ struct ClusterEndToEndTests {
             try await Task.sleep(for: .seconds(2))
             ledger.stop()
             for s in senders { await s.value }
+            let verifyStarted = ContinuousClock.now
             try await Self.verify(ledger, rig, card, extra: [:])
+            print("e2e[cluster]: every collector whole within \(ContinuousClock.now - verifyStarted) of the load's end")
+            // The loss must have been noticed and repaired, not missed: every collector took a new epoch (its first
+            // start counts one rebuild) and one of them led the rebuild.
+            var led = 0
+            for (index, server) in rig.servers.enumerated() {
+                let status = try await server.client.request(.get, "/api/v1/status", token: server.readToken)
+                let body = (try? JSONSerialization.jsonObject(with: status.body) as? [String: Any]) ?? [:]
+                let redis = (body["stores"] as? [String: Any])?["redis"] as? [String: Any]
+                let rebuilds = (redis?["rebuilds"] as? NSNumber)?.intValue ?? -1
+                led += (redis?["rebuilds_led"] as? NSNumber)?.intValue ?? 0
+                card.equal(redis?["state"] as? String, "ok", "collector \(index): hot store state after the repair")
+                card.check(rebuilds >= 2, "collector \(index) took the rebuilt epoch: \(rebuilds) rebuilds")
+                let log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
+                let lines = log.split(separator: "\n")
+                for line in lines where line.contains("hot store") {
+                    print("e2e[cluster]: collector \(index): \(line.prefix(400))")
+                }
+                for line in lines.filter({ $0.contains("window cache") }).suffix(6) {
+                    print("e2e[cluster]: collector \(index): \(line.prefix(300))")
+                }
+            }
+            card.check(led >= 2, "the first epoch and the repair were each led by a collector: \(led) rebuilds led")
         } catch {
             card.fail("\(error)")
         }

@@ -174,6 +174,86 @@ struct RedisClusterClientTests {
         #expect(values == Array(repeating: 7, count: keys.count))
     }
 
+    /// A guarded batch runs a slot's part only where that slot's fence holds the expected value and the writer's marker
+    /// is not behind: a second run is held (nothing twice), a slot whose marker went back (a failover that lost writes)
+    /// refuses and takes nothing, and a journal cut off halfway and left from before the fences moved (a rebuilt store)
+    /// runs nowhere when finished.
+    @Test func aGuardedBatchRunsOnlyWhereItsFenceAndMarkerHold() async throws {
+        let cluster = try RedisClusterFixture()
+        defer { cluster.stop() }
+        try await cluster.start()
+        let client = RedisClient(url: try RedisURL(cluster.url), timeout: .seconds(1))
+        defer { client.shutdown() }
+        let prefix = "g\(E2EEnvironment.randomID(4))"
+        let keys = (0..<40).map { "\(prefix):{t\($0)}:n" }
+        let slots = keys.map { RedisKeySlot.slot($0) }
+        let fence: @Sendable (String) -> String = { tag in "\(prefix):{\(tag)}:epoch" }
+        let marker: @Sendable (String) -> String = { tag in "\(prefix):{\(tag)}:once" }
+        func fenceAll(_ value: String) async throws {
+            var cmds = RESPCommands()
+            for slot in Set(slots) { cmds.set(fence(RedisKeySlot.tag(for: slot)), value) }
+            _ = try await client.pipeline(cmds)
+        }
+        func values() async throws -> [Int64] {
+            var reads = RESPCommands()
+            for key in keys { reads.get(key) }
+            return try await client.pipeline(reads).map { $0.int ?? 0 }
+        }
+        func batch(_ by: Int64) -> RESPCommands {
+            var cmds = RESPCommands()
+            for key in keys { cmds.incrby(key, by: by) }
+            return cmds
+        }
+        func guarding(_ epoch: String, _ sequence: UInt64, minimum: UInt64 = 0) -> RedisSlotGuard {
+            RedisSlotGuard(fence: fence, expected: epoch, marker: marker, minimum: { _ in minimum }, sequence: sequence)
+        }
+
+        // No fence yet: nothing runs anywhere.
+        var verdicts = try await client.guardedPerSlot(batch(3), guard: guarding("e1", 10), journal: nil)
+        #expect(verdicts.count == Set(slots).count && verdicts.values.allSatisfy { !$0.isIn }, "\(verdicts)")
+        #expect(try await values() == Array(repeating: 0, count: keys.count))
+
+        try await fenceAll("e1")
+        verdicts = try await client.guardedPerSlot(batch(3), guard: guarding("e1", 10), journal: nil)
+        #expect(verdicts.values.allSatisfy { $0 == .applied }, "\(verdicts)")
+        verdicts = try await client.guardedPerSlot(batch(3), guard: guarding("e1", 10), journal: nil)
+        #expect(verdicts.values.allSatisfy { $0 == .held }, "the same sequence again: \(verdicts)")
+        #expect(try await values() == Array(repeating: 3, count: keys.count))
+
+        // A slot whose marker went back below what the writer committed there (as after a failover) refuses.
+        let lostSlot = slots[7]
+        _ = try await client.command("SET", .string(marker(RedisKeySlot.tag(for: lostSlot))), "4")
+        verdicts = try await client.guardedPerSlot(batch(1), guard: guarding("e1", 11, minimum: 10), journal: nil)
+        #expect(verdicts[lostSlot] == .behind(4), "\(verdicts)")
+        #expect(try await values()[7] == 3, "the slot that lost writes took nothing")
+
+        // A journaled batch cut off halfway (one master frozen past the socket timeout), then the fences move on.
+        try await fenceAll("e2")
+        let start = try await values()
+        let journal = "\(prefix):journal"
+        let (frozen, _) = try await cluster.shard(ofSlot: slots[20])
+        cluster.pause(frozen)
+        await #expect(throws: (any Error).self) {
+            try await client.guardedPerSlot(batch(100), guard: guarding("e2", 20), journal: journal)
+        }
+        cluster.resume(frozen)
+        try await cluster.waitUntilHealthy(replicas: 3)
+        try await fenceAll("e3")
+        let cut = try await values()
+        #expect(zip(start, cut).allSatisfy { $1 == $0 || $1 == $0 + 100 }, "\(start) → \(cut)")
+        let refusals = Refusals()
+        #expect(try await client.finishJournal(key: journal, marker: marker) { _, v in refusals.add(v) })
+        #expect(try await values() == cut, "a journal from before the fences moved runs nowhere")
+        #expect(!refusals.all.isEmpty && refusals.all.allSatisfy { $0 == .fenced("e3") }, "\(refusals.all)")
+    }
+
+    final class Refusals: @unchecked Sendable {
+        private let lock = NSLock()
+        private var list: [RedisSlotVerdict] = []
+        func add(_ v: RedisSlotVerdict) { lock.withLock { list.append(v) } }
+        var all: [RedisSlotVerdict] { lock.withLock { list } }
+    }
+
     final class Changes: @unchecked Sendable {
         private let lock = NSLock()
         private var list: [RedisTopologyChange] = []
