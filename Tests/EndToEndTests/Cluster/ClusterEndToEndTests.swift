@@ -100,7 +100,8 @@ struct ClusterEndToEndTests {
                 let rebuilds = (redis?["rebuilds"] as? NSNumber)?.intValue ?? -1
                 led += (redis?["rebuilds_led"] as? NSNumber)?.intValue ?? 0
                 card.equal(redis?["state"] as? String, "ok", "collector \(index): hot store state after the repair")
-                card.check(rebuilds >= 2, "collector \(index) took the rebuilt epoch: \(rebuilds) rebuilds")
+                // The first epoch of the new installation is not counted: the repair is.
+                card.check(rebuilds >= 1, "collector \(index) took the rebuilt epoch: \(rebuilds) rebuilds")
                 let log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
                 let lines = log.split(separator: "\n")
                 for line in lines where line.contains("hot store") {
@@ -110,7 +111,7 @@ struct ClusterEndToEndTests {
                     print("e2e[cluster]: collector \(index): \(line.prefix(300))")
                 }
             }
-            card.check(led >= 2, "the first epoch and the repair were each led by a collector: \(led) rebuilds led")
+            card.check(led >= 1, "the repair was led by a collector: \(led) rebuilds led")
         } catch {
             card.fail("\(error)")
         }
