@@ -23,7 +23,7 @@ import ServiceLifecycle
 /// A read waits for a poll that started after it arrived, so it sees every record committed before it — as reading
 /// the stores would. Concurrent reads share one poll. As a `Service` the cache also polls on its own every
 /// ``Configuration/refreshInterval``, so entries do not pile up between scrapes and the first read finds it loaded.
-public actor FunnelCache: Service {
+public actor FunnelCache: Service, SingleFlightPolling {
     /// What is kept and how often the cache polls.
     public struct Configuration: Sendable {
         /// The longest window served from memory, ms (the longest configured window).
@@ -64,9 +64,7 @@ public actor FunnelCache: Service {
     /// Every record with a time after this is held (and no other); meaningful while `cursor` is set.
     public private(set) var coveredAfterMs: Int64 = .max
     private var loadedAtMs: Int64 = 0
-    private var running: Task<(any Error)?, Never>?
-    private var started = 0
-    private var finished = 0
+    var polls = SingleFlightPolls()
     /// How many times every record was read from the stores (the first time included).
     public private(set) var loads = 0
     /// Records applied from the log since the cache started.
@@ -116,19 +114,7 @@ public actor FunnelCache: Service {
     }
 
     /// Polls the log, or waits for a poll that started after this call.
-    public func refresh() async throws {
-        let needed = started + 1
-        while finished < needed {
-            if let running {
-                let error = await running.value
-                if finished >= needed, let error { throw error }
-                continue
-            }
-            started += 1
-            let generation = started
-            running = Task { await self.poll(generation) }
-        }
-    }
+    public func refresh() async throws { try await pollOrJoin() }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -140,20 +126,7 @@ public actor FunnelCache: Service {
         }
     }
 
-    private func poll(_ generation: Int) async -> (any Error)? {
-        defer {
-            finished = generation
-            running = nil
-        }
-        do {
-            try await pollOnce()
-            return nil
-        } catch {
-            return error
-        }
-    }
-
-    private func pollOnce() async throws {
+    func pollOnce() async throws {
         let t = now()
         let resyncDue = configuration.resyncInterval.map { t - loadedAtMs >= Self.milliseconds($0) } ?? false
         if let cursor, !resyncDue {

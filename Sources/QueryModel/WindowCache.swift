@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// the same guarantee as reading the store directly. Concurrent queries share one poll. As a `Service` the
 /// cache also polls on its own (every ``Configuration/refreshInterval`` and just after each bucket boundary),
 /// so deltas do not pile up between queries and the bucket moves rarely land on a query.
-public actor WindowCache: Service {
+public actor WindowCache: Service, SingleFlightPolling {
     /// Which windows are kept and how often the cache polls on its own.
     public struct Configuration: Sendable {
         /// Windows kept, in milliseconds; those above an hour or off the 10 s grid are ignored.
@@ -41,9 +41,7 @@ public actor WindowCache: Service {
     private var cursor: FeedCursor?
     /// The time of the last successful poll: what the sums are the windows at.
     private var timeMs: Int64 = 0
-    private var running: Task<(any Error)?, Never>?
-    private var started = 0
-    private var finished = 0
+    var polls = SingleFlightPolls()
     /// How many times the sums were rebuilt from bucket contents (the first time included).
     public private(set) var rebuilds = 0
 
@@ -71,19 +69,7 @@ public actor WindowCache: Service {
     }
 
     /// Polls the feed, or waits for a poll that started after this call.
-    public func refresh() async throws {
-        let needed = started + 1
-        while finished < needed {
-            if let running {
-                let error = await running.value
-                if finished >= needed, let error { throw error }
-                continue
-            }
-            started += 1
-            let generation = started
-            running = Task { await self.poll(generation) }
-        }
-    }
+    public func refresh() async throws { try await pollOrJoin() }
 
     public func run() async throws {
         let width = TimeBucket.hotWidthMs
@@ -103,20 +89,7 @@ public actor WindowCache: Service {
     /// ones leaving an hour are still there.
     static let maxStep: Int64 = 30
 
-    private func poll(_ generation: Int) async -> (any Error)? {
-        defer {
-            finished = generation
-            running = nil
-        }
-        do {
-            try await pollOnce()
-            return nil
-        } catch {
-            return error
-        }
-    }
-
-    private func pollOnce() async throws {
+    func pollOnce() async throws {
         let t = now()
         let bucket = TimeBucket.index(ofMs: t, widthMs: TimeBucket.hotWidthMs)
         // After a long pause the buckets leaving may have expired from the store: rebuild instead.
