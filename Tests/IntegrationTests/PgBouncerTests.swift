@@ -7,6 +7,7 @@ import OpsightTestSupport
 import PostgresNIO
 import PostgresURL
 import Storage
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -127,9 +128,11 @@ struct PgBouncerTests {
         defer { bouncer.stop() }
         let one = try client(bouncer)
         let two = try client(bouncer)
+        let three = try client(bouncer)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await one.run() }
             group.addTask { await two.run() }
+            group.addTask { await three.run() }
             defer { group.cancelAll() }
             // Migrations (their advisory lock is transaction-scoped) run through the pooler; the second finds none to do.
             let schema = "test_bouncer_\(UUID().uuidString.prefix(8).lowercased())"
@@ -137,7 +140,7 @@ struct PgBouncerTests {
             #expect(applied == Array(1...Migrations.latestVersion))
             #expect(try await Migrations.migrate(client: two, schema: schema, logger: logger).isEmpty)
             do {
-                try await checkThroughPooler(one, two, schema: schema)
+                try await checkThroughPooler(one, two, three, schema: schema)
             } catch {
                 _ = try? await one.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
                 throw error
@@ -146,7 +149,9 @@ struct PgBouncerTests {
         }
     }
 
-    func checkThroughPooler(_ one: PostgresClient, _ two: PostgresClient, schema: String) async throws {
+    func checkThroughPooler(
+        _ one: PostgresClient, _ two: PostgresClient, _ three: PostgresClient, schema: String
+    ) async throws {
         // Two collectors commit concurrently, each delta once and again (a retry whose answer was lost): every
         // delta counts exactly once, whatever server connection each statement of a transaction landed on.
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -179,6 +184,36 @@ struct PgBouncerTests {
         _ = try await PostgresRetention(client: two, schema: schema, logger: logger).sweep(nowMs: now)
         #expect(try await storeTwo.read(service: nil, buckets: Int64.min...Int64.max) == expected)
 
+        // Two collectors read while a third writes (other minutes, a day ahead): both read the same, exact figures
+        // at every turn, whichever server connection each query lands on.
+        let written = chunks.flatMap { d in
+            d.requests.keys.map(\.bucket) + d.jobs.keys.map(\.bucket) + d.logs.keys.map(\.bucket)
+        }
+        let lastMinute = try #require(written.max())
+        let storeThree = PostgresDurableStore(client: three, configuration: .init(schema: schema), logger: logger)
+        let later = spreadEvents(count: 2_000, days: 1, nowMs: now + 2 * 86_400_000, seed: 17)
+        let finished = WriterDone()
+        let writer = Task {
+            defer { finished.flag.withLock { $0 = true } }
+            for (i, start) in stride(from: 0, to: later.count, by: 100).enumerated() {
+                let delta = BatchAggregate(events: Array(later[start..<min(start + 100, later.count)]), rules: .init())
+                try await storeThree.commit(delta.durable, position: UInt64(i + 1), collector: "c")
+            }
+        }
+        var reads = 0
+        repeat {
+            async let first = storeOne.read(service: nil, buckets: Int64.min...lastMinute)
+            async let second = storeTwo.read(service: nil, buckets: Int64.min...lastMinute)
+            let (a, b) = try await (first, second)
+            #expect(a == expected && b == expected, "read \(reads) while the third collector writes")
+            reads += 1
+        } while reads < 3 || !finished.flag.withLock({ $0 })
+        try await writer.value
+        var all = expected
+        all.merge(BatchAggregate(events: later, rules: .init()).durable)
+        #expect(try await storeOne.read(service: nil, buckets: Int64.min...Int64.max) == all)
+        #expect(try await storeTwo.read(service: nil, buckets: Int64.min...Int64.max) == all)
+
         // The lease and its fencing, each process on its own pooled client.
         try await checkLeaseFencing(
             PostgresAlertStore(client: one, schema: schema, logger: logger),
@@ -210,4 +245,9 @@ struct PgBouncerTests {
         #expect(claimed.count == Set(claimed).count)
         #expect(Set(claimed) == Set(messages.map(\.id) + earlier))
     }
+}
+
+/// Set when the writing collector of the pooler test is done.
+private final class WriterDone: Sendable {
+    let flag = Mutex(false)
 }
