@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -11,8 +12,42 @@ public enum Loopback {
         public var description: String
     }
 
-    /// A port nothing listens on now: bind port 0, read the port the kernel chose, close.
+    /// A port nothing listens on now, below the kernel's ephemeral range when there is room: a port from that range
+    /// can meanwhile become the source port of some outgoing connection, and a client connecting to it before its
+    /// server listens can even connect to itself (it read its own bytes back as a Redis reply once).
     public static func freePort() throws -> Int {
+        let low = ephemeralRangeStart()
+        if low > 12_000 {
+            var rng = SystemRandomNumberGenerator()
+            for _ in 0..<200 {
+                let port = Int.random(in: 10_000..<(low - 1_000), using: &rng)
+                if canBind(port) { return port }
+            }
+        }
+        return try kernelChosenPort()
+    }
+
+    /// The first port of `net.ipv4.ip_local_port_range` (32768 when it cannot be read).
+    private static func ephemeralRangeStart() -> Int {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        return text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+    }
+
+    /// Whether `port` on 127.0.0.1 can be bound now (nothing listens or holds it).
+    private static func canBind(_ port: Int) -> Bool {
+        let fd = tcpSocket()
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = self.address(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    /// Binds port 0 and reads the port the kernel chose.
+    private static func kernelChosenPort() throws -> Int {
         let fd = tcpSocket()
         guard fd >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
         defer { close(fd) }

@@ -77,8 +77,10 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         if !delta.jobFacts.isEmpty {
             // Pairing may add waits to the bucket of a start stored earlier (facts are kept a bit over a day), which
             // this delta's own cells need not touch: its partition must exist before the commit's transaction runs.
-            let factDays = delta.jobFacts.map { PartitionedTable.day(ofMs: $0.timestampMs) }
-            if let lo = factDays.min(), let hi = factDays.max() { jobDays.formUnion((lo - 2)...hi) }
+            // Stored facts are kept a bit over a day, so a pair's other fact is at most two days older.
+            for day in Set(delta.jobFacts.map { PartitionedTable.day(ofMs: $0.timestampMs) }) {
+                jobDays.formUnion((day - 2)...day)
+            }
         }
         if !jobDays.isEmpty { try await partitions.ensure(.jobRollups, days: jobDays) }
         if !delta.logs.isEmpty { try await partitions.ensure(.logRollups, days: days(delta.logs.keys.map(\.bucket))) }
