@@ -29,6 +29,7 @@ from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -269,11 +270,14 @@ class ConsoleTests(unittest.TestCase):
     def open(self, query):
         self.driver.get(self.server.base + "/?" + query)
 
+    # The console redraws tables on its 5 s poll: an element read mid-redraw is stale, which is "not yet", not a failure.
     def wait_css(self, css, timeout=15):
-        return WebDriverWait(self.driver, timeout).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, css))
 
     def wait_for(self, fn, timeout=15, message=""):
-        return WebDriverWait(self.driver, timeout).until(lambda d: fn(), message)
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: fn(), message)
 
     def texts(self, css):
         return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, css)]
@@ -291,7 +295,7 @@ class ConsoleTests(unittest.TestCase):
         self.driver.save_screenshot(os.path.join(OUT, f"{name}.png"))
 
     def assert_reload_keeps(self, read_state):
-        before = read_state()
+        before = self.wait_for(read_state)  # read outside a redraw (the state is a non-empty tuple)
         self.driver.refresh()
         self.wait_for(lambda: read_state() == before, message=f"state after reload differs from {before}")
 
