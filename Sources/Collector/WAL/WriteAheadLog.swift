@@ -114,6 +114,14 @@ public final class WriteAheadLog: Sendable {
         let path = dir + "/LOCK"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ioError("cannot open \(path)") }
+        // A few tries over half a second: a process of ours that forks (spawning a child) copies the descriptor into
+        // the child until its exec closes it, so a log closed and opened again in one process can find the lock
+        // held for that moment. Another process holding it is reported after that half second.
+        var attempt = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0, errno == EWOULDBLOCK, attempt < 10 {
+            attempt += 1
+            usleep(50_000)
+        }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let busy = errno == EWOULDBLOCK
             let reason = String(cString: strerror(errno))
