@@ -101,6 +101,7 @@ let package = Package(
             name: "Alerting",
             dependencies: [
                 "PromQL",
+                "OpsightMetrics",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

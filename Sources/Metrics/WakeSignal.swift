@@ -3,8 +3,9 @@ import Synchronization
 /// A one-waiter latch: `signal()` wakes the waiter, or the next `wait()` if nobody waits yet.
 ///
 /// The emitter's run loop waits on it for "the buffer has work"; producers signal only when the buffer
-/// turns non-empty or reaches a batch, so the common emit call never touches it.
-final class WakeSignal: Sendable {
+/// turns non-empty or reaches a batch, so the common emit call never touches it. Alerting's delivery worker
+/// waits on one for "the outbox has new notifications".
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -13,10 +14,10 @@ final class WakeSignal: Sendable {
     private let state = Mutex(State())
 
     /// Creates an unsignalled latch.
-    init() {}
+    public init() {}
 
     /// Wakes the waiter, or lets the next `wait()` return at once.
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
@@ -29,7 +30,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns when signalled (consuming the signal) or when the task is cancelled.
-    func wait() async {
+    public func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
@@ -49,6 +50,21 @@ final class WakeSignal: Sendable {
                 return state.waiter
             }
             waiter?.resume()
+        }
+    }
+}
+
+extension WakeSignal {
+    /// Returns when signalled (consuming the signal), when `sleep(timeout)` returns, or when the task is cancelled.
+    public func wait(
+        orSleep timeout: Duration,
+        _ sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask { try? await sleep(timeout) }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

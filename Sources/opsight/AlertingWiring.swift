@@ -70,12 +70,16 @@ final class AlertingWiring: Sendable {
     /// The long-running parts, for the service group.
     var services: [any Service] {
         let counters = counters
-        let service = AlertingService(engine: engine, lease: lease, now: Self.nowMs, logger: logger) { stats in
-            counters.ruleEvaluations.store(stats.evaluations, ordering: .relaxed)
-            counters.ruleEvaluationFailures.store(stats.failures, ordering: .relaxed)
-            counters.alertsPending.store(stats.pending, ordering: .relaxed)
-            counters.alertsFiring.store(stats.firing, ordering: .relaxed)
-        }
+        let delivery = delivery
+        let service = AlertingService(
+            engine: engine, lease: lease, now: Self.nowMs, logger: logger,
+            onStep: { stats in
+                counters.ruleEvaluations.store(stats.evaluations, ordering: .relaxed)
+                counters.ruleEvaluationFailures.store(stats.failures, ordering: .relaxed)
+                counters.alertsPending.store(stats.pending, ordering: .relaxed)
+                counters.alertsFiring.store(stats.firing, ordering: .relaxed)
+            },
+            onOutbox: { delivery.wake() })
         return [lease, service, delivery, ReloadOnHangup(wiring: self)]
     }
 

@@ -64,6 +64,27 @@ import Testing
         #expect(await restarted.stats.firing == 1)
     }
 
+    /// The service sleeps until `nextDue`: stepping only at those times must meet every evaluation and the group's
+    /// flush on time, so the notification is written at t0 + for + group_wait, not a tick later.
+    @Test func steppingAtNextDueMeetsEveryTimerOnTime() async throws {
+        let store = InMemoryAlertStore()
+        let engine = try Self.engine(store: store, source: Self.source(from: Self.t0, to: Self.t0 + 60_000, value: 5))
+        #expect(await engine.nextDue == 0, "a group never evaluated is due at once")
+        var now = Self.t0
+        var steps: [Int64] = []
+        var sentAt: [Int64] = []
+        while now <= Self.t0 + 10_000 {
+            steps.append(now)
+            if !(try await engine.step(now: now)).isEmpty { sentAt.append(now) }
+            let due = try #require(await engine.nextDue)
+            #expect(due > now, "a step leaves nothing due at its own time")
+            now = due
+        }
+        #expect(sentAt == [Self.t0 + 5_000])
+        // Evaluations every second; the group's first flush (t0+2s firing + 3s wait) coincides with one.
+        #expect(steps == stride(from: Self.t0, through: Self.t0 + 10_000, by: 1_000).map { $0 })
+    }
+
     @Test func aFailedCommitKeepsItsNotificationsForTheNext() async throws {
         let store = InMemoryAlertStore()
         let engine = try Self.engine(store: store, source: Self.source(from: Self.t0, to: Self.t0 + 60_000, value: 5))

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OpsightMetrics
 import ServiceLifecycle
 import Synchronization
 
@@ -38,6 +39,7 @@ public final class DeliveryWorker: Service {
     private let onOutcome: @Sendable (_ receiver: String, _ outcome: String) -> Void
     private let logger: Logger
     private let lastSlackSend = Mutex<[String: Int64]>([:])
+    private let woken = WakeSignal()
 
     /// Creates the worker. `receivers` gives the current receivers by name (secrets and kinds), `onOutcome` counts
     /// `opsight_notifications_total{receiver,outcome}`.
@@ -66,9 +68,15 @@ public final class DeliveryWorker: Service {
                         self.logger.warning("outbox unavailable", metadata: ["error": "\(error)"])
                     }
                 }
-                try? await self.sleep(self.configuration.pollInterval)
+                await self.woken.wait(orSleep: self.configuration.pollInterval, self.sleep)
             }
         }
+    }
+
+    /// Looks at the outbox now rather than at the next poll: the engine calls it when a step wrote notifications,
+    /// so a notification does not wait up to a poll interval in the outbox of the process that wrote it.
+    public func wake() {
+        woken.signal()
     }
 
     /// Claims what is due now and attempts each while the claim holds; returns how many were attempted.

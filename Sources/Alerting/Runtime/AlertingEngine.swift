@@ -89,6 +89,13 @@ public actor AlertingEngine {
         nextEvaluation = nextEvaluation.filter { key, _ in new.rules.groups.contains { $0.key == key } }
     }
 
+    /// When the next step has work, ms: the earliest group evaluation or dispatcher flush; nil when none is
+    /// scheduled. A group not evaluated yet is due at once.
+    public var nextDue: Int64? {
+        let evaluations = evaluators.map { nextEvaluation[$0.group.key] ?? 0 }
+        return (evaluations + [dispatcher?.nextFlushAt].compactMap { $0 }).min()
+    }
+
     /// Forgets in-memory state, so that the next step restores from the store: called when another process
     /// may have held the lease (and stepped) meanwhile.
     public func relinquish() {
