@@ -2,7 +2,8 @@ import Collector
 import HTTPLayer
 import Hummingbird
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (stores reachable and taking commits, WAL writable).
+/// `GET /healthz` (the process answers), `GET /readyz` (stores reachable and taking commits, WAL writable) and
+/// `GET /readyz/ingest` (ingest is taken: the WAL has room, whatever the stores are doing).
 public struct HealthController<Context: RequestContext>: Sendable {
     private let hot: any MetricsStore
     private let durable: any MetricsStore
@@ -19,24 +20,27 @@ public struct HealthController<Context: RequestContext>: Sendable {
     public func register(on routes: ScopedRoutes<Context>) {
         let open = routes.unauthenticated()
         open.get("/healthz") { _, _ in try JSONResponse.ok(.object(["status": .string("ok")])) }
-        open.get("/readyz") { _, _ in try await self.ready() }
+        open.get("/readyz") { _, _ in try await self.ready(forIngest: false) }
+        open.get("/readyz/ingest") { _, _ in try await self.ready(forIngest: true) }
     }
 
-    private func ready() async throws -> Response {
+    /// The same checks either way; `forIngest` decides the status code by ``Readiness/ingestReady``.
+    private func ready(forIngest: Bool) async throws -> Response {
         async let hotPing: Void = hot.ping()
         async let durablePing: Void = durable.ping()
         let hotReachable = (try? await hotPing) != nil
         let durableReachable = (try? await durablePing) != nil
         let r = pipeline.readiness(hotReachable: hotReachable, durableReachable: durableReachable)
+        let ready = forIngest ? r.ingestReady : r.ready
         return try JSONResponse.ok(
             .object([
-                "status": .string(r.ready ? "ready" : "not ready"),
+                "status": .string(ready ? "ready" : "not ready"),
                 "checks": .object(r.checks.mapValues { .string($0) }),
                 "quarantined": .object([
                     "deltas": .number(Double(r.quarantinedDeltas)),
                     "raw_events": .number(Double(r.quarantinedRawEvents)),
                 ]),
             ]),
-            status: r.ready ? .ok : .serviceUnavailable)
+            status: ready ? .ok : .serviceUnavailable)
     }
 }

@@ -180,5 +180,6 @@ import Testing
         let r = runtime.pipeline.readiness(hotReachable: true, durableReachable: true)
         #expect(r.checks["redis"] == check)
         #expect(r.ready == (state == .ok))
+        #expect(r.ingestReady, "a hot store being repaired does not stop ingest: the log holds it")
     }
 }

@@ -38,8 +38,13 @@ import Testing
                 break
             }
             #expect(await flusher.flushNow() == false)
+            // While the log has room, ingest is taken (`/readyz/ingest` 200) though the collector is not ready.
+            let readiness = runtime.pipeline.readiness(hotReachable: true, durableReachable: false)
+            #expect(!readiness.ready)
+            #expect(readiness.ingestReady == (runtime.pipeline.walBacklogBytes <= 20_000))
         }
         #expect(refused, "ingest never refused although the durable store was down")
+        #expect(!runtime.pipeline.readiness(hotReachable: true, durableReachable: false).ingestReady, "the log is full")
         #expect(accepted.count > 1)
         // Redis kept up meanwhile.
         let hotCount = try await hot.read(service: nil, buckets: Int64.min...Int64.max).requests.values.reduce(0) { $0 + $1.count }
@@ -50,6 +55,7 @@ import Testing
         let durableCount = try await durable.read(service: nil, buckets: Int64.min...Int64.max).requests.values
             .reduce(0) { $0 + $1.count }
         #expect(durableCount == hotCount)
+        #expect(runtime.pipeline.readiness(hotReachable: true, durableReachable: true).ingestReady)
         // Room again.
         let again = try await runtime.pipeline.ingest(
             ndjson(randomEvents(count: 5, baseMs: base, spanMs: 1000, rng: &rng)), nowMs: base)

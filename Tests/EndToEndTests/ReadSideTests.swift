@@ -116,6 +116,11 @@ struct ReadSideTests {
                 let ready = try await client.request(.get, "/readyz", token: nil)
                 card.check(ready.status == 503, "\(store) down: readyz \(ready.status)")
                 card.check(!ready.text.contains(#""\#(store)":"ok""#), "readyz names \(store): \(ready.text)")
+                // Ingest is still taken (the log holds it): a load balancer checking /readyz/ingest keeps us in.
+                let forIngest = try await client.request(.get, "/readyz/ingest", token: nil)
+                card.check(forIngest.status == 200, "\(store) down: readyz/ingest \(forIngest.status) \(forIngest.text)")
+                let line = #"{"ts":\#(E2EEnvironment.nowMs),"service":"outage","route":"/during-\#(store)","method":"GET","status":200,"duration_ms":3}"#
+                card.check(try await client.ingest(Array(line.utf8)).status == 200, "ingest while \(store) is down")
             }
             let redisReads = [
                 "/api/v1/services", "/api/v1/latency?service=outage", "/api/v1/jobs", "/api/v1/services/outage/routes",
@@ -141,6 +146,11 @@ struct ReadSideTests {
             try await eventually("reads back after PostgreSQL returned", timeout: .seconds(60)) {
                 let (s, code) = try await status("/api/v1/events")
                 return (s == 200, "\(s) \(code)")
+            }
+            // What was acknowledged during each outage is counted once both stores are back.
+            try await eventually("the lines ingested during the outages counted", timeout: .seconds(30)) {
+                let r = try await client.request(.get, "/api/v1/services/outage/routes", token: server.readToken)
+                return (r.text.contains("/during-redis") && r.text.contains("/during-postgres"), r.text)
             }
             // Each read comes back on its own: the pool reconnects one connection at a time.
             for path in redisReads + postgresReads {

@@ -6,6 +6,10 @@ public struct Readiness: Sendable, Equatable {
     /// True when both stores answer and take commits, the hot store holds its data (it is not being rebuilt), and
     /// the write-ahead log has room.
     public var ready: Bool
+    /// True when ingest is taken: the write-ahead log has room. A store that is away, failing over or being rebuilt
+    /// does not stop ingest (the log holds it and catches the store up), so a load balancer in front of ingest checks
+    /// this (`GET /readyz/ingest`) rather than ``ready``, and keeps every collector in while a store recovers.
+    public var ingestReady: Bool
     /// Per check (`redis`, `postgres`, `wal`): `ok` or what is wrong.
     public var checks: [String: String]
     /// Deltas and raw events quarantined since start (the flush moved on; the data is in the quarantine file).
@@ -40,7 +44,7 @@ extension IngestPipeline {
             "wal": walOK ? "ok" : "full (\(backlog) bytes not yet in the stores)",
         ]
         return Readiness(
-            ready: checks.values.allSatisfy { $0 == "ok" }, checks: checks,
+            ready: checks.values.allSatisfy { $0 == "ok" }, ingestReady: walOK, checks: checks,
             quarantinedDeltas: status.quarantinedDeltas.load(ordering: .relaxed),
             quarantinedRawEvents: status.quarantinedRawEvents.load(ordering: .relaxed))
     }
