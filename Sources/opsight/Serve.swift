@@ -233,7 +233,9 @@ struct StoreConnections {
         let hotConfiguration = RedisHotStore.Configuration(
             keyPrefix: config.redisKeyPrefix, jobFactRetentionSeconds: config.jobFactRetentionMs / 1000,
             signal: epochSignal)
-        hot = RedisHotStore(client: redis, configuration: hotConfiguration)
+        var writerConfiguration = hotConfiguration
+        writerConfiguration.slotStatePath = config.walDirectory + "/hot-slots"
+        hot = RedisHotStore(client: redis, configuration: writerConfiguration)
         readHot = RedisHotStore(client: readRedis, configuration: hotConfiguration)
         durable = PostgresDurableStore(
             client: postgres, configuration: .init(schema: config.databaseSchema), logger: logger)

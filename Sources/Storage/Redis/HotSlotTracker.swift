@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// What one collector committed in each slot of a Redis Cluster in the current hot epoch, so that a slot that lost
@@ -7,6 +8,12 @@ import Synchronization
 /// Only the collector writes its markers, so a marker can only go backwards by a loss. Every guarded commit checks
 /// the markers of the slots it writes (``RedisSlotGuard/minimum``); the slots it does not write are checked when the
 /// slot map changed (``topologyChanged()``), at the recovery's next look at the store.
+///
+/// With a `path` (`<wal>/hot-slots` in `opsight serve`) what was committed per slot outlives the process: it is
+/// written after each commit that lands, and read back at start. A collector that restarts in the same epoch then
+/// checks every marker it had committed (a shard may have failed over while it was down) and guards its commits
+/// with the same minimums, instead of starting blind and missing a loss confined to its own slots. What it cannot
+/// know is a commit that landed in the moment between its `EXEC`s and the file's write (a `kill -9` exactly there).
 final class HotSlotTracker: Sendable {
     private struct State {
         var epoch: String?
@@ -22,18 +29,45 @@ final class HotSlotTracker: Sendable {
         var fenced: Set<Int> = []
     }
 
+    /// What the file held at start, taken up by the first ``begin(epoch:)`` or ``pending(epoch:nowMs:)`` of the
+    /// same epoch.
+    private struct Saved: Sendable {
+        var epoch: String
+        var committed: [Int: (position: UInt64, atMs: Int64)]
+    }
+
     /// Markers expire a day after their last write; an entry older than this is no longer checked.
     static let horizonMs: Int64 = 20 * 3_600_000
 
     private let state = Mutex(State())
+    private let saved: Mutex<Saved?>
+    private let path: String?
+
+    /// A tracker that keeps what it tracks in the file at `path` (nil: in memory only), starting from what the file
+    /// holds. A file that cannot be read is ignored: the tracker then starts empty, as without one.
+    init(path: String? = nil) {
+        self.path = path
+        self.saved = Mutex(path.flatMap(Self.load))
+    }
 
     /// Commits are made in `epoch` now: what was tracked for another epoch (a store since rebuilt) is forgotten. A
-    /// loss found before any epoch (by finishing a flush the previous run left) carries over to the first one.
+    /// loss found before any epoch (by finishing a flush the previous run left) carries over to the first one. The
+    /// first epoch of a process takes up what its previous run saved for that epoch, to be checked at once.
     func begin(epoch: String?) {
+        let restored = saved.withLock { saved -> Saved? in
+            defer { saved = nil }
+            return saved
+        }
         state.withLock { s in
             guard s.epoch != epoch else { return }
             let carried = s.epoch == nil ? s.lost : nil
+            let fresh = s.epoch == nil
             s = State(epoch: epoch, changes: s.changes, checked: s.changes, lost: carried)
+            if fresh, let restored, restored.epoch == epoch, !restored.committed.isEmpty {
+                // The shards may have failed over while this process was not running: check every marker.
+                s.committed = restored.committed
+                s.changes += 1
+            }
         }
     }
 
@@ -46,10 +80,41 @@ final class HotSlotTracker: Sendable {
 
     /// `slots` hold everything up to `position` (committed in `epoch`).
     func committed(_ slots: some Sequence<Int>, position: UInt64, epoch: String, atMs: Int64) {
-        state.withLock { s in
-            guard s.epoch == epoch else { return }
+        let snapshot = state.withLock { s -> Saved? in
+            guard s.epoch == epoch else { return nil }
             for slot in slots { s.committed[slot] = (position, atMs) }
+            s.committed = s.committed.filter { $0.value.atMs > atMs - Self.horizonMs }
+            return Saved(epoch: epoch, committed: s.committed)
         }
+        if let snapshot, let path { Self.save(snapshot, to: path) }
+    }
+
+    private static let header = "opsight hot slots v1"
+
+    /// Writes the file whole (a temporary file renamed over it), so a reader never sees half of it. Not synced:
+    /// it guards against a process that dies, and the page cache outlives that.
+    private static func save(_ saved: Saved, to path: String) {
+        var text = "\(header)\nepoch \(saved.epoch)\n"
+        for (slot, c) in saved.committed.sorted(by: { $0.key < $1.key }) {
+            text += "\(slot) \(c.position) \(c.atMs)\n"
+        }
+        try? Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    private static func load(_ path: String) -> Saved? {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else { return nil }
+        let lines = text.split(separator: "\n")
+        guard lines.count >= 2, lines[0] == header, lines[1].hasPrefix("epoch ") else { return nil }
+        var saved = Saved(epoch: String(lines[1].dropFirst(6)), committed: [:])
+        for line in lines.dropFirst(2) {
+            let f = line.split(separator: " ")
+            guard f.count == 3, let slot = Int(f[0]), (0..<RedisKeySlot.count).contains(slot),
+                let position = UInt64(f[1]), let at = Int64(f[2])
+            else { return nil }
+            saved.committed[slot] = (position, at)
+        }
+        return saved
     }
 
     /// The slot map changed: a shard may have failed over.
@@ -76,7 +141,8 @@ final class HotSlotTracker: Sendable {
     /// and the change of the slot map that prompts it, and the slots whose fence to read; nil when there is nothing to
     /// check.
     func pending(epoch: String, nowMs: Int64) -> Pending? {
-        state.withLock { s in
+        if state.withLock({ $0.epoch == nil }) { begin(epoch: epoch) }
+        return state.withLock { s in
             guard s.epoch == epoch else { return nil }
             if let lost = s.lost { return Pending(lost: lost, slots: [], change: s.changes, fenced: []) }
             guard s.changes > s.checked || !s.fenced.isEmpty else { return nil }

@@ -54,6 +54,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         /// About how many commits the funnel step log keeps (``FunnelStepFeed``): a funnel cache that misses more
         /// entries than this between two polls reads every record again.
         public var funnelLogLength: Int64 = 10_000
+        /// On a Redis Cluster, the file where the collector that commits through this store keeps what it committed
+        /// per slot across restarts (``HotSlotTracker``); nil keeps it in memory. Readers' stores leave it nil.
+        public var slotStatePath: String?
         /// Creates the configuration.
         public init(
             keyPrefix: String = "opsight", retentionSeconds: Int64 = 4_500, changeFeedLength: Int64 = 1_000,
@@ -73,7 +76,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     let configuration: Configuration
     let clock: WallClock
     /// On a Redis Cluster: what this store's collector committed in each slot, to notice a slot that lost it.
-    let tracker = HotSlotTracker()
+    let tracker: HotSlotTracker
     static let sep = "\u{1f}"
 
     /// Creates the store over `client`; `clock` times the trimming of old funnel records.
@@ -81,6 +84,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         self.client = client
         self.configuration = configuration
         self.clock = clock
+        self.tracker = HotSlotTracker(path: client.isCluster ? configuration.slotStatePath : nil)
         if client.isCluster {
             // A changed slot map may be a failover that lost writes: the recovery looks at the markers soon.
             let (tracker, signal) = (tracker, configuration.signal)
