@@ -32,19 +32,42 @@ public struct MetricsReader: Sendable {
     private let hot: any MetricsStore
     private let durable: any MetricsStore
     private let cache: WindowCache?
+    private let longCache: WindowCache?
     private let clock: WallClock
 
-    /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it.
-    /// `clock` tells how far back the hot store still holds a past time.
+    /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
+    /// those longer than an hour that `longCache` (over the durable store's minutes) keeps come from it and from
+    /// `cache`'s ``WindowCache/tail()``. `clock` tells how far back the hot store still holds a past time.
     public init(
         configuration: Configuration = .init(), hot: any MetricsStore, durable: any MetricsStore,
-        cache: WindowCache? = nil, clock: WallClock = .system
+        cache: WindowCache? = nil, longCache: WindowCache? = nil, clock: WallClock = .system
     ) {
         self.configuration = configuration
         self.hot = hot
         self.durable = durable
         self.cache = cache
+        self.longCache = longCache
         self.clock = clock
+    }
+
+    /// A long window at the current time from the caches: the durable minutes through two minutes back
+    /// (`longCache`) and the hot buckets since (`cache`'s tail), both ending in the same minute. Nil when either
+    /// is not kept, fails, or a minute keeps turning between the two reads.
+    private func cachedLong(windowMs: Int64) async -> Result? {
+        guard let cache, cache.keepsTail, let longCache, longCache.windowsMs.contains(windowMs) else { return nil }
+        for _ in 0..<3 {
+            guard let tail = try? await cache.tail(), let cold = try? await longCache.snapshot(windowMs) else {
+                return nil
+            }
+            // The cold part is polled after the tail, so it ends in the tail's minute or a later one.
+            guard cold.newest == TimeBucket.index(ofMs: tail.timeMs, widthMs: TimeBucket.durableWidthMs) - 2 else {
+                continue
+            }
+            var data = cold.data
+            data.merge(tail.data)
+            return Result(data: data, timeMs: tail.timeMs)
+        }
+        return nil
     }
 
     /// The longest window read (31 days); longer ones are refused rather than read.
@@ -74,6 +97,9 @@ public struct MetricsReader: Sendable {
                 return Result(
                     data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
             }
+        }
+        if atNow, windowMs > configuration.maxHotWindowMs, let cached = await cachedLong(windowMs: windowMs) {
+            return Result(data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
         }
         let t = time.milliseconds
         let oldestHot = nowMs - configuration.hotRetentionMs

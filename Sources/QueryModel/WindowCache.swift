@@ -16,12 +16,26 @@ import ServiceLifecycle
 /// cache also polls on its own (every ``Configuration/refreshInterval`` and just after each bucket boundary),
 /// so deltas do not pile up between queries and the bucket moves rarely land on a query.
 public actor WindowCache: Service, SingleFlightPolling {
-    /// Which windows are kept and how often the cache polls on its own.
+    /// Which windows are kept, over which buckets, and how often the cache polls on its own.
     public struct Configuration: Sendable {
-        /// Windows kept, in milliseconds; those above an hour or off the 10 s grid are ignored.
+        /// Windows kept, in milliseconds; those outside ``keptMs`` or off the bucket grid are ignored.
         public var windowsMs: [Int64]
         /// Longest pause between two polls when no query asks.
         public var refreshInterval: Duration
+        /// Width of the feed's buckets: the hot store's 10 s, or the durable store's minute.
+        public var bucketWidthMs: Int64 = TimeBucket.hotWidthMs
+        /// How many buckets before the current one the windows end. The durable store's cache ends two minutes
+        /// back: ``MetricsReader`` reads a long window's last two minutes from the hot store.
+        public var lagBuckets: Int64 = 0
+        /// The window lengths this cache keeps (the hot store's: up to an hour, what its buckets outlive).
+        public var keptMs: ClosedRange<Int64> = 1...3_600_000
+        /// Whether to keep, besides the windows, the hot part of the long windows (``tail()``): the minute under
+        /// way and the one before it.
+        public var keepsTail = false
+        /// Most buckets the windows move on in one poll; after a longer pause the cache is rebuilt instead. The
+        /// buckets leaving must still be in the store: hot buckets are kept 75 minutes, so 30 of them (5 minutes)
+        /// leaving an hour are.
+        public var maxStep: Int64 = 30
         /// Creates the configuration.
         public init(
             windowsMs: [Int64] = [60_000, 300_000, 900_000, 3_600_000], refreshInterval: Duration = .seconds(1)
@@ -29,11 +43,31 @@ public actor WindowCache: Service, SingleFlightPolling {
             self.windowsMs = windowsMs
             self.refreshInterval = refreshInterval
         }
+
+        /// The cache over the durable store's minutes for the windows longer than an hour (SPEC §11: `/metrics`
+        /// and rules over `6h` and `1d` at 10 000 series read ~14 million rows per window otherwise).
+        public static func durable(windowsMs: [Int64], refreshInterval: Duration = .seconds(1)) -> Configuration {
+            var c = Configuration(windowsMs: windowsMs, refreshInterval: refreshInterval)
+            c.bucketWidthMs = TimeBucket.durableWidthMs
+            c.lagBuckets = 2
+            c.keptMs = 3_600_001...MetricsReader.maxWindowMs
+            return c
+        }
+    }
+
+    /// What the cache holds for one window: its sum, the time of the poll it is as of, and its newest bucket.
+    public struct Snapshot: Sendable {
+        public var data: WindowData
+        public var timeMs: Int64
+        public var newest: Int64
     }
 
     /// Windows kept.
     public nonisolated let windowsMs: Set<Int64>
+    /// Whether ``tail()`` answers.
+    public nonisolated let keepsTail: Bool
     private let configuration: Configuration
+    private let shapes: [Int64: WindowShape]
     private let feed: any ChangeFeed
     private let now: @Sendable () -> Int64
     private let logger: Logger
@@ -45,14 +79,25 @@ public actor WindowCache: Service, SingleFlightPolling {
     /// How many times the sums were rebuilt from bucket contents (the first time included).
     public private(set) var rebuilds = 0
 
+    /// The key of the tail among the sums (window keys are positive lengths).
+    static let tailKey: Int64 = -1
+
     /// Creates the cache over `feed`; `now` is the clock (unix milliseconds) that decides the current bucket.
     public init(
         configuration: Configuration = .init(), feed: any ChangeFeed, logger: Logger,
         now: @escaping @Sendable () -> Int64
     ) {
-        let hot = TimeBucket.hotWidthMs
-        let kept = configuration.windowsMs.filter { $0 > 0 && $0 % hot == 0 && $0 <= 3_600_000 }
+        let width = configuration.bucketWidthMs
+        let kept = configuration.windowsMs.filter {
+            configuration.keptMs.contains($0) && $0 % width == 0 && $0 / width > configuration.lagBuckets
+        }
+        var shapes = Dictionary(uniqueKeysWithValues: Set(kept).map { ($0, WindowShape.last($0 / width - configuration.lagBuckets)) })
+        if configuration.keepsTail {
+            shapes[Self.tailKey] = .sinceGroup(size: TimeBucket.durableWidthMs / width, groups: 2)
+        }
         self.windowsMs = Set(kept)
+        self.keepsTail = configuration.keepsTail
+        self.shapes = shapes
         self.configuration = configuration
         self.feed = feed
         self.logger = logger
@@ -62,17 +107,33 @@ public actor WindowCache: Service, SingleFlightPolling {
     /// Window `windowMs` at the current time and the time it ends at, including every commit made before the
     /// call; nil when the window is not kept.
     public func window(windowMs: Int64) async throws -> (data: WindowData, timeMs: Int64)? {
-        guard windowsMs.contains(windowMs) else { return nil }
+        try await snapshot(windowMs).map { ($0.data, $0.timeMs) }
+    }
+
+    /// Window `windowMs` as ``window(windowMs:)`` reads it, with the newest bucket it covers.
+    public func snapshot(_ windowMs: Int64) async throws -> Snapshot? {
+        guard windowMs > 0, windowsMs.contains(windowMs) else { return nil }
+        return try await read(windowMs)
+    }
+
+    /// The hot part of every long window at the current time: the buckets of the minute under way and of the one
+    /// before it (``MetricsReader``); nil when not kept.
+    public func tail() async throws -> Snapshot? {
+        guard keepsTail else { return nil }
+        return try await read(Self.tailKey)
+    }
+
+    private func read(_ key: Int64) async throws -> Snapshot? {
         try await refresh()
         guard let sums else { return nil }
-        return (sums.sums[windowMs] ?? WindowData(), timeMs)
+        return Snapshot(data: sums.sums[key] ?? WindowData(), timeMs: timeMs, newest: sums.newest)
     }
 
     /// Polls the feed, or waits for a poll that started after this call.
     public func refresh() async throws { try await pollOrJoin() }
 
     public func run() async throws {
-        let width = TimeBucket.hotWidthMs
+        let width = configuration.bucketWidthMs
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do { try await refresh() } catch {
                 logger.warning("window cache poll failed", metadata: ["error": "\(error)"])
@@ -85,17 +146,15 @@ public actor WindowCache: Service, SingleFlightPolling {
         }
     }
 
-    /// Most buckets the windows move on in one poll (5 minutes); hot buckets are kept 75 minutes, so the
-    /// ones leaving an hour are still there.
-    static let maxStep: Int64 = 30
-
     func pollOnce() async throws {
         let t = now()
-        let bucket = TimeBucket.index(ofMs: t, widthMs: TimeBucket.hotWidthMs)
+        let bucket = TimeBucket.index(ofMs: t, widthMs: configuration.bucketWidthMs) - configuration.lagBuckets
         // After a long pause the buckets leaving may have expired from the store: rebuild instead.
-        if let current = sums, let cursor, bucket >= current.newest, bucket - current.newest <= Self.maxStep {
+        if let current = sums, let cursor, bucket >= current.newest, bucket - current.newest <= configuration.maxStep {
             let moving = bucket > current.newest
-            let p = try await feed.poll(after: cursor, buckets: moving ? current.bucketsToAdvance(to: bucket) : [])
+            let p = try await feed.poll(
+                after: cursor, buckets: moving ? current.bucketsToAdvance(to: bucket) : [],
+                changesWithin: current.oldest...current.newest)
             if !p.gap {
                 // No suspension from here on: the sums change in place, without copying them.
                 for change in p.changes { sums!.apply(change) }
@@ -108,9 +167,9 @@ public actor WindowCache: Service, SingleFlightPolling {
             }
         }
         sums = nil
-        let windows = Array(windowsMs)
-        let p = try await feed.poll(after: nil, buckets: WindowSums.buckets(windowsMs: windows, newest: bucket))
-        sums = WindowSums(windowsMs: windows, newest: bucket, contents: p.buckets)
+        let p = try await feed.poll(
+            after: nil, buckets: WindowSums.buckets(shapes: shapes, newest: bucket), changesWithin: nil)
+        sums = WindowSums(shapes: shapes, newest: bucket, contents: p.buckets)
         cursor = p.cursor
         timeMs = t
         rebuilds += 1

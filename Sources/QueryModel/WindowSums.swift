@@ -1,43 +1,68 @@
 import Collector
 
-/// Sums of hot buckets over several sliding windows that all end at the same bucket, kept exact as the
-/// buckets change and time moves on.
+/// Which buckets a sliding window ending at bucket `newest` covers. Buckets are numbered by their end
+/// (``TimeBucket/index(ofMs:widthMs:)``), so bucket `g × size` is the last of group `g`.
+public enum WindowShape: Sendable, Hashable {
+    /// The newest `n` buckets: `newest − n + 1 … newest`.
+    case last(Int64)
+    /// From the first bucket of the group `groups − 1` groups before the newest bucket's group, through `newest`:
+    /// with 10-second buckets and `size` 6, the minute under way and the one before it, however far the current
+    /// one has got — the part of a long window that comes from the hot store (``MetricsReader``).
+    case sinceGroup(size: Int64, groups: Int64)
+
+    /// The buckets covered when the window ends at `newest`.
+    public func range(_ newest: Int64) -> ClosedRange<Int64> {
+        switch self {
+        case .last(let n): return (newest - n + 1)...newest
+        case .sinceGroup(let size, let groups):
+            let group = TimeBucket.index(ofMs: newest, widthMs: size)
+            return ((group - groups) * size + 1)...newest
+        }
+    }
+}
+
+/// Sums of buckets over several sliding windows that all end at the same bucket, kept exact as the buckets
+/// change and time moves on.
 ///
-/// A window of `n` buckets ending at bucket `newest` is the buckets `newest − n + 1 … newest`. Moving on adds
-/// the buckets that enter and subtracts the ones that leave, rather than re-merging every bucket of the
-/// window: sketch bucket counts are integers, so subtraction undoes an addition exactly.
+/// Moving on adds the buckets that enter and subtracts the ones that leave, rather than re-merging every bucket
+/// of the window: sketch bucket counts are integers, so subtraction undoes an addition exactly. The buckets are
+/// the hot store's 10-second ones or the durable store's minutes (``WindowCache/Configuration``): the sums do not
+/// know their width.
 public struct WindowSums: Sendable {
-    /// The windows summed, in milliseconds (multiples of the hot bucket width).
-    public let windowsMs: [Int64]
+    /// The windows summed, by key (a window's length in milliseconds), and the buckets each covers.
+    public let shapes: [Int64: WindowShape]
     /// The newest bucket in every window.
     public private(set) var newest: Int64
-    /// The sum of each window, by its length in milliseconds.
+    /// The sum of each window, by its key.
     public private(set) var sums: [Int64: WindowData]
 
     /// Sums built from `contents` (absent buckets are empty), the windows ending at bucket `newest`.
-    public init(windowsMs: [Int64], newest: Int64, contents: [Int64: WindowData]) {
-        self.windowsMs = windowsMs
+    public init(shapes: [Int64: WindowShape], newest: Int64, contents: [Int64: WindowData]) {
+        self.shapes = shapes
         self.newest = newest
         self.sums = [:]
-        for w in windowsMs { sums[w] = Self.sum(contents, Self.range(w, newest)) }
+        for (key, shape) in shapes { sums[key] = Self.sum(contents, shape.range(newest)) }
     }
 
     /// Every bucket some window ending at `newest` covers.
-    public static func buckets(windowsMs: [Int64], newest: Int64) -> [Int64] {
-        let longest = windowsMs.max() ?? 0
-        return Array(range(longest, newest))
+    public static func buckets(shapes: [Int64: WindowShape], newest: Int64) -> [Int64] {
+        guard let oldest = shapes.values.map({ $0.range(newest).lowerBound }).min() else { return [] }
+        return Array(oldest...newest)
     }
+
+    /// The oldest bucket any window holds now: changes to older buckets concern none of the sums.
+    public var oldest: Int64 { shapes.values.map { $0.range(newest).lowerBound }.min() ?? newest }
 
     /// The buckets whose contents ``advance(to:contents:)`` needs to move the windows to end at `bucket`.
     public func bucketsToAdvance(to bucket: Int64) -> [Int64] {
         var needed = Set<Int64>()
-        for w in windowsMs {
-            let n = Self.span(w)
-            if bucket - newest >= n {
-                needed.formUnion(Self.range(w, bucket))
+        for shape in shapes.values {
+            let (old, new) = (shape.range(newest), shape.range(bucket))
+            if new.lowerBound > old.upperBound {
+                needed.formUnion(new)
             } else {
-                needed.formUnion((newest - n + 1)...(bucket - n))  // leaving
-                needed.formUnion((newest + 1)...bucket)  // entering
+                if new.lowerBound > old.lowerBound { needed.formUnion(old.lowerBound..<new.lowerBound) }  // leaving
+                needed.formUnion((old.upperBound + 1)...new.upperBound)  // entering
             }
         }
         return needed.sorted()
@@ -45,9 +70,9 @@ public struct WindowSums: Sendable {
 
     /// Adds one commit's cells (by bucket) to every window that holds their bucket.
     public mutating func apply(_ change: [Int64: WindowData]) {
-        for w in windowsMs {
-            let r = Self.range(w, newest)
-            for (bucket, data) in change where r.contains(bucket) { sums[w, default: WindowData()].merge(data) }
+        for (key, shape) in shapes {
+            let r = shape.range(newest)
+            for (bucket, data) in change where r.contains(bucket) { sums[key, default: WindowData()].merge(data) }
         }
     }
 
@@ -56,28 +81,24 @@ public struct WindowSums: Sendable {
     /// the sum does not (the contents were not consistent with the sum): the sums are then unusable.
     public mutating func advance(to bucket: Int64, contents: [Int64: WindowData]) -> Bool {
         precondition(bucket > newest, "windows only move forward")
-        for w in windowsMs {
-            let n = Self.span(w)
-            if bucket - newest >= n {
-                sums[w] = Self.sum(contents, Self.range(w, bucket))
+        for (key, shape) in shapes {
+            let (old, new) = (shape.range(newest), shape.range(bucket))
+            if new.lowerBound > old.upperBound {
+                sums[key] = Self.sum(contents, new)
                 continue
             }
-            for b in (newest - n + 1)...(bucket - n) {
-                guard let leaving = contents[b] else { continue }
-                guard sums[w, default: WindowData()].subtract(leaving) else { return false }
+            if new.lowerBound > old.lowerBound {
+                for b in old.lowerBound..<new.lowerBound {
+                    guard let leaving = contents[b] else { continue }
+                    guard sums[key, default: WindowData()].subtract(leaving) else { return false }
+                }
             }
-            for b in (newest + 1)...bucket {
-                if let entering = contents[b] { sums[w, default: WindowData()].merge(entering) }
+            for b in (old.upperBound + 1)...new.upperBound {
+                if let entering = contents[b] { sums[key, default: WindowData()].merge(entering) }
             }
         }
         newest = bucket
         return true
-    }
-
-    static func span(_ windowMs: Int64) -> Int64 { windowMs / TimeBucket.hotWidthMs }
-
-    static func range(_ windowMs: Int64, _ newest: Int64) -> ClosedRange<Int64> {
-        (newest - span(windowMs) + 1)...newest
     }
 
     private static func sum(_ contents: [Int64: WindowData], _ range: ClosedRange<Int64>) -> WindowData {

@@ -147,3 +147,83 @@ final class ManualClock: Sendable {
         #expect(await cache.rebuilds == 1)
     }
 }
+
+/// Windows over an hour from the caches (issue 15): the durable store's minutes through two minutes back, kept by a
+/// cache over its minutes, plus the hot store's buckets since, kept as the hot cache's tail, equal what the reader
+/// reads from the stores directly.
+@Suite struct LongWindowCacheTests {
+    static let longWindows: [Int64] = [7_200_000, 21_600_000, 86_400_000]
+
+    /// Random commits (current, lagging by a minute or two, late by up to a day, a little in the future) into both
+    /// stores as a flush would make them, the clock stepping by 0–40 s and now and then by minutes or by more than
+    /// the caches step, hot buckets expiring after 75 minutes, the feeds trimmed now and then: after every step each
+    /// long window from the caches equals the direct read, for every service and for all of them.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func equalTheDirectReadAfterRandomCommitsLateEventsAndJumps(seed: UInt64) async throws {
+        var rng = SplitMix64(seed: seed)
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let clock = ManualClock(1_795_000_003_456)
+        let cache = WindowCache(
+            configuration: {
+                var c = WindowCache.Configuration(windowsMs: [60_000, 3_600_000])
+                c.keepsTail = true
+                return c
+            }(), feed: hot, logger: Logger(label: "test"), now: { clock.now })
+        let longCache = WindowCache(
+            configuration: .durable(windowsMs: Self.longWindows + [60_000, 3_600_000]), feed: durable,
+            logger: Logger(label: "test"), now: { clock.now })
+        #expect(longCache.windowsMs == Set(Self.longWindows), "the long cache keeps only windows over an hour")
+        let wall = WallClock { clock.now }
+        let reader = MetricsReader(hot: hot, durable: durable, cache: cache, longCache: longCache, clock: wall)
+        let plain = MetricsReader(hot: hot, durable: durable, clock: wall)
+        var position: UInt64 = 0
+        func commit(_ events: [Event]) async throws {
+            position += 1
+            let batch = BatchAggregate(events: events, rules: .init())
+            try await hot.commit(batch.hot, position: position, collector: "c")
+            try await durable.commit(batch.durable, position: position, collector: "c")
+        }
+        try await commit(randomEvents(count: 600, baseMs: clock.now, spanMs: 90_000_000, rng: &rng))
+        for step in 0..<150 {
+            for _ in 0..<Int.random(in: 0...3, using: &rng) {
+                let span: Int64 =
+                    switch Int.random(in: 0..<8, using: &rng) {
+                    case 0: 86_000_000  // late by up to a day
+                    case 1: 150_000  // a flush lagging by minutes
+                    default: 15_000
+                    }
+                let base = clock.now + (Int.random(in: 0..<6, using: &rng) == 0 ? 12_000 : 0)
+                try await commit(
+                    randomEvents(count: Int.random(in: 1...30, using: &rng), baseMs: base, spanMs: span, rng: &rng))
+            }
+            switch Int.random(in: 0..<25, using: &rng) {
+            case 0: clock.advance(Int64.random(in: 2_000_000...3_000_000, using: &rng))  // past both caches' steps
+            case 1, 2: clock.advance(Int64.random(in: 60_000...400_000, using: &rng))
+            case 3: hot.trimFeed(keeping: 0)
+            case 4: durable.trimFeed(keeping: 0)
+            default: clock.advance(Int64.random(in: 0...40_000, using: &rng))
+            }
+            hot.expire(before: TimeBucket.index(ofMs: clock.now - 4_500_000, widthMs: TimeBucket.hotWidthMs))
+            for w in Self.longWindows {
+                // The caches' own parts, so that a reader falling back to the stores cannot pass for them.
+                let tail = try #require(try await cache.tail())
+                let cold = try #require(try await longCache.snapshot(w))
+                #expect(cold.newest == TimeBucket.index(ofMs: clock.now, widthMs: TimeBucket.durableWidthMs) - 2)
+                var whole = cold.data
+                whole.merge(tail.data)
+                let want = try await plain.window(service: nil, windowMs: w, at: .now(clock.now))
+                #expect(whole == want.data, "seed \(seed) step \(step) window \(w): the caches' parts")
+                if whole != want.data { return }
+                for service in [nil, "api"] as [String?] {
+                    let a = try await reader.window(service: service, windowMs: w, at: .now(clock.now))
+                    let b = try await plain.window(service: service, windowMs: w, at: .now(clock.now))
+                    #expect(a.data == b.data, "seed \(seed) step \(step) window \(w) service \(service ?? "all")")
+                    #expect(a.timeMs == b.timeMs)
+                    if a.data != b.data { return }
+                }
+            }
+        }
+        #expect(await longCache.rebuilds >= 1)
+    }
+}

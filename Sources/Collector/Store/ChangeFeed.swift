@@ -7,6 +7,18 @@ public protocol ChangeFeed: Sendable {
     /// In one atomic step: the changes committed after `cursor` (nil: none, just the current cursor) and the
     /// contents of `buckets` for every service, as of the returned cursor.
     func poll(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll
+    /// ``poll(after:buckets:)``, where the reader needs only the changes to buckets in `changesWithin` (nil: all):
+    /// a feed may leave the others out (the durable store reads the rows of the changes it returns).
+    func poll(after cursor: FeedCursor?, buckets: [Int64], changesWithin: ClosedRange<Int64>?) async throws -> FeedPoll
+}
+
+extension ChangeFeed {
+    /// Every change, whatever `changesWithin` says: the hot store's records carry their cells already.
+    public func poll(after cursor: FeedCursor?, buckets: [Int64], changesWithin: ClosedRange<Int64>?) async throws
+        -> FeedPoll
+    {
+        try await poll(after: cursor, buckets: buckets)
+    }
 }
 
 /// A position in a ``ChangeFeed``.
