@@ -275,6 +275,14 @@ class ConsoleTests(unittest.TestCase):
         return WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: d.find_element(By.CSS_SELECTOR, css))
 
+    # A click on a table row's control: the redraw can replace the row between finding it and clicking it, which
+    # is "find it again", not a failure.
+    def click_css(self, css, timeout=15):
+        def attempt(d):
+            d.find_element(By.CSS_SELECTOR, css).click()
+            return True
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(attempt)
+
     def wait_for(self, fn, timeout=15, message=""):
         return WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: fn(), message)
@@ -417,7 +425,7 @@ class ConsoleTests(unittest.TestCase):
             tuple(e.get_attribute("data-route") for e in self.driver.find_elements(By.CSS_SELECTOR, "#routes tr[data-route]"))))
         self.assert_clean_log()
         # a click on an error count opens Events for that service, route and time range
-        self.driver.find_element(By.CSS_SELECTOR, '#routes tr[data-route="POST /api/pay"] .errors-link').click()
+        self.click_css('#routes tr[data-route="POST /api/pay"] .errors-link')
         self.wait_css("#events tr[data-event-id]")
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.driver.current_url).query)
         self.assertEqual((q["view"], q["service"], q["route"], q["errors"]), (["events"], ["checkout"], ["/api/pay"], ["true"]))
@@ -546,7 +554,7 @@ class ConsoleTests(unittest.TestCase):
         self.assert_reload_keeps(lambda: (self.driver.find_element(By.ID, "filter").get_attribute("value"),
                                           tuple(self.texts("tr[data-alert]"))))
         # silence it from the alert, with a preview
-        self.driver.find_element(By.CSS_SELECTOR, "tr[data-state=firing] .silence-alert").click()
+        self.click_css("tr[data-state=firing] .silence-alert")
         preview = self.wait_css("#silence-preview")
         self.assertIn("would mute 1 current alert", preview.text)
         self.driver.find_element(By.CSS_SELECTOR, "#silence-form input[name=comment]").send_keys("browser test")
@@ -558,14 +566,14 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(silences[0]["createdBy"], "ops")
         self.screenshot("alerts-silenced")
         # edit it: a new comment, the same silence
-        self.driver.find_element(By.CSS_SELECTOR, f'tr[data-silence="{silences[0]["id"]}"] .edit-silence').click()
+        self.click_css(f'tr[data-silence="{silences[0]["id"]}"] .edit-silence')
         comment = self.wait_css("#silence-form input[name=comment]")
         comment.clear()
         comment.send_keys("edited")
         self.driver.find_element(By.ID, "silence-submit").click()
         self.wait_for(lambda: [s["comment"] for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"] == ["edited"])
         # expire it: the alert fires again
-        self.wait_css(f'tr[data-silence="{silences[0]["id"]}"] .expire-silence').click()
+        self.click_css(f'tr[data-silence="{silences[0]["id"]}"] .expire-silence')
         self.wait_css(f'tr[data-silence="{silences[0]["id"]}"][data-state=expired]')
         self.wait_css("tr[data-state=firing][data-alert]")
         # silence the whole filter: the preview names what it mutes
@@ -580,7 +588,7 @@ class ConsoleTests(unittest.TestCase):
         self.wait_css("tr[data-state=silenced][data-alert]")
         active = [s for s in self.server.request("/api/v1/silences") if s["status"]["state"] == "active"]
         self.assertEqual([m["name"] for m in active[0]["matchers"]], ["service"])
-        self.wait_css(f'tr[data-silence="{active[0]["id"]}"] .expire-silence').click()
+        self.click_css(f'tr[data-silence="{active[0]["id"]}"] .expire-silence')
         self.wait_css(f'tr[data-silence="{active[0]["id"]}"][data-state=expired]')
         self.wait_css("tr[data-state=firing][data-alert]")
         self.assert_clean_log()
@@ -597,7 +605,7 @@ class ConsoleTests(unittest.TestCase):
         # forged: an admin's silence form submitted with the read token gets 403, shown as a sentence
         self.sign_in(self.server.ops)
         self.open("view=alerts")
-        self.wait_css("tr[data-state=firing] .silence-alert").click()
+        self.click_css("tr[data-state=firing] .silence-alert")
         self.wait_css("#silence-form input[name=comment]").send_keys("forged")
         self.driver.execute_script("sessionStorage.setItem('opsight.token', arguments[0])", self.server.reader)
         self.driver.find_element(By.ID, "silence-submit").click()
