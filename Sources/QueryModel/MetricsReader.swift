@@ -52,11 +52,12 @@ public struct MetricsReader: Sendable {
 
     /// A long window at the current time from the caches: the durable minutes through two minutes back
     /// (`longCache`) and the hot buckets since (`cache`'s tail), both ending in the same minute. Nil when either
-    /// is not kept, fails, or a minute keeps turning between the two reads.
-    private func cachedLong(windowMs: Int64) async -> Result? {
+    /// is not kept or a minute keeps turning between the two reads; a store's error is thrown, as a direct read
+    /// of the same store would throw it.
+    private func cachedLong(windowMs: Int64) async throws -> Result? {
         guard let cache, cache.keepsTail, let longCache, longCache.windowsMs.contains(windowMs) else { return nil }
         for _ in 0..<3 {
-            guard let tail = try? await cache.tail(), let cold = try? await longCache.snapshot(windowMs) else {
+            guard let tail = try await cache.tail(), let cold = try await longCache.snapshot(windowMs) else {
                 return nil
             }
             // The cold part is polled after the tail, so it ends in the tail's minute or a later one.
@@ -98,7 +99,7 @@ public struct MetricsReader: Sendable {
                     data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
             }
         }
-        if atNow, windowMs > configuration.maxHotWindowMs, let cached = await cachedLong(windowMs: windowMs) {
+        if atNow, windowMs > configuration.maxHotWindowMs, let cached = try await cachedLong(windowMs: windowMs) {
             return Result(data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
         }
         let t = time.milliseconds

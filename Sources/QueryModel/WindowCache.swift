@@ -133,6 +133,9 @@ public actor WindowCache: Service, SingleFlightPolling {
     public func refresh() async throws { try await pollOrJoin() }
 
     public func run() async throws {
+        // Nothing kept (every long window is read from the store): no polling, but no early end either, which
+        // would end the service group.
+        guard !shapes.isEmpty else { return try await gracefulShutdown() }
         let width = configuration.bucketWidthMs
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do { try await refresh() } catch {
@@ -167,10 +170,11 @@ public actor WindowCache: Service, SingleFlightPolling {
             }
         }
         sums = nil
-        let p = try await feed.poll(
-            after: nil, buckets: WindowSums.buckets(shapes: shapes, newest: bucket), changesWithin: nil)
-        sums = WindowSums(shapes: shapes, newest: bucket, contents: p.buckets)
-        cursor = p.cursor
+        let keys = Array(shapes.keys)
+        let start = try await feed.sums(over: keys.map { shapes[$0]!.range(bucket) })
+        sums = WindowSums(
+            shapes: shapes, newest: bucket, sums: Dictionary(uniqueKeysWithValues: zip(keys, start.sums)))
+        cursor = start.cursor
         timeMs = t
         rebuilds += 1
     }

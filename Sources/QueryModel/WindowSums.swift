@@ -44,6 +44,13 @@ public struct WindowSums: Sendable {
         for (key, shape) in shapes { sums[key] = Self.sum(contents, shape.range(newest)) }
     }
 
+    /// Sums given per window (`sums[key]`: the sum of `shapes[key]`'s buckets ending at `newest`).
+    public init(shapes: [Int64: WindowShape], newest: Int64, sums: [Int64: WindowData]) {
+        self.shapes = shapes
+        self.newest = newest
+        self.sums = sums
+    }
+
     /// Every bucket some window ending at `newest` covers.
     public static func buckets(shapes: [Int64: WindowShape], newest: Int64) -> [Int64] {
         guard let oldest = shapes.values.map({ $0.range(newest).lowerBound }).min() else { return [] }

@@ -121,10 +121,20 @@ struct OpsightService: Service {
             logger: logger)
         // Reads have their own Redis connections: no query waits behind a flush, nor a flush behind a query.
         let clock = WallClock.system
+        var hotWindows = WindowCache.Configuration(windowsMs: config.windowsMs)
+        hotWindows.keepsTail = true
         let cache = WindowCache(
-            configuration: .init(windowsMs: config.windowsMs), feed: stores.readHot, logger: logger,
-            now: { clock.nowMs() })
-        let reader = MetricsReader(hot: stores.readHot, durable: stores.durable, cache: cache, clock: clock)
+            configuration: hotWindows, feed: stores.readHot, logger: logger, now: { clock.nowMs() })
+        // Windows over an hour: PostgreSQL's minutes through two minutes back, followed through its change log, plus
+        // the hot cache's tail. Not those that reach days a retention sweep downsamples or drops (that rewrites
+        // minutes under the cache; they are read from the store instead).
+        let rewrittenAfter = [config.retention.rollupsDownsampleAfterMs, config.retention.rollupsMs].compactMap { $0 }.min()
+        let longCache = WindowCache(
+            configuration: .durable(
+                windowsMs: config.windowsMs.filter { w in rewrittenAfter.map { w + 86_400_000 <= $0 } ?? true }),
+            feed: stores.durable, logger: logger, now: { clock.nowMs() })
+        let reader = MetricsReader(
+            hot: stores.readHot, durable: stores.durable, cache: cache, longCache: longCache, clock: clock)
         let storeFunnels = FunnelReader(
             funnels: config.funnels,
             configuration: .init(hotRetentionMs: stores.readHot.retentionMs ?? 4_500_000),
@@ -191,7 +201,10 @@ struct OpsightService: Service {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: runtime.commitLog), .init(service: flusher), .init(service: cache)]
+                services: [
+                    .init(service: runtime.commitLog), .init(service: flusher), .init(service: cache),
+                    .init(service: longCache),
+                ]
                     + (funnelCache.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + (backgroundServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
                 logger: logger))

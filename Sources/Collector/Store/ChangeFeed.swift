@@ -10,9 +10,28 @@ public protocol ChangeFeed: Sendable {
     /// ``poll(after:buckets:)``, where the reader needs only the changes to buckets in `changesWithin` (nil: all):
     /// a feed may leave the others out (the durable store reads the rows of the changes it returns).
     func poll(after cursor: FeedCursor?, buckets: [Int64], changesWithin: ClosedRange<Int64>?) async throws -> FeedPoll
+    /// The sums of the buckets in each of `ranges` and the cursor they are as of, in one atomic step.
+    func sums(over ranges: [ClosedRange<Int64>]) async throws -> (cursor: FeedCursor, sums: [WindowData])
 }
 
 extension ChangeFeed {
+    /// The sums of the buckets in each of `ranges` and the cursor they are as of, in one atomic step (where a
+    /// reader starts, or starts over). This default reads every bucket of their union.
+    public func sums(over ranges: [ClosedRange<Int64>]) async throws -> (cursor: FeedCursor, sums: [WindowData]) {
+        guard let lo = ranges.map(\.lowerBound).min(), let hi = ranges.map(\.upperBound).max(), lo <= hi else {
+            return (try await poll(after: nil, buckets: []).cursor, ranges.map { _ in WindowData() })
+        }
+        let p = try await poll(after: nil, buckets: Array(lo...hi))
+        return (
+            p.cursor,
+            ranges.map { r in
+                var out = WindowData()
+                for (b, d) in p.buckets where r.contains(b) { out.merge(d) }
+                return out
+            }
+        )
+    }
+
     /// Every change, whatever `changesWithin` says: the hot store's records carry their cells already.
     public func poll(after cursor: FeedCursor?, buckets: [Int64], changesWithin: ClosedRange<Int64>?) async throws
         -> FeedPoll

@@ -180,6 +180,20 @@ public enum Migrations {
                     PRIMARY KEY (epoch, collector))
                 """,
             ]),
+        Migration(
+            version: 7, name: "rollup change log",
+            statements: [
+                // One entry per durable commit that wrote rollups, in the same transaction: the minutes it touched.
+                // The window cache over the minutes (windows over an hour) follows it and reads the rows of the
+                // commits that touched minutes it holds; compactions add an entry (collector `compaction`, minutes
+                // `[first, last]`), since they rewrite rows. Kept ten minutes (`PostgresDurableStore+ChangeFeed`).
+                """
+                CREATE TABLE {schema}.rollup_changes (
+                    collector text COLLATE "C" NOT NULL, position bigint NOT NULL, minutes bigint[] NOT NULL,
+                    at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (collector, position))
+                """,
+                "CREATE SEQUENCE {schema}.rollup_compactions",
+            ]),
     ]
 
     /// Statements that turn `table` (unpartitioned, with `indexes` by name) into one partitioned by range of `key`,

@@ -127,6 +127,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                     try await insertJobs(delta, conn: conn, collector: collector, position: pos)
                     try await insertLogs(delta, conn: conn, collector: collector, position: pos)
                     try await insertFunnelSteps(delta.funnelSteps, conn: conn)
+                    try await logChange(delta, conn: conn, collector: collector, position: pos)
                 }
             }
         } catch let error as StorageError {
@@ -339,6 +340,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                 try await insertRequests(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertJobs(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertLogs(merged, conn: conn, collector: "compacted", position: 0)
+                try await logCompaction(buckets, conn: conn)
             }
         }
     }
@@ -396,6 +398,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         case compact
         /// Reads the 1-minute rows and sums them per hour (keyed by the hour's first minute).
         case downsample
+        /// Reads the 1-minute rows that the commits `(collectors[i], positions[i])` wrote in `minutes` (the change
+        /// feed's changes; `buckets` bounds them).
+        case commits(minutes: [Int64], collectors: [String], positions: [Int64])
     }
 
     /// The rows of the minutes in `buckets` summed per series and minute (or hour, when downsampling).
@@ -431,6 +436,13 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                     """
                     SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)
                     WHERE minute BETWEEN \(lo) AND \(hi)
+                    """, logger: logger)
+            case .commits(let minutes, let collectors, let positions):
+                return try await conn.query(
+                    """
+                    SELECT \(unescaped: columns) FROM \(unescaped: schema).\(unescaped: table)
+                    WHERE minute BETWEEN \(lo) AND \(hi) AND minute = ANY(\(minutes)::int8[])
+                      AND (collector, position) IN (SELECT * FROM unnest(\(collectors)::text[], \(positions)::int8[]))
                     """, logger: logger)
             case .read(let service):
                 return try await conn.query(
