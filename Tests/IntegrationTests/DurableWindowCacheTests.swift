@@ -4,7 +4,6 @@ import Logging
 import OpsightMetrics
 import OpsightTestSupport
 import PostgresNIO
-import PostgresURL
 import QueryModel
 import Storage
 import Synchronization
@@ -30,21 +29,7 @@ struct DurableWindowCacheTests {
 
     @Test(arguments: [1, 2] as [UInt64])
     func cachedWindowsEqualTheStoreAcrossTwoWritersLateRowsAndCompactions(seed: UInt64) async throws {
-        let url = try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!)
-        let pg = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await pg.run() }
-            defer { group.cancelAll() }
-            let schema = "test_dwc_\(UUID().uuidString.prefix(8).lowercased())"
-            try await Migrations.migrate(client: pg, schema: schema, logger: logger)
-            do {
-                try await run(pg: pg, schema: schema, seed: seed)
-            } catch {
-                _ = try? await pg.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
-                throw error
-            }
-            _ = try await pg.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
-        }
+        try await withMigratedSchema(prefix: "test_dwc") { pg, schema in try await run(pg: pg, schema: schema, seed: seed) }
     }
 
     private func run(pg: PostgresClient, schema: String, seed: UInt64) async throws {

@@ -10,39 +10,45 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("hot-slots-\(UUID().uuidString)").path
     }
 
-    @Test func aRestartInTheSameEpochChecksEverySlotItHadCommitted() throws {
-        let path = Self.file()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let now: Int64 = 1_795_000_000_000
-        let first = HotSlotTracker(path: path)
-        first.begin(epoch: "e1")
-        first.committed([3, 700], position: 10, epoch: "e1", atMs: now)
-        first.committed([700, 16_383], position: 25, epoch: "e1", atMs: now + 1_000)
-        #expect(first.pending(epoch: "e1", nowMs: now + 2_000)?.change == nil, "nothing to check while the map stood still")
+    static let now: Int64 = 1_795_000_000_000
 
-        // The process dies and starts again: the recovery's first look (before any commit) checks every marker.
-        let again = HotSlotTracker(path: path)
-        let pending = try #require(again.pending(epoch: "e1", nowMs: now + 5_000))
-        #expect(pending.lost == nil)
-        #expect(
-            Dictionary(uniqueKeysWithValues: pending.slots.map { ($0.slot, $0.position) })
-                == [3: 10, 700: 25, 16_383: 25])
-        #expect(again.minimums(nowMs: now + 5_000) == [3: 10, 700: 25, 16_383: 25], "commits are guarded by them")
-        again.verified(epoch: "e1", change: pending.change, lost: nil)
-        #expect(again.pending(epoch: "e1", nowMs: now + 6_000)?.change == nil, "checked once")
+    /// `body` with a tracker in epoch `e1` that saves to a fresh file, and the file's path (removed afterwards).
+    static func withSavedTracker(_ body: (HotSlotTracker, String) throws -> Void) rethrows {
+        let path = file()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tracker = HotSlotTracker(path: path)
+        tracker.begin(epoch: "e1")
+        try body(tracker, path)
+    }
+
+    @Test func aRestartInTheSameEpochChecksEverySlotItHadCommitted() throws {
+        try Self.withSavedTracker { first, path in
+            let now = Self.now
+            first.committed([3, 700], position: 10, epoch: "e1", atMs: now)
+            first.committed([700, 16_383], position: 25, epoch: "e1", atMs: now + 1_000)
+            #expect(first.pending(epoch: "e1", nowMs: now + 2_000)?.change == nil, "nothing to check while the map stood still")
+
+            // The process dies and starts again: the recovery's first look (before any commit) checks every marker.
+            let again = HotSlotTracker(path: path)
+            let pending = try #require(again.pending(epoch: "e1", nowMs: now + 5_000))
+            #expect(pending.lost == nil)
+            #expect(
+                Dictionary(uniqueKeysWithValues: pending.slots.map { ($0.slot, $0.position) })
+                    == [3: 10, 700: 25, 16_383: 25])
+            #expect(again.minimums(nowMs: now + 5_000) == [3: 10, 700: 25, 16_383: 25], "commits are guarded by them")
+            again.verified(epoch: "e1", change: pending.change, lost: nil)
+            #expect(again.pending(epoch: "e1", nowMs: now + 6_000)?.change == nil, "checked once")
+        }
     }
 
     @Test func aRestartAfterARebuildForgetsTheOldEpoch() {
-        let path = Self.file()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let now: Int64 = 1_795_000_000_000
-        let first = HotSlotTracker(path: path)
-        first.begin(epoch: "e1")
-        first.committed([3], position: 10, epoch: "e1", atMs: now)
-        let again = HotSlotTracker(path: path)
-        again.begin(epoch: "e2")
-        #expect(again.minimums(nowMs: now) == [:])
-        #expect(again.pending(epoch: "e2", nowMs: now)?.change == nil)
+        Self.withSavedTracker { first, path in
+            first.committed([3], position: 10, epoch: "e1", atMs: Self.now)
+            let again = HotSlotTracker(path: path)
+            again.begin(epoch: "e2")
+            #expect(again.minimums(nowMs: Self.now) == [:])
+            #expect(again.pending(epoch: "e2", nowMs: Self.now)?.change == nil)
+        }
     }
 
     @Test func aDamagedFileIsIgnored() throws {
@@ -59,15 +65,12 @@ import Testing
     }
 
     @Test func entriesPastTheMarkersLifetimeAreNotKept() throws {
-        let path = Self.file()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let now: Int64 = 1_795_000_000_000
-        let first = HotSlotTracker(path: path)
-        first.begin(epoch: "e1")
-        first.committed([1], position: 5, epoch: "e1", atMs: now)
-        first.committed([2], position: 9, epoch: "e1", atMs: now + HotSlotTracker.horizonMs + 1)
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(!text.contains("\n1 5 "), Comment(rawValue: text))
-        #expect(text.contains("\n2 9 "), Comment(rawValue: text))
+        try Self.withSavedTracker { first, path in
+            first.committed([1], position: 5, epoch: "e1", atMs: Self.now)
+            first.committed([2], position: 9, epoch: "e1", atMs: Self.now + HotSlotTracker.horizonMs + 1)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(!text.contains("\n1 5 "), Comment(rawValue: text))
+            #expect(text.contains("\n2 9 "), Comment(rawValue: text))
+        }
     }
 }
