@@ -178,6 +178,8 @@ QUERIES=(
     "prom_regex_sum_by_service_5m|/api/v1/query?query=$(quote 'sum by (service) (opsight_request_rate{window="5m",route=~"/api/v1/.*",service=~"svc-0.*"})')|10"
     "services_5m|/api/v1/services?window=5m"
     "services_1h|/api/v1/services?window=1h"
+    "services_1d|/api/v1/services?window=1d"
+    "prom_max_p99_by_service_6h|/api/v1/query?query=$(quote 'max by (service) (opsight_request_latency_seconds{window="6h",quantile="0.99"})')"
     "metrics_scrape_funnels_1d|/metrics|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
     "prom_count_request_rate_1d|/api/v1/query?query=$(quote 'count(opsight_request_rate{window="1d"})')|1"
     "prom_funnel_entered_1d|/api/v1/query?query=$(quote 'opsight_funnel_entered{window="1d"}')|3"

@@ -1,6 +1,7 @@
 import Collector
 import OpsightMetrics
 import PromQL
+import Synchronization
 
 /// Reads a sliding window `(t − W, t]` of every series from the store that can answer it exactly.
 ///
@@ -34,6 +35,7 @@ public struct MetricsReader: Sendable {
     private let cache: WindowCache?
     private let longCache: WindowCache?
     private let clock: WallClock
+    private let combined = CombinedWindows()
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
     /// those longer than an hour that `longCache` (over the durable store's minutes) keeps come from it and from
@@ -64,8 +66,7 @@ public struct MetricsReader: Sendable {
             guard cold.newest == TimeBucket.index(ofMs: tail.timeMs, widthMs: TimeBucket.durableWidthMs) - 2 else {
                 continue
             }
-            var data = cold.data
-            data.merge(tail.data)
+            let data = combined.sum(windowMs: windowMs, cold: cold, tail: tail)
             return Result(data: data, timeMs: tail.timeMs)
         }
         return nil
@@ -134,5 +135,28 @@ public struct MetricsReader: Sendable {
     private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}
+
+/// The last sum of each long window's two parts, kept while neither part has moved: merging a day's 10 000 series
+/// into a copy costs more than the rest of a read, and between two polls of the caches every read would repeat it.
+final class CombinedWindows: Sendable {
+    private struct Entry {
+        var cold: UInt64
+        var tail: UInt64
+        var data: WindowData
+    }
+
+    private let entries = Mutex<[Int64: Entry]>([:])
+
+    /// `cold` + `tail` for `windowMs`, from the last sum when both parts are the same polls' as then.
+    func sum(windowMs: Int64, cold: WindowCache.Snapshot, tail: WindowCache.Snapshot) -> WindowData {
+        if let hit = entries.withLock({ $0[windowMs] }), hit.cold == cold.version, hit.tail == tail.version {
+            return hit.data
+        }
+        var data = cold.data
+        data.merge(tail.data)
+        entries.withLock { $0[windowMs] = Entry(cold: cold.version, tail: tail.version, data: data) }
+        return data
     }
 }

@@ -55,11 +55,13 @@ public actor WindowCache: Service, SingleFlightPolling {
         }
     }
 
-    /// What the cache holds for one window: its sum, the time of the poll it is as of, and its newest bucket.
+    /// What the cache holds for one window: its sum, the time of the poll it is as of, its newest bucket, and a
+    /// version of the sums (the same `version` is the same sums).
     public struct Snapshot: Sendable {
         public var data: WindowData
         public var timeMs: Int64
         public var newest: Int64
+        public var version: UInt64
     }
 
     /// Windows kept.
@@ -75,6 +77,8 @@ public actor WindowCache: Service, SingleFlightPolling {
     private var cursor: FeedCursor?
     /// The time of the last successful poll: what the sums are the windows at.
     private var timeMs: Int64 = 0
+    /// Successful polls so far that changed the sums (or may have: any change or move counts).
+    private var version: UInt64 = 0
     var polls = SingleFlightPolls()
     /// How many times the sums were rebuilt from bucket contents (the first time included).
     public private(set) var rebuilds = 0
@@ -126,7 +130,7 @@ public actor WindowCache: Service, SingleFlightPolling {
     private func read(_ key: Int64) async throws -> Snapshot? {
         try await refresh()
         guard let sums else { return nil }
-        return Snapshot(data: sums.sums[key] ?? WindowData(), timeMs: timeMs, newest: sums.newest)
+        return Snapshot(data: sums.sums[key] ?? WindowData(), timeMs: timeMs, newest: sums.newest, version: version)
     }
 
     /// Polls the feed, or waits for a poll that started after this call.
@@ -164,6 +168,7 @@ public actor WindowCache: Service, SingleFlightPolling {
                 if !moving || sums!.advance(to: bucket, contents: p.buckets) {
                     self.cursor = p.cursor
                     timeMs = t
+                    if moving || !p.changes.isEmpty { version += 1 }
                     return
                 }
                 logger.error("window cache out of step with the store; rebuilding it")
@@ -176,6 +181,7 @@ public actor WindowCache: Service, SingleFlightPolling {
             shapes: shapes, newest: bucket, sums: Dictionary(uniqueKeysWithValues: zip(keys, start.sums)))
         cursor = start.cursor
         timeMs = t
+        version += 1
         rebuilds += 1
     }
 }
