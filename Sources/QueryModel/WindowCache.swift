@@ -51,6 +51,9 @@ public actor WindowCache: Service, SingleFlightPolling {
             c.bucketWidthMs = TimeBucket.durableWidthMs
             c.lagBuckets = 2
             c.keptMs = 3_600_001...MetricsReader.maxWindowMs
+            // A step reads whole minutes of every series (entering and leaving each window): after a pause longer
+            // than this the sums are read again, streamed, rather than hold that many minutes at once.
+            c.maxStep = 5
             return c
         }
     }
