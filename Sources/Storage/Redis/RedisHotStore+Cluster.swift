@@ -7,10 +7,12 @@ import Foundation
 /// the position key is one of those slots, and a collector that starts again (or retries after a failure) finishes a
 /// journaled flush before reading its position.
 ///
-/// Consistent polls: the change-feed slot is the last one a flush writes, and `P:{changes}:inflight` holds (scored
-/// by start time) the collectors whose flush is under way. A poll that reads buckets reads the feed count and the
-/// in-flight set before and after them and keeps the buckets only when nothing was in flight and the count did not
-/// move; then the buckets are exactly the state after the feed's last entry, as on a single server.
+/// Consistent polls: the change feed is split into ``feedShardCount`` shards (``feedTags``), each collector writing
+/// its own; the collector's shard slot is the last one its flush writes, and the shard's `P:{changes-<n>}:inflight`
+/// holds (scored by start time) the collectors whose flush is under way. A poll that reads buckets reads every
+/// shard's count and in-flight set before and after them and keeps the buckets only when nothing was in flight in
+/// any shard and no count moved; then the buckets are exactly the state after every shard's last entry, as on a
+/// single server.
 extension RedisHotStore {
     /// Members of the in-flight set older than this are a collector that died mid-flush; polls ignore them.
     static let inflightStaleMs: Int64 = 30_000

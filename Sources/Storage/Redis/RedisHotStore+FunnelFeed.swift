@@ -4,8 +4,8 @@ import Collector
 /// funnel step records (all of them, in one field), and `P:changes:funnels:count`, how many entries it ever had.
 ///
 /// Both are written in the commit's `MULTI`, beside the records' `ZADD`s. On a Redis Cluster they are
-/// `P:{changes}:funnels…`, in the change feed's slot, which a flush writes last: an entry a reader sees has its
-/// records in the sorted sets already.
+/// `P:{changes-<n>}:funnels…`, in the committing collector's feed shard, which its flush writes last: an entry a
+/// reader sees has its records in the sorted sets already; a reader polls every shard (``pollFunnelShards``).
 extension RedisHotStore: FunnelStepFeed {
     var funnelLogKey: String { funnelLogKey(shard: 0) }
     var funnelLogCountKey: String { funnelLogCountKey(shard: 0) }

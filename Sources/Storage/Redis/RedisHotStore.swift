@@ -11,7 +11,8 @@ import OpsightMetrics
 ///   counts, `dz`/`d<i>` duration sketch, `wz`/`w<i>` wait sketch) and `l␟level`; expires `retention`
 ///   after its bucket ends.
 /// - `P:{S}:totals` — the same count fields, never expiring: the `_total` counters.
-/// - `P:services` — set of services; `P:wal:<collector>` — the log position each collector committed.
+/// - `P:services` — set of services (on a cluster one per feed shard, below); `P:wal:<collector>` — the log position
+///   each collector committed.
 /// - `P:funnel:<name>` — a sorted set of funnel step records (`step␟time␟entity`, scored by time), trimmed to
 ///   the retention at every commit that adds to it.
 /// - `P:changes` — a stream with one entry per commit holding its bucket increments (``ChangeRecord``), and
@@ -30,8 +31,9 @@ import OpsightMetrics
 /// and read first on the same connection: if another collector changes any of it before `EXEC`, nothing is
 /// applied and the commit is worked out again.
 ///
-/// On a Redis Cluster (see `RedisHotStore+Cluster.swift`) the change feed and its count are `P:{changes}` and
-/// `P:{changes}:count`, in one slot with `P:{changes}:inflight`, the collectors whose flush is under way; a flush is
+/// On a Redis Cluster (see `RedisHotStore+Cluster.swift`) the change feed, its count, the funnel log and the services
+/// set are split into 16 feed shards `P:{changes-<n>}…` spread over the slot space, each collector writing its own
+/// (with `P:{changes-<n>}:inflight`, the collectors whose flush is under way) and readers reading all; a flush is
 /// one `MULTI` per slot, journaled in `P:wal:<collector>:journal` with a marker `P:{tag}:once:<collector>` per slot
 /// so that it lands exactly once even when the collector dies between slots. No `WATCH` spans slots there: job facts
 /// are read, then the flush goes slot by slot (``commitOnCluster(_:)``); the epoch guard is checked per slot, by a
