@@ -150,9 +150,15 @@ struct ClusterEndToEndTests {
             ledger.place { name in target.slots.contains { $0.contains(RedisKeySlot.slot("{\(name)}")) } }
             print("e2e[cluster]: batches go to collector b (\(ids[1])) only, every service on master \(master)")
 
+            // Where a's and c's positions are, found now: with the replica paused, `CLUSTER NODES` may ask it.
+            var others: [(key: String, master: Int)] = []
+            for id in [ids[0], ids[2]] {
+                let key = "\(prefix):wal:\(id)"
+                others.append((key, try await rig.cluster.shard(ofSlot: RedisKeySlot.slot(key)).master))
+            }
             let senders = (0..<2).map { _ in Task { await Self.send(until: ledger, to: rig, url: b.baseURL) } }
             try await Task.sleep(for: .seconds(2))
-            let othersBefore = try await Self.positions(of: [ids[0], ids[2]], prefix: prefix, rig)
+            let othersBefore = try await Self.positions(others, rig)
             rig.cluster.pause(replica)
             _ = try await rig.cluster.cli(master, ["CLIENT", "KILL", "TYPE", "replica"])
             let cutAt = ledger.all.count
@@ -162,7 +168,7 @@ struct ClusterEndToEndTests {
             ledger.stop()
             await b.crash()
             for s in senders { await s.value }
-            let othersAfter = try await Self.positions(of: [ids[0], ids[2]], prefix: prefix, rig)
+            let othersAfter = try await Self.positions(others, rig)
             print(
                 "e2e[cluster]: \(ledger.all.count - cutAt) batches sent to b while cut off, master offsets "
                     + "\(Self.offset(lostFrom)) → \(Self.offset(lostTo)); kill -9 of b")
@@ -210,14 +216,10 @@ struct ClusterEndToEndTests {
         return id
     }
 
-    /// The hot positions (`P:wal:<collector>`) of `collectors`, read from the masters that hold them ("" for none).
-    static func positions(of collectors: [String], prefix: String, _ rig: Rig) async throws -> [String] {
+    /// The hot positions (`P:wal:<collector>` keys) read from the masters that hold them ("" for none).
+    static func positions(_ keys: [(key: String, master: Int)], _ rig: Rig) async throws -> [String] {
         var out: [String] = []
-        for id in collectors {
-            let key = "\(prefix):wal:\(id)"
-            let (master, _) = try await rig.cluster.shard(ofSlot: RedisKeySlot.slot(key))
-            out.append(try await rig.cluster.cli(master, ["GET", key]))
-        }
+        for (key, master) in keys { out.append(try await rig.cluster.cli(master, ["GET", key])) }
         return out
     }
 
