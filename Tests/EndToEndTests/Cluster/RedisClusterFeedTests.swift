@@ -47,6 +47,18 @@ extension RedisClusterClientTests {
             }
             return polls
         }
+        // Bucket reads taken while the writers flush, each with its cursor: the buckets must be the state after the
+        // cursor's entries in every shard (the in-flight sets and counts of all shards), which the end checks.
+        let span = TimeBucket.index(ofMs: now - 1_200_000, widthMs: TimeBucket.hotWidthMs)...TimeBucket.index(
+            ofMs: now, widthMs: TimeBucket.hotWidthMs)
+        let snapshotting = Task {
+            var taken: [FeedPoll] = []
+            while !Task.isCancelled && taken.count < 40 {
+                if let p = try? await reader.poll(after: nil, buckets: Array(span)) { taken.append(p) }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return taken
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, collector) in collectors.enumerated() {
                 let store = stores[index]
@@ -67,13 +79,17 @@ extension RedisClusterClientTests {
                         let delta = BatchAggregate(events: events, rules: .init()).hot
                         try await store.commit(delta, position: UInt64(position), collector: collector)
                         try await shadow.commit(delta, position: UInt64(position), collector: collector)
+                        // Flushes 200 ms apart in a collector; closer here, with quiet moments for bucket reads.
+                        try await Task.sleep(for: .milliseconds(Int.random(in: 20...80, using: &rng)))
                     }
                 }
             }
             try await group.waitForAll()
         }
         following.cancel()
+        snapshotting.cancel()
         let polls = await following.value
+        let snapshots = await snapshotting.value
 
         // (a) Which masters hold a feed that was written, from the cluster's own map.
         let masters = try await cluster.nodes().filter { $0.isMaster && !$0.slots.isEmpty }
@@ -98,6 +114,21 @@ extension RedisClusterClientTests {
         #expect(cached.data == full, "the cache differs from a full read")
         #expect(full == oracle, "the store differs from what was committed")
         #expect(full.requests.values.reduce(0) { $0 + $1.count } == 3 * 20 * 60)
+        // Each bucket read taken during the flushes, plus the feed's changes after its cursor, is the final state.
+        let whole = try await reader.read(service: nil, buckets: span)
+        let moving = Set(snapshots.map(\.cursor.sequence)).count
+        print("e2e[cluster]: \(snapshots.count) bucket reads during the flushes, at \(moving) feed positions")
+        #expect(snapshots.count >= 2, "too few bucket reads succeeded while the writers flushed")
+        for (index, snapshot) in snapshots.enumerated() {
+            let rest = try await reader.poll(after: snapshot.cursor, buckets: [])
+            #expect(!rest.gap, "bucket read \(index): a gap after its cursor")
+            var sum = WindowData()
+            for (_, data) in snapshot.buckets { sum.merge(data) }
+            for change in rest.changes {
+                for (bucket, data) in change where span.contains(bucket) { sum.merge(data) }
+            }
+            #expect(sum == whole, "bucket read \(index) at \(snapshot.cursor.sequence) is not the state after its entries")
+        }
         let rebuilds = await cache.rebuilds
         #expect(rebuilds == 1, "the cache read everything again \(rebuilds - 1) times")
     }
