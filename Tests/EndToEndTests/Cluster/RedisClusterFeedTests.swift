@@ -49,8 +49,10 @@ extension RedisClusterClientTests {
         }
         // Bucket reads taken while the writers flush, each with its cursor: the buckets must be the state after the
         // cursor's entries in every shard (the in-flight sets and counts of all shards), which the end checks.
-        let span = TimeBucket.index(ofMs: now - 1_200_000, widthMs: TimeBucket.hotWidthMs)...TimeBucket.index(
-            ofMs: now, widthMs: TimeBucket.hotWidthMs)
+        let span =
+            TimeBucket.index(
+                ofMs: now - 1_200_000, widthMs: TimeBucket.hotWidthMs)...TimeBucket.index(
+                ofMs: now, widthMs: TimeBucket.hotWidthMs)
         let snapshotting = Task {
             var taken: [FeedPoll] = []
             while !Task.isCancelled && taken.count < 40 {
@@ -127,7 +129,8 @@ extension RedisClusterClientTests {
             for change in rest.changes {
                 for (bucket, data) in change where span.contains(bucket) { sum.merge(data) }
             }
-            #expect(sum == whole, "bucket read \(index) at \(snapshot.cursor.sequence) is not the state after its entries")
+            #expect(
+                sum == whole, "bucket read \(index) at \(snapshot.cursor.sequence) is not the state after its entries")
         }
         let rebuilds = await cache.rebuilds
         #expect(rebuilds == 1, "the cache read everything again \(rebuilds - 1) times")
