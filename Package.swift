@@ -262,8 +262,9 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "OpsightMetrics", "OpsightTestSupport",
-                // The Redis client, for the cluster tests that check routing against a real Redis Cluster.
-                "Storage",
+                // The Redis client, for the cluster tests that check routing against a real Redis Cluster; the hot
+                // store's types and the window cache, for the sharded change feed's test there.
+                "Storage", "Collector", "QueryModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -115,6 +115,20 @@ extension RedisClient {
         return replies
     }
 
+    /// Like ``transactionPerSlot(_:)``, but every slot's transaction is sent at once (those of one master in one
+    /// write, every master in parallel), in no order between slots: for reads of several slots, each slot's read
+    /// atomic, in one round trip per master. Replies in the order of `commands`.
+    public func transactionsPerSlotAtOnce(_ commands: RESPCommands) async throws -> [RedisReply] {
+        guard let cluster else { return try await transaction(commands) }
+        let groups = try Self.slotGroups(commands)
+        let answers = try await runTransactions(groups.map { ($0.slot, $0.bytes, $0.indices.count) }, cluster)
+        var replies = [RedisReply](repeating: .null, count: commands.count)
+        for (group, answer) in zip(groups, answers) {
+            for (index, reply) in zip(group.indices, answer) { replies[index] = reply }
+        }
+        return replies
+    }
+
     /// Like ``transactionPerSlot(_:)``, but exactly once across slots even if this process dies between them.
     ///
     /// The slots' transactions, each with a `SET` of its slot's marker to `journal.sequence`, are first stored under

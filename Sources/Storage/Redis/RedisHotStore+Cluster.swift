@@ -7,19 +7,26 @@ import Foundation
 /// the position key is one of those slots, and a collector that starts again (or retries after a failure) finishes a
 /// journaled flush before reading its position.
 ///
-/// Consistent polls: the change-feed slot is the last one a flush writes, and `P:{changes}:inflight` holds (scored
-/// by start time) the collectors whose flush is under way. A poll that reads buckets reads the feed count and the
-/// in-flight set before and after them and keeps the buckets only when nothing was in flight and the count did not
-/// move; then the buckets are exactly the state after the feed's last entry, as on a single server.
+/// Consistent polls: the change feed is split into ``feedShardCount`` shards (``feedTags``), each collector writing
+/// its own; the collector's shard slot is the last one its flush writes, and the shard's `P:{changes-<n>}:inflight`
+/// holds (scored by start time) the collectors whose flush is under way. A poll that reads buckets reads every
+/// shard's count and in-flight set before and after them and keeps the buckets only when nothing was in flight in
+/// any shard and no count moved; then the buckets are exactly the state after every shard's last entry, as on a
+/// single server.
 extension RedisHotStore {
     /// Members of the in-flight set older than this are a collector that died mid-flush; polls ignore them.
     static let inflightStaleMs: Int64 = 30_000
     /// How often a poll tries for a quiet moment before giving up until the next one.
     static let pollAttempts = 40
 
-    var inflightKey: String { "\(changesKey):inflight" }
-    /// The fence (epoch copy) of the change feed's slot.
-    var changesFenceKey: String { fenceKey(RedisKeySlot.tag(for: RedisKeySlot.slot(changesKey))) }
+    /// The in-flight set of feed shard `shard`.
+    func inflightKey(shard: Int) -> String { "\(feedKey(shard: shard)):inflight" }
+    /// The in-flight set of the feed shard `collector` writes.
+    func inflightKey(of collector: String) -> String { inflightKey(shard: feedShard(of: collector)) }
+    /// The fence (epoch copy) of feed shard `shard`'s slot.
+    func changesFenceKey(shard: Int) -> String {
+        fenceKey(RedisKeySlot.tag(for: RedisKeySlot.slot(feedKey(shard: shard))))
+    }
     func journalKey(_ collector: String) -> String { "\(positionKey(collector)):journal" }
 
     func journal(_ collector: String, sequence: UInt64) -> RedisSlotJournal {
@@ -31,10 +38,10 @@ extension RedisHotStore {
 
     /// The cluster form of a commit's last step: `cmds` is the whole flush, ending with the position.
     func commitAcrossSlots(_ cmds: inout RESPCommands, position: UInt64, collector: String) async throws {
-        cmds.append("ZREM", .string(inflightKey), .string(collector))
+        let inflight = inflightKey(of: collector)
+        cmds.append("ZREM", .string(inflight), .string(collector))
         let commands = cmds
         let journal = journal(collector, sequence: position)
-        let inflight = inflightKey
         let now = clock.nowMs()
         _ = try await wrap { try await self.client.command("ZADD", .string(inflight), .int(now), .string(collector)) }
         try await wrap { try await self.client.transactionPerSlot(commands, journal: journal) }
@@ -54,7 +61,7 @@ extension RedisHotStore {
             let replies = try await wrap { try await self.client.pipeline(commands) }
             pair(plan.facts, keys: keys, hashes: replies[...], into: &w)
         }
-        var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true)
+        var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true, shard: feedShard(of: plan.collector))
         cmds.append("SET", .string(positionKey(plan.collector)), .string(String(plan.position)))
         if let expecting = plan.expecting {
             return try await guardedCommitAcrossSlots(
@@ -83,14 +90,14 @@ extension RedisHotStore {
     ) async throws -> GuardedCommit {
         tracker.begin(epoch: expecting.epoch)
         guard let epoch = expecting.epoch else { return .lost("this collector knows no epoch of the store yet") }
-        cmds.append("ZREM", .string(inflightKey), .string(collector))
+        let inflight = inflightKey(of: collector)
+        cmds.append("ZREM", .string(inflight), .string(collector))
         let commands = cmds
         let minimums = tracker.minimums(nowMs: clock.nowMs())
         let guarding = RedisSlotGuard(
             fence: fence, expected: epoch, marker: journal(collector, sequence: position).marker,
             minimum: { minimums[$0] ?? 0 }, sequence: position)
         let journalKey = journalKey(collector)
-        let inflight = inflightKey
         let now = clock.nowMs()
         _ = try await wrap { try await self.client.command("ZADD", .string(inflight), .int(now), .string(collector)) }
         let verdicts = try await wrap {
@@ -131,7 +138,7 @@ extension RedisHotStore {
     /// loss, reported by ``epochState(collector:)``.
     func finishInterruptedCommit(collector: String) async throws {
         let journal = journal(collector, sequence: 0)
-        let inflight = inflightKey
+        let inflight = inflightKey(of: collector)
         let tracker = tracker
         try await wrap {
             try await self.client.finishJournal(key: journal.key, marker: journal.marker) { slot, verdict in
@@ -143,31 +150,49 @@ extension RedisHotStore {
         }
     }
 
-    /// ``poll(after:buckets:)`` on a cluster: see the type's comment.
+    /// ``poll(after:buckets:)`` on a cluster: see the type's comment. Every feed shard is read in one transaction
+    /// of its own (all sent at once): its count, its entries after the cursor's position there, its in-flight
+    /// flushes and its fence; after the bucket reads, counts and in-flight sets again. The buckets are kept when no
+    /// shard had a flush in flight and no count moved: then every flush that reached any shard's feed had landed
+    /// whole before the buckets were read, and none landed during — the single-shard argument, shard by shard. The
+    /// shards' fences must agree (a rebuild's flip under way otherwise): that is the epoch.
     func pollAcrossSlots(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll {
+        let shards = feedShards
+        let positions = cursor.flatMap { ShardPositions(decoding: $0.id, shards: shards) }
         for attempt in 0..<Self.pollAttempts {
             let stale = clock.nowMs() - Self.inflightStaleMs
             var head = RESPCommands()
-            head.append("GET", .string(changeCountKey))
-            if let cursor {
-                head.append("XRANGE", .string(changesKey), .string("(" + cursor.id), .string("+"))
-            } else {
-                head.append("XREVRANGE", .string(changesKey), .string("+"), .string("-"), .string("COUNT"), .int(1))
+            for shard in 0..<shards {
+                let feed = feedKey(shard: shard)
+                head.append("GET", .string(changeCountKey(shard: shard)))
+                if let positions {
+                    head.append("XRANGE", .string(feed), .string("(" + positions.ids[shard]), .string("+"))
+                } else {
+                    head.append("XREVRANGE", .string(feed), .string("+"), .string("-"), .string("COUNT"), .int(1))
+                }
+                head.append("ZCOUNT", .string(inflightKey(shard: shard)), .int(stale), .string("+inf"))
+                // The epoch as the shard's slot holds it (its fence), read with the feed: a rebuild shows as a gap.
+                head.append("GET", .string(changesFenceKey(shard: shard)))
             }
-            head.append("ZCOUNT", .string(inflightKey), .int(stale), .string("+inf"))
-            // The epoch as the feed's slot holds it (its fence), read with the feed: a rebuild shows as a gap.
-            head.append("GET", .string(changesFenceKey))
             let before = head
-            let first = try await wrap { try await self.client.transaction(before) }
-            let epoch = first[3].string
+            let first = try await wrap { try await self.client.transactionsPerSlotAtOnce(before) }
+            let fences = Set((0..<shards).map { first[4 * $0 + 3].string })
+            let quiet = (0..<shards).allSatisfy { first[4 * $0 + 2].int == 0 }
+            guard fences.count == 1 else {
+                try await Task.sleep(for: .milliseconds(10 + 5 * attempt))
+                continue
+            }
+            let epoch = fences.first!
             configuration.signal?.observed(epoch: epoch)
+            let counts = (0..<shards).map { first[4 * $0] }
+            let entries = (0..<shards).map { first[4 * $0 + 1] }
             guard !buckets.isEmpty else {
-                return try makePoll(
-                    after: cursor, count: first[0], entries: first[1], buckets: [], services: [], bucketOrder: [],
-                    epoch: epoch)
+                return try makeShardedPoll(
+                    after: cursor, positions: positions, counts: counts, entries: entries, buckets: [], services: [],
+                    bucketOrder: [], epoch: epoch)
             }
             var names: [String] = []
-            if first[2].int == 0 { names = try await services() }
+            if quiet { names = try await services() }
             var reads = RESPCommands()
             var order: [String] = []
             var bucketOrder: [Int64] = []
@@ -182,20 +207,66 @@ extension RedisHotStore {
             var replies: [RedisReply] = []
             if !names.isEmpty { replies = try await wrap { try await self.client.pipeline(contents) } }
             var tail = RESPCommands()
-            tail.append("GET", .string(changeCountKey))
-            tail.append("ZCOUNT", .string(inflightKey), .int(stale), .string("+inf"))
+            for shard in 0..<shards {
+                tail.append("GET", .string(changeCountKey(shard: shard)))
+                tail.append("ZCOUNT", .string(inflightKey(shard: shard)), .int(stale), .string("+inf"))
+            }
             let after = tail
-            let second = try await wrap { try await self.client.transaction(after) }
-            if first[2].int == 0, second[1].int == 0, first[0] == second[0] {
-                return try makePoll(
-                    after: cursor, count: first[0], entries: first[1], buckets: replies[...], services: order,
-                    bucketOrder: bucketOrder, epoch: epoch)
+            let second = try await wrap { try await self.client.transactionsPerSlotAtOnce(after) }
+            let still = (0..<shards).allSatisfy { second[2 * $0 + 1].int == 0 && second[2 * $0] == counts[$0] }
+            if quiet && still {
+                return try makeShardedPoll(
+                    after: cursor, positions: positions, counts: counts, entries: entries, buckets: replies[...],
+                    services: order, bucketOrder: bucketOrder, epoch: epoch)
             }
             try await Task.sleep(for: .milliseconds(10 + 5 * attempt))
         }
         throw StorageError(
             .redis,
-            "the change feed at \(changesKey) never stood still while buckets were read (\(Self.pollAttempts) tries): "
-                + "flushes are back to back; the window cache tries again at its next poll")
+            "the change feed's \(shards) shards never stood still together while buckets were read "
+                + "(\(Self.pollAttempts) tries): flushes are back to back, or a rebuild's flip of the fences lasted; "
+                + "the window cache tries again at its next poll")
+    }
+
+    /// ``makePoll(after:count:entries:buckets:services:bucketOrder:epoch:)`` over the feed shards: the entries of
+    /// every shard (in shard order; change records are sums, their order does not matter), a gap when any shard's
+    /// count moved by other than its entries, the cursor of another layout or another epoch.
+    func makeShardedPoll(
+        after cursor: FeedCursor?, positions: ShardPositions?, counts: [RedisReply], entries: [RedisReply],
+        buckets replies: ArraySlice<RedisReply>, services order: [String], bucketOrder: [Int64], epoch: String?
+    ) throws -> FeedPoll {
+        var next = ShardPositions(counts: [], ids: [])
+        var changes: [[Int64: WindowData]] = []
+        var gap = cursor != nil && (positions == nil || cursor?.epoch != epoch)
+        for shard in counts.indices {
+            let count = counts[shard].int.map { UInt64(max(0, $0)) } ?? 0
+            let list = entries[shard].array ?? []
+            var lastID = positions?.ids[shard] ?? "0-0"
+            for entry in list {
+                guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
+                    fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
+                else {
+                    throw StorageError(.corrupt, "\(feedKey(shard: shard)) holds an entry that is not a change record")
+                }
+                lastID = id
+                if cursor != nil { changes.append(change) }
+            }
+            if let positions {
+                let before = positions.counts[shard]
+                if count < before || count - before != UInt64(list.count) { gap = true }
+            }
+            next.counts.append(count)
+            next.ids.append(lastID)
+        }
+        var contents: [Int64: WindowData] = [:]
+        for (i, reply) in replies.enumerated() {
+            guard let items = reply.array, !items.isEmpty else { continue }
+            var reader = HotFieldReader(service: order[i])
+            reader.add(pairs: items)
+            reader.finish(into: &contents[bucketOrder[i], default: WindowData()])
+        }
+        return FeedPoll(
+            cursor: FeedCursor(sequence: next.counts.reduce(0, +), id: next.encoded, epoch: epoch), changes: changes,
+            gap: gap, buckets: contents)
     }
 }

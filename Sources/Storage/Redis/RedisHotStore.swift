@@ -11,7 +11,8 @@ import OpsightMetrics
 ///   counts, `dz`/`d<i>` duration sketch, `wz`/`w<i>` wait sketch) and `l␟level`; expires `retention`
 ///   after its bucket ends.
 /// - `P:{S}:totals` — the same count fields, never expiring: the `_total` counters.
-/// - `P:services` — set of services; `P:wal:<collector>` — the log position each collector committed.
+/// - `P:services` — set of services (on a cluster one per feed shard, below); `P:wal:<collector>` — the log position
+///   each collector committed.
 /// - `P:funnel:<name>` — a sorted set of funnel step records (`step␟time␟entity`, scored by time), trimmed to
 ///   the retention at every commit that adds to it.
 /// - `P:changes` — a stream with one entry per commit holding its bucket increments (``ChangeRecord``), and
@@ -30,8 +31,9 @@ import OpsightMetrics
 /// and read first on the same connection: if another collector changes any of it before `EXEC`, nothing is
 /// applied and the commit is worked out again.
 ///
-/// On a Redis Cluster (see `RedisHotStore+Cluster.swift`) the change feed and its count are `P:{changes}` and
-/// `P:{changes}:count`, in one slot with `P:{changes}:inflight`, the collectors whose flush is under way; a flush is
+/// On a Redis Cluster (see `RedisHotStore+Cluster.swift`) the change feed, its count, the funnel log and the services
+/// set are split into 16 feed shards `P:{changes-<n>}…` spread over the slot space, each collector writing its own
+/// (with `P:{changes-<n>}:inflight`, the collectors whose flush is under way) and readers reading all; a flush is
 /// one `MULTI` per slot, journaled in `P:wal:<collector>:journal` with a marker `P:{tag}:once:<collector>` per slot
 /// so that it lands exactly once even when the collector dies between slots. No `WATCH` spans slots there: job facts
 /// are read, then the flush goes slot by slot (``commitOnCluster(_:)``); the epoch guard is checked per slot, by a
@@ -101,10 +103,50 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     }
 
     func bucketKey(_ service: String, _ bucket: Int64) -> String { "\(tag(service)):h:\(bucket)" }
-    var servicesKey: String { "\(configuration.keyPrefix):services" }
     var keyPrefix: String { configuration.keyPrefix }
-    var changesKey: String { client.isCluster ? "\(keyPrefix):{changes}" : "\(keyPrefix):changes" }
-    var changeCountKey: String { "\(changesKey):count" }
+    /// The services set, the change feed and its count on a single server (shard 0 of the feed's one shard).
+    var servicesKey: String { servicesKey(shard: 0) }
+    var changesKey: String { feedKey(shard: 0) }
+    var changeCountKey: String { changeCountKey(shard: 0) }
+
+    // MARK: - Feed shards
+
+    /// How many shards the change feed, the funnel log, the in-flight set and the services set are split into on a
+    /// Redis Cluster (``feedTags``); one on a single server.
+    static let feedShardCount = 16
+    var feedShards: Int { client.isCluster ? Self.feedShardCount : 1 }
+
+    /// The hash tag of each feed shard on a Redis Cluster: shard i's is `changes-<n>` with the least n whose slot lies
+    /// in `[i·1024, (i+1)·1024)`. Spread evenly over the slot space, the shards spread over the masters whatever the
+    /// slot assignment (a master holds a range of slots), so no master takes every collector's feed writes and every
+    /// reader's polls; a name found by search, not a fixed list, so that it never drifts from the slot function.
+    static let feedTags: [String] = (0..<feedShardCount).map { i in
+        let width = RedisKeySlot.count / feedShardCount
+        var n = 0
+        while RedisKeySlot.slot("changes-\(n)") / width != i { n += 1 }
+        return "changes-\(n)"
+    }
+
+    /// The stream of feed shard `shard`; its other keys (count, in-flight set, funnel log, services) are suffixes.
+    func feedKey(shard: Int) -> String {
+        client.isCluster ? "\(keyPrefix):{\(Self.feedTags[shard])}" : "\(keyPrefix):changes"
+    }
+    func changeCountKey(shard: Int) -> String { "\(feedKey(shard: shard)):count" }
+    func servicesKey(shard: Int) -> String {
+        client.isCluster ? "\(feedKey(shard: shard)):services" : "\(keyPrefix):services"
+    }
+
+    /// The feed shard a collector writes: FNV-1a of its ID (stable across processes, unlike `Hasher`), modulo the
+    /// shard count.
+    func feedShard(of collector: String) -> Int {
+        guard client.isCluster else { return 0 }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in collector.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x100_0000_01b3
+        }
+        return Int(h % UInt64(Self.feedShardCount))
+    }
     func positionKey(_ collector: String) -> String { "\(configuration.keyPrefix):wal:\(collector)" }
     // On a cluster the epoch and the rebuild lock share a slot, so one connection can WATCH the lock and write both.
     var epochKey: String { client.isCluster ? "\(keyPrefix):{epoch}" : "\(keyPrefix):epoch" }
@@ -256,22 +298,23 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
 
     /// The commands of `w` with the bucket expiries, the services set, the funnel records and (when `changeFeed`)
     /// the change feed entry.
-    func finish(_ w: Writes, funnelSteps: Set<FunnelStepRecord>, changeFeed: Bool) -> RESPCommands {
+    /// `shard` is the feed shard written (the committing collector's; any for a rebuild's load, which has no feed).
+    func finish(_ w: Writes, funnelSteps: Set<FunnelStepRecord>, changeFeed: Bool, shard: Int = 0) -> RESPCommands {
         var cmds = w.cmds
         for (key, bucket) in w.touched {
             let expireAt = bucket * (TimeBucket.hotWidthMs / 1000) + configuration.retentionSeconds
             cmds.append("EXPIREAT", .string(key), .int(expireAt))
         }
         if !w.services.isEmpty {
-            cmds.append([.string("SADD"), .string(servicesKey)] + w.services.map { .string($0) })
+            cmds.append([.string("SADD"), .string(servicesKey(shard: shard))] + w.services.map { .string($0) })
         }
         appendFunnelSteps(funnelSteps, to: &cmds)
-        if changeFeed { appendFunnelLog(funnelSteps, to: &cmds) }
+        if changeFeed { appendFunnelLog(funnelSteps, shard: shard, to: &cmds) }
         if changeFeed && !w.change.isEmpty {
             // The same increments, as one entry of the change feed that window caches follow (see `poll`).
-            cmds.append("INCR", .string(changeCountKey))
+            cmds.append("INCR", .string(changeCountKey(shard: shard)))
             cmds.append(
-                "XADD", .string(changesKey), .string("MAXLEN"), .string("~"), .int(configuration.changeFeedLength),
+                "XADD", .string(feedKey(shard: shard)), .string("MAXLEN"), .string("~"), .int(configuration.changeFeedLength),
                 .string("*"), .string("d"), .bytes(w.change.encoded()))
         }
         return cmds
@@ -400,10 +443,18 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         return out
     }
 
+    /// Every service: on a Redis Cluster the union of the feed shards' sets (each collector adds to its own shard's).
     public func services() async throws -> [String] {
-        let key = servicesKey
-        let reply = try await wrap { try await self.client.command("SMEMBERS", .string(key)) }
-        return (reply.array ?? []).compactMap(\.string).sorted()
+        guard client.isCluster else {
+            let key = servicesKey
+            let reply = try await wrap { try await self.client.command("SMEMBERS", .string(key)) }
+            return (reply.array ?? []).compactMap(\.string).sorted()
+        }
+        var cmds = RESPCommands()
+        for shard in 0..<feedShards { cmds.append("SMEMBERS", .string(servicesKey(shard: shard))) }
+        let commands = cmds
+        let replies = try await wrap { try await self.client.pipeline(commands) }
+        return Set(replies.flatMap { ($0.array ?? []).compactMap(\.string) }).sorted()
     }
 
     public func funnelSteps(funnel: String, afterMs: Int64, throughMs: Int64) async throws -> [FunnelStepRecord] {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Storage
 import Testing
 
 #if canImport(Glibc)
@@ -122,6 +123,106 @@ struct ClusterEndToEndTests {
         await rig.stop(card)
     }
 
+    /// A collector restarted while a shard fails over: it wrote batches whose services live on one shard only (sent
+    /// to it directly, not through haproxy, and the other two collectors ingest nothing), that shard's replica is cut
+    /// off, the collector goes on for 1.2 s and is then killed (`kill -9`), the master dies and the stale replica
+    /// takes over, and the collector starts again. Only it committed in those slots, so only it can notice the
+    /// loss: it does from `<wal>/hot-slots` (what it committed per slot before the kill), and the rebuild makes every
+    /// collector whole. Its position and journal keys are kept off that shard, so a restart does not simply replay
+    /// from an older position (which would repair the slots without anyone noticing).
+    @Test func aCollectorRestartedThroughAFailoverFindsTheLossInItsSlots() async throws {
+        let rig = try await Rig.start(label: "restart")
+        let card = Scorecard()
+        do {
+            let b = rig.servers[1]
+            var ids: [String] = []
+            for server in rig.servers { ids.append(try await Self.collectorID(server)) }
+            let prefix = b.keyPrefix
+            let kept = ["\(prefix):wal:\(ids[1])", "\(prefix):wal:\(ids[1]):journal"].map { RedisKeySlot.slot($0) }
+            let masters = try await rig.cluster.nodes().filter { $0.isMaster && !$0.slots.isEmpty }
+            guard
+                let target = masters.first(where: { m in
+                    !kept.contains { slot in m.slots.contains { $0.contains(slot) } }
+                })
+            else { throw E2EError("every master holds b's position or journal (slots \(kept))") }
+            let (master, replica) = try await rig.cluster.shard(ofSlot: target.slots[0].lowerBound)
+            let ledger = Ledger()
+            ledger.place { name in target.slots.contains { $0.contains(RedisKeySlot.slot("{\(name)}")) } }
+            print("e2e[cluster]: batches go to collector b (\(ids[1])) only, every service on master \(master)")
+
+            // Where a's and c's positions are, found now: with the replica paused, `CLUSTER NODES` may ask it.
+            var others: [(key: String, master: Int)] = []
+            for id in [ids[0], ids[2]] {
+                let key = "\(prefix):wal:\(id)"
+                others.append((key, try await rig.cluster.shard(ofSlot: RedisKeySlot.slot(key)).master))
+            }
+            let senders = (0..<2).map { _ in Task { await Self.send(until: ledger, to: rig, url: b.baseURL) } }
+            try await Task.sleep(for: .seconds(2))
+            let othersBefore = try await Self.positions(others, rig)
+            rig.cluster.pause(replica)
+            _ = try await rig.cluster.cli(master, ["CLIENT", "KILL", "TYPE", "replica"])
+            let cutAt = ledger.all.count
+            let lostFrom = try await rig.cluster.cli(master, ["INFO", "replication"])
+            try await Task.sleep(for: .milliseconds(1_200))
+            let lostTo = try await rig.cluster.cli(master, ["INFO", "replication"])
+            ledger.stop()
+            await b.crash()
+            for s in senders { await s.value }
+            let othersAfter = try await Self.positions(others, rig)
+            print(
+                "e2e[cluster]: \(ledger.all.count - cutAt) batches sent to b while cut off, master offsets "
+                    + "\(Self.offset(lostFrom)) → \(Self.offset(lostTo)); kill -9 of b")
+            // Collectors a and c committed nothing meanwhile: only b has anything to miss on that shard.
+            card.equal(othersAfter, othersBefore, "positions of collectors a and c across the cut")
+            await rig.cluster.kill9(master)
+            rig.cluster.resume(replica)
+            try await eventually("replica \(replica) promoted", timeout: .seconds(30)) {
+                let up = try await rig.cluster.nodes().contains {
+                    $0.port == replica && $0.isMaster && !$0.slots.isEmpty
+                }
+                return (up, "not yet")
+            }
+            try await b.start(timeout: .seconds(60))
+            print("e2e[cluster]: replica \(replica) promoted, collector b started again")
+            try await Self.verify(ledger, rig, card, extra: [:])
+            for (index, server) in rig.servers.enumerated() {
+                let status = try await server.client.request(.get, "/api/v1/status", token: server.readToken)
+                let body = (try? JSONSerialization.jsonObject(with: status.body) as? [String: Any]) ?? [:]
+                let redis = (body["stores"] as? [String: Any])?["redis"] as? [String: Any]
+                let rebuilds = (redis?["rebuilds"] as? NSNumber)?.intValue ?? -1
+                card.equal(redis?["state"] as? String, "ok", "collector \(index): hot store state after the repair")
+                card.check(rebuilds >= 1, "collector \(index) took the rebuilt epoch: \(rebuilds) rebuilds")
+                let log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
+                for line in log.split(separator: "\n") where line.contains("hot store") {
+                    print("e2e[cluster]: collector \(index): \(line.prefix(400))")
+                }
+                if index == 1 {
+                    // In what b logged after its restart.
+                    let restarted = log.components(separatedBy: "opsight killed with SIGKILL").last ?? ""
+                    card.check(restarted.contains("hot store lost data"), "the restarted collector b found the loss")
+                }
+            }
+        } catch {
+            card.fail("\(error)")
+        }
+        await rig.stop(card)
+    }
+
+    /// The collector ID a server reports in `/api/v1/status`.
+    static func collectorID(_ server: OpsightServer) async throws -> String {
+        let status = try await server.client.request(.get, "/api/v1/status", token: server.readToken)
+        let body = (try? JSONSerialization.jsonObject(with: status.body) as? [String: Any]) ?? [:]
+        guard let id = body["collector_id"] as? String else { throw E2EError("no collector_id in the status") }
+        return id
+    }
+
+    /// The hot positions (`P:wal:<collector>` keys) read from the masters that hold them ("" for none).
+    static func positions(_ keys: [(key: String, master: Int)], _ rig: Rig) async throws -> [String] {
+        var out: [String] = []
+        for (key, master) in keys { out.append(try await rig.cluster.cli(master, ["GET", key])) }
+        return out
+    }
+
     /// `master_repl_offset` from `INFO replication`: how many bytes of writes the master has produced.
     static func offset(_ info: String) -> String {
         info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("master_repl_offset:") }.map(String.init) ?? "?"
@@ -136,7 +237,12 @@ struct ClusterEndToEndTests {
         private var next = 0
         private var outcomes: [Int: Outcome] = [:]
         private var stopping = false
+        private var placement: (@Sendable (String) -> Bool)?
         let runID = E2EEnvironment.randomID(6)
+
+        /// Services must satisfy `accept` (e.g. hash to one shard): batch n's is then `cl-<run>-<n>` or, when that
+        /// does not, the first `cl-<run>-<n>x<k>` that does. Set before the first batch.
+        func place(_ accept: @escaping @Sendable (String) -> Bool) { lock.withLock { placement = accept } }
 
         func take() -> Int? {
             lock.withLock {
@@ -148,7 +254,11 @@ struct ClusterEndToEndTests {
         func record(_ n: Int, _ o: Outcome) { lock.withLock { outcomes[n] = o } }
         func stop() { lock.withLock { stopping = true } }
         var all: [Int: Outcome] { lock.withLock { outcomes } }
-        func service(_ n: Int) -> String { "cl-\(runID)-\(n)" }
+        func service(_ n: Int) -> String {
+            let name = "cl-\(runID)-\(n)"
+            guard let accept = lock.withLock({ placement }), !accept(name) else { return name }
+            return (0...).lazy.map { "\(name)x\($0)" }.first(where: accept)!
+        }
         func service(_ name: String) -> String { "cl-\(runID)-\(name)" }
 
         /// The duration (ms) and status of event i of batch n.
@@ -157,7 +267,8 @@ struct ClusterEndToEndTests {
         }
     }
 
-    static func send(until ledger: Ledger, to rig: Rig) async {
+    /// Sends batches until the ledger stops, through haproxy or to `url` (one collector) when given.
+    static func send(until ledger: Ledger, to rig: Rig, url: String? = nil) async {
         while let n = ledger.take() {
             let service = ledger.service(n)
             let ts = E2EEnvironment.nowMs
@@ -166,7 +277,7 @@ struct ClusterEndToEndTests {
                 return
                     #"{"ts":\#(ts - Int64(i)),"service":"\#(service)","route":"/c","method":"POST","status":\#(e.status),"duration_ms":\#(e.ms)}"#
             }
-            var request = HTTPClientRequest(url: rig.balancerURL + "/v1/ingest")
+            var request = HTTPClientRequest(url: (url ?? rig.balancerURL) + "/v1/ingest")
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(rig.servers[0].opsToken)")
             request.headers.add(name: "Content-Type", value: "application/x-ndjson")
