@@ -59,27 +59,44 @@ extension RedisHotStore {
     ) throws -> FeedPoll {
         let count = countReply.int.map { UInt64(max(0, $0)) } ?? 0
         let entries = entriesReply.array ?? []
-        var lastID = cursor?.id ?? "0-0"
         var changes: [[Int64: WindowData]] = []
-        for entry in entries {
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
-                fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
-            else { throw StorageError(.corrupt, "\(changesKey) holds an entry that is not a change record") }
-            lastID = id
-            if cursor != nil { changes.append(change) }
-        }
+        let lastID =
+            try Self.changeRecords(entries, of: changesKey, keep: cursor != nil, into: &changes) ?? cursor?.id ?? "0-0"
         let gap =
             cursor.map { $0.epoch != epoch || count < $0.sequence || count - $0.sequence != UInt64(entries.count) }
             ?? false
+        return FeedPoll(
+            cursor: FeedCursor(sequence: count, id: lastID, epoch: epoch), changes: changes, gap: gap,
+            buckets: Self.bucketContents(replies, services: order, buckets: bucketOrder))
+    }
+
+    /// The change records of `entries` (an `XRANGE` reply of stream `key`), appended to `changes` when `keep`;
+    /// returns the last entry's id (nil: none).
+    static func changeRecords(
+        _ entries: [RedisReply], of key: String, keep: Bool, into changes: inout [[Int64: WindowData]]
+    ) throws -> String? {
+        var lastID: String?
+        for entry in entries {
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
+                fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
+            else { throw StorageError(.corrupt, "\(key) holds an entry that is not a change record") }
+            lastID = id
+            if keep { changes.append(change) }
+        }
+        return lastID
+    }
+
+    /// Bucket contents from `HGETALL` replies: the i-th is bucket `buckets[i]` of service `services[i]`.
+    static func bucketContents(
+        _ replies: some Sequence<RedisReply>, services: [String], buckets: [Int64]
+    ) -> [Int64: WindowData] {
         var contents: [Int64: WindowData] = [:]
         for (i, reply) in replies.enumerated() {
             guard let items = reply.array, !items.isEmpty else { continue }
-            var reader = HotFieldReader(service: order[i])
+            var reader = HotFieldReader(service: services[i])
             reader.add(pairs: items)
-            reader.finish(into: &contents[bucketOrder[i], default: WindowData()])
+            reader.finish(into: &contents[buckets[i], default: WindowData()])
         }
-        return FeedPoll(
-            cursor: FeedCursor(sequence: count, id: lastID, epoch: epoch), changes: changes, gap: gap,
-            buckets: contents)
+        return contents
     }
 }

@@ -241,16 +241,9 @@ extension RedisHotStore {
         for shard in counts.indices {
             let count = counts[shard].int.map { UInt64(max(0, $0)) } ?? 0
             let list = entries[shard].array ?? []
-            var lastID = positions?.ids[shard] ?? "0-0"
-            for entry in list {
-                guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
-                    fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
-                else {
-                    throw StorageError(.corrupt, "\(feedKey(shard: shard)) holds an entry that is not a change record")
-                }
-                lastID = id
-                if cursor != nil { changes.append(change) }
-            }
+            let lastID =
+                try Self.changeRecords(list, of: feedKey(shard: shard), keep: cursor != nil, into: &changes)
+                ?? positions?.ids[shard] ?? "0-0"
             if let positions {
                 let before = positions.counts[shard]
                 if count < before || count - before != UInt64(list.count) { gap = true }
@@ -258,15 +251,8 @@ extension RedisHotStore {
             next.counts.append(count)
             next.ids.append(lastID)
         }
-        var contents: [Int64: WindowData] = [:]
-        for (i, reply) in replies.enumerated() {
-            guard let items = reply.array, !items.isEmpty else { continue }
-            var reader = HotFieldReader(service: order[i])
-            reader.add(pairs: items)
-            reader.finish(into: &contents[bucketOrder[i], default: WindowData()])
-        }
         return FeedPoll(
             cursor: FeedCursor(sequence: next.counts.reduce(0, +), id: next.encoded, epoch: epoch), changes: changes,
-            gap: gap, buckets: contents)
+            gap: gap, buckets: Self.bucketContents(replies, services: order, buckets: bucketOrder))
     }
 }
