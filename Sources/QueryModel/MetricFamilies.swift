@@ -88,15 +88,18 @@ public struct MetricFamilies: SampleSource {
         }
         selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
         var list = SampleList()
-        try await write(to: &list, at: time, selection: selection)
+        try await write(to: &list, at: time, selection: selection, ordered: false)
         return list.samples.compactMap { s in
             let labels = Labels(s.labels + [(Labels.metricName, s.name)])
             return matchers.allSatisfy { $0.matches(labels) } ? Sample(labels: labels, value: s.value) : nil
         }
     }
 
-    /// Writes the selected families at `time` to `sink`.
-    func write(to sink: inout some SampleSink, at time: EvaluationTime, selection: Selection) async throws {
+    /// Writes the selected families at `time` to `sink`, their series in label order unless `ordered` is false (a
+    /// PromQL selection, which the evaluator sorts in its own order).
+    func write(
+        to sink: inout some SampleSink, at time: EvaluationTime, selection: Selection, ordered: Bool = true
+    ) async throws {
         let name = selection.name
         func wants(_ names: Set<String>) -> Bool { name.map(names.contains) ?? true }
         let windows = selection.windowsMs ?? configuration.windowsMs
@@ -109,7 +112,7 @@ public struct MetricFamilies: SampleSource {
         if wants(Self.windowedNames) {
             WindowFamilies(
                 windows: data.filter { windows.contains($0.0) }, quantiles: selection.quantiles ?? configuration.quantiles,
-                only: name
+                only: name, ordered: ordered
             ).write(to: &sink)
         }
         if let funnels, !funnels.funnels.isEmpty, wants(FunnelFamilies.names) {
@@ -122,7 +125,7 @@ public struct MetricFamilies: SampleSource {
         }
         guard current else { return }
         if wants(Self.counterNames) {
-            CounterFamilies(totals: try await totals.totals(), only: name).write(to: &sink)
+            CounterFamilies(totals: try await totals.totals(), only: name, ordered: ordered).write(to: &sink)
         }
         if wantsSeries {
             let series = data.last { $0.0 <= 3_600_000 }?.1 ?? WindowData()

@@ -12,6 +12,9 @@ struct WindowFamilies {
     /// The one family to write (nil: all): a query names one, and building every other family's samples for
     /// 10 000 series only to drop them would cost more than the query itself.
     var only: String? = nil
+    /// Whether series are written in label order (the exposition); a PromQL selection is sorted by the evaluator in
+    /// its own order, so sorting 10 000 series here first would be wasted.
+    var ordered = true
 
     func write(to p: inout some SampleSink) {
         // Each window's series in label order, sorted once for the three per-series families rather than per family
@@ -19,7 +22,9 @@ struct WindowFamilies {
         let perSeries = ["opsight_request_latency_seconds", "opsight_request_rate", "opsight_request_error_ratio"]
         let sorted: [(String, [(key: RequestKey, value: RequestStats)])] =
             perSeries.contains(where: wants)
-            ? windows.map { w, d in (PromDuration.format(w), d.requests.sorted(by: { Self.order($0.key, $1.key) })) } : []
+            ? windows.map { w, d in
+                (PromDuration.format(w), ordered ? d.requests.sorted(by: { Self.order($0.key, $1.key) }) : Array(d.requests))
+            } : []
         if wants("opsight_request_latency_seconds") {
             p.family(
                 "opsight_request_latency_seconds", type: "summary", help: "Request latency quantile over the window.")
@@ -139,6 +144,8 @@ struct CounterFamilies {
     let totals: WindowData
     /// The one family to write (nil: all).
     var only: String? = nil
+    /// Whether series are written in label order (see ``WindowFamilies/ordered``).
+    var ordered = true
 
     func write(to p: inout some SampleSink) {
         if only == nil || only == "opsight_requests_total" { requests(to: &p) }
@@ -148,7 +155,8 @@ struct CounterFamilies {
 
     private func requests(to p: inout some SampleSink) {
         p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
-        for (k, s) in totals.requests.sorted(by: { WindowFamilies.order($0.key, $1.key) }) {
+        let series = ordered ? totals.requests.sorted(by: { WindowFamilies.order($0.key, $1.key) }) : Array(totals.requests)
+        for (k, s) in series {
             for c in 1...5 where s.count(ofClass: c) > 0 {
                 p.sample(
                     "opsight_requests_total", labels: WindowFamilies.labels(k) + [("code_class", "\(c)xx")],
