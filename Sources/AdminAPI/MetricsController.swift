@@ -18,10 +18,10 @@ public struct MetricsController<Context: RequestContext>: Sendable {
     public func register(on routes: ScopedRoutes<Context>) {
         let group = isPublic ? routes.unauthenticated() : routes.group(scope: .read)
         group.get("/metrics") { _, _ in
-            let text = try await families.exposition()
+            let bytes = try await families.expositionBytes()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 }

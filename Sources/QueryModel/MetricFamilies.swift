@@ -73,9 +73,14 @@ public struct MetricFamilies: SampleSource {
 
     /// The whole exposition at the current time, in the text format.
     public func exposition() async throws -> String {
+        String(decoding: try await expositionBytes(), as: UTF8.self)
+    }
+
+    /// ``exposition()`` as UTF-8 bytes, as `/metrics` sends it.
+    public func expositionBytes() async throws -> [UInt8] {
         var text = PrometheusText()
         try await write(to: &text, at: .now(clock.nowMs()), selection: .all)
-        return text.output
+        return text.bytes
     }
 
     public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {

@@ -29,40 +29,68 @@ struct SampleList: SampleSink {
 }
 
 /// Writes the Prometheus text exposition format 0.0.4: HELP and TYPE once per family, escaped label values.
+///
+/// Built as UTF-8 bytes: at 10 000 series a scrape is ~300 000 samples and ~40 MB, and building it from `String`s
+/// (a label value walked by `Character`, each piece an interpolation) was most of the scrape's time.
 struct PrometheusText: SampleSink {
-    private(set) var output = ""
+    private(set) var bytes: [UInt8] = []
+
+    /// The exposition as text.
+    var output: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Starts a family.
     mutating func family(_ name: String, type: String, help: String) {
-        output += "# HELP \(name) \(Self.escapeHelp(help))\n# TYPE \(name) \(type)\n"
+        append("# HELP ")
+        append(name)
+        bytes.append(UInt8(ascii: " "))
+        append(Self.escapeHelp(help))
+        append("\n# TYPE ")
+        append(name)
+        bytes.append(UInt8(ascii: " "))
+        append(type)
+        bytes.append(UInt8(ascii: "\n"))
     }
 
     /// One sample of the current family; non-finite values are skipped.
     mutating func sample(_ name: String, labels: [(String, String)], _ value: Double) {
         guard value.isFinite else { return }
-        output += name
+        append(name)
         if !labels.isEmpty {
-            output += "{" + labels.map { $0.0 + "=\"" + Self.escapeLabel($0.1) + "\"" }.joined(separator: ",") + "}"
+            bytes.append(UInt8(ascii: "{"))
+            for (i, label) in labels.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                append(label.0)
+                bytes.append(UInt8(ascii: "="))
+                bytes.append(UInt8(ascii: "\""))
+                appendEscaped(label.1)
+                bytes.append(UInt8(ascii: "\""))
+            }
+            bytes.append(UInt8(ascii: "}"))
         }
-        output += " " + Self.format(value) + "\n"
+        bytes.append(UInt8(ascii: " "))
+        append(Self.format(value))
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    private mutating func append(_ s: String) {
+        bytes.append(contentsOf: s.utf8)
+    }
+
+    /// A label value with `\`, `"` and newline escaped, as the format requires.
+    private mutating func appendEscaped(_ s: String) {
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            default: bytes.append(b)
+            }
+        }
     }
 
     static func format(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
-    }
-
-    static func escapeLabel(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return out
     }
 
     static func escapeHelp(_ s: String) -> String {

@@ -1,0 +1,21 @@
+import Testing
+
+@testable import QueryModel
+
+/// The exposition's bytes: label values escaped as the text format 0.0.4 requires (`\`, `"`, newline), anything else
+/// (non-ASCII included) kept as it is, HELP escaped, non-finite samples left out.
+@Suite struct PrometheusTextTests {
+    @Test func labelValuesAreEscapedAndOtherTextKept() {
+        var text = PrometheusText()
+        text.family("m", type: "gauge", help: "a \\ b\nc")
+        text.sample("m", labels: [("route", "/a\\b\"c\nd"), ("service", "é✓ \u{1F600}")], 1.5)
+        text.sample("m", labels: [("route", "x")], .nan)
+        text.sample("m", labels: [], 3)
+        #expect(
+            text.output
+                == "# HELP m a \\\\ b\\nc\n# TYPE m gauge\n"
+                + "m{route=\"/a\\\\b\\\"c\\nd\",service=\"é✓ \u{1F600}\"} 1.5\n"
+                + "m 3\n")
+        #expect(text.bytes == Array(text.output.utf8))
+    }
+}
