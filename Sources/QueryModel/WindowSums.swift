@@ -36,25 +36,11 @@ public struct WindowSums: Sendable {
     /// The sum of each window, by its key.
     public private(set) var sums: [Int64: WindowData]
 
-    /// Sums built from `contents` (absent buckets are empty), the windows ending at bucket `newest`.
-    public init(shapes: [Int64: WindowShape], newest: Int64, contents: [Int64: WindowData]) {
-        self.shapes = shapes
-        self.newest = newest
-        self.sums = [:]
-        for (key, shape) in shapes { sums[key] = Self.sum(contents, shape.range(newest)) }
-    }
-
     /// Sums given per window (`sums[key]`: the sum of `shapes[key]`'s buckets ending at `newest`).
     public init(shapes: [Int64: WindowShape], newest: Int64, sums: [Int64: WindowData]) {
         self.shapes = shapes
         self.newest = newest
         self.sums = sums
-    }
-
-    /// Every bucket some window ending at `newest` covers.
-    public static func buckets(shapes: [Int64: WindowShape], newest: Int64) -> [Int64] {
-        guard let oldest = shapes.values.map({ $0.range(newest).lowerBound }).min() else { return [] }
-        return Array(oldest...newest)
     }
 
     /// The oldest bucket any window holds now: changes to older buckets concern none of the sums.
@@ -91,7 +77,7 @@ public struct WindowSums: Sendable {
         for (key, shape) in shapes {
             let (old, new) = (shape.range(newest), shape.range(bucket))
             if new.lowerBound > old.upperBound {
-                sums[key] = Self.sum(contents, new)
+                sums[key] = WindowData.sum(of: contents, in: new)
                 continue
             }
             if new.lowerBound > old.lowerBound {
@@ -106,11 +92,5 @@ public struct WindowSums: Sendable {
         }
         newest = bucket
         return true
-    }
-
-    private static func sum(_ contents: [Int64: WindowData], _ range: ClosedRange<Int64>) -> WindowData {
-        var out = WindowData()
-        for (b, d) in contents where range.contains(b) { out.merge(d) }
-        return out
     }
 }

@@ -22,14 +22,7 @@ extension ChangeFeed {
             return (try await poll(after: nil, buckets: []).cursor, ranges.map { _ in WindowData() })
         }
         let p = try await poll(after: nil, buckets: Array(lo...hi))
-        return (
-            p.cursor,
-            ranges.map { r in
-                var out = WindowData()
-                for (b, d) in p.buckets where r.contains(b) { out.merge(d) }
-                return out
-            }
-        )
+        return (p.cursor, ranges.map { WindowData.sum(of: p.buckets, in: $0) })
     }
 
     /// Every change, whatever `changesWithin` says: the hot store's records carry their cells already.
@@ -85,6 +78,15 @@ extension Delta {
         }
         for (k, v) in jobs { out[k.bucket, default: WindowData()].jobs[k.key, default: JobStats()].merge(v) }
         for (k, v) in logs { out[k.bucket, default: WindowData()].logs[k.key, default: LogStats()].merge(v) }
+        return out
+    }
+}
+
+extension WindowData {
+    /// The sum of the buckets of `contents` (by bucket) that lie in `range`.
+    public static func sum(of contents: [Int64: WindowData], in range: ClosedRange<Int64>) -> WindowData {
+        var out = WindowData()
+        for (b, d) in contents where range.contains(b) { out.merge(d) }
         return out
     }
 }
