@@ -61,8 +61,15 @@ struct HotFieldReader {
     }
 
     /// Merges what was read into `out`; series left with nothing (only unknown stats) are not listed.
+    ///
+    /// A request series' count is the larger of its `n` fields and the sum of its status classes: writers leave `n` out
+    /// when it equals that sum (``RedisHotStore/add(_:to:)``), and older hashes that have it count the same requests in
+    /// both.
     func finish(into out: inout WindowData) {
-        for (k, s) in zip(requestKeys, requests) where !s.isZero { out.requests[k, default: RequestStats()].merge(s) }
+        for (k, var s) in zip(requestKeys, requests) where !s.isZero {
+            s.count = max(s.count, s.class1xx &+ s.class2xx &+ s.class3xx &+ s.class4xx &+ s.class5xx)
+            out.requests[k, default: RequestStats()].merge(s)
+        }
         for (k, s) in zip(jobKeys, jobs) where !s.isZero { out.jobs[k, default: JobStats()].merge(s) }
         if !logs.isZero { out.logs[service, default: LogStats()].merge(logs) }
     }

@@ -99,10 +99,13 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
 
     func tag(_ service: String) -> String {
         // A '}' would end the hash tag early; the key stays unique either way, only its slot would move.
-        "\(configuration.keyPrefix):{\(service.replacingOccurrences(of: "}", with: "%7D"))}"
+        guard service.utf8.contains(UInt8(ascii: "}")) else { return "\(configuration.keyPrefix):{\(service)}" }
+        return "\(configuration.keyPrefix):{\(service.replacingOccurrences(of: "}", with: "%7D"))}"
     }
 
-    func bucketKey(_ service: String, _ bucket: Int64) -> String { "\(tag(service)):h:\(bucket)" }
+    func bucketKey(_ service: String, _ bucket: Int64) -> String { bucketKey(tag: tag(service), bucket) }
+    /// The bucket hash of a service whose ``tag(_:)`` is `tag`.
+    func bucketKey(tag: String, _ bucket: Int64) -> String { "\(tag):h:\(bucket)" }
     var keyPrefix: String { configuration.keyPrefix }
     /// The services set, the change feed and its count on a single server (shard 0 of the feed's one shard).
     var servicesKey: String { servicesKey(shard: 0) }
@@ -262,39 +265,65 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     }
 
     /// Adds the increments of every cell of `delta` (bucket hashes, totals, the change record) to `w`.
+    ///
+    /// A request cell's count is not written when it equals the sum of its status classes, which it always does for
+    /// counted requests (every status has a class): readers take the larger of `n` and that sum (``HotFieldReader``),
+    /// so hashes written before this rule, with `n`, read the same. One field less per cell is about a quarter of the
+    /// `HINCRBY`s of a flush where most cells hold one request (a file of the last hour shipped at once). The `_total`
+    /// counters are added up per series first, so a series in many buckets costs one increment per class.
     func add(_ delta: Delta, to w: inout Writes) {
         let s = Self.sep
+        var requestTotals: [RequestKey: [UInt64]] = [:]
         for (k, v) in delta.requests {
-            let key = bucketKey(k.key.service, k.bucket)
-            w.touch(key, k.bucket, k.key.service)
-            let cell = (key, k.key.service, k.bucket)
+            let service = k.key.service
+            let key = bucketKey(tag: w.tag(service, self), k.bucket)
+            w.touch(key, k.bucket, service)
+            let cell = (key, service, k.bucket)
             let prefix = "r\(s)\(k.key.route)\(s)\(k.key.method)\(s)"
-            w.counts(cell, prefix, [("n", v.count), ("e", v.errors)] + Self.classes(v))
+            let classes = Self.classes(v)
+            if v.count != classes.reduce(0, &+) { w.count(cell, prefix, "n", v.count) }
+            w.count(cell, prefix, "e", v.errors)
+            for (i, c) in classes.enumerated() { w.count(cell, prefix, Self.classNames[i], c) }
             w.sketch(cell, prefix + "z", prefix + "b", v.latency)
-            w.totals("\(tag(k.key.service)):totals", prefix, Self.classes(v))
+            requestTotals[k.key, default: [0, 0, 0, 0, 0]].add(classes)
         }
+        for (k, classes) in requestTotals {
+            let prefix = "r\(s)\(k.route)\(s)\(k.method)\(s)"
+            w.totals("\(w.tag(k.service, self)):totals", prefix, zip(Self.classNames, classes))
+        }
+        var jobTotals: [JobKey: [UInt64]] = [:]
         for (k, v) in delta.jobs {
-            let key = bucketKey(k.key.service, k.bucket)
+            let key = bucketKey(tag: w.tag(k.key.service, self), k.bucket)
             w.touch(key, k.bucket, k.key.service)
             let cell = (key, k.key.service, k.bucket)
             let prefix = "j\(s)\(k.key.queue)\(s)\(k.key.job)\(s)"
-            let events: [(String, UInt64)] = [
-                ("q", v.enqueued), ("st", v.started), ("ok", v.succeeded), ("f", v.failed), ("rt", v.retried),
-            ]
-            w.counts(cell, prefix, events)
+            let events = [v.enqueued, v.started, v.succeeded, v.failed, v.retried]
+            for (name, value) in zip(Self.jobEventNames, events) { w.count(cell, prefix, name, value) }
             w.sketch(cell, prefix + "dz", prefix + "d", v.duration)
             w.sketch(cell, prefix + "wz", prefix + "w", v.wait)
             w.sketch(cell, prefix + "xz", prefix + "x", v.waitRetracted)
-            w.totals("\(tag(k.key.service)):totals", prefix, events)
+            jobTotals[k.key, default: [0, 0, 0, 0, 0]].add(events)
         }
+        for (k, events) in jobTotals {
+            let prefix = "j\(s)\(k.queue)\(s)\(k.job)\(s)"
+            w.totals("\(w.tag(k.service, self)):totals", prefix, zip(Self.jobEventNames, events))
+        }
+        var logTotals: [String: [UInt64]] = [:]
         for (k, v) in delta.logs {
-            let key = bucketKey(k.key, k.bucket)
+            let key = bucketKey(tag: w.tag(k.key, self), k.bucket)
             w.touch(key, k.bucket, k.key)
-            let levels = LogLevel.allCases.map { ("\($0.rawString)", v.count($0)) }
-            w.counts((key, k.key, k.bucket), "l\(s)", levels)
-            w.totals("\(tag(k.key)):totals", "l\(s)", levels)
+            let levels = LogLevel.allCases.map { v.count($0) }
+            for (name, value) in zip(Self.levelNames, levels) { w.count((key, k.key, k.bucket), "l\(s)", name, value) }
+            logTotals[k.key, default: Array(repeating: 0, count: levels.count)].add(levels)
+        }
+        for (service, levels) in logTotals {
+            w.totals("\(w.tag(service, self)):totals", "l\(s)", zip(Self.levelNames, levels))
         }
     }
+
+    static let classNames = ["c1", "c2", "c3", "c4", "c5"]
+    static let jobEventNames = ["q", "st", "ok", "f", "rt"]
+    static let levelNames = LogLevel.allCases.map(\.rawString)
 
     /// The commands of `w` with the bucket expiries, the services set, the funnel records and (when `changeFeed`)
     /// the change feed entry.
@@ -327,15 +356,27 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         /// Bucket hashes written, with their bucket (for their expiry), and the services written.
         var touched: [String: Int64] = [:]
         var services = Set<String>()
+        /// Each service's key tag, made once per commit rather than once per cell.
+        private var tags: [String: String] = [:]
+
+        init(cmds: RESPCommands) { self.cmds = cmds }
 
         mutating func touch(_ key: String, _ bucket: Int64, _ service: String) {
             touched[key] = bucket
             services.insert(service)
         }
 
-        /// Increments of one bucket hash: (key, service, bucket).
-        mutating func counts(_ cell: (String, String, Int64), _ prefix: String, _ fields: [(String, UInt64)]) {
-            for (name, value) in fields where value > 0 { add(cell, prefix + name, value) }
+        /// The key tag of `service` (``RedisHotStore/tag(_:)``).
+        mutating func tag(_ service: String, _ store: RedisHotStore) -> String {
+            if let known = tags[service] { return known }
+            let made = store.tag(service)
+            tags[service] = made
+            return made
+        }
+
+        /// An increment of one bucket hash field, (key, service, bucket), when it is not zero.
+        mutating func count(_ cell: (String, String, Int64), _ prefix: String, _ name: String, _ value: UInt64) {
+            if value > 0 { add(cell, prefix + name, value) }
         }
 
         mutating func sketch(_ cell: (String, String, Int64), _ zeroField: String, _ prefix: String, _ s: LogSketch) {
@@ -344,7 +385,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         }
 
         /// Increments of the `_total` counters, which the change feed does not carry.
-        mutating func totals(_ key: String, _ prefix: String, _ fields: [(String, UInt64)]) {
+        mutating func totals(_ key: String, _ prefix: String, _ fields: some Sequence<(String, UInt64)>) {
             for (name, value) in fields where value > 0 { cmds.hincrby(key, prefix + name, by: Int64(value)) }
         }
 
@@ -393,8 +434,8 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         return FunnelStepRecord(funnel: funnel, step: step, entity: String(parts[2]), timestampMs: ts)
     }
 
-    private static func classes(_ v: RequestStats) -> [(String, UInt64)] {
-        [("c1", v.class1xx), ("c2", v.class2xx), ("c3", v.class3xx), ("c4", v.class4xx), ("c5", v.class5xx)]
+    private static func classes(_ v: RequestStats) -> [UInt64] {
+        [v.class1xx, v.class2xx, v.class3xx, v.class4xx, v.class5xx]
     }
 
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
@@ -484,5 +525,12 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             throw StorageError(
                 .redis, "Redis at \(client.url.host):\(client.url.port): \(error.message)", underlying: error)
         }
+    }
+}
+
+extension [UInt64] {
+    /// Adds `other` element by element (same length).
+    fileprivate mutating func add(_ other: [UInt64]) {
+        for i in indices { self[i] &+= other[i] }
     }
 }

@@ -1,0 +1,120 @@
+import Collector
+import Foundation
+import OpsightMetrics
+import Storage
+import Testing
+
+private let env = ProcessInfo.processInfo.environment
+
+/// What the hot store's hashes hold, against the real Redis: a request cell's count is left out when its status
+/// classes add up to it, hashes written the older way (with the count) read the same, and the `_total` counters are
+/// added up per series before they are written, equal to the classes of every event.
+@Suite(.enabled(if: env["OPSIGHT_TEST_REDIS_URL"] != nil, "needs OPSIGHT_TEST_REDIS_URL (make test sets it)"))
+struct RedisHotLayoutTests {
+    func withStore(_ body: (RedisHotStore, RedisClient, String) async throws -> Void) async throws {
+        let client = RedisClient(url: try RedisURL(env["OPSIGHT_TEST_REDIS_URL"]!))
+        defer { client.shutdown() }
+        let prefix = "test_\(UUID().uuidString.prefix(8).lowercased())"
+        try await body(RedisHotStore(client: client, configuration: .init(keyPrefix: prefix)), client, prefix)
+    }
+
+    /// Field names of a hash.
+    func fields(_ client: RedisClient, _ key: String) async throws -> [String: UInt64] {
+        let items = try await client.command("HGETALL", .string(key)).array ?? []
+        var out: [String: UInt64] = [:]
+        for i in stride(from: 0, to: items.count - 1, by: 2) {
+            out[items[i].string ?? "?"] = items[i + 1].string.flatMap { UInt64($0) }
+        }
+        return out
+    }
+
+    @Test func countsAreLeftOutWhenTheClassesAddUpAndOlderHashesReadTheSame() async throws {
+        try await withStore { store, client, prefix in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let bucket = TimeBucket.index(ofMs: now, widthMs: TimeBucket.hotWidthMs)
+            var events: [Event] = []
+            for (i, status) in [200, 200, 404, 500, 503, 0, 302].enumerated() {
+                var e = Event(timestampMs: bucket * 10_000 - 1_000 - Int64(i), service: "api", kind: .request)
+                e.route = "/a"
+                e.method = "GET"
+                e.status = status
+                e.durationMs = Double(i * 7)
+                events.append(e)
+            }
+            let delta = BatchAggregate(events: events, rules: .init()).hot
+            try await store.commit(delta, position: 1, collector: "c")
+            let key = "\(prefix):{api}:h:\(bucket)"
+            let written = try await fields(client, key)
+            let sep = "\u{1f}"
+            #expect(written["r\(sep)/a\(sep)GET\(sep)n"] == nil, "\(written.keys.sorted())")
+            #expect(written["r\(sep)/a\(sep)GET\(sep)c2"] == 2)
+            var expected = WindowData()
+            expected.merge(delta)
+            #expect(expected.requests.values.first?.count == 7)
+            #expect(try await store.read(service: nil, buckets: bucket...bucket) == expected)
+
+            // The same cell, as a collector before this layout wrote it: the count and its class both.
+            _ = try await client.command("HINCRBY", .string(key), .string("r\(sep)/a\(sep)GET\(sep)n"), .int(3))
+            _ = try await client.command("HINCRBY", .string(key), .string("r\(sep)/a\(sep)GET\(sep)c4"), .int(3))
+            let read = try await store.read(service: nil, buckets: bucket...bucket)
+            let stats = try #require(read.requests[RequestKey(service: "api", route: "/a", method: "GET")])
+            #expect(stats.count == 10)
+            #expect(stats.class4xx == 4)
+
+            // Statistics whose count is not the sum of their classes (none come from events) keep their count.
+            var odd = Delta()
+            var s = RequestStats()
+            s.count = 5
+            s.class2xx = 1
+            odd.requests[Bucketed(RequestKey(service: "api", route: "/odd", method: "GET"), bucket: bucket)] = s
+            try await store.commit(odd, position: 2, collector: "c")
+            let oddRead = try await store.read(service: "api", buckets: bucket...bucket)
+            #expect(oddRead.requests[RequestKey(service: "api", route: "/odd", method: "GET")]?.count == 5)
+        }
+    }
+
+    @Test func totalsAddedUpPerSeriesEqualEveryEventsClassAndCountThem() async throws {
+        try await withStore { store, client, prefix in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            var rng = SplitMix64(seed: 5)
+            var events: [Event] = []
+            for i in 0..<2_000 {
+                let ts = now - Int64.random(in: 0..<3_000_000, using: &rng)
+                if i % 3 == 0 {
+                    var e = Event(timestampMs: ts, service: ["api", "web"].randomElement(using: &rng)!, kind: .log)
+                    e.level = LogLevel.allCases.randomElement(using: &rng)!
+                    events.append(e)
+                    continue
+                }
+                var e = Event(timestampMs: ts, service: ["api", "web"].randomElement(using: &rng)!, kind: .request)
+                e.route = ["/a", "/b"].randomElement(using: &rng)!
+                e.method = "GET"
+                e.status = [200, 201, 404, 500].randomElement(using: &rng)!
+                e.durationMs = 3
+                events.append(e)
+            }
+            let delta = BatchAggregate(events: events, rules: .init()).hot
+            try await store.commit(delta, position: 1, collector: "c")
+            // The oracle: each series' classes over every event.
+            var expected: [String: UInt64] = [:]
+            let sep = "\u{1f}"
+            for e in events where e.kind == .request {
+                expected["\(e.service)|r\(sep)\(e.route!)\(sep)GET\(sep)c\(e.status! / 100)", default: 0] += 1
+            }
+            for e in events where e.kind == .log {
+                expected["\(e.service)|l\(sep)\(e.level!.rawString)", default: 0] += 1
+            }
+            var found: [String: UInt64] = [:]
+            for service in ["api", "web"] {
+                for (field, value) in try await fields(client, "\(prefix):{\(service)}:totals") {
+                    found["\(service)|\(field)"] = value
+                }
+            }
+            #expect(found == expected)
+            let totals = try await store.totals()
+            for (k, s) in totals.requests {
+                #expect(s.count == events.filter { $0.kind == .request && $0.service == k.service && $0.route == k.route }.count)
+            }
+        }
+    }
+}
