@@ -82,6 +82,10 @@ public final class Aggregator: Sendable {
         var bytes = 0
         /// End of the last record this lane took (kept or left in the log).
         var position: UInt64
+        /// Request cells of the last chunk closed, the size a new chunk reserves: growing a dictionary of ~10⁵ cells
+        /// from empty rehashes every key a dozen times, on the commit thread (a file of the last hour makes about a
+        /// cell per event).
+        var lastRequestCells = 0
 
         /// Whether the lane keeps nothing in memory now (its last stretch is open-ended in the log).
         var spilled: Bool {
@@ -145,7 +149,9 @@ public final class Aggregator: Sendable {
             chunk = open
             lane.segments.removeLast()
         } else {
+            if case .chunk(let full) = lane.segments.last { lane.lastRequestCells = full.delta.requests.count }
             chunk = Chunk(position: lane.position)
+            chunk.delta.requests.reserveCapacity(min(lane.lastRequestCells, limits.chunkBytes / Delta.cellBytes))
         }
         let before = chunk.delta.estimatedBytes
         chunk.delta.merge(delta)
@@ -170,6 +176,7 @@ public final class Aggregator: Sendable {
             case .chunk(let first):
                 l.segments.removeFirst()
                 l.bytes -= first.bytes
+                l.lastRequestCells = max(l.lastRequestCells / 2, first.delta.requests.count)
                 return .commit(Taken(delta: first.delta, position: first.position))
             case .log(let after, let through):
                 // An open-ended stretch ends here: what is applied from now on is kept in memory again.
@@ -245,6 +252,9 @@ public final class Aggregator: Sendable {
 extension Delta {
     /// A rough size in memory: what the byte caps count. Cells weigh their keys, counters and usual sketch size.
     public var estimatedBytes: Int {
-        cellCount * 256 + funnelSteps.count * 96 + jobFacts.count * 112
+        cellCount * Self.cellBytes + funnelSteps.count * 96 + jobFacts.count * 112
     }
+
+    /// What a cell counts for in ``estimatedBytes``.
+    static let cellBytes = 256
 }
