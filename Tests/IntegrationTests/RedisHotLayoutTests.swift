@@ -1,7 +1,7 @@
 import Collector
 import Foundation
 import OpsightMetrics
-import Storage
+@testable import Storage
 import Testing
 
 private let env = ProcessInfo.processInfo.environment
@@ -116,5 +116,54 @@ struct RedisHotLayoutTests {
                 #expect(s.count == events.filter { $0.kind == .request && $0.service == k.service && $0.route == k.route }.count)
             }
         }
+    }
+}
+
+/// The change record a commit appends, decoded: every cell of the delta by bucket, whatever order the cells were written
+/// in and however often a service comes back in another bucket (its series' names are shared by the buckets).
+struct ChangeRecordTests {
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func aDecodedRecordHoldsEveryCellOfTheCommitByBucket(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var events: [Event] = []
+        let now: Int64 = 1_800_000_000_000
+        for i in 0..<3_000 {
+            let ts = now - Int64.random(in: 0..<3_600_000, using: &rng)
+            let service = ["api", "web}x", "ü svc", "worker"].randomElement(using: &rng)!
+            switch i % 4 {
+            case 0, 1:
+                var e = Event(timestampMs: ts, service: service, kind: .request)
+                e.route = ["/a", "/b/:id", "/a-much-longer-route-name/:id"].randomElement(using: &rng)!
+                e.method = ["GET", "POST"].randomElement(using: &rng)!
+                e.status = [200, 404, 500, 0].randomElement(using: &rng)!
+                e.durationMs = Bool.random(using: &rng) ? 0 : exp(Double.random(in: -3...9, using: &rng))
+                events.append(e)
+            case 2:
+                var e = Event(timestampMs: ts, service: service, kind: .job)
+                e.queue = "q"
+                e.job = ["ai", "pdf"].randomElement(using: &rng)!
+                e.jobEvent = [.succeeded, .failed, .retried].randomElement(using: &rng)!
+                e.durationMs = Double.random(in: 0...1000, using: &rng)
+                events.append(e)
+            default:
+                var e = Event(timestampMs: ts, service: service, kind: .log)
+                e.level = LogLevel.allCases.randomElement(using: &rng)!
+                events.append(e)
+            }
+        }
+        let delta = BatchAggregate(events: events, rules: .init()).hot
+        let client = RedisClient(url: try RedisURL("redis://127.0.0.1:1"))
+        defer { client.shutdown() }
+        let store = RedisHotStore(client: client, configuration: .init(keyPrefix: "t"))
+        var writes = RedisHotStore.Writes(cmds: RESPCommands())
+        store.add(delta, to: &writes)
+        let decoded = try #require(ChangeRecord.decode(writes.change.encoded()))
+        // The oracle: the delta's cells, by bucket.
+        var expected: [Int64: WindowData] = [:]
+        for (k, v) in delta.requests { expected[k.bucket, default: WindowData()].requests[k.key] = v }
+        for (k, v) in delta.jobs { expected[k.bucket, default: WindowData()].jobs[k.key] = v }
+        for (k, v) in delta.logs { expected[k.bucket, default: WindowData()].logs[k.key] = v }
+        #expect(decoded.count == expected.count)
+        for (bucket, data) in expected { #expect(decoded[bucket] == data, "bucket \(bucket)") }
     }
 }

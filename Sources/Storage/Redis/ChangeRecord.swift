@@ -66,17 +66,21 @@ struct ChangeRecord {
             defer { at += n }
             return blob[at..<(at + n)]
         }
+        // One reader per service for the whole record (``HotFieldReader/flush(into:)``).
+        var readers: [ArraySlice<UInt8>: HotFieldReader] = [:]
         while at < blob.count {
             guard let serviceLength = read(UInt32.self), let service = bytes(Int(serviceLength)),
                 let bucket = read(UInt64.self), let count = read(UInt32.self)
             else { return nil }
-            var reader = HotFieldReader(service: String(decoding: service, as: UTF8.self))
+            var reader =
+                readers.removeValue(forKey: service) ?? HotFieldReader(service: String(decoding: service, as: UTF8.self))
             for _ in 0..<count {
                 guard let length = read(UInt32.self), let field = bytes(Int(length)), let value = read(UInt64.self)
                 else { return nil }
                 reader.add(field: field, value: value)
             }
-            reader.finish(into: &out[Int64(bitPattern: bucket), default: WindowData()])
+            reader.flush(into: &out[Int64(bitPattern: bucket), default: WindowData()])
+            readers[service] = reader
         }
         return out
     }

@@ -16,6 +16,11 @@ struct HotFieldReader {
     private var jobKeys: [JobKey] = []
     private var jobs: [JobStats] = []
     private var logs = LogStats()
+    /// Slots added to since the last ``flush(into:)``.
+    private var touchedRequests: [Int] = []
+    private var touchedJobs: [Int] = []
+    private var requestTouched: [Bool] = []
+    private var jobTouched: [Bool] = []
 
     static let separator: UInt8 = 0x1f
     private static let levels: [(LogLevel, [UInt8])] = LogLevel.allCases.map { ($0, Array($0.rawString.utf8)) }
@@ -48,9 +53,17 @@ struct HotFieldReader {
         switch f[f.startIndex] {
         case UInt8(ascii: "r") where separators == 3:
             let slot = requestSlot(f[f.startIndex..<last])
+            if !requestTouched[slot] {
+                requestTouched[slot] = true
+                touchedRequests.append(slot)
+            }
             Self.applyRequest(stat, value, &requests[slot])
         case UInt8(ascii: "j") where separators == 3:
             let slot = jobSlot(f[f.startIndex..<last])
+            if !jobTouched[slot] {
+                jobTouched[slot] = true
+                touchedJobs.append(slot)
+            }
             Self.applyJob(stat, value, &jobs[slot])
         case UInt8(ascii: "l") where separators == 1:
             guard let level = Self.levels.first(where: { $0.1.elementsEqual(stat) })?.0 else { return }
@@ -66,12 +79,35 @@ struct HotFieldReader {
     /// when it equals that sum (``RedisHotStore/add(_:to:)``), and older hashes that have it count the same requests in
     /// both.
     func finish(into out: inout WindowData) {
-        for (k, var s) in zip(requestKeys, requests) where !s.isZero {
-            s.count = max(s.count, s.class1xx &+ s.class2xx &+ s.class3xx &+ s.class4xx &+ s.class5xx)
-            out.requests[k, default: RequestStats()].merge(s)
-        }
+        for (k, s) in zip(requestKeys, requests) where !s.isZero { Self.merge(s, as: k, into: &out) }
         for (k, s) in zip(jobKeys, jobs) where !s.isZero { out.jobs[k, default: JobStats()].merge(s) }
         if !logs.isZero { out.logs[service, default: LogStats()].merge(logs) }
+    }
+
+    /// Merges what was added since the last flush into `out` and starts over, keeping the series already seen: a
+    /// change record holds one group of fields per (service, bucket) it touched, and one reader per service across
+    /// its groups builds each series' `String`s once rather than once per bucket (the buckets' keys then share them).
+    mutating func flush(into out: inout WindowData) {
+        for slot in touchedRequests {
+            if !requests[slot].isZero { Self.merge(requests[slot], as: requestKeys[slot], into: &out) }
+            requests[slot] = RequestStats()
+            requestTouched[slot] = false
+        }
+        for slot in touchedJobs {
+            if !jobs[slot].isZero { out.jobs[jobKeys[slot], default: JobStats()].merge(jobs[slot]) }
+            jobs[slot] = JobStats()
+            jobTouched[slot] = false
+        }
+        touchedRequests.removeAll(keepingCapacity: true)
+        touchedJobs.removeAll(keepingCapacity: true)
+        if !logs.isZero { out.logs[service, default: LogStats()].merge(logs) }
+        logs = LogStats()
+    }
+
+    private static func merge(_ read: RequestStats, as key: RequestKey, into out: inout WindowData) {
+        var s = read
+        s.count = max(s.count, s.class1xx &+ s.class2xx &+ s.class3xx &+ s.class4xx &+ s.class5xx)
+        out.requests[key, default: RequestStats()].merge(s)
     }
 
     private mutating func requestSlot(_ prefix: ArraySlice<UInt8>) -> Int {
@@ -79,6 +115,7 @@ struct HotFieldReader {
         let parts = prefix.split(separator: Self.separator, omittingEmptySubsequences: false)
         requestKeys.append(RequestKey(service: service, route: Self.text(parts[1]), method: Self.text(parts[2])))
         requests.append(RequestStats())
+        requestTouched.append(false)
         requestSlots[prefix] = requests.count - 1
         return requests.count - 1
     }
@@ -88,6 +125,7 @@ struct HotFieldReader {
         let parts = prefix.split(separator: Self.separator, omittingEmptySubsequences: false)
         jobKeys.append(JobKey(service: service, queue: Self.text(parts[1]), job: Self.text(parts[2])))
         jobs.append(JobStats())
+        jobTouched.append(false)
         jobSlots[prefix] = jobs.count - 1
         return jobs.count - 1
     }
