@@ -1,4 +1,5 @@
 import Collector
+import Foundation
 import OpsightMetrics
 
 /// Adds hot hash fields of one service, given as bytes, to its statistics.
@@ -110,7 +111,24 @@ struct HotFieldReader {
         out.requests[key, default: RequestStats()].merge(s)
     }
 
+    /// The series of the last field looked up: a cell's fields come one after another, and comparing bytes is cheaper
+    /// than hashing them.
+    private var lastRequest: (prefix: ArraySlice<UInt8>, slot: Int)?
+
     private mutating func requestSlot(_ prefix: ArraySlice<UInt8>) -> Int {
+        if let last = lastRequest, Self.same(last.prefix, prefix) { return last.slot }
+        let slot = lookUpRequestSlot(prefix)
+        lastRequest = (prefix, slot)
+        return slot
+    }
+
+    private static func same(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+    }
+
+    private mutating func lookUpRequestSlot(_ prefix: ArraySlice<UInt8>) -> Int {
         if let slot = requestSlots[prefix] { return slot }
         let parts = prefix.split(separator: Self.separator, omittingEmptySubsequences: false)
         requestKeys.append(RequestKey(service: service, route: Self.text(parts[1]), method: Self.text(parts[2])))
