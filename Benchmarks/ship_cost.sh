@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# What shipping a file of the last hour costs, binary against binary (issue 15).
+#
+#   bash Benchmarks/ship_cost.sh [BIN...]          (default: .build/release/opsight)
+#
+# For each round, for each binary in turn (interleaved, so a machine that slows down or speeds up during the
+# measurement affects every binary alike): a fresh `opsight serve` (own PostgreSQL schema, Redis key prefix, WAL; the
+# three funnels of run.sh) on the local stores (scripts/stores.sh), then `opsight ship` of a 1 000 000-line SPEC §11
+# file (Benchmarks/gen_events.py: times over the last 55 minutes, fields in any order, 10 000 series; regenerated when
+# older than 3 minutes so every line stays in the 1-hour window the check reads), and Benchmarks/api_count.py until
+# `GET /api/v1/services?window=1h` counts every request line. Printed per run:
+#   acked_s      when ship had every line acknowledged
+#   visible_s    when the API first counted them all (the end of the poll that saw it)
+#   collector_cpu_s, redis_cpu_s   CPU seconds the collector and Redis used from the start of ship to visible (less
+#                sensitive to a shared machine than the times)
+#   hincrby      HINCRBY calls Redis executed (INFO commandstats), and peak_rss_mb of the collector
+# then the median of each binary. SHIP_ROUNDS (2), SHIP_PERF=DIR (perf record -g each collector into DIR/<n>.perf).
+# Everything listens on 127.0.0.1; every schema and key this script makes is dropped; stores it started are stopped.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+ROUNDS=${SHIP_ROUNDS:-2}
+BINS=("$@")
+[[ ${#BINS[@]} -gt 0 ]] || BINS=("$REPO/.build/release/opsight")
+for b in "${BINS[@]}"; do [[ -x $b ]] || { echo "ship_cost: $b is not an executable (build with: swift build -c release --product opsight)" >&2; exit 1; }; done
+for tool in curl python3 redis-cli psql; do command -v $tool >/dev/null || { echo "ship_cost: '$tool' is not installed" >&2; exit 1; }; done
+
+STARTED=0
+if ! bash scripts/stores.sh status >/dev/null 2>&1; then STARTED=1; fi
+bash scripts/stores.sh start >/dev/null
+eval "$(bash scripts/stores.sh env)"
+WORK=$(mktemp -d /tmp/opsight-shipcost.XXXXXX)
+FILE=$WORK/ship.ndjson
+PID=""
+cleanup() {
+    [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    rm -rf "$WORK"
+    [[ $STARTED == 1 ]] && bash scripts/stores.sh stop >/dev/null 2>&1
+    true
+}
+trap cleanup EXIT
+
+cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+rcpu() { redis-cli -u "$OPSIGHT_REDIS_URL" INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s }'; }
+fresh_file() {
+    if [[ ! -f $FILE || $(($(date +%s) - $(stat -c %Y "$FILE"))) -gt 180 ]]; then
+        python3 Benchmarks/gen_events.py --count 1000000 --out "$FILE" --seed 2 >/dev/null
+    fi
+}
+
+run() { # run <binary> <n>
+    local bin=$1 n=$2 port url token=shipcost0123456789abcdef name
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    url=http://127.0.0.1:$port
+    name=shipcost_$port
+    cat >"$WORK/o.yaml" <<EOF
+listen: 127.0.0.1:$port
+redis_url: $OPSIGHT_REDIS_URL
+database_url: $OPSIGHT_DATABASE_URL
+database_schema: $name
+redis_key_prefix: $name
+wal:
+  dir: $WORK/wal-$n
+auth:
+  tokens:
+    - {name: bench, token: $token, scopes: [ingest, read]}
+EOF
+    sed -n '/^funnels:/,/^EOF/p' Benchmarks/run.sh | grep -v '^EOF' >>"$WORK/o.yaml"
+    env -u OPSIGHT_LISTEN -u OPSIGHT_WAL_DIR -u OPSIGHT_DATABASE_SCHEMA -u OPSIGHT_REDIS_KEY_PREFIX \
+        "$bin" serve --config "$WORK/o.yaml" --log-level warning >"$WORK/serve-$n.log" 2>&1 &
+    PID=$!
+    for _ in $(seq 600); do [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/readyz") == 200 ]] && break; sleep 0.1; done
+    fresh_file
+    local perf=""
+    if [[ -n ${SHIP_PERF:-} ]]; then
+        mkdir -p "$SHIP_PERF"
+        perf record -F 499 -g -o "$SHIP_PERF/$n.perf" -p "$PID" >/dev/null 2>&1 &
+        perf=$!
+    fi
+    redis-cli -u "$OPSIGHT_REDIS_URL" CONFIG RESETSTAT >/dev/null
+    local c0 r0 t0 t1 out
+    c0=$(cpu "$PID")
+    r0=$(rcpu)
+    t0=$(date +%s%N)
+    "$bin" ship "$FILE" --url "$url" --token "$token" >"$WORK/ship-$n.log" 2>&1
+    t1=$(date +%s%N)
+    out=$(python3 Benchmarks/api_count.py --url "$url" --token "$token" --target 880002 --since "$t0" --timeout 120 || echo "seconds=timeout")
+    local ccpu rcpu_s hincrby rss
+    ccpu=$(python3 -c "print(round($(cpu "$PID") - $c0, 1))")
+    rcpu_s=$(python3 -c "print(round($(rcpu) - $r0, 1))")
+    hincrby=$(redis-cli -u "$OPSIGHT_REDIS_URL" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_hincrby:calls=\([0-9]*\),.*/\1/p')
+    rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
+    [[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
+    kill "$PID"
+    wait "$PID" || true
+    PID=""
+    psql -q "$OPSIGHT_DATABASE_URL" -c "DROP SCHEMA \"$name\" CASCADE" >/dev/null 2>&1 || true
+    redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$name:*" | xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" UNLINK >/dev/null
+    local visible=${out#*seconds=}
+    visible=${visible%% *}
+    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss"
+}
+
+RESULTS=$WORK/results
+n=0
+for round in $(seq "$ROUNDS"); do
+    for bin in "${BINS[@]}"; do
+        n=$((n + 1))
+        run "$bin" "$n" | tee -a "$RESULTS"
+    done
+done
+echo "medians (uptime: $(uptime | sed 's/.*load/load/'))"
+python3 - "$RESULTS" <<'EOF'
+import statistics, sys
+rows = [dict(kv.split("=", 1) for kv in line.split()) for line in open(sys.argv[1])]
+for b in dict.fromkeys(r["bin"] for r in rows):
+    mine = [r for r in rows if r["bin"] == b]
+    def med(k):
+        vals = [float(r[k]) for r in mine if r[k] not in ("timeout", "")]
+        if not vals:
+            return "-"
+        m = statistics.median(vals)
+        return f"{m:.0f}" if m >= 1000 else f"{m:g}"
+    print(f"  {b}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, "
+          f"Redis {med('redis_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, peak RSS {med('peak_rss_mb')} MB ({len(mine)} runs)")
+EOF
