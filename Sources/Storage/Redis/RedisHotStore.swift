@@ -6,11 +6,12 @@ import OpsightMetrics
 ///
 /// Layout (`P` is the key prefix, `{S}` the service as a Redis Cluster hash tag so one service's keys share
 /// a slot):
-/// - `P:{S}:h:<bucket>` — fields `r␟route␟method␟stat` (stat `n` count, `e` errors, `c1`…`c5` status
+/// - `P:{S}:h:<bucket>` — fields `r␟route␟method␟stat` (stat `n` count — written only when it is not the sum of the
+///   classes, see ``add(_:to:)`` —, `e` errors, `c1`…`c5` status
 ///   classes, `z` zero latencies, `b<i>` sketch bucket i), `j␟queue␟job␟stat` (`q` `st` `ok` `f` `rt`
 ///   counts, `dz`/`d<i>` duration sketch, `wz`/`w<i>` wait sketch) and `l␟level`; expires `retention`
 ///   after its bucket ends.
-/// - `P:{S}:totals` — the same count fields, never expiring: the `_total` counters.
+/// - `P:{S}:totals` — the status class, job event and level count fields, never expiring: the `_total` counters.
 /// - `P:services` — set of services (on a cluster one per feed shard, below); `P:wal:<collector>` — the log position
 ///   each collector committed.
 /// - `P:funnel:<name>` — a sorted set of funnel step records (`step␟time␟entity`, scored by time), trimmed to
