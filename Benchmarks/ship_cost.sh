@@ -13,7 +13,8 @@
 #   visible_s    when the API first counted them all (the end of the poll that saw it)
 #   collector_cpu_s, redis_cpu_s   CPU seconds the collector and Redis used from the start of ship to visible (less
 #                sensitive to a shared machine than the times)
-#   hincrby      HINCRBY calls Redis executed (INFO commandstats), and peak_rss_mb of the collector
+#   hincrby      HINCRBY calls Redis executed (INFO commandstats), peak_rss_mb of the collector, and peak_pending_mb,
+#                the most its aggregator held for each store (opsight_pending_delta_bytes, estimated, sampled every 0.5 s)
 # then the median of each binary. SHIP_ROUNDS (2), SHIP_PERF=DIR (perf record -g each collector into DIR/<n>.perf).
 # Everything listens on 127.0.0.1; every schema and key this script makes is dropped; stores it started are stopped.
 set -euo pipefail
@@ -78,6 +79,13 @@ EOF
         perf=$!
     fi
     redis-cli -u "$OPSIGHT_REDIS_URL" CONFIG RESETSTAT >/dev/null
+    # What the aggregator holds for each store, every half second, while the shipment is under way.
+    (while kill -0 "$PID" 2>/dev/null; do
+        curl -s -H "Authorization: Bearer $token" "$url/api/v1/query" --data-urlencode 'query=opsight_pending_delta_bytes' |
+            python3 -c 'import json, sys; print(" ".join(r["metric"]["store"] + "=" + r["value"][1] for r in json.load(sys.stdin)["data"]["result"]))' 2>/dev/null
+        sleep 0.5
+    done) >"$WORK/pending-$n.txt" &
+    local sampler=$!
     local c0 r0 t0 t1 out
     c0=$(cpu "$PID")
     r0=$(rcpu)
@@ -90,6 +98,17 @@ EOF
     rcpu_s=$(python3 -c "print(round($(rcpu) - $r0, 1))")
     hincrby=$(redis-cli -u "$OPSIGHT_REDIS_URL" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_hincrby:calls=\([0-9]*\),.*/\1/p')
     rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    local pending
+    pending=$(python3 -c '
+import sys
+peak = {}
+for line in open(sys.argv[1]):
+    for kv in line.split():
+        k, v = kv.split("=")
+        peak[k] = max(peak.get(k, 0), float(v))
+print(",".join(f"{k}:{int(v / 1048576)}" for k, v in sorted(peak.items())) or "-")' "$WORK/pending-$n.txt")
     [[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
     kill "$PID"
     wait "$PID" || true
@@ -98,7 +117,7 @@ EOF
     redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$name:*" | xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" UNLINK >/dev/null
     local visible=${out#*seconds=}
     visible=${visible%% *}
-    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss"
+    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss peak_pending_mb=$pending"
 }
 
 RESULTS=$WORK/results

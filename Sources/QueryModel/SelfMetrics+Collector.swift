@@ -3,7 +3,11 @@ import Collector
 extension SelfMetrics {
     /// Registers the collector's families (SPEC §6): ingest, WAL, stores, flush, the cardinality guard, and the
     /// build.
-    public func registerCollector(status: CollectorStatus, walBytes: @escaping @Sendable () -> UInt64, version: String) {
+    /// `pendingBytes` tells what the aggregator holds for each store (``Aggregator/bytes(_:)``; nil: not reported).
+    public func registerCollector(
+        status: CollectorStatus, walBytes: @escaping @Sendable () -> UInt64,
+        pendingBytes: (@Sendable (Aggregator.Lane) -> Int)? = nil, version: String
+    ) {
         register("opsight_ingest_events_total", type: "counter", help: "Events received by ingest, by outcome.") {
             [
                 ([("outcome", "accepted")], Double(status.accepted.load(ordering: .relaxed))),
@@ -15,6 +19,17 @@ extension SelfMetrics {
         }
         register("opsight_wal_bytes", type: "gauge", help: "Write-ahead log bytes not yet in both stores.") {
             Double(walBytes())
+        }
+        if let pendingBytes {
+            register(
+                "opsight_pending_delta_bytes", type: "gauge",
+                help: "Estimated bytes of aggregated statistics held in memory for a store until its flush takes them."
+            ) {
+                [
+                    ([("store", "redis")], Double(pendingBytes(.hot))),
+                    ([("store", "postgres")], Double(pendingBytes(.durable))),
+                ]
+            }
         }
         register("opsight_store_errors_total", type: "counter", help: "Failed commits to a store.") {
             [

@@ -148,7 +148,7 @@ struct OpsightService: Service {
         let selfMetrics = SelfMetrics()
         selfMetrics.registerCollector(
             status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
-            version: OpsightVersion.current)
+            pendingBytes: { [aggregator = runtime.aggregator] in aggregator.bytes($0) }, version: OpsightVersion.current)
         let families = MetricFamilies(
             configuration: .init(windowsMs: config.windowsMs), reader: reader, totals: stores.readHot,
             funnels: funnels, selfMetrics: selfMetrics, clock: clock)

@@ -70,7 +70,7 @@ struct MetricsExpositionTests {
             for family in [
                 "opsight_request_latency_seconds", "opsight_request_error_ratio", "opsight_service_latency_seconds",
                 "opsight_job_duration_seconds", "opsight_job_failure_ratio", "opsight_jobs_total", "opsight_log_lines_total",
-                "opsight_ingest_events_total", "opsight_wal_bytes", "opsight_build_info",
+                "opsight_ingest_events_total", "opsight_wal_bytes", "opsight_pending_delta_bytes", "opsight_build_info",
             ] {
                 card.check(!Self.samples(text, family).isEmpty, "family \(family) has samples")
             }
