@@ -19,7 +19,7 @@ struct ChangeRecord {
     var isEmpty: Bool { bytes.isEmpty }
 
     /// Adds one increment of a bucket hash field.
-    mutating func add(service: String, bucket: Int64, field: String, value: UInt64) {
+    mutating func add(service: String, bucket: Int64, field: [UInt8], value: UInt64) {
         if countAt < 0 || bucket != self.bucket || service != self.service {
             closeGroup()
             self.service = service
@@ -31,8 +31,8 @@ struct ChangeRecord {
             Self.append(UInt32(0), to: &bytes)
         }
         count += 1
-        Self.append(UInt32(truncatingIfNeeded: field.utf8.count), to: &bytes)
-        bytes.append(contentsOf: field.utf8)
+        Self.append(UInt32(truncatingIfNeeded: field.count), to: &bytes)
+        bytes.append(contentsOf: field)
         Self.append(value, to: &bytes)
     }
 

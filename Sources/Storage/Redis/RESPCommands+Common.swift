@@ -8,6 +8,15 @@ extension RESPCommands {
         appendArgument(increment)
     }
 
+    /// Appends `HINCRBY key field increment` with the field as bytes.
+    public mutating func hincrby(_ key: String, _ field: [UInt8], by increment: Int64) {
+        beginCommand(argumentCount: 4)
+        appendArgument("HINCRBY" as StaticString)
+        appendArgument(key)
+        appendArgument(field)
+        appendArgument(increment)
+    }
+
     /// Appends `HINCRBYFLOAT key field increment`.
     public mutating func hincrbyfloat(_ key: String, _ field: String, by increment: Double) {
         beginCommand(argumentCount: 4)

@@ -274,35 +274,35 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// counters are added up per series first, so a series in many buckets costs one increment per class.
     func add(_ delta: Delta, to w: inout Writes) {
         let s = Self.sep
-        var requestTotals: [RequestKey: [UInt64]] = [:]
+        var requestTotals: [RequestKey: ClassCounts] = [:]
         for (k, v) in delta.requests {
             let service = k.key.service
             let key = bucketKey(tag: w.tag(service, self), k.bucket)
             w.touch(key, k.bucket, service)
             let cell = (key, service, k.bucket)
-            let prefix = "r\(s)\(k.key.route)\(s)\(k.key.method)\(s)"
-            let classes = Self.classes(v)
-            if v.count != classes.reduce(0, &+) { w.count(cell, prefix, "n", v.count) }
-            w.count(cell, prefix, "e", v.errors)
-            for (i, c) in classes.enumerated() { w.count(cell, prefix, Self.classNames[i], c) }
-            w.sketch(cell, prefix + "z", prefix + "b", v.latency)
-            requestTotals[k.key, default: [0, 0, 0, 0, 0]].add(classes)
+            w.series(UInt8(ascii: "r"), k.key.route, k.key.method)
+            let classes = ClassCounts(v)
+            if v.count != classes.sum { w.count(cell, Stat.n, v.count) }
+            w.count(cell, Stat.e, v.errors)
+            for i in 0..<5 { w.count(cell, Stat.classes[i], classes[i]) }
+            w.sketch(cell, zero: Stat.z, bucket: Stat.b, v.latency)
+            requestTotals[k.key, default: ClassCounts()].add(classes)
         }
         for (k, classes) in requestTotals {
             let prefix = "r\(s)\(k.route)\(s)\(k.method)\(s)"
-            w.totals("\(w.tag(k.service, self)):totals", prefix, zip(Self.classNames, classes))
+            w.totals("\(w.tag(k.service, self)):totals", prefix, (0..<5).map { (Self.classNames[$0], classes[$0]) })
         }
         var jobTotals: [JobKey: [UInt64]] = [:]
         for (k, v) in delta.jobs {
             let key = bucketKey(tag: w.tag(k.key.service, self), k.bucket)
             w.touch(key, k.bucket, k.key.service)
             let cell = (key, k.key.service, k.bucket)
-            let prefix = "j\(s)\(k.key.queue)\(s)\(k.key.job)\(s)"
+            w.series(UInt8(ascii: "j"), k.key.queue, k.key.job)
             let events = [v.enqueued, v.started, v.succeeded, v.failed, v.retried]
-            for (name, value) in zip(Self.jobEventNames, events) { w.count(cell, prefix, name, value) }
-            w.sketch(cell, prefix + "dz", prefix + "d", v.duration)
-            w.sketch(cell, prefix + "wz", prefix + "w", v.wait)
-            w.sketch(cell, prefix + "xz", prefix + "x", v.waitRetracted)
+            for (name, value) in zip(Stat.jobEvents, events) { w.count(cell, name, value) }
+            w.sketch(cell, zero: Stat.dz, bucket: Stat.d, v.duration)
+            w.sketch(cell, zero: Stat.wz, bucket: Stat.w, v.wait)
+            w.sketch(cell, zero: Stat.xz, bucket: Stat.x, v.waitRetracted)
             jobTotals[k.key, default: [0, 0, 0, 0, 0]].add(events)
         }
         for (k, events) in jobTotals {
@@ -313,13 +313,44 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         for (k, v) in delta.logs {
             let key = bucketKey(tag: w.tag(k.key, self), k.bucket)
             w.touch(key, k.bucket, k.key)
+            w.logSeries()
             let levels = LogLevel.allCases.map { v.count($0) }
-            for (name, value) in zip(Self.levelNames, levels) { w.count((key, k.key, k.bucket), "l\(s)", name, value) }
+            for (name, value) in zip(Stat.levels, levels) { w.count((key, k.key, k.bucket), name, value) }
             logTotals[k.key, default: Array(repeating: 0, count: levels.count)].add(levels)
         }
         for (service, levels) in logTotals {
             w.totals("\(w.tag(service, self)):totals", "l\(s)", zip(Self.levelNames, levels))
         }
+    }
+
+    /// A request series' status class counts, 1xx … 5xx, without an array per cell.
+    struct ClassCounts {
+        var c: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        init() {}
+        init(_ v: RequestStats) { c = (v.class1xx, v.class2xx, v.class3xx, v.class4xx, v.class5xx) }
+        subscript(i: Int) -> UInt64 {
+            switch i {
+            case 0: c.0
+            case 1: c.1
+            case 2: c.2
+            case 3: c.3
+            default: c.4
+            }
+        }
+        var sum: UInt64 { c.0 &+ c.1 &+ c.2 &+ c.3 &+ c.4 }
+        mutating func add(_ o: ClassCounts) {
+            c = (c.0 &+ o.c.0, c.1 &+ o.c.1, c.2 &+ o.c.2, c.3 &+ o.c.3, c.4 &+ o.c.4)
+        }
+    }
+
+    /// Stat names of the bucket hashes' fields (see the type's comment), as bytes.
+    enum Stat {
+        static let n = Array("n".utf8), e = Array("e".utf8), z = Array("z".utf8), b = Array("b".utf8)
+        static let classes = ["c1", "c2", "c3", "c4", "c5"].map { Array($0.utf8) }
+        static let jobEvents = ["q", "st", "ok", "f", "rt"].map { Array($0.utf8) }
+        static let dz = Array("dz".utf8), d = Array("d".utf8), wz = Array("wz".utf8), w = Array("w".utf8)
+        static let xz = Array("xz".utf8), x = Array("x".utf8)
+        static let levels = LogLevel.allCases.map { Array($0.rawString.utf8) }
     }
 
     static let classNames = ["c1", "c2", "c3", "c4", "c5"]
@@ -375,14 +406,58 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             return made
         }
 
-        /// An increment of one bucket hash field, (key, service, bucket), when it is not zero.
-        mutating func count(_ cell: (String, String, Int64), _ prefix: String, _ name: String, _ value: UInt64) {
-            if value > 0 { add(cell, prefix + name, value) }
+        /// The field being written: the series part (``series(_:_:_:)``), then one stat after another.
+        private var field: [UInt8] = []
+        private var seriesLength = 0
+
+        /// Starts the fields of a series, `kind␟a␟b␟`.
+        mutating func series(_ kind: UInt8, _ a: String, _ b: String) {
+            field.removeAll(keepingCapacity: true)
+            field.append(kind)
+            field.append(HotFieldReader.separator)
+            field.append(contentsOf: a.utf8)
+            field.append(HotFieldReader.separator)
+            field.append(contentsOf: b.utf8)
+            field.append(HotFieldReader.separator)
+            seriesLength = field.count
         }
 
-        mutating func sketch(_ cell: (String, String, Int64), _ zeroField: String, _ prefix: String, _ s: LogSketch) {
-            if s.zeroCount > 0 { add(cell, zeroField, s.zeroCount) }
-            for b in s.buckets { add(cell, prefix + String(b.index), b.count) }
+        /// Starts the fields of a service's log levels, `l␟`.
+        mutating func logSeries() {
+            field.removeAll(keepingCapacity: true)
+            field.append(UInt8(ascii: "l"))
+            field.append(HotFieldReader.separator)
+            seriesLength = field.count
+        }
+
+        /// An increment of the current series' `stat` in one bucket hash, (key, service, bucket), when it is not zero.
+        mutating func count(_ cell: (String, String, Int64), _ stat: [UInt8], _ value: UInt64) {
+            guard value > 0 else { return }
+            field.removeSubrange(seriesLength...)
+            field.append(contentsOf: stat)
+            add(cell, value)
+        }
+
+        /// The sketch's zero count as `zero` and each bucket i as `bucket` followed by i in decimal.
+        mutating func sketch(_ cell: (String, String, Int64), zero: [UInt8], bucket: [UInt8], _ s: LogSketch) {
+            count(cell, zero, s.zeroCount)
+            s.forEachBucket { index, n in
+                field.removeSubrange(seriesLength...)
+                field.append(contentsOf: bucket)
+                Self.appendDecimal(Int64(index), to: &field)
+                add(cell, n)
+            }
+        }
+
+        private static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+            if value < 0 { out.append(UInt8(ascii: "-")) }
+            var m = value.magnitude
+            let start = out.count
+            repeat {
+                out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10))
+                m /= 10
+            } while m > 0
+            out[start...].reverse()
         }
 
         /// Increments of the `_total` counters, which the change feed does not carry.
@@ -390,7 +465,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             for (name, value) in fields where value > 0 { cmds.hincrby(key, prefix + name, by: Int64(value)) }
         }
 
-        private mutating func add(_ cell: (String, String, Int64), _ field: String, _ value: UInt64) {
+        private mutating func add(_ cell: (String, String, Int64), _ value: UInt64) {
             cmds.hincrby(cell.0, field, by: Int64(value))
             change.add(service: cell.1, bucket: cell.2, field: field, value: value)
         }
