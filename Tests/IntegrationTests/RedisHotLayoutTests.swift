@@ -1,6 +1,7 @@
 import Collector
 import Foundation
 import OpsightMetrics
+import OpsightTestSupport
 @testable import Storage
 import Testing
 
@@ -11,11 +12,9 @@ private let env = ProcessInfo.processInfo.environment
 /// added up per series before they are written, equal to the classes of every event.
 @Suite(.enabled(if: env["OPSIGHT_TEST_REDIS_URL"] != nil, "needs OPSIGHT_TEST_REDIS_URL (make test sets it)"))
 struct RedisHotLayoutTests {
+    /// A fresh store (its own key prefix) on the test Redis, as the change feed's tests make it.
     func withStore(_ body: (RedisHotStore, RedisClient, String) async throws -> Void) async throws {
-        let client = RedisClient(url: try RedisURL(env["OPSIGHT_TEST_REDIS_URL"]!))
-        defer { client.shutdown() }
-        let prefix = "test_\(UUID().uuidString.prefix(8).lowercased())"
-        try await body(RedisHotStore(client: client, configuration: .init(keyPrefix: prefix)), client, prefix)
+        try await RedisChangeFeedTests().withStore(body)
     }
 
     /// Field names of a hash.
@@ -125,31 +124,11 @@ struct ChangeRecordTests {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func aDecodedRecordHoldsEveryCellOfTheCommitByBucket(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
-        var events: [Event] = []
-        let now: Int64 = 1_800_000_000_000
-        for i in 0..<3_000 {
-            let ts = now - Int64.random(in: 0..<3_600_000, using: &rng)
-            let service = ["api", "web}x", "ü svc", "worker"].randomElement(using: &rng)!
-            switch i % 4 {
-            case 0, 1:
-                var e = Event(timestampMs: ts, service: service, kind: .request)
-                e.route = ["/a", "/b/:id", "/a-much-longer-route-name/:id"].randomElement(using: &rng)!
-                e.method = ["GET", "POST"].randomElement(using: &rng)!
-                e.status = [200, 404, 500, 0].randomElement(using: &rng)!
-                e.durationMs = Bool.random(using: &rng) ? 0 : exp(Double.random(in: -3...9, using: &rng))
-                events.append(e)
-            case 2:
-                var e = Event(timestampMs: ts, service: service, kind: .job)
-                e.queue = "q"
-                e.job = ["ai", "pdf"].randomElement(using: &rng)!
-                e.jobEvent = [.succeeded, .failed, .retried].randomElement(using: &rng)!
-                e.durationMs = Double.random(in: 0...1000, using: &rng)
-                events.append(e)
-            default:
-                var e = Event(timestampMs: ts, service: service, kind: .log)
-                e.level = LogLevel.allCases.randomElement(using: &rng)!
-                events.append(e)
-            }
+        var events = randomEvents(count: 3_000, baseMs: 1_800_000_000_000, spanMs: 3_600_000, rng: &rng)
+        // Awkward names and a status outside every class's range (counted as 5xx) as well.
+        for i in stride(from: 0, to: events.count, by: 7) {
+            events[i].service = ["web}x", "ü svc"][i % 2]
+            if events[i].kind == .request { events[i].status = 0 }
         }
         let delta = BatchAggregate(events: events, rules: .init()).hot
         let client = RedisClient(url: try RedisURL("redis://127.0.0.1:1"))
