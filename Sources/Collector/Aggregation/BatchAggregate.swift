@@ -28,7 +28,9 @@ public struct BatchAggregate: Sendable {
 
     /// Aggregates `events` under `rules`.
     public init(events: some Sequence<Event>, rules: AggregationRules) {
-        hot.requests.reserveCapacity(64)
+        // Room for a cell per event: over the last hour most events are a cell of their own, and growing from a
+        // small table rehashes every key several times per batch.
+        hot.requests.reserveCapacity(min(max(events.underestimatedCount, 64), 8_192))
         for event in events { add(event, rules: rules) }
         // Each event is aggregated once, into 10-second cells; the minute cells are sums of those (a 10 s
         // bucket lies in exactly one minute), a few hundred merges a batch instead of a second pass over
