@@ -100,8 +100,8 @@ public struct MetricFamilies: SampleSource {
         selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
         // One windowed family of all services now (every shape of the dashboards and rules): from the windows'
         // versions. A self-metric registered under the same name would be written besides, so it is built instead.
-        if configuration.memoizesSamples, time.isNow, selection.service == nil, let name = selection.name, Self.windowedNames.contains(name),
-            !selfMetrics.names.contains(name)
+        if configuration.memoizesSamples, time.isNow, selection.service == nil, let name = selection.name,
+            Self.windowedNames.contains(name), !selfMetrics.names.contains(name)
         {
             return try await windowedSamples(name, selection: selection, matchers: matchers, at: time)
         }
