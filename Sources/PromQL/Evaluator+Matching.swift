@@ -5,10 +5,15 @@ extension Evaluator {
     static func oneToOne(_ node: BinaryExpr, _ lhs: [Sample], _ rhs: [Sample]) throws(PromQLError) -> [Sample] {
         guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
         let matching = node.effectiveMatching
-        var right: [Labels: Sample] = [:]
-        for sample in rhs {
-            let signature = matching.signature(of: sample.labels)
-            if let duplicate = right[signature] {
+        // Each right sample by the key of its signature (see `LabelKey`): a signature's labels are built only for an
+        // error message.
+        var right: [LabelKey: Int] = [:]
+        right.reserveCapacity(rhs.count)
+        for (i, sample) in rhs.enumerated() {
+            let key = matching.key(of: sample.labels)
+            if let d = right[key] {
+                let signature = matching.signature(of: sample.labels)
+                let duplicate = rhs[d]
                 throw PromQLError(
                     .execution,
                     "found duplicate series for the match group \(signature) on the right hand-side of the operation: "
@@ -16,25 +21,27 @@ extension Evaluator {
                         + "matching labels must be unique on one side",
                     at: node.operatorPosition)
             }
-            right[signature] = sample
+            right[key] = i
         }
-        var matched = Set<Labels>()
+        // A match group is its right sample: whether it produced a result yet.
+        var matched = [Bool](repeating: false, count: rhs.count)
         var result: [Sample] = []
         for sample in lhs {
-            let signature = matching.signature(of: sample.labels)
-            guard let other = right[signature] else { continue }
+            guard let i = right[matching.key(of: sample.labels)] else { continue }
+            let other = rhs[i]
             var (value, keep) = apply(node.op, sample.value, other.value)
             if node.returnsBool {
                 value = keep ? 1 : 0
             } else if !keep {
                 continue
             }
-            guard matched.insert(signature).inserted else {
+            guard !matched[i] else {
                 throw PromQLError(
                     .execution,
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                     at: node.operatorPosition)
             }
+            matched[i] = true
             result.append(Sample(labels: resultLabels(sample.labels, node, matching), value: value))
         }
         return result
@@ -43,12 +50,13 @@ extension Evaluator {
     /// The left sample's labels without the metric name for arithmetic and `bool`, reduced to the
     /// `on` labels or without the `ignoring` labels.
     private static func resultLabels(_ labels: Labels, _ node: BinaryExpr, _ matching: VectorMatching) -> Labels {
-        var result = node.op.isArithmetic || node.returnsBool ? labels.droppingMetricName() : labels
-        switch matching.mode {
-        case .on: result = result.keeping(names: matching.labels)
-        case .ignoring: result = result.removing(names: matching.labels)
-        }
-        return result
+        // One pass over the pairs, not a copy without the name and then a second one.
+        let dropName = node.op.isArithmetic || node.returnsBool
+        let listed = matching.mode == .on
+        return Labels(
+            sorted: labels.pairs.filter {
+                !(dropName && $0.name == Labels.metricName) && matching.labels.contains($0.name) == listed
+            })
     }
 
     /// `and`, `or`, `unless` (many-to-many), keeping the samples' own labels and values.
@@ -58,17 +66,17 @@ extension Evaluator {
         switch op {
         case .and:
             guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
-            let right = Set(rhs.map { matching.signature(of: $0.labels) })
-            return lhs.filter { right.contains(matching.signature(of: $0.labels)) }
+            let right = Set(rhs.map { matching.key(of: $0.labels) })
+            return lhs.filter { right.contains(matching.key(of: $0.labels)) }
         case .unless:
             guard !lhs.isEmpty, !rhs.isEmpty else { return lhs }
-            let right = Set(rhs.map { matching.signature(of: $0.labels) })
-            return lhs.filter { !right.contains(matching.signature(of: $0.labels)) }
+            let right = Set(rhs.map { matching.key(of: $0.labels) })
+            return lhs.filter { !right.contains(matching.key(of: $0.labels)) }
         default:
             guard !lhs.isEmpty else { return rhs }
             guard !rhs.isEmpty else { return lhs }
-            let left = Set(lhs.map { matching.signature(of: $0.labels) })
-            return lhs + rhs.filter { !left.contains(matching.signature(of: $0.labels)) }
+            let left = Set(lhs.map { matching.key(of: $0.labels) })
+            return lhs + rhs.filter { !left.contains(matching.key(of: $0.labels)) }
         }
     }
 }

@@ -50,7 +50,7 @@ public struct Evaluator: Sendable {
             let samples = try await source.select(node.allMatchers, at: time)
             try budget.spend(samples.count, at: node.position)
             // Sorted so that results, float rounding and error messages never depend on the source's order.
-            let isSorted = zip(samples, samples.dropFirst()).allSatisfy { $0.labels < $1.labels }
+            let isSorted = samples.indices.dropFirst().allSatisfy { samples[$0 - 1].labels < samples[$0].labels }
             return .vector(isSorted ? samples : samples.sorted { $0.labels < $1.labels })
         case .unary(let node):
             return try await unary(node, at: time)

@@ -26,4 +26,12 @@ public struct Grouping: Hashable, Sendable {
         case .without: labels.removing(names: self.labels + [Labels.metricName])
         }
     }
+
+    /// A key equal for two label sets exactly when their ``groupLabels(of:)`` are.
+    func key(of labels: Labels) -> LabelKey {
+        switch mode {
+        case .by: .keeping(self.labels, of: labels)
+        case .without: .labels(groupLabels(of: labels))
+        }
+    }
 }

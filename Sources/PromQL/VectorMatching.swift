@@ -27,4 +27,12 @@ public struct VectorMatching: Hashable, Sendable {
         case .ignoring: labels.removing(names: self.labels + [Labels.metricName])
         }
     }
+
+    /// A key equal for two label sets exactly when their ``signature(of:)``s are.
+    func key(of labels: Labels) -> LabelKey {
+        switch mode {
+        case .on: .keeping(self.labels, of: labels)
+        case .ignoring: .labels(signature(of: labels))
+        }
+    }
 }

@@ -15,6 +15,9 @@ public struct MetricFamilies: SampleSource {
         public var windowsMs: [Int64]
         /// Quantiles of the latency families.
         public var quantiles: [Double]
+        /// Whether selections keep the samples they build for the next read of the same cached window
+        /// (``SampleMemo``); off, every selection builds them.
+        public var memoizesSamples = true
         /// Creates the configuration.
         public init(
             windowsMs: [Int64] = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000],
@@ -47,6 +50,8 @@ public struct MetricFamilies: SampleSource {
     private let funnels: FunnelReader?
     private let selfMetrics: SelfMetrics
     private let clock: WallClock
+    /// The samples last built per windowed family, window and quantiles (see ``SampleMemo``).
+    let memo: SampleMemo
 
     /// Creates the families over `reader` (windows), `totals` (the running counters), `funnels` and the
     /// registered self-metrics.
@@ -60,6 +65,7 @@ public struct MetricFamilies: SampleSource {
         self.funnels = funnels
         self.selfMetrics = selfMetrics
         self.clock = clock
+        self.memo = SampleMemo()
     }
 
     /// Names of the windowed families.
@@ -92,12 +98,53 @@ public struct MetricFamilies: SampleSource {
             selection.windowsMs = [ms]
         }
         selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
+        // One windowed family of all services now (every shape of the dashboards and rules): from the windows'
+        // versions. A self-metric registered under the same name would be written besides, so it is built instead.
+        if configuration.memoizesSamples, time.isNow, selection.service == nil, let name = selection.name,
+            Self.windowedNames.contains(name), !selfMetrics.names.contains(name)
+        {
+            return try await windowedSamples(name, selection: selection, matchers: matchers, at: time)
+        }
         var list = SampleList()
         try await write(to: &list, at: time, selection: selection, ordered: false)
         return list.samples.compactMap { s in
             let labels = Labels(s.labels + [(Labels.metricName, s.name)])
             return matchers.allSatisfy { $0.matches(labels) } ? Sample(labels: labels, value: s.value) : nil
         }
+    }
+
+    /// The samples of windowed family `name` for all services at the current `time` that satisfy `matchers`: per
+    /// window, the memo's when the window's version is the one they were built from, else built as ``write(to:at:
+    /// selection:ordered:)`` builds them. Only the matchers some sample may fail are applied.
+    private func windowedSamples(
+        _ name: String, selection: Selection, matchers: [LabelMatcher], at time: EvaluationTime
+    ) async throws -> [Sample] {
+        let quantiles = selection.quantiles ?? configuration.quantiles
+        var parts: [[Sample]] = []
+        let results = try await readResults(selection.windowsMs ?? configuration.windowsMs, service: nil, at: time)
+        for (w, result) in results {
+            let key = SampleMemo.Key(name: name, windowMs: w, quantiles: quantiles)
+            let entry: SampleMemo.Entry
+            if let version = result.version, let hit = memo.entry(key, version: version) {
+                entry = hit
+            } else {
+                memo.noteBuild()
+                var list = SampleList()
+                WindowFamilies(windows: [(w, result.data)], quantiles: quantiles, only: name, ordered: false)
+                    .write(to: &list)
+                let samples = list.samples.map { s in
+                    Sample(labels: Labels(s.labels + [(Labels.metricName, s.name)]), value: s.value)
+                }
+                // In label order, as the evaluator wants a selection: sorted once per version, not once per query.
+                entry = SampleMemo.Entry(samples: samples.sorted { $0.labels < $1.labels })
+                if let version = result.version { memo.store(entry, for: key, version: version) }
+            }
+            let remaining = matchers.filter { !entry.alwaysSatisfies($0) }
+            parts.append(
+                remaining.isEmpty
+                    ? entry.samples : entry.samples.filter { s in remaining.allSatisfy { $0.matches(s.labels) } })
+        }
+        return parts.count == 1 ? parts[0] : parts.flatMap { $0 }
     }
 
     /// Writes the selected families at `time` to `sink`, their series in label order unless `ordered` is false (a
@@ -147,17 +194,24 @@ public struct MetricFamilies: SampleSource {
     private func readWindows(_ windowsMs: [Int64], service: String?, at time: EvaluationTime) async throws -> [(
         Int64, WindowData
     )] {
-        try await withThrowingTaskGroup(of: (Int64, WindowData)?.self) { group in
+        try await readResults(windowsMs, service: service, at: time).map { ($0.0, $0.1.data) }
+    }
+
+    /// ``readWindows(_:service:at:)`` with each read's time and version.
+    private func readResults(_ windowsMs: [Int64], service: String?, at time: EvaluationTime) async throws -> [(
+        Int64, MetricsReader.Result
+    )] {
+        try await withThrowingTaskGroup(of: (Int64, MetricsReader.Result)?.self) { group in
             for w in Set(windowsMs) {
                 group.addTask {
                     do {
-                        return (w, try await reader.window(service: service, windowMs: w, at: time).data)
+                        return (w, try await reader.window(service: service, windowMs: w, at: time))
                     } catch let error as CollectorError where error.code == .invalid {
                         return nil
                     }
                 }
             }
-            var out: [(Int64, WindowData)] = []
+            var out: [(Int64, MetricsReader.Result)] = []
             for try await r in group { if let r { out.append(r) } }
             return out.sorted { $0.0 < $1.0 }
         }

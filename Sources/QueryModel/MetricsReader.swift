@@ -27,6 +27,17 @@ public struct MetricsReader: Sendable {
         public var data: WindowData
         /// The end of the window that was read, unix milliseconds.
         public var timeMs: Int64
+        /// Which cached sums `data` is, when it is all of them: two reads of one window with the same version hold
+        /// the same series. Nil for a direct store read and for a read filtered to one service.
+        public var version: Version? = nil
+    }
+
+    /// The identity of a cached window's contents (see ``Result/version``).
+    public enum Version: Hashable, Sendable {
+        /// A window of the hot cache at this ``WindowCache/Snapshot/version``.
+        case cached(UInt64)
+        /// A long window summed from the durable cache's and the hot cache's tail at these versions.
+        case combined(cold: UInt64, tail: UInt64)
     }
 
     private let configuration: Configuration
@@ -67,7 +78,8 @@ public struct MetricsReader: Sendable {
                 continue
             }
             let data = combined.sum(windowMs: windowMs, cold: cold, tail: tail)
-            return Result(data: data, timeMs: tail.timeMs)
+            return Result(
+                data: data, timeMs: tail.timeMs, version: .combined(cold: cold.version, tail: tail.version))
         }
         return nil
     }
@@ -95,13 +107,16 @@ public struct MetricsReader: Sendable {
         let nowMs = atNow ? time.milliseconds : clock.nowMs()
         if atNow, let cache, cache.windowsMs.contains(windowMs) {
             // A failed poll leaves the answer to the direct read below, which reports the store's error.
-            if let cached = try? await cache.window(windowMs: windowMs) {
-                return Result(
-                    data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
+            if let cached = try? await cache.snapshot(windowMs) {
+                guard let service else {
+                    return Result(data: cached.data, timeMs: cached.timeMs, version: .cached(cached.version))
+                }
+                return Result(data: cached.data.filtered(service: service), timeMs: cached.timeMs)
             }
         }
         if atNow, windowMs > configuration.maxHotWindowMs, let cached = try await cachedLong(windowMs: windowMs) {
-            return Result(data: service.map { cached.data.filtered(service: $0) } ?? cached.data, timeMs: cached.timeMs)
+            guard let service else { return cached }
+            return Result(data: cached.data.filtered(service: service), timeMs: cached.timeMs)
         }
         let t = time.milliseconds
         let oldestHot = nowMs - configuration.hotRetentionMs
