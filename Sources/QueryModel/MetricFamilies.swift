@@ -127,13 +127,6 @@ public struct MetricFamilies: SampleSource {
             let entry: SampleMemo.Entry
             if let version = result.version, let hit = memo.entry(key, version: version) {
                 entry = hit
-            } else if result.version != nil,
-                let refreshed = memo.latest(key)?.refreshed(family: name, windowMs: w, data: result.data)
-            {
-                // The same series as the last build: its samples with new values.
-                memo.noteBuild(refreshed: true)
-                entry = refreshed
-                if let version = result.version { memo.store(entry, for: key, version: version) }
             } else {
                 memo.noteBuild()
                 var list = SampleList()
@@ -143,12 +136,8 @@ public struct MetricFamilies: SampleSource {
                     Sample(labels: Labels(s.labels + [(Labels.metricName, s.name)]), value: s.value)
                 }
                 // In label order, as the evaluator wants a selection: sorted once per version, not once per query.
-                var built = SampleMemo.Entry(samples: samples.sorted { $0.labels < $1.labels })
-                if let version = result.version {
-                    built.noteSources(family: name, quantiles: quantiles)
-                    memo.store(built, for: key, version: version)
-                }
-                entry = built
+                entry = SampleMemo.Entry(samples: samples.sorted { $0.labels < $1.labels })
+                if let version = result.version { memo.store(entry, for: key, version: version) }
             }
             let remaining = matchers.filter { !entry.alwaysSatisfies($0) }
             parts.append(

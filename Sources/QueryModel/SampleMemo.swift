@@ -1,4 +1,3 @@
-import Collector
 import PromQL
 import Synchronization
 
@@ -22,15 +21,6 @@ final class SampleMemo: Sendable {
     struct Entry: Sendable {
         var samples: [Sample]
         var constantLabels: [String: String]
-        /// For a per-series request family: the series (and quantile) of each sample, and how many series they are.
-        var sources: [Source]?
-        var seriesCount = 0
-
-        /// Where a sample's value comes from.
-        struct Source: Sendable {
-            var key: RequestKey
-            var quantile: Double?
-        }
 
         /// Builds an entry, finding the labels common to all `samples`.
         init(samples: [Sample]) {
@@ -40,45 +30,6 @@ final class SampleMemo: Sendable {
                 common = common.filter { sample.labels[$0.key] == $0.value }
             }
             self.constantLabels = common
-        }
-
-        /// Notes each sample's series, for a per-series request family `name` built with `quantiles`; left without
-        /// sources (so never refreshed) when a sample does not name its series.
-        mutating func noteSources(family name: String, quantiles: [Double]) {
-            guard WindowFamilies.perSeriesRequestFamilies.contains(name) else { return }
-            let byText = Dictionary(quantiles.map { (PrometheusText.format($0), $0) }, uniquingKeysWith: { a, _ in a })
-            var out: [Source] = []
-            out.reserveCapacity(samples.count)
-            var keys = Set<RequestKey>()
-            for sample in samples {
-                guard let service = sample.labels["service"], let route = sample.labels["route"],
-                    let method = sample.labels["method"]
-                else { return }
-                var quantile: Double?
-                if name == "opsight_request_latency_seconds" {
-                    guard let text = sample.labels["quantile"], let q = byText[text] else { return }
-                    quantile = q
-                }
-                let key = RequestKey(service: service, route: route, method: method)
-                keys.insert(key)
-                out.append(Source(key: key, quantile: quantile))
-            }
-            sources = out
-            seriesCount = keys.count
-        }
-
-        /// The same samples with their values from `data`, when `data` holds exactly the series they were built from:
-        /// the labels (and so the order) stay, and a build becomes a pass over numbers. Nil otherwise.
-        func refreshed(family name: String, windowMs: Int64, data: WindowData) -> Entry? {
-            guard let sources, data.requests.count == seriesCount else { return nil }
-            var next = self
-            for i in next.samples.indices {
-                guard let stats = data.requests[sources[i].key],
-                    let value = WindowFamilies.requestValue(name, stats, windowMs: windowMs, quantile: sources[i].quantile)
-                else { return nil }
-                next.samples[i].value = value
-            }
-            return next
         }
 
         /// Whether every sample of the entry satisfies `matcher`, so it need not be applied.
@@ -91,7 +42,6 @@ final class SampleMemo: Sendable {
         var entries: [Key: (version: MetricsReader.Version, entry: Entry, lastUse: UInt64)] = [:]
         var uses: UInt64 = 0
         var builds = 0
-        var refreshes = 0
     }
 
     /// Most samples kept over all entries (~250 bytes each).
@@ -102,9 +52,6 @@ final class SampleMemo: Sendable {
     init(maxSamples: Int = 200_000) {
         self.maxSamples = maxSamples
     }
-
-    /// The last entry of `key`, whatever version it was built from.
-    func latest(_ key: Key) -> Entry? { state.withLock { $0.entries[key]?.entry } }
 
     /// The entry of `key` if it was built from `version`.
     func entry(_ key: Key, version: MetricsReader.Version) -> Entry? {
@@ -134,17 +81,8 @@ final class SampleMemo: Sendable {
         }
     }
 
-    /// Counts one build of samples in place of the memo (``builds``); `refreshed` when it only recomputed the values of
-    /// the last build's samples (``refreshes``).
-    func noteBuild(refreshed: Bool = false) {
-        state.withLock {
-            $0.builds += 1
-            if refreshed { $0.refreshes += 1 }
-        }
-    }
-
-    /// Builds that only recomputed values so far.
-    var refreshes: Int { state.withLock { $0.refreshes } }
+    /// Counts one build of samples in place of the memo (``builds``).
+    func noteBuild() { state.withLock { $0.builds += 1 } }
 
     /// Builds counted so far (a test's view of whether a read was served from the memo).
     var builds: Int { state.withLock { $0.builds } }

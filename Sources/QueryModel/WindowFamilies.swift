@@ -19,7 +19,7 @@ struct WindowFamilies {
     func write(to p: inout some SampleSink) {
         // Each window's series in label order, sorted once for the three per-series families rather than per family
         // (10 000 series a window: the sort is a good part of a scrape).
-        let perSeries = Self.perSeriesRequestFamilies
+        let perSeries = ["opsight_request_latency_seconds", "opsight_request_rate", "opsight_request_error_ratio"]
         let sorted: [(String, [(key: RequestKey, value: RequestStats)])] =
             perSeries.contains(where: wants)
             ? windows.map { w, d in
@@ -37,11 +37,10 @@ struct WindowFamilies {
         if wants("opsight_request_rate") {
             p.family("opsight_request_rate", type: "gauge", help: "Requests per second over the window.")
             for (w, series) in sorted {
-                let windowMs = PromDuration.milliseconds(w)!
+                let seconds = Double(PromDuration.milliseconds(w)!) / 1000
                 for (k, s) in series {
                     p.sample(
-                        "opsight_request_rate", labels: Self.labels(k) + [("window", w)],
-                        Self.rate(s, windowMs: windowMs))
+                        "opsight_request_rate", labels: Self.labels(k) + [("window", w)], Double(s.count) / seconds)
                 }
             }
         }
@@ -51,7 +50,7 @@ struct WindowFamilies {
             for (w, series) in sorted {
                 for (k, s) in series {
                     p.sample(
-                        "opsight_request_error_ratio", labels: Self.labels(k) + [("window", w)], Self.errorRatio(s))
+                        "opsight_request_error_ratio", labels: Self.labels(k) + [("window", w)], s.errorRatio ?? .nan)
                 }
             }
         }
@@ -122,33 +121,8 @@ struct WindowFamilies {
         _ p: inout some SampleSink, _ name: String, _ labels: [(String, String)], _ sketch: LogSketch
     ) {
         for q in quantiles {
-            guard let v = Self.seconds(sketch, q) else { continue }
-            p.sample(name, labels: labels + [("quantile", PrometheusText.format(q))], v)
-        }
-    }
-
-    /// The families with a sample per request series (and quantile).
-    static let perSeriesRequestFamilies = [
-        "opsight_request_latency_seconds", "opsight_request_rate", "opsight_request_error_ratio",
-    ]
-
-    /// A request series' rate over a window of `windowMs`: requests per second.
-    static func rate(_ s: RequestStats, windowMs: Int64) -> Double { Double(s.count) / (Double(windowMs) / 1000) }
-
-    /// A request series' error ratio (NaN without requests).
-    static func errorRatio(_ s: RequestStats) -> Double { s.errorRatio ?? .nan }
-
-    /// Quantile `q` of a sketch of milliseconds, in seconds; nil when the sketch is empty.
-    static func seconds(_ sketch: LogSketch, _ q: Double) -> Double? { sketch.quantile(q).map { $0 / 1000 } }
-
-    /// The value of the per-series request family `name` for `s` over `windowMs` (the latency family at `quantile`), as
-    /// ``write(to:)`` writes it; nil when it writes none (an empty sketch) or `name` is no per-series request family.
-    static func requestValue(_ name: String, _ s: RequestStats, windowMs: Int64, quantile: Double?) -> Double? {
-        switch name {
-        case "opsight_request_rate": rate(s, windowMs: windowMs)
-        case "opsight_request_error_ratio": errorRatio(s)
-        case "opsight_request_latency_seconds": quantile.flatMap { seconds(s.latency, $0) }
-        default: nil
+            guard let v = sketch.quantile(q) else { continue }
+            p.sample(name, labels: labels + [("quantile", PrometheusText.format(q))], v / 1000)
         }
     }
 
