@@ -346,11 +346,11 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// Stat names of the bucket hashes' fields (see the type's comment), as bytes.
     enum Stat {
         static let n = Array("n".utf8), e = Array("e".utf8), z = Array("z".utf8), b = Array("b".utf8)
-        static let classes = ["c1", "c2", "c3", "c4", "c5"].map { Array($0.utf8) }
-        static let jobEvents = ["q", "st", "ok", "f", "rt"].map { Array($0.utf8) }
+        static let classes = RedisHotStore.classNames.map { Array($0.utf8) }
+        static let jobEvents = RedisHotStore.jobEventNames.map { Array($0.utf8) }
         static let dz = Array("dz".utf8), d = Array("d".utf8), wz = Array("wz".utf8), w = Array("w".utf8)
         static let xz = Array("xz".utf8), x = Array("x".utf8)
-        static let levels = LogLevel.allCases.map { Array($0.rawString.utf8) }
+        static let levels = RedisHotStore.levelNames.map { Array($0.utf8) }
     }
 
     static let classNames = ["c1", "c2", "c3", "c4", "c5"]
@@ -510,9 +510,6 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         return FunnelStepRecord(funnel: funnel, step: step, entity: String(parts[2]), timestampMs: ts)
     }
 
-    private static func classes(_ v: RequestStats) -> [UInt64] {
-        [v.class1xx, v.class2xx, v.class3xx, v.class4xx, v.class5xx]
-    }
 
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
         let names: [String]
