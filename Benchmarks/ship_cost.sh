@@ -125,7 +125,9 @@ n=0
 for round in $(seq "$ROUNDS"); do
     for bin in "${BINS[@]}"; do
         n=$((n + 1))
-        run "$bin" "$n" | tee -a "$RESULTS"
+        # Not in a pipeline: `run` sets PID in this shell, so the exit trap stops a collector a failed run left.
+        run "$bin" "$n" >>"$RESULTS"
+        tail -1 "$RESULTS"
     done
 done
 echo "medians (uptime: $(uptime | sed 's/.*load/load/'))"
