@@ -25,9 +25,11 @@ final class SampleMemo: Sendable {
         /// Builds an entry, finding the labels common to all `samples`.
         init(samples: [Sample]) {
             self.samples = samples
+            // Removed in place: the labels that vary go within the first samples, and a filtered copy of the rest per
+            // sample would be 10 000 dictionaries a build.
             var common = samples.first?.labels.dictionary ?? [:]
             for sample in samples.dropFirst() where !common.isEmpty {
-                common = common.filter { sample.labels[$0.key] == $0.value }
+                for (name, value) in common where sample.labels[name] != value { common[name] = nil }
             }
             self.constantLabels = common
         }
