@@ -61,6 +61,8 @@ let package = Package(
         ),
         // zlib's crc32 for write-ahead-log records (hardware-speed, unlike a Swift table loop).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // glibc's `mallopt`/`malloc_trim` (malloc.h), for the collector's memory bound (docs/benchmarks.md).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // The write path: ingest pipeline, WAL, aggregation, flush to the store seams. No HTTP.
         .target(
             name: "Collector",
@@ -154,7 +156,7 @@ let package = Package(
             name: "opsight",
             dependencies: [
                 "OpsightMetrics", "Collector", "QueryModel", "HTTPLayer", "Storage", "AdminAPI", "PromQL", "Alerting",
-                "PostgresURL",
+                "PostgresURL", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

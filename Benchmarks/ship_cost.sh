@@ -13,7 +13,8 @@
 #   visible_s    when the API first counted them all (the end of the poll that saw it)
 #   collector_cpu_s, redis_cpu_s   CPU seconds the collector and Redis used from the start of ship to visible (less
 #                sensitive to a shared machine than the times)
-#   hincrby      HINCRBY calls Redis executed (INFO commandstats), peak_rss_mb of the collector, and peak_pending_mb,
+#   hincrby      HINCRBY calls Redis executed (INFO commandstats), peak_rss_mb of the collector, settled_rss_mb (its RSS
+#                5 s after visible: what it keeps, in use or freed but not returned), and peak_pending_mb,
 #                the most its aggregator held for each store (opsight_pending_delta_bytes, estimated, sampled every 0.5 s)
 # then the median of each binary. SHIP_ROUNDS (2), SHIP_PERF=DIR (perf record -g each collector into DIR/<n>.perf).
 # Everything listens on 127.0.0.1; every schema and key this script makes is dropped; stores it started are stopped.
@@ -98,6 +99,10 @@ EOF
     rcpu_s=$(python3 -c "print(round($(rcpu) - $r0, 1))")
     hincrby=$(redis-cli -u "$OPSIGHT_REDIS_URL" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_hincrby:calls=\([0-9]*\),.*/\1/p')
     rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
+    # What the collector keeps once the shipment is in: RSS 5 s after visible (what it holds on to, freed or not).
+    sleep 5
+    local settled
+    settled=$(awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$PID/status")
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     local pending
@@ -117,7 +122,7 @@ print(",".join(f"{k}:{int(v / 1048576)}" for k, v in sorted(peak.items())) or "-
     redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$name:*" | xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" UNLINK >/dev/null
     local visible=${out#*seconds=}
     visible=${visible%% *}
-    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss peak_pending_mb=$pending"
+    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending"
 }
 
 RESULTS=$WORK/results
@@ -143,5 +148,5 @@ for b in dict.fromkeys(r["bin"] for r in rows):
         m = statistics.median(vals)
         return f"{m:.0f}" if m >= 1000 else f"{m:g}"
     print(f"  {b}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, "
-          f"Redis {med('redis_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, peak RSS {med('peak_rss_mb')} MB ({len(mine)} runs)")
+          f"Redis {med('redis_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, peak RSS {med('peak_rss_mb')} MB, settled {med('settled_rss_mb')} MB ({len(mine)} runs)")
 EOF

@@ -30,6 +30,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // hiredis writes with plain write(): a Redis that went away must not kill the process with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
+        let tuned = MemoryTuning.apply()
         var env = ProcessInfo.processInfo.environment
         if let listen { env["OPSIGHT_LISTEN"] = listen }
         let config: OpsightConfig
@@ -41,6 +42,7 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "opsight")
         logger.logLevel = level
+        if !tuned { logger.warning("glibc refused the allocator's mmap threshold; running with its defaults") }
         for name in config.unsetVariables {
             logger.warning("configuration names an unset environment variable; it is empty", metadata: ["variable": "\(name)"])
         }
@@ -53,6 +55,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: stores.postgres), .init(service: stores.redis), .init(service: stores.readRedis),
+                    .init(service: MemoryTrimmer()),
                     .init(
                         service: OpsightService(
                             config: config, configPath: options.config, stores: stores, startedAtMs: startedAtMs,

@@ -12,7 +12,7 @@ import Testing
 @Suite struct ChunkedCatchUpTests {
     static let base: Int64 = 1_795_000_000_000
     /// About 40 cells a chunk, four chunks a lane.
-    static let limits = Aggregator.Limits(chunkBytes: 40 * 256, laneBytes: 4 * 40 * 256)
+    static let limits = Aggregator.Limits(chunkBytes: 40 * Delta.cellBytes, laneBytes: 4 * 40 * Delta.cellBytes)
     /// The most cells one commit may carry: a chunk, plus the batch (or log record) that crossed its cap.
     static let maxCellsPerCommit = 40 + 200
 
@@ -44,7 +44,7 @@ import Testing
         }
         // What memory holds stays under the lane cap (plus the chunk that crossed it).
         for lane in [Aggregator.Lane.hot, .durable] {
-            #expect(runtime.aggregator.bytes(lane) <= Self.limits.laneBytes + 200 * 256)
+            #expect(runtime.aggregator.bytes(lane) <= Self.limits.laneBytes + 200 * Delta.cellBytes)
             #expect(runtime.aggregator.isReplaying(lane), "the rest waits in the log")
         }
         return batches

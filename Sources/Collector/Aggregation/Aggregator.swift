@@ -47,7 +47,14 @@ public final class Aggregator: Sendable {
         /// The most kept for one store; beyond it the store catches up from the log instead.
         public var laneBytes: Int
         /// Creates the limits.
-        public init(chunkBytes: Int = 16 << 20, laneBytes: Int = 192 << 20) {
+        ///
+        /// The defaults keep both lanes to ~64 MB in all, inside SPEC §11's 300 MB for the whole collector. A chunk of
+        /// 4 MiB is ~11 000 cells: its Redis transaction is a few MB of RESP, its PostgreSQL `INSERT` a `Bind` of
+        /// ~2 MB. A store slower than ingest (a file of the last hour shipped at full speed) leaves the rest in
+        /// the log, read back in chunks as the store catches up. Measured on that shipment (docs/benchmarks.md),
+        /// 16 MiB chunks and 192 MiB lanes peaked at ~640 MB RSS, these at ~270 MB, for ~1 CPU-s more of the
+        /// 13 a shipment costs (fewer cells merge within a chunk; the backlog is aggregated again when read back).
+        public init(chunkBytes: Int = 4 << 20, laneBytes: Int = 32 << 20) {
             self.chunkBytes = max(chunkBytes, 1)
             self.laneBytes = max(laneBytes, chunkBytes)
         }
@@ -255,6 +262,9 @@ extension Delta {
         cellCount * Self.cellBytes + funnelSteps.count * 96 + jobFacts.count * 112
     }
 
-    /// What a cell counts for in ``estimatedBytes``.
-    static let cellBytes = 256
+    /// What a cell counts for in ``estimatedBytes``: what a request cell takes in a lane's dictionary. Its entry is
+    /// 160 bytes (three `String`s and a bucket, the counters and an inline sketch); a Swift dictionary's capacity is
+    /// a power of two kept under 3/4 full, ~56 % on average, so ~285 bytes a cell, plus the route's own heap string
+    /// when it is longer than 15 bytes. heaptrack measured ~340 bytes of table per cell at a shipment's peak.
+    static let cellBytes = 384
 }

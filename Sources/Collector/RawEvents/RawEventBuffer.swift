@@ -10,10 +10,11 @@ public final class RawEventBuffer: Sendable {
     /// Limits.
     public struct Configuration: Sendable {
         /// Most rows held.
-        public var capacity = 200_000
+        public var capacity = 100_000
         /// Most bytes held (lines plus a fixed cost per row): with lines of up to 64 KiB the row count alone
-        /// would allow 200 000 × 64 KiB, about 13 GB.
-        public var maxBytes = 128 << 20
+        /// would allow 100 000 × 64 KiB, about 6.5 GB. 32 MiB is ~60 000 rows of 300-byte lines, three seconds of the
+        /// writer's default rate, inside the collector's 300 MB (SPEC §11).
+        public var maxBytes = 32 << 20
         /// Fill level (0…1) above which non-error events are sampled.
         public var sampleAbove = 0.25
         /// Share of non-error events kept while sampling.

@@ -29,8 +29,8 @@ struct OpsightConfig {
     var rawEventsEnabled = true
     var rawEventsRetentionMs: Int64 = 7 * 86_400_000
     /// Most bytes the raw event buffer holds (`raw_events.buffer_bytes`).
-    var rawEventsBufferBytes = 128 << 20
-    var rawEventsBuffer = 200_000
+    var rawEventsBufferBytes = RawEventBuffer.Configuration().maxBytes
+    var rawEventsBuffer = RawEventBuffer.Configuration().capacity
     var rawEventsSampleRate = 0.01
     /// Most raw events written to PostgreSQL per second (`raw_events.max_rate`; 0: unlimited).
     var rawEventsMaxRate = 20_000
