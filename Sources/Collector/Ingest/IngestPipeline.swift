@@ -73,7 +73,9 @@ public final class IngestPipeline: Sendable {
 
     /// A decoded body ready to be logged.
     public struct Prepared: Sendable {
-        var events: [Event]
+        /// Events accepted. Their decoded form is not kept: a body waiting for the log's group commit holds only
+        /// what the commit needs (the log record and the aggregate), not ~400 bytes an event besides.
+        var eventCount: Int
         var result: IngestResult
         var payload: [UInt8]
         var aggregate: BatchAggregate
@@ -101,10 +103,10 @@ public final class IngestPipeline: Sendable {
         if folded > 0 { status.seriesLimited.add(UInt64(folded), ordering: .relaxed) }
         let result = IngestResult(accepted: batch.events.count, rejected: batch.rejected, errors: batch.errors)
         if batch.events.isEmpty {
-            return Prepared(events: [], result: result, payload: [], aggregate: BatchAggregate())
+            return Prepared(eventCount: 0, result: result, payload: [], aggregate: BatchAggregate())
         }
         var prepared = Prepared(
-            events: batch.events, result: result, payload: EventCodec.encode(batch.events),
+            eventCount: batch.events.count, result: result, payload: EventCodec.encode(batch.events),
             aggregate: BatchAggregate(events: batch.events, rules: configuration.rules))
         if let rawEvents {
             for (event, range) in zip(batch.events, batch.lines) {
@@ -124,14 +126,14 @@ public final class IngestPipeline: Sendable {
     /// Durably logs a prepared body and returns the answer for the client.
     public func commit(_ prepared: Prepared) async throws -> IngestResult {
         status.rejected.add(UInt64(prepared.result.rejected), ordering: .relaxed)
-        guard !prepared.events.isEmpty else { return prepared.result }
+        guard prepared.eventCount > 0 else { return prepared.result }
         do {
             _ = try await commitLog.commit(payload: prepared.payload, aggregate: prepared.aggregate)
         } catch {
             status.refusedBatches.add(1, ordering: .relaxed)
             throw error
         }
-        status.accepted.add(UInt64(prepared.events.count), ordering: .relaxed)
+        status.accepted.add(UInt64(prepared.eventCount), ordering: .relaxed)
         // Only acknowledged events reach the drill-down.
         rawEvents?.add(prepared.raw, sampledOut: prepared.sampledOut)
         return prepared.result
