@@ -224,6 +224,15 @@ public final class Aggregator: Sendable {
     /// Whether `lane` has records to read back from the log.
     public func isReplaying(_ lane: Lane) -> Bool { state.withLock { $0[lane].replaying } }
 
+    /// The stretch of the log `lane` is reading back now (what the last ``take(_:)`` handed out as a replay, and
+    /// what the next one continues), if any.
+    public func replayStretch(_ lane: Lane) -> (after: UInt64, through: UInt64)? {
+        state.withLock { s in
+            guard case .log(let after, let through?) = s[lane].segments.first else { return nil }
+            return (after, through)
+        }
+    }
+
     /// Whether `lane` holds more than the chunk still growing, or has records to read back.
     public func hasBacklog(_ lane: Lane) -> Bool {
         state.withLock { $0[lane].segments.count > 1 || $0[lane].replaying }

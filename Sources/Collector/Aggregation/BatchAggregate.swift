@@ -26,8 +26,9 @@ public struct BatchAggregate: Sendable {
     /// An empty batch.
     public init() {}
 
-    /// Aggregates `events` under `rules`.
-    public init(events: some Sequence<Event>, rules: AggregationRules) {
+    /// Aggregates `events` under `rules`; without `rollingUp` only the hot cells (what reading the log back for the
+    /// hot store needs: the minute cells would be built and thrown away).
+    public init(events: some Sequence<Event>, rules: AggregationRules, rollingUp: Bool = true) {
         // Room for a cell per event: over the last hour most events are a cell of their own, and growing from a
         // small table rehashes every key several times per batch.
         hot.requests.reserveCapacity(min(max(events.underestimatedCount, 64), 8_192))
@@ -35,7 +36,7 @@ public struct BatchAggregate: Sendable {
         // Each event is aggregated once, into 10-second cells; the minute cells are sums of those (a 10 s
         // bucket lies in exactly one minute), a few hundred merges a batch instead of a second pass over
         // every event.
-        durable = hot.rolledUp(by: TimeBucket.durableWidthMs / TimeBucket.hotWidthMs)
+        if rollingUp { durable = hot.rolledUp(by: TimeBucket.durableWidthMs / TimeBucket.hotWidthMs) }
     }
 
     /// Adds one event to the hot cells.

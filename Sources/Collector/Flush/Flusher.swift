@@ -171,6 +171,10 @@ public struct Flusher: Service {
     /// start); true when the store took everything asked of it.
     private func step(isHot: Bool, once: Bool = false) async -> Bool {
         let lane: Aggregator.Lane = isHot ? .hot : .durable
+        // The next chunk of a read-back, read from the log while the current one is committed: the store's round
+        // trip and the log's decoding overlap instead of taking turns (a shipment of the last hour is mostly
+        // read back). Used only when the lane then asks for exactly that stretch.
+        var ahead: (after: UInt64, through: UInt64, read: Task<Aggregator.Taken?, Never>)?
         while true {
             var isRetry = false
             let entry: PendingDeltas.Entry
@@ -182,12 +186,23 @@ public struct Flusher: Service {
                 case .commit(let taken):
                     entry = .init(taken: taken, fromLog: false)
                 case .replay(let after, let through):
-                    guard let read = await readBack(lane, after: after, through: through) else { return false }
+                    let read: Aggregator.Taken?
+                    if let a = ahead, a.after == after, a.through == through, after >= position(isHot) {
+                        read = await a.read.value
+                    } else {
+                        read = await readBack(lane, after: after, through: through)
+                    }
+                    ahead = nil
+                    guard let read else { return false }
                     entry = .init(taken: read, fromLog: true)
                 }
                 pending.withLock { $0[isHot] = entry }
             }
             let taken = entry.taken
+            if entry.fromLog, !once, let stretch = aggregator.replayStretch(lane), taken.position < stretch.through {
+                let (after, through) = (taken.position, stretch.through)
+                ahead = (after, through, Task { readLog(lane, after: after, through: through) })
+            }
             if !(taken.delta.isEmpty && taken.position <= position(isHot)) {
                 guard await flush(taken, isHot: isHot) else { return false }
             }
@@ -209,12 +224,19 @@ public struct Flusher: Service {
             markFailed(lane == .hot, error)
             return nil
         }
+        return readLog(lane, after: start, through: through)
+    }
+
+    /// Reads one chunk of the log's records after `start` up to `through` and aggregates them for `lane`; nil when
+    /// the log cannot be read.
+    private func readLog(_ lane: Aggregator.Lane, after start: UInt64, through: UInt64) -> Aggregator.Taken? {
         if start >= through { return Aggregator.Taken(delta: Delta(), position: through) }
         var delta = Delta()
         let limit = aggregator.limits.chunkBytes
         do {
             let outcome = try wal.readRecords(after: start, through: through) { _, payload in
-                let aggregate = BatchAggregate(events: try EventCodec.decode(payload), rules: aggregator.rules)
+                let aggregate = BatchAggregate(
+                    events: try EventCodec.decode(payload), rules: aggregator.rules, rollingUp: lane == .durable)
                 delta.merge(lane == .hot ? aggregate.hot : aggregate.durable)
                 return delta.estimatedBytes < limit
             }
