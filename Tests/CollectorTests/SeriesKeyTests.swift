@@ -4,7 +4,7 @@ import Testing
 
 @testable import Collector
 
-/// Series keys hash their labels once (``RequestKey``, ``JobKey``): equality must still be exactly equality of the
+/// Series keys hash their labels once (``LabelTriple``): equality must still be exactly equality of the
 /// labels, and equal keys must hash alike however their strings were made.
 @Suite struct SeriesKeyTests {
     /// Labels that run into each other when concatenated, and strings built separately from equal text.

@@ -1,57 +1,55 @@
-/// Labels of a request series: one route template and method of a service.
+/// Three label values whose hash is computed once, when they are put together: the storage of the series keys.
 ///
-/// The labels' hash is computed once, when the key is made. A cell's key is hashed in every dictionary it passes
-/// through on the write path (the batch's, its minute roll-up, both lanes' chunks, the hot flush's grouping): with a
-/// file of the last hour that is about one new cell per event, and hashing three strings each time was ~10 % of the
-/// collector's CPU at full HTTP ingest (perf, docs/benchmarks.md). The hash uses the process's random seed and is
-/// never stored or sent.
-public struct RequestKey: Hashable, Sendable {
-    public let service: String
-    public let route: String
-    public let method: String
+/// A cell's key is hashed in every dictionary it passes through on the write path (the batch's, its minute roll-up,
+/// both lanes' chunks, the hot flush's grouping): with a file of the last hour that is about one new cell per event,
+/// and hashing three strings each time was ~10 % of the collector's CPU at full HTTP ingest (perf,
+/// docs/benchmarks.md). The hash uses the process's random seed and is never stored or sent.
+public struct LabelTriple: Hashable, Sendable {
+    public let first: String
+    public let second: String
+    public let third: String
     private let labelsHash: Int
-    /// Creates the key.
-    public init(service: String, route: String, method: String) {
-        self.service = service
-        self.route = route
-        self.method = method
+
+    /// Puts the three values together.
+    public init(_ first: String, _ second: String, _ third: String) {
+        self.first = first
+        self.second = second
+        self.third = third
         var h = Hasher()
-        h.combine(service)
-        h.combine(route)
-        h.combine(method)
+        h.combine(first)
+        h.combine(second)
+        h.combine(third)
         labelsHash = h.finalize()
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(labelsHash) }
 
-    public static func == (a: RequestKey, b: RequestKey) -> Bool {
-        a.labelsHash == b.labelsHash && a.route == b.route && a.service == b.service && a.method == b.method
+    public static func == (a: LabelTriple, b: LabelTriple) -> Bool {
+        a.labelsHash == b.labelsHash && a.second == b.second && a.first == b.first && a.third == b.third
     }
 }
 
-/// Labels of a job series: one job type on one queue of a service. Its hash is computed once, as
-/// ``RequestKey``'s is.
+/// Labels of a request series: one route template and method of a service.
+public struct RequestKey: Hashable, Sendable {
+    private let labels: LabelTriple
+    public var service: String { labels.first }
+    public var route: String { labels.second }
+    public var method: String { labels.third }
+    /// Creates the key.
+    public init(service: String, route: String, method: String) {
+        labels = LabelTriple(service, route, method)
+    }
+}
+
+/// Labels of a job series: one job type on one queue of a service.
 public struct JobKey: Hashable, Sendable {
-    public let service: String
-    public let queue: String
-    public let job: String
-    private let labelsHash: Int
+    private let labels: LabelTriple
+    public var service: String { labels.first }
+    public var queue: String { labels.second }
+    public var job: String { labels.third }
     /// Creates the key.
     public init(service: String, queue: String, job: String) {
-        self.service = service
-        self.queue = queue
-        self.job = job
-        var h = Hasher()
-        h.combine(service)
-        h.combine(queue)
-        h.combine(job)
-        labelsHash = h.finalize()
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(labelsHash) }
-
-    public static func == (a: JobKey, b: JobKey) -> Bool {
-        a.labelsHash == b.labelsHash && a.job == b.job && a.queue == b.queue && a.service == b.service
+        labels = LabelTriple(service, queue, job)
     }
 }
 
