@@ -272,8 +272,8 @@ extension Delta {
     }
 
     /// What a cell counts for in ``estimatedBytes``: what a request cell takes in a lane's dictionary. Its entry is
-    /// 160 bytes (three `String`s and a bucket, the counters and an inline sketch); a Swift dictionary's capacity is
-    /// a power of two kept under 3/4 full, ~56 % on average, so ~285 bytes a cell, plus the route's own heap string
-    /// when it is longer than 15 bytes. heaptrack measured ~340 bytes of table per cell at a shipment's peak.
+    /// 168 bytes (three `String`s, their hash and a bucket, the counters and an inline sketch); a Swift dictionary's
+    /// capacity is a power of two kept under 3/4 full, ~56 % on average, so ~300 bytes a cell, plus the route's own
+    /// heap string when it is longer than 15 bytes. heaptrack measured ~340 bytes of table per cell at a shipment's peak.
     static let cellBytes = 384
 }

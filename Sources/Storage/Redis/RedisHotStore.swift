@@ -510,7 +510,6 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         return FunnelStepRecord(funnel: funnel, step: step, entity: String(parts[2]), timestampMs: ts)
     }
 
-
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
         let names: [String]
         if let service { names = [service] } else { names = try await services() }
