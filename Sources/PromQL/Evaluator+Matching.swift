@@ -5,15 +5,14 @@ extension Evaluator {
     static func oneToOne(_ node: BinaryExpr, _ lhs: [Sample], _ rhs: [Sample]) throws(PromQLError) -> [Sample] {
         guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
         let matching = node.effectiveMatching
-        // Each right sample by the key of its signature (see `LabelKey`): a signature's labels are built only for an
-        // error message.
-        var right: [LabelKey: Int] = [:]
-        right.reserveCapacity(rhs.count)
-        for (i, sample) in rhs.enumerated() {
-            let key = matching.key(of: sample.labels)
-            if let d = right[key] {
+        // Each right sample by its signature, found in place (see `LabelSubset`): a signature's labels are built only
+        // for an error message. Entry i is rhs[i], since a second sample of one signature is an error.
+        var right = SubsetTable(matching.subset, capacity: rhs.count)
+        for sample in rhs {
+            let (entry, inserted) = right.insert(sample.labels)
+            guard inserted else {
                 let signature = matching.signature(of: sample.labels)
-                let duplicate = rhs[d]
+                let duplicate = rhs[entry]
                 throw PromQLError(
                     .execution,
                     "found duplicate series for the match group \(signature) on the right hand-side of the operation: "
@@ -21,13 +20,12 @@ extension Evaluator {
                         + "matching labels must be unique on one side",
                     at: node.operatorPosition)
             }
-            right[key] = i
         }
         // A match group is its right sample: whether it produced a result yet.
         var matched = [Bool](repeating: false, count: rhs.count)
         var result: [Sample] = []
         for sample in lhs {
-            guard let i = right[matching.key(of: sample.labels)] else { continue }
+            guard let i = right.find(sample.labels) else { continue }
             let other = rhs[i]
             var (value, keep) = apply(node.op, sample.value, other.value)
             if node.returnsBool {
@@ -66,17 +64,24 @@ extension Evaluator {
         switch op {
         case .and:
             guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
-            let right = Set(rhs.map { matching.key(of: $0.labels) })
-            return lhs.filter { right.contains(matching.key(of: $0.labels)) }
+            let right = table(matching.subset, rhs)
+            return lhs.filter { right.find($0.labels) != nil }
         case .unless:
             guard !lhs.isEmpty, !rhs.isEmpty else { return lhs }
-            let right = Set(rhs.map { matching.key(of: $0.labels) })
-            return lhs.filter { !right.contains(matching.key(of: $0.labels)) }
+            let right = table(matching.subset, rhs)
+            return lhs.filter { right.find($0.labels) == nil }
         default:
             guard !lhs.isEmpty else { return rhs }
             guard !rhs.isEmpty else { return lhs }
-            let left = Set(lhs.map { matching.key(of: $0.labels) })
-            return lhs + rhs.filter { !left.contains(matching.key(of: $0.labels)) }
+            let left = table(matching.subset, lhs)
+            return lhs + rhs.filter { left.find($0.labels) == nil }
         }
+    }
+
+    /// The distinct subsets of `samples`' labels.
+    private static func table(_ subset: LabelSubset, _ samples: [Sample]) -> SubsetTable {
+        var table = SubsetTable(subset, capacity: samples.count)
+        for sample in samples { _ = table.insert(sample.labels) }
+        return table
     }
 }

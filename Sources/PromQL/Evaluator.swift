@@ -47,11 +47,14 @@ public struct Evaluator: Sendable {
         case .paren(let node):
             return try await value(of: node.inner, at: time)
         case .selector(let node):
-            let samples = try await source.select(node.allMatchers, at: time)
+            let (samples, known) = try await source.selectOrdered(node.allMatchers, at: time)
             try budget.spend(samples.count, at: node.position)
             // Sorted so that results, float rounding and error messages never depend on the source's order.
-            let isSorted = samples.indices.dropFirst().allSatisfy { samples[$0 - 1].labels < samples[$0].labels }
-            return .vector(isSorted ? samples : samples.sorted { $0.labels < $1.labels })
+            func isSorted() -> Bool {
+                samples.indices.dropFirst().allSatisfy { samples[$0 - 1].labels < samples[$0].labels }
+            }
+            assert(!known || isSorted(), "a source said its samples were in label order and they were not")
+            return .vector(known || isSorted() ? samples : samples.sorted { $0.labels < $1.labels })
         case .unary(let node):
             return try await unary(node, at: time)
         case .binary(let node):

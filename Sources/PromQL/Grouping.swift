@@ -27,11 +27,12 @@ public struct Grouping: Hashable, Sendable {
         }
     }
 
-    /// A key equal for two label sets exactly when their ``groupLabels(of:)`` are.
-    func key(of labels: Labels) -> LabelKey {
+    /// The labels of a sample's group, as a ``LabelSubset`` (its ``LabelSubset/labels(of:)`` is
+    /// ``groupLabels(of:)``).
+    var subset: LabelSubset {
         switch mode {
-        case .by: .keeping(self.labels, of: labels)
-        case .without: .labels(groupLabels(of: labels))
+        case .by: .keeping(labels)
+        case .without: .removing(labels)
         }
     }
 }

@@ -38,6 +38,16 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, E
         self.pairs = pairs
     }
 
+    /// Wraps pairs the caller has laid out sorted by name, names unique and values non-empty (checked in debug
+    /// builds): a source building many label sets of a known shape skips the sort and the dictionary.
+    public init(sortedPairs pairs: [Label]) {
+        assert(
+            pairs.indices.dropFirst().allSatisfy { pairs[$0 - 1].name < pairs[$0].name }
+                && pairs.allSatisfy { !$0.value.isEmpty },
+            "labels not sorted, unique and non-empty: \(pairs)")
+        self.pairs = pairs
+    }
+
     /// The value of label `name`, or `nil` if absent.
     public subscript(name: String) -> String? {
         pairs.first { $0.name == name }?.value

@@ -6,4 +6,19 @@ public protocol SampleSource: Sendable {
     /// labels include `__name__`. Series without a value at `time` are left out. Any order will do,
     /// but returning samples sorted by labels (`Labels` is `Comparable`) saves the evaluator a sort.
     func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample]
+
+    /// ``select(_:at:)``, and whether the samples are known to be in label order, so that the evaluator need not
+    /// check (10 000 comparisons of label sets per selection of 10 000 series).
+    func selectOrdered(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> (
+        samples: [Sample], sorted: Bool
+    )
+}
+
+extension SampleSource {
+    /// ``select(_:at:)``, in an order not known.
+    public func selectOrdered(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> (
+        samples: [Sample], sorted: Bool
+    ) {
+        (try await select(matchers, at: time), false)
+    }
 }

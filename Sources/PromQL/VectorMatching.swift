@@ -28,11 +28,12 @@ public struct VectorMatching: Hashable, Sendable {
         }
     }
 
-    /// A key equal for two label sets exactly when their ``signature(of:)``s are.
-    func key(of labels: Labels) -> LabelKey {
+    /// The labels two samples must agree on, as a ``LabelSubset`` (its ``LabelSubset/labels(of:)`` is
+    /// ``signature(of:)``).
+    var subset: LabelSubset {
         switch mode {
-        case .on: .keeping(self.labels, of: labels)
-        case .ignoring: .labels(signature(of: labels))
+        case .on: .keeping(labels)
+        case .ignoring: .removing(labels)
         }
     }
 }

@@ -90,11 +90,17 @@ public struct MetricFamilies: SampleSource {
     }
 
     public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
+        try await selectOrdered(matchers, at: time).samples
+    }
+
+    public func selectOrdered(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> (
+        samples: [Sample], sorted: Bool
+    ) {
         func equal(_ name: String) -> String? { matchers.first { $0.name == name && $0.op == .equal }?.value }
         var selection = Selection(name: equal(Labels.metricName), service: equal("service"), funnel: equal("funnel"))
         // A window that is no duration selects nothing: no series without a window label could match it either.
         if let w = equal("window") {
-            guard let ms = PromDuration.milliseconds(w), ms > 0 else { return [] }
+            guard let ms = PromDuration.milliseconds(w), ms > 0 else { return ([], true) }
             selection.windowsMs = [ms]
         }
         selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
@@ -107,18 +113,20 @@ public struct MetricFamilies: SampleSource {
         }
         var list = SampleList()
         try await write(to: &list, at: time, selection: selection, ordered: false)
-        return list.samples.compactMap { s in
+        let samples = list.samples.compactMap { s in
             let labels = Labels(s.labels + [(Labels.metricName, s.name)])
             return matchers.allSatisfy { $0.matches(labels) } ? Sample(labels: labels, value: s.value) : nil
         }
+        return (samples, false)
     }
 
     /// The samples of windowed family `name` for all services at the current `time` that satisfy `matchers`: per
     /// window, the memo's when the window's version is the one they were built from, else built as ``write(to:at:
-    /// selection:ordered:)`` builds them. Only the matchers some sample may fail are applied.
+    /// selection:ordered:)`` builds them. Only the matchers some sample may fail are applied. The samples are in label
+    /// order when they are one window's.
     private func windowedSamples(
         _ name: String, selection: Selection, matchers: [LabelMatcher], at time: EvaluationTime
-    ) async throws -> [Sample] {
+    ) async throws -> (samples: [Sample], sorted: Bool) {
         let quantiles = selection.quantiles ?? configuration.quantiles
         var parts: [[Sample]] = []
         let results = try await readResults(selection.windowsMs ?? configuration.windowsMs, service: nil, at: time)
@@ -127,6 +135,22 @@ public struct MetricFamilies: SampleSource {
             let entry: SampleMemo.Entry
             if let version = result.version, let hit = memo.entry(key, version: version) {
                 entry = hit
+            } else if RequestSamples.names.contains(name),
+                let built = RequestSamples.build(
+                    name: name, windowMs: w, data: result.data, quantiles: quantiles,
+                    previousOrder: memo.lastOrder(key))
+            {
+                memo.noteBuild()
+                var constant = [Labels.metricName: name, "window": PromDuration.format(w)]
+                if quantiles.count == 1, name == "opsight_request_latency_seconds" {
+                    constant["quantile"] = PrometheusText.format(quantiles[0])
+                }
+                // Sorted by method first: one method at both ends is one method for all.
+                if let first = built.order.first, first.method == built.order.last?.method {
+                    constant["method"] = first.method
+                }
+                entry = SampleMemo.Entry(built, constantLabels: constant)
+                if let version = result.version { memo.store(entry, for: key, version: version) }
             } else {
                 memo.noteBuild()
                 var list = SampleList()
@@ -144,7 +168,8 @@ public struct MetricFamilies: SampleSource {
                 remaining.isEmpty
                     ? entry.samples : entry.samples.filter { s in remaining.allSatisfy { $0.matches(s.labels) } })
         }
-        return parts.count == 1 ? parts[0] : parts.flatMap { $0 }
+        // One window's samples are sorted, and a filter keeps their order; several windows' are not, together.
+        return parts.count == 1 ? (parts[0], true) : (parts.flatMap { $0 }, parts.count == 0)
     }
 
     /// Writes the selected families at `time` to `sink`, their series in label order unless `ordered` is false (a

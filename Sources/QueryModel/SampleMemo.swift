@@ -1,3 +1,4 @@
+import Collector
 import PromQL
 import Synchronization
 
@@ -20,7 +21,17 @@ final class SampleMemo: Sendable {
     /// One build: its samples in label order and the labels every sample has with the same value.
     struct Entry: Sendable {
         var samples: [Sample]
+        /// Labels every sample has with the same value (possibly not all of them).
         var constantLabels: [String: String]
+        /// The order of the request series the samples were built in (``RequestSamples``), for the next build.
+        var order: [RequestKey]? = nil
+
+        /// An entry of samples built by ``RequestSamples``, with labels known to be common to them all.
+        init(_ built: RequestSamples.Built, constantLabels: [String: String]) {
+            self.samples = built.samples
+            self.constantLabels = constantLabels
+            self.order = built.order
+        }
 
         /// Builds an entry, finding the labels common to all `samples`.
         init(samples: [Sample]) {
@@ -63,6 +74,11 @@ final class SampleMemo: Sendable {
             state.entries[key]?.lastUse = state.uses
             return hit.entry
         }
+    }
+
+    /// The request series order of `key`'s last build, whatever its version.
+    func lastOrder(_ key: Key) -> [RequestKey]? {
+        state.withLock { $0.entries[key]?.entry.order }
     }
 
     /// Keeps `entry`, built from `version`, as `key`'s last build, replacing the one before and dropping the least recently used others

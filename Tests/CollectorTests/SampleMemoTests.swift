@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import OpsightMetrics
 import OpsightTestSupport
@@ -153,11 +154,50 @@ import Testing
             case 2: query += try matchers([("window", .equal, "")])
             default: break
             }
-            let memoized = try await f.families.select(query, at: f.now)
+            let (memoized, inOrder) = try await f.families.selectOrdered(query, at: f.now)
             let built = try await f.oracle.select(query, at: f.now)
             #expect(sorted(memoized) == sorted(built), "seed \(seed): \(query)")
+            if inOrder { #expect(memoized == sorted(memoized), "seed \(seed): \(query)") }
         }
         #expect(f.families.memo.builds < 60 * 2)
+    }
+
+    /// The request families built in label order directly (`RequestSamples`) equal the general build, in the same
+    /// order, over label values that sort in unexpected ways (quotes, backslashes, combining marks, NUL, upper case,
+    /// methods other than GET) and as series come and go between builds; a window holding an empty label value (an
+    /// absent label) is built the general way and still equals it.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func requestFamiliesBuiltInOrderEqualTheGeneralBuild(seed: UInt64) async throws {
+        var rng = SplitMix64(seed: seed)
+        var f = Fixture()
+        let services = ["api", "Api", "a\"pi", "w\\x", "\u{0}z", "é", "e\u{301}x"]
+        let routes = ["/a", "/a/b", "/A", "/ü", "/u\u{308}", "/a b", "/"]
+        let methods = ["GET", "POST", "DELETE", "get"]
+        func events(_ n: Int, emptyRoute: Bool) -> [Event] {
+            (0..<n).map { _ in
+                var e = Event(
+                    timestampMs: f.clock.now - Int64.random(in: 0..<250_000, using: &rng),
+                    service: services.randomElement(using: &rng)!, kind: .request)
+                e.route = emptyRoute && Int.random(in: 0..<10, using: &rng) == 0 ? "" : routes.randomElement(using: &rng)!
+                e.method = methods.randomElement(using: &rng)!
+                e.status = [200, 500].randomElement(using: &rng)!
+                e.durationMs = exp(Double.random(in: 0...8, using: &rng))
+                return e
+            }
+        }
+        let names = ["opsight_request_latency_seconds", "opsight_request_rate", "opsight_request_error_ratio"]
+        for step in 0..<24 {
+            try await f.commit(events(Int.random(in: 1...60, using: &rng), emptyRoute: step >= 18))
+            if Bool.random(using: &rng) { f.clock.advance(Int64.random(in: 0...60_000, using: &rng)) }
+            for name in names {
+                var query = try matchers([("__name__", .equal, name), ("window", .equal, ["1m", "5m"][step % 2])])
+                if step % 3 == 0 { query += try matchers([("quantile", .equal, "0.99")]) }
+                let (memoized, inOrder) = try await f.families.selectOrdered(query, at: f.now)
+                let built = sorted(try await f.oracle.select(query, at: f.now))
+                #expect(inOrder, "seed \(seed) step \(step): \(query)")
+                #expect(memoized == built, "seed \(seed) step \(step): \(query)")
+            }
+        }
     }
 
     @Test func theLeastRecentlyUsedEntriesGoPastTheBound() {

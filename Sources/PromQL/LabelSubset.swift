@@ -1,0 +1,144 @@
+/// The part of a series' labels that aggregation groups by (`by`/`without`) and vector matching matches on
+/// (`on`/`ignoring`), hashed and compared in place.
+///
+/// A group or a match signature was once a `Labels` (or a key of values) built per sample and hashed in a
+/// `Dictionary`; at 10 000 series a side, building, hashing and freeing those keys was most of a binary
+/// operation's time. Here nothing is built per sample: the hash is taken over the subset's pairs where they lie, and
+/// two samples are compared the same way (``SubsetTable``).
+struct LabelSubset: Sendable {
+    /// The listed names.
+    let names: [String]
+    /// Whether the subset is the listed names (`on`, `by`) or every other label (`ignoring`, `without`, which also
+    /// drop the metric name).
+    let keepsListed: Bool
+
+    /// Only the listed labels.
+    static func keeping(_ names: [String]) -> LabelSubset {
+        LabelSubset(names: names, keepsListed: true)
+    }
+
+    /// Every label but the listed ones and `__name__`.
+    static func removing(_ names: [String]) -> LabelSubset {
+        LabelSubset(names: names + [Labels.metricName], keepsListed: false)
+    }
+
+    /// The subset of `labels` as labels (a result's labels, an error message's signature).
+    func labels(of labels: Labels) -> Labels {
+        keepsListed ? labels.keeping(names: names) : labels.removing(names: names)
+    }
+
+    /// A hash of the subset of `labels`: equal subsets hash alike.
+    func hash(of labels: Labels) -> Int {
+        var hasher = Hasher()
+        labels.pairs.withUnsafeBufferPointer { pairs in
+            if keepsListed {
+                // Each listed name's value or, when absent, a marker: the same values in the same places are the same
+                // pairs, since `Labels` never hold an empty value.
+                for name in names {
+                    if let pair = pairs.first(where: { $0.name == name }) {
+                        hasher.combine(pair.value)
+                    } else {
+                        hasher.combine(0 as UInt8)
+                    }
+                }
+            } else {
+                for pair in pairs where !names.contains(pair.name) {
+                    hasher.combine(pair.name)
+                    hasher.combine(pair.value)
+                }
+            }
+        }
+        return hasher.finalize()
+    }
+
+    /// Whether `a` and `b` have the same subset (``labels(of:)`` of each are equal).
+    func equal(_ a: Labels, _ b: Labels) -> Bool {
+        a.pairs.withUnsafeBufferPointer { left in
+            b.pairs.withUnsafeBufferPointer { right in
+                if keepsListed {
+                    return names.allSatisfy { name in
+                        left.first(where: { $0.name == name })?.value == right.first(where: { $0.name == name })?.value
+                    }
+                }
+                // Both lists are sorted by name: walk them together, skipping the names left out.
+                var i = 0
+                var j = 0
+                while true {
+                    while i < left.count, names.contains(left[i].name) { i += 1 }
+                    while j < right.count, names.contains(right[j].name) { j += 1 }
+                    guard i < left.count, j < right.count else { return i == left.count && j == right.count }
+                    guard left[i].name == right[j].name, left[i].value == right[j].value else { return false }
+                    i += 1
+                    j += 1
+                }
+            }
+        }
+    }
+}
+
+/// The distinct subsets of a sequence of label sets, numbered in the order they first appear: an open-addressing
+/// table of entry numbers, the entries' hashes and their first label sets (compared in place by ``LabelSubset``).
+struct SubsetTable {
+    let subset: LabelSubset
+    /// Entry number per slot, -1 where empty; a power of two at least twice the entries.
+    private var slots: [Int32]
+    private var hashes: [Int] = []
+    /// The first label set of each entry.
+    private(set) var representatives: [Labels] = []
+
+    /// An empty table sized for `capacity` entries (it grows past them).
+    init(_ subset: LabelSubset, capacity: Int) {
+        self.subset = subset
+        var size = 16
+        while size < 2 * capacity { size *= 2 }
+        slots = [Int32](repeating: -1, count: size)
+        hashes.reserveCapacity(capacity)
+        representatives.reserveCapacity(capacity)
+    }
+
+    /// Entries so far.
+    var count: Int { representatives.count }
+
+    /// The entry of `labels`' subset, if any.
+    func find(_ labels: Labels) -> Int? {
+        let hash = subset.hash(of: labels)
+        return slots.withUnsafeBufferPointer { slots in
+            var slot = hash & (slots.count - 1)
+            while slots[slot] >= 0 {
+                let entry = Int(slots[slot])
+                if hashes[entry] == hash, subset.equal(representatives[entry], labels) { return entry }
+                slot = (slot + 1) & (slots.count - 1)
+            }
+            return nil
+        }
+    }
+
+    /// The entry of `labels`' subset, a new one (numbered ``count``) when none had it.
+    mutating func insert(_ labels: Labels) -> (entry: Int, inserted: Bool) {
+        let hash = subset.hash(of: labels)
+        let mask = slots.count - 1
+        var slot = hash & mask
+        while slots[slot] >= 0 {
+            let entry = Int(slots[slot])
+            if hashes[entry] == hash, subset.equal(representatives[entry], labels) { return (entry, false) }
+            slot = (slot + 1) & mask
+        }
+        let entry = representatives.count
+        slots[slot] = Int32(entry)
+        hashes.append(hash)
+        representatives.append(labels)
+        if 2 * representatives.count > slots.count { grow() }
+        return (entry, true)
+    }
+
+    private mutating func grow() {
+        var bigger = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = bigger.count - 1
+        for (entry, hash) in hashes.enumerated() {
+            var slot = hash & mask
+            while bigger[slot] >= 0 { slot = (slot + 1) & mask }
+            bigger[slot] = Int32(entry)
+        }
+        slots = bigger
+    }
+}
