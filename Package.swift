@@ -52,6 +52,9 @@ let package = Package(
         ),
         // Emit-call cost (SPEC §11: ≤ 500 ns median); run by `make bench`.
         .executableTarget(name: "emit-bench", dependencies: ["OpsightMetrics"], path: "Sources/EmitBench"),
+        // PromQL evaluation CPU per query shape at 10 000 series, in process (Benchmarks/query_bench.sh measures
+        // the same shapes over HTTP).
+        .executableTarget(name: "promql-bench", dependencies: ["PromQL"], path: "Sources/PromQLBench"),
         // hiredis from Debian's libhiredis-dev; no Swift Redis client is available here.
         .systemLibrary(
             name: "CHiredis",

@@ -6,12 +6,14 @@ extension Evaluator {
         // once, when it first appears, not once per sample.
         var table = SubsetTable(grouping?.subset ?? .keeping([]), capacity: min(samples.count, 1024))
         var groups: [(labels: Labels, aggregator: Aggregator)] = []
-        for sample in samples {
-            let (group, inserted) = table.insert(sample.labels)
+        for i in samples.indices {
+            // By index: a `for` over the samples copies each one, retaining its labels.
+            let (group, inserted) = table.insert(samples[i].labels)
             if inserted {
-                groups.append((grouping?.groupLabels(of: sample.labels) ?? .empty, Aggregator(op, first: sample.value)))
+                groups.append(
+                    (grouping?.groupLabels(of: samples[i].labels) ?? .empty, Aggregator(op, first: samples[i].value)))
             } else {
-                groups[group].aggregator.add(sample.value)
+                groups[group].aggregator.add(samples[i].value)
             }
         }
         return groups.map { Sample(labels: $0.labels, value: $0.aggregator.result) }

@@ -24,10 +24,10 @@ extension Evaluator {
         // A match group is its right sample: whether it produced a result yet.
         var matched = [Bool](repeating: false, count: rhs.count)
         var result: [Sample] = []
-        for sample in lhs {
-            guard let i = right.find(sample.labels) else { continue }
-            let other = rhs[i]
-            var (value, keep) = apply(node.op, sample.value, other.value)
+        for l in lhs.indices {
+            // By index: a `for` over the samples copies each one, retaining its labels.
+            guard let i = right.find(lhs[l].labels) else { continue }
+            var (value, keep) = apply(node.op, lhs[l].value, rhs[i].value)
             if node.returnsBool {
                 value = keep ? 1 : 0
             } else if !keep {
@@ -40,7 +40,7 @@ extension Evaluator {
                     at: node.operatorPosition)
             }
             matched[i] = true
-            result.append(Sample(labels: resultLabels(sample.labels, node, matching), value: value))
+            result.append(Sample(labels: resultLabels(lhs[l].labels, node, matching), value: value))
         }
         return result
     }

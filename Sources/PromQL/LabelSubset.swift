@@ -28,6 +28,9 @@ struct LabelSubset: Sendable {
     }
 
     /// A hash of the subset of `labels`: equal subsets hash alike.
+    ///
+    /// Pairs are read by index where they lie: copying a `Label` out (as `first(where:)` or a `for` loop over
+    /// the pairs do) retains and releases its strings, which at 10 000 samples was a good part of the time.
     func hash(of labels: Labels) -> Int {
         var hasher = Hasher()
         labels.pairs.withUnsafeBufferPointer { pairs in
@@ -35,16 +38,16 @@ struct LabelSubset: Sendable {
                 // Each listed name's value or, when absent, a marker: the same values in the same places are the same
                 // pairs, since `Labels` never hold an empty value.
                 for name in names {
-                    if let pair = pairs.first(where: { $0.name == name }) {
-                        hasher.combine(pair.value)
+                    if let i = Self.index(of: name, in: pairs) {
+                        hasher.combine(pairs[i].value)
                     } else {
                         hasher.combine(0 as UInt8)
                     }
                 }
             } else {
-                for pair in pairs where !names.contains(pair.name) {
-                    hasher.combine(pair.name)
-                    hasher.combine(pair.value)
+                for i in pairs.indices where !names.contains(pairs[i].name) {
+                    hasher.combine(pairs[i].name)
+                    hasher.combine(pairs[i].value)
                 }
             }
         }
@@ -56,9 +59,14 @@ struct LabelSubset: Sendable {
         a.pairs.withUnsafeBufferPointer { left in
             b.pairs.withUnsafeBufferPointer { right in
                 if keepsListed {
-                    return names.allSatisfy { name in
-                        left.first(where: { $0.name == name })?.value == right.first(where: { $0.name == name })?.value
+                    for name in names {
+                        switch (Self.index(of: name, in: left), Self.index(of: name, in: right)) {
+                        case (nil, nil): continue
+                        case (let i?, let j?) where left[i].value == right[j].value: continue
+                        default: return false
+                        }
                     }
+                    return true
                 }
                 // Both lists are sorted by name: walk them together, skipping the names left out.
                 var i = 0
@@ -73,6 +81,11 @@ struct LabelSubset: Sendable {
                 }
             }
         }
+    }
+
+    private static func index(of name: String, in pairs: UnsafeBufferPointer<Label>) -> Int? {
+        for i in pairs.indices where pairs[i].name == name { return i }
+        return nil
     }
 }
 
@@ -103,13 +116,17 @@ struct SubsetTable {
     func find(_ labels: Labels) -> Int? {
         let hash = subset.hash(of: labels)
         return slots.withUnsafeBufferPointer { slots in
-            var slot = hash & (slots.count - 1)
-            while slots[slot] >= 0 {
-                let entry = Int(slots[slot])
-                if hashes[entry] == hash, subset.equal(representatives[entry], labels) { return entry }
-                slot = (slot + 1) & (slots.count - 1)
+            hashes.withUnsafeBufferPointer { hashes in
+                representatives.withUnsafeBufferPointer { representatives in
+                    var slot = hash & (slots.count - 1)
+                    while slots[slot] >= 0 {
+                        let entry = Int(slots[slot])
+                        if hashes[entry] == hash, subset.equal(representatives[entry], labels) { return entry }
+                        slot = (slot + 1) & (slots.count - 1)
+                    }
+                    return nil
+                }
             }
-            return nil
         }
     }
 
@@ -118,11 +135,17 @@ struct SubsetTable {
         let hash = subset.hash(of: labels)
         let mask = slots.count - 1
         var slot = hash & mask
-        while slots[slot] >= 0 {
-            let entry = Int(slots[slot])
-            if hashes[entry] == hash, subset.equal(representatives[entry], labels) { return (entry, false) }
-            slot = (slot + 1) & mask
+        let found: Int? = hashes.withUnsafeBufferPointer { hashes in
+            representatives.withUnsafeBufferPointer { representatives in
+                while slots[slot] >= 0 {
+                    let entry = Int(slots[slot])
+                    if hashes[entry] == hash, subset.equal(representatives[entry], labels) { return entry }
+                    slot = (slot + 1) & mask
+                }
+                return nil
+            }
         }
+        if let found { return (found, false) }
         let entry = representatives.count
         slots[slot] = Int32(entry)
         hashes.append(hash)
