@@ -78,7 +78,7 @@ public struct OpsController<Context: RequestContext>: Sendable {
     private func services(_ request: Request) async throws -> Response {
         let p = try await RequestParameters(request)
         let (result, windowText, windowMs) = try await read(p, service: nil)
-        let requests = result.data.requestsByService()
+        let requests = reader.requestsByService(result, windowMs: windowMs)
         var jobs: [String: JobStats] = [:]
         for (k, v) in result.data.jobs { jobs[k.service, default: JobStats()].merge(v) }
         var names = Set(requests.keys).union(jobs.keys)

@@ -47,6 +47,7 @@ public struct MetricsReader: Sendable {
     private let longCache: WindowCache?
     private let clock: WallClock
     private let combined = CombinedWindows()
+    private let byService = ServiceSums()
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
     /// those longer than an hour that `longCache` (over the durable store's minutes) keeps come from it and from
@@ -82,6 +83,13 @@ public struct MetricsReader: Sendable {
                 data: data, timeMs: tail.timeMs, version: .combined(cold: cold.version, tail: tail.version))
         }
         return nil
+    }
+
+    /// `result`'s request series summed per service (``WindowData/requestsByService(latency:)``), from the last sum of
+    /// the same window when `result` has the same version as it had: merging 10 000 series' sketches into one per
+    /// service is most of a services overview, and between two changes of a window every read would repeat it.
+    public func requestsByService(_ result: Result, windowMs: Int64) -> [String: RequestStats] {
+        byService.sum(result, windowMs: windowMs)
     }
 
     /// The longest window read (31 days); longer ones are refused rather than read.
@@ -173,5 +181,19 @@ final class CombinedWindows: Sendable {
         data.merge(tail.data)
         entries.withLock { $0[windowMs] = Entry(cold: cold.version, tail: tail.version, data: data) }
         return data
+    }
+}
+
+/// The last per-service sum of each window at the current time, with the version it was summed from (see
+/// ``MetricsReader/requestsByService(_:windowMs:)``).
+final class ServiceSums: Sendable {
+    private let entries = Mutex<[Int64: (version: MetricsReader.Version, sums: [String: RequestStats])]>([:])
+
+    func sum(_ result: MetricsReader.Result, windowMs: Int64) -> [String: RequestStats] {
+        guard let version = result.version else { return result.data.requestsByService() }
+        if let hit = entries.withLock({ $0[windowMs] }), hit.version == version { return hit.sums }
+        let sums = result.data.requestsByService()
+        entries.withLock { $0[windowMs] = (version, sums) }
+        return sums
     }
 }

@@ -200,6 +200,35 @@ import Testing
         }
     }
 
+    /// The per-service sums behind the services overview, kept per window version, always equal a fresh sum of the
+    /// same read as commits land and time moves on (a stale sum would be the last version's).
+    @Test func perServiceSumsFollowTheWindow() async throws {
+        var rng = SplitMix64(seed: 5)
+        var f = Fixture()
+        try await f.commit(randomEvents(count: 300, baseMs: f.clock.now, spanMs: 300_000, rng: &rng))
+        for step in 0..<40 {
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0:
+                try await f.commit(
+                    randomEvents(
+                        count: Int.random(in: 1...10, using: &rng), baseMs: f.clock.now, spanMs: 20_000, rng: &rng))
+            case 1: f.clock.advance(Int64.random(in: 0...15_000, using: &rng))
+            default: break
+            }
+            for w in Self.windows {
+                let result = try await f.reader.window(service: nil, windowMs: w, at: f.now)
+                #expect(result.version != nil)
+                let sums = f.reader.requestsByService(result, windowMs: w)
+                let fresh = try await f.reader.window(service: nil, windowMs: w, at: f.now).data.requestsByService()
+                #expect(sums.mapValues(\.count) == fresh.mapValues(\.count), "step \(step) window \(w)")
+                #expect(sums.mapValues(\.errors) == fresh.mapValues(\.errors), "step \(step) window \(w)")
+                #expect(
+                    sums.mapValues { $0.latency.quantile(0.99) } == fresh.mapValues { $0.latency.quantile(0.99) },
+                    "step \(step) window \(w)")
+            }
+        }
+    }
+
     @Test func theLeastRecentlyUsedEntriesGoPastTheBound() {
         let memo = SampleMemo(maxSamples: 10)
         func entry(_ n: Int) -> SampleMemo.Entry {
