@@ -24,6 +24,7 @@ extension Evaluator {
         // A match group is its right sample: whether it produced a result yet.
         var matched = [Bool](repeating: false, count: rhs.count)
         var result: [Sample] = []
+        result.reserveCapacity(min(lhs.count, rhs.count))
         for l in lhs.indices {
             // By index: a `for` over the samples copies each one, retaining its labels.
             guard let i = right.find(lhs[l].labels) else { continue }
@@ -51,10 +52,19 @@ extension Evaluator {
         // One pass over the pairs, not a copy without the name and then a second one.
         let dropName = node.op.isArithmetic || node.returnsBool
         let listed = matching.mode == .on
-        return Labels(
-            sorted: labels.pairs.filter {
-                !(dropName && $0.name == Labels.metricName) && matching.labels.contains($0.name) == listed
-            })
+        return labels.pairs.withUnsafeBufferPointer { pairs in
+            // By index, into an array of the right size (`filter` grows its result as it goes), and the labels
+            // themselves when every pair stays.
+            func keeps(_ i: Int) -> Bool {
+                !(dropName && pairs[i].name == Labels.metricName) && matching.labels.contains(pairs[i].name) == listed
+            }
+            let count = pairs.indices.reduce(0) { keeps($1) ? $0 + 1 : $0 }
+            guard count < pairs.count else { return labels }
+            var kept: [Label] = []
+            kept.reserveCapacity(count)
+            for i in pairs.indices where keeps(i) { kept.append(pairs[i]) }
+            return Labels(sorted: kept)
+        }
     }
 
     /// `and`, `or`, `unless` (many-to-many), keeping the samples' own labels and values.
