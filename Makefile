@@ -57,12 +57,14 @@ run: deps
 	bash scripts/run.sh
 
 ## Run the benchmarks: ingest and ship vs mtail (run.sh), query latency at 10 000 series (query_bench.sh),
-## ingest with three funnels vs none (funnel_bench.sh), then the emit-call cost (emit_bench.sh).
+## ingest with three funnels vs none (funnel_bench.sh), then the emit-call cost (emit_bench.sh) and the PromQL
+## evaluation CPU per query shape (promql_bench.sh).
 bench:
 	Benchmarks/run.sh
 	Benchmarks/query_bench.sh
 	Benchmarks/funnel_bench.sh
 	Benchmarks/emit_bench.sh
+	Benchmarks/promql_bench.sh
 
 ## Format sources in place with the toolchain's swift-format and .swift-format.
 fmt:
