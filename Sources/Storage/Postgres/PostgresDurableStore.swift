@@ -231,6 +231,20 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         var service: [String] = [], route: [String] = [], method: [String] = [], minute: [Int64] = []
         var count: [Int64] = [], errors: [Int64] = [], c1: [Int64] = [], c2: [Int64] = [], c3: [Int64] = []
         var c4: [Int64] = [], c5: [Int64] = [], latency: [ByteBuffer] = []
+        // Sized up front: grown by doubling, a large delta held each column twice over while copying.
+        let n = delta.requests.count
+        service.reserveCapacity(n)
+        route.reserveCapacity(n)
+        method.reserveCapacity(n)
+        minute.reserveCapacity(n)
+        count.reserveCapacity(n)
+        errors.reserveCapacity(n)
+        c1.reserveCapacity(n)
+        c2.reserveCapacity(n)
+        c3.reserveCapacity(n)
+        c4.reserveCapacity(n)
+        c5.reserveCapacity(n)
+        latency.reserveCapacity(n)
         for (k, v) in delta.requests {
             service.append(k.key.service)
             route.append(k.key.route)
@@ -332,7 +346,50 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     /// Each flush adds a row per series and minute, so without this a day's window would read every flush
     /// of the day. Run for minutes no collector writes any more (older than the flush interval plus the
     /// hot lag); concurrent compactions of the same minutes are serialised by a transaction lock.
+    ///
+    /// The minutes that hold rows are compacted ``compactionSliceMinutes`` at a time, one transaction each: a slice's
+    /// rows are held merged in memory, and all of them at once — a shipment of the last hour's events, compacted
+    /// in one go — was the collector's largest allocation (heaptrack: ~400 MB of a 1M-line shipment's peak, for
+    /// 600 000 cells merged and sent as one `INSERT`).
     public func compact(buckets: ClosedRange<Int64>) async throws {
+        let occupied = try await wrap { try await occupiedMinutes(buckets) }
+        guard let occupied else {
+            return try await compactSlice(buckets)
+        }
+        var lo = occupied.lowerBound
+        while true {
+            let hi = occupied.upperBound - lo < Self.compactionSliceMinutes ? occupied.upperBound : lo + Self.compactionSliceMinutes - 1
+            try await compactSlice(lo...hi)
+            if hi >= occupied.upperBound { return }
+            lo = hi + 1
+        }
+    }
+
+    /// Minutes compacted in one transaction.
+    static let compactionSliceMinutes: Int64 = 5
+
+    /// The first and last minute within `buckets` that have 1-minute rows, nil when none has.
+    private func occupiedMinutes(_ buckets: ClosedRange<Int64>) async throws -> ClosedRange<Int64>? {
+        let rows = try await client.query(
+            """
+            SELECT min(lo), max(hi) FROM (
+                SELECT min(minute) AS lo, max(minute) AS hi FROM \(unescaped: schema).request_rollups
+                WHERE minute BETWEEN \(buckets.lowerBound) AND \(buckets.upperBound)
+                UNION ALL
+                SELECT min(minute), max(minute) FROM \(unescaped: schema).job_rollups
+                WHERE minute BETWEEN \(buckets.lowerBound) AND \(buckets.upperBound)
+                UNION ALL
+                SELECT min(minute), max(minute) FROM \(unescaped: schema).log_rollups
+                WHERE minute BETWEEN \(buckets.lowerBound) AND \(buckets.upperBound)
+            ) AS m
+            """, logger: logger)
+        for try await (lo, hi) in rows.decode((Int64?, Int64?).self) {
+            if let lo, let hi { return lo...hi }
+        }
+        return nil
+    }
+
+    private func compactSlice(_ buckets: ClosedRange<Int64>) async throws {
         try await wrap {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
