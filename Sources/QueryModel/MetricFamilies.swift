@@ -1,4 +1,5 @@
 import Collector
+import NIOCore
 import OpsightMetrics
 import PromQL
 
@@ -87,13 +88,13 @@ public struct MetricFamilies: SampleSource {
 
     /// ``exposition()`` as UTF-8 bytes.
     public func expositionBytes() async throws -> [UInt8] {
-        try await expositionChunks().flatMap { $0 }
+        try await expositionChunks().flatMap { $0.readableBytesView }
     }
 
     /// ``expositionBytes()`` in pieces, as `/metrics` sends it: the bytes are those of ``write(to:at:selection:
     /// ordered:)`` into a ``PrometheusText`` (the reference), but the windowed families come from the cache of
     /// rendered windows (``ExpositionCache``) and every other family is written straight into bytes.
-    public func expositionChunks() async throws -> [[UInt8]] {
+    public func expositionChunks() async throws -> [ByteBuffer] {
         let time = EvaluationTime.now(clock.nowMs())
         let windows = configuration.windowsMs
         // As ``write(to:at:selection:ordered:)``: `opsight_series` counts the series of the last hour.
@@ -112,14 +113,14 @@ public struct MetricFamilies: SampleSource {
         let (blocks, order) = await renderedWindows.blocks(
             results.filter { windows.contains($0.0) }, quantiles: configuration.quantiles, totals: counts)
 
-        var chunks: [[UInt8]] = []
+        var chunks: [ByteBuffer] = []
         for (f, family) in WindowBlocks.families.enumerated() {
             var header = ExpositionWriter()
             header.family(family.name, type: family.type, help: family.help)
-            chunks.append(header.bytes)
-            for b in blocks where !b.blocks[f].isEmpty { chunks.append(b.blocks[f]) }
+            chunks.append(header.buffer)
+            chunks += blocks.map { $0.blocks[f] }
         }
-        chunks.append(funnelText.bytes)
+        chunks.append(ByteBuffer(bytes: funnelText.bytes))
         if let order { chunks.append(CounterBlock.render(counts, order: order)) }
         var rest = PrometheusText()
         let series = results.last { $0.0 <= 3_600_000 }?.1.data ?? WindowData()
@@ -128,8 +129,8 @@ public struct MetricFamilies: SampleSource {
         rest.sample(Self.seriesName, ["kind": "job"], Double(series.jobs.count))
         rest.sample(Self.seriesName, ["kind": "log"], Double(series.logs.count))
         selfMetrics.write(to: &rest, only: nil)
-        chunks.append(rest.bytes)
-        return chunks.filter { !$0.isEmpty }
+        chunks.append(ByteBuffer(bytes: rest.bytes))
+        return chunks.filter { $0.readableBytes > 0 }
     }
 
     public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {

@@ -31,7 +31,7 @@ final class SeriesOrder: Sendable {
             writer.label("route", k.route)
             writer.append(ascii: UInt8(ascii: ","))
             writer.label("method", k.method)
-            ends.append(writer.bytes.count)
+            ends.append(writer.buffer.readableBytes)
         }
         self.rank = rank
         self.prefixes = writer.bytes

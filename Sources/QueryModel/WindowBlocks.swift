@@ -1,4 +1,5 @@
 import Collector
+import NIOCore
 import OpsightMetrics
 import PromQL
 
@@ -24,7 +25,7 @@ struct WindowBlocks: Sendable {
     private static let names = families.map { Array($0.name.utf8) }
 
     /// One block per family of ``families``.
-    let blocks: [[UInt8]]
+    let blocks: [ByteBuffer]
 
     /// Renders window `windowMs` holding `data`; `order` must cover its request series (``SeriesOrder/covers(_:)``).
     init(windowMs: Int64, data: WindowData, quantiles: [Double], order: SeriesOrder) {
@@ -56,16 +57,17 @@ struct WindowBlocks: Sendable {
 
         // Services, merged over their routes.
         for (name, s) in WindowFamilies.services(data, latency: true) {
-            var prefix = ExpositionWriter()
-            prefix.append(ascii: UInt8(ascii: "{"))
-            prefix.label("service", name)
+            var writer = ExpositionWriter()
+            writer.append(ascii: UInt8(ascii: "{"))
+            writer.label("service", name)
+            let prefix = writer.bytes[...]
             for (i, q) in quantiles.enumerated() {
                 guard let v = s.latency.quantile(q) else { continue }
-                blocks[3].sample(names[3], labels: prefix.bytes[...], quantileEnds[i], v / 1000)
+                blocks[3].sample(names[3], labels: prefix, quantileEnds[i], v / 1000)
             }
             blocks[4].sample(
-                names[4], labels: prefix.bytes[...], windowEnd, Double(s.count) / (Double(windowMs) / 1000))
-            blocks[5].sample(names[5], labels: prefix.bytes[...], windowEnd, s.errorRatio ?? .nan)
+                names[4], labels: prefix, windowEnd, Double(s.count) / (Double(windowMs) / 1000))
+            blocks[5].sample(names[5], labels: prefix, windowEnd, s.errorRatio ?? .nan)
         }
 
         // Job series, in label order.
@@ -73,25 +75,26 @@ struct WindowBlocks: Sendable {
             ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)
         }
         for (k, s) in jobs {
-            var prefix = ExpositionWriter()
-            prefix.append(ascii: UInt8(ascii: "{"))
-            prefix.label("service", k.service)
-            prefix.append(ascii: UInt8(ascii: ","))
-            prefix.label("queue", k.queue)
-            prefix.append(ascii: UInt8(ascii: ","))
-            prefix.label("job", k.job)
+            var writer = ExpositionWriter()
+            writer.append(ascii: UInt8(ascii: "{"))
+            writer.label("service", k.service)
+            writer.append(ascii: UInt8(ascii: ","))
+            writer.label("queue", k.queue)
+            writer.append(ascii: UInt8(ascii: ","))
+            writer.label("job", k.job)
+            let prefix = writer.bytes[...]
             let wait = s.queueWait
             for (i, q) in quantiles.enumerated() {
                 guard let v = s.duration.quantile(q) else { continue }
-                blocks[6].sample(names[6], labels: prefix.bytes[...], quantileEnds[i], v / 1000)
+                blocks[6].sample(names[6], labels: prefix, quantileEnds[i], v / 1000)
             }
             for (i, q) in quantiles.enumerated() {
                 guard let v = wait.quantile(q) else { continue }
-                blocks[7].sample(names[7], labels: prefix.bytes[...], quantileEnds[i], v / 1000)
+                blocks[7].sample(names[7], labels: prefix, quantileEnds[i], v / 1000)
             }
-            blocks[8].sample(names[8], labels: prefix.bytes[...], windowEnd, s.failureRatio ?? .nan)
+            blocks[8].sample(names[8], labels: prefix, windowEnd, s.failureRatio ?? .nan)
         }
-        self.blocks = blocks.map(\.bytes)
+        self.blocks = blocks.map(\.buffer)
     }
 }
 
@@ -101,7 +104,7 @@ enum CounterBlock {
     private static let classEnds = (1...5).map { Array(",code_class=\"\($0)xx\"}".utf8) }
 
     /// The three families' lines; `order` must cover `totals`' request series.
-    static func render(_ totals: WindowData, order: SeriesOrder) -> [UInt8] {
+    static func render(_ totals: WindowData, order: SeriesOrder) -> ByteBuffer {
         var p = ExpositionWriter(capacity: totals.requests.count * 2 * 110 + 4096)
         p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
         for (rank, s) in order.ordered(totals.requests) {
@@ -138,6 +141,6 @@ enum CounterBlock {
                 p.endLine(Double(s.count(l)))
             }
         }
-        return p.bytes
+        return p.buffer
     }
 }
