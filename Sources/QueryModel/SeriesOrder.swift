@@ -7,6 +7,8 @@ import Collector
 /// Sorting 10 000 series by their label strings, once per window and family, and escaping their labels once per
 /// sample was a good part of a scrape.
 final class SeriesOrder: Sendable {
+    /// The series in label order.
+    let keys: [RequestKey]
     /// Each series' place in label order.
     let rank: [RequestKey: Int]
     /// `{service="…",route="…",method="…"` of every series, escaped, in label order (without the closing brace:
@@ -33,6 +35,7 @@ final class SeriesOrder: Sendable {
             writer.label("method", k.method)
             ends.append(writer.buffer.readableBytes)
         }
+        self.keys = sorted
         self.rank = rank
         self.prefixes = writer.bytes
         self.ends = ends
@@ -46,12 +49,5 @@ final class SeriesOrder: Sendable {
     /// Whether every series of `series` has a place.
     func covers(_ series: Dictionary<RequestKey, some Any>.Keys) -> Bool {
         series.allSatisfy { rank[$0] != nil }
-    }
-
-    /// `series` in label order, with their ranks; every series must have a place (``covers(_:)``).
-    func ordered<Value>(_ series: [RequestKey: Value]) -> [(rank: Int, value: Value)] {
-        var out = series.map { (rank: rank[$0.key]!, value: $0.value) }
-        out.sort { $0.rank < $1.rank }
-        return out
     }
 }

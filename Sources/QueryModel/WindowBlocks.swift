@@ -38,14 +38,35 @@ struct WindowBlocks: Sendable {
         let names = Self.names
         var blocks = [ExpositionWriter](repeating: ExpositionWriter(), count: Self.families.count)
 
-        // Request series: latency, rate and error ratio in one pass.
-        let series = order.ordered(data.requests)
-        let estimate = series.count * 160
+        // Request series: latency, rate and error ratio, and each service's sums, in one pass along the shared
+        // order (the window's series looked up, not sorted). The series of a service are adjacent in label order
+        // and services come in name order, so a service is complete when the next one starts.
+        let estimate = data.requests.count * 160
         blocks[0] = ExpositionWriter(capacity: estimate * quantiles.count)
         blocks[1] = ExpositionWriter(capacity: estimate)
         blocks[2] = ExpositionWriter(capacity: estimate)
         let seconds = Double(PromDuration.milliseconds(window)!) / 1000
-        for (rank, s) in series {
+        var service = ServiceSums()
+        func endService() {
+            guard let name = service.name else { return }
+            var writer = ExpositionWriter()
+            writer.append(ascii: UInt8(ascii: "{"))
+            writer.label("service", name)
+            let prefix = writer.bytes[...]
+            let latency = service.latency.sketch
+            for (i, q) in quantiles.enumerated() {
+                guard let v = latency.quantile(q) else { continue }
+                blocks[3].sample(names[3], labels: prefix, quantileEnds[i], v / 1000)
+            }
+            // As ``RequestStats/errorRatio`` of the merged series.
+            let (count, errors) = (service.count, service.errors)
+            blocks[4].sample(names[4], labels: prefix, windowEnd, Double(count) / (Double(windowMs) / 1000))
+            blocks[5].sample(names[5], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
+        }
+        var found = 0
+        for (rank, key) in order.keys.enumerated() {
+            guard let s = data.requests[key] else { continue }
+            found += 1
             let prefix = order.prefix(rank)
             for (i, q) in quantiles.enumerated() {
                 guard let v = s.latency.quantile(q) else { continue }
@@ -53,22 +74,16 @@ struct WindowBlocks: Sendable {
             }
             blocks[1].sample(names[1], labels: prefix, windowEnd, Double(s.count) / seconds)
             blocks[2].sample(names[2], labels: prefix, windowEnd, s.errorRatio ?? .nan)
-        }
-
-        // Services, merged over their routes.
-        for (name, s) in WindowFamilies.services(data, latency: true) {
-            var writer = ExpositionWriter()
-            writer.append(ascii: UInt8(ascii: "{"))
-            writer.label("service", name)
-            let prefix = writer.bytes[...]
-            for (i, q) in quantiles.enumerated() {
-                guard let v = s.latency.quantile(q) else { continue }
-                blocks[3].sample(names[3], labels: prefix, quantileEnds[i], v / 1000)
+            if service.name != key.service {
+                endService()
+                service = ServiceSums(name: key.service)
             }
-            blocks[4].sample(
-                names[4], labels: prefix, windowEnd, Double(s.count) / (Double(windowMs) / 1000))
-            blocks[5].sample(names[5], labels: prefix, windowEnd, s.errorRatio ?? .nan)
+            service.count &+= s.count
+            service.errors &+= s.errors
+            service.latency.add(s.latency)
         }
+        endService()
+        precondition(found == data.requests.count, "the series order does not cover the window")
 
         // Job series, in label order.
         let jobs = data.jobs.sorted {
@@ -98,6 +113,14 @@ struct WindowBlocks: Sendable {
     }
 }
 
+/// One service's request series summed so far (``WindowData/requestsByService(latency:)`` for one service).
+private struct ServiceSums {
+    var name: String? = nil
+    var count: UInt64 = 0
+    var errors: UInt64 = 0
+    var latency = LogSketchAccumulator()
+}
+
 /// The `_total` counter families (``CounterFamilies``) from the stores' running totals, rendered straight into bytes.
 enum CounterBlock {
     private static let requestsName = Array("opsight_requests_total".utf8)
@@ -107,7 +130,8 @@ enum CounterBlock {
     static func render(_ totals: WindowData, order: SeriesOrder) -> ByteBuffer {
         var p = ExpositionWriter(capacity: totals.requests.count * 2 * 110 + 4096)
         p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
-        for (rank, s) in order.ordered(totals.requests) {
+        for (rank, key) in order.keys.enumerated() {
+            guard let s = totals.requests[key] else { continue }
             let prefix = order.prefix(rank)
             for c in 1...5 where s.count(ofClass: c) > 0 {
                 p.sample(requestsName, labels: prefix, classEnds[c - 1], Double(s.count(ofClass: c)))
