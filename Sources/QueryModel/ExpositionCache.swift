@@ -1,4 +1,5 @@
 import Collector
+import NIOCore
 import Synchronization
 
 /// The rendered windowed families of `/metrics` per window, kept by the version of the cached window they were
@@ -21,6 +22,7 @@ final class ExpositionCache: Sendable {
     }
 
     private let state = Mutex(State())
+    private let counterReads = JoinedReads<ByteBuffer>()
 
     /// An empty cache.
     init() {}
@@ -28,10 +30,32 @@ final class ExpositionCache: Sendable {
     /// Windows rendered so far (a test's view of whether a scrape was served from the cache).
     var renders: Int { state.withLock { $0.renders } }
 
-    /// The blocks of each of `windows` (in their order) and a series order covering `totals`' request series.
-    func blocks(
-        _ windows: [(Int64, MetricsReader.Result)], quantiles: [Double], totals: WindowData?
-    ) async -> (blocks: [WindowBlocks], order: SeriesOrder?) {
+    /// The counter families (``CounterBlock``) of the stores' running totals as `read` reads them, from a read that
+    /// started after this call; concurrent scrapes share one read and render.
+    func counters(_ read: @escaping @Sendable () async throws -> WindowData) async throws -> ByteBuffer {
+        try await counterReads.read {
+            let totals = try await read()
+            return CounterBlock.render(totals, order: self.order(covering: [totals.requests.keys]))
+        }
+    }
+
+    /// A series order covering every series of `needs`: the last one when it does, else a new one over those
+    /// series and the last one's (so that the windows' and the counters' series, which differ by the series
+    /// older than the longest window, do not take turns replacing each other's order). The last one's series
+    /// are left out when they outnumber the needed ones twice, so series gone for good do not stay forever.
+    func order(covering needs: [Dictionary<RequestKey, RequestStats>.Keys]) -> SeriesOrder {
+        let last = state.withLock { $0.order }
+        if let last, needs.allSatisfy({ last.covers($0) }) { return last }
+        var keys = Set<RequestKey>()
+        for n in needs { keys.formUnion(n) }
+        if let last, last.keys.count <= 2 * keys.count { keys.formUnion(last.keys) }
+        let built = SeriesOrder(keys: Array(keys))
+        state.withLock { $0.order = built }
+        return built
+    }
+
+    /// The blocks of each of `windows`, in their order.
+    func blocks(_ windows: [(Int64, MetricsReader.Result)], quantiles: [Double]) async -> [WindowBlocks] {
         var out = [WindowBlocks?](repeating: nil, count: windows.count)
         var waits: [(Int, Task<WindowBlocks, Never>)] = []
         var missing: [Int] = []
@@ -44,16 +68,8 @@ final class ExpositionCache: Sendable {
                 }
             }
         }
-        // One order for every window to render and the counters, sorted only when a series has no place yet.
-        var order = state.withLock { $0.order }
-        let needs = missing.map { windows[$0].1.data.requests.keys } + (totals.map { [$0.requests.keys] } ?? [])
-        if !needs.allSatisfy({ order?.covers($0) ?? false }) {
-            var keys = Set<RequestKey>()
-            for n in needs { keys.formUnion(n) }
-            let built = SeriesOrder(keys: Array(keys))
-            state.withLock { $0.order = built }
-            order = built
-        }
+        // One order for every window to render, sorted only when a series has no place yet.
+        let order = missing.isEmpty ? nil : self.order(covering: missing.map { windows[$0].1.data.requests.keys })
         var started: [(Int, MetricsReader.Version, Task<WindowBlocks, Never>)] = []
         if let order {
             state.withLock { state in
@@ -92,6 +108,6 @@ final class ExpositionCache: Sendable {
                 }
             }
         }
-        return (out.map { $0! }, order)
+        return out.map { $0! }
     }
 }

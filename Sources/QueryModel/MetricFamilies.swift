@@ -101,7 +101,8 @@ public struct MetricFamilies: SampleSource {
         var read = windows
         if !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }
         async let reads = readResults(read, service: nil, at: time)
-        async let running = totals.totals()
+        let totals = self.totals
+        async let counters = renderedWindows.counters { try await totals.totals() }
         var funnelText = PrometheusText()
         if let funnels, !funnels.funnels.isEmpty {
             let figures = try await funnels.allFigures(
@@ -109,9 +110,8 @@ public struct MetricFamilies: SampleSource {
             FunnelFamilies(figures: figures, quantiles: FunnelFamilies.defaultQuantiles).write(to: &funnelText)
         }
         let results = try await reads
-        let counts = try await running
-        let (blocks, order) = await renderedWindows.blocks(
-            results.filter { windows.contains($0.0) }, quantiles: configuration.quantiles, totals: counts)
+        let blocks = await renderedWindows.blocks(
+            results.filter { windows.contains($0.0) }, quantiles: configuration.quantiles)
 
         var chunks: [ByteBuffer] = []
         for (f, family) in WindowBlocks.families.enumerated() {
@@ -121,7 +121,7 @@ public struct MetricFamilies: SampleSource {
             chunks += blocks.map { $0.blocks[f] }
         }
         chunks.append(ByteBuffer(bytes: funnelText.bytes))
-        if let order { chunks.append(CounterBlock.render(counts, order: order)) }
+        chunks.append(try await counters)
         var rest = PrometheusText()
         let series = results.last { $0.0 <= 3_600_000 }?.1.data ?? WindowData()
         rest.family(Self.seriesName, type: "gauge", help: "Series with data in the last hour, by kind.")
