@@ -1,4 +1,5 @@
 import Collector
+import NIOCore
 import OpsightMetrics
 import PromQL
 
@@ -52,6 +53,8 @@ public struct MetricFamilies: SampleSource {
     private let clock: WallClock
     /// The samples last built per windowed family, window and quantiles (see ``SampleMemo``).
     let memo: SampleMemo
+    /// The windowed families of `/metrics` last rendered per window (see ``ExpositionCache``).
+    let renderedWindows: ExpositionCache
 
     /// Creates the families over `reader` (windows), `totals` (the running counters), `funnels` and the
     /// registered self-metrics.
@@ -66,6 +69,7 @@ public struct MetricFamilies: SampleSource {
         self.selfMetrics = selfMetrics
         self.clock = clock
         self.memo = SampleMemo()
+        self.renderedWindows = ExpositionCache()
     }
 
     /// Names of the windowed families.
@@ -82,11 +86,51 @@ public struct MetricFamilies: SampleSource {
         String(decoding: try await expositionBytes(), as: UTF8.self)
     }
 
-    /// ``exposition()`` as UTF-8 bytes, as `/metrics` sends it.
+    /// ``exposition()`` as UTF-8 bytes.
     public func expositionBytes() async throws -> [UInt8] {
-        var text = PrometheusText()
-        try await write(to: &text, at: .now(clock.nowMs()), selection: .all)
-        return text.bytes
+        try await expositionChunks().flatMap { $0.readableBytesView }
+    }
+
+    /// ``expositionBytes()`` in pieces, as `/metrics` sends it: the bytes are those of ``write(to:at:selection:
+    /// ordered:)`` into a ``PrometheusText`` (the reference), but the windowed families come from the cache of
+    /// rendered windows (``ExpositionCache``) and every other family is written straight into bytes.
+    public func expositionChunks() async throws -> [ByteBuffer] {
+        let time = EvaluationTime.now(clock.nowMs())
+        let windows = configuration.windowsMs
+        // As ``write(to:at:selection:ordered:)``: `opsight_series` counts the series of the last hour.
+        var read = windows
+        if !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }
+        async let reads = readResults(read, service: nil, at: time)
+        let totals = self.totals
+        async let counters = renderedWindows.counters { try await totals.totals() }
+        var funnelText = PrometheusText()
+        if let funnels, !funnels.funnels.isEmpty {
+            let figures = try await funnels.allFigures(
+                windowsMs: windows.filter { $0 > 0 && $0 <= MetricsReader.maxWindowMs }, at: time)
+            FunnelFamilies(figures: figures, quantiles: FunnelFamilies.defaultQuantiles).write(to: &funnelText)
+        }
+        let results = try await reads
+        let blocks = await renderedWindows.blocks(
+            results.filter { windows.contains($0.0) }, quantiles: configuration.quantiles)
+
+        var chunks: [ByteBuffer] = []
+        for (f, family) in WindowBlocks.families.enumerated() {
+            var header = ExpositionWriter()
+            header.family(family.name, type: family.type, help: family.help)
+            chunks.append(header.buffer)
+            chunks += blocks.map { $0.blocks[f] }
+        }
+        chunks.append(ByteBuffer(bytes: funnelText.bytes))
+        chunks.append(try await counters)
+        var rest = PrometheusText()
+        let series = results.last { $0.0 <= 3_600_000 }?.1.data ?? WindowData()
+        rest.family(Self.seriesName, type: "gauge", help: "Series with data in the last hour, by kind.")
+        rest.sample(Self.seriesName, ["kind": "request"], Double(series.requests.count))
+        rest.sample(Self.seriesName, ["kind": "job"], Double(series.jobs.count))
+        rest.sample(Self.seriesName, ["kind": "log"], Double(series.logs.count))
+        selfMetrics.write(to: &rest, only: nil)
+        chunks.append(ByteBuffer(bytes: rest.bytes))
+        return chunks.filter { $0.readableBytes > 0 }
     }
 
     public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
@@ -223,7 +267,7 @@ public struct MetricFamilies: SampleSource {
     }
 
     /// ``readWindows(_:service:at:)`` with each read's time and version.
-    private func readResults(_ windowsMs: [Int64], service: String?, at time: EvaluationTime) async throws -> [(
+    func readResults(_ windowsMs: [Int64], service: String?, at time: EvaluationTime) async throws -> [(
         Int64, MetricsReader.Result
     )] {
         try await withThrowingTaskGroup(of: (Int64, MetricsReader.Result)?.self) { group in

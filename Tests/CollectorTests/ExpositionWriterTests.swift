@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import OpsightMetrics
+import OpsightTestSupport
+import PromQL
+import Testing
+
+@testable import Collector
+@testable import QueryModel
+
+/// The fast `/metrics` writer (``ExpositionWriter``, ``WindowBlocks``, ``CounterBlock``, ``ExpositionCache``) writes
+/// byte for byte what the reference writer (``PrometheusText`` fed by ``WindowFamilies``, ``CounterFamilies`` and
+/// ``MetricFamilies/write(to:at:selection:ordered:)``) writes, on random data with hostile label values, and a
+/// window's cached lines are never served for a newer version of the window.
+@Suite struct ExpositionWriterTests {
+    /// Label values the format must escape or keep as they are.
+    static let hostile = [
+        "", "a\"b", "back\\slash", "line\nbreak", "nul\u{0}x", "é✓ \u{1F600}", "日本", "\\\"\n", "plain", "z",
+    ]
+
+    static func value(_ rng: inout SplitMix64) -> Double {
+        switch Int.random(in: 0..<12, using: &rng) {
+        case 0: return .nan
+        case 1: return .infinity
+        case 2: return -.infinity
+        case 3: return 1e300
+        case 4: return -1e300
+        case 5: return Double(Int64.random(in: -(1 << 62)...(1 << 62), using: &rng))
+        case 6: return Double(Int64.random(in: -1_000_000...1_000_000, using: &rng))
+        case 7: return [1e15, -1e15, 999_999_999_999_999, 1e15 + 2, 0, -0.0].randomElement(using: &rng)!
+        case 8: return Double.random(in: -1...1, using: &rng) * 1e-300
+        default: return Double.random(in: -1e6...1e6, using: &rng) / Double(Int.random(in: 1...10_000, using: &rng))
+        }
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func samplesEqualThePrometheusTexts(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        var reference = PrometheusText()
+        var fast = ExpositionWriter()
+        for _ in 0..<3_000 {
+            let labels = (0..<Int.random(in: 0...3, using: &rng)).map { i in
+                ("l\(i)", Self.hostile.randomElement(using: &rng)!)
+            }
+            let v = Self.value(&rng)
+            reference.sample("m", labels: labels, v)
+            guard v.isFinite else { continue }
+            fast.append("m")
+            if !labels.isEmpty {
+                fast.append("{")
+                for (i, (name, value)) in labels.enumerated() {
+                    if i > 0 { fast.append(",") }
+                    fast.label(name, value)
+                }
+                fast.append("}")
+            }
+            fast.endLine(v)
+        }
+        #expect(fast.bytes == reference.bytes)
+    }
+
+    /// Random windows of request, job and log series: a key from the hostile values, counts up to 2⁶², sketches of
+    /// random values.
+    static func window(_ rng: inout SplitMix64, series: Int) -> WindowData {
+        var d = WindowData()
+        func pick() -> String {
+            hostile.randomElement(using: &rng)!
+                + (Bool.random(using: &rng) ? "" : "\(Int.random(in: 0..<5, using: &rng))")
+        }
+        func count() -> UInt64 {
+            Bool.random(using: &rng)
+                ? UInt64.random(in: 0...50, using: &rng) : UInt64.random(in: 0...(1 << 62), using: &rng)
+        }
+        func sketch() -> LogSketch {
+            var s = LogSketch()
+            for _ in 0..<Int.random(in: 0...6, using: &rng) {
+                s.add(Bool.random(using: &rng) ? 0 : exp(Double.random(in: -5...30, using: &rng)))
+            }
+            return s
+        }
+        for _ in 0..<series {
+            var s = RequestStats()
+            s.count = count()
+            s.errors = Bool.random(using: &rng) ? 0 : UInt64.random(in: 0...max(s.count, 1), using: &rng)
+            s.class2xx = count()
+            s.class5xx = count()
+            s.class1xx = Bool.random(using: &rng) ? 0 : count()
+            s.latency = sketch()
+            d.requests[RequestKey(service: pick(), route: pick(), method: pick())] = s
+        }
+        for _ in 0..<(series / 4) {
+            var j = JobStats()
+            j.enqueued = count()
+            j.succeeded = count()
+            j.failed = Bool.random(using: &rng) ? 0 : count()
+            j.duration = sketch()
+            j.wait = sketch()
+            d.jobs[JobKey(service: pick(), queue: pick(), job: pick())] = j
+        }
+        for _ in 0..<(series / 8) {
+            var l = LogStats()
+            l.record(.info, count: count())
+            l.record(.error, count: Bool.random(using: &rng) ? 0 : count())
+            d.logs[pick()] = l
+        }
+        return d
+    }
+
+    @Test(arguments: [4, 5, 6, 7] as [UInt64])
+    func windowAndCounterBlocksEqualTheReferenceWriter(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let windowsMs: [Int64] = [60_000, 300_000, 3_600_000, 86_400_000, 90_000]
+        let windows = windowsMs.map { ($0, Self.window(&rng, series: Int.random(in: 0...120, using: &rng))) }
+        let quantiles = [[0.5, 0.95, 0.99], [0.5], [], [0.999, 0, 1]].randomElement(using: &rng)!
+        let totals = Self.window(&rng, series: 150)
+
+        var reference = PrometheusText()
+        WindowFamilies(windows: windows, quantiles: quantiles).write(to: &reference)
+        CounterFamilies(totals: totals).write(to: &reference)
+
+        var keys = Set<RequestKey>()
+        for (_, d) in windows { keys.formUnion(d.requests.keys) }
+        keys.formUnion(totals.requests.keys)
+        let order = SeriesOrder(keys: Array(keys))
+        let blocks = windows.map { WindowBlocks(windowMs: $0.0, data: $0.1, quantiles: quantiles, order: order) }
+        var fast = ExpositionWriter()
+        for (f, family) in WindowBlocks.families.enumerated() {
+            fast.family(family.name, type: family.type, help: family.help)
+            for b in blocks { fast.append(b.blocks[f]) }
+        }
+        fast.append(CounterBlock.render(totals, order: order))
+        #expect(fast.bytes.count == reference.bytes.count)
+        #expect(String(decoding: fast.bytes, as: UTF8.self) == reference.output)
+    }
+
+    /// Families over a hot store and a cache of it, as in ``SampleMemoTests``.
+    struct Fixture {
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let clock = ManualClock(1_795_000_003_456)
+        let families: MetricFamilies
+        var position: UInt64 = 0
+
+        init() {
+            let (store, clock) = (store, clock)
+            let windows: [Int64] = [60_000, 300_000, 3_600_000]
+            let cache = WindowCache(
+                configuration: .init(windowsMs: windows), feed: store, logger: Logger(label: "test"),
+                now: { clock.now })
+            let reader = MetricsReader(hot: store, durable: store, cache: cache, clock: WallClock { clock.now })
+            let selfMetrics = SelfMetrics()
+            selfMetrics.register("opsight_build_info", type: "gauge", help: "Build.") { [([("version", "t\"1")], 1)] }
+            families = MetricFamilies(
+                configuration: .init(windowsMs: windows), reader: reader, totals: store, selfMetrics: selfMetrics,
+                clock: WallClock { clock.now })
+        }
+
+        mutating func commit(_ events: [Event]) async throws {
+            position += 1
+            try await store.commit(
+                BatchAggregate(events: events, rules: .init()).hot, position: position, collector: "c")
+        }
+
+        /// What the reference writer writes now.
+        func reference() async throws -> String {
+            var text = PrometheusText()
+            try await families.write(to: &text, at: .now(clock.now), selection: .all)
+            return text.output
+        }
+
+        func fast() async throws -> String { String(decoding: try await families.expositionBytes(), as: UTF8.self) }
+    }
+
+    static func hostileEvents(_ rng: inout SplitMix64, count: Int, baseMs: Int64) -> [Event] {
+        (0..<count).map { _ in
+            var e = Event(
+                timestampMs: baseMs - Int64.random(in: 0..<250_000, using: &rng),
+                service: hostile.randomElement(using: &rng)!, kind: .request)
+            e.route = hostile.randomElement(using: &rng)!
+            e.method = ["GET", "POST", "ДА"].randomElement(using: &rng)!
+            e.status = [200, 404, 503].randomElement(using: &rng)!
+            e.durationMs = exp(Double.random(in: 0...10, using: &rng))
+            return e
+        }
+    }
+
+    @Test(arguments: [8, 9] as [UInt64])
+    func scrapesEqualTheReferenceAndNewDataIsNeverServedFromTheCache(seed: UInt64) async throws {
+        var rng = SplitMix64(seed: seed)
+        var f = Fixture()
+        try await f.commit(randomEvents(count: 400, baseMs: f.clock.now, spanMs: 250_000, rng: &rng))
+        try await f.commit(Self.hostileEvents(&rng, count: 100, baseMs: f.clock.now))
+        let first = try await f.fast()
+        #expect(first == (try await f.reference()))
+        let renders = f.families.renderedWindows.renders
+        #expect(renders == 3)
+        // The same versions: the same bytes, from the cache.
+        #expect(try await f.fast() == first)
+        #expect(f.families.renderedWindows.renders == renders)
+        for _ in 0..<12 {
+            let before = f.families.renderedWindows.renders
+            let moved = Bool.random(using: &rng)
+            if moved {
+                f.clock.advance(Int64.random(in: 1_000...40_000, using: &rng))
+            } else {
+                // New data in every window: a new version, whose lines must be rendered again.
+                try await f.commit(Self.hostileEvents(&rng, count: 3, baseMs: f.clock.now))
+            }
+            let scraped = try await f.fast()
+            #expect(scraped == (try await f.reference()))
+            if !moved { #expect(f.families.renderedWindows.renders == before + 3) }
+        }
+        #expect(first.contains("opsight_request_latency_seconds{service=\"a\\\"b\""))
+    }
+
+    @Test func concurrentScrapesShareOneRenderPerVersion() async throws {
+        var rng = SplitMix64(seed: 10)
+        var f = Fixture()
+        try await f.commit(randomEvents(count: 300, baseMs: f.clock.now, spanMs: 250_000, rng: &rng))
+        let families = f.families
+        let scrapes = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<6 { group.addTask { try await families.expositionBytes() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(scrapes).count == 1)
+        #expect(String(decoding: scrapes[0], as: UTF8.self) == (try await f.reference()))
+        #expect(families.renderedWindows.renders == 3)
+    }
+}
