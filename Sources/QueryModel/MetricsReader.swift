@@ -47,7 +47,7 @@ public struct MetricsReader: Sendable {
     private let longCache: WindowCache?
     private let clock: WallClock
     private let combined = CombinedWindows()
-    private let byService = ServiceSums()
+    private let byService = PerServiceSums()
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
     /// those longer than an hour that `longCache` (over the durable store's minutes) keeps come from it and from
@@ -186,7 +186,7 @@ final class CombinedWindows: Sendable {
 
 /// The last per-service sum of each window at the current time, with the version it was summed from (see
 /// ``MetricsReader/requestsByService(_:windowMs:)``).
-final class ServiceSums: Sendable {
+final class PerServiceSums: Sendable {
     private let entries = Mutex<[Int64: (version: MetricsReader.Version, sums: [String: RequestStats])]>([:])
 
     func sum(_ result: MetricsReader.Result, windowMs: Int64) -> [String: RequestStats] {

@@ -225,4 +225,22 @@ import Testing
         #expect(String(decoding: scrapes[0], as: UTF8.self) == (try await f.reference()))
         #expect(families.renderedWindows.renders == 3)
     }
+
+    /// A finished render serves scrapes at its version for `keepFor` and is then let go (a scraper every 15 s would
+    /// otherwise keep ~40 MB between scrapes); the next scrape at that version renders again, the same bytes.
+    @Test func aRenderIsKeptOnlyForAWhile() async throws {
+        var rng = SplitMix64(seed: 12)
+        var data = WindowData()
+        data.merge(BatchAggregate(events: randomEvents(count: 200, baseMs: 1_795_000_000_000, spanMs: 250_000, rng: &rng), rules: .init()).hot)
+        let cache = ExpositionCache(keepFor: .milliseconds(50))
+        let windows = [(Int64(300_000), MetricsReader.Result(data: data, timeMs: 1_795_000_000_000, version: .cached(7)))]
+        let first = await cache.blocks(windows, quantiles: [0.5, 0.99])
+        #expect(cache.renders == 1)
+        _ = await cache.blocks(windows, quantiles: [0.5, 0.99])
+        #expect(cache.renders == 1)
+        try await Task.sleep(for: .milliseconds(400))
+        let again = await cache.blocks(windows, quantiles: [0.5, 0.99])
+        #expect(cache.renders == 2)
+        #expect(again[0].blocks == first[0].blocks)
+    }
 }
