@@ -68,6 +68,15 @@ struct ExpositionWriter {
         append(ascii: UInt8(ascii: "\""))
     }
 
+    /// Three labels of a series key (`a="…",b="…",c="…"`), separated by commas.
+    mutating func labels(_ first: (String, String), _ second: (String, String), _ third: (String, String)) {
+        label(first.0, first.1)
+        append(ascii: UInt8(ascii: ","))
+        label(second.0, second.1)
+        append(ascii: UInt8(ascii: ","))
+        label(third.0, third.1)
+    }
+
     /// A label value with `\`, `"` and newline escaped; the whole value at once when it has none of them.
     mutating func appendEscaped(_ s: String) {
         var s = s

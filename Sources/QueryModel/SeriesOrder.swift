@@ -28,11 +28,7 @@ final class SeriesOrder: Sendable {
         for (i, k) in sorted.enumerated() {
             rank[k] = i
             writer.append(ascii: UInt8(ascii: "{"))
-            writer.label("service", k.service)
-            writer.append(ascii: UInt8(ascii: ","))
-            writer.label("route", k.route)
-            writer.append(ascii: UInt8(ascii: ","))
-            writer.label("method", k.method)
+            writer.labels(("service", k.service), ("route", k.route), ("method", k.method))
             ends.append(writer.buffer.readableBytes)
         }
         self.keys = sorted

@@ -92,11 +92,7 @@ struct WindowBlocks: Sendable {
         for (k, s) in jobs {
             var writer = ExpositionWriter()
             writer.append(ascii: UInt8(ascii: "{"))
-            writer.label("service", k.service)
-            writer.append(ascii: UInt8(ascii: ","))
-            writer.label("queue", k.queue)
-            writer.append(ascii: UInt8(ascii: ","))
-            writer.label("job", k.job)
+            writer.labels(("service", k.service), ("queue", k.queue), ("job", k.job))
             let prefix = writer.bytes[...]
             let wait = s.queueWait
             for (i, q) in quantiles.enumerated() {
@@ -143,11 +139,7 @@ enum CounterBlock {
         }) {
             for e in JobEventType.allCases where s.count(e) > 0 {
                 p.append("opsight_jobs_total{")
-                p.label("service", k.service)
-                p.append(ascii: UInt8(ascii: ","))
-                p.label("queue", k.queue)
-                p.append(ascii: UInt8(ascii: ","))
-                p.label("job", k.job)
+                p.labels(("service", k.service), ("queue", k.queue), ("job", k.job))
                 p.append(ascii: UInt8(ascii: ","))
                 p.label("event", e.rawString)
                 p.append(ascii: UInt8(ascii: "}"))
