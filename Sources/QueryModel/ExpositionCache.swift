@@ -36,6 +36,15 @@ final class ExpositionCache: Sendable {
     /// Windows rendered so far (a test's view of whether a scrape was served from the cache).
     var renders: Int { state.withLock { $0.renders } }
 
+    /// Finished renders kept now.
+    var kept: Int {
+        state.withLock { state in
+            state.slots.values.reduce(0) { n, slot in
+                if case .ready = slot { n + 1 } else { n }
+            }
+        }
+    }
+
     /// The counter families (``CounterBlock``) of the stores' running totals as `read` reads them, from a read that
     /// started after this call; concurrent scrapes share one read and render.
     func counters(_ read: @escaping @Sendable () async throws -> WindowData) async throws -> ByteBuffer {

@@ -19,6 +19,8 @@ public struct MetricFamilies: SampleSource {
         /// Whether selections keep the samples they build for the next read of the same cached window
         /// (``SampleMemo``); off, every selection builds them.
         public var memoizesSamples = true
+        /// How long a rendered `/metrics` window stays for the scrapes that follow (``ExpositionCache``).
+        public var renderKeep: Duration = .seconds(2)
         /// Creates the configuration.
         public init(
             windowsMs: [Int64] = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000],
@@ -69,7 +71,7 @@ public struct MetricFamilies: SampleSource {
         self.selfMetrics = selfMetrics
         self.clock = clock
         self.memo = SampleMemo()
-        self.renderedWindows = ExpositionCache()
+        self.renderedWindows = ExpositionCache(keepFor: configuration.renderKeep)
     }
 
     /// Names of the windowed families.
