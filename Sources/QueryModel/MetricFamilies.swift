@@ -126,10 +126,7 @@ public struct MetricFamilies: SampleSource {
         chunks.append(try await counters)
         var rest = PrometheusText()
         let series = results.last { $0.0 <= 3_600_000 }?.1.data ?? WindowData()
-        rest.family(Self.seriesName, type: "gauge", help: "Series with data in the last hour, by kind.")
-        rest.sample(Self.seriesName, ["kind": "request"], Double(series.requests.count))
-        rest.sample(Self.seriesName, ["kind": "job"], Double(series.jobs.count))
-        rest.sample(Self.seriesName, ["kind": "log"], Double(series.logs.count))
+        Self.writeSeriesCounts(of: series, to: &rest)
         selfMetrics.write(to: &rest, only: nil)
         chunks.append(ByteBuffer(bytes: rest.bytes))
         return chunks.filter { $0.readableBytes > 0 }
@@ -252,12 +249,17 @@ public struct MetricFamilies: SampleSource {
         }
         if wantsSeries {
             let series = data.last { $0.0 <= 3_600_000 }?.1 ?? WindowData()
-            sink.family(Self.seriesName, type: "gauge", help: "Series with data in the last hour, by kind.")
-            sink.sample(Self.seriesName, ["kind": "request"], Double(series.requests.count))
-            sink.sample(Self.seriesName, ["kind": "job"], Double(series.jobs.count))
-            sink.sample(Self.seriesName, ["kind": "log"], Double(series.logs.count))
+            Self.writeSeriesCounts(of: series, to: &sink)
         }
         selfMetrics.write(to: &sink, only: name)
+    }
+
+    /// `opsight_series`: the request, job and log series of `series` (the last hour's window).
+    static func writeSeriesCounts(of series: WindowData, to sink: inout some SampleSink) {
+        sink.family(seriesName, type: "gauge", help: "Series with data in the last hour, by kind.")
+        sink.sample(seriesName, ["kind": "request"], Double(series.requests.count))
+        sink.sample(seriesName, ["kind": "job"], Double(series.jobs.count))
+        sink.sample(seriesName, ["kind": "log"], Double(series.logs.count))
     }
 
     /// The windows `windowsMs` at `time`, read concurrently, in ascending order; windows off the grid have no
