@@ -144,11 +144,13 @@ public final class Aggregator: Sendable {
         state.withLock { s in
             s.lastApplied = max(s.lastApplied, position)
             if targets.contains(.hot) { add(batch.hot, to: &s.hot, position: position) }
-            if targets.contains(.durable) { add(batch.durable, to: &s.durable, position: position) }
+            if targets.contains(.durable) {
+                add(batch.hot, to: &s.durable, position: position, rollingUpBy: TimeBucket.hotPerDurable)
+            }
         }
     }
 
-    private func add(_ delta: Delta, to lane: inout LaneState, position: UInt64) {
+    private func add(_ delta: Delta, to lane: inout LaneState, position: UInt64, rollingUpBy factor: Int64 = 1) {
         defer { lane.position = max(lane.position, position) }
         if lane.spilled { return }
         var chunk: Chunk
@@ -161,7 +163,7 @@ public final class Aggregator: Sendable {
             chunk.delta.requests.reserveCapacity(min(lane.lastRequestCells, limits.chunkBytes / Delta.cellBytes))
         }
         let before = chunk.delta.estimatedBytes
-        chunk.delta.merge(delta)
+        chunk.delta.merge(delta, rollingUpBy: factor)
         let grown = chunk.delta.estimatedBytes - before
         chunk.bytes += grown
         chunk.position = max(chunk.position, position)

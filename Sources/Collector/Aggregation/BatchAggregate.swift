@@ -20,23 +20,23 @@ public struct AggregationRules: Sendable {
 /// may come later, in another batch or to another collector: `enqueued` and `started` events become
 /// ``JobFact``s that the stores pair (``QueueWaitPairing``), unless the start carried its own `wait_ms`.
 public struct BatchAggregate: Sendable {
+    /// The batch's cells in 10-second buckets.
     public var hot = Delta()
-    public var durable = Delta()
+    /// The same in minute buckets. The commit thread does not use it: it rolls ``hot`` up as it merges
+    /// (``Delta/merge(_:rollingUpBy:)``), which saves building this per batch.
+    public var durable: Delta { hot.rolledUp(by: TimeBucket.hotPerDurable) }
 
     /// An empty batch.
     public init() {}
 
-    /// Aggregates `events` under `rules`; without `rollingUp` only the hot cells (what reading the log back for the
-    /// hot store needs: the minute cells would be built and thrown away).
-    public init(events: some Sequence<Event>, rules: AggregationRules, rollingUp: Bool = true) {
+    /// Aggregates `events` under `rules` into 10-second cells.
+    public init(events: some Sequence<Event>, rules: AggregationRules) {
         // Room for a cell per event: over the last hour most events are a cell of their own, and growing from a
         // small table rehashes every key several times per batch.
         hot.requests.reserveCapacity(min(max(events.underestimatedCount, 64), 8_192))
-        for event in events { add(event, rules: rules) }
         // Each event is aggregated once, into 10-second cells; the minute cells are sums of those (a 10 s
-        // bucket lies in exactly one minute), a few hundred merges a batch instead of a second pass over
-        // every event.
-        if rollingUp { durable = hot.rolledUp(by: TimeBucket.durableWidthMs / TimeBucket.hotWidthMs) }
+        // bucket lies in exactly one minute).
+        for event in events { add(event, rules: rules) }
     }
 
     /// Adds one event to the hot cells.

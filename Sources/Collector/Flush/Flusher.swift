@@ -235,9 +235,8 @@ public struct Flusher: Service {
         let limit = aggregator.limits.chunkBytes
         do {
             let outcome = try wal.readRecords(after: start, through: through) { _, payload in
-                let aggregate = BatchAggregate(
-                    events: try EventCodec.decode(payload), rules: aggregator.rules, rollingUp: lane == .durable)
-                delta.merge(lane == .hot ? aggregate.hot : aggregate.durable)
+                let aggregate = BatchAggregate(events: try EventCodec.decode(payload), rules: aggregator.rules)
+                delta.merge(aggregate.hot, rollingUpBy: lane == .hot ? 1 : TimeBucket.hotPerDurable)
                 return delta.estimatedBytes < limit
             }
             if let missing = outcome.missingUpTo {

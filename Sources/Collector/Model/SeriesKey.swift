@@ -71,6 +71,8 @@ public enum TimeBucket {
     public static let hotWidthMs: Int64 = 10_000
     /// Width of a durable (PostgreSQL) rollup bucket in milliseconds.
     public static let durableWidthMs: Int64 = 60_000
+    /// Hot buckets per durable bucket.
+    public static let hotPerDurable: Int64 = durableWidthMs / hotWidthMs
 
     /// The bucket holding an event time, for buckets of `widthMs`.
     @inlinable

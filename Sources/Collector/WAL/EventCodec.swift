@@ -11,7 +11,8 @@ public enum EventCodec {
     /// Encodes a batch of events as one record payload.
     public static func encode(_ events: [Event]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(events.count * 64)
+        // A request event is ~50–70 bytes here; reserving less regrew the buffer a few times per batch.
+        out.reserveCapacity(events.count * 96)
         out.append(version)
         putVarint(UInt64(events.count), &out)
         for e in events { encode(e, into: &out) }
@@ -33,9 +34,17 @@ public enum EventCodec {
         putVarint(zigzag(e.timestampMs), &out)
         out.append(e.kind.rawValue)
         putString(e.service, &out)
+        // Bits 0–7 are the optional strings in this order, written in the same order below (no array of them:
+        // one per event was ~1.5 % of the collector's CPU at full HTTP ingest).
         var mask: UInt16 = 0
-        let strings: [String?] = [e.route, e.method, e.queue, e.job, e.jobID, e.name, e.entity, e.message]
-        for (i, s) in strings.enumerated() where s != nil { mask |= 1 << UInt16(i) }
+        if e.route != nil { mask |= 1 << 0 }
+        if e.method != nil { mask |= 1 << 1 }
+        if e.queue != nil { mask |= 1 << 2 }
+        if e.job != nil { mask |= 1 << 3 }
+        if e.jobID != nil { mask |= 1 << 4 }
+        if e.name != nil { mask |= 1 << 5 }
+        if e.entity != nil { mask |= 1 << 6 }
+        if e.message != nil { mask |= 1 << 7 }
         if e.status != nil { mask |= 1 << 8 }
         if e.durationMs != nil { mask |= 1 << 9 }
         if e.jobEvent != nil { mask |= 1 << 10 }
@@ -43,7 +52,14 @@ public enum EventCodec {
         if e.level != nil { mask |= 1 << 12 }
         if e.waitMs != nil { mask |= 1 << 13 }
         putVarint(UInt64(mask), &out)
-        for s in strings { if let s { putString(s, &out) } }
+        if let s = e.route { putString(s, &out) }
+        if let s = e.method { putString(s, &out) }
+        if let s = e.queue { putString(s, &out) }
+        if let s = e.job { putString(s, &out) }
+        if let s = e.jobID { putString(s, &out) }
+        if let s = e.name { putString(s, &out) }
+        if let s = e.entity { putString(s, &out) }
+        if let s = e.message { putString(s, &out) }
         if let v = e.status { putVarint(zigzag(Int64(v)), &out) }
         if let v = e.durationMs { putVarint(v.bitPattern, &out) }
         if let v = e.jobEvent { out.append(v.rawValue) }
