@@ -16,16 +16,21 @@ extension EventDecoder {
         // ~250-byte events are typical; reserving avoids most regrowth copies of the large Event array.
         batch.events.reserveCapacity(body.count / 256 + 1)
         batch.lines.reserveCapacity(body.count / 256 + 1)
+        let strings = identities.batch()
         if first < body.count && base[first] == UInt8(ascii: "[") {
-            decodeArray(base, count: body.count, open: first, nowMs: nowMs, into: &batch)
+            decodeArray(base, count: body.count, open: first, nowMs: nowMs, strings: strings, into: &batch)
         } else {
-            decodeLines(base, count: body.count, nowMs: nowMs, into: &batch)
+            decodeLines(base, count: body.count, nowMs: nowMs, strings: strings, into: &batch)
         }
+        identities.finish(strings)
         return batch
     }
 
     /// Decodes newline-delimited lines.
-    private func decodeLines(_ base: UnsafePointer<UInt8>, count: Int, nowMs: Int64, into batch: inout DecodedBatch) {
+    private func decodeLines(
+        _ base: UnsafePointer<UInt8>, count: Int, nowMs: Int64, strings: IdentityStrings.Batch,
+        into batch: inout DecodedBatch
+    ) {
         var start = 0
         var lineNumber = 0
         while start < count {
@@ -36,7 +41,7 @@ extension EventDecoder {
             var i = start
             while i < end && Self.isWhitespace(base[i]) { i += 1 }
             if i < end {
-                decodeOne(base, start..<end, number: lineNumber, nowMs: nowMs, into: &batch)
+                decodeOne(base, start..<end, number: lineNumber, nowMs: nowMs, strings: strings, into: &batch)
             }
             start = newline + 1
         }
@@ -48,6 +53,7 @@ extension EventDecoder {
         count: Int,
         open: Int,
         nowMs: Int64,
+        strings: IdentityStrings.Batch,
         into batch: inout DecodedBatch
     ) {
         var scanner = JSONScanner(base: base, count: count)
@@ -76,7 +82,7 @@ extension EventDecoder {
                         EventDecodingError(reason: "element exceeds \(configuration.maxLineBytes) bytes")
                     )
                 } else {
-                    decodeOne(base, start..<scanner.pos, number: index, nowMs: nowMs, into: &batch)
+                    decodeOne(base, start..<scanner.pos, number: index, nowMs: nowMs, strings: strings, into: &batch)
                 }
                 scanner.skipWhitespace()
                 if scanner.current == UInt8(ascii: ",") {
@@ -104,12 +110,13 @@ extension EventDecoder {
         _ range: Range<Int>,
         number: Int,
         nowMs: Int64,
+        strings: IdentityStrings.Batch,
         into batch: inout DecodedBatch
     ) {
         do {
             let event = try decode(
                 UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count),
-                nowMs: nowMs
+                nowMs: nowMs, identities: strings
             )
             batch.events.append(event)
             batch.lines.append(range)

@@ -29,7 +29,7 @@ extension EventDecoder {
         guard value.kind == .string, value.end > value.start else {
             throw reader.error(.service, "expected non-empty string")
         }
-        let service = reader.scanner.string(value)
+        let service = reader.identityString(value)
         // Byte length bounds the character count, so counting characters is only needed for long names.
         if service.utf8.count > 128 && service.count > 128 {
             throw reader.error(.service, "longer than 128 characters")
@@ -90,7 +90,7 @@ extension EventDecoder {
     private func route(_ reader: FieldReader) throws(EventDecodingError) -> String {
         if let value = reader.value(.route) {
             guard value.kind == .string else { throw reader.error(.route, "expected string") }
-            if value.end > value.start { return try reader.identity(.route, reader.scanner.string(value)) }
+            if value.end > value.start { return try reader.identity(.route, reader.identityString(value)) }
         }
         if let value = reader.value(.path) {
             guard value.kind == .string else { throw reader.error(.path, "expected string") }

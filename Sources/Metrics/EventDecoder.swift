@@ -10,6 +10,8 @@ public struct EventDecoder: Sendable {
     public let configuration: Configuration
     /// Default keys plus configured aliases.
     let keyTable: KeyTable
+    /// Identity strings seen by ``decodeBatch(_:nowMs:)``, shared by every copy of this decoder.
+    let identities = IdentityStrings()
 
     /// Creates a decoder; the alias table is built once here, not per line.
     public init(configuration: Configuration = .init()) {
@@ -32,6 +34,13 @@ public struct EventDecoder: Sendable {
     /// `nowMs` is the arrival time: it is the event time when the line has no timestamp, and the
     /// reference for the maximum age and future checks.
     public func decode(_ line: UnsafeRawBufferPointer, nowMs: Int64) throws(EventDecodingError) -> Event {
+        try decode(line, nowMs: nowMs, identities: nil)
+    }
+
+    /// Decodes one line, taking identity strings from `identities` when given.
+    func decode(
+        _ line: UnsafeRawBufferPointer, nowMs: Int64, identities: IdentityStrings.Batch?
+    ) throws(EventDecodingError) -> Event {
         var count = line.count
         if count > 0 && line[count - 1] == 0x0D { count -= 1 }
         guard count <= configuration.maxLineBytes else {
@@ -44,7 +53,8 @@ public struct EventDecoder: Sendable {
             (slots) throws(EventDecodingError) -> Event in
             slots.initialize(repeating: Slot())
             try scanObject(&scanner, into: slots)
-            let reader = FieldReader(scanner: scanner, slots: UnsafeBufferPointer(slots), keys: keyTable)
+            let reader = FieldReader(
+                scanner: scanner, slots: UnsafeBufferPointer(slots), keys: keyTable, identities: identities)
             return try makeEvent(reader, nowMs: nowMs)
         }
     }

@@ -6,6 +6,8 @@ struct FieldReader {
     let slots: UnsafeBufferPointer<EventDecoder.Slot>
     /// The key table, to name fields in errors as the line spelled them.
     let keys: KeyTable
+    /// Where identity strings come from in a batch (nil: made per line).
+    let identities: IdentityStrings.Batch?
 
     typealias Field = FieldKey.Field
 
@@ -60,6 +62,12 @@ struct FieldReader {
 
     /// Longest identity field in bytes (SPEC §4).
     static let maxIdentityBytes = 256
+
+    /// The string value of an identity field: the batch's shared string when it has one (see ``IdentityStrings``).
+    func identityString(_ value: JSONValue) -> String {
+        guard let identities, !value.hasEscapes else { return scanner.string(value) }
+        return identities.string(UnsafeRawBufferPointer(scanner.bytes(of: value)))
+    }
 
     /// `text` when it may be an identity field (SPEC §4): at most 256 bytes, no control characters.
     ///
