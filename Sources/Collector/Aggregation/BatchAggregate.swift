@@ -30,13 +30,16 @@ public struct BatchAggregate: Sendable {
     public init() {}
 
     /// Aggregates `events` under `rules` into 10-second cells.
-    public init(events: some Sequence<Event>, rules: AggregationRules) {
+    public init(events: [Event], rules: AggregationRules) {
         // Room for a cell per event: over the last hour most events are a cell of their own, and growing from a
         // small table rehashes every key several times per batch.
-        hot.requests.reserveCapacity(min(max(events.underestimatedCount, 64), 8_192))
+        hot.requests.reserveCapacity(min(max(events.count, 64), 8_192))
         // Each event is aggregated once, into 10-second cells; the minute cells are sums of those (a 10 s
-        // bucket lies in exactly one minute).
-        for event in events { add(event, rules: rules) }
+        // bucket lies in exactly one minute). Read in place: `for event in events` copied every event, retaining
+        // each of its strings (~4 % of the collector at full HTTP ingest).
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices { add(events[i], rules: rules) }
+        }
     }
 
     /// Adds one event to the hot cells.

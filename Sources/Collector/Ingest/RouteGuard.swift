@@ -25,11 +25,12 @@ public final class RouteGuard: Sendable {
     public func apply(to events: inout [Event]) -> Int {
         var folded = 0
         routes.withLock { r in
-            for i in events.indices where events[i].kind == .request {
-                guard let route = events[i].route else { continue }
-                if !r[events[i].service, default: []].admit(route, limit: limit) {
-                    events[i].route = Self.otherRoute
-                    folded += 1
+            events.withUnsafeMutableBufferPointer { events in
+                for i in events.indices where events[i].kind == .request && events[i].route != nil {
+                    if !r[events[i].service, default: []].admit(events[i].route!, limit: limit) {
+                        events[i].route = Self.otherRoute
+                        folded += 1
+                    }
                 }
             }
         }

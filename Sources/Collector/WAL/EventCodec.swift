@@ -15,7 +15,9 @@ public enum EventCodec {
         out.reserveCapacity(events.count * 96)
         out.append(version)
         putVarint(UInt64(events.count), &out)
-        for e in events { encode(e, into: &out) }
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices { encode(events[i], into: &out) }
+        }
         return out
     }
 
