@@ -211,10 +211,58 @@ struct OpsightService: Service {
                     + (funnelCache.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + (backgroundServices + alerting.services).map { .init(service: $0) } + [.init(service: app)],
                 logger: logger))
-        try await withGracefulShutdownHandler {
-            try await group.run()
-        } onGracefulShutdown: {
-            Task { await group.triggerGracefulShutdown() }
+        try await Self.run(group, abandoningAfter: Self.shutdownGrace, logger: logger)
+    }
+
+    /// How long a graceful shutdown waits for the services still busy with a store before it abandons them.
+    ///
+    /// What the stores have not taken is in the write-ahead log, and the next start replays it: nothing needs them
+    /// on the way out. But a service can be waiting on one: a PostgreSQL statement in flight (PostgresNIO does not
+    /// end one on task cancellation, so `cancelWhenGracefulShutdown` does not help there), a lease from a pool still
+    /// reconnecting after an outage, a window cache poll (8 s), a flush's last commit or a catch-up chunk. The group
+    /// stops its services one after the other, so such waits add up; an orchestrator (or the end-to-end tests) kills
+    /// a process still running 5 s after SIGTERM.
+    static let shutdownGrace: Duration = .milliseconds(1500)
+
+    /// Runs `group`; after a graceful shutdown, waits at most `grace` for it to end, then returns without it.
+    ///
+    /// The HTTP server stops first and waits for the requests under way, so by then every acknowledged ingest is in
+    /// the log; what is left when the grace runs out is store work, which the log replays at the next start (as
+    /// after a crash). The group then runs on, detached, until the process exits.
+    static func run(_ group: ServiceGroup, abandoningAfter grace: Duration, logger: Logger) async throws {
+        let (ended, end) = AsyncStream.makeStream(of: Result<Void, any Error>.self)
+        let running = Task {
+            let outcome: Result<Void, any Error>
+            do {
+                try await group.run()
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            end.yield(outcome)
+            end.finish()
+        }
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                let outcome = await withTaskGroup(of: Result<Void, any Error>?.self) { race in
+                    race.addTask { await ended.first { _ in true } }
+                    race.addTask {
+                        try? await gracefulShutdown()
+                        try? await Task.sleep(for: grace)
+                        return nil
+                    }
+                    defer { race.cancelAll() }
+                    return await race.next() ?? nil
+                }
+                if let outcome { return try outcome.get() }
+                logger.warning(
+                    "services still waiting on a store at shutdown; leaving them (the write-ahead log keeps their work)",
+                    metadata: ["grace": "\(grace)"])
+            } onGracefulShutdown: {
+                Task { await group.triggerGracefulShutdown() }
+            }
+        } onCancel: {
+            running.cancel()
         }
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import OpsightMetrics
 import ServiceLifecycle
 
 /// Moves raw events from the buffer to their store in batches, and drops days past retention.
@@ -13,8 +14,9 @@ public struct RawEventWriter: Service {
         public var retentionMs: Int64 = 7 * 86_400_000
         /// How often old days are dropped, ms.
         public var retentionEveryMs: Int64 = 3_600_000
-        /// Longest time spent writing the buffer at shutdown.
-        public var shutdownWrite: Duration = .seconds(2)
+        /// Longest time spent writing the buffer at shutdown: within `opsight serve`'s shutdown grace (1.5 s), so
+        /// the flush behind it still gets its last try.
+        public var shutdownWrite: Duration = .seconds(1)
         /// Most rows written per second (nil: as fast as the store takes them).
         ///
         /// PostgreSQL shares the machine with the collector: writing every event of a 400 000 events/s ingest
@@ -65,9 +67,15 @@ public struct RawEventWriter: Service {
             }
         }
         // Graceful shutdown: what is buffered is written while the store answers, for at most `shutdownWrite`
-        // (the drill-down is best effort; the metrics are in the write-ahead log).
-        let deadline = ContinuousClock.now + configuration.shutdownWrite
-        while buffer.count > 0, ContinuousClock.now < deadline, await writeOnce() > 0 {}
+        // (the drill-down is best effort; the metrics are in the write-ahead log). The deadline also ends a write
+        // under way: one waiting on a PostgreSQL that is away (its pool holds the lease while it reconnects, for up
+        // to its 15 s circuit breaker) held the whole shutdown past the 5 s an orchestrator allows.
+        let buffer = buffer
+        _ = try? await Deadline.run(
+            configuration.shutdownWrite, expired: { CancellationError() }
+        ) { [self] in
+            while buffer.count > 0, !Task.isCancelled, await writeOnce() > 0 {}
+        }
     }
 
     /// How long to wait after writing `wrote` rows in `took` so the rate stays at most `maxPerSecond`.
