@@ -107,11 +107,18 @@ struct HotStoreLossTests {
             // /readyz pings both stores, and on a loaded machine one answer may take longer than the rebuild lasts: it is
             // reported, not required (the readiness unit test checks the answer itself).
             print("hot-loss: /readyz answered 503 naming the rebuild while it lasted: \(seen.readyzRefused)")
-            let metrics = try await client.request(.get, "/metrics", token: server.readToken)
-            card.check(
-                metrics.text.contains("opsight_hot_store_rebuilds_total \(after.rebuilds)")
-                    && metrics.text.contains("opsight_hot_store_rebuilding 0"),
-                "/metrics has the rebuild counter and gauge")
+            // Asked until it answers: on a loaded CI machine one scrape right after the rebuild failed this check once
+            // (2026-12-05) without saying what it got, so a miss now reports the status and the lines it saw.
+            var sawRebuildMetrics = false
+            try await eventually("/metrics has the rebuild counter and gauge", timeout: .seconds(15)) {
+                let metrics = try await client.request(.get, "/metrics", token: server.readToken)
+                sawRebuildMetrics =
+                    metrics.text.contains("opsight_hot_store_rebuilds_total \(after.rebuilds)")
+                    && metrics.text.contains("opsight_hot_store_rebuilding 0")
+                let lines = metrics.text.split(separator: "\n").filter { $0.hasPrefix("opsight_hot_store_rebuild") }
+                return (sawRebuildMetrics, "status \(metrics.status): \(lines.isEmpty ? metrics.text.prefix(300)[...] : lines.joined(separator: "; ")[...])")
+            }
+            card.check(sawRebuildMetrics, "/metrics has the rebuild counter and gauge")
             let ready = try await client.request(.get, "/readyz", token: nil)
             card.equal(ready.status, 200, "/readyz is ready again: \(ready.text)")
         }
