@@ -42,7 +42,7 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "opsight")
         logger.logLevel = level
-        if !tuned { logger.warning("glibc refused the allocator's mmap threshold; running with its defaults") }
+        if !tuned { logger.warning("glibc refused an allocator setting (mmap threshold or arena count); running with its default for it") }
         for name in config.unsetVariables {
             logger.warning("configuration names an unset environment variable; it is empty", metadata: ["variable": "\(name)"])
         }
