@@ -50,17 +50,24 @@ public struct Flusher: Service {
         public var retryInterval: Duration
         /// How often the durable store's finished minutes are compacted.
         public var compactionInterval: Duration
+        /// How long the durable flush may give way to a hot backlog, counted from when it last caught up: while the
+        /// hot lane has more than its growing chunk, the durable flush waits (its records stay in the log), so a
+        /// burst reaches the hot store, which reads at "now" serve, with the CPU the durable flush would take. Zero
+        /// turns it off.
+        public var durableYieldLimit: Duration
         /// Creates the configuration.
         public init(
             hotInterval: Duration = .milliseconds(200),
             durableInterval: Duration = .seconds(5),
             retryInterval: Duration = .seconds(1),
-            compactionInterval: Duration = .seconds(60)
+            compactionInterval: Duration = .seconds(60),
+            durableYieldLimit: Duration = .seconds(15)
         ) {
             self.hotInterval = hotInterval
             self.durableInterval = durableInterval
             self.retryInterval = retryInterval
             self.compactionInterval = compactionInterval
+            self.durableYieldLimit = durableYieldLimit
         }
     }
 
@@ -119,6 +126,8 @@ public struct Flusher: Service {
         var lastCompaction = clock.now
         // Minutes up to this one are compacted; a day back at start covers what an earlier run left.
         var compactedThrough = currentMinute() - 24 * 60
+        // When the durable flush last had nothing left to take: it gives way to a hot backlog until the limit after.
+        var durableCaughtUp = clock.now
         while true {
             let stopping = Task.isShuttingDownGracefully || Task.isCancelled
             var pause = interval
@@ -126,11 +135,19 @@ public struct Flusher: Service {
                 // No rebuild or replay on the way out: the log holds it all, and the next start catches up.
                 return
             }
+            let givingWayUntil = isHot || stopping ? nil : durableCaughtUp + configuration.durableYieldLimit
             if isHot, let recovery, await gate(recovery) == false {
                 // The hot store is being rebuilt by another collector (or cannot be checked): look again soon.
                 pause = min(interval, configuration.retryInterval)
+            } else if let until = givingWayUntil, givesWay(until: until) {
+                // A hot backlog: look again at the hot flush's pace.
+                pause = min(interval, configuration.hotInterval)
             } else {
-                let ok = await step(isHot: isHot, once: stopping)
+                let ok = await step(isHot: isHot, once: stopping, givingWayUntil: givingWayUntil)
+                if !isHot, ok, !aggregator.hasBacklog(.durable) { durableCaughtUp = clock.now }
+                if !isHot, ok, let until = givingWayUntil, givesWay(until: until) {
+                    pause = min(interval, configuration.hotInterval)
+                }
                 if !ok { pause = configuration.retryInterval }
                 if isHot, ok { recovery?.hotFlushed() }
                 if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval {
@@ -166,10 +183,18 @@ public struct Flusher: Service {
         }
     }
 
+    /// Whether the durable flush waits for the hot one now (see ``Configuration/durableYieldLimit``): never for a hot
+    /// store that is failing or being rebuilt, whose backlog is not CPU the durable flush could give it.
+    private func givesWay(until: ContinuousClock.Instant) -> Bool {
+        ContinuousClock.now < until && status.hotUp.load(ordering: .relaxed) && status.hotState == .ok
+            && aggregator.hasBacklog(.hot)
+    }
+
     /// Flushes what waits for one store (a failed delta first, as it was), chunk after chunk while a backlog
     /// remains (only the first when `once`: a shutdown does not wait for a catch-up the log keeps for the next
-    /// start); true when the store took everything asked of it.
-    private func step(isHot: Bool, once: Bool = false) async -> Bool {
+    /// start; none after the current one while the durable flush gives way to the hot one, `givingWayUntil`);
+    /// true when the store took everything asked of it.
+    private func step(isHot: Bool, once: Bool = false, givingWayUntil: ContinuousClock.Instant? = nil) async -> Bool {
         let lane: Aggregator.Lane = isHot ? .hot : .durable
         // The next chunk of a read-back, read from the log while the current one is committed: the store's round
         // trip and the log's decoding overlap instead of taking turns (a shipment of the last hour is mostly
@@ -199,7 +224,8 @@ public struct Flusher: Service {
                 pending.withLock { $0[isHot] = entry }
             }
             let taken = entry.taken
-            if entry.fromLog, !once, let stretch = aggregator.replayStretch(lane), taken.position < stretch.through {
+            let yielding = givingWayUntil.map(givesWay(until:)) ?? false
+            if entry.fromLog, !once, !yielding, let stretch = aggregator.replayStretch(lane), taken.position < stretch.through {
                 let (after, through) = (taken.position, stretch.through)
                 ahead = (after, through, Task { readLog(lane, after: after, through: through) })
             }
@@ -208,6 +234,7 @@ public struct Flusher: Service {
             }
             pending.withLock { $0[isHot] = nil }
             if entry.fromLog { aggregator.replayed(lane, through: taken.position) }
+            if yielding { return true }
             // An old delta (a retry, a chunk read back from the log, one of several kept): the rest follows now.
             guard !once, isRetry || entry.fromLog || aggregator.hasBacklog(lane) else { return true }
         }
