@@ -67,20 +67,26 @@ struct ChangeRecord {
             return blob[at..<(at + n)]
         }
         // One reader per service for the whole record (``HotFieldReader/flush(into:)``).
-        var readers: [ArraySlice<UInt8>: HotFieldReader] = [:]
+        var readers: [HotFieldReader] = []
+        var readerOf: [ByteKey: Int] = [:]
         while at < blob.count {
             guard let serviceLength = read(UInt32.self), let service = bytes(Int(serviceLength)),
                 let bucket = read(UInt64.self), let count = read(UInt32.self)
             else { return nil }
-            var reader =
-                readers.removeValue(forKey: service) ?? HotFieldReader(service: String(decoding: service, as: UTF8.self))
+            let r: Int
+            if let known = readerOf[ByteKey(service)] {
+                r = known
+            } else {
+                r = readers.count
+                readers.append(HotFieldReader(service: String(decoding: service, as: UTF8.self)))
+                readerOf[ByteKey(service)] = r
+            }
             for _ in 0..<count {
                 guard let length = read(UInt32.self), let field = bytes(Int(length)), let value = read(UInt64.self)
                 else { return nil }
-                reader.add(field: field, value: value)
+                readers[r].add(field: field, value: value)
             }
-            reader.flush(into: &out[Int64(bitPattern: bucket), default: WindowData()])
-            readers[service] = reader
+            readers[r].flush(into: &out[Int64(bitPattern: bucket), default: WindowData()])
         }
         return out
     }

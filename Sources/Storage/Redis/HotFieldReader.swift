@@ -10,10 +10,10 @@ import OpsightMetrics
 /// dictionary keyed by strings.
 struct HotFieldReader {
     let service: String
-    private var requestSlots: [ArraySlice<UInt8>: Int] = [:]
+    private var requestSlots: [ByteKey: Int] = [:]
     private var requestKeys: [RequestKey] = []
     private var requests: [RequestStats] = []
-    private var jobSlots: [ArraySlice<UInt8>: Int] = [:]
+    private var jobSlots: [ByteKey: Int] = [:]
     private var jobKeys: [JobKey] = []
     private var jobs: [JobStats] = []
     private var logs = LogStats()
@@ -116,35 +116,29 @@ struct HotFieldReader {
     private var lastRequest: (prefix: ArraySlice<UInt8>, slot: Int)?
 
     private mutating func requestSlot(_ prefix: ArraySlice<UInt8>) -> Int {
-        if let last = lastRequest, Self.same(last.prefix, prefix) { return last.slot }
+        if let last = lastRequest, ByteKey.same(last.prefix, prefix) { return last.slot }
         let slot = lookUpRequestSlot(prefix)
         lastRequest = (prefix, slot)
         return slot
     }
 
-    private static func same(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        if a.isEmpty { return true }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
-    }
-
     private mutating func lookUpRequestSlot(_ prefix: ArraySlice<UInt8>) -> Int {
-        if let slot = requestSlots[prefix] { return slot }
+        if let slot = requestSlots[ByteKey(prefix)] { return slot }
         let parts = prefix.split(separator: Self.separator, omittingEmptySubsequences: false)
         requestKeys.append(RequestKey(service: service, route: Self.text(parts[1]), method: Self.text(parts[2])))
         requests.append(RequestStats())
         requestTouched.append(false)
-        requestSlots[prefix] = requests.count - 1
+        requestSlots[ByteKey(prefix)] = requests.count - 1
         return requests.count - 1
     }
 
     private mutating func jobSlot(_ prefix: ArraySlice<UInt8>) -> Int {
-        if let slot = jobSlots[prefix] { return slot }
+        if let slot = jobSlots[ByteKey(prefix)] { return slot }
         let parts = prefix.split(separator: Self.separator, omittingEmptySubsequences: false)
         jobKeys.append(JobKey(service: service, queue: Self.text(parts[1]), job: Self.text(parts[2])))
         jobs.append(JobStats())
         jobTouched.append(false)
-        jobSlots[prefix] = jobs.count - 1
+        jobSlots[ByteKey(prefix)] = jobs.count - 1
         return jobs.count - 1
     }
 
