@@ -155,13 +155,18 @@ def main():
             runs_text(mtail, "lines_per_s"), "",
             f"other processes {mm['others_cores']} cores",
         ))
-        opsight_cpu = num(ms["ship_cpu_s"]) + num(ms["opsight_cpu_s"])
+        # The collector's work after "visible" (the durable store's catch-up) counts in the CPU per line too.
+        settle_cpu = num(ms.get("settle_cpu_s"))
+        opsight_cpu = num(ms["ship_cpu_s"]) + num(ms["opsight_cpu_s"]) + settle_cpu
+        settled = (f"; after that the collector worked {num(ms.get('settle_s')):.1f} s more (the durable store's "
+                   f"catch-up), {settle_cpu:.1f} CPU-s") if "settle_cpu_s" in ms else ""
         rows.append((
             "opsight ship FILE until every line is visible in the API",
             f"{fmt_int(num(ms['lines_per_s']))} lines/s ({num(ms['seconds']):.1f} s: all acknowledged after "
             f"{num(ms['acked_seconds']):.1f} s = {fmt_int(num(ms['acked_lines_per_s']))} lines/s; the poll that saw "
             f"them all ran from {num(ms.get('last_query_began_s')):.1f} to {num(ms['seconds']):.1f} s; "
-            f"{opsight_cpu:.1f} CPU-s = ship {num(ms['ship_cpu_s']):.1f} + collector {num(ms['opsight_cpu_s']):.1f})",
+            f"{opsight_cpu:.1f} CPU-s = ship {num(ms['ship_cpu_s']):.1f} + collector {num(ms['opsight_cpu_s']):.1f}"
+            f"{' + ' + format(settle_cpu, '.1f') + ' after' if settled else ''}{settled})",
             runs_text(ship, "lines_per_s"), "",
             f"other processes {ms['others_cores']} cores",
         ))

@@ -236,6 +236,29 @@ fi
 
 api_count() { python3 "$BENCH/api_count.py" --url "$URL" --token "$TOKEN" "$@"; }
 
+# Waits (at most 90 s) until the collector has done what a run left it (the durable store's catch-up, which gives way
+# to the hot store during a burst): less than 5 % of a core over a second, twice in a row. Prints
+# "settle_s=… settle_cpu_s=…", how long that took and the collector's CPU meanwhile, so no run's work falls into the
+# next one's measurement (an mtail run beside a catch-up is slower) and that work is still reported.
+collector_settle() {
+    python3 - "$SERVE_PID" <<'PY'
+import sys, time
+pid = sys.argv[1]
+tick = 100.0
+def cpu():
+    f = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
+    return (int(f[11]) + int(f[12])) / tick
+start, c0 = time.monotonic(), cpu()
+quiet, last = 0, c0
+while time.monotonic() - start < 90 and quiet < 2:
+    time.sleep(1)
+    now = cpu()
+    quiet = quiet + 1 if now - last < 0.05 else 0
+    last = now
+print(f'settle_s={max(0.0, time.monotonic() - start - 2):.1f} settle_cpu_s={last - c0:.2f}')
+PY
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # 3. Ingest throughput with wrk (the bodies first; BENCH_MODE=soak runs Benchmarks/soak.sh's soak instead)
 # BODY_REQUESTS: the request events in each body (the API counts requests; job and funnel lines are not).
@@ -459,6 +482,8 @@ ship_run() {
     began=$(sed -n 's/.* query_began_seconds=\([^ ]*\).*/\1/p' <<<"$check")
     sleep 0.5
     after=$(api_count)
+    local settle
+    settle=$(collector_settle)
     local verdict=ok
     grep -q "shipped $LINES events, 0 lines rejected" "$WORK/$kind-$n.log" ||
         verdict="FAIL(ship_said_$(tr ' ' '_' <"$WORK/$kind-$n.log" | tail -c 60))"
@@ -471,11 +496,12 @@ ship_run() {
     python3 -c "
 w, a = $wall, $shipped
 print(f'$kind run=$n options=$opts lines_per_s={$LINES / w if w else 0:.0f} seconds={w:.2f} acked_lines_per_s={$LINES / a:.0f} '
-      f'acked_seconds={a:.2f} last_query_s=$query last_query_began_s=$began ship_cpu_s={$u + $s:.2f} api_delta=$((after - before)) verdict=$verdict $cpu')" >>"$RESULTS"
+      f'acked_seconds={a:.2f} last_query_s=$query last_query_began_s=$began ship_cpu_s={$u + $s:.2f} $settle api_delta=$((after - before)) verdict=$verdict $cpu')" >>"$RESULTS"
     log "$(tail -1 "$RESULTS")"
 }
 
 log "mtail vs opsight ship: $LINES lines, $FILE_BYTES bytes"
+collector_settle >/dev/null
 for n in $(seq "$COMPARE_RUNS"); do
     mtail_run "$n"
     ship_run "$n"
