@@ -72,6 +72,65 @@ struct RedisHotLayoutTests {
         }
     }
 
+    @Test func aCellOfOneClassWritesClassAndLatencyInOneFieldAndOlderFieldsAddToIt() async throws {
+        try await withStore { store, client, prefix in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let bucket = TimeBucket.index(ofMs: now, widthMs: TimeBucket.hotWidthMs)
+            func request(_ route: String, _ status: Int, _ ms: Double?) -> Event {
+                var e = Event(timestampMs: bucket * 10_000 - 1_000, service: "api", kind: .request)
+                e.route = route
+                e.method = "GET"
+                e.status = status
+                e.durationMs = ms
+                return e
+            }
+            let events = [
+                // One class, every request timed: folded.
+                request("/one", 200, 0), request("/one", 201, 5), request("/one", 204, 5),
+                // One class, a request without a duration (its latency counts as zero): folded too.
+                request("/untimed", 404, 3), request("/untimed", 404, nil),
+                // Two classes: not folded.
+                request("/mixed", 200, 3), request("/mixed", 500, 3),
+            ]
+            var delta = BatchAggregate(events: events, rules: .init()).hot
+            // Statistics whose sketch holds fewer values than their class (none come from events): not folded.
+            var partial = RequestStats()
+            partial.count = 2
+            partial.class2xx = 2
+            partial.latency.add(3)
+            delta.requests[Bucketed(RequestKey(service: "api", route: "/partial", method: "GET"), bucket: bucket)] = partial
+            try await store.commit(delta, position: 1, collector: "c")
+            let key = "\(prefix):{api}:h:\(bucket)"
+            let written = try await fields(client, key)
+            let sep = "\u{1f}"
+            let b5 = LogSketch.bucketIndex(for: 5)
+            let b3 = LogSketch.bucketIndex(for: 3)
+            func f(_ route: String, _ stat: String) -> String { "r\(sep)\(route)\(sep)GET\(sep)\(stat)" }
+            var expectedFields: [String: UInt64] = [f("/one", "s2z"): 1, f("/one", "s2b\(b5)"): 2]
+            expectedFields[f("/untimed", "s4z")] = 1
+            expectedFields[f("/untimed", "s4b\(b3)")] = 1
+            expectedFields[f("/partial", "c2")] = 2
+            expectedFields[f("/partial", "b\(b3)")] = 1
+            expectedFields[f("/mixed", "c2")] = 1
+            expectedFields[f("/mixed", "c5")] = 1
+            expectedFields[f("/mixed", "e")] = 1
+            expectedFields[f("/mixed", "b\(b3)")] = 2
+            #expect(written == expectedFields)
+            var expected = WindowData()
+            expected.merge(delta)
+            #expect(try await store.read(service: nil, buckets: bucket...bucket) == expected)
+
+            // The same series written the older way by another collector (its class and its sketch apart): the sums.
+            _ = try await client.command("HINCRBY", .string(key), .string(f("/one", "c2")), .int(2))
+            _ = try await client.command("HINCRBY", .string(key), .string(f("/one", "b\(b5)")), .int(2))
+            let read = try await store.read(service: nil, buckets: bucket...bucket)
+            let one = try #require(read.requests[RequestKey(service: "api", route: "/one", method: "GET")])
+            #expect(one.count == 5 && one.class2xx == 5 && one.errors == 0)
+            #expect(one.latency.zeroCount == 1 && one.latency.count == 5)
+            #expect(one.latency.buckets.map(\.index) == [b5] && one.latency.buckets.map(\.count) == [4])
+        }
+    }
+
     @Test func totalsAddedUpPerSeriesEqualEveryEventsClassAndCountThem() async throws {
         try await withStore { store, client, prefix in
             let now = Int64(Date().timeIntervalSince1970 * 1000)

@@ -162,6 +162,24 @@ struct HotFieldReader {
             }
         case (UInt8(ascii: "b"), _):
             if let idx = index(stat.dropFirst()) { st.latency.add(bucket: idx, count: value) }
+        case (UInt8(ascii: "s"), 3...):
+            // `s<k>z` / `s<k>b<i>`: requests of class k with that latency (``RedisHotStore/add(_:to:)``).
+            guard b >= UInt8(ascii: "1"), b <= UInt8(ascii: "5") else { return }
+            let rest = stat.dropFirst(2)
+            if rest.count == 1, rest.first == UInt8(ascii: "z") {
+                st.latency.addZero(count: value)
+            } else if rest.first == UInt8(ascii: "b"), let idx = index(rest.dropFirst()) {
+                st.latency.add(bucket: idx, count: value)
+            } else {
+                return
+            }
+            switch b {
+            case UInt8(ascii: "1"): st.class1xx += value
+            case UInt8(ascii: "2"): st.class2xx += value
+            case UInt8(ascii: "3"): st.class3xx += value
+            case UInt8(ascii: "4"): st.class4xx += value
+            default: st.class5xx += value
+            }
         default: return
         }
     }

@@ -8,7 +8,9 @@ import OpsightMetrics
 /// a slot):
 /// - `P:{S}:h:<bucket>` — fields `r␟route␟method␟stat` (stat `n` count — written only when it is not the sum of the
 ///   classes, see ``add(_:to:)`` —, `e` errors, `c1`…`c5` status
-///   classes, `z` zero latencies, `b<i>` sketch bucket i), `j␟queue␟job␟stat` (`q` `st` `ok` `f` `rt`
+///   classes, `z` zero latencies, `b<i>` sketch bucket i; a cell whose requests all have one status class `k` and a
+///   latency writes `s<k>z` and `s<k>b<i>` instead, each counting in both the class and the sketch),
+///   `j␟queue␟job␟stat` (`q` `st` `ok` `f` `rt`
 ///   counts, `dz`/`d<i>` duration sketch, `wz`/`w<i>` wait sketch) and `l␟level`; expires `retention`
 ///   after its bucket ends.
 /// - `P:{S}:totals` — the status class, job event and level count fields, never expiring: the `_total` counters.
@@ -284,8 +286,13 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             let classes = ClassCounts(v)
             if v.count != classes.sum { w.count(cell, Stat.n, v.count) }
             w.count(cell, Stat.e, v.errors)
-            for i in 0..<5 { w.count(cell, Stat.classes[i], classes[i]) }
-            w.sketch(cell, zero: Stat.z, bucket: Stat.b, v.latency)
+            if let k = classes.only, v.latency.count == classes[k] {
+                // One field per sketch bucket stands for the class too: half the increments of a one-request cell.
+                w.sketch(cell, zero: Stat.folded[k].zero, bucket: Stat.folded[k].bucket, v.latency)
+            } else {
+                for i in 0..<5 { w.count(cell, Stat.classes[i], classes[i]) }
+                w.sketch(cell, zero: Stat.z, bucket: Stat.b, v.latency)
+            }
             requestTotals[k.key, default: ClassCounts()].add(classes)
         }
         for (k, classes) in requestTotals {
@@ -338,6 +345,15 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             }
         }
         var sum: UInt64 { c.0 &+ c.1 &+ c.2 &+ c.3 &+ c.4 }
+        /// The one class that has requests, when exactly one has.
+        var only: Int? {
+            var found: Int?
+            for i in 0..<5 where self[i] > 0 {
+                if found != nil { return nil }
+                found = i
+            }
+            return found
+        }
         mutating func add(_ o: ClassCounts) {
             c = (c.0 &+ o.c.0, c.1 &+ o.c.1, c.2 &+ o.c.2, c.3 &+ o.c.3, c.4 &+ o.c.4)
         }
@@ -347,6 +363,8 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     enum Stat {
         static let n = Array("n".utf8), e = Array("e".utf8), z = Array("z".utf8), b = Array("b".utf8)
         static let classes = RedisHotStore.classNames.map { Array($0.utf8) }
+        /// A class and a sketch bucket in one field: `s<k>z` (zero latency) and `s<k>b` followed by the bucket index.
+        static let folded = (1...5).map { (zero: Array("s\($0)z".utf8), bucket: Array("s\($0)b".utf8)) }
         static let jobEvents = RedisHotStore.jobEventNames.map { Array($0.utf8) }
         static let dz = Array("dz".utf8), d = Array("d".utf8), wz = Array("wz".utf8), w = Array("w".utf8)
         static let xz = Array("xz".utf8), x = Array("x".utf8)
