@@ -119,6 +119,7 @@ struct OpsightService: Service {
             hot: stores.hot, durable: stores.durable, aggregator: runtime.aggregator, status: runtime.status,
             collectorID: runtime.collectorID, epoch: runtime.hotEpoch, signal: stores.epochSignal, logger: logger)
         let flusher = Flusher(
+            configuration: .init(durableYieldBytes: config.walMaxBytes / 4),
             aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
             collectorID: runtime.collectorID, status: runtime.status, quarantine: quarantine, recovery: recovery,
             logger: logger)

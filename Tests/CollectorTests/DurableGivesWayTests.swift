@@ -16,58 +16,48 @@ import Testing
     /// About 40 cells a chunk, four chunks a lane: a backlog of the last hour is mostly read back from the log.
     static let limits = Aggregator.Limits(chunkBytes: 40 * Delta.cellBytes, laneBytes: 4 * 40 * Delta.cellBytes)
 
-    /// A store that takes `delay` for every commit and, for the durable side, notes whether the hot lane had a backlog
-    /// when each commit arrived.
-    final class ObservedStore: MetricsStore {
-        let inner: InMemoryMetricsStore
-        let delay: Duration
+    /// What the durable store saw: whether the hot lane had a backlog when each commit arrived.
+    final class Observations: Sendable {
         let backlogAtCommit = Mutex<[Bool]>([])
         let hotBacklog = Mutex<(@Sendable () -> Bool)?>(nil)
+    }
 
-        init(bucketWidthMs: Int64, delay: Duration = .zero) {
-            inner = InMemoryMetricsStore(bucketWidthMs: bucketWidthMs)
-            self.delay = delay
-        }
-        var bucketWidthMs: Int64 { inner.bucketWidthMs }
-        var retentionMs: Int64? { inner.retentionMs }
-        func committedPosition(collector: String) async throws -> UInt64 {
-            try await inner.committedPosition(collector: collector)
-        }
-        func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
-            if let probe = hotBacklog.withLock({ $0 }) {
+    /// A store that takes `delay` for every commit and notes what `seen` asks.
+    static func store(bucketWidthMs: Int64, delay: Duration = .zero, seen: Observations) -> HookedMetricsStore {
+        HookedMetricsStore(bucketWidthMs: bucketWidthMs) { _ in
+            if let probe = seen.hotBacklog.withLock({ $0 }) {
                 let backlog = probe()
-                backlogAtCommit.withLock { $0.append(backlog) }
+                seen.backlogAtCommit.withLock { $0.append(backlog) }
             }
             if delay > .zero { try await Task.sleep(for: delay) }
-            try await inner.commit(delta, position: position, collector: collector)
         }
-        func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
-            try await inner.read(service: service, buckets: buckets)
-        }
-        func services() async throws -> [String] { try await inner.services() }
-        func ping() async throws { try await inner.ping() }
     }
 
     struct Setup {
         var runtime: CollectorRuntime
         var flusher: Flusher
-        var hot: ObservedStore
-        var durable: ObservedStore
+        var hot: HookedMetricsStore
+        var durable: HookedMetricsStore
+        /// What the durable store saw.
+        var seen: Observations
         var batches: [[Event]]
     }
 
     /// A collector whose stores were away while 20 batches of the last hour arrived; the flusher is not running yet.
-    func backlog(_ dir: String, hotDelay: Duration, yieldLimit: Duration) async throws -> Setup {
+    func backlog(_ dir: String, hotDelay: Duration, yieldLimit: Duration, yieldBytes: UInt64 = 256 << 20) async throws
+        -> Setup
+    {
         let logger = Logger(label: "test")
-        let hot = ObservedStore(bucketWidthMs: TimeBucket.hotWidthMs, delay: hotDelay)
-        let durable = ObservedStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let seen = Observations()
+        let hot = Self.store(bucketWidthMs: TimeBucket.hotWidthMs, delay: hotDelay, seen: Observations())
+        let durable = Self.store(bucketWidthMs: TimeBucket.durableWidthMs, seen: seen)
         let runtime = try await CollectorRuntime.open(
             wal: .init(directory: dir), ingest: .init(decoder: .init(maxAgeMs: .max / 4)), hot: hot, durable: durable,
             limits: Self.limits, logger: logger)
         let flusher = Flusher(
             configuration: .init(
                 hotInterval: .milliseconds(10), durableInterval: .milliseconds(10), retryInterval: .milliseconds(50),
-                durableYieldLimit: yieldLimit),
+                durableYieldLimit: yieldLimit, durableYieldBytes: yieldBytes),
             aggregator: runtime.aggregator, wal: runtime.wal, hot: hot, durable: durable,
             collectorID: runtime.collectorID, status: runtime.status, logger: logger)
         var rng = SplitMix64(seed: 7)
@@ -79,8 +69,8 @@ import Testing
         }
         #expect(runtime.aggregator.hasBacklog(.hot), "the test needs a hot backlog to start with")
         let aggregator = runtime.aggregator
-        durable.hotBacklog.withLock { $0 = { aggregator.hasBacklog(.hot) } }
-        return Setup(runtime: runtime, flusher: flusher, hot: hot, durable: durable, batches: batches)
+        seen.hotBacklog.withLock { $0 = { aggregator.hasBacklog(.hot) } }
+        return Setup(runtime: runtime, flusher: flusher, hot: hot, durable: durable, seen: seen, batches: batches)
     }
 
     /// Runs the flusher until both stores hold the whole log (at most `seconds`), then checks them against the oracle.
@@ -110,7 +100,7 @@ import Testing
         let s = try await backlog(dir, hotDelay: .milliseconds(5), yieldLimit: .seconds(120))
         defer { s.runtime.commitLog.shutdown() }
         try await flushAndCheck(s, seconds: 60)
-        let seen = s.durable.backlogAtCommit.withLock { $0 }
+        let seen = s.seen.backlogAtCommit.withLock { $0 }
         #expect(s.hot.inner.commitSizes.count > 4, "the hot backlog took several commits")
         #expect(!seen.isEmpty && seen.allSatisfy { !$0 }, "a durable commit came while the hot lane had a backlog: \(seen)")
     }
@@ -122,8 +112,19 @@ import Testing
         let s = try await backlog(dir, hotDelay: .milliseconds(40), yieldLimit: .milliseconds(200))
         defer { s.runtime.commitLog.shutdown() }
         try await flushAndCheck(s, seconds: 60)
-        let seen = s.durable.backlogAtCommit.withLock { $0 }
+        let seen = s.seen.backlogAtCommit.withLock { $0 }
         #expect(seen.contains(true), "the durable flush waited for the whole hot backlog: \(seen)")
+    }
+
+    @Test func durableCommitsGoAheadOnceTheyAreTooFarBehindInTheLog() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The time limit is far off, but the durable store is already more than 1 KiB behind: it does not wait.
+        let s = try await backlog(dir, hotDelay: .milliseconds(40), yieldLimit: .seconds(120), yieldBytes: 1024)
+        defer { s.runtime.commitLog.shutdown() }
+        try await flushAndCheck(s, seconds: 60)
+        let seen = s.seen.backlogAtCommit.withLock { $0 }
+        #expect(seen.contains(true), "the durable flush waited although it was far behind: \(seen)")
     }
 
     @Test func durableCommitsDoNotWaitForAFailingHotStore() async throws {

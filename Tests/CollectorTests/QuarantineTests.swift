@@ -12,32 +12,19 @@ private struct DataRefused: StoreRefusal {
     var refusesData: Bool { true }
 }
 
+/// How often a store refused.
+private final class Refusals: Sendable {
+    let count = Atomic<Int>(0)
+}
+
 /// An in-memory metrics store that refuses, for its data, every delta holding a series of `poisoned`.
-private final class RefusingMetricsStore: MetricsStore {
-    let inner: InMemoryMetricsStore
-    let poisoned: String
-    let refusals = Atomic<Int>(0)
-    init(bucketWidthMs: Int64, poisoned: String) {
-        inner = InMemoryMetricsStore(bucketWidthMs: bucketWidthMs)
-        self.poisoned = poisoned
-    }
-    var bucketWidthMs: Int64 { inner.bucketWidthMs }
-    var retentionMs: Int64? { inner.retentionMs }
-    func committedPosition(collector: String) async throws -> UInt64 {
-        try await inner.committedPosition(collector: collector)
-    }
-    func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
+private func refusingStore(bucketWidthMs: Int64, poisoned: String, counting refusals: Refusals) -> HookedMetricsStore {
+    HookedMetricsStore(bucketWidthMs: bucketWidthMs) { delta in
         if delta.services.contains(poisoned) {
-            refusals.add(1, ordering: .relaxed)
+            refusals.count.add(1, ordering: .relaxed)
             throw DataRefused()
         }
-        try await inner.commit(delta, position: position, collector: collector)
     }
-    func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
-        try await inner.read(service: service, buckets: buckets)
-    }
-    func services() async throws -> [String] { try await inner.services() }
-    func ping() async throws { try await inner.ping() }
 }
 
 /// A raw-event store refusing, for their data, every batch holding a line with `poison`.
@@ -75,7 +62,8 @@ private final class RefusingRawEventStore: RawEventStore {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
-        let durable = RefusingMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs, poisoned: "poison")
+        let refusals = Refusals()
+        let durable = refusingStore(bucketWidthMs: TimeBucket.durableWidthMs, poisoned: "poison", counting: refusals)
         let logger = Logger(label: "test")
         let runtime = try await CollectorRuntime.open(
             wal: .init(directory: dir, segmentBytes: 4096), ingest: .init(decoder: .init(maxAgeMs: .max / 4)),
@@ -96,7 +84,7 @@ private final class RefusingRawEventStore: RawEventStore {
         }
         #expect(await flusher.flushNow())
 
-        #expect(durable.refusals.load(ordering: .relaxed) == 1, "the refused delta was retried")
+        #expect(refusals.count.load(ordering: .relaxed) == 1, "the refused delta was retried")
         #expect(runtime.status.quarantinedDeltas.load(ordering: .relaxed) == 1)
         #expect(runtime.status.durablePosition.load(ordering: .relaxed) == runtime.wal.endPosition)
         #expect(try await durable.committedPosition(collector: runtime.collectorID) == runtime.wal.endPosition)

@@ -55,19 +55,24 @@ public struct Flusher: Service {
         /// burst reaches the hot store, which reads at "now" serve, with the CPU the durable flush would take. Zero
         /// turns it off.
         public var durableYieldLimit: Duration
+        /// How far behind in the log (bytes) the durable store may fall while it gives way; past it, it flushes. A
+        /// quarter of `wal.max_bytes` in `opsight serve`, so giving way never brings ingest near its 503.
+        public var durableYieldBytes: UInt64
         /// Creates the configuration.
         public init(
             hotInterval: Duration = .milliseconds(200),
             durableInterval: Duration = .seconds(5),
             retryInterval: Duration = .seconds(1),
             compactionInterval: Duration = .seconds(60),
-            durableYieldLimit: Duration = .seconds(15)
+            durableYieldLimit: Duration = .seconds(15),
+            durableYieldBytes: UInt64 = 256 << 20
         ) {
             self.hotInterval = hotInterval
             self.durableInterval = durableInterval
             self.retryInterval = retryInterval
             self.compactionInterval = compactionInterval
             self.durableYieldLimit = durableYieldLimit
+            self.durableYieldBytes = durableYieldBytes
         }
     }
 
@@ -184,9 +189,13 @@ public struct Flusher: Service {
     }
 
     /// Whether the durable flush waits for the hot one now (see ``Configuration/durableYieldLimit``): never for a hot
-    /// store that is failing or being rebuilt, whose backlog is not CPU the durable flush could give it.
+    /// store that is failing or being rebuilt, whose backlog is not CPU the durable flush could give it, nor once the
+    /// durable store is ``Configuration/durableYieldBytes`` behind.
     private func givesWay(until: ContinuousClock.Instant) -> Bool {
-        ContinuousClock.now < until && status.hotUp.load(ordering: .relaxed) && status.hotState == .ok
+        let end = wal.endPosition
+        let durableAt = status.durablePosition.load(ordering: .relaxed)
+        return ContinuousClock.now < until && status.hotUp.load(ordering: .relaxed) && status.hotState == .ok
+            && (end > durableAt ? end - durableAt : 0) < configuration.durableYieldBytes
             && aggregator.hasBacklog(.hot)
     }
 
