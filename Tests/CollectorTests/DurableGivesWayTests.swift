@@ -105,26 +105,20 @@ import Testing
         #expect(!seen.isEmpty && seen.allSatisfy { !$0 }, "a durable commit came while the hot lane had a backlog: \(seen)")
     }
 
-    @Test func durableCommitsGoAheadOnceTheLimitHasPassed() async throws {
+    /// Each hot commit takes 40 ms, so the hot backlog lasts seconds; the durable flush waits only 200 ms of it (the
+    /// time limit), or not at all once it is more than 1 KiB behind in the log (the byte limit).
+    @Test(arguments: [
+        (Duration.milliseconds(200), UInt64(256 << 20)),
+        (Duration.seconds(120), UInt64(1024)),
+    ])
+    func durableCommitsGoAheadPastEitherLimit(yieldLimit: Duration, yieldBytes: UInt64) async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // Each hot commit takes 40 ms, so the hot backlog lasts seconds; the durable flush waits only 200 ms of it.
-        let s = try await backlog(dir, hotDelay: .milliseconds(40), yieldLimit: .milliseconds(200))
+        let s = try await backlog(dir, hotDelay: .milliseconds(40), yieldLimit: yieldLimit, yieldBytes: yieldBytes)
         defer { s.runtime.commitLog.shutdown() }
         try await flushAndCheck(s, seconds: 60)
         let seen = s.seen.backlogAtCommit.withLock { $0 }
         #expect(seen.contains(true), "the durable flush waited for the whole hot backlog: \(seen)")
-    }
-
-    @Test func durableCommitsGoAheadOnceTheyAreTooFarBehindInTheLog() async throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        // The time limit is far off, but the durable store is already more than 1 KiB behind: it does not wait.
-        let s = try await backlog(dir, hotDelay: .milliseconds(40), yieldLimit: .seconds(120), yieldBytes: 1024)
-        defer { s.runtime.commitLog.shutdown() }
-        try await flushAndCheck(s, seconds: 60)
-        let seen = s.seen.backlogAtCommit.withLock { $0 }
-        #expect(seen.contains(true), "the durable flush waited although it was far behind: \(seen)")
     }
 
     @Test func durableCommitsDoNotWaitForAFailingHotStore() async throws {
