@@ -14,8 +14,10 @@ import ServiceLifecycle
 /// glibc also gives each thread that meets a locked arena a new one, up to 8 per core: the collector's threads (NIO
 /// event loops, the cooperative pool, the commit thread, Redis and PostgreSQL workers) then each keep their own
 /// free chunks from a shipment's burst, and the bursts of consecutive shipments land in different arenas. Two
-/// arenas took the peak RSS of three shipments in a row from 337 / 320 MB to 310 / 287 MB (two pairs of runs) at no
-/// CPU cost on a shipment alone (1, 2 and 8 arenas alike; one arena was lower still but slowed acknowledgements).
+/// arenas cost no CPU on a shipment (1, 2 and 8 arenas alike; one arena slowed acknowledgements); their effect on the
+/// peak RSS of three shipments in a row was within the spread between runs (310 / 287 against 337 / 320 MB in one
+/// pair of runs, 285 / 340 against 302 / 298 MB in another: docs/benchmarks.md), so they are kept for costing
+/// nothing rather than for a measured gain.
 enum MemoryTuning {
     /// Blocks from this size up are mapped on their own and returned to the system when freed.
     static let mmapThreshold: Int32 = 4 << 20

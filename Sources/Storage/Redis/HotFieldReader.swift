@@ -150,38 +150,40 @@ struct HotFieldReader {
         switch (a, stat.count) {
         case (UInt8(ascii: "n"), 1): st.count += value
         case (UInt8(ascii: "e"), 1): st.errors += value
-        case (UInt8(ascii: "z"), 1): st.latency.addZero(count: value)
-        case (UInt8(ascii: "c"), 2):
-            switch b {
-            case UInt8(ascii: "1"): st.class1xx += value
-            case UInt8(ascii: "2"): st.class2xx += value
-            case UInt8(ascii: "3"): st.class3xx += value
-            case UInt8(ascii: "4"): st.class4xx += value
-            case UInt8(ascii: "5"): st.class5xx += value
-            default: return
-            }
-        case (UInt8(ascii: "b"), _):
-            if let idx = index(stat.dropFirst()) { st.latency.add(bucket: idx, count: value) }
+        case (UInt8(ascii: "z"), 1), (UInt8(ascii: "b"), _): _ = addLatency(stat, value, &st)
+        case (UInt8(ascii: "c"), 2): _ = addClass(b, value, &st)
         case (UInt8(ascii: "s"), 3...):
-            // `s<k>z` / `s<k>b<i>`: requests of class k with that latency (``RedisHotStore/add(_:to:)``).
-            guard b >= UInt8(ascii: "1"), b <= UInt8(ascii: "5") else { return }
-            let rest = stat.dropFirst(2)
-            if rest.count == 1, rest.first == UInt8(ascii: "z") {
-                st.latency.addZero(count: value)
-            } else if rest.first == UInt8(ascii: "b"), let idx = index(rest.dropFirst()) {
-                st.latency.add(bucket: idx, count: value)
-            } else {
-                return
-            }
-            switch b {
-            case UInt8(ascii: "1"): st.class1xx += value
-            case UInt8(ascii: "2"): st.class2xx += value
-            case UInt8(ascii: "3"): st.class3xx += value
-            case UInt8(ascii: "4"): st.class4xx += value
-            default: st.class5xx += value
-            }
+            // `s<k>z` / `s<k>b<i>`: requests of class k with that latency (``RedisHotStore/add(_:to:)``), counted in
+            // both only when both parts are well-formed.
+            guard b >= UInt8(ascii: "1"), b <= UInt8(ascii: "5"), addLatency(stat.dropFirst(2), value, &st) else { return }
+            _ = addClass(b, value, &st)
         default: return
         }
+    }
+
+    /// `z` (a zero latency) or `b<i>` (sketch bucket i): adds `value` to the latency sketch; false for anything else.
+    private static func addLatency(_ stat: ArraySlice<UInt8>, _ value: UInt64, _ st: inout RequestStats) -> Bool {
+        if stat.count == 1, stat.first == UInt8(ascii: "z") {
+            st.latency.addZero(count: value)
+        } else if stat.first == UInt8(ascii: "b"), let idx = index(stat.dropFirst()) {
+            st.latency.add(bucket: idx, count: value)
+        } else {
+            return false
+        }
+        return true
+    }
+
+    /// Adds `value` to status class `digit` (`1`…`5`); false for any other byte.
+    private static func addClass(_ digit: UInt8, _ value: UInt64, _ st: inout RequestStats) -> Bool {
+        switch digit {
+        case UInt8(ascii: "1"): st.class1xx += value
+        case UInt8(ascii: "2"): st.class2xx += value
+        case UInt8(ascii: "3"): st.class3xx += value
+        case UInt8(ascii: "4"): st.class4xx += value
+        case UInt8(ascii: "5"): st.class5xx += value
+        default: return false
+        }
+        return true
     }
 
     private static func applyJob(_ stat: ArraySlice<UInt8>, _ value: UInt64, _ st: inout JobStats) {
