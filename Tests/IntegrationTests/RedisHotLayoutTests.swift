@@ -180,6 +180,27 @@ struct RedisHotLayoutTests {
 /// The change record a commit appends, decoded: every cell of the delta by bucket, whatever order the cells were written
 /// in and however often a service comes back in another bucket (its series' names are shared by the buckets).
 struct ChangeRecordTests {
+    /// Folded fields (`s<k>z`, `s<k>b<i>`) count in class and sketch together; malformed ones (a class outside 1–5, no
+    /// or a bad bucket, an index past `Int32`, NUL bytes, trailing bytes) count in neither, and nothing crashes.
+    @Test func foldedFieldsCountInClassAndSketchAndMalformedOnesInNeither() {
+        var reader = HotFieldReader(service: "api")
+        func add(_ stat: String, _ value: UInt64) {
+            reader.add(field: Array("r\u{1f}/a\u{1f}GET\u{1f}\(stat)".utf8)[...], value: value)
+        }
+        add("s2b10", 3)
+        add("s4z", 1)
+        for bad in ["s0z", "s6b10", "s2", "s2b", "s2bxx", "s2q", "s2b99999999999", "s2b1\u{0}", "s2zz", "s\u{0}z", "sz"] {
+            add(bad, 1_000)
+        }
+        var out = WindowData()
+        reader.finish(into: &out)
+        let stats = out.requests[RequestKey(service: "api", route: "/a", method: "GET")]
+        #expect(stats?.count == 4 && stats?.class2xx == 3 && stats?.class4xx == 1)
+        #expect(stats?.class1xx == 0 && stats?.class3xx == 0 && stats?.class5xx == 0)
+        #expect(stats?.latency.count == 4 && stats?.latency.zeroCount == 1)
+        #expect(stats?.latency.buckets.map(\.index) == [10] && stats?.latency.buckets.map(\.count) == [3])
+    }
+
     @Test(arguments: [1, 2, 3] as [UInt64])
     func aDecodedRecordHoldsEveryCellOfTheCommitByBucket(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
