@@ -91,6 +91,8 @@ struct RedisHotLayoutTests {
                 request("/untimed", 404, 3), request("/untimed", 404, nil),
                 // Two classes: not folded.
                 request("/mixed", 200, 3), request("/mixed", 500, 3),
+                // Hostile durations: ±1e300 (the largest bucket, and zero).
+                request("/extreme", 200, 1e300), request("/extreme", 200, -1e300),
             ]
             var delta = BatchAggregate(events: events, rules: .init()).hot
             // Statistics whose sketch holds fewer values than their class (none come from events): not folded.
@@ -115,6 +117,8 @@ struct RedisHotLayoutTests {
             expectedFields[f("/mixed", "c5")] = 1
             expectedFields[f("/mixed", "e")] = 1
             expectedFields[f("/mixed", "b\(b3)")] = 2
+            expectedFields[f("/extreme", "s2z")] = 1
+            expectedFields[f("/extreme", "s2b\(LogSketch.bucketIndex(for: 1e300))")] = 1
             #expect(written == expectedFields)
             var expected = WindowData()
             expected.merge(delta)
