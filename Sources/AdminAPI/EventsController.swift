@@ -30,8 +30,8 @@ public struct EventsController<Context: RequestContext>: Sendable {
         let from = try p.time("from") ?? max(0, to - 3_600_000)
         guard from < to else { throw APIError.badRequest("from must be before to", parameter: "from") }
         var q = RawEventQuery(fromMs: from, toMs: to, limit: try p.integer("limit", default: 100, in: 1...1_000))
-        q.service = p.optional("service")
-        q.route = p.optional("route")
+        q.service = try p.text("service")
+        q.route = try p.text("route")
         q.kind = try p.oneOf("kind", ["request", "job", "event", "log"])
         q.level = try p.oneOf("level", ["debug", "info", "warn", "error", "fatal"])
         q.statusClass = try p.oneOf("status_class", ["1xx", "2xx", "3xx", "4xx", "5xx"]).flatMap { Int($0.prefix(1)) }

@@ -67,6 +67,18 @@ public struct RequestParameters: Sendable {
         values.last { $0.0 == name && !$0.1.isEmpty }?.1
     }
 
+    /// The last non-empty value of `name` as text to match stored names with, if any: refused when it holds a NUL
+    /// byte, which no stored service, route or label value can (ingest refuses control characters in them) and which
+    /// PostgreSQL's text cannot hold.
+    public func text(_ name: String) throws(APIError) -> String? {
+        guard let value = optional(name) else { return nil }
+        guard !value.utf8.contains(0) else {
+            throw APIError.badRequest(
+                "parameter '\(name)' contains a NUL byte (%00), which no stored name holds; remove it", parameter: name)
+        }
+        return value
+    }
+
     /// A required value.
     public func required(_ name: String) throws(APIError) -> String {
         guard let value = optional(name) else {

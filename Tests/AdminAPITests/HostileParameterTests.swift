@@ -42,6 +42,8 @@ import Testing
         ("/api/v1/events?limit=99999999999999999999", "limit"),
         ("/api/v1/events?limit=0", "limit"),
         ("/api/v1/events?cursor=%00%00", "cursor"),
+        ("/api/v1/events?service=a%00b", "service"),
+        ("/api/v1/events?route=%00", "route"),
         ("/api/v1/events?status_class=9xx", "status_class"),
         ("/api/v1/funnels/journey?window=1e300", "window"),
         ("/api/v1/funnels/journey?time=1e300", "time"),

@@ -16,6 +16,8 @@ struct ReadSideTests {
         "/api/v1/query?query=" + String(repeating: "(", count: 20_000) + "1" + String(repeating: ")", count: 20_000),
         "/api/v1/query?query=" + String(repeating: "-", count: 20_000) + "1",
         "/api/v1/services?window=100000000000y", "/api/v1/funnels/none?time=nan", "/api/v1/services?time=-1e300",
+        // A NUL byte in a name PostgreSQL is asked for (its text cannot hold one; this was a 500).
+        "/api/v1/events?service=a%00b", "/api/v1/events?route=%00",
     ]
     static let answeredEmpty: [String] = [
         "/api/v1/query?query=opsight_request_rate%7Broute%3D~%22(a%2B)%2B%24%22%7D",
