@@ -196,7 +196,7 @@ struct OpsightService: Service {
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [connections.handler()],
+                    additionalChannelHandlers: [connections.handler(), MalformedRequestHandler()],
                     idleTimeout: .milliseconds(config.httpIdleTimeoutMs))),
             configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "opsight"),
             onServerRunning: { channel in

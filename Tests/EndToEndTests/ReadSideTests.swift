@@ -290,12 +290,17 @@ struct ConnectionCapTests {
     /// Sends one `Connection: close` request on a new connection and returns the status line and body (nil: no
     /// connection or no answer within 10 s).
     static func rawRequest(port: Int, path: String, token: String) -> String? {
+        rawExchange(
+            port: port,
+            Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n".utf8))
+    }
+
+    /// Sends `request` as it is on a new connection and returns everything answered until the server closes.
+    static func rawExchange(port: Int, _ request: [UInt8]) -> String? {
         guard let fd = connectLoopback(port: port) else { return nil }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array(
-            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
         var answer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -305,6 +310,25 @@ struct ConnectionCapTests {
             answer += chunk[..<n]
         }
         return answer.isEmpty ? nil : String(decoding: answer, as: UTF8.self)
+    }
+
+    /// What NIO's HTTP parser refuses is answered with a cause, not an empty 400: a query pasted into a URL past the
+    /// 80 KiB limit gets 431 and the way around it; a malformed header gets 400 `bad_http`. The server goes on.
+    @Test func requestsTheParserRefusesAreAnsweredWithTheirCause() async throws {
+        try await withOpsightServer("bad-http") { server, card in
+            let port = server.port
+            let token = server.readToken
+            let long = "/api/v1/query?query=" + String(repeating: "(", count: 45_000) + "1" + String(repeating: ")", count: 45_000)
+            let oversized = await Task.detached { Self.rawRequest(port: port, path: long, token: token) }.value ?? ""
+            card.check(oversized.hasPrefix("HTTP/1.1 431"), "a 90 KB request line: \(oversized.prefix(200))")
+            card.check(oversized.contains("request_too_large") && oversized.contains("POST form body"), "names the way around it")
+            let malformed = Array("GET /api/v1/status HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n".utf8)
+            let refused = await Task.detached { Self.rawExchange(port: port, malformed) }.value ?? ""
+            card.check(refused.hasPrefix("HTTP/1.1 400"), "a malformed header: \(refused.prefix(200))")
+            card.check(refused.contains("bad_http") && refused.contains("application/json"), "answered in JSON with a code")
+            let r = try await server.client.request(.get, "/api/v1/status", token: token)
+            card.check(r.status == 200, "the server still answers")
+        }
     }
 
     @Test func aConnectionOverTheCapIsAnswered503AndServiceResumes() async throws {
