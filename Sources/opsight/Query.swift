@@ -22,17 +22,15 @@ struct Query: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        guard let base = url ?? env["OPSIGHT_URL"], !base.isEmpty else {
-            throw ValidationError("no Opsight URL: pass --url http://HOST:PORT or set OPSIGHT_URL")
-        }
+        let base = try CLIHTTP.baseURL(url, environment: env)
         var form = URLComponents()
         form.queryItems = [URLQueryItem(name: "query", value: expression)] + (time.map { [URLQueryItem(name: "time", value: $0)] } ?? [])
-        var request = HTTPClientRequest(url: (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/api/v1/query")
+        var request = HTTPClientRequest(url: base + "/api/v1/query")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         if let t = token ?? env["OPSIGHT_TOKEN"], !t.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(t)") }
         request.body = .bytes(ByteBuffer(string: (form.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = CLIHTTP.client()
         let answer: (status: UInt, body: Data)
         do {
             let response = try await client.execute(request, timeout: .seconds(30))

@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import OpsightMetrics
+import Synchronization
 
 /// `opsight ship FILE|-`: sends NDJSON to `/v1/ingest` and exits 0 once every line is acknowledged.
 struct Ship: AsyncParsableCommand {
@@ -56,17 +57,19 @@ struct Ship: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        guard let base = url ?? env["OPSIGHT_URL"], !base.isEmpty else {
-            throw ValidationError("no collector URL: pass --url http://HOST:PORT or set OPSIGHT_URL")
-        }
+        let base = try CLIHTTP.baseURL(url, environment: env)
         let token = self.token ?? env["OPSIGHT_TOKEN"] ?? ""
         let gzipLevel = self.gzipLevel ?? (Self.isLoopback(base) ? 0 : 1)
         guard batchBytes >= 1024, concurrency >= 1, (0...9).contains(gzipLevel) else {
             throw ValidationError("--batch-bytes must be at least 1024, --concurrency at least 1, --gzip-level 0–9")
         }
         if follow && file == "-" { throw ValidationError("--follow needs a file, not standard input") }
+        var isDirectory: ObjCBool = false
+        if file != "-", FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("\(file) is a directory: give an NDJSON file, or - for standard input")
+        }
         let shipper = Shipper(
-            endpoint: base.hasSuffix("/") ? base + "v1/ingest" : base + "/v1/ingest", token: token,
+            endpoint: base + "/v1/ingest", token: token,
             batchBytes: batchBytes, concurrency: concurrency, gzipLevel: gzipLevel, maxRetrySeconds: maxRetrySeconds,
             label: file == "-" ? "stdin" : file)
         let summary: Shipper.Summary
@@ -103,8 +106,10 @@ final class Shipper: @unchecked Sendable {
         var line: Int
     }
 
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client = CLIHTTP.client()
     let endpoint: String
+    /// When a failed delivery was last reported on stderr (batches in flight share it: one line per few seconds).
+    private let lastWarned = Mutex<ContinuousClock.Instant?>(nil)
     let token: String
     let batchBytes: Int
     let concurrency: Int
@@ -127,9 +132,7 @@ final class Shipper: @unchecked Sendable {
 
     func ship(path: String, follow: Bool, statePath: String?) async throws -> Summary {
         var summary = Summary()
-        var saved = statePath.flatMap { p in
-            (try? Data(contentsOf: URL(fileURLWithPath: p))).flatMap { try? JSONDecoder().decode(State.self, from: $0) }
-        }
+        var saved = try statePath.flatMap(Self.loadState)
         while true {
             let handle: FileHandle
             if path == "-" {
@@ -310,9 +313,37 @@ final class Shipper: @unchecked Sendable {
             if maxRetrySeconds > 0, clock.now - started > .seconds(maxRetrySeconds) {
                 throw CommandFailure("giving up after \(maxRetrySeconds)s: \(failure)")
             }
+            warn(failure, at: clock.now)
             try await Task.sleep(
                 for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1)))
         }
+    }
+
+    /// The offset a state file holds; nil when there is no file yet. A file that is there but unreadable is an error,
+    /// not a fresh start: shipping the file again from its beginning would count every line twice.
+    static func loadState(_ path: String) throws -> State? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path),
+            let state = try? JSONDecoder().decode(State.self, from: data)
+        else {
+            throw CommandFailure(
+                "--state \(path) is not a state file opsight ship wrote (unreadable or damaged); starting over would "
+                    + "ship every line again: check it, or delete it to ship the file from its start")
+        }
+        return state
+    }
+
+    /// Reports a failed delivery on stderr, at most once every 5 s, so a wrong URL or a collector that is down shows at
+    /// once rather than after `--max-retry-seconds` of silence.
+    private func warn(_ failure: String, at now: ContinuousClock.Instant) {
+        let due = lastWarned.withLock { last in
+            if let last, now - last < .seconds(5) { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let limit = maxRetrySeconds > 0 ? "for up to \(maxRetrySeconds)s (--max-retry-seconds)" : "until it answers"
+        FileHandle.standardError.write(Data("cannot deliver to \(endpoint): \(failure); retrying \(limit)\n".utf8))
     }
 
     static func inode(of handle: FileHandle) -> UInt64 {

@@ -117,6 +117,29 @@ import PromQL
         }
     }
 
+    /// A rule file that is missing, a directory or not UTF-8 is named with why (the first bad byte's line), beside the
+    /// errors of the files that could be read.
+    @Test func filesThatCannotBeReadSayWhy() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let latin1 = dir.appendingPathComponent("latin1.yml")
+        try Data(Array("groups:\n  - name: caf".utf8) + [0xE9] + Array("\n    rules: []\n".utf8)).write(to: latin1)
+        let good = dir.appendingPathComponent("good.yml")
+        try Data("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up >\n".utf8).write(to: good)
+        do {
+            _ = try RuleSet.load(paths: [latin1.path, dir.path, dir.appendingPathComponent("none.yml").path, good.path])
+            Issue.record("expected errors")
+        } catch {
+            let lines = error.errors.map(\.description)
+            #expect(lines.count == 4, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("\(latin1.path):2: ") && $0.contains("byte 0xE9 at line 2, column 14") })
+            #expect(lines.contains { $0.hasPrefix("\(dir.path):") && $0.contains("is a directory") })
+            #expect(lines.contains { $0.contains("none.yml") && $0.contains("does not exist") })
+            #expect(lines.contains { $0.hasPrefix("\(good.path):5") }, "the readable file's error is still reported")
+        }
+    }
+
     @Test func rejectsGroupNameDuplicatedAcrossFiles() {
         let text = "groups:\n  - name: g\n    rules: []\n"
         do {

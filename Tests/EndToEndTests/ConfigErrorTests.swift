@@ -63,6 +63,21 @@ import Testing
         #expect(result.stderr.contains(expected), "stderr: \(result.stderr)")
     }
 
+    /// A configuration file that is not UTF-8 names the first bad byte's line and column; a directory says it is one.
+    @Test func aFileThatIsNotTextOrADirectoryIsNamedSo() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("opsight-config-\(E2EEnvironment.randomID(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("opsight.yaml")
+        try Data(Array("listen: 127.0.0.1:9400\nwal: {dir: ./x}\nname: \"".utf8) + [0xC3, 0x28] + Array("\"\n".utf8)).write(to: file)
+        let latin = try await CommandRunner.opsight(["serve", "--config", file.path], in: dir, timeout: .seconds(30))
+        #expect(latin.status == 1)
+        #expect(latin.stderr.contains("\(file.path): cannot read the configuration file: it is not UTF-8 text: byte 0xC3 at line 3, column 8"), "stderr: \(latin.stderr)")
+        let folder = try await CommandRunner.opsight(["serve", "--config", dir.path], in: dir, timeout: .seconds(30))
+        #expect(folder.status == 1)
+        #expect(folder.stderr.contains("it is a directory, not a file"), "stderr: \(folder.stderr)")
+    }
+
     /// The example configuration `make run` uses (funnel, rules, receivers) loads: `opsight migrate` reads all
     /// of it before it touches the database.
     @Test(.enabled(if: E2EEnvironment.storesConfigured, E2EEnvironment.skipReason))

@@ -35,12 +35,11 @@ public struct RuleSet: Hashable, Sendable {
         var sources: [RuleFileSource] = []
         var errors: [ConfigError] = []
         for path in paths {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-            else {
-                errors.append(ConfigError(.io, file: path, line: 0, "cannot read file"))
-                continue
+            switch TextFile.read(path) {
+            case .success(let text): sources.append(RuleFileSource(path: path, text: text))
+            case .failure(let why):
+                errors.append(ConfigError(.io, file: path, line: why.line, "cannot read the rule file: it \(why)"))
             }
-            sources.append(RuleFileSource(path: path, text: text))
         }
         let result = Result { () throws(ConfigErrors) -> RuleSet in try load(sources) }
         switch result {

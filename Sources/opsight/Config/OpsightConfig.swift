@@ -1,3 +1,4 @@
+import Alerting
 import Collector
 import Foundation
 import HTTPLayer
@@ -81,8 +82,9 @@ struct OpsightConfig {
         config.configPath = path
         if let path {
             let text: String
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw ConfigError(file: path, message: "cannot read the configuration file: \(error.localizedDescription)")
+            switch TextFile.read(path) {
+            case .success(let read): text = read
+            case .failure(let why): throw ConfigError(file: path, message: "cannot read the configuration file: it \(why)")
             }
             let parsed: Node?
             do { parsed = try Yams.compose(yaml: text) } catch let error as YamlError {
