@@ -57,6 +57,12 @@ public struct ConsoleController<Context: RequestContext>: Sendable {
         router.get("/favicon.ico") { _, _ in
             try Self.file(directory: own, path: "favicon.svg", missing: "the console's files")
         }
+        // The console lives at `/`; a pasted `/console` or `/console/` link (with its view in the query) lands there.
+        // (The router takes `/console/` for the same path.)
+        router.get("/console") { request, _ in
+            let query = request.uri.query.map { "?\($0)" } ?? ""
+            return Response(status: .found, headers: [.location: "/\(query)"])
+        }
         router.get("/console/**") { _, context in
             try Self.file(
                 directory: own, path: context.parameters.getCatchAll().joined(separator: "/"),

@@ -66,6 +66,18 @@ import HTTPLayer
         }
     }
 
+    /// A pasted `/console` link, with or without a trailing slash, lands on the console with its view kept.
+    @Test(arguments: ["/console", "/console/"])
+    func theConsolesOwnPathLeadsToIt(path: String) async throws {
+        try await withConsole { client in
+            let bare = try await client.execute(uri: path, method: .get)
+            #expect(bare.status == .found)
+            #expect(bare.headers[.location] == "/")
+            let linked = try await client.execute(uri: path + "?view=service&service=a%20b&range=1h", method: .get)
+            #expect(linked.headers[.location] == "/?view=service&service=a%20b&range=1h")
+        }
+    }
+
     @Test func aMissingChartLibrarySaysWhatToInstall() async throws {
         try await withConsole(vendorFiles: [:]) { client in
             let response = try await client.execute(uri: "/vendor/dygraphs/dygraph.min.js", method: .get)
