@@ -1,3 +1,5 @@
+import Foundation
+
 /// A failure of the collector, with a code callers can switch on and a message that says what to do.
 public struct CollectorError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure; extensible.
@@ -33,4 +35,17 @@ public struct CollectorError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+}
+
+/// A file-system error as one sentence: the operating system's reason (`No such file or directory`) rather than
+/// Foundation's `NSCocoaErrorDomain` dump with its user-info dictionary.
+public func fileErrorReason(_ error: any Error) -> String {
+    if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+    let ns = error as NSError
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? any Error {
+        let inner = underlying as NSError
+        if inner.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(inner.code))) }
+    }
+    return ns.localizedDescription
 }

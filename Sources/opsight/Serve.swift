@@ -77,8 +77,14 @@ struct OpsightService: Service {
 
     func run() async throws {
         let log = logger
-        try await cancelWhenGracefulShutdown {
-            try await stores.waitUntilReachable(logger: logger)
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await stores.waitUntilReachable(logger: logger)
+            }
+        } catch is CancellationError {
+            // SIGTERM or SIGINT before the stores answered: nothing was started, so stopping is a clean exit.
+            log.notice("stopped while waiting for the stores")
+            return
         }
         try await Migrations.migrate(client: stores.postgres, schema: config.databaseSchema, logger: logger)
         var rawConfiguration = RawEventBuffer.Configuration()
@@ -317,6 +323,7 @@ struct StoreConnections {
             do { try await hot.ping() } catch { failures.append("Redis: \(error)") }
             do { try await durable.ping() } catch { failures.append("PostgreSQL: \(error)") }
             if failures.isEmpty { return }
+            try Task.checkCancellation()
             if ContinuousClock.now > deadline {
                 throw CommandFailure("stores unreachable after 60s: \(failures.joined(separator: "; "))")
             }

@@ -207,4 +207,16 @@ import Testing
         try reopened.forEachRecord(after: 0) { _, p in firsts.append(p[0]) }
         #expect(firsts == Array(0..<10))
     }
+
+    /// A directory that cannot be made is named with the system's reason, not Foundation's error dump.
+    @Test func aDirectoryThatCannotBeMadeSaysWhy() {
+        do {
+            _ = try WriteAheadLog(configuration: .init(directory: "/proc/opsight-nope/wal"))
+            Issue.record("a log opened where no directory can be made")
+        } catch {
+            #expect(error.code == .walIO)
+            #expect(error.message.contains("cannot create WAL directory /proc/opsight-nope/wal: No such file or directory"), "\(error)")
+            #expect(!error.message.contains("NSCocoaErrorDomain"), "\(error)")
+        }
+    }
 }

@@ -60,4 +60,61 @@ import Testing
         #expect(ship.stderr.contains("cannot deliver to \(url)/v1/ingest"), "\(ship.stderr)")
         #expect(ship.stderr.contains("giving up after 2s"), "\(ship.stderr)")
     }
+
+    /// This process's environment without `OPSIGHT_*` (the test command sets store URLs that would override the file).
+    static func withoutOpsightVariables() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OPSIGHT_") }
+    }
+
+    /// A configuration whose stores listen nowhere (free loopback ports).
+    static func deadStoresConfig(in dir: URL) throws -> URL {
+        let config = dir.appendingPathComponent("opsight.yaml")
+        let yaml = """
+            listen: 127.0.0.1:\(try OpsightServer.freePort())
+            redis_url: redis://127.0.0.1:\(try OpsightServer.freePort())/0
+            database_url: postgres://nobody@127.0.0.1:\(try OpsightServer.freePort())/none
+            wal: {dir: \(dir.appendingPathComponent("wal").path)}
+            """
+        try Data(yaml.utf8).write(to: config)
+        return config
+    }
+
+    /// postgres-nio retries a refused connection for ever; `migrate` is a one-shot command and gives up.
+    @Test func migrateGivesUpWhenPostgreSQLDoesNotAnswer() async throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = try Self.deadStoresConfig(in: dir)
+        let start = ContinuousClock.now
+        let r = try await CommandRunner.run(
+            E2EEnvironment.binaryPath, ["migrate", "--config", config.path, "--timeout", "2"],
+            environment: Self.withoutOpsightVariables(), in: dir, timeout: .seconds(30))
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("did not answer within 2 s (--timeout)"), "\(r.stderr.suffix(400))")
+        #expect(ContinuousClock.now - start < .seconds(15))
+    }
+
+    /// SIGTERM while `serve` still waits for its stores stops it cleanly: exit 0, a notice, no error.
+    @Test func aStopSignalWhileWaitingForTheStoresIsACleanExit() async throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = try Self.deadStoresConfig(in: dir)
+        let err = dir.appendingPathComponent("serve.err")
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: E2EEnvironment.binaryPath)
+        p.arguments = ["serve", "--config", config.path]
+        p.environment = Self.withoutOpsightVariables()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: err)
+        try p.run()
+        try await Task.sleep(for: .milliseconds(1_500))
+        kill(p.processIdentifier, SIGTERM)
+        let exited = await OpsightServer.waitForExit(p, within: .seconds(15))
+        if !exited { kill(p.processIdentifier, SIGKILL) }
+        #expect(exited, "serve stopped within 15 s of SIGTERM")
+        let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        #expect(p.terminationStatus == 0, "\(stderr.suffix(600))")
+        #expect(stderr.contains("stopped while waiting for the stores"), "\(stderr.suffix(600))")
+        #expect(!stderr.contains("Error:") && !stderr.contains("CancellationError"), "\(stderr.suffix(600))")
+    }
 }

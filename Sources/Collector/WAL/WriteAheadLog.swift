@@ -65,7 +65,7 @@ public final class WriteAheadLog: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
-            throw CollectorError(.walIO, "cannot create WAL directory \(dir): \(error)")
+            throw CollectorError(.walIO, "cannot create WAL directory \(dir): \(fileErrorReason(error)); check wal.dir")
         }
         // Before anything is read or cut: a second writer would truncate the first one's tail.
         let lockFD = try Self.lock(dir)
@@ -260,7 +260,7 @@ public final class WriteAheadLog: Sendable {
     private static func listSegments(_ dir: String) throws(CollectorError) -> [Segment] {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
-            throw CollectorError(.walIO, "cannot list WAL directory \(dir): \(error)")
+            throw CollectorError(.walIO, "cannot list WAL directory \(dir): \(fileErrorReason(error))")
         }
         return names.compactMap { name -> Segment? in
             guard name.hasSuffix(".wal"), let start = UInt64(name.dropLast(4)) else { return nil }
@@ -272,7 +272,7 @@ public final class WriteAheadLog: Sendable {
     private static func validLength(of path: String) throws(CollectorError) -> UInt64 {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CollectorError(.walIO, "cannot read \(path): \(error)")
+            throw CollectorError(.walIO, "cannot read \(path): \(fileErrorReason(error))")
         }
         return data.withUnsafeBytes { raw in
             var offset = 0
