@@ -143,7 +143,8 @@ final class Shipper: @unchecked Sendable {
                         try await Task.sleep(for: .milliseconds(200))
                         continue
                     }
-                    throw CommandFailure("cannot open \(path)")
+                    let why = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "does not exist"
+                    throw CommandFailure("cannot open \(path): it \(why)")
                 }
                 handle = h
             }

@@ -30,6 +30,10 @@ import Testing
         let folder = try await CommandRunner.opsight(["ship", dir.path, "--url", "http://127.0.0.1:\(port)"], in: dir)
         #expect(folder.status != 0)
         #expect(folder.stderr.contains("\(dir.path) is a directory"), "\(folder.stderr)")
+        let missing = try await CommandRunner.opsight(
+            ["ship", dir.appendingPathComponent("none.ndjson").path, "--url", "http://127.0.0.1:\(port)"], in: dir)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("none.ndjson: it does not exist"), "\(missing.stderr)")
         let file = dir.appendingPathComponent("one.ndjson")
         try Data(#"{"ts":1,"service":"a"}"#.utf8).write(to: file)
         let state = dir.appendingPathComponent("state.json")
