@@ -3,13 +3,17 @@ import Foundation
 /// Prometheus's number and duration literal rules.
 enum NumberSyntax {
     /// The value of a number literal as Prometheus reads it (Go's `ParseInt(s, 0, 64)`, then
-    /// `ParseFloat`): decimal, `0x` hexadecimal, a leading `0` meaning octal, `_` between digits.
+    /// `ParseFloat`): decimal, `0x` hexadecimal, a leading `0` meaning octal, `_` between digits. A well-formed literal
+    /// Go refuses as out of range — a decimal beyond ±1.8e308, a hexadecimal integer beyond 2^63 − 1 (`ParseInt`
+    /// overflows and `ParseFloat` takes no hexadecimal without an exponent) — is `.infinity` here, for the lexer to
+    /// refuse as `promtool` does (``isOutOfRange(_:)``).
     static func parseNumber(_ text: String) -> Double? {
         let lower = text.lowercased()
         if lower.hasPrefix("0x") {
             var digits = Substring(lower.dropFirst(2))
             if digits.first == "_" { digits = digits.dropFirst() }
-            return integer(digits, radix: 16)
+            guard let value = integer(digits, radix: 16) else { return nil }
+            return hexFitsInt64(digits) ? value : .infinity
         }
         let parts = lower.split(separator: "e", maxSplits: 1, omittingEmptySubsequences: false)
         let mantissa = parts[0].split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
@@ -26,6 +30,21 @@ enum NumberSyntax {
             return octal
         }
         return Double(lower.replacingOccurrences(of: "_", with: ""))
+    }
+
+    /// Whether a value ``parseNumber(_:)`` gave is one Prometheus refuses ("error parsing number").
+    static func isOutOfRange(_ value: Double) -> Bool { value.isInfinite }
+
+    /// Whether hexadecimal digits (underscores allowed) are at most 2^63 − 1.
+    private static func hexFitsInt64(_ digits: Substring) -> Bool {
+        var value: UInt64 = 0
+        for character in digits where character != "_" {
+            guard let digit = character.hexDigitValue else { return false }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 16)
+            if overflow { return false }
+            value = shifted + UInt64(digit)
+        }
+        return value <= UInt64(Int64.max)
     }
 
     /// The seconds of a duration such as `1h30m` (units `y w d h m s ms`, longest first, each once).

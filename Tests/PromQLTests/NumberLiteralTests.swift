@@ -18,6 +18,28 @@ import Testing
         #expect(result.scalar == value)
     }
 
+    /// Literals Prometheus reads as 0, the largest finite value or 2^63 − 1 are accepted; those Go's `ParseFloat`
+    /// or `ParseInt` refuse as out of range are refused with the position, as `promtool check rules` does
+    /// (checked against promtool 2.x: `1.8e308` and `0x8000000000000000` fail, `1e-400` and `99999999999999999999`
+    /// pass).
+    @Test func outOfRangeLiteralsAreRefusedAsPrometheusDoes() async throws {
+        let source = InMemorySampleSource()
+        for (text, value) in [
+            ("1e-400", 0.0), ("1.7976931348623157e308", Double.greatestFiniteMagnitude),
+            ("0x7FFFFFFFFFFFFFFF", 9_223_372_036_854_775_807.0), ("99999999999999999999", 1e20),
+        ] {
+            #expect(try await Evaluator(source: source).evaluate(text, at: 0).scalar == value, "\(text)")
+        }
+        for text in ["1e400", "1.8e308", "1.7976931348623159e308", "0x8000000000000000", "0xFFFFFFFFFFFFFFFFFFFF"] {
+            #expect(throws: PromQLError.self, "\(text)") { try Parser.parse("up > \(text)") }
+            do {
+                _ = try Parser.parse("up > \(text)")
+            } catch {
+                #expect(error.description.contains("1:6: error parsing number"), "\(error)")
+            }
+        }
+    }
+
     @Test(arguments: ["NaN", "nan", "-NaN"])
     func parsesNaN(text: String) throws {
         guard case .number(let literal) = try Parser.parse(text) else {
