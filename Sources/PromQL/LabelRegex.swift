@@ -55,6 +55,12 @@ final class RE2Pattern: Sendable {
 
     /// Compiles `pattern`.
     init(_ pattern: String) throws(CompileError) {
+        // RE2 takes `\C` (any single byte, which can split a UTF-8 character); Go's regexp, Prometheus's, refuses it.
+        var escaped = false
+        for character in pattern.unicodeScalars {
+            if escaped, character == "C" { throw CompileError(reason: "invalid escape sequence: `\\C`") }
+            escaped = !escaped && character == "\\"
+        }
         var error = [CChar](repeating: 0, count: 256)
         var utf8 = Array(pattern.utf8)
         if utf8.isEmpty { utf8 = [0] }

@@ -51,6 +51,11 @@ import Testing
     @Test func rejectsInvalidRegex() {
         #expect(throws: PromQLError.self) { try LabelMatcher(name: "a", op: .regexMatch, value: "(") }
         #expect(throws: PromQLError.self) { try LabelMatcher(name: "a", op: .regexNoMatch, value: "[z-a]") }
+        // `\C` is RE2's any-byte escape, which Go's regexp (Prometheus's) refuses; `\\C` is a backslash and a C.
+        #expect(throws: PromQLError.self) { try LabelMatcher(name: "a", op: .regexMatch, value: #"a\C"#) }
+        #expect(throws: PromQLError.self) { try LabelMatcher(name: "a", op: .regexMatch, value: #"[\C]"#) }
+        let literal = try? LabelMatcher(name: "a", op: .regexMatch, value: #"a\\C"#)
+        #expect(literal?.matches(#"a\C"#) == true)
     }
 
     @Test func comparesByNameOperatorAndValue() throws {
