@@ -76,16 +76,6 @@ public final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChann
         answered = true
         let body = #"{"error":{"code":"too_many_connections","message":"the server has "#
             + #"\#(limit.limit) connections open (http.max_connections); retry shortly or reuse a connection"}}"#
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
-        let head = HTTPResponse(
-            status: .serviceUnavailable,
-            headerFields: [
-                .contentType: "application/json", .contentLength: "\(buffer.readableBytes)", .connection: "close",
-                .retryAfter: "1",
-            ])
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(buffer)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        answerAndClose(context, status: .serviceUnavailable, body: body, fields: [.retryAfter: "1"])
     }
 }

@@ -1,6 +1,7 @@
 import Collector
 import Hummingbird
 import Logging
+import NIOHTTP1
 import PromQL
 
 /// The one place that turns any error a handler throws into the API's answer: its status, code and message.
@@ -21,6 +22,10 @@ public enum ErrorMapping {
             return APIError(
                 .serviceUnavailable, code: "timeout", message: "the request was cancelled before it finished",
                 headers: [.retryAfter: "5"])
+        case let error as HTTPParserError:
+            // A body that stops being valid HTTP mid-request (a malformed chunk): the client's fault, said as such.
+            let (status, code, message) = MalformedRequestHandler.answer(error)
+            return APIError(status, code: code, message: message)
         case let error as HTTPResponseError:
             // Hummingbird's own errors (404, 405, body too large) in the house shape.
             let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"

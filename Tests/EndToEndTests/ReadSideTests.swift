@@ -326,6 +326,19 @@ struct ConnectionCapTests {
             let refused = await Task.detached { Self.rawExchange(port: port, malformed) }.value ?? ""
             card.check(refused.hasPrefix("HTTP/1.1 400"), "a malformed header: \(refused.prefix(200))")
             card.check(refused.contains("bad_http") && refused.contains("application/json"), "answered in JSON with a code")
+            // Good requests pipelined before a bad one are answered first, in order.
+            let good = "GET /api/v1/status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\n\r\n"
+            let pipelined = Array((good + good + "GET /x HTTP/1.1\r\nContent-Length: abc\r\n\r\n").utf8)
+            let answers = await Task.detached { Self.rawExchange(port: port, pipelined) }.value ?? ""
+            let statuses = answers.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+                .filter { $0.allSatisfy(\.isNumber) }
+            card.check(statuses == ["200", "200", "400"], "pipelined answers in order: \(statuses)")
+            // A body that stops being valid HTTP (a malformed chunk size) is the client's fault: 400, not 500.
+            let chunked = Array(
+                ("POST /v1/ingest HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(server.opsToken)\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n").utf8)
+            let badBody = await Task.detached { Self.rawExchange(port: port, chunked) }.value ?? ""
+            card.check(badBody.hasPrefix("HTTP/1.1 400") && badBody.contains("bad_http"), "a malformed chunk: \(badBody.prefix(300))")
             let r = try await server.client.request(.get, "/api/v1/status", token: token)
             card.check(r.status == 200, "the server still answers")
         }
