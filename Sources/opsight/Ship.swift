@@ -1,4 +1,5 @@
 import ArgumentParser
+import Alerting
 import AsyncHTTPClient
 import CompressNIO
 import Foundation
@@ -64,9 +65,9 @@ struct Ship: AsyncParsableCommand {
             throw ValidationError("--batch-bytes must be at least 1024, --concurrency at least 1, --gzip-level 0–9")
         }
         if follow && file == "-" { throw ValidationError("--follow needs a file, not standard input") }
-        var isDirectory: ObjCBool = false
-        if file != "-", FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ValidationError("\(file) is a directory: give an NDJSON file, or - for standard input")
+        // A directory or a file that cannot be read is refused here; a missing one when it is opened (--follow waits).
+        if file != "-", let why = TextFile.whyUnreadable(file), !why.isMissing {
+            throw ValidationError("\(file) \(why): give an NDJSON file, or - for standard input")
         }
         let shipper = Shipper(
             endpoint: base + "/v1/ingest", token: token,
@@ -143,8 +144,7 @@ final class Shipper: @unchecked Sendable {
                         try await Task.sleep(for: .milliseconds(200))
                         continue
                     }
-                    let why = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "does not exist"
-                    throw CommandFailure("cannot open \(path): it \(why)")
+                    throw CommandFailure("cannot open \(path): it \(TextFile.whyUnreadable(path)?.description ?? "cannot be read")")
                 }
                 handle = h
             }

@@ -5,11 +5,7 @@ import Foundation
 public enum TextFile {
     /// The file's text, or why there is none (a sentence that does not repeat the path).
     public static func read(_ path: String) -> Result<String, Failure> {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            return .failure(Failure("does not exist"))
-        }
-        if isDirectory.boolValue { return .failure(Failure("is a directory, not a file")) }
+        if let why = whyUnreadable(path) { return .failure(why) }
         guard let data = FileManager.default.contents(atPath: path) else {
             return .failure(Failure("cannot be read (permission denied?)"))
         }
@@ -18,14 +14,28 @@ public enum TextFile {
         return .failure(Failure(why, line: line))
     }
 
+    /// Why `path` names no file that can be opened for reading (missing, a directory, not readable); nil when it
+    /// does. Also for files read otherwise than whole (`opsight ship`).
+    public static func whyUnreadable(_ path: String) -> Failure? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return Failure("does not exist", missing: true)
+        }
+        if isDirectory.boolValue { return Failure("is a directory, not a file") }
+        return FileManager.default.isReadableFile(atPath: path) ? nil : Failure("cannot be read (permission denied?)")
+    }
+
     /// Why a file cannot be read.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
         /// The line of the first byte that is not UTF-8; 0 for the other failures.
         public let line: Int
-        init(_ description: String, line: Int = 0) {
+        /// Whether there is no such file at all.
+        public let isMissing: Bool
+        init(_ description: String, line: Int = 0, missing: Bool = false) {
             self.description = description
             self.line = line
+            self.isMissing = missing
         }
     }
 
