@@ -17,7 +17,7 @@ extension Lexer {
         let text = text(from: start)
         if let value = NumberSyntax.parseNumber(text) {
             // Literals are finite (Inf is an identifier): an infinite value is one Go's ParseFloat refuses.
-            guard !NumberSyntax.isOutOfRange(value) else {
+            guard value.isFinite else {
                 throw PromQLError(.syntax, "error parsing number: \"\(text)\" is out of range", at: start)
             }
             return Token(kind: .number(value), text: text, position: start)

@@ -6,7 +6,7 @@ enum NumberSyntax {
     /// `ParseFloat`): decimal, `0x` hexadecimal, a leading `0` meaning octal, `_` between digits. A well-formed literal
     /// Go refuses as out of range — a decimal beyond ±1.8e308, a hexadecimal integer beyond 2^63 − 1 (`ParseInt`
     /// overflows and `ParseFloat` takes no hexadecimal without an exponent) — is `.infinity` here, for the lexer to
-    /// refuse as `promtool` does (``isOutOfRange(_:)``).
+    /// refuse as `promtool` does (a literal is finite otherwise: `Inf` is an identifier).
     static func parseNumber(_ text: String) -> Double? {
         let lower = text.lowercased()
         if lower.hasPrefix("0x") {
@@ -31,9 +31,6 @@ enum NumberSyntax {
         }
         return Double(lower.replacingOccurrences(of: "_", with: ""))
     }
-
-    /// Whether a value ``parseNumber(_:)`` gave is one Prometheus refuses ("error parsing number").
-    static func isOutOfRange(_ value: Double) -> Bool { value.isInfinite }
 
     /// Whether hexadecimal digits (underscores allowed) are at most 2^63 − 1.
     private static func hexFitsInt64(_ digits: Substring) -> Bool {
