@@ -59,6 +59,12 @@ public struct RequestParameters: Sendable {
         return spaced.removingPercentEncoding ?? spaced
     }
 
+    /// The names of the parameters given, in order, each once.
+    public var names: [String] {
+        var seen = Set<String>()
+        return values.map(\.0).filter { seen.insert($0).inserted }
+    }
+
     /// Every value given for `name`, in order (`match[]` repeats).
     public func all(_ name: String) -> [String] { values.filter { $0.0 == name }.map(\.1) }
 
@@ -215,7 +221,7 @@ public struct RequestParameters: Sendable {
     }
 
     /// A value as echoed in an error: at most 64 characters, control characters escaped.
-    static func shown(_ text: String) -> String {
+    public static func shown(_ text: String) -> String {
         let cut = text.count > 64 ? String(text.prefix(64)) + "…" : text
         return String(
             String.UnicodeScalarView(

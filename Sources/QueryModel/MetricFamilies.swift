@@ -96,9 +96,12 @@ public struct MetricFamilies: SampleSource {
     /// ``expositionBytes()`` in pieces, as `/metrics` sends it: the bytes are those of ``write(to:at:selection:
     /// ordered:)`` into a ``PrometheusText`` (the reference), but the windowed families come from the cache of
     /// rendered windows (``ExpositionCache``) and every other family is written straight into bytes.
-    public func expositionChunks() async throws -> [ByteBuffer] {
+    ///
+    /// `windowsMs` narrows the windowed and funnel families to some of the configured windows (`/metrics?window=`),
+    /// in the configured order; the counters, `opsight_series` and the self-metrics are in every exposition.
+    public func expositionChunks(windowsMs selected: [Int64]? = nil) async throws -> [ByteBuffer] {
         let time = EvaluationTime.now(clock.nowMs())
-        let windows = configuration.windowsMs
+        let windows = selected.map { s in configuration.windowsMs.filter(s.contains) } ?? configuration.windowsMs
         // As ``write(to:at:selection:ordered:)``: `opsight_series` counts the series of the last hour.
         var read = windows
         if !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }

@@ -47,6 +47,50 @@ import Testing
         }
     }
 
+    /// `/metrics?window=…` keeps exactly the full exposition's lines of those windows (here the funnel's: the router's
+    /// in-memory stores are not flushed to; `MetricsExpositionTests` checks the request families end to end) and every
+    /// family's header; a window that is not configured or another parameter is a 400 that says which.
+    @Test func metricsWindowParameterKeepsOnlyThoseWindows() async throws {
+        try await TestAPI().run { client in
+            func scrape(_ query: String) async throws -> (status: HTTPResponse.Status, text: String) {
+                let r = try await client.execute(uri: "/metrics" + query, method: .get, headers: TestAPI.read)
+                return (r.status, String(buffer: r.body))
+            }
+            let full = try await scrape("").text
+            func lines(_ text: String, windows: [String]) -> [Substring] {
+                text.split(separator: "\n").filter { line in windows.contains { line.contains(#"window="\#($0)""#) } }
+            }
+            func headers(_ text: String) -> [Substring] { text.split(separator: "\n").filter { $0.hasPrefix("#") } }
+            let kept = lines(full, windows: ["1h", "1d"])
+            #expect(kept.contains { $0.hasPrefix(#"opsight_funnel_entered{funnel="journey",window="1h"}"#) })
+            #expect(!lines(full, windows: ["5m"]).isEmpty)
+            for query in ["?window=1h&window=1d", "?window=1d,1h", "?window=60m&window=1d&window=1h"] {
+                let (status, text) = try await scrape(query)
+                #expect(status == .ok, "\(query)")
+                #expect(lines(text, windows: ["1h", "1d"]) == kept, "\(query): the full exposition's 1h and 1d lines")
+                #expect(lines(text, windows: ["1m", "5m", "15m", "6h"]).isEmpty, "\(query): no other window")
+                #expect(headers(text) == headers(full), "\(query): every family's HELP and TYPE, in order")
+                #expect(text.contains(#"opsight_series{kind="request"} 0"#))
+            }
+            let refused: [(String, String, String)] = [
+                ("?window=2m", "window", "is not one of the configured windows (1m, 5m, 15m, 1h, 6h, 1d)"),
+                ("?window=", "window", "window '' is not one"),
+                ("?window=5m,", "window", "window '' is not one"),
+                ("?window=5m%00", "window", #"window '5m\u{0}' is not one"#),
+                ("?window=1e300", "window", "window '1e300' is not one"),
+                ("?window=9223372036854775807d", "window", "is not one of the configured"),
+                ("?windows=5m", "windows", "/metrics takes no parameter 'windows'; its one parameter is window"),
+            ]
+            for (query, parameter, message) in refused {
+                let r = try await client.execute(uri: "/metrics" + query, method: .get, headers: TestAPI.read)
+                #expect(r.status == .badRequest, "\(query)")
+                let error = json(r.body)["error"] as? [String: Any]
+                #expect((error?["message"] as? String)?.contains(message) == true, "\(query): \(error ?? [:])")
+                #expect((error?["details"] as? [String: Any])?["parameter"] as? String == parameter, "\(query)")
+            }
+        }
+    }
+
     @Test func funnelsListTheConfiguredOnesAndNameThemOn404() async throws {
         try await TestAPI().run { client in
             let list = json(try await client.execute(uri: "/api/v1/funnels", method: .get, headers: TestAPI.read).body)

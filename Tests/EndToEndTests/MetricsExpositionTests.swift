@@ -74,6 +74,33 @@ struct MetricsExpositionTests {
             ] {
                 card.check(!Self.samples(text, family).isEmpty, "family \(family) has samples")
             }
+            // `?window=`: the request, job and funnel families of those windows only, line for line the full
+            // scrape's (every event lies in the last 25 minutes, so the 1h and 1d figures hold still), and clean too.
+            let subset = try await server.client.request(.get, "/metrics?window=1d&window=1h", token: server.readToken)
+            card.equal(subset.status, 200, "GET /metrics?window=1d&window=1h status")
+            let subsetText = String(decoding: subset.body, as: UTF8.self)
+            func windowLines(_ text: String, _ windows: [String]) -> [Substring] {
+                text.split(separator: "\n").filter { line in windows.contains { line.contains(#"window="\#($0)""#) } }
+            }
+            let kept = windowLines(text, ["1h", "1d"])
+            card.check(kept.count > 20, "the full scrape has 1h and 1d lines (\(kept.count))")
+            card.equal(windowLines(subsetText, ["1h", "1d"]), kept, "the subset's 1h and 1d lines are the full scrape's")
+            card.equal(windowLines(subsetText, ["1m", "5m", "15m", "6h"]).count, 0, "the subset has no other window")
+            card.equal(
+                Self.samples(subsetText, "opsight_requests_total").count, Self.samples(text, "opsight_requests_total").count,
+                "the subset has every counter")
+            try Data(subsetText.utf8).write(to: URL(fileURLWithPath: path))
+            let promtool2 = Process()
+            promtool2.executableURL = URL(fileURLWithPath: "/bin/sh")
+            promtool2.arguments = ["-c", "promtool check metrics < '\(path)' > '\(path).out' 2>&1"]
+            try promtool2.run()
+            promtool2.waitUntilExit()
+            let lint2 = (try? String(contentsOfFile: path + ".out", encoding: .utf8)) ?? "?"
+            card.equal(promtool2.terminationStatus, 0, "promtool on the subset: exit status; output: \(lint2.prefix(2000))")
+            card.equal(lint2, "", "promtool check metrics output on the subset")
+            let unknown = try await server.client.request(.get, "/metrics?window=2h", token: server.readToken)
+            card.equal(unknown.status, 400, "/metrics?window=2h (not configured)")
+
             let noToken = try await server.client.request(.get, "/metrics", token: nil)
             card.equal(noToken.status, 401, "/metrics without a token when public_metrics is false")
         }
