@@ -181,6 +181,8 @@ QUERIES=(
     "services_1d|/api/v1/services?window=1d"
     "prom_max_p99_by_service_6h|/api/v1/query?query=$(quote 'max by (service) (opsight_request_latency_seconds{window="6h",quantile="0.99"})')"
     "metrics_scrape_funnels_1d|/metrics|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
+    "metrics_scrape_window_1d|/metrics?window=1d|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
+    "metrics_scrape_window_5m|/metrics?window=5m|text:opsight_service_request_rate{service=\"svc-00\",window=\"5m\"}"
     "prom_count_request_rate_1d|/api/v1/query?query=$(quote 'count(opsight_request_rate{window="1d"})')|1"
     "prom_funnel_entered_1d|/api/v1/query?query=$(quote 'opsight_funnel_entered{window="1d"}')|3"
     "funnel_api_activation_1d|/api/v1/funnels/activation?window=1d|text:\"entered\""

@@ -106,8 +106,7 @@ public struct MetricFamilies: SampleSource {
         var read = windows
         if !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }
         async let reads = readResults(read, service: nil, at: time)
-        let totals = self.totals
-        async let counters = renderedWindows.counters { try await totals.totals() }
+        async let counters = renderedWindows.counters { try await currentTotals() }
         var funnelText = PrometheusText()
         if let funnels, !funnels.funnels.isEmpty {
             let figures = try await funnels.allFigures(
@@ -248,13 +247,20 @@ public struct MetricFamilies: SampleSource {
         }
         guard current else { return }
         if wants(Self.counterNames) {
-            CounterFamilies(totals: try await totals.totals(), only: name, ordered: ordered).write(to: &sink)
+            CounterFamilies(totals: try await currentTotals().data, only: name, ordered: ordered).write(to: &sink)
         }
         if wantsSeries {
             let series = data.last { $0.0 <= 3_600_000 }?.1 ?? WindowData()
             Self.writeSeriesCounts(of: series, to: &sink)
         }
         selfMetrics.write(to: &sink, only: name)
+    }
+
+    /// The running totals including every commit made before the call: the hot cache's when it keeps them (with
+    /// their version), else read from the store (no version).
+    func currentTotals() async throws -> (data: WindowData, version: UInt64?) {
+        if let kept = try await reader.cachedTotals() { return (kept.data, kept.version) }
+        return (try await totals.totals(), nil)
     }
 
     /// `opsight_series`: the request, job and log series of `series` (the last hour's window).

@@ -64,6 +64,12 @@ public struct MetricsReader: Sendable {
         self.clock = clock
     }
 
+    /// The hot store's running totals (the `_total` counters) as the hot cache keeps them, including every commit
+    /// made before the call, with their version; nil when the cache does not keep them (read them from the store).
+    public func cachedTotals() async throws -> (data: WindowData, version: UInt64)? {
+        try await cache?.totals()
+    }
+
     /// A long window at the current time from the caches: the durable minutes through two minutes back
     /// (`longCache`) and the hot buckets since (`cache`'s tail), both ending in the same minute. Nil when either
     /// is not kept or a minute keeps turning between the two reads; a store's error is thrown, as a direct read

@@ -32,6 +32,10 @@ public actor WindowCache: Service, SingleFlightPolling {
         /// Whether to keep, besides the windows, the hot part of the long windows (``tail()``): the minute under
         /// way and the one before it.
         public var keepsTail = false
+        /// Whether to keep the store's running totals too (``totals()``), when the feed can read them with the sums
+        /// (``ChangeFeed/sumsAndTotals(over:)``): every `/metrics` scrape and counter query otherwise reads and parses
+        /// them from Redis (~27 000 fields at 10 000 series, ~35 ms).
+        public var keepsTotals = false
         /// Most buckets the windows move on in one poll; after a longer pause the cache is rebuilt instead. The
         /// buckets leaving must still be in the store: hot buckets are kept 75 minutes, so 30 of them (5 minutes)
         /// leaving an hour are.
@@ -77,6 +81,10 @@ public actor WindowCache: Service, SingleFlightPolling {
     private let now: @Sendable () -> Int64
     private let logger: Logger
     private var sums: WindowSums?
+    /// The running totals as of ``cursor`` (``Configuration/keepsTotals``; nil when not kept or the feed cannot).
+    private var totalsKept: WindowData?
+    /// Changes of ``totalsKept``: the same version is the same totals.
+    private var totalsVersion: UInt64 = 0
     private var cursor: FeedCursor?
     /// The time of the last successful poll: what the sums are the windows at.
     private var timeMs: Int64 = 0
@@ -136,6 +144,14 @@ public actor WindowCache: Service, SingleFlightPolling {
         return Snapshot(data: sums.sums[key] ?? WindowData(), timeMs: timeMs, newest: sums.newest, version: version)
     }
 
+    /// The store's running totals (the `_total` counters, as ``MetricsStore/totals()`` reads them) including every
+    /// commit made before the call, with a version that changes when they do; nil when they are not kept.
+    public func totals() async throws -> (data: WindowData, version: UInt64)? {
+        guard configuration.keepsTotals else { return nil }
+        try await refresh()
+        return totalsKept.map { ($0, totalsVersion) }
+    }
+
     /// Polls the feed, or waits for a poll that started after this call.
     public func refresh() async throws { try await pollOrJoin() }
 
@@ -168,6 +184,11 @@ public actor WindowCache: Service, SingleFlightPolling {
             if !p.gap {
                 // No suspension from here on: the sums change in place, without copying them.
                 for change in p.changes { sums!.apply(change) }
+                // Every change counts towards the totals, whatever its bucket (a late event an hour old too).
+                if totalsKept != nil, !p.changes.isEmpty {
+                    for change in p.changes { for cell in change.values { totalsKept!.addCounts(of: cell) } }
+                    totalsVersion += 1
+                }
                 if !moving || sums!.advance(to: bucket, contents: p.buckets) {
                     self.cursor = p.cursor
                     timeMs = t
@@ -178,10 +199,20 @@ public actor WindowCache: Service, SingleFlightPolling {
             }
         }
         sums = nil
+        totalsKept = nil
         let keys = Array(shapes.keys)
-        let start = try await feed.sums(over: keys.map { shapes[$0]!.range(bucket) })
+        let ranges = keys.map { shapes[$0]!.range(bucket) }
+        let start: (cursor: FeedCursor, sums: [WindowData], totals: WindowData?)
+        if configuration.keepsTotals {
+            start = try await feed.sumsAndTotals(over: ranges)
+        } else {
+            let s = try await feed.sums(over: ranges)
+            start = (s.cursor, s.sums, nil)
+        }
         sums = WindowSums(
             shapes: shapes, newest: bucket, sums: Dictionary(uniqueKeysWithValues: zip(keys, start.sums)))
+        totalsKept = start.totals
+        totalsVersion += 1
         cursor = start.cursor
         timeMs = t
         version += 1

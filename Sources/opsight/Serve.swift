@@ -133,6 +133,7 @@ struct OpsightService: Service {
         let clock = WallClock.system
         var hotWindows = WindowCache.Configuration(windowsMs: config.windowsMs)
         hotWindows.keepsTail = true
+        hotWindows.keepsTotals = true
         let cache = WindowCache(
             configuration: hotWindows, feed: stores.readHot, logger: logger, now: { clock.nowMs() })
         // Windows over an hour: PostgreSQL's minutes through two minutes back, followed through its change log, plus

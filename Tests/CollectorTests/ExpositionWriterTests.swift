@@ -247,4 +247,42 @@ import Testing
         #expect(cache.renders == 2)
         #expect(again[0].blocks == first[0].blocks)
     }
+
+    /// Totals with a version are rendered once per version (the hot cache keeps them; a scrape under no new commits
+    /// takes the last render), a new version renders again, and totals without one (read from the store) always do.
+    @Test func countersAreRenderedOncePerTotalsVersion() async throws {
+        var rng = SplitMix64(seed: 13)
+        func totals(_ n: Int) -> WindowData {
+            var t = WindowData()
+            t.addCounts(of: {
+                var d = WindowData()
+                d.merge(BatchAggregate(events: randomEvents(count: n, baseMs: 1_795_000_000_000, spanMs: 250_000, rng: &rng), rules: .init()).hot)
+                return d
+            }())
+            return t
+        }
+        let a = totals(200)
+        let b = {
+            var b = a
+            b.addCounts(of: totals(50))
+            return b
+        }()
+        #expect(a != b)
+        func reference(_ t: WindowData) -> String {
+            var text = PrometheusText()
+            CounterFamilies(totals: t, only: nil, ordered: true).write(to: &text)
+            return text.output
+        }
+        let cache = ExpositionCache()
+        let first = try await cache.counters { (a, 1) }
+        #expect(String(buffer: first) == reference(a))
+        #expect(try await cache.counters { (a, 1) } == first)
+        #expect(cache.counterRenders == 1)
+        let next = try await cache.counters { (b, 2) }
+        #expect(cache.counterRenders == 2)
+        #expect(String(buffer: next) == reference(b))
+        _ = try await cache.counters { (b, nil) }
+        _ = try await cache.counters { (b, nil) }
+        #expect(cache.counterRenders == 4)
+    }
 }

@@ -122,4 +122,53 @@ struct RedisChangeFeedTests {
             #expect(await cache.rebuilds == 1)
         }
     }
+
+    /// The running totals the hot cache keeps equal a read of `P:{S}:totals` after every round: commits from two
+    /// collectors through their own connections, events older than the hot buckets keep (their buckets expire at
+    /// once, the totals still count them), a service that appears later, and a trimmed feed (a gap: read again).
+    /// The version stays while nothing is committed, so a render of the counters can be kept.
+    @Test func theCachedTotalsEqualAReadOfRedisTotals() async throws {
+        try await withStore { store, client, prefix in
+            let second = RedisClient(url: try RedisURL(env["OPSIGHT_TEST_REDIS_URL"]!))
+            defer { second.shutdown() }
+            let other = RedisHotStore(client: second, configuration: .init(keyPrefix: prefix))
+            var rng = SplitMix64(seed: 24)
+            try await store.commit(
+                BatchAggregate(events: events(&rng, count: 1_000), rules: .init()).hot, position: 1, collector: "c")
+            var configuration = WindowCache.Configuration(windowsMs: [60_000, 3_600_000])
+            configuration.keepsTotals = true
+            let cache = WindowCache(
+                configuration: configuration, feed: store, logger: Logger(label: "test"),
+                now: { Int64(Date().timeIntervalSince1970 * 1000) })
+            var last = try #require(try await cache.totals())
+            #expect(last.data == (try await store.totals()))
+            #expect(!last.data.requests.isEmpty && !last.data.jobs.isEmpty && !last.data.logs.isEmpty)
+            for round in 0..<8 {
+                var batch = events(&rng, count: 300, spanMs: round % 3 == 0 ? 3 * 3_600_000 : 60_000)
+                if round == 4 {
+                    var e = Event(timestampMs: Int64(Date().timeIntervalSince1970 * 1000), service: "new svc", kind: .request)
+                    e.route = "/n"
+                    e.method = "GET"
+                    e.status = 503
+                    e.durationMs = 1
+                    batch.append(e)
+                }
+                let (writer, id) = round % 2 == 0 ? (store, "c") : (other, "d")
+                try await writer.commit(
+                    BatchAggregate(events: batch, rules: .init()).hot, position: UInt64(round + 2), collector: id)
+                if round == 6 {
+                    // Changes trimmed before the cache read them: it must read the totals again, not miss them.
+                    _ = try await client.command("XTRIM", .string("\(prefix):changes"), .string("MAXLEN"), .int(0))
+                }
+                let kept = try #require(try await cache.totals())
+                #expect(kept.data == (try await store.totals()), "round \(round)")
+                #expect(kept.version != last.version, "round \(round): a commit changes the version")
+                let again = try #require(try await cache.totals())
+                #expect(again.version == kept.version, "round \(round): no commit, same version")
+                last = kept
+            }
+            #expect(last.data.requests.keys.contains { $0.service == "new svc" })
+            #expect(await cache.rebuilds == 2, "the first read and the trimmed feed")
+        }
+    }
 }

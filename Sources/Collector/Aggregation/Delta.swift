@@ -88,4 +88,34 @@ public struct WindowData: Sendable, Equatable {
         for (k, v) in other.jobs { jobs[k, default: JobStats()].merge(v) }
         for (k, v) in other.logs { logs[k, default: LogStats()].merge(v) }
     }
+
+    /// Adds the counts of `other` that the `_total` counters hold, in the shape a read of the stores' running totals
+    /// (``MetricsStore/totals()``) gives them: a request series' status classes (its count their sum, no errors, no
+    /// latency), a job series' lifecycle events (no durations or waits), a service's log levels. Series with none of
+    /// them are left out, as such a read leaves them out.
+    public mutating func addCounts(of other: WindowData) {
+        for (k, v) in other.requests {
+            let classes = v.class1xx &+ v.class2xx &+ v.class3xx &+ v.class4xx &+ v.class5xx
+            guard classes > 0 else { continue }
+            var s = requests[k] ?? RequestStats()
+            s.class1xx &+= v.class1xx
+            s.class2xx &+= v.class2xx
+            s.class3xx &+= v.class3xx
+            s.class4xx &+= v.class4xx
+            s.class5xx &+= v.class5xx
+            s.count &+= classes
+            requests[k] = s
+        }
+        for (k, v) in other.jobs {
+            guard v.enqueued | v.started | v.succeeded | v.failed | v.retried > 0 else { continue }
+            var s = jobs[k] ?? JobStats()
+            s.enqueued &+= v.enqueued
+            s.started &+= v.started
+            s.succeeded &+= v.succeeded
+            s.failed &+= v.failed
+            s.retried &+= v.retried
+            jobs[k] = s
+        }
+        for (k, v) in other.logs where !v.isZero { logs[k, default: LogStats()].merge(v) }
+    }
 }

@@ -12,6 +12,11 @@ public protocol ChangeFeed: Sendable {
     func poll(after cursor: FeedCursor?, buckets: [Int64], changesWithin: ClosedRange<Int64>?) async throws -> FeedPoll
     /// The sums of the buckets in each of `ranges` and the cursor they are as of, in one atomic step.
     func sums(over ranges: [ClosedRange<Int64>]) async throws -> (cursor: FeedCursor, sums: [WindowData])
+    /// ``sums(over:)`` and, as of the same cursor, the store's running totals (``MetricsStore/totals()``), which
+    /// every later change adds to (``WindowData/addCounts(of:)``); nil totals when this feed cannot read both at once.
+    func sumsAndTotals(over ranges: [ClosedRange<Int64>]) async throws -> (
+        cursor: FeedCursor, sums: [WindowData], totals: WindowData?
+    )
 }
 
 extension ChangeFeed {
@@ -23,6 +28,14 @@ extension ChangeFeed {
         }
         let p = try await poll(after: nil, buckets: Array(lo...hi))
         return (p.cursor, ranges.map { WindowData.sum(of: p.buckets, in: $0) })
+    }
+
+    /// No totals: ``sums(over:)`` alone.
+    public func sumsAndTotals(over ranges: [ClosedRange<Int64>]) async throws -> (
+        cursor: FeedCursor, sums: [WindowData], totals: WindowData?
+    ) {
+        let s = try await sums(over: ranges)
+        return (s.cursor, s.sums, nil)
     }
 
     /// Every change, whatever `changesWithin` says: the hot store's records carry their cells already.

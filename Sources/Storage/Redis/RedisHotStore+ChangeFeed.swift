@@ -10,8 +10,36 @@ extension RedisHotStore {
     /// read is also told to the store's ``HotEpochSignal``.
     public func poll(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll {
         if client.isCluster { return try await pollAcrossSlots(after: cursor, buckets: buckets) }
+        return try await poll(after: cursor, buckets: buckets, totals: false).poll
+    }
+
+    /// The sums of `ranges` and the running totals (`P:{S}:totals`) in the same `MULTI … EXEC`, so the totals are
+    /// exactly those of the changes up to the returned cursor. On a Redis Cluster the totals are nil: a service's
+    /// totals and the feed shards live in different slots, which no transaction spans.
+    public func sumsAndTotals(over ranges: [ClosedRange<Int64>]) async throws -> (
+        cursor: FeedCursor, sums: [WindowData], totals: WindowData?
+    ) {
+        guard !client.isCluster else {
+            let s = try await sums(over: ranges)
+            return (s.cursor, s.sums, nil)
+        }
+        let buckets: [Int64]
+        if let lo = ranges.map(\.lowerBound).min(), let hi = ranges.map(\.upperBound).max(), lo <= hi {
+            buckets = Array(lo...hi)
+        } else {
+            buckets = []
+        }
+        let (p, totals) = try await poll(after: nil, buckets: buckets, totals: true)
+        return (p.cursor, ranges.map { WindowData.sum(of: p.buckets, in: $0) }, totals)
+    }
+
+    /// ``poll(after:buckets:)`` on one Redis, with every service's running totals in the same transaction when
+    /// `totals` (nil otherwise).
+    private func poll(after cursor: FeedCursor?, buckets: [Int64], totals: Bool) async throws -> (
+        poll: FeedPoll, totals: WindowData?
+    ) {
         var names: [String] = []
-        if !buckets.isEmpty { names = try await services() }
+        if !buckets.isEmpty || totals { names = try await services() }
         while true {
             var cmds = RESPCommands()
             cmds.append("GET", .string(epochKey))
@@ -31,22 +59,25 @@ extension RedisHotStore {
                     bucketOrder.append(b)
                 }
             }
+            if totals { for name in names { cmds.append("HGETALL", .string("\(tag(name)):totals")) } }
+            let expected = 4 + order.count + (totals ? names.count : 0)
             let commands = cmds
             let replies = try await wrap { try await self.client.transaction(commands) }
-            guard replies.count == 4 + order.count else {
-                throw StorageError(
-                    .corrupt, "change feed poll: \(replies.count) replies to \(4 + order.count) commands")
+            guard replies.count == expected else {
+                throw StorageError(.corrupt, "change feed poll: \(replies.count) replies to \(expected) commands")
             }
             let epoch = replies[0].string
             configuration.signal?.observed(epoch: epoch)
             let current = Set((replies[3].array ?? []).compactMap(\.string))
-            if !buckets.isEmpty && !current.isSubset(of: names) {
-                names = current.sorted()  // a service appeared meanwhile: read its buckets too
+            if (!buckets.isEmpty || totals) && !current.isSubset(of: names) {
+                names = current.sorted()  // a service appeared meanwhile: read its buckets (and totals) too
                 continue
             }
-            return try makePoll(
-                after: cursor, count: replies[1], entries: replies[2], buckets: replies[4...], services: order,
+            let bucketReplies = replies[4..<(4 + order.count)]
+            let poll = try makePoll(
+                after: cursor, count: replies[1], entries: replies[2], buckets: bucketReplies, services: order,
                 bucketOrder: bucketOrder, epoch: epoch)
+            return (poll, totals ? Self.sum(replies[(4 + order.count)...], services: names) : nil)
         }
     }
 
