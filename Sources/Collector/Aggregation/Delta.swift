@@ -94,28 +94,31 @@ public struct WindowData: Sendable, Equatable {
     /// latency), a job series' lifecycle events (no durations or waits), a service's log levels. Series with none of
     /// them are left out, as such a read leaves them out.
     public mutating func addCounts(of other: WindowData) {
-        for (k, v) in other.requests {
-            let classes = v.class1xx &+ v.class2xx &+ v.class3xx &+ v.class4xx &+ v.class5xx
-            guard classes > 0 else { continue }
-            var s = requests[k] ?? RequestStats()
-            s.class1xx &+= v.class1xx
-            s.class2xx &+= v.class2xx
-            s.class3xx &+= v.class3xx
-            s.class4xx &+= v.class4xx
-            s.class5xx &+= v.class5xx
-            s.count &+= classes
-            requests[k] = s
+        // In place through `subscript(_:default:)`: one hash of the key per series (this runs for every cell of every
+        // change the hot cache follows).
+        for (k, v) in other.requests where v.class1xx | v.class2xx | v.class3xx | v.class4xx | v.class5xx > 0 {
+            Self.addClasses(of: v, to: &requests[k, default: RequestStats()])
         }
-        for (k, v) in other.jobs {
-            guard v.enqueued | v.started | v.succeeded | v.failed | v.retried > 0 else { continue }
-            var s = jobs[k] ?? JobStats()
-            s.enqueued &+= v.enqueued
-            s.started &+= v.started
-            s.succeeded &+= v.succeeded
-            s.failed &+= v.failed
-            s.retried &+= v.retried
-            jobs[k] = s
+        for (k, v) in other.jobs where v.enqueued | v.started | v.succeeded | v.failed | v.retried > 0 {
+            Self.addEvents(of: v, to: &jobs[k, default: JobStats()])
         }
         for (k, v) in other.logs where !v.isZero { logs[k, default: LogStats()].merge(v) }
+    }
+
+    private static func addClasses(of v: RequestStats, to s: inout RequestStats) {
+        s.class1xx &+= v.class1xx
+        s.class2xx &+= v.class2xx
+        s.class3xx &+= v.class3xx
+        s.class4xx &+= v.class4xx
+        s.class5xx &+= v.class5xx
+        s.count &+= v.class1xx &+ v.class2xx &+ v.class3xx &+ v.class4xx &+ v.class5xx
+    }
+
+    private static func addEvents(of v: JobStats, to s: inout JobStats) {
+        s.enqueued &+= v.enqueued
+        s.started &+= v.started
+        s.succeeded &+= v.succeeded
+        s.failed &+= v.failed
+        s.retried &+= v.retried
     }
 }
