@@ -28,8 +28,11 @@ struct PrometheusScrapeTests {
 
             let prometheus = try PrometheusProcess(in: server.directory)
             do {
-                try await prometheus.start(scraping: "127.0.0.1:\(server.port)", bearer: server.readToken)
+                try await prometheus.start(
+                    scraping: "127.0.0.1:\(server.port)", bearer: server.readToken,
+                    windowJobs: [(job: "opsight_1h", window: "1h")])
                 try await Self.compare(prometheus, server, corpus, card)
+                try await Self.compareWindowJob(prometheus, card)
             } catch {
                 await prometheus.stop()
                 print("e2e[prom-scrape] prometheus log:\n\(prometheus.logTail())")
@@ -46,6 +49,28 @@ struct PrometheusScrapeTests {
             card.check(elapsed < .seconds(60), "the whole test should take under 60 s, took \(elapsed)")
             print("e2e[prom-scrape]: took \(elapsed)")
         }
+    }
+
+    /// The job scraping `/metrics?window=1h` (Prometheus's `params`) stores the `1h` series only, the same ones the
+    /// full scrape stores at that window, and every counter.
+    static func compareWindowJob(_ prometheus: PrometheusProcess, _ card: Scorecard) async throws {
+        func vector(_ query: String) async throws -> [PromAPI.Vector.Item] {
+            try PromAPI.data(
+                try await prometheus.api("query", [("query", query)]), as: PromAPI.Vector.self, what: query
+            ).result
+        }
+        let up = try await vector(#"up{job="opsight_1h"}"#)
+        card.equal(up.first?.value.number, 1, #"prometheus: up{job="opsight_1h"}"#)
+        let windows = try await vector(#"count by (window) ({job="opsight_1h", window!=""})"#)
+        card.equal(windows.map { $0.metric["window"] ?? "?" }, ["1h"], "windows the opsight_1h job stored")
+        let full = try await vector(#"count({job="opsight", window="1h"})"#).first?.value.number
+        let narrowed = try await vector(#"count({job="opsight_1h", window="1h"})"#).first?.value.number
+        card.check((full ?? 0) > 10, "the full scrape stored 1h series (\(full ?? 0))")
+        card.equal(narrowed, full, "1h series stored by the opsight_1h job and by the full one")
+        let counters = try await vector(#"count(opsight_requests_total{job="opsight_1h"})"#).first?.value.number
+        let fullCounters = try await vector(#"count(opsight_requests_total{job="opsight"})"#).first?.value.number
+        card.check((counters ?? 0) > 0, "the opsight_1h job stored the counters")
+        card.equal(counters, fullCounters, "counters stored by both jobs")
     }
 
     /// The expressions compared, each selecting exactly one Opsight series, with the figure the corpus implies.
@@ -98,13 +123,18 @@ struct PrometheusScrapeTests {
         async throws
     {
         let expressions = expressions(corpus)
+        // In Prometheus, the full scrape's job's series (the window job stores some of them too).
+        func inJob(_ expr: String) -> String {
+            guard let brace = expr.firstIndex(of: "{") else { return expr }
+            return expr[...brace] + #"job="opsight","# + expr[expr.index(after: brace)...]
+        }
         // Bounded wait for three scrapes of every compared series (they come from the same scrapes).
         var raw: [String: PromAPI.Matrix.Item] = [:]
         try await eventually("prometheus has scraped opsight three times", timeout: .seconds(20)) {
             raw = [:]
             for (expr, _) in expressions {
                 let m = try PromAPI.data(
-                    try await prometheus.api("query", [("query", expr + "[20s]")]), as: PromAPI.Matrix.self,
+                    try await prometheus.api("query", [("query", inJob(expr) + "[20s]")]), as: PromAPI.Matrix.self,
                     what: "prometheus \(expr)[20s]")
                 if m.result.count == 1 { raw[expr] = m.result[0] }
             }
@@ -145,14 +175,14 @@ struct PrometheusScrapeTests {
         // The latest scrape, as Prometheus reports its time: the value at exactly that time agrees too.
         let expr = expressions[0].expr
         let stamp = try PromAPI.data(
-            try await prometheus.api("query", [("query", "timestamp(\(expr))")]), as: PromAPI.Vector.self,
+            try await prometheus.api("query", [("query", "timestamp(\(inJob(expr)))")]), as: PromAPI.Vector.self,
             what: "prometheus timestamp(\(expr))")
         guard let scrapedAt = stamp.result.first?.value.number else {
             throw E2EError("no timestamp(\(expr)) from prometheus")
         }
         let time = TimeText.epochSecondsLiteral(ms: Int64((scrapedAt * 1000).rounded()))
         let theirs = try PromAPI.data(
-            try await prometheus.api("query", [("query", expr), ("time", time)]), as: PromAPI.Vector.self,
+            try await prometheus.api("query", [("query", inJob(expr)), ("time", time)]), as: PromAPI.Vector.self,
             what: "prometheus \(expr) @\(time)")
         let mine = try await server.promQuery(expr, time: time)
         card.equal(theirs.result.count, 1, "prometheus \(expr) @ the latest scrape \(time): one sample")

@@ -183,28 +183,36 @@ final class PrometheusProcess: @unchecked Sendable {
 
     /// Writes a configuration scraping `target` (`host:port`) at `/metrics` every `interval` with `token` as
     /// Bearer credentials (none when nil), starts the server and waits (bounded) until `/-/ready` answers 200.
-    /// `honorLabels` keeps Opsight's own `job` label (jobs families) instead of renaming it `exported_job`.
+    /// `honorLabels` keeps Opsight's own `job` label (jobs families) instead of renaming it `exported_job`. Each of
+    /// `windowJobs` adds a job of that name scraping only window `window` (`params: {window: [...]}`).
     func start(
         scraping target: String, bearer token: String?, interval: String = "1s", honorLabels: Bool = false,
-        timeout: Duration = .seconds(20)
+        windowJobs: [(job: String, window: String)] = [], timeout: Duration = .seconds(20)
     )
         async throws
     {
         let auth =
             (token.map { "\n    authorization: {type: Bearer, credentials: \"\($0)\"}" } ?? "")
             + (honorLabels ? "\n    honor_labels: true" : "")
+        var jobs = [("opsight", "")]
+        for (job, window) in windowJobs { jobs.append((job, "\n    params: {window: [\"\(window)\"]}")) }
         let config = """
             global:
               scrape_interval: \(interval)
               scrape_timeout: \(interval)
               evaluation_interval: 1m
             scrape_configs:
-              - job_name: opsight
-                metrics_path: /metrics\(auth)
-                static_configs:
-                  - targets: ["\(target)"]
 
             """
+            + jobs.map { job, params in
+                """
+                  - job_name: \(job)
+                    metrics_path: /metrics\(auth)\(params)
+                    static_configs:
+                      - targets: ["\(target)"]
+
+                """
+            }.joined()
         try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binaryPath)
