@@ -23,6 +23,9 @@ extension AlertingController {
         ])
     }
 
+    /// Largest silence body read.
+    static var maxSilenceBytes: Int { 1 << 20 }
+
     /// The body of `POST /api/v1/silences` (Alertmanager's `PostableSilence`).
     struct PostableSilence: Decodable {
         var id: String?
@@ -48,23 +51,36 @@ extension AlertingController {
     }
 
     func createSilence(_ request: Request) async throws -> Response {
-        var body = try await request.body.collect(upTo: 1 << 20)
+        var body: ByteBuffer
+        do { body = try await request.body.collect(upTo: Self.maxSilenceBytes) } catch {
+            throw APIError(
+                .contentTooLarge, code: "too_large",
+                message: "the silence is larger than \(Self.maxSilenceBytes >> 20) MiB; shorten its comment or matchers",
+                details: ["parameter": "body"])
+        }
         let posted: PostableSilence
         do { posted = try JSONDecoder().decode(PostableSilence.self, from: Data(buffer: body)) } catch {
             throw APIError.badRequest(
-                "the body is not a silence {matchers:[{name,value,isRegex,isEqual}], startsAt, endsAt, createdBy, comment}: \(error)")
+                "the body is not a silence {matchers:[{name,value,isRegex,isEqual}], startsAt, endsAt, createdBy, "
+                    + "comment}: \(DecodingErrorText.describe(error))")
         }
         body.clear()
-        guard let startsAt = RequestParameters.parseTime(posted.startsAt) else {
-            throw APIError.badRequest("startsAt '\(posted.startsAt)' is not RFC 3339", parameter: "startsAt")
+        func time(_ text: String, _ name: String) throws(APIError) -> Int64 {
+            guard let ms = RequestParameters.parseTime(text) else {
+                throw APIError.badRequest(
+                    "\(name) '\(RequestParameters.shown(text))' is not an RFC 3339 time from 1970 to 2100, such as "
+                        + "2026-12-05T12:00:00Z", parameter: name)
+            }
+            return ms
         }
-        guard let endsAt = RequestParameters.parseTime(posted.endsAt) else {
-            throw APIError.badRequest("endsAt '\(posted.endsAt)' is not RFC 3339", parameter: "endsAt")
-        }
+        let startsAt = try time(posted.startsAt, "startsAt")
+        let endsAt = try time(posted.endsAt, "endsAt")
         let t = now()
         var silences = try await AlertingEngine.loadSilences(store: store, now: t)
         if let id = posted.id, !id.isEmpty, silences.byID[id] == nil {
-            throw APIError(.notFound, code: "not_found", message: "silence \(id) not found (leave id out to create one)")
+            throw APIError(
+                .notFound, code: "not_found",
+                message: "silence \(RequestParameters.shown(id)) not found (leave id out to create one)")
         }
         let id: String
         do throws(SilenceError) {

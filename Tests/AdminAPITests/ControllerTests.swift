@@ -140,6 +140,45 @@ import Testing
         }
     }
 
+    /// A body that is no silence says which field is wrong and how, a time out of range says the range, and a body
+    /// over the cap is a 413 that says the cap; nothing is stored.
+    @Test func silenceBodiesThatAreNoSilenceSayWhatIsWrong() async throws {
+        try await TestAPI().run { client in
+            let f = ISO8601DateFormatter()
+            let (start, end) = (f.string(from: Date()), f.string(from: Date().addingTimeInterval(3600)))
+            func silence(matcher: String = #"{"name":"a","value":"x","isRegex":false}"#, startsAt: String? = nil,
+                endsAt: String? = nil, comment: String = "c") -> String {
+                let from = startsAt ?? "\"" + start + "\""
+                let to = endsAt ?? "\"" + end + "\""
+                return #"{"matchers":["# + matcher + #"],"startsAt":"# + from + #","endsAt":"# + to
+                    + #","createdBy":"t","comment":""# + comment + #""}"#
+            }
+            let cases: [(String, HTTPResponse.Status, String)] = [
+                ("{}", .badRequest, "missing field 'matchers'"),
+                ("[]", .badRequest, "the body is not an object"),
+                ("not json", .badRequest, "the body is not JSON"),
+                (silence(startsAt: "1e300"), .badRequest, "field 'startsAt' is not a string"),
+                (silence(matcher: #"{"name":"a","value":"x","isRegex":"yes"}"#), .badRequest,
+                 "field 'matchers[0].isRegex' is not true or false"),
+                (silence(matcher: #"{"value":"x","isRegex":false}"#), .badRequest, "missing field 'matchers[0].name'"),
+                (silence(endsAt: #""9999-12-31T23:59:59Z""#), .badRequest,
+                 "endsAt '9999-12-31T23:59:59Z' is not an RFC 3339 time from 1970 to 2100"),
+                (silence(startsAt: #""yesterday""#), .badRequest, "startsAt 'yesterday' is not an RFC 3339 time"),
+                (silence(comment: String(repeating: "c", count: 1 << 21)), .contentTooLarge,
+                 "the silence is larger than 1 MiB; shorten its comment or matchers"),
+            ]
+            for (body, status, message) in cases {
+                let r = try await client.execute(
+                    uri: "/api/v1/silences", method: .post, headers: TestAPI.admin, body: ByteBuffer(string: body))
+                #expect(r.status == status, "\(body.prefix(80))")
+                let error = json(r.body)["error"] as? [String: Any]
+                #expect((error?["message"] as? String)?.contains(message) == true, "\(body.prefix(80)): \(error ?? [:])")
+            }
+            let listed = try await client.execute(uri: "/api/v1/silences", method: .get, headers: TestAPI.read)
+            #expect(String(buffer: listed.body) == "[]", "nothing stored")
+        }
+    }
+
     @Test func rulesAlertsStatusAndReloadAnswerTheirShapes() async throws {
         try await TestAPI().run { client in
             let rules = json(try await client.execute(uri: "/api/v1/rules", method: .get, headers: TestAPI.read).body)
