@@ -65,54 +65,70 @@ extension OpsController {
     }
 
     /// The points of every series of one chart.
+    /// What one point of a chart adds up: the request series (or job series) the filter keeps, and the service's
+    /// log lines. Summing per bucket and then per point gives what summing the point's window would.
+    struct ChartCell {
+        var requests = RequestStats()
+        var jobs = JobStats()
+        var logs = LogStats()
+
+        mutating func merge(_ other: ChartCell) {
+            requests.merge(other.requests)
+            jobs.merge(other.jobs)
+            logs.merge(other.logs)
+        }
+    }
+
     private func chart(
         metric: ChartMetric, service: String, window: Int64, from: Int64, to: Int64, step: Int64,
         filter: (route: String?, method: String?, queue: String?, job: String?), qs: [(key: String, q: Double)],
         series: Int
     ) async throws -> [[JSON]] {
         let (route, method, queue, job) = filter
+        var times: [Int64] = []
+        var next = from
+        while next <= to {
+            times.append(next)
+            next += step
+        }
+        let cells = try await reader.windowSeries(
+            service: service, windowMs: window, at: times, empty: ChartCell(),
+            project: { data in
+                var cell = ChartCell()
+                if metric.isJob {
+                    for (k, v) in data.jobs where (queue == nil || k.queue == queue) && (job == nil || k.job == job) {
+                        cell.jobs.merge(v)
+                    }
+                } else if metric == .logLines {
+                    cell.logs = data.logs[service] ?? LogStats()
+                } else {
+                    for (k, v) in data.requests
+                    where (route == nil || k.route == route) && (method == nil || k.method == method) {
+                        cell.requests.merge(v)
+                    }
+                }
+                return cell
+            },
+            merge: { $0.merge($1) })
         var points: [[JSON]] = Array(repeating: [], count: series)
-        var t = from
-        while t <= to {
-            try Task.checkCancellation()
-            let data = try await reader.window(service: service, windowMs: window, at: .at(t)).data
-            let values: [Double?]
-            if metric.isJob {
-                var stats = JobStats()
-                for (k, v) in data.jobs where (queue == nil || k.queue == queue) && (job == nil || k.job == job) {
-                    stats.merge(v)
+        for (t, cell) in zip(times, cells) {
+            let values: [Double?] =
+                switch metric {
+                case .jobDuration: qs.map { q in cell.jobs.duration.quantile(q.q).map { $0 / 1000 } }
+                case .jobWait: qs.map { q in cell.jobs.queueWait.quantile(q.q).map { $0 / 1000 } }
+                case .jobFailureRatio: [cell.jobs.failureRatio]
+                case .logLines: LogLevel.allCases.map { Double(cell.logs.count($0)) }
+                case .latency: qs.map { q in cell.requests.latency.quantile(q.q).map { $0 / 1000 } }
+                case .errorRatio: [cell.requests.errorRatio]
+                case .requestRate: [Double(cell.requests.count) / (Double(window) / 1000)]
                 }
-                values =
-                    switch metric {
-                    case .jobDuration: qs.map { q in stats.duration.quantile(q.q).map { $0 / 1000 } }
-                    case .jobWait: qs.map { q in stats.queueWait.quantile(q.q).map { $0 / 1000 } }
-                    default: [stats.failureRatio]
-                    }
-            } else if metric == .logLines {
-                let logs = data.logs[service] ?? LogStats()
-                values = LogLevel.allCases.map { Double(logs.count($0)) }
-            } else {
-                var stats = RequestStats()
-                for (k, v) in data.requests where (route == nil || k.route == route) && (method == nil || k.method == method) {
-                    stats.merge(v)
-                }
-                values =
-                    switch metric {
-                    case .latency: qs.map { q in stats.latency.quantile(q.q).map { $0 / 1000 } }
-                    case .errorRatio: [stats.errorRatio]
-                    default: [Double(stats.count) / (Double(window) / 1000)]
-                    }
-            }
             for (i, v) in values.enumerated() {
                 points[i].append(.array([.number(Double(t) / 1000), v.map(JSON.number) ?? .null]))
             }
-            t += step
         }
         return points
     }
 
-    /// `from`, `to` (default: the last hour up to now) and `step` (default: about 120 points, on the 10 s grid),
-    /// all in unix milliseconds.
     private func range(_ p: RequestParameters) throws(APIError) -> (Int64, Int64, Int64) {
         let to = try p.time("to") ?? clock.nowMs()
         let from = try p.time("from") ?? max(0, to - 3_600_000)

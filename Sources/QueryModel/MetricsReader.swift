@@ -161,6 +161,58 @@ public struct MetricsReader: Sendable {
         return Result(data: data, timeMs: atNow ? t : k * durW)
     }
 
+    /// ``window(service:windowMs:at:)`` of `service` at each of `times` (given times, not now), each point's data
+    /// reduced by `project` and summed with `merge` — a chart. A point whose window lies in the hot buckets is summed
+    /// from buckets read once for every point (one pipeline per run of adjacent buckets), not once per point whose
+    /// window holds them: a chart of an hour at 30 s steps with a 5-minute window reads each bucket once instead of
+    /// ten times, and reduces each once. Other points are read as ``window(service:windowMs:at:)`` reads them.
+    ///
+    /// `project` must distribute over sums, `merge(project(a), project(b)) == project(a + b)`, as adding up the
+    /// series a chart shows does.
+    public func windowSeries<P>(
+        service: String, windowMs: Int64, at times: [Int64], empty: P, project: (WindowData) -> P,
+        merge: (inout P, P) -> Void
+    ) async throws -> [P] {
+        let hotW = TimeBucket.hotWidthMs
+        let oldestHot = clock.nowMs() - configuration.hotRetentionMs
+        // The hot buckets of each point that the hot store answers (as in `window`), else nil.
+        let ranges: [ClosedRange<Int64>?] = times.map { t in
+            guard windowMs > 0, windowMs <= configuration.maxHotWindowMs, windowMs % hotW == 0,
+                Self.timeRangeMs.contains(t)
+            else { return nil }
+            let k = floorDiv(t, hotW)
+            let first = k - windowMs / hotW + 1
+            return (first - 1) * hotW >= oldestHot ? first...k : nil
+        }
+        // Every bucket some point needs, as runs of adjacent buckets, each read in one go.
+        var runs: [ClosedRange<Int64>] = []
+        for r in ranges.compactMap({ $0 }).sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = runs.last, r.lowerBound <= last.upperBound + 1 {
+                runs[runs.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound)
+            } else {
+                runs.append(r)
+            }
+        }
+        var projected: [Int64: P] = [:]
+        for run in runs {
+            try Task.checkCancellation()
+            for (b, data) in try await hot.readEach(service: service, buckets: run) { projected[b] = project(data) }
+        }
+        var out: [P] = []
+        out.reserveCapacity(times.count)
+        for (t, range) in zip(times, ranges) {
+            try Task.checkCancellation()
+            guard let range else {
+                out.append(project(try await window(service: service, windowMs: windowMs, at: .at(t)).data))
+                continue
+            }
+            var sum = empty
+            for b in range { if let p = projected[b] { merge(&sum, p) } }
+            out.append(sum)
+        }
+        return out
+    }
+
     private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q

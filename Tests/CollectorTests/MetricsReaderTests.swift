@@ -117,4 +117,52 @@ import Testing
             _ = try await read(hot, durable, service: nil, windowMs: 7_200_000 + 10_000, timeMs: nil, nowMs: 1_000_000)
         }
     }
+
+    /// A chart's points read together (``MetricsReader/windowSeries(service:windowMs:at:empty:project:merge:)``) are each
+    /// point's own window read: hot points summed from buckets read once, older ones from the rollups, times off the
+    /// grid and ahead of now, two services and one with no data; a window that is not whole minutes fails past the
+    /// hot buckets as a read of such a point fails.
+    @Test(arguments: [10_000, 90_000, 300_000, 3_600_000, 7_200_000] as [Int64])
+    func windowSeriesEqualsOneReadPerPoint(windowMs: Int64) async throws {
+        let now: Int64 = 1_795_000_023_456
+        var rng = SplitMix64(seed: UInt64(windowMs))
+        var events: [Event] = []
+        for i in 0..<3_000 {
+            var e = request(now - Int64.random(in: -20_000..<14_400_000, using: &rng), duration: Double.random(in: 0...900, using: &rng))
+            e.service = i % 3 == 0 ? "web" : "api"
+            e.route = ["/a", "/b", "/c/:id"][i % 3]
+            e.status = [200, 404, 503][Int.random(in: 0..<3, using: &rng)]
+            events.append(e)
+        }
+        let (hot, durable) = try await stores(events)
+        let reader = MetricsReader(hot: hot, durable: durable, clock: WallClock { now })
+        let recent = Array(stride(from: now - 4_200_000, through: now + 60_000, by: 97_531))
+        let all = Array(stride(from: now - 10_800_000, through: now, by: 154_321))
+        for service in ["api", "web", "none"] {
+            for times in [recent, all] {
+                var expected: [WindowData]? = []
+                do {
+                    for t in times { expected!.append(try await reader.window(service: service, windowMs: windowMs, at: .at(t)).data) }
+                } catch is CollectorError {
+                    expected = nil
+                }
+                let batch = { try await reader.windowSeries(
+                    service: service, windowMs: windowMs, at: times, empty: WindowData(), project: { $0 },
+                    merge: { $0.merge($1) }) }
+                guard let expected else {
+                    #expect(windowMs % 60_000 != 0, "only a window off the minute grid fails")
+                    await #expect(throws: CollectorError.self) { _ = try await batch() }
+                    continue
+                }
+                let got = try await batch()
+                #expect(got.count == times.count)
+                for (i, (g, e)) in zip(got, expected).enumerated() {
+                    #expect(g == e, "\(service) window \(windowMs) point \(i) at \(times[i] - now) ms from now")
+                }
+                if service == "api" {
+                    #expect(expected.contains { !$0.requests.isEmpty }, "some point has data")
+                }
+            }
+        }
+    }
 }

@@ -171,4 +171,26 @@ struct RedisChangeFeedTests {
             #expect(await cache.rebuilds == 2, "the first read and the trimmed feed")
         }
     }
+
+    /// `readEach` (one pipeline for a chart's buckets) holds, bucket by bucket, what a read of that one bucket holds:
+    /// all services, services whose names need care in a key, a service with no data.
+    @Test func readEachEqualsOneReadPerBucket() async throws {
+        try await withStore { store, _, _ in
+            var rng = SplitMix64(seed: 25)
+            try await store.commit(
+                BatchAggregate(events: events(&rng, count: 2_000), rules: .init()).hot, position: 1, collector: "c")
+            let k = TimeBucket.index(ofMs: Int64(Date().timeIntervalSince1970 * 1000), widthMs: TimeBucket.hotWidthMs)
+            let range = (k - 360)...(k + 1)
+            for service in [nil, "web}x", "ü svc", "missing"] as [String?] {
+                let each = try await store.readEach(service: service, buckets: range)
+                var expected: [Int64: WindowData] = [:]
+                for b in range {
+                    let d = try await store.read(service: service, buckets: b...b)
+                    if !d.requests.isEmpty || !d.jobs.isEmpty || !d.logs.isEmpty { expected[b] = d }
+                }
+                #expect(each == expected, "service \(service ?? "all")")
+                #expect(service == "missing" || expected.count > 100, "service \(service ?? "all") has buckets")
+            }
+        }
+    }
 }

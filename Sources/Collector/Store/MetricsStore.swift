@@ -13,6 +13,9 @@ public protocol MetricsStore: Sendable {
     func commit(_ delta: Delta, position: UInt64, collector: String) async throws
     /// Sums the series of `service` (all services when nil) over the buckets `buckets`.
     func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData
+    /// The series of `service` (all services when nil) in each bucket of `buckets` on its own, by bucket (buckets
+    /// without any left out): what ``read(service:buckets:)`` of each single bucket returns, read together.
+    func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData]
     /// Every service that has data.
     func services() async throws -> [String]
     /// Throws when the store cannot be reached.
@@ -27,6 +30,16 @@ public protocol MetricsStore: Sendable {
 extension MetricsStore {
     /// Nothing to merge.
     public func compact(buckets: ClosedRange<Int64>) async throws {}
+
+    /// One ``read(service:buckets:)`` per bucket; stores that can read several buckets in one round trip do.
+    public func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {
+        var out: [Int64: WindowData] = [:]
+        for b in buckets {
+            let data = try await read(service: service, buckets: b...b)
+            if !data.requests.isEmpty || !data.jobs.isEmpty || !data.logs.isEmpty { out[b] = data }
+        }
+        return out
+    }
 
     /// Sums every bucket; stores that keep running totals answer faster.
     public func totals() async throws -> WindowData {

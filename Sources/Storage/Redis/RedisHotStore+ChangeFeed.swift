@@ -122,11 +122,14 @@ extension RedisHotStore {
         _ replies: some Sequence<RedisReply>, services: [String], buckets: [Int64]
     ) -> [Int64: WindowData] {
         var contents: [Int64: WindowData] = [:]
+        // One reader per service across its buckets: each series' `String`s and key are made once, not once per
+        // bucket (a chart reads hundreds of buckets of the same series).
+        var readers: [String: HotFieldReader] = [:]
         for (i, reply) in replies.enumerated() {
             guard let items = reply.array, !items.isEmpty else { continue }
-            var reader = HotFieldReader(service: services[i])
-            reader.add(pairs: items)
-            reader.finish(into: &contents[buckets[i], default: WindowData()])
+            let name = services[i]
+            readers[name, default: HotFieldReader(service: name)].add(pairs: items)
+            readers[name]!.flush(into: &contents[buckets[i], default: WindowData()])
         }
         return contents
     }

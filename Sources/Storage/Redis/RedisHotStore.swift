@@ -548,6 +548,28 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         return Self.sum(replies.dropFirst(), services: order)
     }
 
+    /// One pipeline of an `HGETALL` per (service, bucket), the epoch riding along as in ``read(service:buckets:)``.
+    public func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {
+        let names: [String]
+        if let service { names = [service] } else { names = try await services() }
+        guard !names.isEmpty else { return [:] }
+        var cmds = RESPCommands()
+        cmds.append("GET", .string(epochKey))
+        var order: [String] = []
+        var bucketOrder: [Int64] = []
+        for name in names {
+            for b in buckets {
+                cmds.append("HGETALL", .string(bucketKey(name, b)))
+                order.append(name)
+                bucketOrder.append(b)
+            }
+        }
+        let commands = cmds
+        let replies = try await wrap { try await self.client.pipeline(commands) }
+        configuration.signal?.observed(epoch: replies.first?.string)
+        return Self.bucketContents(replies.dropFirst(), services: order, buckets: bucketOrder)
+    }
+
     public func totals() async throws -> WindowData {
         let names = try await services()
         var cmds = RESPCommands()
