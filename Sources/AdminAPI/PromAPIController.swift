@@ -14,12 +14,17 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
     private let source: any SampleSource
     private let clock: WallClock
     private let limits: QueryLimits
+    /// The configured windows, as `window` label values: label names and values are collected one window at a time.
+    private let windows: [String]
 
-    /// Creates the controller over `source` (the query model's families).
-    public init(source: any SampleSource, clock: WallClock = .system, limits: QueryLimits = .init()) {
+    /// Creates the controller over `source` (the query model's families); `windowsMs` are the configured windows.
+    public init(
+        source: any SampleSource, clock: WallClock = .system, limits: QueryLimits = .init(), windowsMs: [Int64] = []
+    ) {
         self.source = source
         self.clock = clock
         self.limits = limits
+        self.windows = windowsMs.map(PromDuration.format)
     }
 
     /// Adds the routes, all with the `read` scope and Prometheus's error shape.
@@ -85,8 +90,7 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
         if required && selectors.isEmpty {
             throw APIError.badRequest("no match[] parameter provided", parameter: "match[]")
         }
-        let now = clock.nowMs()
-        let time: EvaluationTime = try p.time("end").flatMap { $0 < now ? .at($0) : nil } ?? .now(now)
+        let time = try metadataTime(p)
         return try await deadline { [source, limits] in
             let budget = Evaluator(source: source, limits: limits)
             if selectors.isEmpty { return try await budget.select([], at: time) }
@@ -97,13 +101,50 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
     }
 
     private func labels(_ p: RequestParameters) async throws -> Response {
-        let names = Set(try await selected(p, required: false).flatMap { $0.labels.pairs.map(\.name) })
+        var names = Set<String>()
+        try await eachWindowSelected(p) { samples in
+            for s in samples { for pair in s.labels.pairs { names.insert(pair.name) } }
+        }
         return try Self.success(names.sorted())
     }
 
     private func labelValues(_ p: RequestParameters, name: String) async throws -> Response {
-        let values = Set(try await selected(p, required: false).compactMap { $0.labels[name] })
+        var values = Set<String>()
+        try await eachWindowSelected(p) { samples in
+            for s in samples { if let v = s.labels[name] { values.insert(v) } }
+        }
         return try Self.success(values.sorted())
+    }
+
+    /// What `match[]` selects (everything when absent) at `end`, handed to `visit` one configured window at a time and
+    /// then the series without a window: every window at once is ~300 000 series at 10 000 request series, past the
+    /// per-evaluation cap, and Grafana's metric browser asks for `/api/v1/labels` and `__name__`'s values with no
+    /// `match[]` at all. A selector that names its window is selected as it is.
+    private func eachWindowSelected(_ p: RequestParameters, visit: ([Sample]) -> Void) async throws {
+        var selectors = try p.all("match[]").map { try Parser.parseSelector($0) }
+        if selectors.isEmpty { selectors = [[]] }
+        let time = try metadataTime(p)
+        for selector in selectors {
+            let pinned = windows.isEmpty || selector.contains { $0.name == "window" && $0.op == .equal }
+            for window in pinned ? [nil] : windows + [""] {
+                let matchers = try window.map { selector + [try LabelMatcher(name: "window", op: .equal, value: $0)] } ?? selector
+                visit(try await deadline { [source, limits] in
+                    try await Evaluator(source: source, limits: limits).select(matchers, at: time)
+                })
+            }
+        }
+    }
+
+    /// When the metadata endpoints look: at `end` (now when absent or later than now). `start` is checked, as
+    /// Prometheus checks it, though the series are those at `end`.
+    private func metadataTime(_ p: RequestParameters) throws(APIError) -> EvaluationTime {
+        let start = try p.time("start")
+        let end = try p.time("end")
+        if let start, let end, end < start {
+            throw APIError.badRequest("end timestamp must not be before start time", parameter: "end")
+        }
+        let now = clock.nowMs()
+        return end.flatMap { $0 < now ? .at($0) : nil } ?? .now(now)
     }
 
     private func series(_ p: RequestParameters) async throws -> Response {

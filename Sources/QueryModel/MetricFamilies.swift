@@ -143,10 +143,15 @@ public struct MetricFamilies: SampleSource {
     ) {
         func equal(_ name: String) -> String? { matchers.first { $0.name == name && $0.op == .equal }?.value }
         var selection = Selection(name: equal(Labels.metricName), service: equal("service"), funnel: equal("funnel"))
-        // A window that is no duration selects nothing: no series without a window label could match it either.
+        // `window=""` is the series without a window (an absent label is the empty value): the counters, the
+        // self-metrics; no window is read. Any other window that is no duration selects nothing.
         if let w = equal("window") {
-            guard let ms = PromDuration.milliseconds(w), ms > 0 else { return ([], true) }
-            selection.windowsMs = [ms]
+            if w.isEmpty {
+                selection.windowsMs = []
+            } else {
+                guard let ms = PromDuration.milliseconds(w), ms > 0 else { return ([], true) }
+                selection.windowsMs = [ms]
+            }
         }
         selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
         // One windowed family of all services now (every shape of the dashboards and rules): from the windows'

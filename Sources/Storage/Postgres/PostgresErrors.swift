@@ -34,7 +34,13 @@ let postgresReadTimeout: Duration = .seconds(8)
 func withPostgresRead<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await Deadline.run(
         postgresReadTimeout,
-        expired: { StorageError(.postgres, "PostgreSQL did not answer within \(postgresReadTimeout)") }
+        expired: {
+            StorageError(
+                .postgres,
+                "PostgreSQL did not answer within \(postgresReadTimeout): it is down or busy, or this read is too large "
+                    + "for it (a window that is not one of the configured `windows` is summed from every minute of it "
+                    + "in PostgreSQL; at many series ask for a configured window or one service)")
+        }
     ) { try await withPostgresErrors(body) }
 }
 
