@@ -14,17 +14,12 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
     private let source: any SampleSource
     private let clock: WallClock
     private let limits: QueryLimits
-    /// The configured windows, as `window` label values: label names and values are collected one window at a time.
-    private let windows: [String]
 
-    /// Creates the controller over `source` (the query model's families); `windowsMs` are the configured windows.
-    public init(
-        source: any SampleSource, clock: WallClock = .system, limits: QueryLimits = .init(), windowsMs: [Int64] = []
-    ) {
+    /// Creates the controller over `source` (the query model's families).
+    public init(source: any SampleSource, clock: WallClock = .system, limits: QueryLimits = .init()) {
         self.source = source
         self.clock = clock
         self.limits = limits
-        self.windows = windowsMs.map(PromDuration.format)
     }
 
     /// Adds the routes, all with the `read` scope and Prometheus's error shape.
@@ -101,37 +96,33 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
     }
 
     private func labels(_ p: RequestParameters) async throws -> Response {
-        var names = Set<String>()
-        try await eachWindowSelected(p) { samples in
-            for s in samples { for pair in s.labels.pairs { names.insert(pair.name) } }
-        }
-        return try Self.success(names.sorted())
+        try Self.success(try await collected(p) { $0.labels.pairs.map(\.name) }.sorted())
     }
 
     private func labelValues(_ p: RequestParameters, name: String) async throws -> Response {
-        var values = Set<String>()
-        try await eachWindowSelected(p) { samples in
-            for s in samples { if let v = s.labels[name] { values.insert(v) } }
-        }
-        return try Self.success(values.sorted())
+        try Self.success(try await collected(p) { $0.labels[name].map { [$0] } ?? [] }.sorted())
     }
 
-    /// What `match[]` selects (everything when absent) at `end`, handed to `visit` one configured window at a time and
-    /// then the series without a window: every window at once is ~300 000 series at 10 000 request series, past the
-    /// per-evaluation cap, and Grafana's metric browser asks for `/api/v1/labels` and `__name__`'s values with no
-    /// `match[]` at all. A selector that names its window is selected as it is.
-    private func eachWindowSelected(_ p: RequestParameters, visit: ([Sample]) -> Void) async throws {
+    /// The `strings` of every sample `match[]` selects (everything when absent) at `end`, selected in parts (one
+    /// family's window at a time, ``SampleSource/coveringSelectors(_:)``) under one deadline: every family of every
+    /// window is ~300 000 series at 10 000 request series, past the per-evaluation cap, and Grafana's metric browser
+    /// asks for `/api/v1/labels` and `__name__`'s values with no `match[]` at all.
+    private func collected(_ p: RequestParameters, _ strings: @escaping @Sendable (Sample) -> [String]) async throws
+        -> Set<String>
+    {
         var selectors = try p.all("match[]").map { try Parser.parseSelector($0) }
         if selectors.isEmpty { selectors = [[]] }
         let time = try metadataTime(p)
-        for selector in selectors {
-            let pinned = windows.isEmpty || selector.contains { $0.name == "window" && $0.op == .equal }
-            for window in pinned ? [nil] : windows + [""] {
-                let matchers = try window.map { selector + [try LabelMatcher(name: "window", op: .equal, value: $0)] } ?? selector
-                visit(try await deadline { [source, limits] in
-                    try await Evaluator(source: source, limits: limits).select(matchers, at: time)
-                })
+        return try await deadline { [source, limits, selectors] in
+            var out = Set<String>()
+            for selector in selectors {
+                for part in source.coveringSelectors(selector) {
+                    for s in try await Evaluator(source: source, limits: limits).select(part, at: time) {
+                        out.formUnion(strings(s))
+                    }
+                }
             }
+            return out
         }
     }
 

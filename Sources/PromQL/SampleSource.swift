@@ -12,9 +12,17 @@ public protocol SampleSource: Sendable {
     func selectOrdered(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> (
         samples: [Sample], sorted: Bool
     )
+
+    /// Narrower selectors whose selections together are exactly what `matchers` selects, each smaller: the metadata
+    /// endpoints (label names and values) collect through them, so a cap on one selection's series bounds a part
+    /// rather than everything at once.
+    func coveringSelectors(_ matchers: [LabelMatcher]) -> [[LabelMatcher]]
 }
 
 extension SampleSource {
+    /// `matchers` itself.
+    public func coveringSelectors(_ matchers: [LabelMatcher]) -> [[LabelMatcher]] { [matchers] }
+
     /// ``select(_:at:)``, in an order not known.
     public func selectOrdered(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> (
         samples: [Sample], sorted: Bool

@@ -171,8 +171,7 @@ struct OpsightService: Service {
         OpsController(reader: reader, clock: clock, limits: limits).register(on: routes)
         MetricsController(families: families, isPublic: config.publicMetrics).register(on: routes)
         FunnelsController(reader: funnels, clock: clock).register(on: routes)
-        PromAPIController(source: families, clock: clock, limits: limits, windowsMs: config.windowsMs)
-            .register(on: routes)
+        PromAPIController(source: families, clock: clock, limits: limits).register(on: routes)
         let alerting = try AlertingWiring(
             config: config, configPath: configPath, holder: runtime.collectorID,
             store: PostgresAlertStore(client: stores.postgres, schema: config.databaseSchema, logger: logger),

@@ -55,8 +55,7 @@ struct TestAPI {
         OpsController(reader: reader, limits: limits).register(on: routes)
         MetricsController(families: families, isPublic: false).register(on: routes)
         FunnelsController(reader: funnels).register(on: routes)
-        PromAPIController(source: families, limits: limits, windowsMs: families.configuration.windowsMs)
-            .register(on: routes)
+        PromAPIController(source: families, limits: limits).register(on: routes)
         AlertingController(engine: engine, store: alertStore, reload: { "reloaded" }).register(on: routes)
         EventsController(store: InMemoryRawEventStore(), buffer: RawEventBuffer()).register(on: routes)
         StatusController(

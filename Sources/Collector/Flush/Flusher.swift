@@ -284,7 +284,14 @@ public struct Flusher: Service {
             }
             return Aggregator.Taken(delta: delta, position: outcome.lastEnd)
         } catch {
-            logger.error("reading back the write-ahead log failed; will retry", metadata: ["error": "\(error)"])
+            // A file error said as the system says it, with the segment, rather than Foundation's dump.
+            var metadata: Logger.Metadata = ["error": "\(error)"]
+            let ns = error as NSError
+            if error is POSIXError || ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
+                metadata["error"] = "\(fileErrorReason(error))"
+                if let path = ns.userInfo[NSFilePathErrorKey] as? String { metadata["file"] = "\(path)" }
+            }
+            logger.error("reading back the write-ahead log failed; will retry", metadata: metadata)
             return nil
         }
     }
