@@ -287,9 +287,10 @@ public struct MetricFamilies: SampleSource {
     }
 
     /// The running totals including every commit made before the call: the hot cache's when it keeps them (with
-    /// their version), else read from the store (no version).
+    /// their version), else read from the store (no version). A failed poll of the cache leaves the answer to the
+    /// store's read, which reports the store's error, as for the windows.
     func currentTotals() async throws -> (data: WindowData, version: UInt64?) {
-        if let kept = try await reader.cachedTotals() { return (kept.data, kept.version) }
+        if let kept = try? await reader.cachedTotals() { return (kept.data, kept.version) }
         return (try await totals.totals(), nil)
     }
 

@@ -36,6 +36,10 @@ public actor WindowCache: Service, SingleFlightPolling {
         /// (``ChangeFeed/sumsAndTotals(over:)``): every `/metrics` scrape and counter query otherwise reads and parses
         /// them from Redis (~27 000 fields at 10 000 series, ~35 ms).
         public var keepsTotals = false
+        /// How long the totals are followed after the last ``totals()``. Following them adds every cell of every
+        /// change to them (at 400 000 events/s, a few per cent of the collector), so they are followed only while
+        /// someone reads them, and read again (in the next poll) when someone does after a pause.
+        public var totalsIdle: Duration = .seconds(60)
         /// Most buckets the windows move on in one poll; after a longer pause the cache is rebuilt instead. The
         /// buckets leaving must still be in the store: hot buckets are kept 75 minutes, so 30 of them (5 minutes)
         /// leaving an hour are.
@@ -83,8 +87,12 @@ public actor WindowCache: Service, SingleFlightPolling {
     private var sums: WindowSums?
     /// The running totals as of ``cursor`` (``Configuration/keepsTotals``; nil when not kept or the feed cannot).
     private var totalsKept: WindowData?
+    /// The feed sequence the totals were read at: changes up to it are in them already.
+    private var totalsSequence: UInt64 = 0
     /// Changes of ``totalsKept``: the same version is the same totals.
     private var totalsVersion: UInt64 = 0
+    /// When ``totals()`` was last called (the clock's milliseconds).
+    private var totalsReadAtMs: Int64?
     private var cursor: FeedCursor?
     /// The time of the last successful poll: what the sums are the windows at.
     private var timeMs: Int64 = 0
@@ -148,6 +156,7 @@ public actor WindowCache: Service, SingleFlightPolling {
     /// commit made before the call, with a version that changes when they do; nil when they are not kept.
     public func totals() async throws -> (data: WindowData, version: UInt64)? {
         guard configuration.keepsTotals else { return nil }
+        totalsReadAtMs = now()
         try await refresh()
         return totalsKept.map { ($0, totalsVersion) }
     }
@@ -174,6 +183,9 @@ public actor WindowCache: Service, SingleFlightPolling {
 
     func pollOnce() async throws {
         let t = now()
+        let idleMs = configuration.totalsIdle.components.seconds * 1000
+        let followsTotals = configuration.keepsTotals && totalsReadAtMs.map { t - $0 <= idleMs } ?? false
+        if !followsTotals { totalsKept = nil }
         let bucket = TimeBucket.index(ofMs: t, widthMs: configuration.bucketWidthMs) - configuration.lagBuckets
         // After a long pause the buckets leaving may have expired from the store: rebuild instead.
         if let current = sums, let cursor, bucket >= current.newest, bucket - current.newest <= configuration.maxStep {
@@ -184,15 +196,21 @@ public actor WindowCache: Service, SingleFlightPolling {
             if !p.gap {
                 // No suspension from here on: the sums change in place, without copying them.
                 for change in p.changes { sums!.apply(change) }
-                // Every change counts towards the totals, whatever its bucket (a late event an hour old too).
-                if totalsKept != nil, !p.changes.isEmpty {
-                    for change in p.changes { for cell in change.values { totalsKept!.addCounts(of: cell) } }
-                    totalsVersion += 1
+                // Every change after the totals' read counts towards them, whatever its bucket (a late event an hour
+                // old too). The i-th change of a poll after `cursor` is the feed's change `cursor.sequence + 1 + i`.
+                if totalsKept != nil {
+                    var added = false
+                    for (i, change) in p.changes.enumerated() where cursor.sequence + 1 + UInt64(i) > totalsSequence {
+                        for cell in change.values { totalsKept!.addCounts(of: cell) }
+                        added = true
+                    }
+                    if added { totalsVersion += 1 }
                 }
                 if !moving || sums!.advance(to: bucket, contents: p.buckets) {
                     self.cursor = p.cursor
                     timeMs = t
                     if moving || !p.changes.isEmpty { version += 1 }
+                    if followsTotals && totalsKept == nil { await readTotals() }
                     return
                 }
                 logger.error("window cache out of step with the store; rebuilding it")
@@ -203,7 +221,7 @@ public actor WindowCache: Service, SingleFlightPolling {
         let keys = Array(shapes.keys)
         let ranges = keys.map { shapes[$0]!.range(bucket) }
         let start: (cursor: FeedCursor, sums: [WindowData], totals: WindowData?)
-        if configuration.keepsTotals {
+        if followsTotals {
             start = try await feed.sumsAndTotals(over: ranges)
         } else {
             let s = try await feed.sums(over: ranges)
@@ -212,10 +230,28 @@ public actor WindowCache: Service, SingleFlightPolling {
         sums = WindowSums(
             shapes: shapes, newest: bucket, sums: Dictionary(uniqueKeysWithValues: zip(keys, start.sums)))
         totalsKept = start.totals
+        totalsSequence = start.cursor.sequence
         totalsVersion += 1
         cursor = start.cursor
         timeMs = t
         version += 1
         rebuilds += 1
+    }
+
+    /// Reads the totals and the feed position they are at, after a pause in reading them; kept when they are at or
+    /// after the cache's cursor in the same epoch (changes between the two are then skipped by their sequence). A
+    /// failed read leaves them unkept: readers read the store.
+    private func readTotals() async {
+        guard let cursor else { return }
+        do {
+            let read = try await feed.sumsAndTotals(over: [])
+            guard let totals = read.totals, read.cursor.epoch == cursor.epoch, read.cursor.sequence >= cursor.sequence
+            else { return }
+            totalsKept = totals
+            totalsSequence = read.cursor.sequence
+            totalsVersion += 1
+        } catch {
+            logger.warning("reading the running totals failed; they are read per request", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import OpsightMetrics
 import QueryModel
 import Storage
+import Synchronization
 import Testing
 
 private let env = ProcessInfo.processInfo.environment
@@ -191,6 +192,81 @@ struct RedisChangeFeedTests {
                 #expect(each == expected, "service \(service ?? "all")")
                 #expect(service == "missing" || expected.count > 100, "service \(service ?? "all") has buckets")
             }
+        }
+    }
+
+    /// A feed that commits a batch just before the totals are read (when told to): a commit landing between a poll and
+    /// the read of the totals, whose change the next poll returns although the totals hold it already.
+    final class CommitBeforeTotals: ChangeFeed, @unchecked Sendable {
+        let store: RedisHotStore
+        let lock = NSLock()
+        var pending: Delta?
+        var position: UInt64 = 1_000
+        init(_ store: RedisHotStore) { self.store = store }
+
+        func poll(after cursor: FeedCursor?, buckets: [Int64]) async throws -> FeedPoll {
+            try await store.poll(after: cursor, buckets: buckets)
+        }
+        func sums(over ranges: [ClosedRange<Int64>]) async throws -> (cursor: FeedCursor, sums: [WindowData]) {
+            try await store.sums(over: ranges)
+        }
+        func sumsAndTotals(over ranges: [ClosedRange<Int64>]) async throws -> (
+            cursor: FeedCursor, sums: [WindowData], totals: WindowData?
+        ) {
+            let batch: (Delta, UInt64)? = lock.withLock {
+                defer { pending = nil }
+                position += 1
+                return pending.map { ($0, position) }
+            }
+            if let (delta, position) = batch { try await store.commit(delta, position: position, collector: "late") }
+            return try await store.sumsAndTotals(over: ranges)
+        }
+    }
+
+    /// The totals are followed only while read: after a pause they are let go, commits go by unfollowed, and the next
+    /// read takes them again, exactly, also when a commit lands between the poll and that read (its change is then
+    /// skipped by its sequence, not counted twice).
+    @Test func theTotalsAreLetGoWhenNotReadAndTakenAgainExactly() async throws {
+        try await withStore { store, _, _ in
+            var rng = SplitMix64(seed: 26)
+            try await store.commit(
+                BatchAggregate(events: events(&rng, count: 500), rules: .init()).hot, position: 1, collector: "c")
+            let feed = CommitBeforeTotals(store)
+            let offset = Mutex<Int64>(0)
+            var configuration = WindowCache.Configuration(windowsMs: [60_000, 3_600_000])
+            configuration.keepsTotals = true
+            configuration.totalsIdle = .seconds(60)
+            let cache = WindowCache(
+                configuration: configuration, feed: feed, logger: Logger(label: "test"),
+                now: { Int64(Date().timeIntervalSince1970 * 1000) + offset.withLock { $0 } })
+            let first = try #require(try await cache.totals())
+            #expect(first.data == (try await store.totals()))
+            var position: UInt64 = 2
+            func commit(_ n: Int) async throws {
+                try await store.commit(
+                    BatchAggregate(events: events(&rng, count: n, spanMs: 60_000), rules: .init()).hot,
+                    position: position, collector: "c")
+                position += 1
+            }
+            try await commit(200)
+            #expect(try #require(try await cache.totals()).data == (try await store.totals()))
+            // A pause longer than totalsIdle: the next poll lets them go; commits pass unfollowed.
+            offset.withLock { $0 += 70_000 }
+            try await cache.refresh()
+            try await commit(200)
+            try await cache.refresh()
+            try await commit(200)
+            // Read again, with a commit landing between the poll and the read of the totals.
+            feed.lock.withLock {
+                feed.pending = BatchAggregate(events: self.events(&rng, count: 300, spanMs: 60_000), rules: .init()).hot
+            }
+            let again = try #require(try await cache.totals())
+            #expect(again.data == (try await store.totals()), "taken again after the pause")
+            #expect(feed.lock.withLock { feed.pending == nil }, "the commit between the poll and the read happened")
+            try await commit(100)
+            let after = try #require(try await cache.totals())
+            #expect(after.data == (try await store.totals()), "the change already in the totals is not counted twice")
+            #expect(await cache.rebuilds == 1, "taken again without rebuilding the windows")
         }
     }
 }
