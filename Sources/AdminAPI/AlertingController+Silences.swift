@@ -51,13 +51,8 @@ extension AlertingController {
     }
 
     func createSilence(_ request: Request) async throws -> Response {
-        var body: ByteBuffer
-        do { body = try await request.body.collect(upTo: Self.maxSilenceBytes) } catch {
-            throw APIError(
-                .contentTooLarge, code: "too_large",
-                message: "the silence is larger than \(Self.maxSilenceBytes >> 20) MiB; shorten its comment or matchers",
-                details: ["parameter": "body"])
-        }
+        var body = try await RequestParameters.body(
+            of: request, upTo: Self.maxSilenceBytes, what: "the silence", shorten: "its comment or matchers")
         let posted: PostableSilence
         do { posted = try JSONDecoder().decode(PostableSilence.self, from: Data(buffer: body)) } catch {
             throw APIError.badRequest(

@@ -26,16 +26,22 @@ public struct RequestParameters: Sendable {
     public init(_ request: Request) async throws {
         var values = Self.formDecode(request.uri.query ?? "")
         if request.method == .post {
-            var body: ByteBuffer
-            do { body = try await request.body.collect(upTo: Self.maxBodyBytes) } catch {
-                throw APIError(
-                    .contentTooLarge, code: "too_large",
-                    message: "the form body is larger than \(Self.maxBodyBytes >> 20) MiB; shorten the query",
-                    details: ["parameter": "body"])
-            }
+            var body = try await Self.body(of: request, upTo: Self.maxBodyBytes, what: "the form body", shorten: "the query")
             values += Self.formDecode(body.readString(length: body.readableBytes) ?? "")
         }
         self.values = values
+    }
+
+    /// The body of `request`, refused with a 413 `too_large` that says the cap and what to `shorten` when it holds
+    /// more than `maxBytes`.
+    public static func body(of request: Request, upTo maxBytes: Int, what: String, shorten: String) async throws
+        -> ByteBuffer
+    {
+        do { return try await request.body.collect(upTo: maxBytes) } catch {
+            throw APIError(
+                .contentTooLarge, code: "too_large",
+                message: "\(what) is larger than \(maxBytes >> 20) MiB; shorten \(shorten)", details: ["parameter": "body"])
+        }
     }
 
     /// Parameters from a query string such as `a=1&b=2`.

@@ -45,16 +45,7 @@ struct MetricsExpositionTests {
             } while ContinuousClock.now < deadline
 
             // promtool: exit 0 and nothing printed.
-            let path = server.directory.appendingPathComponent("metrics.txt").path
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-            let promtool = Process()
-            promtool.executableURL = URL(fileURLWithPath: "/bin/sh")
-            promtool.arguments = ["-c", "promtool check metrics < '\(path)' > '\(path).out' 2>&1"]
-            try promtool.run()
-            promtool.waitUntilExit()
-            let lint = (try? String(contentsOfFile: path + ".out", encoding: .utf8)) ?? "?"
-            card.equal(promtool.terminationStatus, 0, "promtool check metrics exit status; output: \(lint.prefix(2000))")
-            card.equal(lint, "", "promtool check metrics output")
+            try Self.promtoolCheck(text, in: server.directory, card, "the full scrape")
 
             for (service, n) in perService {
                 let rate = Self.value(text, "opsight_service_request_rate", ["service": service, "window": "1h"])
@@ -89,21 +80,27 @@ struct MetricsExpositionTests {
             card.equal(
                 Self.samples(subsetText, "opsight_requests_total").count, Self.samples(text, "opsight_requests_total").count,
                 "the subset has every counter")
-            try Data(subsetText.utf8).write(to: URL(fileURLWithPath: path))
-            let promtool2 = Process()
-            promtool2.executableURL = URL(fileURLWithPath: "/bin/sh")
-            promtool2.arguments = ["-c", "promtool check metrics < '\(path)' > '\(path).out' 2>&1"]
-            try promtool2.run()
-            promtool2.waitUntilExit()
-            let lint2 = (try? String(contentsOfFile: path + ".out", encoding: .utf8)) ?? "?"
-            card.equal(promtool2.terminationStatus, 0, "promtool on the subset: exit status; output: \(lint2.prefix(2000))")
-            card.equal(lint2, "", "promtool check metrics output on the subset")
+            try Self.promtoolCheck(subsetText, in: server.directory, card, "the subset")
             let unknown = try await server.client.request(.get, "/metrics?window=2h", token: server.readToken)
             card.equal(unknown.status, 400, "/metrics?window=2h (not configured)")
 
             let noToken = try await server.client.request(.get, "/metrics", token: nil)
             card.equal(noToken.status, 401, "/metrics without a token when public_metrics is false")
         }
+    }
+
+    /// `promtool check metrics` on `text`: exit 0 and nothing printed.
+    static func promtoolCheck(_ text: String, in directory: URL, _ card: Scorecard, _ what: String) throws {
+        let path = directory.appendingPathComponent("metrics.txt").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let promtool = Process()
+        promtool.executableURL = URL(fileURLWithPath: "/bin/sh")
+        promtool.arguments = ["-c", "promtool check metrics < '\(path)' > '\(path).out' 2>&1"]
+        try promtool.run()
+        promtool.waitUntilExit()
+        let lint = (try? String(contentsOfFile: path + ".out", encoding: .utf8)) ?? "?"
+        card.equal(promtool.terminationStatus, 0, "promtool check metrics on \(what): exit status; output: \(lint.prefix(2000))")
+        card.equal(lint, "", "promtool check metrics output on \(what)")
     }
 
     struct Sample {

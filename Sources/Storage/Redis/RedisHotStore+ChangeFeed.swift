@@ -50,15 +50,7 @@ extension RedisHotStore {
                 cmds.append("XREVRANGE", .string(changesKey), .string("+"), .string("-"), .string("COUNT"), .int(1))
             }
             cmds.append("SMEMBERS", .string(servicesKey))
-            var order: [String] = []
-            var bucketOrder: [Int64] = []
-            for name in names {
-                for b in buckets {
-                    cmds.append("HGETALL", .string(bucketKey(name, b)))
-                    order.append(name)
-                    bucketOrder.append(b)
-                }
-            }
+            let (order, bucketOrder) = appendBucketReads(names, buckets, to: &cmds)
             if totals { for name in names { cmds.append("HGETALL", .string("\(tag(name)):totals")) } }
             let expected = 4 + order.count + (totals ? names.count : 0)
             let commands = cmds

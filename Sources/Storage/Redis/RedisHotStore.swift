@@ -555,6 +555,17 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         guard !names.isEmpty else { return [:] }
         var cmds = RESPCommands()
         cmds.append("GET", .string(epochKey))
+        let (order, bucketOrder) = appendBucketReads(names, buckets, to: &cmds)
+        let commands = cmds
+        let replies = try await wrap { try await self.client.pipeline(commands) }
+        configuration.signal?.observed(epoch: replies.first?.string)
+        return Self.bucketContents(replies.dropFirst(), services: order, buckets: bucketOrder)
+    }
+
+    /// Appends an `HGETALL` of each bucket of each service to `cmds`; returns whose each reply is, in order.
+    func appendBucketReads(_ names: [String], _ buckets: some Sequence<Int64>, to cmds: inout RESPCommands) -> (
+        services: [String], buckets: [Int64]
+    ) {
         var order: [String] = []
         var bucketOrder: [Int64] = []
         for name in names {
@@ -564,10 +575,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
                 bucketOrder.append(b)
             }
         }
-        let commands = cmds
-        let replies = try await wrap { try await self.client.pipeline(commands) }
-        configuration.signal?.observed(epoch: replies.first?.string)
-        return Self.bucketContents(replies.dropFirst(), services: order, buckets: bucketOrder)
+        return (order, bucketOrder)
     }
 
     public func totals() async throws -> WindowData {
