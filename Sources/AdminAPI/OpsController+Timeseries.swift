@@ -64,7 +64,6 @@ extension OpsController {
         return try JSONResponse.ok(.object(body))
     }
 
-    /// The points of every series of one chart.
     /// What one point of a chart adds up: the request series (or job series) the filter keeps, and the service's
     /// log lines. Summing per bucket and then per point gives what summing the point's window would.
     struct ChartCell {
@@ -79,6 +78,7 @@ extension OpsController {
         }
     }
 
+    /// The points of every series of one chart.
     private func chart(
         metric: ChartMetric, service: String, window: Int64, from: Int64, to: Int64, step: Int64,
         filter: (route: String?, method: String?, queue: String?, job: String?), qs: [(key: String, q: Double)],
@@ -129,6 +129,8 @@ extension OpsController {
         return points
     }
 
+    /// `from`, `to` (default: the last hour up to now) and `step` (default: about 120 points, on the 10 s grid),
+    /// all in unix milliseconds.
     private func range(_ p: RequestParameters) throws(APIError) -> (Int64, Int64, Int64) {
         let to = try p.time("to") ?? clock.nowMs()
         let from = try p.time("from") ?? max(0, to - 3_600_000)
