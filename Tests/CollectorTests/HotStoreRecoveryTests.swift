@@ -154,7 +154,7 @@ import Testing
         // this collector's data and position are not.
         let epoch = try #require(try await hot.epochState(collector: "x").epoch)
         hot.loseEverything()
-        #expect(try await hot.lockRebuild(epoch: epoch, holder: "test", ttlMs: 1_000))
+        #expect(try await hot.lockRebuild(epoch: epoch, holder: "test", ttlMs: 60_000))
         #expect(try await hot.finishRebuild(epoch: epoch, positions: [:]))
         let c = try await open(dir, hot, durable, segmentBytes: 2_048)
         #expect(c.runtime.wal.startPosition > 0, "the log was trimmed")

@@ -104,11 +104,11 @@ struct HotEpochStoreTests {
         }
         // No epoch yet: refused.
         #expect(try await store.commit(one, position: 1, collector: "c", expecting: .init(epoch: "e1", position: 0)) != .committed)
-        #expect(try await store.lockRebuild(epoch: "e1", holder: "c", ttlMs: 5_000))
-        #expect(try await store.lockRebuild(epoch: "e2", holder: "d", ttlMs: 5_000) == false, "one rebuild at a time")
+        #expect(try await store.lockRebuild(epoch: "e1", holder: "c", ttlMs: 120_000))
+        #expect(try await store.lockRebuild(epoch: "e2", holder: "d", ttlMs: 120_000) == false, "one rebuild at a time")
         #expect(try await store.epochState(collector: "c").rebuilding == "e1")
-        try await store.loadForRebuild(one, epoch: "e1", ttlMs: 5_000)
-        await #expect(throws: (any Error).self) { try await store.loadForRebuild(one, epoch: "e2", ttlMs: 5_000) }
+        try await store.loadForRebuild(one, epoch: "e1", ttlMs: 120_000)
+        await #expect(throws: (any Error).self) { try await store.loadForRebuild(one, epoch: "e2", ttlMs: 120_000) }
         #expect(try await store.finishRebuild(epoch: "e1", positions: ["c": 10]))
         #expect(try await count() == 1)
         #expect(try await store.commit(one, position: 20, collector: "c", expecting: .init(epoch: "e1", position: 10)) == .committed)
@@ -124,7 +124,7 @@ struct HotEpochStoreTests {
             Issue.record("a store without its epoch took a commit")
         }
         #expect(try await count() == 2)
-        #expect(try await store.lockRebuild(epoch: "e3", holder: "c", ttlMs: 5_000))
+        #expect(try await store.lockRebuild(epoch: "e3", holder: "c", ttlMs: 120_000))
         try await store.clearForRebuild(epoch: "e3")
         #expect(try await count() == 0)
         try await store.releaseRebuild(epoch: "e3")
