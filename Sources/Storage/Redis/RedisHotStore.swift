@@ -529,37 +529,32 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     }
 
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
-        let names: [String]
-        if let service { names = [service] } else { names = try await services() }
-        guard !names.isEmpty else { return WindowData() }
-        var cmds = RESPCommands()
-        // The epoch rides along, so a read notices a store that lost it (``HotEpochSignal``).
-        cmds.append("GET", .string(epochKey))
-        var order: [String] = []
-        for name in names {
-            for b in buckets {
-                cmds.append("HGETALL", .string(bucketKey(name, b)))
-                order.append(name)
-            }
-        }
-        let commands = cmds
-        let replies = try await wrap { try await self.client.pipeline(commands) }
-        configuration.signal?.observed(epoch: replies.first?.string)
-        return Self.sum(replies.dropFirst(), services: order)
+        guard let r = try await bucketReplies(service: service, buckets: buckets) else { return WindowData() }
+        return Self.sum(r.replies, services: r.services)
     }
 
-    /// One pipeline of an `HGETALL` per (service, bucket), the epoch riding along as in ``read(service:buckets:)``.
+    /// One pipeline of an `HGETALL` per (service, bucket), as ``read(service:buckets:)`` reads them, kept apart.
     public func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {
+        guard let r = try await bucketReplies(service: service, buckets: buckets) else { return [:] }
+        return Self.bucketContents(r.replies, services: r.services, buckets: r.buckets)
+    }
+
+    /// The `HGETALL` replies of every bucket of `service` (all services when nil), read in one pipeline, with whose
+    /// each reply is; nil when there is no service. The epoch rides along, so a read notices a store that lost it
+    /// (``HotEpochSignal``).
+    private func bucketReplies(service: String?, buckets: ClosedRange<Int64>) async throws -> (
+        replies: ArraySlice<RedisReply>, services: [String], buckets: [Int64]
+    )? {
         let names: [String]
         if let service { names = [service] } else { names = try await services() }
-        guard !names.isEmpty else { return [:] }
+        guard !names.isEmpty else { return nil }
         var cmds = RESPCommands()
         cmds.append("GET", .string(epochKey))
         let (order, bucketOrder) = appendBucketReads(names, buckets, to: &cmds)
         let commands = cmds
         let replies = try await wrap { try await self.client.pipeline(commands) }
         configuration.signal?.observed(epoch: replies.first?.string)
-        return Self.bucketContents(replies.dropFirst(), services: order, buckets: bucketOrder)
+        return (replies.dropFirst(), order, bucketOrder)
     }
 
     /// Appends an `HGETALL` of each bucket of each service to `cmds`; returns whose each reply is, in order.
