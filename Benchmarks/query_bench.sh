@@ -13,7 +13,8 @@
 #    with Benchmarks/query_latency.py (QBENCH_CLIENTS keep-alive clients, ≥ 1 000 requests and
 #    ≥ QBENCH_MIN_SECONDS per query, at most QBENCH_MAX_SECONDS), the latency of the queries below (every
 #    PromQL-subset shape SPEC §11 names: aggregations with `max by` / `sum by`, vector matching with `on` and
-#    `ignoring`, regex selectors, and a `/metrics` scrape with three funnels over `1d`), QBENCH_ROUNDS times;
+#    `ignoring`, regex selectors, a `/metrics` scrape with three funnels over `1d`, and range queries over the last
+#    hour as a dashboard panel asks them), QBENCH_ROUNDS times;
 # 5. prints the results and writes them (medians over the rounds, every raw line) between the `bench:query`
 #    markers of docs/benchmarks.md.
 #
@@ -169,6 +170,9 @@ live_ingest &
 LIVE_PID=$!
 
 quote() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+# Range queries over the last hour, as a Grafana or console panel asks them (the corpus spans the last 45 minutes).
+RANGE_END=$(date +%s)
+RANGE="start=$((RANGE_END - 3600))&end=$RANGE_END"
 QUERIES=(
     "prom_error_ratio_5m|/api/v1/query?query=$(quote 'opsight_service_error_ratio{window="5m"}')"
     "prom_max_p99_by_service_5m|/api/v1/query?query=$(quote 'max by (service) (opsight_request_latency_seconds{window="5m",quantile="0.99"})')"
@@ -183,6 +187,8 @@ QUERIES=(
     "metrics_scrape_funnels_1d|/metrics|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
     "metrics_scrape_window_1d|/metrics?window=1d|text:opsight_funnel_entered{funnel=\"activation\",window=\"1d\"}"
     "metrics_scrape_window_5m|/metrics?window=5m|text:opsight_service_request_rate{service=\"svc-00\",window=\"5m\"}"
+    "prom_range_max_p99_by_service_5m_1h_step15s|/api/v1/query_range?query=$(quote 'max by (service) (opsight_request_latency_seconds{window="5m",quantile="0.99"})')&$RANGE&step=15"
+    "prom_range_sum_rate_by_service_5m_1h_step60s|/api/v1/query_range?query=$(quote 'sum by (service) (opsight_request_rate{window="5m"})')&$RANGE&step=60"
     "prom_count_request_rate_1d|/api/v1/query?query=$(quote 'count(opsight_request_rate{window="1d"})')|1"
     "prom_funnel_entered_1d|/api/v1/query?query=$(quote 'opsight_funnel_entered{window="1d"}')|3"
     "funnel_api_activation_1d|/api/v1/funnels/activation?window=1d|text:\"entered\""

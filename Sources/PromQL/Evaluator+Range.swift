@@ -10,10 +10,12 @@ extension Evaluator {
             throw PromQLError(.invalid, "end timestamp must not be before start time", at: .start)
         }
         var series: [Labels: [Point]] = [:]
+        // The steps come in ascending order, as `forRange` is promised.
+        let steps = source.forRange(start: start, end: end, step: step)
         var time = start
         while time <= end {
             // Each step is one evaluation with its own series budget.
-            let evaluation = Evaluator(source: source, limits: limits)
+            let evaluation = Evaluator(source: steps, limits: limits)
             for sample in try await evaluation.value(of: expr, at: .at(time)).asVector {
                 series[sample.labels, default: []].append(Point(timestamp: time, value: sample.value))
             }

@@ -17,11 +17,19 @@ public protocol SampleSource: Sendable {
     /// endpoints (label names and values) collect through them, so a cap on one selection's series bounds a part
     /// rather than everything at once.
     func coveringSelectors(_ matchers: [LabelMatcher]) -> [[LabelMatcher]]
+
+    /// A source for the steps of one range query, `start`, `start + step`, … through `end` (unix ms), asked in that
+    /// order: it may read what the steps share once (a sliding window's buckets) instead of once per step. Its
+    /// selections are those of this source at the same times.
+    func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource
 }
 
 extension SampleSource {
     /// `matchers` itself.
     public func coveringSelectors(_ matchers: [LabelMatcher]) -> [[LabelMatcher]] { [matchers] }
+
+    /// This source itself: every step reads on its own.
+    public func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource { self }
 
     /// ``select(_:at:)``, in an order not known.
     public func selectOrdered(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> (

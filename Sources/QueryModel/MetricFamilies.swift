@@ -57,6 +57,8 @@ public struct MetricFamilies: SampleSource {
     let memo: SampleMemo
     /// The windowed families of `/metrics` last rendered per window (see ``ExpositionCache``).
     let renderedWindows: ExpositionCache
+    /// The windows of the range query these families answer the steps of (``forRange(start:end:step:)``).
+    private var range: RangeWindows?
 
     /// Creates the families over `reader` (windows), `totals` (the running counters), `funnels` and the
     /// registered self-metrics.
@@ -159,6 +161,14 @@ public struct MetricFamilies: SampleSource {
         return out
     }
 
+    /// The same families, reading the windows of the range's steps by sliding them over the hot buckets
+    /// (``RangeWindows``): the same series at every step, each bucket read once.
+    public func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource {
+        var families = self
+        families.range = reader.rangeWindows(endMs: end)
+        return families
+    }
+
     public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
         try await selectOrdered(matchers, at: time).samples
     }
@@ -181,7 +191,9 @@ public struct MetricFamilies: SampleSource {
         selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
         // One windowed family of all services now (every shape of the dashboards and rules): from the windows'
         // versions. A self-metric registered under the same name would be written besides, so it is built instead.
-        if configuration.memoizesSamples, time.isNow, selection.service == nil, let name = selection.name,
+        // The steps of a range query build them the same way, in label order, the series order kept from step to step.
+        if configuration.memoizesSamples, time.isNow || range != nil, selection.service == nil,
+            let name = selection.name,
             Self.windowedNames.contains(name), !selfMetrics.names.contains(name)
         {
             return try await windowedSamples(name, selection: selection, matchers: matchers, at: time)
@@ -211,9 +223,7 @@ public struct MetricFamilies: SampleSource {
             if let version = result.version, let hit = memo.entry(key, version: version) {
                 entry = hit
             } else if RequestSamples.names.contains(name),
-                let built = RequestSamples.build(
-                    name: name, windowMs: w, data: result.data, quantiles: quantiles,
-                    previousOrder: memo.lastOrder(key))
+                let built = buildRequestSamples(name, key: key, data: result.data)
             {
                 memo.noteBuild()
                 var constant = [Labels.metricName: name, "window": PromDuration.format(w)]
@@ -245,6 +255,23 @@ public struct MetricFamilies: SampleSource {
         }
         // One window's samples are sorted, and a filter keeps their order; several windows' are not, together.
         return parts.count == 1 ? (parts[0], true) : (parts.flatMap { $0 }, parts.count == 0)
+    }
+
+    /// ``RequestSamples/build(name:windowMs:data:quantiles:previousOrder:labelCache:)`` of `key`'s family, window and
+    /// quantiles: in the last build's order when the series are the same, and for a range query's steps with the
+    /// labels its earlier steps built.
+    private func buildRequestSamples(_ name: String, key: SampleMemo.Key, data: WindowData) -> RequestSamples.Built? {
+        guard let range else {
+            return RequestSamples.build(
+                name: name, windowMs: key.windowMs, data: data, quantiles: key.quantiles,
+                previousOrder: memo.lastOrder(key))
+        }
+        var (order, labels) = range.taken(key)
+        let built = RequestSamples.build(
+            name: name, windowMs: key.windowMs, data: data, quantiles: key.quantiles, previousOrder: order,
+            labelCache: &labels)
+        range.keep(order: built?.order ?? order, labels: labels, for: key)
+        return built
     }
 
     /// Writes the selected families at `time` to `sink`, their series in label order unless `ordered` is false (a
@@ -316,8 +343,13 @@ public struct MetricFamilies: SampleSource {
     )] {
         try await withThrowingTaskGroup(of: (Int64, MetricsReader.Result)?.self) { group in
             for w in Set(windowsMs) {
-                group.addTask {
+                group.addTask { [range] in
                     do {
+                        if !time.isNow, let range,
+                            let slid = try await range.window(service: service, windowMs: w, at: time.milliseconds)
+                        {
+                            return (w, slid)
+                        }
                         return (w, try await reader.window(service: service, windowMs: w, at: time))
                     } catch let error as CollectorError where error.code == .invalid {
                         return nil

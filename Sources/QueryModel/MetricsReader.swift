@@ -98,6 +98,14 @@ public struct MetricsReader: Sendable {
         byService.sum(result, windowMs: windowMs)
     }
 
+    /// The windows of a range query through `endMs`, slid over the hot buckets from step to step (``RangeWindows``).
+    public func rangeWindows(endMs: Int64, configuration: RangeWindows.Configuration = .init()) -> RangeWindows {
+        RangeWindows(
+            hot: hot, maxHotWindowMs: self.configuration.maxHotWindowMs,
+            oldestHotMs: clock.nowMs() - self.configuration.hotRetentionMs, endMs: endMs,
+            configuration: configuration)
+    }
+
     /// The longest window read (31 days); longer ones are refused rather than read.
     public static let maxWindowMs: Int64 = 31 * 86_400_000
     /// Evaluation times accepted, unix milliseconds (1970 to 2100): far enough from `Int64`'s ends that no

@@ -9,8 +9,8 @@ import PromQL
 /// the `Labels`) cost most of a query's time whenever the window changed, which under live ingest is several times a
 /// second: at 10 000 series, ~130 000 comparisons of label sets a sort. Here each sample's labels are laid out already
 /// sorted by name (`__name__`, `method`, `quantile`, `route`, `service`, `window`), so the label order is the order of
-/// (method, quantile text, route, service); the series are sorted by (method, route, service) — or, when the window
-/// holds the same series as the last build, taken in that build's order without comparing anything.
+/// (method, quantile text, route, service); the series are sorted by (method, route, service) — or, after an earlier
+/// build, taken in that build's order with only the series new since then sorted and merged in.
 ///
 /// Only when no label value is empty (an empty value is an absent label, which changes the layout): otherwise
 /// ``build(name:windowMs:data:quantiles:previousOrder:)`` returns nil and the general build runs.
@@ -31,35 +31,62 @@ struct RequestSamples {
     static func build(
         name: String, windowMs: Int64, data: WindowData, quantiles: [Double], previousOrder: [RequestKey]?
     ) -> Built? {
+        var none: LabelCache? = nil
+        return build(
+            name: name, windowMs: windowMs, data: data, quantiles: quantiles, previousOrder: previousOrder,
+            labelCache: &none)
+    }
+
+    /// The labels of each series (per quantile, in the build's quantile order) built for one family, window and
+    /// quantiles: the steps of a range query build the same series' labels again and again.
+    typealias LabelCache = [RequestKey: [Labels?]]
+
+    /// ``build(name:windowMs:data:quantiles:previousOrder:)``, taking each series' labels from `labelCache` when it
+    /// holds them and keeping those it builds there (when it is not nil).
+    static func build(
+        name: String, windowMs: Int64, data: WindowData, quantiles: [Double], previousOrder: [RequestKey]?,
+        labelCache: inout LabelCache?
+    ) -> Built? {
         let requests = data.requests
-        let order: [RequestKey]
-        if let previousOrder, previousOrder.count == requests.count,
-            previousOrder.allSatisfy({ requests[$0] != nil })
-        {
-            // As many series as before and every one of them still here: the same set, so the same order.
-            order = previousOrder
+        func before(_ a: RequestKey, _ b: RequestKey) -> Bool { (a.method, a.route, a.service) < (b.method, b.route, b.service) }
+        var order: [RequestKey]
+        if let previousOrder {
+            // The series still here keep their order; only those that are new are sorted, and merged in. From one
+            // change of a window (or one step of a range) to the next most series stay.
+            order = previousOrder.filter { requests[$0] != nil }
+            if order.count < requests.count {
+                let kept = Set(order)
+                let new = requests.keys.filter { !kept.contains($0) }
+                guard !new.contains(where: { $0.service.isEmpty || $0.route.isEmpty || $0.method.isEmpty })
+                else { return nil }
+                order = Self.merged(order, new.sorted(by: before), by: before)
+            }
         } else {
             guard !requests.keys.contains(where: { $0.service.isEmpty || $0.route.isEmpty || $0.method.isEmpty })
             else { return nil }
-            order = requests.keys.sorted { ($0.method, $0.route, $0.service) < ($1.method, $1.route, $1.service) }
+            order = requests.keys.sorted(by: before)
         }
         let window = PromDuration.format(windowMs)
         let nameLabel = Label(name: Labels.metricName, value: name)
         let windowLabel = Label(name: "window", value: window)
         var samples: [Sample] = []
-        func labels(_ k: RequestKey, quantile: Label?) -> Labels {
+        let slots = name == "opsight_request_latency_seconds" ? quantiles.count : 1
+        func labels(_ k: RequestKey, quantile: Label?, slot: Int) -> Labels {
+            if let kept = labelCache?[k]?[slot] { return kept }
             var pairs = [nameLabel, Label(name: "method", value: k.method)]
             pairs.reserveCapacity(6)
             if let quantile { pairs.append(quantile) }
             pairs.append(Label(name: "route", value: k.route))
             pairs.append(Label(name: "service", value: k.service))
             pairs.append(windowLabel)
-            return Labels(sortedPairs: pairs)
+            let built = Labels(sortedPairs: pairs)
+            if labelCache != nil { labelCache![k, default: Array(repeating: nil, count: slots)][slot] = built }
+            return built
         }
-        func append(_ k: RequestKey, _ value: Double, quantile: Label? = nil) {
+        func append(_ k: RequestKey, _ value: Double, quantile: Label? = nil, slot: Int = 0) {
             // Non-finite values are no sample, as in the exposition (an empty window has no ratio).
             guard value.isFinite else { return }
-            samples.append(Sample(labels: labels(k, quantile: quantile), value: value))
+            samples.append(Sample(labels: labels(k, quantile: quantile, slot: slot), value: value))
         }
         switch name {
         case "opsight_request_rate":
@@ -81,10 +108,10 @@ struct RequestSamples {
             while start < order.count {
                 var end = start + 1
                 while end < order.count, order[end].method == order[start].method { end += 1 }
-                for (q, label) in qs {
+                for (slot, (q, label)) in qs.enumerated() {
                     for k in order[start..<end] {
                         guard let v = requests[k]!.latency.quantile(q) else { continue }
-                        append(k, v / 1000, quantile: label)
+                        append(k, v / 1000, quantile: label, slot: slot)
                     }
                 }
                 start = end
@@ -93,5 +120,24 @@ struct RequestSamples {
             return nil
         }
         return Built(samples: samples, order: order)
+    }
+
+    /// The two sorted lists as one sorted list.
+    static func merged(_ a: [RequestKey], _ b: [RequestKey], by before: (RequestKey, RequestKey) -> Bool) -> [RequestKey] {
+        var out: [RequestKey] = []
+        out.reserveCapacity(a.count + b.count)
+        var (i, j) = (0, 0)
+        while i < a.count && j < b.count {
+            if before(b[j], a[i]) {
+                out.append(b[j])
+                j += 1
+            } else {
+                out.append(a[i])
+                i += 1
+            }
+        }
+        out += a[i...]
+        out += b[j...]
+        return out
     }
 }

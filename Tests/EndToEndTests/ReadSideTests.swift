@@ -165,6 +165,58 @@ struct ReadSideTests {
         redis.stop()
         proxy.stop()
     }
+
+    /// A range query (its windows slid over the hot buckets from step to step) answers at every step what an instant
+    /// query at that step's time answers (each window read on its own), through the real binary and Redis: requests
+    /// over the last twenty minutes, steps off the 10 s grid, windows shorter and longer than the step.
+    @Test func aRangeQueryAnswersWhatInstantQueriesAtItsStepsAnswer() async throws {
+        try await withOpsightServer("range-steps") { server, card in
+            let corpus = PromCorpus(seed: 0x0512_1405, nowMs: E2EEnvironment.nowMs)
+            try await PromtoolQueryTests.ingest(corpus, into: server, card)
+            try await server.waitUntilVisible(corpus)
+            let end = E2EEnvironment.nowMs / 1000 - 2
+            let start = end - 1_500
+            let step: Int64 = 37
+            func get(_ path: String) async throws -> [String: Any] {
+                let r = try await server.client.request(.get, path, token: server.readToken, timeout: .seconds(30))
+                card.equal(r.status, 200, "\(path): \(r.text.prefix(300))")
+                return ((try? JSONSerialization.jsonObject(with: r.body)) as? [String: Any])?["data"] as? [String: Any] ?? [:]
+            }
+            func query(_ expr: String) -> String {
+                expr.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            }
+            let exprs = [
+                #"sum by (service) (opsight_request_rate{window="5m"})"#,
+                #"max by (service, route) (opsight_request_latency_seconds{window="1m",quantile="0.95"})"#,
+                #"opsight_request_error_ratio{window="15m"}"#,
+            ]
+            for expr in exprs {
+                // Points by label set (as JSON text) and time.
+                var range: [String: [Int64: String]] = [:]
+                let matrix = try await get("/api/v1/query_range?query=\(query(expr))&start=\(start)&end=\(end)&step=\(step)")
+                for series in matrix["result"] as? [[String: Any]] ?? [] {
+                    let labels = "\((series["metric"] as? [String: String] ?? [:]).sorted { $0.key < $1.key })"
+                    for point in series["values"] as? [[Any]] ?? [] {
+                        if let t = point[0] as? Double, let v = point[1] as? String { range[labels, default: [:]][Int64(t)] = v }
+                    }
+                }
+                var points = 0
+                for t in stride(from: start, through: end, by: Int(step)) {
+                    let vector = try await get("/api/v1/query?query=\(query(expr))&time=\(t)")
+                    var instant: [String: String] = [:]
+                    for sample in vector["result"] as? [[String: Any]] ?? [] {
+                        let labels = "\((sample["metric"] as? [String: String] ?? [:]).sorted { $0.key < $1.key })"
+                        instant[labels] = (sample["value"] as? [Any])?[1] as? String
+                    }
+                    let inRange = range.compactMapValues { $0[t] }
+                    card.equal(inRange, instant, "\(expr) at \(t - end) s")
+                    points += instant.count
+                }
+                card.check(points > 40, "\(expr): the steps have data (\(points) points)")
+            }
+        }
+    }
+
 }
 
 /// A query at its limits (deadline and series cap) while ingest is loaded: ingest keeps its rate, the hot flush

@@ -1,0 +1,186 @@
+import Collector
+import Synchronization
+
+/// The windows of one range query (`/api/v1/query_range`, a Grafana or console panel) at its steps, slid from step to
+/// step rather than read whole at each.
+///
+/// Read step by step, a 5-minute window over the last hour at 15 s steps is 241 reads of 30 hot buckets each: every
+/// bucket read, parsed and merged ~20 times, and at 10 000 series a panel took ~20 s. Here each window (per service
+/// filter) keeps the buckets it holds, read once in runs of ``Configuration/readAhead`` buckets (one pipeline each),
+/// and moves on as ``WindowSums`` moves the cached windows: the buckets that enter are added and those that leave are
+/// subtracted — exact, since sketch bucket counts are integers and a bucket subtracted is the very contents added.
+///
+/// Only what ``MetricsReader/window(service:windowMs:at:)`` answers from the hot buckets at a given time is slid
+/// (windows up to ``MetricsReader/Configuration/maxHotWindowMs`` whose oldest bucket the hot store still holds), with
+/// the same result: the window ending at the step's bucket (the time rounded down to 10 s). Other steps, and every
+/// step once a window would hold more than ``Configuration/maxCells`` series-buckets in memory, are answered with
+/// nil: the caller reads them as before.
+public final class RangeWindows: Sendable {
+    /// Limits of one range query's sliding.
+    public struct Configuration: Sendable {
+        /// Buckets read in one pipeline beyond the step that needs them.
+        public var readAhead: Int64
+        /// The most (series, bucket) cells one window may hold (~170 bytes each): past it that window's steps are
+        /// read one by one, as without sliding.
+        public var maxCells: Int
+        /// Creates the configuration.
+        public init(readAhead: Int64 = 30, maxCells: Int = 400_000) {
+            self.readAhead = readAhead
+            self.maxCells = maxCells
+        }
+    }
+
+    private struct Key: Hashable {
+        var service: String?
+        var windowMs: Int64
+    }
+
+    private let hot: any MetricsStore
+    private let maxHotWindowMs: Int64
+    private let oldestHotMs: Int64
+    private let lastBucket: Int64
+    private let configuration: Configuration
+    private let sliders = Mutex<[Key: WindowSlider]>([:])
+    /// What the steps' sample builds (``RequestSamples``) pass on to the next step, per family, window and quantiles:
+    /// the series order (from one step to the next most series stay) and each series' labels.
+    private let builds = Mutex<[SampleMemo.Key: (order: [RequestKey]?, labels: RequestSamples.LabelCache?)]>([:])
+
+    /// The windows of a range through `endMs` over `hot`, whose buckets from `oldestHotMs` on are all held.
+    init(
+        hot: any MetricsStore, maxHotWindowMs: Int64, oldestHotMs: Int64, endMs: Int64,
+        configuration: Configuration
+    ) {
+        self.hot = hot
+        self.maxHotWindowMs = maxHotWindowMs
+        self.oldestHotMs = oldestHotMs
+        self.lastBucket = Self.floorDiv(min(max(endMs, MetricsReader.timeRangeMs.lowerBound), MetricsReader.timeRangeMs.upperBound), TimeBucket.hotWidthMs)
+        self.configuration = configuration
+    }
+
+    /// Window `windowMs` of `service` (nil: all) ending at `timeMs`, as a read of the hot buckets at that given time
+    /// returns it; nil when this step is not slid (read it directly). Steps of one window must come in ascending
+    /// order (a step asked again is answered again).
+    func window(service: String?, windowMs: Int64, at timeMs: Int64) async throws -> MetricsReader.Result? {
+        let hotW = TimeBucket.hotWidthMs
+        guard windowMs > 0, windowMs <= maxHotWindowMs, windowMs % hotW == 0,
+            MetricsReader.timeRangeMs.contains(timeMs)
+        else { return nil }
+        let k = Self.floorDiv(timeMs, hotW)
+        let n = windowMs / hotW
+        // As MetricsReader.window: the hot store answers when it still holds the window's oldest bucket.
+        guard (k - n) * hotW >= oldestHotMs, k <= lastBucket else { return nil }
+        let key = Key(service: service, windowMs: windowMs)
+        let slider = sliders.withLock { sliders in
+            if let s = sliders[key] { return s }
+            let s = WindowSlider(
+                hot: hot, service: service, buckets: n, lastBucket: lastBucket, configuration: configuration)
+            sliders[key] = s
+            return s
+        }
+        guard let data = try await slider.window(endingAt: k) else { return nil }
+        return MetricsReader.Result(data: data, timeMs: k * hotW)
+    }
+
+    /// What the last build of `key` left (nothing the first time: a new label cache), taken out so that the build
+    /// changes it in place; ``keep(order:labels:for:)`` puts it back. A build meanwhile starts without it.
+    func taken(_ key: SampleMemo.Key) -> (order: [RequestKey]?, labels: RequestSamples.LabelCache?) {
+        builds.withLock { $0.removeValue(forKey: key) } ?? (nil, [:])
+    }
+
+    /// Keeps what a build of `key` leaves for the next step.
+    func keep(order: [RequestKey]?, labels: RequestSamples.LabelCache?, for key: SampleMemo.Key) {
+        builds.withLock { $0[key] = (order, labels) }
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}
+
+/// One window of a range query sliding over the hot buckets (see ``RangeWindows``).
+actor WindowSlider {
+    private let hot: any MetricsStore
+    private let service: String?
+    private let n: Int64
+    private let lastBucket: Int64
+    private let configuration: RangeWindows.Configuration
+    /// The window's sum, ending at `sums.newest`.
+    private var sums: WindowSums?
+    /// The contents of every bucket of `read` (buckets without data left out).
+    private var contents: [Int64: WindowData] = [:]
+    /// The buckets read so far, one run; nil before the first read.
+    private var read: ClosedRange<Int64>?
+    /// Series-bucket cells in `contents`.
+    private var cells = 0
+    /// Set once the window would hold more than the configuration allows: every later step is read directly.
+    private var declined = false
+    /// How many buckets were read from the store (a test's view of the sharing).
+    private(set) var bucketsRead = 0
+
+    init(
+        hot: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64,
+        configuration: RangeWindows.Configuration
+    ) {
+        self.hot = hot
+        self.service = service
+        self.n = buckets
+        self.lastBucket = lastBucket
+        self.configuration = configuration
+    }
+
+    /// The sum of the `n` buckets ending at `k`; nil once declined.
+    func window(endingAt k: Int64) async throws -> WindowData? {
+        guard !declined else { return nil }
+        if let sums, sums.newest == k { return sums.sums[0] ?? WindowData() }
+        let range = (k - n + 1)...k
+        try await readThrough(range)
+        guard !declined else { return nil }
+        // Taken out of `sums` first, so that moving it changes the one copy of the window's series in place.
+        var moving = sums
+        sums = nil
+        if moving != nil, k > moving!.newest, moving!.advance(to: k, contents: contents) {
+            sums = moving
+        } else {
+            // The first step, a step back in time, or contents that do not fit the sum (never expected: a bucket
+            // subtracted is the one added): summed afresh.
+            sums = WindowSums(shapes: [0: .last(n)], newest: k, sums: [0: WindowData.sum(of: contents, in: range)])
+        }
+        // Buckets older than the window are not needed again (steps only move forward).
+        for b in contents.keys where b < range.lowerBound { forget(b) }
+        if let r = read, r.lowerBound < range.lowerBound { read = min(range.lowerBound, r.upperBound)...r.upperBound }
+        return sums?.sums[0] ?? WindowData()
+    }
+
+    /// Reads the buckets of `range` not read yet, and up to ``RangeWindows/Configuration/readAhead`` more, in one
+    /// pipeline; a range that does not continue the run read so far starts a new one.
+    private func readThrough(_ range: ClosedRange<Int64>) async throws {
+        if let read, read.contains(range.lowerBound), read.contains(range.upperBound) { return }
+        var from = range.lowerBound
+        if let read, range.lowerBound >= read.lowerBound, range.lowerBound <= read.upperBound + 1 {
+            from = read.upperBound + 1
+        } else {
+            for b in contents.keys { forget(b) }
+            self.read = nil
+        }
+        let through = max(range.upperBound, min(range.upperBound + configuration.readAhead, lastBucket))
+        let fresh = try await hot.readEach(service: service, buckets: from...through)
+        bucketsRead += Int(through - from + 1)
+        for (b, data) in fresh {
+            contents[b] = data
+            cells += data.requests.count + data.jobs.count + data.logs.count
+        }
+        self.read = (self.read?.lowerBound ?? from)...through
+        if cells > configuration.maxCells {
+            declined = true
+            contents = [:]
+            sums = nil
+            cells = 0
+        }
+    }
+
+    private func forget(_ b: Int64) {
+        guard let data = contents.removeValue(forKey: b) else { return }
+        cells -= data.requests.count + data.jobs.count + data.logs.count
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import OpsightMetrics
+import OpsightTestSupport
+import PromQL
+import Synchronization
+import Testing
+
+@testable import Collector
+@testable import QueryModel
+
+/// The windows of a range query slid over the hot buckets (``RangeWindows``) against the oracle of one read per step
+/// (``MetricsReader/window(service:windowMs:at:)`` at each step's time), and range queries through them against the
+/// same query evaluated step by step.
+@Suite struct RangeWindowsTests {
+    static let now: Int64 = 1_795_000_023_456
+
+    /// A hot store counting the buckets read, and the durable one, holding requests, jobs and log lines of three
+    /// services over the last two hours, committed by two collectors in batches out of time order.
+    final class Stores: Sendable {
+        let hot = CountingStore(InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs))
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+
+        init(seed: UInt64) async throws {
+            var rng = SplitMix64(seed: seed)
+            for position in 1...6 as ClosedRange<UInt64> {
+                // Each batch spread over the two hours (late events beside new ones), a few ahead of now.
+                let events = randomEvents(
+                    count: 1_500, baseMs: RangeWindowsTests.now + 30_000, spanMs: 7_200_000, rng: &rng)
+                let batch = BatchAggregate(events: events, rules: .init())
+                let collector = position % 2 == 0 ? "a" : "b"
+                try await hot.commit(batch.hot, position: position, collector: collector)
+                try await durable.commit(batch.durable, position: position, collector: collector)
+            }
+        }
+
+        func reader() -> MetricsReader {
+            MetricsReader(hot: hot, durable: durable, clock: WallClock { RangeWindowsTests.now })
+        }
+    }
+
+    /// A store that counts the buckets ``readEach`` is asked for.
+    final class CountingStore: MetricsStore {
+        let base: InMemoryMetricsStore
+        let bucketsRead = Mutex(0)
+        init(_ base: InMemoryMetricsStore) { self.base = base }
+
+        var bucketWidthMs: Int64 { base.bucketWidthMs }
+        var retentionMs: Int64? { base.retentionMs }
+        func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
+            try await base.commit(delta, position: position, collector: collector)
+        }
+        func committedPosition(collector: String) async throws -> UInt64 {
+            try await base.committedPosition(collector: collector)
+        }
+        func totals() async throws -> WindowData { try await base.totals() }
+        func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
+            try await base.read(service: service, buckets: buckets)
+        }
+        func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {
+            bucketsRead.withLock { $0 += buckets.count }
+            return try await base.readEach(service: service, buckets: buckets)
+        }
+        func services() async throws -> [String] { try await base.services() }
+        func ping() async throws {}
+    }
+
+    /// Every step slid equals its own read, for windows from one bucket to an hour, steps shorter and longer than
+    /// the window and off the 10 s grid, all services or one (or one without data), over a range that starts before
+    /// the hot store's oldest bucket (those steps are left to a direct read) and ends ahead of now; a step asked
+    /// again, and a step back in time, too.
+    @Test(arguments: [10_000, 90_000, 300_000, 3_600_000] as [Int64])
+    func eachStepEqualsItsOwnRead(windowMs: Int64) async throws {
+        let stores = try await Stores(seed: UInt64(windowMs))
+        let reader = stores.reader()
+        let now = Self.now
+        for step: Int64 in [7_000, 15_000, 60_000, 700_000] {
+            for service in [nil, "api", "none"] as [String?] {
+                // Short steps over the last 25 minutes, long ones from 90 minutes back (past the hot buckets).
+                let from = now - (step < 60_000 ? 1_500_000 : 5_400_000)
+                var times: [Int64] = Array(stride(from: from, through: now + 20_000, by: Int(step)))
+                let last: Int64 = times[times.count - 1]
+                times += [last, last - 3 * step, now]
+                let range = reader.rangeWindows(endMs: now + 20_000)
+                var slid = 0
+                for t in times {
+                    guard let got = try await range.window(service: service, windowMs: windowMs, at: t) else {
+                        // Only steps whose window reaches past the hot store's buckets are not slid.
+                        #expect(
+                            RangeWindows.floorDiv(t, 10_000) * 10_000 - windowMs
+                                < now - MetricsReader.Configuration().hotRetentionMs,
+                            "window \(windowMs) step \(step) at \(t - now) ms from now was not slid")
+                        continue
+                    }
+                    slid += 1
+                    let expected = try await reader.window(service: service, windowMs: windowMs, at: .at(t))
+                    #expect(got.timeMs == expected.timeMs)
+                    #expect(
+                        got.data == expected.data,
+                        "window \(windowMs) step \(step) \(service ?? "all") at \(t - now) ms from now")
+                }
+                #expect(slid >= (step < 700_000 ? 10 : 1), "steps in the hot buckets are slid")
+            }
+        }
+    }
+
+    /// The buckets of a range are read once each, plus what one read ahead takes past the last step: not once per
+    /// step whose window holds them.
+    @Test func eachBucketIsReadOnce() async throws {
+        let stores = try await Stores(seed: 3)
+        let reader = stores.reader()
+        let start = Self.now - 3_600_000
+        let range = reader.rangeWindows(endMs: Self.now)
+        for t in stride(from: start, through: Self.now, by: 15_000) as StrideThrough<Int64> {
+            _ = try #require(try await range.window(service: nil, windowMs: 300_000, at: t))
+        }
+        // The first step's 30 buckets, then the 360 through the last step's.
+        let buckets = 300_000 / 10_000 + 3_600_000 / 10_000
+        #expect(stores.hot.bucketsRead.withLock { $0 } == buckets)
+    }
+
+    /// A window that would hold more series-buckets than allowed is left to direct reads from then on.
+    @Test func aWindowPastTheCellLimitIsReadStepByStep() async throws {
+        let stores = try await Stores(seed: 4)
+        let reader = stores.reader()
+        let range = reader.rangeWindows(endMs: Self.now, configuration: .init(readAhead: 30, maxCells: 50))
+        #expect(try await range.window(service: nil, windowMs: 300_000, at: Self.now - 600_000) == nil)
+        #expect(try await range.window(service: nil, windowMs: 300_000, at: Self.now) == nil)
+        let small = reader.rangeWindows(endMs: Self.now, configuration: .init(readAhead: 0, maxCells: 100_000))
+        #expect(try await small.window(service: nil, windowMs: 300_000, at: Self.now) != nil)
+    }
+
+    /// A source that evaluates every step on its own (the default ``SampleSource/forRange(start:end:step:)``).
+    struct StepByStep: SampleSource {
+        let base: MetricFamilies
+        func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
+            try await base.select(matchers, at: time)
+        }
+    }
+
+    /// Range queries through the slid windows equal the same queries evaluated one step at a time: selections,
+    /// aggregations, matching across two windows, a service filter, a window that is not configured, and a long
+    /// window (not slid) beside a short one.
+    @Test func aRangeQueryEqualsItsStepsEvaluatedOneByOne() async throws {
+        let stores = try await Stores(seed: 5)
+        let families = MetricFamilies(
+            configuration: .init(windowsMs: [60_000, 300_000, 3_600_000, 7_200_000]), reader: stores.reader(),
+            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { Self.now })
+        let queries = [
+            #"opsight_request_rate{window="5m"}"#,
+            #"opsight_request_latency_seconds{window="1m",route="/a"}"#,
+            #"max by (service) (opsight_request_latency_seconds{window="5m",quantile="0.99"})"#,
+            #"sum by (service) (opsight_request_rate{window="1m"} * on(service, route, method) opsight_request_error_ratio{window="1h"})"#,
+            #"opsight_job_wait_seconds{window="5m",service="worker"}"#,
+            #"opsight_service_error_ratio{window="2m"}"#,
+            #"opsight_service_request_rate{window="2h"} - ignoring(window) opsight_service_request_rate{window="5m"}"#,
+            #"opsight_job_failure_ratio"#,
+        ]
+        for query in queries {
+            let expr = try Parser.parse(query)
+            for (start, step) in [(Self.now - 5_000_000, Int64(60_000)), (Self.now - 900_000, 15_000)] {
+                let slid = try await Evaluator(source: families).evaluateRange(
+                    expr, start: start, end: Self.now, step: step)
+                let oneByOne = try await Evaluator(source: StepByStep(base: families)).evaluateRange(
+                    expr, start: start, end: Self.now, step: step)
+                #expect(!oneByOne.isEmpty, "\(query) has data")
+                #expect(slid == oneByOne, "\(query) from \(start - Self.now) ms at \(step) ms steps")
+            }
+        }
+    }
+}
