@@ -6,9 +6,10 @@ import Synchronization
 ///
 /// Read step by step, a 5-minute window over the last hour at 15 s steps is 241 reads of 30 hot buckets each: every
 /// bucket read, parsed and merged ~20 times, and at 10 000 series a panel took ~20 s. Here each window (per service
-/// filter) keeps the buckets it holds, read once in runs of ``Configuration/readAhead`` buckets (one pipeline each),
-/// and moves on as ``WindowSums`` moves the cached windows: the buckets that enter are added and those that leave are
-/// subtracted — exact, since sketch bucket counts are integers and a bucket subtracted is the very contents added.
+/// filter) keeps the buckets it holds, read once (``Configuration/readAhead`` buckets ahead of the step that needs them,
+/// at most ``Configuration/readChunk`` in one pipeline), and moves on as ``WindowSums`` moves the cached windows: the
+/// buckets that enter are added and those that leave are subtracted — exact, since sketch bucket counts are integers
+/// and a bucket subtracted is the very contents added.
 ///
 /// Only what ``MetricsReader/window(service:windowMs:at:)`` answers from the hot buckets at a given time is slid
 /// (windows up to ``MetricsReader/Configuration/maxHotWindowMs`` whose oldest bucket the hot store still holds), with
@@ -18,14 +19,18 @@ import Synchronization
 public final class RangeWindows: Sendable {
     /// Limits of one range query's sliding.
     public struct Configuration: Sendable {
-        /// Buckets read in one pipeline beyond the step that needs them.
+        /// Buckets read beyond the step that needs them.
         public var readAhead: Int64
-        /// The most (series, bucket) cells one window may hold (~170 bytes each): past it that window's steps are
+        /// The most buckets read in one pipeline: the replies of a pipeline are held whole while they are parsed
+        /// (~1 KB per series-bucket), so an hour's window is read in pieces.
+        public var readChunk: Int64
+        /// The most (series, bucket) cells one window may hold (~250 bytes each): past it that window's steps are
         /// read one by one, as without sliding.
         public var maxCells: Int
         /// Creates the configuration.
-        public init(readAhead: Int64 = 30, maxCells: Int = 400_000) {
+        public init(readAhead: Int64 = 12, readChunk: Int64 = 12, maxCells: Int = 250_000) {
             self.readAhead = readAhead
+            self.readChunk = max(1, readChunk)
             self.maxCells = maxCells
         }
     }
@@ -164,18 +169,24 @@ actor WindowSlider {
             self.read = nil
         }
         let through = max(range.upperBound, min(range.upperBound + configuration.readAhead, lastBucket))
-        let fresh = try await hot.readEach(service: service, buckets: from...through)
-        bucketsRead += Int(through - from + 1)
-        for (b, data) in fresh {
-            contents[b] = data
-            cells += data.requests.count + data.jobs.count + data.logs.count
-        }
-        self.read = (self.read?.lowerBound ?? from)...through
-        if cells > configuration.maxCells {
-            declined = true
-            contents = [:]
-            sums = nil
-            cells = 0
+        var first = from
+        while first <= through {
+            let last = min(through, first + configuration.readChunk - 1)
+            let fresh = try await hot.readEach(service: service, buckets: first...last)
+            bucketsRead += Int(last - first + 1)
+            for (b, data) in fresh {
+                contents[b] = data
+                cells += data.requests.count + data.jobs.count + data.logs.count
+            }
+            self.read = (self.read?.lowerBound ?? from)...last
+            guard cells <= configuration.maxCells else {
+                declined = true
+                contents = [:]
+                sums = nil
+                cells = 0
+                return
+            }
+            first = last + 1
         }
     }
 

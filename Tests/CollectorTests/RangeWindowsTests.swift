@@ -42,6 +42,8 @@ import Testing
     final class CountingStore: MetricsStore {
         let base: InMemoryMetricsStore
         let bucketsRead = Mutex(0)
+        /// The most buckets one `readEach` asked for.
+        let largestRead = Mutex(0)
         init(_ base: InMemoryMetricsStore) { self.base = base }
 
         var bucketWidthMs: Int64 { base.bucketWidthMs }
@@ -58,6 +60,7 @@ import Testing
         }
         func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {
             bucketsRead.withLock { $0 += buckets.count }
+            largestRead.withLock { $0 = max($0, buckets.count) }
             return try await base.readEach(service: service, buckets: buckets)
         }
         func services() async throws -> [String] { try await base.services() }
@@ -103,8 +106,8 @@ import Testing
         }
     }
 
-    /// The buckets of a range are read once each, plus what one read ahead takes past the last step: not once per
-    /// step whose window holds them.
+    /// The buckets of a range are read once each, not once per step whose window holds them, and in pipelines of at
+    /// most ``RangeWindows/Configuration/readChunk`` buckets (an hour's window is not read in one).
     @Test func eachBucketIsReadOnce() async throws {
         let stores = try await Stores(seed: 3)
         let reader = stores.reader()
@@ -116,6 +119,11 @@ import Testing
         // The first step's 30 buckets, then the 360 through the last step's.
         let buckets = 300_000 / 10_000 + 3_600_000 / 10_000
         #expect(stores.hot.bucketsRead.withLock { $0 } == buckets)
+        #expect(stores.hot.largestRead.withLock { $0 } == 12)
+        // An hour's window, in pieces too.
+        let hour = reader.rangeWindows(endMs: Self.now)
+        _ = try #require(try await hour.window(service: nil, windowMs: 3_600_000, at: Self.now))
+        #expect(stores.hot.largestRead.withLock { $0 } == 12)
     }
 
     /// A window that would hold more series-buckets than allowed is left to direct reads from then on.
