@@ -334,8 +334,12 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     public func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
         try await withPostgresRead { [self] in
             try await client.withConnection { conn in
+                // Merged part by part: an hour of minutes at 10 000 series is ~600 000 cells, held whole only as
+                // the window's series.
                 var out = WindowData()
-                out.merge(try await cells(conn, .read(service: service), buckets: buckets))
+                try await streamCells(conn, .read(service: service), buckets: buckets, partRows: 50_000) { part in
+                    out.merge(part)
+                }
                 return out
             }
         }
