@@ -221,10 +221,7 @@ public struct MetricsReader: Sendable {
         return out
     }
 
-    private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
+    private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { TimeBucket.floorDiv(a, b) }
 }
 
 /// The last sum of each long window's two parts, kept while neither part has moved: merging a day's 10 000 series

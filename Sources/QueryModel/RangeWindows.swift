@@ -58,7 +58,8 @@ public final class RangeWindows: Sendable {
         self.hot = hot
         self.maxHotWindowMs = maxHotWindowMs
         self.oldestHotMs = oldestHotMs
-        self.lastBucket = Self.floorDiv(min(max(endMs, MetricsReader.timeRangeMs.lowerBound), MetricsReader.timeRangeMs.upperBound), TimeBucket.hotWidthMs)
+        let end = min(max(endMs, MetricsReader.timeRangeMs.lowerBound), MetricsReader.timeRangeMs.upperBound)
+        self.lastBucket = TimeBucket.floorDiv(end, TimeBucket.hotWidthMs)
         self.configuration = configuration
     }
 
@@ -70,7 +71,7 @@ public final class RangeWindows: Sendable {
         guard windowMs > 0, windowMs <= maxHotWindowMs, windowMs % hotW == 0,
             MetricsReader.timeRangeMs.contains(timeMs)
         else { return nil }
-        let k = Self.floorDiv(timeMs, hotW)
+        let k = TimeBucket.floorDiv(timeMs, hotW)
         let n = windowMs / hotW
         // As MetricsReader.window: the hot store answers when it still holds the window's oldest bucket.
         guard (k - n) * hotW >= oldestHotMs, k <= lastBucket else { return nil }
@@ -96,11 +97,6 @@ public final class RangeWindows: Sendable {
     func keep(order: [RequestKey]?, labels: RequestSamples.LabelCache?, for key: SampleMemo.Key) {
         builds.withLock { $0[key] = (order, labels) }
     }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
 }
 
 /// One window of a range query sliding over the hot buckets (see ``RangeWindows``).
@@ -122,6 +118,9 @@ actor WindowSlider {
     private var declined = false
     /// How many buckets were read from the store (a test's view of the sharing).
     private(set) var bucketsRead = 0
+    /// The last step asked for: each step waits for the one before it, so that two selections of one step (the two
+    /// sides of `a / b`, evaluated concurrently) do not move the window at once across the reads' suspensions.
+    private var last: Task<WindowData?, any Error>?
 
     init(
         hot: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64,
@@ -136,6 +135,16 @@ actor WindowSlider {
 
     /// The sum of the `n` buckets ending at `k`; nil once declined.
     func window(endingAt k: Int64) async throws -> WindowData? {
+        let previous = last
+        let task = Task {
+            _ = try? await previous?.value
+            return try await self.step(to: k)
+        }
+        last = task
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    private func step(to k: Int64) async throws -> WindowData? {
         guard !declined else { return nil }
         if let sums, sums.newest == k { return sums.sums[0] ?? WindowData() }
         let range = (k - n + 1)...k

@@ -50,7 +50,10 @@ struct RequestSamples {
         let requests = data.requests
         func before(_ a: RequestKey, _ b: RequestKey) -> Bool { (a.method, a.route, a.service) < (b.method, b.route, b.service) }
         var order: [RequestKey]
-        if let previousOrder {
+        if let previousOrder, previousOrder.count == requests.count, previousOrder.allSatisfy({ requests[$0] != nil }) {
+            // As many series as before and every one of them still here: the same set, so the same order.
+            order = previousOrder
+        } else if let previousOrder {
             // The series still here keep their order; only those that are new are sorted, and merged in. From one
             // change of a window (or one step of a range) to the next most series stay.
             order = previousOrder.filter { requests[$0] != nil }

@@ -61,6 +61,8 @@ import Testing
         func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {
             bucketsRead.withLock { $0 += buckets.count }
             largestRead.withLock { $0 = max($0, buckets.count) }
+            // A real store's read suspends the reader (a round trip): another step's read may run meanwhile.
+            try await Task.sleep(for: .milliseconds(1))
             return try await base.readEach(service: service, buckets: buckets)
         }
         func services() async throws -> [String] { try await base.services() }
@@ -89,7 +91,7 @@ import Testing
                     guard let got = try await range.window(service: service, windowMs: windowMs, at: t) else {
                         // Only steps whose window reaches past the hot store's buckets are not slid.
                         #expect(
-                            RangeWindows.floorDiv(t, 10_000) * 10_000 - windowMs
+                            TimeBucket.floorDiv(t, 10_000) * 10_000 - windowMs
                                 < now - MetricsReader.Configuration().hotRetentionMs,
                             "window \(windowMs) step \(step) at \(t - now) ms from now was not slid")
                         continue
@@ -124,6 +126,23 @@ import Testing
         let hour = reader.rangeWindows(endMs: Self.now)
         _ = try #require(try await hour.window(service: nil, windowMs: 3_600_000, at: Self.now))
         #expect(stores.hot.largestRead.withLock { $0 } == 12)
+    }
+
+    /// Two selections of one step asking for the same window at once (the two sides of `a / b`) get the same,
+    /// right window, step after step.
+    @Test func oneStepAskedTwiceAtOnceIsAnsweredOnce() async throws {
+        let stores = try await Stores(seed: 6)
+        let reader = stores.reader()
+        let range = reader.rangeWindows(endMs: Self.now)
+        for t in stride(from: Self.now - 1_800_000, through: Self.now, by: 15_000) as StrideThrough<Int64> {
+            async let a = range.window(service: nil, windowMs: 300_000, at: t)
+            async let b = range.window(service: nil, windowMs: 300_000, at: t)
+            let (x, y) = try await (a, b)
+            let expected = try await reader.window(service: nil, windowMs: 300_000, at: .at(t)).data
+            #expect(x?.data == expected, "first at \(t - Self.now) ms")
+            #expect(y?.data == expected, "second at \(t - Self.now) ms")
+        }
+        #expect(stores.hot.bucketsRead.withLock { $0 } == 30 + 180)
     }
 
     /// A window that would hold more series-buckets than allowed is left to direct reads from then on.
@@ -162,6 +181,8 @@ import Testing
             #"opsight_service_error_ratio{window="2m"}"#,
             #"opsight_service_request_rate{window="2h"} - ignoring(window) opsight_service_request_rate{window="5m"}"#,
             #"opsight_job_failure_ratio"#,
+            // Both sides of one step read the same window at once.
+            #"sum by (service) (opsight_request_rate{window="5m"} * on(service, route, method) opsight_request_error_ratio{window="5m"})"#,
         ]
         for query in queries {
             let expr = try Parser.parse(query)

@@ -81,4 +81,12 @@ public enum TimeBucket {
         let q = ms / widthMs
         return ms % widthMs > 0 ? q + 1 : q
     }
+
+    /// ⌊a / b⌋ for any signs (Swift's `/` rounds towards zero): the bucket a given time rounds down to is
+    /// `floorDiv(ms, width)`.
+    @inlinable
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
 }

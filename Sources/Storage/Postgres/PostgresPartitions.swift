@@ -1,3 +1,4 @@
+import Collector
 import Logging
 import PostgresNIO
 import Synchronization
@@ -137,7 +138,4 @@ public final class PostgresPartitions: Sendable {
     }
 }
 
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-}
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { TimeBucket.floorDiv(a, b) }
