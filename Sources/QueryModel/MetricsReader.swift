@@ -98,10 +98,10 @@ public struct MetricsReader: Sendable {
         byService.sum(result, windowMs: windowMs)
     }
 
-    /// The windows of a range query through `endMs`, slid over the hot buckets from step to step (``RangeWindows``).
+    /// The windows of a range query through `endMs`, slid over the stores' buckets from step to step (``RangeWindows``).
     public func rangeWindows(endMs: Int64, configuration: RangeWindows.Configuration = .init()) -> RangeWindows {
         RangeWindows(
-            hot: hot, maxHotWindowMs: self.configuration.maxHotWindowMs,
+            hot: hot, durable: durable, maxHotWindowMs: self.configuration.maxHotWindowMs,
             oldestHotMs: clock.nowMs() - self.configuration.hotRetentionMs, endMs: endMs,
             configuration: configuration)
     }

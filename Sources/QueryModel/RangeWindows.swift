@@ -5,16 +5,18 @@ import Synchronization
 /// step rather than read whole at each.
 ///
 /// Read step by step, a 5-minute window over the last hour at 15 s steps is 241 reads of 30 hot buckets each: every
-/// bucket read, parsed and merged ~20 times, and at 10 000 series a panel took ~20 s. Here each window (per service
-/// filter) keeps the buckets it holds, read once (``Configuration/readAhead`` buckets ahead of the step that needs them,
+/// bucket read, parsed and merged ~20 times, and at 10 000 series a panel took ~20 s. Here each window (per store and
+/// service filter) keeps the buckets it holds, read once (``Configuration/readAhead`` buckets ahead of the step that needs them,
 /// at most ``Configuration/readChunk`` in one pipeline), and moves on as ``WindowSums`` moves the cached windows: the
 /// buckets that enter are added and those that leave are subtracted — exact, since sketch bucket counts are integers
 /// and a bucket subtracted is the very contents added.
 ///
-/// Only what ``MetricsReader/window(service:windowMs:at:)`` answers from the hot buckets at a given time is slid
-/// (windows up to ``MetricsReader/Configuration/maxHotWindowMs`` whose oldest bucket the hot store still holds), with
-/// the same result: the window ending at the step's bucket (the time rounded down to 10 s). Other steps, and every
-/// step once a window would hold more than ``Configuration/maxCells`` series-buckets in memory, are answered with
+/// Each step's window is what ``MetricsReader/window(service:windowMs:at:)`` reads at that given time, from the same
+/// buckets: the hot ones for windows up to ``MetricsReader/Configuration/maxHotWindowMs`` whose oldest bucket the hot
+/// store still holds (the window ending at the step's 10-second bucket); else the durable minutes through two
+/// minutes back and the hot buckets of those two minutes while the hot store holds them (the window ending at the
+/// step's minute), each part slid on its own. A window that is not whole minutes past the hot buckets, and every
+/// step of a part once it would hold more than ``Configuration/maxCells`` series-buckets in memory, are answered with
 /// nil: the caller reads them as before.
 public final class RangeWindows: Sendable {
     /// Limits of one range query's sliding.
@@ -35,15 +37,27 @@ public final class RangeWindows: Sendable {
         }
     }
 
+    /// One slider: a run of buckets of one store and service filter.
     private struct Key: Hashable {
+        enum Part: Hashable {
+            /// A window of the hot buckets.
+            case hot
+            /// The durable minutes of a longer (or older) window.
+            case durable
+            /// The hot buckets of the last two minutes of such a window.
+            case tail
+        }
+        var part: Part
         var service: String?
-        var windowMs: Int64
+        var buckets: Int64
     }
 
     private let hot: any MetricsStore
+    private let durable: any MetricsStore
     private let maxHotWindowMs: Int64
     private let oldestHotMs: Int64
     private let lastBucket: Int64
+    private let lastMinute: Int64
     private let configuration: Configuration
     private let sliders = Mutex<[Key: WindowSlider]>([:])
     /// What the steps' sample builds (``RequestSamples``) pass on to the next step, per family, window and quantiles:
@@ -52,39 +66,69 @@ public final class RangeWindows: Sendable {
 
     /// The windows of a range through `endMs` over `hot`, whose buckets from `oldestHotMs` on are all held.
     init(
-        hot: any MetricsStore, maxHotWindowMs: Int64, oldestHotMs: Int64, endMs: Int64,
+        hot: any MetricsStore, durable: any MetricsStore, maxHotWindowMs: Int64, oldestHotMs: Int64, endMs: Int64,
         configuration: Configuration
     ) {
         self.hot = hot
+        self.durable = durable
         self.maxHotWindowMs = maxHotWindowMs
         self.oldestHotMs = oldestHotMs
         let end = min(max(endMs, MetricsReader.timeRangeMs.lowerBound), MetricsReader.timeRangeMs.upperBound)
         self.lastBucket = TimeBucket.floorDiv(end, TimeBucket.hotWidthMs)
+        self.lastMinute = TimeBucket.floorDiv(end, TimeBucket.durableWidthMs)
         self.configuration = configuration
     }
 
-    /// Window `windowMs` of `service` (nil: all) ending at `timeMs`, as a read of the hot buckets at that given time
-    /// returns it; nil when this step is not slid (read it directly). Steps of one window must come in ascending
-    /// order (a step asked again is answered again).
+    /// Window `windowMs` of `service` (nil: all) ending at `timeMs`, as ``MetricsReader/window(service:windowMs:at:)``
+    /// reads it at that given time; nil when this step is not slid (read it directly). Steps of one window must come
+    /// in ascending order (a step asked again is answered again).
     func window(service: String?, windowMs: Int64, at timeMs: Int64) async throws -> MetricsReader.Result? {
         let hotW = TimeBucket.hotWidthMs
-        guard windowMs > 0, windowMs <= maxHotWindowMs, windowMs % hotW == 0,
+        let durW = TimeBucket.durableWidthMs
+        guard windowMs > 0, windowMs <= MetricsReader.maxWindowMs, windowMs % hotW == 0,
             MetricsReader.timeRangeMs.contains(timeMs)
         else { return nil }
-        let k = TimeBucket.floorDiv(timeMs, hotW)
-        let n = windowMs / hotW
-        // As MetricsReader.window: the hot store answers when it still holds the window's oldest bucket.
-        guard (k - n) * hotW >= oldestHotMs, k <= lastBucket else { return nil }
-        let key = Key(service: service, windowMs: windowMs)
-        let slider = sliders.withLock { sliders in
+        // As MetricsReader.window: the hot buckets when the window is short and they still hold its oldest bucket…
+        let kHot = TimeBucket.floorDiv(timeMs, hotW)
+        if windowMs <= maxHotWindowMs, (kHot - windowMs / hotW) * hotW >= oldestHotMs {
+            guard kHot <= lastBucket,
+                let data = try await slider(.hot, service, windowMs / hotW).window(endingAt: kHot)
+            else { return nil }
+            return MetricsReader.Result(data: data, timeMs: kHot * hotW)
+        }
+        // …else the durable minutes, the last two from the hot buckets while they hold them. A window that is not
+        // whole minutes is refused there: left to the direct read, which says so.
+        guard windowMs % durW == 0 else { return nil }
+        let k = TimeBucket.floorDiv(timeMs, durW)
+        guard k <= lastMinute else { return nil }
+        let minutes = windowMs / durW
+        let hotMinutes: Int64 = minutes >= 2 && (k - 2) * durW >= oldestHotMs ? 2 : 0
+        var data = WindowData()
+        if minutes > hotMinutes {
+            guard let cold = try await slider(.durable, service, minutes - hotMinutes).window(endingAt: k - hotMinutes)
+            else { return nil }
+            data = cold
+        }
+        if hotMinutes > 0 {
+            let perMinute = TimeBucket.hotPerDurable
+            guard let tail = try await slider(.tail, service, hotMinutes * perMinute).window(endingAt: k * perMinute)
+            else { return nil }
+            data.merge(tail)
+        }
+        return MetricsReader.Result(data: data, timeMs: k * durW)
+    }
+
+    /// The slider of `part` over `buckets` buckets of `service`.
+    private func slider(_ part: Key.Part, _ service: String?, _ buckets: Int64) -> WindowSlider {
+        let key = Key(part: part, service: service, buckets: buckets)
+        return sliders.withLock { sliders in
             if let s = sliders[key] { return s }
             let s = WindowSlider(
-                hot: hot, service: service, buckets: n, lastBucket: lastBucket, configuration: configuration)
+                store: part == .durable ? durable : hot, service: service, buckets: buckets,
+                lastBucket: part == .durable ? lastMinute : lastBucket, configuration: configuration)
             sliders[key] = s
             return s
         }
-        guard let data = try await slider.window(endingAt: k) else { return nil }
-        return MetricsReader.Result(data: data, timeMs: k * hotW)
     }
 
     /// What the last build of `key` left (nothing the first time: a new label cache), taken out so that the build
@@ -99,9 +143,9 @@ public final class RangeWindows: Sendable {
     }
 }
 
-/// One window of a range query sliding over the hot buckets (see ``RangeWindows``).
+/// One window of a range query sliding over one store's buckets (see ``RangeWindows``).
 actor WindowSlider {
-    private let hot: any MetricsStore
+    private let store: any MetricsStore
     private let service: String?
     private let n: Int64
     private let lastBucket: Int64
@@ -123,10 +167,10 @@ actor WindowSlider {
     private var last: Task<WindowData?, any Error>?
 
     init(
-        hot: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64,
+        store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64,
         configuration: RangeWindows.Configuration
     ) {
-        self.hot = hot
+        self.store = store
         self.service = service
         self.n = buckets
         self.lastBucket = lastBucket
@@ -181,7 +225,7 @@ actor WindowSlider {
         var first = from
         while first <= through {
             let last = min(through, first + configuration.readChunk - 1)
-            let fresh = try await hot.readEach(service: service, buckets: first...last)
+            let fresh = try await store.readEach(service: service, buckets: first...last)
             bucketsRead += Int(last - first + 1)
             for (b, data) in fresh {
                 contents[b] = data

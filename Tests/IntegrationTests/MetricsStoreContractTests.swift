@@ -113,6 +113,16 @@ struct MetricsStoreContractTests {
             expectedSub.merge(filtered)
             #expect(try await store.read(service: "web}x", buckets: sub) == expectedSub)
             #expect(try await store.services() == ["api", "web}x", "worker"])
+            // Each bucket read on its own, all at once: what a read of that one bucket holds.
+            for service in [nil, "web}x", "none"] as [String?] {
+                var each: [Int64: WindowData] = [:]
+                for b in range {
+                    let d = try await store.read(service: service, buckets: b...b)
+                    if !d.requests.isEmpty || !d.jobs.isEmpty || !d.logs.isEmpty { each[b] = d }
+                }
+                #expect(try await store.readEach(service: service, buckets: range) == each, "\(service ?? "all")")
+                #expect(service == "none" || each.count > 10)
+            }
             try await store.ping()
         }
     }

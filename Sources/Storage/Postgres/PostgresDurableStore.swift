@@ -345,6 +345,20 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
     }
 
+    /// Each minute of `buckets` on its own (hourly rows under the minute their hour begins, as a read of that one
+    /// minute counts them), read in one statement and merged part by part.
+    public func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {
+        try await withPostgresRead { [self] in
+            try await client.withConnection { conn in
+                var out: [Int64: WindowData] = [:]
+                try await streamCells(conn, .read(service: service), buckets: buckets, partRows: 50_000) { part in
+                    for (b, d) in part.byBucket { out[b, default: WindowData()].merge(d) }
+                }
+                return out
+            }
+        }
+    }
+
     /// Merges the delta rows of the minutes in `buckets` into one row per series and minute.
     ///
     /// Each flush adds a row per series and minute, so without this a day's window would read every flush
