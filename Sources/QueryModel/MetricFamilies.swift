@@ -165,7 +165,7 @@ public struct MetricFamilies: SampleSource {
     /// (``RangeWindows``): the same series at every step, each bucket read once.
     public func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource {
         var families = self
-        families.range = reader.rangeWindows(endMs: end)
+        families.range = reader.rangeWindows(endMs: end, stepMs: step)
         return families
     }
 

@@ -98,11 +98,14 @@ public struct MetricsReader: Sendable {
         byService.sum(result, windowMs: windowMs)
     }
 
-    /// The windows of a range query through `endMs`, slid over the stores' buckets from step to step (``RangeWindows``).
-    public func rangeWindows(endMs: Int64, configuration: RangeWindows.Configuration = .init()) -> RangeWindows {
+    /// The windows of a range query through `endMs` at steps `stepMs` apart, slid over the stores' buckets from step to
+    /// step (``RangeWindows``).
+    public func rangeWindows(endMs: Int64, stepMs: Int64, configuration: RangeWindows.Configuration = .init())
+        -> RangeWindows
+    {
         RangeWindows(
             hot: hot, durable: durable, maxHotWindowMs: self.configuration.maxHotWindowMs,
-            oldestHotMs: clock.nowMs() - self.configuration.hotRetentionMs, endMs: endMs,
+            oldestHotMs: clock.nowMs() - self.configuration.hotRetentionMs, endMs: endMs, stepMs: stepMs,
             configuration: configuration)
     }
 

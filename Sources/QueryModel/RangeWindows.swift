@@ -58,17 +58,20 @@ public final class RangeWindows: Sendable {
     private let oldestHotMs: Int64
     private let lastBucket: Int64
     private let lastMinute: Int64
+    private let stepMs: Int64
     private let configuration: Configuration
     private let sliders = Mutex<[Key: WindowSlider]>([:])
     /// What the steps' sample builds (``RequestSamples``) pass on to the next step, per family, window and quantiles:
     /// the series order (from one step to the next most series stay) and each series' labels.
     private let builds = Mutex<[SampleMemo.Key: (order: [RequestKey]?, labels: RequestSamples.LabelCache?)]>([:])
 
-    /// The windows of a range through `endMs` over `hot`, whose buckets from `oldestHotMs` on are all held.
+    /// The windows of a range through `endMs` at steps `stepMs` apart over `hot`, whose buckets from `oldestHotMs` on
+    /// are all held, and `durable`.
     init(
         hot: any MetricsStore, durable: any MetricsStore, maxHotWindowMs: Int64, oldestHotMs: Int64, endMs: Int64,
-        configuration: Configuration
+        stepMs: Int64, configuration: Configuration
     ) {
+        self.stepMs = max(1, stepMs)
         self.hot = hot
         self.durable = durable
         self.maxHotWindowMs = maxHotWindowMs
@@ -123,9 +126,14 @@ public final class RangeWindows: Sendable {
         let key = Key(part: part, service: service, buckets: buckets)
         return sliders.withLock { sliders in
             if let s = sliders[key] { return s }
+            let width = part == .durable ? TimeBucket.durableWidthMs : TimeBucket.hotWidthMs
+            // Reading ahead serves the next step only when its window overlaps this one's: with steps further apart
+            // than the window the buckets in between are never needed.
+            let stepBuckets = (stepMs + width - 1) / width
             let s = WindowSlider(
                 store: part == .durable ? durable : hot, service: service, buckets: buckets,
-                lastBucket: part == .durable ? lastMinute : lastBucket, configuration: configuration)
+                lastBucket: part == .durable ? lastMinute : lastBucket,
+                readAhead: stepBuckets <= buckets ? configuration.readAhead : 0, configuration: configuration)
             sliders[key] = s
             return s
         }
@@ -150,6 +158,8 @@ actor WindowSlider {
     private let n: Int64
     private let lastBucket: Int64
     private let configuration: RangeWindows.Configuration
+    /// Buckets read beyond the step that needs them.
+    private let readAhead: Int64
     /// The window's sum, ending at `sums.newest`.
     private var sums: WindowSums?
     /// The contents of every bucket of `read` (buckets without data left out).
@@ -167,9 +177,10 @@ actor WindowSlider {
     private var last: Task<WindowData?, any Error>?
 
     init(
-        store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64,
+        store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64, readAhead: Int64,
         configuration: RangeWindows.Configuration
     ) {
+        self.readAhead = readAhead
         self.store = store
         self.service = service
         self.n = buckets
@@ -210,8 +221,9 @@ actor WindowSlider {
         return sums?.sums[0] ?? WindowData()
     }
 
-    /// Reads the buckets of `range` not read yet, and up to ``RangeWindows/Configuration/readAhead`` more, in one
-    /// pipeline; a range that does not continue the run read so far starts a new one.
+    /// Reads the buckets of `range` not read yet, and up to `readAhead` more, at most
+    /// ``RangeWindows/Configuration/readChunk`` per pipeline; a range that does not continue the run read so far
+    /// starts a new one.
     private func readThrough(_ range: ClosedRange<Int64>) async throws {
         if let read, read.contains(range.lowerBound), read.contains(range.upperBound) { return }
         var from = range.lowerBound
@@ -221,7 +233,7 @@ actor WindowSlider {
             for b in contents.keys { forget(b) }
             self.read = nil
         }
-        let through = max(range.upperBound, min(range.upperBound + configuration.readAhead, lastBucket))
+        let through = max(range.upperBound, min(range.upperBound + readAhead, lastBucket))
         var first = from
         while first <= through {
             let last = min(through, first + configuration.readChunk - 1)

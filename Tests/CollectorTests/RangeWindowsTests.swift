@@ -89,7 +89,7 @@ import Testing
                 var times: [Int64] = Array(stride(from: from, through: now + 20_000, by: Int(step)))
                 let last: Int64 = times[times.count - 1]
                 times += [last, last - 3 * step, now]
-                let range = reader.rangeWindows(endMs: now + 20_000)
+                let range = reader.rangeWindows(endMs: now + 20_000, stepMs: step)
                 var slid = 0
                 for t in times {
                     guard let got = try await range.window(service: service, windowMs: windowMs, at: t) else {
@@ -115,12 +115,13 @@ import Testing
     }
 
     /// The buckets of a range are read once each, not once per step whose window holds them, and in pipelines of at
-    /// most ``RangeWindows/Configuration/readChunk`` buckets (an hour's window is not read in one).
+    /// most ``RangeWindows/Configuration/readChunk`` buckets (an hour's window is not read in one); with steps further
+    /// apart than the window, only the windows' buckets.
     @Test func eachBucketIsReadOnce() async throws {
         let stores = try await Stores(seed: 3)
         let reader = stores.reader()
         let start = Self.now - 3_600_000
-        let range = reader.rangeWindows(endMs: Self.now)
+        let range = reader.rangeWindows(endMs: Self.now, stepMs: 15_000)
         for t in stride(from: start, through: Self.now, by: 15_000) as StrideThrough<Int64> {
             _ = try #require(try await range.window(service: nil, windowMs: 300_000, at: t))
         }
@@ -129,9 +130,16 @@ import Testing
         #expect(stores.hot.bucketsRead.withLock { $0 } == buckets)
         #expect(stores.hot.largestRead.withLock { $0 } == 12)
         // An hour's window, in pieces too.
-        let hour = reader.rangeWindows(endMs: Self.now)
+        let hour = reader.rangeWindows(endMs: Self.now, stepMs: 60_000)
         _ = try #require(try await hour.window(service: nil, windowMs: 3_600_000, at: Self.now))
         #expect(stores.hot.largestRead.withLock { $0 } == 12)
+        // Steps further apart than the window: each window's buckets and nothing in between or ahead.
+        stores.hot.bucketsRead.withLock { $0 = 0 }
+        let sparse = reader.rangeWindows(endMs: Self.now, stepMs: 700_000)
+        for t in stride(from: start, through: Self.now, by: 700_000) as StrideThrough<Int64> {
+            _ = try #require(try await sparse.window(service: nil, windowMs: 300_000, at: t))
+        }
+        #expect(stores.hot.bucketsRead.withLock { $0 } == 6 * 30)
     }
 
     /// Two selections of one step asking for the same window at once (the two sides of `a / b`) get the same,
@@ -139,7 +147,7 @@ import Testing
     @Test func oneStepAskedTwiceAtOnceIsAnsweredOnce() async throws {
         let stores = try await Stores(seed: 6)
         let reader = stores.reader()
-        let range = reader.rangeWindows(endMs: Self.now)
+        let range = reader.rangeWindows(endMs: Self.now, stepMs: 15_000)
         for t in stride(from: Self.now - 1_800_000, through: Self.now, by: 15_000) as StrideThrough<Int64> {
             async let a = range.window(service: nil, windowMs: 300_000, at: t)
             async let b = range.window(service: nil, windowMs: 300_000, at: t)
@@ -155,10 +163,10 @@ import Testing
     @Test func aWindowPastTheCellLimitIsReadStepByStep() async throws {
         let stores = try await Stores(seed: 4)
         let reader = stores.reader()
-        let range = reader.rangeWindows(endMs: Self.now, configuration: .init(readAhead: 30, maxCells: 50))
+        let range = reader.rangeWindows(endMs: Self.now, stepMs: 60_000, configuration: .init(readAhead: 30, maxCells: 50))
         #expect(try await range.window(service: nil, windowMs: 300_000, at: Self.now - 600_000) == nil)
         #expect(try await range.window(service: nil, windowMs: 300_000, at: Self.now) == nil)
-        let small = reader.rangeWindows(endMs: Self.now, configuration: .init(readAhead: 0, maxCells: 100_000))
+        let small = reader.rangeWindows(endMs: Self.now, stepMs: 60_000, configuration: .init(readAhead: 0, maxCells: 100_000))
         #expect(try await small.window(service: nil, windowMs: 300_000, at: Self.now) != nil)
     }
 
