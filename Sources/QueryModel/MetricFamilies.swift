@@ -216,7 +216,9 @@ public struct MetricFamilies: SampleSource {
     ) async throws -> (samples: [Sample], sorted: Bool) {
         let quantiles = selection.quantiles ?? configuration.quantiles
         var parts: [[Sample]] = []
-        let results = try await readResults(selection.windowsMs ?? configuration.windowsMs, service: nil, at: time)
+        let results = try await readResults(
+            selection.windowsMs ?? configuration.windowsMs, service: nil, at: time,
+            servicesOnly: Self.serviceNames.contains(name))
         for (w, result) in results {
             let key = SampleMemo.Key(name: name, windowMs: w, quantiles: quantiles)
             let entry: SampleMemo.Entry
@@ -287,7 +289,8 @@ public struct MetricFamilies: SampleSource {
         let wantsSeries = current && wants([Self.seriesName])
         var read = wants(Self.windowedNames) ? windows : []
         if wantsSeries && !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }
-        let data = try await readWindows(read, service: selection.service, at: time)
+        let data = try await readWindows(
+            read, service: selection.service, at: time, servicesOnly: name.map(Self.serviceNames.contains) ?? false)
         if wants(Self.windowedNames) {
             WindowFamilies(
                 windows: data.filter { windows.contains($0.0) }, quantiles: selection.quantiles ?? configuration.quantiles,
@@ -331,22 +334,30 @@ public struct MetricFamilies: SampleSource {
 
     /// The windows `windowsMs` at `time`, read concurrently, in ascending order; windows off the grid have no
     /// series and are left out.
-    private func readWindows(_ windowsMs: [Int64], service: String?, at time: EvaluationTime) async throws -> [(
-        Int64, WindowData
-    )] {
-        try await readResults(windowsMs, service: service, at: time).map { ($0.0, $0.1.data) }
+    private func readWindows(
+        _ windowsMs: [Int64], service: String?, at time: EvaluationTime, servicesOnly: Bool = false
+    ) async throws -> [(Int64, WindowData)] {
+        try await readResults(windowsMs, service: service, at: time, servicesOnly: servicesOnly).map { ($0.0, $0.1.data) }
     }
 
-    /// ``readWindows(_:service:at:)`` with each read's time and version.
-    func readResults(_ windowsMs: [Int64], service: String?, at time: EvaluationTime) async throws -> [(
-        Int64, MetricsReader.Result
-    )] {
+    /// The families summed per service (``WindowData/requestsByService(latency:)``).
+    static let serviceNames: Set<String> = [
+        "opsight_service_latency_seconds", "opsight_service_request_rate", "opsight_service_error_ratio",
+    ]
+
+    /// ``readWindows(_:service:at:)`` with each read's time and version. With `servicesOnly` (only service families
+    /// are wanted) a range's steps may answer with one request series per service holding its sum, and nothing else:
+    /// a window of all the series' buckets is then one of 20 services' (``RangeWindows``).
+    func readResults(
+        _ windowsMs: [Int64], service: String?, at time: EvaluationTime, servicesOnly: Bool = false
+    ) async throws -> [(Int64, MetricsReader.Result)] {
         try await withThrowingTaskGroup(of: (Int64, MetricsReader.Result)?.self) { group in
             for w in Set(windowsMs) {
                 group.addTask { [range] in
                     do {
                         if !time.isNow, let range,
-                            let slid = try await range.window(service: service, windowMs: w, at: time.milliseconds)
+                            let slid = try await range.window(
+                                service: service, windowMs: w, at: time.milliseconds, servicesOnly: servicesOnly)
                         {
                             return (w, slid)
                         }

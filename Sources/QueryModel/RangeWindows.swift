@@ -50,6 +50,7 @@ public final class RangeWindows: Sendable {
         var part: Part
         var service: String?
         var buckets: Int64
+        var servicesOnly: Bool
     }
 
     private let hot: any MetricsStore
@@ -85,7 +86,13 @@ public final class RangeWindows: Sendable {
     /// Window `windowMs` of `service` (nil: all) ending at `timeMs`, as ``MetricsReader/window(service:windowMs:at:)``
     /// reads it at that given time; nil when this step is not slid (read it directly). Steps of one window must come
     /// in ascending order (a step asked again is answered again).
-    func window(service: String?, windowMs: Int64, at timeMs: Int64) async throws -> MetricsReader.Result? {
+    ///
+    /// With `servicesOnly` the window holds each service's requests summed into one series (route and method empty)
+    /// and no jobs or log lines: what the service families are made of (``WindowData/requestsByService(latency:)``
+    /// of the sum is that of the sums). All 10 000 series of a day's minutes are then 20 services' few.
+    func window(service: String?, windowMs: Int64, at timeMs: Int64, servicesOnly: Bool = false) async throws
+        -> MetricsReader.Result?
+    {
         let hotW = TimeBucket.hotWidthMs
         let durW = TimeBucket.durableWidthMs
         guard windowMs > 0, windowMs <= MetricsReader.maxWindowMs, windowMs % hotW == 0,
@@ -95,7 +102,7 @@ public final class RangeWindows: Sendable {
         let kHot = TimeBucket.floorDiv(timeMs, hotW)
         if windowMs <= maxHotWindowMs, (kHot - windowMs / hotW) * hotW >= oldestHotMs {
             guard kHot <= lastBucket,
-                let data = try await slider(.hot, service, windowMs / hotW).window(endingAt: kHot)
+                let data = try await slider(.hot, service, windowMs / hotW, servicesOnly).window(endingAt: kHot)
             else { return nil }
             return MetricsReader.Result(data: data, timeMs: kHot * hotW)
         }
@@ -108,13 +115,17 @@ public final class RangeWindows: Sendable {
         let hotMinutes: Int64 = minutes >= 2 && (k - 2) * durW >= oldestHotMs ? 2 : 0
         var data = WindowData()
         if minutes > hotMinutes {
-            guard let cold = try await slider(.durable, service, minutes - hotMinutes).window(endingAt: k - hotMinutes)
+            guard
+                let cold = try await slider(.durable, service, minutes - hotMinutes, servicesOnly)
+                    .window(endingAt: k - hotMinutes)
             else { return nil }
             data = cold
         }
         if hotMinutes > 0 {
             let perMinute = TimeBucket.hotPerDurable
-            guard let tail = try await slider(.tail, service, hotMinutes * perMinute).window(endingAt: k * perMinute)
+            guard
+                let tail = try await slider(.tail, service, hotMinutes * perMinute, servicesOnly)
+                    .window(endingAt: k * perMinute)
             else { return nil }
             data.merge(tail)
         }
@@ -122,8 +133,8 @@ public final class RangeWindows: Sendable {
     }
 
     /// The slider of `part` over `buckets` buckets of `service`.
-    private func slider(_ part: Key.Part, _ service: String?, _ buckets: Int64) -> WindowSlider {
-        let key = Key(part: part, service: service, buckets: buckets)
+    private func slider(_ part: Key.Part, _ service: String?, _ buckets: Int64, _ servicesOnly: Bool) -> WindowSlider {
+        let key = Key(part: part, service: service, buckets: buckets, servicesOnly: servicesOnly)
         return sliders.withLock { sliders in
             if let s = sliders[key] { return s }
             let width = part == .durable ? TimeBucket.durableWidthMs : TimeBucket.hotWidthMs
@@ -133,7 +144,8 @@ public final class RangeWindows: Sendable {
             let s = WindowSlider(
                 store: part == .durable ? durable : hot, service: service, buckets: buckets,
                 lastBucket: part == .durable ? lastMinute : lastBucket,
-                readAhead: stepBuckets <= buckets ? configuration.readAhead : 0, configuration: configuration)
+                readAhead: stepBuckets <= buckets ? configuration.readAhead : 0, servicesOnly: servicesOnly,
+                configuration: configuration)
             sliders[key] = s
             return s
         }
@@ -160,6 +172,8 @@ actor WindowSlider {
     private let configuration: RangeWindows.Configuration
     /// Buckets read beyond the step that needs them.
     private let readAhead: Int64
+    /// Whether each bucket is kept as its services' sums (``RangeWindows/window(service:windowMs:at:servicesOnly:)``).
+    private let servicesOnly: Bool
     /// The window's sum, ending at `sums.newest`.
     private var sums: WindowSums?
     /// The contents of every bucket of `read` (buckets without data left out).
@@ -178,9 +192,10 @@ actor WindowSlider {
 
     init(
         store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64, readAhead: Int64,
-        configuration: RangeWindows.Configuration
+        servicesOnly: Bool, configuration: RangeWindows.Configuration
     ) {
         self.readAhead = readAhead
+        self.servicesOnly = servicesOnly
         self.store = store
         self.service = service
         self.n = buckets
@@ -239,7 +254,8 @@ actor WindowSlider {
             let last = min(through, first + configuration.readChunk - 1)
             let fresh = try await store.readEach(service: service, buckets: first...last)
             bucketsRead += Int(last - first + 1)
-            for (b, data) in fresh {
+            for (b, read) in fresh {
+                let data = servicesOnly ? read.summedPerService() : read
                 contents[b] = data
                 cells += data.requests.count + data.jobs.count + data.logs.count
             }
@@ -258,5 +274,16 @@ actor WindowSlider {
     private func forget(_ b: Int64) {
         guard let data = contents.removeValue(forKey: b) else { return }
         cells -= data.requests.count + data.jobs.count + data.logs.count
+    }
+}
+
+extension WindowData {
+    /// Each service's requests summed into one series (route and method empty), and nothing else.
+    func summedPerService() -> WindowData {
+        var out = WindowData()
+        for (service, stats) in requestsByService() {
+            out.requests[RequestKey(service: service, route: "", method: "")] = stats
+        }
+        return out
     }
 }

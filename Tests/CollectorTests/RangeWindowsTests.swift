@@ -195,6 +195,9 @@ import Testing
             #"opsight_service_error_ratio{window="2m"}"#,
             #"opsight_service_request_rate{window="2h"} - ignoring(window) opsight_service_request_rate{window="5m"}"#,
             #"opsight_job_failure_ratio"#,
+            // Service families: each service's sum slid (one series a service), short, long and past the hot buckets.
+            #"opsight_service_latency_seconds{window="1h"}"#,
+            #"max(opsight_service_latency_seconds{window="6h",quantile="0.99"})"#,
             // Both sides of one step read the same window at once.
             #"sum by (service) (opsight_request_rate{window="5m"} * on(service, route, method) opsight_request_error_ratio{window="5m"})"#,
         ]
