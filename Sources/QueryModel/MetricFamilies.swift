@@ -161,7 +161,7 @@ public struct MetricFamilies: SampleSource {
         return out
     }
 
-    /// The same families, reading the windows of the range's steps by sliding them over the hot buckets
+    /// The same families, reading the windows of the range's steps by sliding them over the stores' buckets
     /// (``RangeWindows``): the same series at every step, each bucket read once.
     public func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource {
         var families = self
