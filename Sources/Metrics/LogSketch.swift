@@ -191,27 +191,54 @@ public struct LogSketch: Sendable, Equatable {
         }
         zeroCount += other.zeroCount
         count += other.count
-        var mergedIndices: [Int32] = []
+        // One pass over both sorted bucket lists into arrays allocated once at the most they can need: merging a
+        // long window's cold part and hot tail does this for every series of a `/metrics` scrape or a query.
+        let capacity = indices.count + other.indices.count
         var mergedCounts: [UInt64] = []
-        mergedIndices.reserveCapacity(indices.count + other.indices.count)
-        mergedCounts.reserveCapacity(indices.count + other.indices.count)
-        var i = 0
-        var j = 0
-        while i < indices.count || j < other.indices.count {
-            if j == other.indices.count || (i < indices.count && indices[i] < other.indices[j]) {
-                mergedIndices.append(indices[i])
-                mergedCounts.append(counts[i])
-                i += 1
-            } else if i == indices.count || other.indices[j] < indices[i] {
-                mergedIndices.append(other.indices[j])
-                mergedCounts.append(other.counts[j])
-                j += 1
-            } else {
-                mergedIndices.append(indices[i])
-                mergedCounts.append(counts[i] + other.counts[j])
-                i += 1
-                j += 1
+        let mergedIndices = [Int32](unsafeUninitializedCapacity: capacity) { mi, n in
+            mergedCounts = [UInt64](unsafeUninitializedCapacity: capacity) { mc, m in
+                indices.withUnsafeBufferPointer { ai in
+                    counts.withUnsafeBufferPointer { ac in
+                        other.indices.withUnsafeBufferPointer { bi in
+                            other.counts.withUnsafeBufferPointer { bc in
+                                var (i, j, k) = (0, 0, 0)
+                                while i < ai.count && j < bi.count {
+                                    let (x, y) = (ai[i], bi[j])
+                                    if x < y {
+                                        mi[k] = x
+                                        mc[k] = ac[i]
+                                        i += 1
+                                    } else if y < x {
+                                        mi[k] = y
+                                        mc[k] = bc[j]
+                                        j += 1
+                                    } else {
+                                        mi[k] = x
+                                        mc[k] = ac[i] + bc[j]
+                                        i += 1
+                                        j += 1
+                                    }
+                                    k += 1
+                                }
+                                while i < ai.count {
+                                    mi[k] = ai[i]
+                                    mc[k] = ac[i]
+                                    i += 1
+                                    k += 1
+                                }
+                                while j < bi.count {
+                                    mi[k] = bi[j]
+                                    mc[k] = bc[j]
+                                    j += 1
+                                    k += 1
+                                }
+                                m = k
+                            }
+                        }
+                    }
+                }
             }
+            n = mergedCounts.count
         }
         indices = mergedIndices
         counts = mergedCounts
@@ -266,9 +293,86 @@ public struct LogSketch: Sendable, Equatable {
     /// The value at 0-based rank ⌊q·(n−1)⌋, within ``relativeAccuracy`` of the exact sample quantile;
     /// `nil` when empty or `q` is NaN. `q` is clamped to 0…1.
     public func quantile(_ q: Double) -> Double? {
+        quantileRank(q).flatMap(value(atRank:))
+    }
+
+    /// Each of `qs` as ``quantile(_:)`` answers it, into `values` (resized to `qs.count`; NaN where it answers nil),
+    /// in one pass over the buckets when `qs` ascend: `/metrics` asks every series for the same few quantiles.
+    public func quantiles(_ qs: [Double], into values: inout [Double]) {
+        Self.quantiles(of: self, and: LogSketch(), qs, into: &values)
+    }
+
+    /// ``quantiles(_:into:)`` of `a` and `b` merged, without merging them: one walk over both sorted bucket lists,
+    /// nothing allocated. A long window is a day of minutes and two minutes of hot buckets; rendering its quantiles
+    /// this way does not copy every series' day.
+    public static func quantiles(of a: LogSketch, and b: LogSketch, _ qs: [Double], into values: inout [Double]) {
+        if values.count != qs.count { values = [Double](repeating: .nan, count: qs.count) }
+        var ascending = true
+        for i in qs.indices.dropFirst() where !(qs[i - 1] <= qs[i]) { ascending = false }
+        guard ascending else {
+            var merged = a
+            merged.merge(b)
+            for (i, q) in qs.enumerated() { values[i] = merged.quantile(q) ?? .nan }
+            return
+        }
+        let count = a.count + b.count
+        let zeros = a.zeroCount + b.zeroCount
+        a.withBuckets { ai, ac in
+            b.withBuckets { bi, bc in
+                var (i, j) = (0, 0)
+                var seen = zeros
+                for (n, q) in qs.enumerated() {
+                    guard let rank = rank(of: q, count: count) else {
+                        values[n] = .nan
+                        continue
+                    }
+                    if rank < zeros {
+                        values[n] = 0
+                        continue
+                    }
+                    // Ranks ascend with `qs`: the walk goes on from the last answer's bucket, the next bucket being
+                    // the lower index of the two lists (both counts when they hold the same one).
+                    var answer: Int32? = nil
+                    while i < ai.count || j < bi.count {
+                        let index: Int32
+                        var c: UInt64 = 0
+                        if j == bi.count || (i < ai.count && ai[i] <= bi[j]) {
+                            index = ai[i]
+                        } else {
+                            index = bi[j]
+                        }
+                        let (takeA, takeB) = (i < ai.count && ai[i] == index, j < bi.count && bi[j] == index)
+                        if takeA { c += ac[i] }
+                        if takeB { c += bc[j] }
+                        if seen + c > rank {
+                            answer = index
+                            break
+                        }
+                        seen += c
+                        if takeA { i += 1 }
+                        if takeB { j += 1 }
+                    }
+                    // Past the last bucket only when the counts disagree with the buckets: the last bucket, as
+                    // ``quantile(_:)`` answers then.
+                    let last = max(ai.last ?? .min, bi.last ?? .min)
+                    values[n] = answer.map(representative(ofBucket:)) ?? (last == .min ? .nan : representative(ofBucket: last))
+                }
+            }
+        }
+    }
+
+    /// The 0-based rank ``quantile(_:)`` answers for `q` in `count` values; nil when there are none or `q` is NaN.
+    private static func rank(of q: Double, count: UInt64) -> UInt64? {
         guard count > 0, !q.isNaN else { return nil }
         let clamped = min(max(q, 0), 1)
-        let rank = UInt64((clamped * Double(count - 1)).rounded(.down))
+        return UInt64((clamped * Double(count - 1)).rounded(.down))
+    }
+
+    /// The 0-based rank ``quantile(_:)`` answers for `q`; nil when empty or `q` is NaN.
+    private func quantileRank(_ q: Double) -> UInt64? { Self.rank(of: q, count: count) }
+
+    /// The value of the sketch at `rank` (< ``count``).
+    private func value(atRank rank: UInt64) -> Double? {
         if rank < zeroCount { return 0 }
         if inlineCount > 0 { return Self.representative(ofBucket: inlineIndex) }
         var seen = zeroCount

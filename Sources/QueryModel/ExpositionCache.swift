@@ -17,8 +17,37 @@ final class ExpositionCache: Sendable {
         case rendering(MetricsReader.Version, Task<WindowBlocks, Never>)
     }
 
+    /// A window to render: its series whole (a ``MetricsReader/Result``), or a long window's two cached parts not
+    /// summed (``MetricsReader/LongParts``).
+    struct Window: Sendable {
+        var cold: WindowData
+        var tail: WindowData?
+        /// The cold part's version: its services' sums are kept while it stays.
+        var coldVersion: UInt64?
+        var version: MetricsReader.Version?
+
+        init(_ result: MetricsReader.Result) {
+            cold = result.data
+            version = result.version
+        }
+
+        init(_ parts: MetricsReader.LongParts) {
+            cold = parts.cold.data
+            tail = parts.tail.data
+            coldVersion = parts.cold.version
+            version = parts.version
+        }
+
+        /// The request series of both parts.
+        var keys: [Dictionary<RequestKey, RequestStats>.Keys] {
+            [cold.requests.keys] + (tail.map { [$0.requests.keys] } ?? [])
+        }
+    }
+
     private struct State {
         var slots: [Int64: Slot] = [:]
+        /// Each long window's services summed over its cold part, with the version of that part.
+        var coldServices: [Int64: (version: UInt64, sums: [String: ServiceSums])] = [:]
         var order: SeriesOrder?
         var renders = 0
         /// The counters' last render and the version of the totals it was made from.
@@ -60,7 +89,7 @@ final class ExpositionCache: Sendable {
             if let version, let kept = self.state.withLock({ $0.counters }), kept.version == version {
                 return kept.block
             }
-            let block = CounterBlock.render(totals, order: self.order(covering: [totals.requests.keys]))
+            let block = self.rendered(covering: [totals.requests.keys]) { CounterBlock.render(totals, order: $0) }
             self.state.withLock { state in
                 state.counterRenders += 1
                 state.counters = version.map { ($0, block) }
@@ -71,6 +100,16 @@ final class ExpositionCache: Sendable {
 
     /// Counter renders so far (a test's view of whether a scrape rendered them again).
     var counterRenders: Int { state.withLock { $0.counterRenders } }
+
+    /// `render` with the last series order, or with a new one covering `series` when the last one misses one of them
+    /// (`render` answers nil): the render finds that out as it looks every series up, so it is not checked before.
+    private func rendered<T>(
+        covering series: [Dictionary<RequestKey, RequestStats>.Keys], _ render: (SeriesOrder) -> T?
+    ) -> T {
+        if let last = state.withLock({ $0.order }), let out = render(last) { return out }
+        guard let out = render(order(covering: series)) else { preconditionFailure("an order misses its series") }
+        return out
+    }
 
     /// A series order covering every series of `needs`: the last one when it does, else a new one over those
     /// series and the last one's (so that the windows' and the counters' series, which differ by the series
@@ -87,8 +126,19 @@ final class ExpositionCache: Sendable {
         return built
     }
 
+    /// The services of `window`'s cold part summed, when it has a tail: kept per window while the part's version
+    /// stays (a minute), so a render adds only the tail to them.
+    private func coldServices(_ w: Int64, _ window: Window) -> [String: ServiceSums]? {
+        guard window.tail != nil else { return nil }
+        guard let version = window.coldVersion else { return ServiceSums.of(window.cold) }
+        if let kept = state.withLock({ $0.coldServices[w] }), kept.version == version { return kept.sums }
+        let sums = ServiceSums.of(window.cold)
+        state.withLock { $0.coldServices[w] = (version, sums) }
+        return sums
+    }
+
     /// The blocks of each of `windows`, in their order.
-    func blocks(_ windows: [(Int64, MetricsReader.Result)], quantiles: [Double]) async -> [WindowBlocks] {
+    func blocks(_ windows: [(Int64, Window)], quantiles: [Double]) async -> [WindowBlocks] {
         var out = [WindowBlocks?](repeating: nil, count: windows.count)
         var waits: [(Int, Task<WindowBlocks, Never>)] = []
         var missing: [Int] = []
@@ -101,10 +151,11 @@ final class ExpositionCache: Sendable {
                 }
             }
         }
-        // One order for every window to render, sorted only when a series has no place yet.
-        let order = missing.isEmpty ? nil : self.order(covering: missing.map { windows[$0].1.data.requests.keys })
         var started: [(Int, MetricsReader.Version, Task<WindowBlocks, Never>)] = []
-        if let order {
+        if !missing.isEmpty {
+            // A series without a place in the last order (a new one) makes one covering all the windows to render,
+            // so that they do not replace each other's order.
+            let windowKeys = missing.flatMap { windows[$0].1.keys }
             state.withLock { state in
                 for i in missing {
                     let (w, result) = windows[i]
@@ -120,7 +171,14 @@ final class ExpositionCache: Sendable {
                         default: break
                         }
                     }
-                    let task = Task { WindowBlocks(windowMs: w, data: result.data, quantiles: quantiles, order: order) }
+                    let task = Task {
+                        let coldServices = self.coldServices(w, result)
+                        return self.rendered(covering: windowKeys) {
+                            WindowBlocks(
+                                windowMs: w, cold: result.cold, tail: result.tail, coldServices: coldServices,
+                                quantiles: quantiles, order: $0)
+                        }
+                    }
                     state.renders += 1
                     if let version = result.version {
                         state.slots[w] = .rendering(version, task)

@@ -109,12 +109,29 @@ struct ExpositionWriter {
 
     /// A sample line: `name`, then `labels` (the bytes between the braces, already escaped; none when empty), then
     /// the value; nothing when the value is not finite.
+    ///
+    /// The line is written through one pointer into room made once: a scrape writes ~300 000 of them, and a
+    /// `ByteBuffer` write per piece (its capacity and uniqueness checks) was a good part of rendering.
     mutating func sample(_ name: [UInt8], labels: ArraySlice<UInt8>, _ more: [UInt8] = [], _ value: Double) {
         guard value.isFinite else { return }
-        buffer.writeBytes(name)
-        buffer.writeBytes(labels)
-        buffer.writeBytes(more)
-        endLine(value)
+        let room = name.count + labels.count + more.count + 2 + ValueTexts.width
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { out in
+            let start = out.baseAddress!
+            var p = start
+            func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
+                guard let base = bytes.baseAddress else { return }
+                p.copyMemory(from: base, byteCount: bytes.count)
+                p += bytes.count
+            }
+            name.withUnsafeBufferPointer(copy)
+            labels.withUnsafeBufferPointer(copy)
+            more.withUnsafeBufferPointer(copy)
+            p.storeBytes(of: UInt8(ascii: " "), as: UInt8.self)
+            p += 1
+            p += texts.write(value, to: p)
+            p.storeBytes(of: UInt8(ascii: "\n"), as: UInt8.self)
+            return p - start + 1
+        }
     }
 
     /// A value as ``PrometheusText/format(_:)`` writes it: integral values below 10¹⁵ as integers, others as
@@ -148,11 +165,62 @@ struct ExpositionWriter {
 /// the same, so a hit is the text formatting would give.
 struct ValueTexts {
     private static let slots = 4096
-    private static let width = 24  // the longest `Double.description`: "-2.2250738585072014e-308"
+    static let width = 24  // the longest `Double.description`: "-2.2250738585072014e-308"
     // Allocated at the first value: a writer of labels only never needs them.
     private var keys: [UInt64] = []
     private var lengths: [UInt8] = []
     private var texts: [UInt8] = []
+
+    /// Writes a finite `v` at `p` as ``ExpositionWriter/appendValue(_:)`` appends it (at most ``width`` bytes) and
+    /// returns how many bytes it wrote.
+    mutating func write(_ v: Double, to p: UnsafeMutableRawPointer) -> Int {
+        if v == v.rounded(), abs(v) < 1e15 {
+            let n = Int64(v)
+            var m = n.magnitude
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 10¹⁵ has 16 digits
+            return withUnsafeMutableBytes(of: &digits) { d in
+                var i = d.count
+                repeat {
+                    i -= 1
+                    d[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                    m /= 10
+                } while m > 0
+                if n < 0 {
+                    i -= 1
+                    d[i] = UInt8(ascii: "-")
+                }
+                let length = d.count - i
+                p.copyMemory(from: d.baseAddress! + i, byteCount: length)
+                return length
+            }
+        }
+        if keys.isEmpty { allocate() }
+        let bits = v.bitPattern
+        let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 52)
+        let start = slot * Self.width
+        let length = Int(lengths[slot])
+        if length > 0, keys[slot] == bits {
+            texts.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + start, byteCount: length) }
+            return length
+        }
+        var text = v.description
+        return text.withUTF8 { utf8 in
+            precondition(utf8.count <= Self.width, "a Double's description is at most \(Self.width) bytes")
+            p.copyMemory(from: utf8.baseAddress!, byteCount: utf8.count)
+            keys[slot] = bits
+            lengths[slot] = UInt8(utf8.count)
+            texts.withUnsafeMutableBufferPointer { t in
+                for (i, b) in utf8.enumerated() { t[start + i] = b }
+            }
+            return utf8.count
+        }
+    }
+
+    private mutating func allocate() {
+        keys = [UInt64](repeating: 0, count: Self.slots)
+        lengths = [UInt8](repeating: 0, count: Self.slots)
+        texts = [UInt8](repeating: 0, count: Self.slots * Self.width)
+    }
 
     /// Appends `v`'s `description` to `out`.
     mutating func append(_ v: Double, to out: inout ByteBuffer) {

@@ -107,7 +107,12 @@ public struct MetricFamilies: SampleSource {
         // As ``write(to:at:selection:ordered:)``: `opsight_series` counts the series of the last hour.
         var read = windows
         if !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }
-        async let reads = readResults(read, service: nil, at: time)
+        // Long windows as their two cached parts, rendered without summing them (``WindowBlocks``); any other
+        // window, or a long one whose parts are not both kept, read whole.
+        var longParts: [Int64: MetricsReader.LongParts] = [:]
+        for w in windows { longParts[w] = try await reader.longParts(windowMs: w) }
+        let parts = longParts
+        async let reads = readResults(read.filter { parts[$0] == nil }, service: nil, at: time)
         async let counters = renderedWindows.counters { try await currentTotals() }
         var funnelText = PrometheusText()
         if let funnels, !funnels.funnels.isEmpty {
@@ -116,8 +121,10 @@ public struct MetricFamilies: SampleSource {
             FunnelFamilies(figures: figures, quantiles: FunnelFamilies.defaultQuantiles).write(to: &funnelText)
         }
         let results = try await reads
-        let blocks = await renderedWindows.blocks(
-            results.filter { windows.contains($0.0) }, quantiles: configuration.quantiles)
+        var inputs = results.filter { windows.contains($0.0) }.map { ($0.0, ExpositionCache.Window($0.1)) }
+        inputs += parts.map { ($0.key, ExpositionCache.Window($0.value)) }
+        inputs.sort { $0.0 < $1.0 }
+        let blocks = await renderedWindows.blocks(inputs, quantiles: configuration.quantiles)
 
         var chunks: [ByteBuffer] = []
         for (f, family) in WindowBlocks.families.enumerated() {

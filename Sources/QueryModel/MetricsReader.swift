@@ -75,7 +75,17 @@ public struct MetricsReader: Sendable {
     /// is not kept or a minute keeps turning between the two reads; a store's error is thrown, as a direct read
     /// of the same store would throw it.
     private func cachedLong(windowMs: Int64) async throws -> Result? {
-        guard let cache, cache.keepsTail, let longCache, longCache.windowsMs.contains(windowMs) else { return nil }
+        guard let parts = try await longParts(windowMs: windowMs) else { return nil }
+        let data = combined.sum(windowMs: windowMs, cold: parts.cold, tail: parts.tail)
+        return Result(data: data, timeMs: parts.tail.timeMs, version: parts.version)
+    }
+
+    /// A long window at the current time as its two cached parts, not summed (see ``cachedLong(windowMs:)``): nil
+    /// when it is not a window over an hour kept in both caches, or a minute keeps turning between the two reads.
+    public func longParts(windowMs: Int64) async throws -> LongParts? {
+        guard windowMs > configuration.maxHotWindowMs, let cache, cache.keepsTail, let longCache,
+            longCache.windowsMs.contains(windowMs)
+        else { return nil }
         for _ in 0..<3 {
             guard let tail = try await cache.tail(), let cold = try await longCache.snapshot(windowMs) else {
                 return nil
@@ -84,11 +94,18 @@ public struct MetricsReader: Sendable {
             guard cold.newest == TimeBucket.index(ofMs: tail.timeMs, widthMs: TimeBucket.durableWidthMs) - 2 else {
                 continue
             }
-            let data = combined.sum(windowMs: windowMs, cold: cold, tail: tail)
-            return Result(
-                data: data, timeMs: tail.timeMs, version: .combined(cold: cold.version, tail: tail.version))
+            return LongParts(cold: cold, tail: tail)
         }
         return nil
+    }
+
+    /// A long window's two cached parts: the durable cache's minutes through two minutes back, and the hot cache's
+    /// buckets since. Their sum is the window.
+    public struct LongParts: Sendable {
+        public var cold: WindowCache.Snapshot
+        public var tail: WindowCache.Snapshot
+        /// The version a ``Result`` of their sum has.
+        public var version: Version { .combined(cold: cold.version, tail: tail.version) }
     }
 
     /// `result`'s request series summed per service (``WindowData/requestsByService(latency:)``), from the last sum of

@@ -22,13 +22,26 @@ struct WindowBlocks: Sendable {
         ("opsight_job_wait_seconds", "summary", "Job queue wait quantile over the window."),
         ("opsight_job_failure_ratio", "gauge", "failed / (succeeded + failed) over the window."),
     ]
-    private static let names = families.map { Array($0.name.utf8) }
+    static let names = families.map { Array($0.name.utf8) }
 
     /// One block per family of ``families``.
     let blocks: [ByteBuffer]
 
-    /// Renders window `windowMs` holding `data`; `order` must cover its request series (``SeriesOrder/covers(_:)``).
-    init(windowMs: Int64, data: WindowData, quantiles: [Double], order: SeriesOrder) {
+    /// Renders window `windowMs` holding `data`; nil when `order` does not cover its request series (found while
+    /// rendering, so a scrape does not look every series up once more beforehand).
+    init?(windowMs: Int64, data: WindowData, quantiles: [Double], order: SeriesOrder) {
+        self.init(windowMs: windowMs, cold: data, tail: nil, coldServices: nil, quantiles: quantiles, order: order)
+    }
+
+    /// Renders window `windowMs` holding `cold` + `tail` (a long window's two cached parts,
+    /// ``MetricsReader/LongParts``) without summing them: each series' counts are added and its quantiles walked
+    /// over both sketches, and the services' sums start from `coldServices` (``ServiceSums/of(_:)`` of `cold`, kept
+    /// while `cold` stays) and add the tail. The same bytes as rendering the sum; summing a day of 10 000 series into
+    /// a copy, for every new version of the two newest minutes, was most of a scrape of `1d`.
+    init?(
+        windowMs: Int64, cold: WindowData, tail: WindowData?, coldServices: [String: ServiceSums]?,
+        quantiles: [Double], order: SeriesOrder
+    ) {
         let window = PromDuration.format(windowMs)
         // `window` is digits and unit letters: nothing to escape.
         let windowEnd = Array(",window=\"\(window)\"}".utf8)
@@ -41,52 +54,48 @@ struct WindowBlocks: Sendable {
         // Request series: latency, rate and error ratio, and each service's sums, in one pass along the shared
         // order (the window's series looked up, not sorted). The series of a service are adjacent in label order
         // and services come in name order, so a service is complete when the next one starts.
-        let estimate = data.requests.count * 160
+        let estimate = cold.requests.count * 160
         blocks[0] = ExpositionWriter(capacity: estimate * quantiles.count)
         blocks[1] = ExpositionWriter(capacity: estimate)
         blocks[2] = ExpositionWriter(capacity: estimate)
         let seconds = Double(PromDuration.milliseconds(window)!) / 1000
+        let empty = LogSketch()
+        // Plain locals, no nested function over them: a closure's captures would be boxed and every access to the
+        // writers checked for exclusivity at run time.
         var service = ServiceSums()
-        func endService() {
-            guard let name = service.name else { return }
-            var writer = ExpositionWriter()
-            writer.append(ascii: UInt8(ascii: "{"))
-            writer.label("service", name)
-            let prefix = writer.bytes[...]
-            let latency = service.latency.sketch
-            for (i, q) in quantiles.enumerated() {
-                guard let v = latency.quantile(q) else { continue }
-                blocks[3].sample(names[3], labels: prefix, quantileEnds[i], v / 1000)
-            }
-            // As ``RequestStats/errorRatio`` of the merged series.
-            let (count, errors) = (service.count, service.errors)
-            blocks[4].sample(names[4], labels: prefix, windowEnd, Double(count) / (Double(windowMs) / 1000))
-            blocks[5].sample(names[5], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
-        }
-        var found = 0
+        var values: [Double] = []
+        var (foundCold, foundTail) = (0, 0)
         for (rank, key) in order.keys.enumerated() {
-            guard let s = data.requests[key] else { continue }
-            found += 1
+            let c = cold.requests[key]
+            let t = tail?.requests[key]
+            guard c != nil || t != nil else { continue }
+            if c != nil { foundCold += 1 }
+            if t != nil { foundTail += 1 }
             let prefix = order.prefix(rank)
-            for (i, q) in quantiles.enumerated() {
-                guard let v = s.latency.quantile(q) else { continue }
-                blocks[0].sample(names[0], labels: prefix, quantileEnds[i], v / 1000)
+            LogSketch.quantiles(of: c?.latency ?? empty, and: t?.latency ?? empty, quantiles, into: &values)
+            for i in values.indices where !values[i].isNaN {
+                blocks[0].sample(names[0], labels: prefix, quantileEnds[i], values[i] / 1000)
             }
-            blocks[1].sample(names[1], labels: prefix, windowEnd, Double(s.count) / seconds)
-            blocks[2].sample(names[2], labels: prefix, windowEnd, s.errorRatio ?? .nan)
+            // As ``RequestStats/errorRatio`` of the two parts merged.
+            let count = (c?.count ?? 0) &+ (t?.count ?? 0)
+            let errors = (c?.errors ?? 0) &+ (t?.errors ?? 0)
+            blocks[1].sample(names[1], labels: prefix, windowEnd, Double(count) / seconds)
+            blocks[2].sample(names[2], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
             if service.name != key.service {
-                endService()
-                service = ServiceSums(name: key.service)
+                service.write(to: &blocks, quantiles: quantiles, quantileEnds, windowEnd, windowMs: windowMs)
+                service = coldServices?[key.service] ?? ServiceSums()
+                service.name = key.service
             }
-            service.count &+= s.count
-            service.errors &+= s.errors
-            service.latency.add(s.latency)
+            if coldServices == nil, let c { service.add(c) }
+            if let t { service.add(t) }
         }
-        endService()
-        precondition(found == data.requests.count, "the series order does not cover the window")
+        service.write(to: &blocks, quantiles: quantiles, quantileEnds, windowEnd, windowMs: windowMs)
+        guard foundCold == cold.requests.count, foundTail == (tail?.requests.count ?? 0) else { return nil }
 
-        // Job series, in label order.
-        let jobs = data.jobs.sorted {
+        // Job series (a few), in label order.
+        var jobSeries = cold.jobs
+        for (k, v) in tail?.jobs ?? [:] { jobSeries[k, default: JobStats()].merge(v) }
+        let jobs = jobSeries.sorted {
             ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)
         }
         for (k, s) in jobs {
@@ -110,11 +119,46 @@ struct WindowBlocks: Sendable {
 }
 
 /// One service's request series summed so far (``WindowData/requestsByService(latency:)`` for one service).
-private struct ServiceSums {
+struct ServiceSums: Sendable {
     var name: String? = nil
     var count: UInt64 = 0
     var errors: UInt64 = 0
     var latency = LogSketchAccumulator()
+
+    /// Adds one series.
+    mutating func add(_ s: RequestStats) {
+        count &+= s.count
+        errors &+= s.errors
+        latency.add(s.latency)
+    }
+
+    /// The sums of each service of `data`.
+    static func of(_ data: WindowData) -> [String: ServiceSums] {
+        var out: [String: ServiceSums] = [:]
+        for (k, s) in data.requests { out[k.service, default: ServiceSums(name: k.service)].add(s) }
+        return out
+    }
+
+    /// The service's three lines into `blocks` (``WindowBlocks/families`` 3…5); nothing before the first service.
+    func write(
+        to blocks: inout [ExpositionWriter], quantiles: [Double], _ quantileEnds: [[UInt8]], _ windowEnd: [UInt8],
+        windowMs: Int64
+    ) {
+        guard let name else { return }
+        var writer = ExpositionWriter()
+        writer.append(ascii: UInt8(ascii: "{"))
+        writer.label("service", name)
+        let prefix = writer.bytes[...]
+        let names = WindowBlocks.names
+        let sketch = latency.sketch
+        for (i, q) in quantiles.enumerated() {
+            guard let v = sketch.quantile(q) else { continue }
+            blocks[3].sample(names[3], labels: prefix, quantileEnds[i], v / 1000)
+        }
+        // As ``RequestStats/errorRatio`` of the merged series.
+        blocks[4].sample(names[4], labels: prefix, windowEnd, Double(count) / (Double(windowMs) / 1000))
+        blocks[5].sample(names[5], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
+    }
 }
 
 /// The `_total` counter families (``CounterFamilies``) from the stores' running totals, rendered straight into bytes.
@@ -122,17 +166,20 @@ enum CounterBlock {
     private static let requestsName = Array("opsight_requests_total".utf8)
     private static let classEnds = (1...5).map { Array(",code_class=\"\($0)xx\"}".utf8) }
 
-    /// The three families' lines; `order` must cover `totals`' request series.
-    static func render(_ totals: WindowData, order: SeriesOrder) -> ByteBuffer {
+    /// The three families' lines; nil when `order` does not cover `totals`' request series.
+    static func render(_ totals: WindowData, order: SeriesOrder) -> ByteBuffer? {
         var p = ExpositionWriter(capacity: totals.requests.count * 2 * 110 + 4096)
         p.family("opsight_requests_total", type: "counter", help: "Requests by status class.")
+        var found = 0
         for (rank, key) in order.keys.enumerated() {
             guard let s = totals.requests[key] else { continue }
+            found += 1
             let prefix = order.prefix(rank)
             for c in 1...5 where s.count(ofClass: c) > 0 {
                 p.sample(requestsName, labels: prefix, classEnds[c - 1], Double(s.count(ofClass: c)))
             }
         }
+        guard found == totals.requests.count else { return nil }
         p.family("opsight_jobs_total", type: "counter", help: "Job lifecycle events.")
         for (k, s) in totals.jobs.sorted(by: {
             ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)

@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test(arguments: [4, 5, 6, 7] as [UInt64])
-    func windowAndCounterBlocksEqualTheReferenceWriter(seed: UInt64) {
+    func windowAndCounterBlocksEqualTheReferenceWriter(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         let windowsMs: [Int64] = [60_000, 300_000, 3_600_000, 86_400_000, 90_000]
         let windows = windowsMs.map { ($0, Self.window(&rng, series: Int.random(in: 0...120, using: &rng))) }
@@ -122,13 +122,47 @@ import Testing
         for (_, d) in windows { keys.formUnion(d.requests.keys) }
         keys.formUnion(totals.requests.keys)
         let order = SeriesOrder(keys: Array(keys))
-        let blocks = windows.map { WindowBlocks(windowMs: $0.0, data: $0.1, quantiles: quantiles, order: order) }
+        let blocks = try windows.map {
+            try #require(WindowBlocks(windowMs: $0.0, data: $0.1, quantiles: quantiles, order: order))
+        }
         var fast = ExpositionWriter()
         for (f, family) in WindowBlocks.families.enumerated() {
             fast.family(family.name, type: family.type, help: family.help)
             for b in blocks { fast.append(b.blocks[f]) }
         }
-        fast.append(CounterBlock.render(totals, order: order))
+        fast.append(try #require(CounterBlock.render(totals, order: order)))
+
+        // A window as two parts (a long window's cold minutes and hot tail), rendered without summing them: the
+        // same bytes as the sum, series in one part or both, jobs too.
+        for (w, cold) in windows {
+            let tail = Self.window(&rng, series: Int.random(in: 0...60, using: &rng))
+            var sum = cold
+            sum.merge(tail)
+            let both = SeriesOrder(keys: Array(Set(cold.requests.keys).union(tail.requests.keys)))
+            let whole = try #require(WindowBlocks(windowMs: w, data: sum, quantiles: quantiles, order: both))
+            let parts = try #require(
+                WindowBlocks(
+                    windowMs: w, cold: cold, tail: tail, coldServices: ServiceSums.of(cold), quantiles: quantiles,
+                    order: both))
+            #expect(parts.blocks == whole.blocks)
+            if let missing = tail.requests.keys.first(where: { cold.requests[$0] == nil }) {
+                let short = SeriesOrder(keys: both.keys.filter { $0 != missing })
+                #expect(
+                    WindowBlocks(
+                        windowMs: w, cold: cold, tail: tail, coldServices: ServiceSums.of(cold),
+                        quantiles: quantiles, order: short) == nil)
+            }
+        }
+
+        // An order without one of the series renders nothing (the cache then makes one that covers them).
+        for (w, data) in windows {
+            guard let missing = data.requests.keys.first else { continue }
+            let short = SeriesOrder(keys: order.keys.filter { $0 != missing })
+            #expect(WindowBlocks(windowMs: w, data: data, quantiles: quantiles, order: short) == nil)
+        }
+        if let missing = totals.requests.keys.first {
+            #expect(CounterBlock.render(totals, order: SeriesOrder(keys: order.keys.filter { $0 != missing })) == nil)
+        }
         #expect(fast.bytes.count == reference.bytes.count)
         #expect(String(decoding: fast.bytes, as: UTF8.self) == reference.output)
     }
@@ -187,6 +221,67 @@ import Testing
         }
     }
 
+    /// Windows over an hour are rendered from their two cached parts (the durable cache's minutes and the hot cache's
+    /// tail) without summing them: after random commits into both stores (current, lagging, late by up to a day),
+    /// steps of the clock and jumps past the caches' steps, every scrape equals the reference writer over a reader
+    /// without caches, which reads each window from the stores.
+    @Test(arguments: [21, 22] as [UInt64])
+    func longWindowsRenderedFromTheirPartsEqualTheReference(seed: UInt64) async throws {
+        var rng = SplitMix64(seed: seed)
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let clock = ManualClock(1_795_000_003_456)
+        let windows: [Int64] = [60_000, 3_600_000, 21_600_000, 86_400_000]
+        let cache = WindowCache(
+            configuration: {
+                var c = WindowCache.Configuration(windowsMs: [60_000, 3_600_000])
+                c.keepsTail = true
+                return c
+            }(), feed: hot, logger: Logger(label: "test"), now: { clock.now })
+        let longCache = WindowCache(
+            configuration: .durable(windowsMs: windows), feed: durable, logger: Logger(label: "test"),
+            now: { clock.now })
+        let wall = WallClock { clock.now }
+        let reader = MetricsReader(hot: hot, durable: durable, cache: cache, longCache: longCache, clock: wall)
+        var configuration = MetricFamilies.Configuration(windowsMs: windows)
+        configuration.quantiles = [0.5, 0.9, 0.99]
+        let families = MetricFamilies(
+            configuration: configuration, reader: reader, totals: hot, selfMetrics: SelfMetrics(), clock: wall)
+        let plain = MetricFamilies(
+            configuration: configuration, reader: MetricsReader(hot: hot, durable: durable, clock: wall), totals: hot,
+            selfMetrics: SelfMetrics(), clock: wall)
+        var position: UInt64 = 0
+        func commit(_ events: [Event]) async throws {
+            position += 1
+            let batch = BatchAggregate(events: events, rules: .init())
+            try await hot.commit(batch.hot, position: position, collector: "c")
+            try await durable.commit(batch.durable, position: position, collector: "c")
+        }
+        try await commit(randomEvents(count: 800, baseMs: clock.now, spanMs: 86_000_000, rng: &rng))
+        try await commit(Self.hostileEvents(&rng, count: 60, baseMs: clock.now))
+        for step in 0..<40 {
+            for _ in 0..<Int.random(in: 0...3, using: &rng) {
+                let span: Int64 = [86_000_000, 150_000, 15_000, 15_000].randomElement(using: &rng)!
+                try await commit(
+                    randomEvents(count: Int.random(in: 1...40, using: &rng), baseMs: clock.now, spanMs: span, rng: &rng))
+            }
+            if Int.random(in: 0..<4, using: &rng) == 0 { try await commit(Self.hostileEvents(&rng, count: 3, baseMs: clock.now)) }
+            switch Int.random(in: 0..<12, using: &rng) {
+            case 0: clock.advance(Int64.random(in: 2_000_000...3_000_000, using: &rng))
+            case 1, 2: clock.advance(Int64.random(in: 60_000...400_000, using: &rng))
+            default: clock.advance(Int64.random(in: 0...40_000, using: &rng))
+            }
+            hot.expire(before: TimeBucket.index(ofMs: clock.now - 4_500_000, widthMs: TimeBucket.hotWidthMs))
+            // The long windows do come from their parts.
+            for w in windows where w > 3_600_000 { #expect(try await reader.longParts(windowMs: w) != nil) }
+            let scraped = String(decoding: try await families.expositionBytes(), as: UTF8.self)
+            var text = PrometheusText()
+            try await plain.write(to: &text, at: .now(clock.now), selection: .all)
+            #expect(scraped == text.output, "seed \(seed) step \(step)")
+            if scraped != text.output { return }
+        }
+    }
+
     @Test(arguments: [8, 9] as [UInt64])
     func scrapesEqualTheReferenceAndNewDataIsNeverServedFromTheCache(seed: UInt64) async throws {
         var rng = SplitMix64(seed: seed)
@@ -237,7 +332,9 @@ import Testing
         var data = WindowData()
         data.merge(BatchAggregate(events: randomEvents(count: 200, baseMs: 1_795_000_000_000, spanMs: 250_000, rng: &rng), rules: .init()).hot)
         let cache = ExpositionCache(keepFor: .milliseconds(50))
-        let windows = [(Int64(300_000), MetricsReader.Result(data: data, timeMs: 1_795_000_000_000, version: .cached(7)))]
+        let windows = [
+            (Int64(300_000), ExpositionCache.Window(MetricsReader.Result(data: data, timeMs: 1_795_000_000_000, version: .cached(7))))
+        ]
         let first = await cache.blocks(windows, quantiles: [0.5, 0.99])
         #expect(cache.renders == 1)
         // Let go within a while, however busy the machine (the reuse before is what the other tests check).

@@ -312,6 +312,58 @@ import Testing
         }
     }
 
+    /// `quantiles(_:into:)` (one walk for several quantiles, what `/metrics` renders with) and `quantiles(of:and:…)`
+    /// of two sketches answer each quantile as `quantile(_:)` of the merged sketch does, and within the relative
+    /// accuracy of the exact sample quantile: empty, zeros only, one bucket, a few, thousands; quantiles ascending,
+    /// repeated, out of order, NaN, outside 0…1.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func severalQuantilesAtOnceAnswerAsEachAlone(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        let lists: [[Double]] = [
+            [0.5, 0.95, 0.99], [0, 0.01, 0.5, 0.9, 0.95, 0.99, 0.999, 1], [0.99, 0.5], [0.5, 0.5, 0.5], [], [1],
+            [-1, 0.5, 2], [.nan, 0.5], [0.5, .nan], [0.25, 0.75, .infinity],
+        ]
+        var values: [Double] = [1, 2, 3, 4, 5, 6, 7, 8, 9]  // left over from an earlier call: resized and overwritten
+        func samples() -> [Double] {
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: []
+            case 1: Array(repeating: 0, count: Int.random(in: 1...5, using: &rng))
+            case 2: Array(repeating: 7.5, count: Int.random(in: 1...9, using: &rng)) + [0]
+            case 3: (0..<Int.random(in: 1...12, using: &rng)).map { _ in Double(Int.random(in: 0...20, using: &rng)) }
+            default:
+                (0..<Int.random(in: 1...5_000, using: &rng)).map { _ in exp(3 + 2 * LogSketchTests.normal(&rng)) }
+            }
+        }
+        for _ in 0..<400 {
+            // A long window's older part and its newest minutes: quantiles of the two together, not merged.
+            let (older, newer) = (samples(), samples())
+            var (a, b, merged) = (LogSketch(), LogSketch(), LogSketch())
+            for v in older {
+                a.add(v)
+                merged.add(v)
+            }
+            for v in newer {
+                b.add(v)
+                merged.add(v)
+            }
+            let sorted = (older + newer).sorted()
+            for qs in lists {
+                merged.quantiles(qs, into: &values)
+                #expect(values.count == qs.count)
+                var parts: [Double] = []
+                LogSketch.quantiles(of: a, and: b, qs, into: &parts)
+                for (i, q) in qs.enumerated() {
+                    let alone = merged.quantile(q)
+                    #expect(alone == nil ? values[i].isNaN : values[i] == alone, "q \(q) of \(sorted.count) samples")
+                    #expect(alone == nil ? parts[i].isNaN : parts[i] == alone, "q \(q) of \(older.count) + \(newer.count)")
+                    guard let alone, (0...1).contains(q) else { continue }
+                    let exact = LogSketchTests.exactQuantile(sorted, q)
+                    #expect(abs(alone - exact) <= LogSketch.relativeAccuracy * exact + 1e-12)
+                }
+            }
+        }
+    }
+
     /// A sketch subtracted down to one bucket equals the one-bucket sketch (the storage is canonical).
     @Test func subtractingDownToOneBucketEqualsTheOneBucketSketch() {
         var one = LogSketch()
