@@ -89,7 +89,7 @@ final class ExpositionCache: Sendable {
             if let version, let kept = self.state.withLock({ $0.counters }), kept.version == version {
                 return kept.block
             }
-            let block = self.rendered(covering: [totals.requests.keys]) { CounterBlock.render(totals, order: $0) }
+            let block = await self.rendered(covering: [totals.requests.keys]) { CounterBlock.render(totals, order: $0) }
             self.state.withLock { state in
                 state.counterRenders += 1
                 state.counters = version.map { ($0, block) }
@@ -104,10 +104,10 @@ final class ExpositionCache: Sendable {
     /// `render` with the last series order, or with a new one covering `series` when the last one misses one of them
     /// (`render` answers nil): the render finds that out as it looks every series up, so it is not checked before.
     private func rendered<T>(
-        covering series: [Dictionary<RequestKey, RequestStats>.Keys], _ render: (SeriesOrder) -> T?
-    ) -> T {
-        if let last = state.withLock({ $0.order }), let out = render(last) { return out }
-        guard let out = render(order(covering: series)) else { preconditionFailure("an order misses its series") }
+        covering series: [Dictionary<RequestKey, RequestStats>.Keys], _ render: (SeriesOrder) async -> T?
+    ) async -> T {
+        if let last = state.withLock({ $0.order }), let out = await render(last) { return out }
+        guard let out = await render(order(covering: series)) else { preconditionFailure("an order misses its series") }
         return out
     }
 
@@ -173,10 +173,13 @@ final class ExpositionCache: Sendable {
                     }
                     let task = Task {
                         let coldServices = self.coldServices(w, result)
-                        return self.rendered(covering: windowKeys) {
-                            WindowBlocks(
+                        // Large windows in parts on the cores (a scrape of one window waits for its render).
+                        let series = result.cold.requests.count + (result.tail?.requests.count ?? 0)
+                        let parts = series >= 4_000 ? min(System.coreCount, 4) : 1
+                        return await self.rendered(covering: windowKeys) {
+                            await WindowBlocks.render(
                                 windowMs: w, cold: result.cold, tail: result.tail, coldServices: coldServices,
-                                quantiles: quantiles, order: $0)
+                                quantiles: quantiles, order: $0, parts: parts)
                         }
                     }
                     state.renders += 1

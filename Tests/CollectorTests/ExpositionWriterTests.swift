@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test(arguments: [4, 5, 6, 7] as [UInt64])
-    func windowAndCounterBlocksEqualTheReferenceWriter(seed: UInt64) throws {
+    func windowAndCounterBlocksEqualTheReferenceWriter(seed: UInt64) async throws {
         var rng = SplitMix64(seed: seed)
         let windowsMs: [Int64] = [60_000, 300_000, 3_600_000, 86_400_000, 90_000]
         let windows = windowsMs.map { ($0, Self.window(&rng, series: Int.random(in: 0...120, using: &rng))) }
@@ -145,6 +145,15 @@ import Testing
                     windowMs: w, cold: cold, tail: tail, coldServices: ServiceSums.of(cold), quantiles: quantiles,
                     order: both))
             #expect(parts.blocks == whole.blocks)
+            // Cut at services' boundaries and rendered side by side: the same bytes, in pieces.
+            for n in [2, 3, 7] {
+                let cut = try #require(
+                    await WindowBlocks.render(
+                        windowMs: w, cold: cold, tail: tail, coldServices: ServiceSums.of(cold), quantiles: quantiles,
+                        order: both, parts: n))
+                #expect(cut.blocks == whole.blocks, "\(n) parts")
+                #expect(cut.pieces.allSatisfy { $0.count <= n })
+            }
             if let missing = tail.requests.keys.first(where: { cold.requests[$0] == nil }) {
                 let short = SeriesOrder(keys: both.keys.filter { $0 != missing })
                 #expect(
