@@ -46,7 +46,7 @@ public struct MetricsReader: Sendable {
     private let cache: WindowCache?
     private let longCache: WindowCache?
     private let clock: WallClock
-    private let combined = CombinedWindows()
+    let combined = CombinedWindows()
     private let byService = PerServiceSums()
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
@@ -76,7 +76,7 @@ public struct MetricsReader: Sendable {
     /// of the same store would throw it.
     private func cachedLong(windowMs: Int64) async throws -> Result? {
         guard let parts = try await longParts(windowMs: windowMs) else { return nil }
-        let data = combined.sum(windowMs: windowMs, cold: parts.cold, tail: parts.tail)
+        let data = await combined.sum(windowMs: windowMs, cold: parts.cold, tail: parts.tail)
         return Result(data: data, timeMs: parts.tail.timeMs, version: parts.version)
     }
 
@@ -246,24 +246,35 @@ public struct MetricsReader: Sendable {
 
 /// The last sum of each long window's two parts, kept while neither part has moved: merging a day's 10 000 series
 /// into a copy costs more than the rest of a read, and between two polls of the caches every read would repeat it.
+/// Reads that find the same parts while their sum is being made wait for it (single flight): a dashboard's panels
+/// and several clients reading one window after a new tail would otherwise each merge the day on the two cores.
 final class CombinedWindows: Sendable {
     private struct Entry {
         var cold: UInt64
         var tail: UInt64
-        var data: WindowData
+        var sum: Task<WindowData, Never>
     }
 
     private let entries = Mutex<[Int64: Entry]>([:])
+    private let made = Atomic<Int>(0)
+
+    /// Sums made so far (a test's view of whether reads shared one).
+    var sums: Int { made.load(ordering: .relaxed) }
 
     /// `cold` + `tail` for `windowMs`, from the last sum when both parts are the same polls' as then.
-    func sum(windowMs: Int64, cold: WindowCache.Snapshot, tail: WindowCache.Snapshot) -> WindowData {
-        if let hit = entries.withLock({ $0[windowMs] }), hit.cold == cold.version, hit.tail == tail.version {
-            return hit.data
+    func sum(windowMs: Int64, cold: WindowCache.Snapshot, tail: WindowCache.Snapshot) async -> WindowData {
+        let task = entries.withLock { entries in
+            if let hit = entries[windowMs], hit.cold == cold.version, hit.tail == tail.version { return hit.sum }
+            made.add(1, ordering: .relaxed)
+            let sum = Task {
+                var data = cold.data
+                data.merge(tail.data)
+                return data
+            }
+            entries[windowMs] = Entry(cold: cold.version, tail: tail.version, sum: sum)
+            return sum
         }
-        var data = cold.data
-        data.merge(tail.data)
-        entries.withLock { $0[windowMs] = Entry(cold: cold.version, tail: tail.version, data: data) }
-        return data
+        return await task.value
     }
 }
 

@@ -225,5 +225,18 @@ final class ManualClock: Sendable {
             }
         }
         #expect(await longCache.rebuilds >= 1)
+
+        // Reads of one long window at the same parts, at once, share one sum, and equal the direct read.
+        let before = reader.combined.sums
+        try await commit(randomEvents(count: 50, baseMs: clock.now, spanMs: 15_000, rng: &rng))
+        let reads = try await withThrowingTaskGroup(of: WindowData.self) { group in
+            for _ in 0..<8 {
+                group.addTask { try await reader.window(service: nil, windowMs: 86_400_000, at: .now(clock.now)).data }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let want = try await plain.window(service: nil, windowMs: 86_400_000, at: .now(clock.now))
+        #expect(reads.allSatisfy { $0 == want.data })
+        #expect(reader.combined.sums == before + 1)
     }
 }
