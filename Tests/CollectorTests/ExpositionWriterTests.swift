@@ -237,35 +237,17 @@ import Testing
     @Test(arguments: [21, 22] as [UInt64])
     func longWindowsRenderedFromTheirPartsEqualTheReference(seed: UInt64) async throws {
         var rng = SplitMix64(seed: seed)
-        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
-        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
-        let clock = ManualClock(1_795_000_003_456)
         let windows: [Int64] = [60_000, 3_600_000, 21_600_000, 86_400_000]
-        let cache = WindowCache(
-            configuration: {
-                var c = WindowCache.Configuration(windowsMs: [60_000, 3_600_000])
-                c.keepsTail = true
-                return c
-            }(), feed: hot, logger: Logger(label: "test"), now: { clock.now })
-        let longCache = WindowCache(
-            configuration: .durable(windowsMs: windows), feed: durable, logger: Logger(label: "test"),
-            now: { clock.now })
+        var stores = LongWindowStores(windowsMs: windows)
+        let (hot, clock, reader) = (stores.hot, stores.clock, stores.reader)
         let wall = WallClock { clock.now }
-        let reader = MetricsReader(hot: hot, durable: durable, cache: cache, longCache: longCache, clock: wall)
         var configuration = MetricFamilies.Configuration(windowsMs: windows)
         configuration.quantiles = [0.5, 0.9, 0.99]
         let families = MetricFamilies(
             configuration: configuration, reader: reader, totals: hot, selfMetrics: SelfMetrics(), clock: wall)
         let plain = MetricFamilies(
-            configuration: configuration, reader: MetricsReader(hot: hot, durable: durable, clock: wall), totals: hot,
-            selfMetrics: SelfMetrics(), clock: wall)
-        var position: UInt64 = 0
-        func commit(_ events: [Event]) async throws {
-            position += 1
-            let batch = BatchAggregate(events: events, rules: .init())
-            try await hot.commit(batch.hot, position: position, collector: "c")
-            try await durable.commit(batch.durable, position: position, collector: "c")
-        }
+            configuration: configuration, reader: stores.plain, totals: hot, selfMetrics: SelfMetrics(), clock: wall)
+        func commit(_ events: [Event]) async throws { try await stores.commit(events) }
         try await commit(randomEvents(count: 800, baseMs: clock.now, spanMs: 86_000_000, rng: &rng))
         try await commit(Self.hostileEvents(&rng, count: 60, baseMs: clock.now))
         for step in 0..<40 {

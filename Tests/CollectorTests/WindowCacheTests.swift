@@ -161,29 +161,13 @@ final class ManualClock: Sendable {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func equalTheDirectReadAfterRandomCommitsLateEventsAndJumps(seed: UInt64) async throws {
         var rng = SplitMix64(seed: seed)
-        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
-        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
-        let clock = ManualClock(1_795_000_003_456)
-        let cache = WindowCache(
-            configuration: {
-                var c = WindowCache.Configuration(windowsMs: [60_000, 3_600_000])
-                c.keepsTail = true
-                return c
-            }(), feed: hot, logger: Logger(label: "test"), now: { clock.now })
-        let longCache = WindowCache(
-            configuration: .durable(windowsMs: Self.longWindows + [60_000, 3_600_000]), feed: durable,
-            logger: Logger(label: "test"), now: { clock.now })
+        var stores = LongWindowStores(windowsMs: Self.longWindows + [60_000, 3_600_000])
+        let (hot, durable, clock, cache, longCache) = (
+            stores.hot, stores.durable, stores.clock, stores.cache, stores.longCache
+        )
         #expect(longCache.windowsMs == Set(Self.longWindows), "the long cache keeps only windows over an hour")
-        let wall = WallClock { clock.now }
-        let reader = MetricsReader(hot: hot, durable: durable, cache: cache, longCache: longCache, clock: wall)
-        let plain = MetricsReader(hot: hot, durable: durable, clock: wall)
-        var position: UInt64 = 0
-        func commit(_ events: [Event]) async throws {
-            position += 1
-            let batch = BatchAggregate(events: events, rules: .init())
-            try await hot.commit(batch.hot, position: position, collector: "c")
-            try await durable.commit(batch.durable, position: position, collector: "c")
-        }
+        let (reader, plain) = (stores.reader, stores.plain)
+        func commit(_ events: [Event]) async throws { try await stores.commit(events) }
         try await commit(randomEvents(count: 600, baseMs: clock.now, spanMs: 90_000_000, rng: &rng))
         for step in 0..<150 {
             for _ in 0..<Int.random(in: 0...3, using: &rng) {
@@ -238,5 +222,43 @@ final class ManualClock: Sendable {
         let want = try await plain.window(service: nil, windowMs: 86_400_000, at: .now(clock.now))
         #expect(reads.allSatisfy { $0 == want.data })
         #expect(reader.combined.sums == before + 1)
+    }
+}
+
+/// Both stores, a hot cache that keeps its tail and a durable cache of the windows over an hour, a reader over them
+/// and one without caches, and commits into both stores as a flush makes them: where the long-window tests run.
+struct LongWindowStores {
+    let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+    let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+    let clock = ManualClock(1_795_000_003_456)
+    let cache: WindowCache
+    let longCache: WindowCache
+    let reader: MetricsReader
+    let plain: MetricsReader
+    private var position: UInt64 = 0
+
+    /// The caches of `windowsMs` (the hot one keeps those up to an hour, the durable one those over it).
+    init(windowsMs: [Int64]) {
+        let clock = clock
+        cache = WindowCache(
+            configuration: {
+                var c = WindowCache.Configuration(windowsMs: windowsMs.filter { $0 <= 3_600_000 })
+                c.keepsTail = true
+                return c
+            }(), feed: hot, logger: Logger(label: "test"), now: { clock.now })
+        longCache = WindowCache(
+            configuration: .durable(windowsMs: windowsMs), feed: durable, logger: Logger(label: "test"),
+            now: { clock.now })
+        let wall = WallClock { clock.now }
+        reader = MetricsReader(hot: hot, durable: durable, cache: cache, longCache: longCache, clock: wall)
+        plain = MetricsReader(hot: hot, durable: durable, clock: wall)
+    }
+
+    /// `events` committed into both stores, as one flush.
+    mutating func commit(_ events: [Event]) async throws {
+        position += 1
+        let batch = BatchAggregate(events: events, rules: .init())
+        try await hot.commit(batch.hot, position: position, collector: "c")
+        try await durable.commit(batch.durable, position: position, collector: "c")
     }
 }
