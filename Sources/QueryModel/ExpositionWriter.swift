@@ -135,27 +135,9 @@ struct ExpositionWriter {
     }
 
     /// A value as ``PrometheusText/format(_:)`` writes it: integral values below 10¹⁵ as integers, others as
-    /// Swift's shortest round-trip `description`.
+    /// Swift's shortest round-trip `description` (``ValueTexts/write(_:to:)``).
     mutating func appendValue(_ v: Double) {
-        if v == v.rounded(), abs(v) < 1e15 { return appendInteger(Int64(v)) }
-        texts.append(v, to: &buffer)
-    }
-
-    /// A decimal integer.
-    mutating func appendInteger(_ n: Int64) {
-        if n < 0 { append(ascii: UInt8(ascii: "-")) }
-        var m = n.magnitude
-        guard m >= 10 else { return append(ascii: UInt8(ascii: "0") + UInt8(m)) }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: UInt64.max has 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var i = buffer.count
-            while m > 0 {
-                i -= 1
-                buffer[i] = UInt8(ascii: "0") + UInt8(m % 10)
-                m /= 10
-            }
-            self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[i...]))
-        }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: ValueTexts.width) { texts.write(v, to: $0.baseAddress!) }
     }
 }
 
@@ -203,6 +185,7 @@ struct ValueTexts {
             texts.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + start, byteCount: length) }
             return length
         }
+        // Interpolation writes a `Double` as its `description` (``PrometheusText/format(_:)``).
         var text = v.description
         return text.withUTF8 { utf8 in
             precondition(utf8.count <= Self.width, "a Double's description is at most \(Self.width) bytes")
@@ -220,33 +203,5 @@ struct ValueTexts {
         keys = [UInt64](repeating: 0, count: Self.slots)
         lengths = [UInt8](repeating: 0, count: Self.slots)
         texts = [UInt8](repeating: 0, count: Self.slots * Self.width)
-    }
-
-    /// Appends `v`'s `description` to `out`.
-    mutating func append(_ v: Double, to out: inout ByteBuffer) {
-        if keys.isEmpty {
-            keys = [UInt64](repeating: 0, count: Self.slots)
-            lengths = [UInt8](repeating: 0, count: Self.slots)
-            texts = [UInt8](repeating: 0, count: Self.slots * Self.width)
-        }
-        let bits = v.bitPattern
-        let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 52)
-        let start = slot * Self.width
-        let length = Int(lengths[slot])
-        if length > 0, keys[slot] == bits {
-            out.writeBytes(texts[start..<(start + length)])
-            return
-        }
-        // Interpolation writes a `Double` as its `description` (``PrometheusText/format(_:)``).
-        var text = v.description
-        text.withUTF8 { utf8 in
-            out.writeBytes(UnsafeRawBufferPointer(utf8))
-            guard utf8.count <= Self.width else { return }
-            keys[slot] = bits
-            lengths[slot] = UInt8(utf8.count)
-            texts.withUnsafeMutableBufferPointer { t in
-                for (i, b) in utf8.enumerated() { t[start + i] = b }
-            }
-        }
     }
 }
