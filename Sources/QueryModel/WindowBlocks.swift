@@ -223,8 +223,8 @@ struct ServiceSums: Sendable {
             guard let v = sketch.quantile(q) else { continue }
             blocks[3].sample(names[3], labels: prefix, quantileEnds[i], v / 1000)
         }
-        // As ``RequestStats/errorRatio`` of the merged series.
         blocks[4].sample(names[4], labels: prefix, windowEnd, Double(count) / (Double(windowMs) / 1000))
+        // As ``RequestStats/errorRatio`` of the merged series.
         blocks[5].sample(names[5], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
     }
 }
