@@ -72,22 +72,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-{
-    echo "listen: 127.0.0.1:$PORT"
-    echo "redis_url: $OPSIGHT_REDIS_URL"
-    echo "database_url: $OPSIGHT_DATABASE_URL"
-    echo "database_schema: $SCHEMA"
-    echo "redis_key_prefix: $SCHEMA"
-    echo "wal:"
-    echo "  dir: $WORK/wal"
-    echo "auth:"
-    echo "  tokens:"
-    echo "    - {name: bench, token: $TOKEN, scopes: [ingest, read]}"
-    echo "funnels:"
-    echo "  - {name: assessment_journey, window: 1h, steps: [document_uploaded, assessment_requested, {name: assessment_completed, kind: job, queue: assessments, event: succeeded}, report_viewed]}"
-    echo "  - {name: activation, window: 1d, steps: [signed_up, document_uploaded, report_viewed]}"
-    echo "  - {name: sharing, window: 30m, steps: [report_viewed, report_shared, signed_up]}"
-} >"$WORK/opsight.yaml"
+source "$REPO/Benchmarks/query_config.sh"
+query_config "$PORT" "$SCHEMA" "$TOKEN" "$WORK/wal" >"$WORK/opsight.yaml"
 
 serve() {
     env -u OPSIGHT_LISTEN -u OPSIGHT_WAL_DIR -u OPSIGHT_DATABASE_SCHEMA -u OPSIGHT_REDIS_KEY_PREFIX \
