@@ -156,6 +156,8 @@ final class ExpositionCache: Sendable {
             // A series without a place in the last order (a new one) makes one covering all the windows to render,
             // so that they do not replace each other's order.
             let windowKeys = missing.flatMap { windows[$0].1.keys }
+            // The first scrape has no order yet: made once here, not by each window's render at the same time.
+            if state.withLock({ $0.order == nil }) { _ = order(covering: windowKeys) }
             state.withLock { state in
                 for i in missing {
                     let (w, result) = windows[i]
