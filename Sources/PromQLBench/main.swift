@@ -3,7 +3,9 @@
 // in a few seconds on a shared machine (the query bench's p99 moves with the machine's load; CPU time per
 // evaluation much less).
 //
-//   swift build -c release --product promql-bench && .build/release/promql-bench [seconds per shape, default 2]
+//   swift build -c release --product promql-bench && .build/release/promql-bench [seconds per shape, default 2] [shape]
+//
+// With a shape name (or part of one) only the matching shapes run: what `perf record` of one shape needs.
 //
 // The series are those of the query bench (20 services × 500 routes × GET, window 5m, the latency quantiles 0.5
 // and 0.99, rate and error ratio), served the way the collector serves a selection at the current time from its
@@ -17,10 +19,14 @@ struct BenchSource: SampleSource {
 
     init(services: Int, routes: Int) {
         var rng = SystemRandomNumberGenerator()
+        // One string per service and route for every family, as the collector's families share its series keys'
+        // strings (equal strings that are one object compare without reading their bytes).
+        let serviceNames = (0..<services).map { "svc-\(String(format: "%02d", $0))" }
+        let routeNames = (0..<routes).map { "/api/v1/resource-\($0)/items" }
         func labels(_ name: String, _ s: Int, _ r: Int, quantile: String?) -> Labels {
             var pairs: [(String, String)] = [
-                (Labels.metricName, name), ("service", "svc-\(String(format: "%02d", s))"),
-                ("route", "/api/v1/resource-\(r)/items"), ("method", "GET"), ("window", "5m"),
+                (Labels.metricName, name), ("service", serviceNames[s]),
+                ("route", routeNames[r]), ("method", "GET"), ("window", "5m"),
             ]
             if let quantile { pairs.append(("quantile", quantile)) }
             return Labels(pairs)
@@ -83,7 +89,8 @@ let shapes: [(String, String)] = [
     ("selector_10000", #"opsight_request_rate{window="5m"}"#),
 ]
 print("shape cpu_us_p50 cpu_us_p90 wall_us_p50 evaluations")
-for (name, query) in shapes {
+let only = CommandLine.arguments.dropFirst(2).first
+for (name, query) in shapes where only.map(name.contains) ?? true {
     let expr = try Parser.parse(query)
     var cpu: [UInt64] = []
     var wall: [UInt64] = []
