@@ -230,16 +230,27 @@ public struct MetricFamilies: SampleSource {
     ) async throws -> (samples: [Sample], sorted: Bool) {
         let quantiles = selection.quantiles ?? configuration.quantiles
         var parts: [[Sample]] = []
-        let results = try await readResults(
-            selection.windowsMs ?? configuration.windowsMs, service: nil, at: time,
-            servicesOnly: Self.serviceNames.contains(name))
-        for (w, result) in results {
+        let windows = selection.windowsMs ?? configuration.windowsMs
+        // A request family's long windows at the current time as their two cached parts, built without summing them
+        // (``RequestSamples/build(name:windowMs:data:tail:quantiles:previousOrder:labelCache:)``); every other
+        // window, or a long one whose parts are not both kept, read whole.
+        var longParts: [Int64: MetricsReader.LongParts] = [:]
+        if time.isNow, range == nil, RequestSamples.names.contains(name) {
+            for w in Set(windows) { longParts[w] = try await reader.longParts(windowMs: w) }
+        }
+        var results = try await readResults(
+            windows.filter { longParts[$0] == nil }, service: nil, at: time,
+            servicesOnly: Self.serviceNames.contains(name)
+        ).map { (w: $0.0, data: $0.1.data, tail: WindowData?.none, version: $0.1.version) }
+        results += longParts.map { (w: $0.key, data: $0.value.cold.data, tail: $0.value.tail.data, version: $0.value.version) }
+        results.sort { $0.w < $1.w }
+        for (w, data, tail, version) in results {
             let key = SampleMemo.Key(name: name, windowMs: w, quantiles: quantiles)
             let entry: SampleMemo.Entry
-            if let version = result.version, let hit = memo.entry(key, version: version) {
+            if let version, let hit = memo.entry(key, version: version) {
                 entry = hit
             } else if RequestSamples.names.contains(name),
-                let built = buildRequestSamples(name, key: key, data: result.data)
+                let built = buildRequestSamples(name, key: key, data: data, tail: tail)
             {
                 memo.noteBuild()
                 var constant = [Labels.metricName: name, "window": PromDuration.format(w)]
@@ -251,18 +262,20 @@ public struct MetricFamilies: SampleSource {
                     constant["method"] = first.method
                 }
                 entry = SampleMemo.Entry(built, constantLabels: constant)
-                if let version = result.version { memo.store(entry, for: key, version: version) }
+                if let version { memo.store(entry, for: key, version: version) }
             } else {
                 memo.noteBuild()
+                var whole = data
+                if let tail { whole.merge(tail) }
                 var list = SampleList()
-                WindowFamilies(windows: [(w, result.data)], quantiles: quantiles, only: name, ordered: false)
+                WindowFamilies(windows: [(w, whole)], quantiles: quantiles, only: name, ordered: false)
                     .write(to: &list)
                 let samples = list.samples.map { s in
                     Sample(labels: Labels(s.labels + [(Labels.metricName, s.name)]), value: s.value)
                 }
                 // In label order, as the evaluator wants a selection: sorted once per version, not once per query.
                 entry = SampleMemo.Entry(samples: samples.sorted { $0.labels < $1.labels })
-                if let version = result.version { memo.store(entry, for: key, version: version) }
+                if let version { memo.store(entry, for: key, version: version) }
             }
             let remaining = matchers.filter { !entry.alwaysSatisfies($0) }
             parts.append(
@@ -273,18 +286,20 @@ public struct MetricFamilies: SampleSource {
         return parts.count == 1 ? (parts[0], true) : (parts.flatMap { $0 }, parts.count == 0)
     }
 
-    /// ``RequestSamples/build(name:windowMs:data:quantiles:previousOrder:labelCache:)`` of `key`'s family, window and
-    /// quantiles: in the last build's order when the series are the same, and for a range query's steps with the
+    /// ``RequestSamples/build(name:windowMs:data:tail:quantiles:previousOrder:labelCache:)`` of `key`'s family, window
+    /// and quantiles: in the last build's order when the series are the same, and for a range query's steps with the
     /// labels its earlier steps built.
-    private func buildRequestSamples(_ name: String, key: SampleMemo.Key, data: WindowData) -> RequestSamples.Built? {
+    private func buildRequestSamples(_ name: String, key: SampleMemo.Key, data: WindowData, tail: WindowData?)
+        -> RequestSamples.Built?
+    {
         guard let range else {
             return RequestSamples.build(
-                name: name, windowMs: key.windowMs, data: data, quantiles: key.quantiles,
+                name: name, windowMs: key.windowMs, data: data, tail: tail, quantiles: key.quantiles,
                 previousOrder: memo.lastOrder(key))
         }
         var (order, labels) = range.taken(key)
         let built = RequestSamples.build(
-            name: name, windowMs: key.windowMs, data: data, quantiles: key.quantiles, previousOrder: order,
+            name: name, windowMs: key.windowMs, data: data, tail: tail, quantiles: key.quantiles, previousOrder: order,
             labelCache: &labels)
         range.keep(order: built?.order ?? order, labels: labels, for: key)
         return built

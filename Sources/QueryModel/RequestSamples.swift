@@ -26,14 +26,16 @@ struct RequestSamples {
         var order: [RequestKey]
     }
 
-    /// The samples of family `name` (one of ``names``) over `data`'s request series in window `windowMs`, in label
-    /// order; `previousOrder` is the series order of the last build, reused when the series are the same.
+    /// The samples of family `name` (one of ``names``) over `data`'s request series (and `tail`'s: see below) in
+    /// window `windowMs`, in label order; `previousOrder` is the series order of the last build, reused when the
+    /// series are the same.
     static func build(
-        name: String, windowMs: Int64, data: WindowData, quantiles: [Double], previousOrder: [RequestKey]?
+        name: String, windowMs: Int64, data: WindowData, tail: WindowData? = nil, quantiles: [Double],
+        previousOrder: [RequestKey]?
     ) -> Built? {
         var none: LabelCache? = nil
         return build(
-            name: name, windowMs: windowMs, data: data, quantiles: quantiles, previousOrder: previousOrder,
+            name: name, windowMs: windowMs, data: data, tail: tail, quantiles: quantiles, previousOrder: previousOrder,
             labelCache: &none)
     }
 
@@ -43,31 +45,40 @@ struct RequestSamples {
 
     /// ``build(name:windowMs:data:quantiles:previousOrder:)``, taking each series' labels from `labelCache` when it
     /// holds them and keeping those it builds there (when it is not nil).
+    ///
+    /// With a `tail`, the window is `data` + `tail` (a long window's two cached parts, ``MetricsReader/LongParts``),
+    /// built without summing them: each series' counts added, its quantiles walked over both sketches at once. Summing
+    /// a day of 10 000 series into a copy for every new version of the tail (each commit) cost more than the build.
     static func build(
-        name: String, windowMs: Int64, data: WindowData, quantiles: [Double], previousOrder: [RequestKey]?,
-        labelCache: inout LabelCache?
+        name: String, windowMs: Int64, data: WindowData, tail: WindowData? = nil, quantiles: [Double],
+        previousOrder: [RequestKey]?, labelCache: inout LabelCache?
     ) -> Built? {
         let requests = data.requests
+        let tailRequests = tail?.requests ?? [:]
+        // The series of the tail that are not in `data`: the window holds `requests.count` + these.
+        let tailOnly = tailRequests.keys.filter { requests[$0] == nil }
+        let count = requests.count + tailOnly.count
+        func holds(_ k: RequestKey) -> Bool { requests[k] != nil || tailRequests[k] != nil }
         func before(_ a: RequestKey, _ b: RequestKey) -> Bool { (a.method, a.route, a.service) < (b.method, b.route, b.service) }
+        func unlabelled(_ k: RequestKey) -> Bool { k.service.isEmpty || k.route.isEmpty || k.method.isEmpty }
         var order: [RequestKey]
-        if let previousOrder, previousOrder.count == requests.count, previousOrder.allSatisfy({ requests[$0] != nil }) {
+        if let previousOrder, previousOrder.count == count, previousOrder.allSatisfy(holds) {
             // As many series as before and every one of them still here: the same set, so the same order.
             order = previousOrder
         } else if let previousOrder {
             // The series still here keep their order; only those that are new are sorted, and merged in. From one
             // change of a window (or one step of a range) to the next most series stay.
-            order = previousOrder.filter { requests[$0] != nil }
-            if order.count < requests.count {
+            order = previousOrder.filter(holds)
+            if order.count < count {
                 let kept = Set(order)
-                let new = requests.keys.filter { !kept.contains($0) }
-                guard !new.contains(where: { $0.service.isEmpty || $0.route.isEmpty || $0.method.isEmpty })
-                else { return nil }
+                let new = (requests.keys + tailOnly).filter { !kept.contains($0) }
+                guard !new.contains(where: unlabelled) else { return nil }
                 order = Self.merged(order, new.sorted(by: before), by: before)
             }
         } else {
-            guard !requests.keys.contains(where: { $0.service.isEmpty || $0.route.isEmpty || $0.method.isEmpty })
-            else { return nil }
-            order = requests.keys.sorted(by: before)
+            let all = requests.keys + tailOnly
+            guard !all.contains(where: unlabelled) else { return nil }
+            order = all.sorted(by: before)
         }
         let window = PromDuration.format(windowMs)
         let nameLabel = Label(name: Labels.metricName, value: name)
@@ -91,14 +102,23 @@ struct RequestSamples {
             guard value.isFinite else { return }
             samples.append(Sample(labels: labels(k, quantile: quantile, slot: slot), value: value))
         }
+        // A series' requests and errors in the window (both parts).
+        func counts(_ k: RequestKey) -> (requests: UInt64, errors: UInt64) {
+            let (c, t) = (requests[k], tailRequests[k])
+            return ((c?.count ?? 0) &+ (t?.count ?? 0), (c?.errors ?? 0) &+ (t?.errors ?? 0))
+        }
         switch name {
         case "opsight_request_rate":
             samples.reserveCapacity(order.count)
             let seconds = Double(windowMs) / 1000
-            for k in order { append(k, Double(requests[k]!.count) / seconds) }
+            for k in order { append(k, Double(counts(k).requests) / seconds) }
         case "opsight_request_error_ratio":
             samples.reserveCapacity(order.count)
-            for k in order { append(k, requests[k]!.errorRatio ?? .nan) }
+            // As ``RequestStats/errorRatio`` of the parts merged: none for a series without requests.
+            for k in order {
+                let (n, errors) = counts(k)
+                append(k, n == 0 ? .nan : Double(errors) / Double(n))
+            }
         case "opsight_request_latency_seconds":
             // Label order is method, then the quantile's text, then route and service: each method's series once per
             // quantile, the quantiles in the order of their text.
@@ -107,13 +127,27 @@ struct RequestSamples {
             // Duplicate quantiles would be one label set twice; the general build keeps that case.
             guard Set(qs.map(\.label.value)).count == qs.count else { return nil }
             samples.reserveCapacity(order.count * qs.count)
+            let inLabelOrder = qs.map(\.q)
+            let empty = LogSketch()
+            // Each series' quantiles in one walk of its sketch (of both parts' sketches), kept for the method's
+            // series: the samples go quantile by quantile. NaN where the series has no latency.
+            var values: [Double] = []
+            var table: [Double] = []
             var start = 0
             while start < order.count {
                 var end = start + 1
                 while end < order.count, order[end].method == order[start].method { end += 1 }
-                for (slot, (q, label)) in qs.enumerated() {
-                    for k in order[start..<end] {
-                        guard let v = requests[k]!.latency.quantile(q) else { continue }
+                table.removeAll(keepingCapacity: true)
+                for k in order[start..<end] {
+                    LogSketch.quantiles(
+                        of: requests[k]?.latency ?? empty, and: tailRequests[k]?.latency ?? empty, inLabelOrder,
+                        into: &values)
+                    table += values
+                }
+                for (slot, label) in qs.map(\.label).enumerated() {
+                    for (i, k) in order[start..<end].enumerated() {
+                        let v = table[i * qs.count + slot]
+                        guard !v.isNaN else { continue }
                         append(k, v / 1000, quantile: label, slot: slot)
                     }
                 }
