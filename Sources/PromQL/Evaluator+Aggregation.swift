@@ -2,6 +2,14 @@ extension Evaluator {
     /// Aggregates samples per group: `by` keeps only the listed labels, `without` removes them and
     /// the metric name, no clause makes one group without labels.
     static func aggregate(_ samples: [Sample], _ op: AggregationOperator, _ grouping: Grouping?) -> [Sample] {
+        // One group without labels (no clause, or `by ()`): no sample's labels are read. Reading them is a reference
+        // count on labels that other queries read at the same time, and a cache miss, per sample.
+        if grouping == nil || (grouping?.mode == .by && grouping?.labels.isEmpty == true) {
+            guard let first = samples.first else { return [] }
+            var aggregator = Aggregator(op, first: first.value)
+            for i in samples.indices.dropFirst() { aggregator.add(samples[i].value) }
+            return [Sample(labels: .empty, value: aggregator.result)]
+        }
         // Groups are found in place by their subset of the labels (see `LabelSubset`); each group's labels are built
         // once, when it first appears, not once per sample.
         var table = SubsetTable(grouping?.subset ?? .keeping([]), capacity: min(samples.count, 1024))

@@ -125,6 +125,18 @@ import Testing
                 sum.sorted { $0.labels < $1.labels }
                     == sums.map { Sample(labels: $0.key, value: $0.value.0) }.sorted { $0.labels < $1.labels },
                 "sum \(clause)")
+            // No clause: one group without labels (also what `by ()` is).
+            for op in ["sum", "count", "max", "min"] {
+                let values = samples.map(\.value)
+                let expected: Double = switch op {
+                case "sum": values.reduce(0, +)
+                case "count": Double(values.count)
+                case "max": values.max()!
+                default: values.min()!
+                }
+                let one = try await evaluator.evaluate("\(op)({__name__=~\"a|b\"})", at: 0).samples ?? []
+                #expect(one == [Sample(labels: .empty, value: expected)], "\(op)")
+            }
             let count = try await evaluator.evaluate("count \(clause) ({__name__=~\"a|b\"})", at: 0).samples ?? []
             #expect(
                 count.sorted { $0.labels < $1.labels }
