@@ -15,9 +15,16 @@ import Synchronization
 /// buckets: the hot ones for windows up to ``MetricsReader/Configuration/maxHotWindowMs`` whose oldest bucket the hot
 /// store still holds (the window ending at the step's 10-second bucket); else the durable minutes through two
 /// minutes back and the hot buckets of those two minutes while the hot store holds them (the window ending at the
-/// step's minute), each part slid on its own. A window that is not whole minutes past the hot buckets, and every
-/// step of a part once it would hold more than ``Configuration/maxCells`` series-buckets in memory, are answered with
-/// nil: the caller reads them as before.
+/// step's minute), each part slid on its own. A window that is not whole minutes past the hot buckets is answered
+/// with nil: the caller reads it as before.
+///
+/// A part that would hold more than ``Configuration/maxCells`` series-buckets (a 5-minute window at 10 000 series
+/// under steady traffic holds ~300 000) keeps none: it reads each bucket again when it leaves the window, and keeps
+/// of each bucket only what it added in total (``WindowData/contentTotal``). A bucket's contents only grow (every
+/// write adds counts; a store rebuilt after a restart replays the same events), so a bucket read again with the same
+/// total holds what was added, and is subtracted; one whose total changed meanwhile (a late event) makes that step
+/// sum its window afresh. Reading a window whole at every step instead took 30 buckets × 10 000 series per step: an
+/// hour of 15-second steps ran past the 30 s deadline.
 public final class RangeWindows: Sendable {
     /// Limits of one range query's sliding.
     public struct Configuration: Sendable {
@@ -26,8 +33,8 @@ public final class RangeWindows: Sendable {
         /// The most buckets read in one pipeline: the replies of a pipeline are held whole while they are parsed
         /// (~1 KB per series-bucket), so an hour's window is read in pieces.
         public var readChunk: Int64
-        /// The most (series, bucket) cells one window may hold (~250 bytes each): past it that window's steps are
-        /// read one by one, as without sliding.
+        /// The most (series, bucket) cells one window may hold (~250 bytes each): past it the window holds none and
+        /// reads each bucket again as it leaves.
         public var maxCells: Int
         /// Creates the configuration.
         public init(readAhead: Int64 = 12, readChunk: Int64 = 12, maxCells: Int = 250_000) {
@@ -151,6 +158,13 @@ public final class RangeWindows: Sendable {
         }
     }
 
+    /// Steps of this range's windows summed afresh because a bucket changed after it was added (a test's view).
+    func refreshes() async -> Int {
+        var total = 0
+        for slider in sliders.withLock({ Array($0.values) }) { total += await slider.refreshed }
+        return total
+    }
+
     /// What the last build of `key` left (nothing the first time: a new label cache), taken out so that the build
     /// changes it in place; ``keep(order:labels:for:)`` puts it back. A build meanwhile starts without it.
     func taken(_ key: SampleMemo.Key) -> (order: [RequestKey]?, labels: RequestSamples.LabelCache?) {
@@ -182,8 +196,13 @@ actor WindowSlider {
     private var read: ClosedRange<Int64>?
     /// Series-bucket cells in `contents`.
     private var cells = 0
-    /// Set once the window would hold more than the configuration allows: every later step is read directly.
-    private var declined = false
+    /// Set once the window would hold more than the configuration allows: from then on it holds no contents, and
+    /// reads each bucket again when it leaves (``rereadStep(to:)``).
+    private var rereads = false
+    /// While `rereads`, the total of each bucket in the window as it was added (``WindowData/contentTotal``).
+    private var added: [Int64: UInt64] = [:]
+    /// Steps that summed their window afresh because a bucket had changed since it was added (a test's view).
+    private(set) var refreshed = 0
     /// How many buckets were read from the store (a test's view of the sharing).
     private(set) var bucketsRead = 0
     /// The last step asked for: each step waits for the one before it, so that two selections of one step (the two
@@ -203,7 +222,7 @@ actor WindowSlider {
         self.configuration = configuration
     }
 
-    /// The sum of the `n` buckets ending at `k`; nil once declined.
+    /// The sum of the `n` buckets ending at `k`.
     func window(endingAt k: Int64) async throws -> WindowData? {
         let previous = last
         let task = Task {
@@ -215,11 +234,11 @@ actor WindowSlider {
     }
 
     private func step(to k: Int64) async throws -> WindowData? {
-        guard !declined else { return nil }
         if let sums, sums.newest == k { return sums.sums[0] ?? WindowData() }
+        guard !rereads else { return try await rereadStep(to: k) }
         let range = (k - n + 1)...k
         try await readThrough(range)
-        guard !declined else { return nil }
+        guard !rereads else { return try await rereadStep(to: k) }
         // Taken out of `sums` first, so that moving it changes the one copy of the window's series in place.
         var moving = sums
         sums = nil
@@ -252,16 +271,13 @@ actor WindowSlider {
         var first = from
         while first <= through {
             let last = min(through, first + configuration.readChunk - 1)
-            let fresh = try await store.readEach(service: service, buckets: first...last)
-            bucketsRead += Int(last - first + 1)
-            for (b, read) in fresh {
-                let data = servicesOnly ? read.summedPerService() : read
+            for (b, data) in try await readEach(first...last) {
                 contents[b] = data
                 cells += data.requests.count + data.jobs.count + data.logs.count
             }
             self.read = (self.read?.lowerBound ?? from)...last
             guard cells <= configuration.maxCells else {
-                declined = true
+                rereads = true
                 contents = [:]
                 sums = nil
                 cells = 0
@@ -271,6 +287,51 @@ actor WindowSlider {
         }
     }
 
+    /// A step of a window that holds no contents: the buckets that enter and those that leave are read, and the
+    /// leaving ones subtracted when their totals are those added; else (or past a jump longer than the window) the
+    /// window is summed afresh, ``Configuration/readChunk`` buckets at a time.
+    private func rereadStep(to k: Int64) async throws -> WindowData {
+        if var moving = sums, k > moving.newest, k - n < moving.newest {
+            let entering = (moving.newest + 1)...k
+            let leaving = (moving.newest - n + 1)...(k - n)
+            var step: [Int64: WindowData] = [:]
+            for range in [leaving, entering] {
+                for (b, read) in try await readEach(range) { step[b] = read }
+            }
+            if leaving.allSatisfy({ (step[$0]?.contentTotal ?? 0) == (added[$0] ?? 0) }) {
+                sums = nil
+                if moving.advance(to: k, contents: step) {
+                    for b in leaving { added[b] = nil }
+                    for b in entering { added[b] = step[b]?.contentTotal }
+                    sums = moving
+                    return moving.sums[0] ?? WindowData()
+                }
+            }
+            refreshed += 1
+        }
+        var sum = WindowData()
+        added = [:]
+        sums = nil
+        var first = k - n + 1
+        while first <= k {
+            let last = min(k, first + configuration.readChunk - 1)
+            for (b, read) in try await readEach(first...last) {
+                added[b] = read.contentTotal
+                sum.merge(read)
+            }
+            first = last + 1
+        }
+        sums = WindowSums(shapes: [0: .last(n)], newest: k, sums: [0: sum])
+        return sum
+    }
+
+    /// The buckets of `range` that hold data, as this window keeps them.
+    private func readEach(_ range: ClosedRange<Int64>) async throws -> [(Int64, WindowData)] {
+        let fresh = try await store.readEach(service: service, buckets: range)
+        bucketsRead += range.count
+        return fresh.map { ($0.0, servicesOnly ? $0.1.summedPerService() : $0.1) }
+    }
+
     private func forget(_ b: Int64) {
         guard let data = contents.removeValue(forKey: b) else { return }
         cells -= data.requests.count + data.jobs.count + data.logs.count
@@ -278,6 +339,23 @@ actor WindowSlider {
 }
 
 extension WindowData {
+    /// Every count this data holds, added up (wrapping): requests, errors, status classes and latency samples, job
+    /// events, durations and waits, log lines. Each write to a bucket adds to at least one of them, so a bucket whose
+    /// total did not change was not written to.
+    var contentTotal: UInt64 {
+        var total: UInt64 = 0
+        for s in requests.values {
+            total &+= s.count &+ s.errors &+ s.class1xx &+ s.class2xx &+ s.class3xx &+ s.class4xx &+ s.class5xx
+            total &+= s.latency.count
+        }
+        for s in jobs.values {
+            total &+= s.enqueued &+ s.started &+ s.succeeded &+ s.failed &+ s.retried
+            total &+= s.duration.count &+ s.wait.count &+ s.waitRetracted.count
+        }
+        for s in logs.values { total &+= s.debug &+ s.info &+ s.warn &+ s.error &+ s.fatal }
+        return total
+    }
+
     /// Each service's requests summed into one series (route and method empty), and nothing else.
     func summedPerService() -> WindowData {
         var out = WindowData()

@@ -159,15 +159,60 @@ import Testing
         #expect(stores.hot.bucketsRead.withLock { $0 } == 30 + 180)
     }
 
-    /// A window that would hold more series-buckets than allowed is left to direct reads from then on.
-    @Test func aWindowPastTheCellLimitIsReadStepByStep() async throws {
+    /// A window that would hold more series-buckets than allowed holds none: it reads each bucket again as it leaves
+    /// and subtracts it when its total is the one added. Between steps, late events land in buckets about to leave
+    /// (what a collector shipping a file of the last hour does): a leaving bucket that changed since it was added
+    /// must not be subtracted (its new contents were never added), and the step sums its window afresh. Every step
+    /// equals its own read, for windows of one to thirty minutes, steps shorter and longer than a bucket, all
+    /// services or one; each bucket is read at most twice, but for the windows summed afresh.
+    @Test(arguments: [60_000, 300_000, 1_800_000] as [Int64])
+    func aWindowPastTheCellLimitReadsLeavingBucketsAgain(windowMs: Int64) async throws {
         let stores = try await Stores(seed: 4)
         let reader = stores.reader()
-        let range = reader.rangeWindows(endMs: Self.now, stepMs: 60_000, configuration: .init(readAhead: 30, maxCells: 50))
-        #expect(try await range.window(service: nil, windowMs: 300_000, at: Self.now - 600_000) == nil)
-        #expect(try await range.window(service: nil, windowMs: 300_000, at: Self.now) == nil)
-        let small = reader.rangeWindows(endMs: Self.now, stepMs: 60_000, configuration: .init(readAhead: 0, maxCells: 100_000))
-        #expect(try await small.window(service: nil, windowMs: 300_000, at: Self.now) != nil)
+        var rng = SplitMix64(seed: UInt64(windowMs))
+        var position: UInt64 = 0
+        let n = windowMs / 10_000
+        for step: Int64 in [7_000, 15_000, 60_000] {
+            for service in [nil, "api"] as [String?] {
+                let times = Array(stride(from: Self.now - 1_500_000, through: Self.now, by: Int(step)))
+                let range = reader.rangeWindows(
+                    endMs: Self.now, stepMs: step, configuration: .init(readAhead: 12, maxCells: 50))
+                stores.hot.bucketsRead.withLock { $0 = 0 }
+                var writes = 0
+                for (i, t) in times.enumerated() {
+                    let got = try #require(try await range.window(service: service, windowMs: windowMs, at: t))
+                    let expected = try await reader.window(service: service, windowMs: windowMs, at: .at(t))
+                    #expect(got.data == expected.data, "window \(windowMs) step \(step) at \(t - Self.now) ms")
+                    // Late events into a bucket that leaves the window before the next step.
+                    guard i + 1 < times.count, Int.random(in: 0..<6, using: &rng) == 0 else { continue }
+                    let (k, next) = (TimeBucket.floorDiv(t, 10_000), TimeBucket.floorDiv(times[i + 1], 10_000))
+                    guard next > k else { continue }
+                    let b = Int64.random(in: (k - n + 1)...min(k, next - n), using: &rng)
+                    // Bucket b holds the times in ((b − 1)·10 s, b·10 s].
+                    var events = randomEvents(count: 4, baseMs: b * 10_000, spanMs: 10_000, rng: &rng)
+                    for j in events.indices { events[j].service = "api" }
+                    position += 1
+                    try await stores.hot.commit(
+                        BatchAggregate(events: events, rules: .init()).hot, position: position, collector: "late")
+                    writes += 1
+                }
+                // Steps as far apart as the window share no bucket: each sums its own, and nothing is subtracted.
+                guard step < windowMs else { continue }
+                let refreshes = await range.refreshes()
+                #expect(writes == 0 || refreshes > 0, "window \(windowMs) step \(step): no step summed afresh")
+                #expect(refreshes <= writes)
+                // Each bucket read when it enters and again when it leaves, a window read whole where a step summed
+                // it afresh; besides, what the window read before it knew it was past the limit (at most its
+                // buckets and the read-ahead).
+                let ks = times.map { TimeBucket.floorDiv($0, 10_000) }
+                let moved = zip(ks, ks.dropFirst()).map { d in d.1 - d.0 < n ? 2 * (d.1 - d.0) : n }.reduce(0, +)
+                let bound = Int(n + moved) + refreshes * Int(n) + Int(n) + 12
+                #expect(
+                    stores.hot.bucketsRead.withLock { $0 } <= bound,
+                    "window \(windowMs) step \(step): \(stores.hot.bucketsRead.withLock { $0 }) buckets read")
+                #expect(bound - refreshes * Int(n) < times.count * Int(n), "sliding reads fewer than step by step")
+            }
+        }
     }
 
     /// A source that evaluates every step on its own (the default ``SampleSource/forRange(start:end:step:)``).
