@@ -206,8 +206,10 @@ actor WindowSlider {
     /// How many buckets were read from the store (a test's view of the sharing).
     private(set) var bucketsRead = 0
     /// The last step asked for: each step waits for the one before it, so that two selections of one step (the two
-    /// sides of `a / b`, evaluated concurrently) do not move the window at once across the reads' suspensions.
-    private var last: Task<WindowData?, any Error>?
+    /// sides of `a / b`, evaluated concurrently) do not move the window at once across the reads' suspensions. It
+    /// holds no step's window: a finished task keeps its result, and a window still held when the next step moves
+    /// the sum is a copy of all its series (copy on write).
+    private var last: Task<Void, Never>?
 
     init(
         store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64, readAhead: Int64,
@@ -226,10 +228,10 @@ actor WindowSlider {
     func window(endingAt k: Int64) async throws -> WindowData? {
         let previous = last
         let task = Task {
-            _ = try? await previous?.value
+            await previous?.value
             return try await self.step(to: k)
         }
-        last = task
+        last = Task { _ = try? await task.value }
         return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
