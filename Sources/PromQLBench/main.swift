@@ -58,7 +58,7 @@ struct BenchSource: SampleSource {
             let samples = families[name + (equal("quantile") ?? "")]
         else { return ([], true) }
         let rest = matchers.filter { $0.op != .equal }
-        return (rest.isEmpty ? samples : samples.filter { s in rest.allSatisfy { $0.matches(s.labels) } }, true)
+        return (LabelMatcher.filter(samples, rest), true)
     }
 }
 

@@ -277,10 +277,7 @@ public struct MetricFamilies: SampleSource {
                 entry = SampleMemo.Entry(samples: samples.sorted { $0.labels < $1.labels })
                 if let version { memo.store(entry, for: key, version: version) }
             }
-            let remaining = matchers.filter { !entry.alwaysSatisfies($0) }
-            parts.append(
-                remaining.isEmpty
-                    ? entry.samples : entry.samples.filter { s in remaining.allSatisfy { $0.matches(s.labels) } })
+            parts.append(LabelMatcher.filter(entry.samples, matchers.filter { !entry.alwaysSatisfies($0) }))
         }
         // One window's samples are sorted, and a filter keeps their order; several windows' are not, together.
         return parts.count == 1 ? (parts[0], true) : (parts.flatMap { $0 }, parts.count == 0)

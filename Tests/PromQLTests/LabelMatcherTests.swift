@@ -1,4 +1,5 @@
 import Foundation
+import OpsightMetrics
 import Testing
 
 @testable import PromQL
@@ -37,6 +38,29 @@ import Testing
         for candidate in candidates {
             #expect(
                 fast.matches(candidate) == general.matches(candidate), "\(pattern) on \(candidate.debugDescription)")
+        }
+    }
+
+    /// `filter` keeps exactly the samples every matcher matches one by one, in order, whatever the values repeat or
+    /// alternate (its answers are kept per value and for the last value), with labels absent (matched as empty) and
+    /// the same label asked by two matchers.
+    @Test func filterKeepsWhatEachMatcherMatches() throws {
+        var rng = SplitMix64(seed: 41)
+        let values = ["", "a", "ab", "/api/v1/x", "/api/v2/x", "é"]
+        let names = ["service", "route", "x"]
+        for _ in 0..<200 {
+            let samples = (0..<Int.random(in: 0...60, using: &rng)).map { i in
+                Sample(
+                    labels: Labels(names.map { ($0, values.randomElement(using: &rng)!) }),
+                    value: Double(i))
+            }
+            let matchers = try (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                try LabelMatcher(
+                    name: names.randomElement(using: &rng)!, op: LabelMatcher.Operator.allCases.randomElement(using: &rng)!,
+                    value: ["", "a", "a.*", "/api/v1/.*", ".+", "é|ab"].randomElement(using: &rng)!)
+            }
+            let expected = samples.filter { s in matchers.allSatisfy { $0.matches(s.labels) } }
+            #expect(LabelMatcher.filter(samples, matchers) == expected, "\(matchers)")
         }
     }
 
