@@ -100,7 +100,9 @@ import Testing
             environment: Self.withoutOpsightVariables(), in: dir, timeout: .seconds(30))
         #expect(r.status == 1)
         #expect(r.stderr.contains("did not answer within 2 s (--timeout)"), "\(r.stderr.suffix(400))")
-        #expect(ContinuousClock.now - start < .seconds(15))
+        // Its own 2 s, not postgres-nio's retrying for ever (the runner's 30 s): a debug binary starting beside a
+        // full parallel test run took 16 s in all once.
+        #expect(ContinuousClock.now - start < .seconds(25))
     }
 
     /// SIGTERM while `serve` still waits for its stores stops it cleanly: exit 0, a notice, no error.
