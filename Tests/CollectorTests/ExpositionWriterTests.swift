@@ -236,40 +236,12 @@ import Testing
     /// without caches, which reads each window from the stores.
     @Test(arguments: [21, 22] as [UInt64])
     func longWindowsRenderedFromTheirPartsEqualTheReference(seed: UInt64) async throws {
-        var rng = SplitMix64(seed: seed)
-        let windows: [Int64] = [60_000, 3_600_000, 21_600_000, 86_400_000]
-        var stores = LongWindowStores(windowsMs: windows)
-        let (hot, clock, reader) = (stores.hot, stores.clock, stores.reader)
-        let wall = WallClock { clock.now }
-        var configuration = MetricFamilies.Configuration(windowsMs: windows)
-        configuration.quantiles = [0.5, 0.9, 0.99]
-        let families = MetricFamilies(
-            configuration: configuration, reader: reader, totals: hot, selfMetrics: SelfMetrics(), clock: wall)
-        let plain = MetricFamilies(
-            configuration: configuration, reader: stores.plain, totals: hot, selfMetrics: SelfMetrics(), clock: wall)
-        func commit(_ events: [Event]) async throws { try await stores.commit(events) }
-        try await commit(randomEvents(count: 800, baseMs: clock.now, spanMs: 86_000_000, rng: &rng))
-        try await commit(Self.hostileEvents(&rng, count: 60, baseMs: clock.now))
-        for step in 0..<40 {
-            for _ in 0..<Int.random(in: 0...3, using: &rng) {
-                let span: Int64 = [86_000_000, 150_000, 15_000, 15_000].randomElement(using: &rng)!
-                try await commit(
-                    randomEvents(count: Int.random(in: 1...40, using: &rng), baseMs: clock.now, spanMs: span, rng: &rng))
-            }
-            if Int.random(in: 0..<4, using: &rng) == 0 { try await commit(Self.hostileEvents(&rng, count: 3, baseMs: clock.now)) }
-            switch Int.random(in: 0..<12, using: &rng) {
-            case 0: clock.advance(Int64.random(in: 2_000_000...3_000_000, using: &rng))
-            case 1, 2: clock.advance(Int64.random(in: 60_000...400_000, using: &rng))
-            default: clock.advance(Int64.random(in: 0...40_000, using: &rng))
-            }
-            hot.expire(before: TimeBucket.index(ofMs: clock.now - 4_500_000, widthMs: TimeBucket.hotWidthMs))
-            // The long windows do come from their parts.
-            for w in windows where w > 3_600_000 { #expect(try await reader.longParts(windowMs: w) != nil) }
+        try await Self.longWindowSteps(seed: seed, steps: 40, hostile: true) { families, plain, now, step in
             let scraped = String(decoding: try await families.expositionBytes(), as: UTF8.self)
             var text = PrometheusText()
-            try await plain.write(to: &text, at: .now(clock.now), selection: .all)
+            try await plain.write(to: &text, at: .now(now), selection: .all)
             #expect(scraped == text.output, "seed \(seed) step \(step)")
-            if scraped != text.output { return }
+            return scraped == text.output
         }
     }
 
@@ -281,6 +253,38 @@ import Testing
     /// an absent label): one run has them, the other has none, so that the build from the parts serves it.
     @Test(arguments: [(31, true), (32, false), (33, false)] as [(UInt64, Bool)])
     func longWindowSelectionsFromTheirPartsEqualTheReference(seed: UInt64, hostile: Bool) async throws {
+        let selections: [[LabelMatcher]] = ["opsight_request_rate", "opsight_request_error_ratio",
+            "opsight_request_latency_seconds"].flatMap { name in
+            let named = LabelMatcher(name: Labels.metricName, equalTo: name)
+            return [[named]] + ["6h", "1d"].flatMap { window in
+                let windowed = [named, LabelMatcher(name: "window", equalTo: window)]
+                return [windowed, windowed + [LabelMatcher(name: "quantile", equalTo: "0.99")]]
+            }
+        }
+        var compared = 0
+        try await Self.longWindowSteps(seed: seed, steps: 30, hostile: hostile) { families, plain, now, step in
+            for matchers in selections {
+                let got = try await families.select(matchers, at: .now(now))
+                let want = try await plain.select(matchers, at: .now(now))
+                #expect(
+                    got.sorted { $0.labels < $1.labels } == want.sorted { $0.labels < $1.labels },
+                    "seed \(seed) step \(step) \(matchers)")
+                compared += want.count
+            }
+            return true
+        }
+        #expect(compared > 10_000)
+    }
+
+    /// Windows of a minute to a day over the caches (the long ones from the durable cache's minutes and the hot
+    /// cache's tail) and over a reader without caches, through `steps` random steps: commits into both stores
+    /// (current, lagging, late by up to a day; hostile labels when `hostile`), clock steps and jumps past the caches'
+    /// steps, hot buckets expiring. After each step `check` compares the families over each at the clock's time;
+    /// it returns false to stop.
+    static func longWindowSteps(
+        seed: UInt64, steps: Int, hostile: Bool,
+        check: (_ families: MetricFamilies, _ plain: MetricFamilies, _ now: Int64, _ step: Int) async throws -> Bool
+    ) async throws {
         var rng = SplitMix64(seed: seed)
         let windows: [Int64] = [60_000, 3_600_000, 21_600_000, 86_400_000]
         var stores = LongWindowStores(windowsMs: windows)
@@ -292,18 +296,9 @@ import Testing
             configuration: configuration, reader: reader, totals: hot, selfMetrics: SelfMetrics(), clock: wall)
         let plain = MetricFamilies(
             configuration: configuration, reader: stores.plain, totals: hot, selfMetrics: SelfMetrics(), clock: wall)
-        let selections: [[LabelMatcher]] = ["opsight_request_rate", "opsight_request_error_ratio",
-            "opsight_request_latency_seconds"].flatMap { name in
-            let named = LabelMatcher(name: Labels.metricName, equalTo: name)
-            return [[named]] + ["6h", "1d"].flatMap { window in
-                let windowed = [named, LabelMatcher(name: "window", equalTo: window)]
-                return [windowed, windowed + [LabelMatcher(name: "quantile", equalTo: "0.99")]]
-            }
-        }
-        try await stores.commit(randomEvents(count: 600, baseMs: clock.now, spanMs: 86_000_000, rng: &rng))
+        try await stores.commit(randomEvents(count: 800, baseMs: clock.now, spanMs: 86_000_000, rng: &rng))
         if hostile { try await stores.commit(Self.hostileEvents(&rng, count: 60, baseMs: clock.now)) }
-        var compared = 0
-        for step in 0..<30 {
+        for step in 0..<steps {
             for _ in 0..<Int.random(in: 0...3, using: &rng) {
                 let span: Int64 = [86_000_000, 150_000, 15_000, 15_000].randomElement(using: &rng)!
                 try await stores.commit(
@@ -318,17 +313,10 @@ import Testing
             default: clock.advance(Int64.random(in: 0...40_000, using: &rng))
             }
             hot.expire(before: TimeBucket.index(ofMs: clock.now - 4_500_000, widthMs: TimeBucket.hotWidthMs))
+            // The long windows do come from their parts.
             for w in windows where w > 3_600_000 { #expect(try await reader.longParts(windowMs: w) != nil) }
-            for matchers in selections {
-                let got = try await families.select(matchers, at: .now(clock.now))
-                let want = try await plain.select(matchers, at: .now(clock.now))
-                #expect(
-                    got.sorted { $0.labels < $1.labels } == want.sorted { $0.labels < $1.labels },
-                    "seed \(seed) step \(step) \(matchers)")
-                compared += want.count
-            }
+            guard try await check(families, plain, clock.now, step) else { return }
         }
-        #expect(compared > 10_000)
     }
 
     @Test(arguments: [8, 9] as [UInt64])
