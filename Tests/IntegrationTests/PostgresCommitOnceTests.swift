@@ -1,9 +1,11 @@
 import PostgresURL
 import Collector
 import Foundation
+import OpsightMetrics
 import Logging
 import PostgresNIO
-import Storage
+@testable import Storage
+import Synchronization
 import Testing
 
 private let env = ProcessInfo.processInfo.environment
@@ -59,6 +61,66 @@ struct PostgresCommitOnceTests {
                 failure = error
             }
             _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
+            group.cancelAll()
+            if let failure { throw failure }
+        }
+    }
+
+    /// The job-fact pairing lock is the schema's own: while a transaction holds schema A's, a commit carrying job facts
+    /// into schema B goes through, and one into schema A waits for it. Keyed by the database alone, every deployment
+    /// (and every test) sharing a database waited for every other's commits.
+    @Test func aSchemasPairingLockDoesNotHoldUpAnotherSchema() async throws {
+        let client = PostgresClient(
+            configuration: try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!).clientConfiguration,
+            backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            let suffix = UUID().uuidString.prefix(8).lowercased()
+            let (a, b) = ("test_lock_a_\(suffix)", "test_lock_b_\(suffix)")
+            var failure: (any Error)?
+            do {
+                try await Migrations.migrate(client: client, schema: a, logger: logger)
+                try await Migrations.migrate(client: client, schema: b, logger: logger)
+                let storeA = PostgresDurableStore(client: client, configuration: .init(schema: a), logger: logger)
+                let storeB = PostgresDurableStore(client: client, configuration: .init(schema: b), logger: logger)
+                func facts(_ id: String) -> Delta {
+                    let events = [JobEventType.enqueued, .started].enumerated().map { i, type in
+                        var e = Event(timestampMs: 1_795_000_000_000 + Int64(i) * 1_000, service: "s", kind: .job)
+                        (e.queue, e.job, e.jobID, e.jobEvent) = ("q", "j", id, type)
+                        return e
+                    }
+                    return BatchAggregate(events: events, rules: .init()).durable
+                }
+                try #require(!facts("x").jobFacts.isEmpty)
+                let (held, holding) = AsyncStream<Void>.makeStream()
+                let (release, releasing) = AsyncStream<Void>.makeStream()
+                let lock = PostgresDurableStore.pairingLock
+                let holder = Task {
+                    try await client.withTransaction(logger: logger) { conn in
+                        try await conn.query("SELECT pg_advisory_xact_lock(\(lock), hashtext(\(a)))", logger: logger)
+                        holding.yield()
+                        for await _ in release { break }
+                    }
+                }
+                for await _ in held { break }
+                let other = Task { try await storeB.commit(facts("b1"), position: 1, collector: "c") }
+                let same = Task { try await storeA.commit(facts("a1"), position: 1, collector: "c") }
+                // Schema B's commit lands while A's lock is held; A's does not.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while try await storeB.committedPosition(collector: "c") < 1, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(try await storeB.committedPosition(collector: "c") == 1, "schema B waited for A's lock")
+                #expect(try await storeA.committedPosition(collector: "c") == 0, "schema A did not wait for its lock")
+                releasing.yield()
+                try await holder.value
+                try await other.value
+                try await same.value
+                #expect(try await storeA.committedPosition(collector: "c") == 1)
+            } catch {
+                failure = error
+            }
+            for schema in [a, b] { _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE") }
             group.cancelAll()
             if let failure { throw failure }
         }

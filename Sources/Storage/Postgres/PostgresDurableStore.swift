@@ -25,6 +25,8 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     public let retentionMs: Int64? = nil
     let client: PostgresClient
     let schema: String
+    /// The schema's name as written (its transaction locks are keyed by it, as the migrations' are).
+    let schemaName: String
     let logger: Logger
     let partitions: PostgresPartitions
 
@@ -32,8 +34,16 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
         self.client = client
         self.schema = Migrations.quoted(configuration.schema)
+        self.schemaName = configuration.schema
         self.logger = logger
         self.partitions = PostgresPartitions(client: client, schema: configuration.schema, logger: logger)
+    }
+
+    /// Takes the transaction lock `key` of this store's schema: stores of other schemas in the same database (another
+    /// deployment, each test) do not wait for it. Keyed by the database alone, every commit carrying job facts and every
+    /// compaction of every schema waited for each other's.
+    private func lock(_ key: Int32, _ conn: PostgresConnection) async throws {
+        try await conn.query("SELECT pg_advisory_xact_lock(\(key), hashtext(\(schemaName)))", logger: logger)
     }
 
     public func committedPosition(collector: String) async throws -> UInt64 {
@@ -140,6 +150,11 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         }
     }
 
+    /// The transaction lock of job-fact pairing (``pairJobFacts(_:conn:)``), per schema.
+    static let pairingLock: Int32 = 7_315_003
+    /// The transaction lock of compaction and downsampling, per schema.
+    static let rollupLock: Int32 = 7_315_002
+
     /// Thrown inside a commit's transaction to roll it back when the store already holds its position.
     private struct AlreadyCommitted: Error {}
 
@@ -149,7 +164,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     /// pair against the facts before the other's. The lock is held from reading the facts to the commit, and only
     /// by commits that carry facts.
     private func pairJobFacts(_ facts: Set<JobFact>, conn: PostgresConnection) async throws -> QueueWaitPairing.Changes {
-        try await conn.query("SELECT pg_advisory_xact_lock(7315003)", logger: logger)
+        try await lock(Self.pairingLock, conn)
         var services: [String] = [], ids: [String] = []
         for id in Set(facts.map(\.identity)) {
             services.append(id.service)
@@ -410,7 +425,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     private func compactSlice(_ buckets: ClosedRange<Int64>) async throws {
         try await wrap {
             try await client.withTransaction(logger: logger) { conn in
-                try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
+                try await lock(Self.rollupLock, conn)
                 let merged = try await cells(conn, .compact, buckets: buckets)
                 try await insertRequests(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertJobs(merged, conn: conn, collector: "compacted", position: 0)
@@ -437,7 +452,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         return try await wrap {
             try await client.withTransaction(logger: logger) { conn in
                 // One downsampler at a time (every collector sweeps), and never during a compaction.
-                try await conn.query("SELECT pg_advisory_xact_lock(7315002)", logger: logger)
+                try await lock(Self.rollupLock, conn)
                 // No commit adds to the day between its reading and its drop (a replay of a log that old): its insert
                 // waits for this transaction, then finds the partition gone and creates it again.
                 for table in PartitionedTable.minuteRollups {
