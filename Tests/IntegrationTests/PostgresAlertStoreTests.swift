@@ -10,18 +10,8 @@ private let env = ProcessInfo.processInfo.environment
 
 /// Runs `body` with a `PostgresAlertStore` in a fresh schema, dropped afterwards.
 func withAlertStore(_ body: (PostgresAlertStore) async throws -> Void) async throws {
-    let logger = Logger(label: "test")
-    let url = try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!)
-    let client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await client.run() }
-        let schema = "test_alert_\(UUID().uuidString.prefix(8).lowercased())"
-        try await Migrations.migrate(client: client, schema: schema, logger: logger)
-        var failure: (any Error)?
-        do { try await body(PostgresAlertStore(client: client, schema: schema, logger: logger)) } catch { failure = error }
-        try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
-        group.cancelAll()
-        if let failure { throw failure }
+    try await withMigratedSchemas("test_alert") { client, schemas in
+        try await body(PostgresAlertStore(client: client, schema: schemas[0], logger: Logger(label: "test")))
     }
 }
 

@@ -17,52 +17,38 @@ struct PostgresCommitOnceTests {
     let logger = Logger(label: "test")
 
     @Test func aRetriedOrStaleCommitAddsNothing() async throws {
-        let client = PostgresClient(
-            configuration: try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!).clientConfiguration,
-            backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            let schema = "test_once_\(UUID().uuidString.prefix(8).lowercased())"
-            try await Migrations.migrate(client: client, schema: schema, logger: logger)
-            var failure: (any Error)?
-            do {
-                let store = PostgresDurableStore(client: client, configuration: .init(schema: schema), logger: logger)
-                let minute: Int64 = 30_000_000
-                func delta(_ n: Int) -> Delta {
-                    var stats = RequestStats()
-                    for _ in 0..<n { stats.record(status: 200, durationMs: 1, isError: false) }
-                    var d = Delta()
-                    d.requests[Bucketed(RequestKey(service: "s", route: "/r", method: "GET"), bucket: minute)] = stats
-                    return d
-                }
-                func count() async throws -> UInt64 {
-                    try await store.read(service: "s", buckets: minute...minute).requests.values.reduce(0) {
-                        $0 + $1.count
-                    }
-                }
-                try await store.commit(delta(3), position: 10, collector: "c")
-                // The same delta again, as a retry whose first attempt landed: nothing is added, no error.
-                try await store.commit(delta(3), position: 10, collector: "c")
-                #expect(try await count() == 3)
-                // A stale commit behind the recorded position neither adds nor moves the position back.
-                try await store.commit(delta(5), position: 7, collector: "c")
-                #expect(try await count() == 3)
-                #expect(try await store.committedPosition(collector: "c") == 10)
-                // Concurrent commits of one position: exactly one applies.
-                try await withThrowingTaskGroup(of: Void.self) { commits in
-                    for _ in 0..<4 {
-                        commits.addTask { try await store.commit(delta(2), position: 20, collector: "c") }
-                    }
-                    try await commits.waitForAll()
-                }
-                #expect(try await count() == 5)
-                #expect(try await store.committedPosition(collector: "c") == 20)
-            } catch {
-                failure = error
+        try await withMigratedSchemas("test_once") { client, schemas in
+            let store = PostgresDurableStore(client: client, configuration: .init(schema: schemas[0]), logger: logger)
+            let minute: Int64 = 30_000_000
+            func delta(_ n: Int) -> Delta {
+                var stats = RequestStats()
+                for _ in 0..<n { stats.record(status: 200, durationMs: 1, isError: false) }
+                var d = Delta()
+                d.requests[Bucketed(RequestKey(service: "s", route: "/r", method: "GET"), bucket: minute)] = stats
+                return d
             }
-            _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
-            group.cancelAll()
-            if let failure { throw failure }
+            func count() async throws -> UInt64 {
+                try await store.read(service: "s", buckets: minute...minute).requests.values.reduce(0) {
+                    $0 + $1.count
+                }
+            }
+            try await store.commit(delta(3), position: 10, collector: "c")
+            // The same delta again, as a retry whose first attempt landed: nothing is added, no error.
+            try await store.commit(delta(3), position: 10, collector: "c")
+            #expect(try await count() == 3)
+            // A stale commit behind the recorded position neither adds nor moves the position back.
+            try await store.commit(delta(5), position: 7, collector: "c")
+            #expect(try await count() == 3)
+            #expect(try await store.committedPosition(collector: "c") == 10)
+            // Concurrent commits of one position: exactly one applies.
+            try await withThrowingTaskGroup(of: Void.self) { commits in
+                for _ in 0..<4 {
+                    commits.addTask { try await store.commit(delta(2), position: 20, collector: "c") }
+                }
+                try await commits.waitForAll()
+            }
+            #expect(try await count() == 5)
+            #expect(try await store.committedPosition(collector: "c") == 20)
         }
     }
 
@@ -70,59 +56,44 @@ struct PostgresCommitOnceTests {
     /// into schema B goes through, and one into schema A waits for it. Keyed by the database alone, every deployment
     /// (and every test) sharing a database waited for every other's commits.
     @Test func aSchemasPairingLockDoesNotHoldUpAnotherSchema() async throws {
-        let client = PostgresClient(
-            configuration: try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!).clientConfiguration,
-            backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            let suffix = UUID().uuidString.prefix(8).lowercased()
-            let (a, b) = ("test_lock_a_\(suffix)", "test_lock_b_\(suffix)")
-            var failure: (any Error)?
-            do {
-                try await Migrations.migrate(client: client, schema: a, logger: logger)
-                try await Migrations.migrate(client: client, schema: b, logger: logger)
-                let storeA = PostgresDurableStore(client: client, configuration: .init(schema: a), logger: logger)
-                let storeB = PostgresDurableStore(client: client, configuration: .init(schema: b), logger: logger)
-                func facts(_ id: String) -> Delta {
-                    let events = [JobEventType.enqueued, .started].enumerated().map { i, type in
-                        var e = Event(timestampMs: 1_795_000_000_000 + Int64(i) * 1_000, service: "s", kind: .job)
-                        (e.queue, e.job, e.jobID, e.jobEvent) = ("q", "j", id, type)
-                        return e
-                    }
-                    return BatchAggregate(events: events, rules: .init()).durable
+        try await withMigratedSchemas("test_lock", count: 2) { client, schemas in
+            let (a, b) = (schemas[0], schemas[1])
+            let storeA = PostgresDurableStore(client: client, configuration: .init(schema: a), logger: logger)
+            let storeB = PostgresDurableStore(client: client, configuration: .init(schema: b), logger: logger)
+            func facts(_ id: String) -> Delta {
+                let events = [JobEventType.enqueued, .started].enumerated().map { i, type in
+                    var e = Event(timestampMs: 1_795_000_000_000 + Int64(i) * 1_000, service: "s", kind: .job)
+                    (e.queue, e.job, e.jobID, e.jobEvent) = ("q", "j", id, type)
+                    return e
                 }
-                try #require(!facts("x").jobFacts.isEmpty)
-                let (held, holding) = AsyncStream<Void>.makeStream()
-                let (release, releasing) = AsyncStream<Void>.makeStream()
-                let lock = PostgresDurableStore.pairingLock
-                let holder = Task {
-                    try await client.withTransaction(logger: logger) { conn in
-                        try await conn.query("SELECT pg_advisory_xact_lock(\(lock), hashtext(\(a)))", logger: logger)
-                        holding.yield()
-                        for await _ in release { break }
-                    }
-                }
-                for await _ in held { break }
-                let other = Task { try await storeB.commit(facts("b1"), position: 1, collector: "c") }
-                let same = Task { try await storeA.commit(facts("a1"), position: 1, collector: "c") }
-                // Schema B's commit lands while A's lock is held; A's does not.
-                let deadline = ContinuousClock.now + .seconds(10)
-                while try await storeB.committedPosition(collector: "c") < 1, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-                #expect(try await storeB.committedPosition(collector: "c") == 1, "schema B waited for A's lock")
-                #expect(try await storeA.committedPosition(collector: "c") == 0, "schema A did not wait for its lock")
-                releasing.yield()
-                try await holder.value
-                try await other.value
-                try await same.value
-                #expect(try await storeA.committedPosition(collector: "c") == 1)
-            } catch {
-                failure = error
+                return BatchAggregate(events: events, rules: .init()).durable
             }
-            for schema in [a, b] { _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE") }
-            group.cancelAll()
-            if let failure { throw failure }
+            try #require(!facts("x").jobFacts.isEmpty)
+            let (held, holding) = AsyncStream<Void>.makeStream()
+            let (release, releasing) = AsyncStream<Void>.makeStream()
+            let lock = PostgresDurableStore.pairingLock
+            let holder = Task {
+                try await client.withTransaction(logger: logger) { conn in
+                    try await conn.query("SELECT pg_advisory_xact_lock(\(lock), hashtext(\(a)))", logger: logger)
+                    holding.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in held { break }
+            let other = Task { try await storeB.commit(facts("b1"), position: 1, collector: "c") }
+            let same = Task { try await storeA.commit(facts("a1"), position: 1, collector: "c") }
+            // Schema B's commit lands while A's lock is held; A's does not.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await storeB.committedPosition(collector: "c") < 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await storeB.committedPosition(collector: "c") == 1, "schema B waited for A's lock")
+            #expect(try await storeA.committedPosition(collector: "c") == 0, "schema A did not wait for its lock")
+            releasing.yield()
+            try await holder.value
+            try await other.value
+            try await same.value
+            #expect(try await storeA.committedPosition(collector: "c") == 1)
         }
     }
 

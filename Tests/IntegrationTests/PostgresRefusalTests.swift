@@ -16,19 +16,7 @@ struct PostgresRefusalTests {
     let logger = Logger(label: "test")
 
     func withClient(_ body: (PostgresClient, String) async throws -> Void) async throws {
-        let client = PostgresClient(
-            configuration: try PostgresURL(env["OPSIGHT_TEST_DATABASE_URL"]!).clientConfiguration,
-            backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            let schema = "test_refusal_\(UUID().uuidString.prefix(8).lowercased())"
-            try await Migrations.migrate(client: client, schema: schema, logger: logger)
-            var failure: (any Error)?
-            do { try await body(client, schema) } catch { failure = error }
-            _ = try? await client.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
-            group.cancelAll()
-            if let failure { throw failure }
-        }
+        try await withMigratedSchemas("test_refusal") { client, schemas in try await body(client, schemas[0]) }
     }
 
     static func requests(service: String, count: Int, atMs: Int64) -> [Event] {

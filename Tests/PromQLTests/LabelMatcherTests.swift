@@ -42,11 +42,13 @@ import Testing
     }
 
     /// `filter` keeps exactly the samples every matcher matches one by one, in order, whatever the values repeat or
-    /// alternate (its answers are kept per value and for the last value), with labels absent (matched as empty) and
-    /// the same label asked by two matchers.
+    /// alternate (its answers are kept per value and for the last value), with labels absent (matched as empty),
+    /// values holding NUL bytes, and the same label asked by two matchers.
     @Test func filterKeepsWhatEachMatcherMatches() throws {
         var rng = SplitMix64(seed: 41)
-        let values = ["", "a", "ab", "/api/v1/x", "/api/v2/x", "é"]
+        let values = [
+            "", "a", "ab", "/api/v1/x", "/api/v2/x", "é", "a\u{0}b", "a long value with a \u{0} in it, past 15 bytes",
+        ]
         let names = ["service", "route", "x"]
         for _ in 0..<200 {
             let samples = (0..<Int.random(in: 0...60, using: &rng)).map { i in
@@ -56,7 +58,8 @@ import Testing
             }
             let matchers = try (0..<Int.random(in: 0...3, using: &rng)).map { _ in
                 try LabelMatcher(
-                    name: names.randomElement(using: &rng)!, op: LabelMatcher.Operator.allCases.randomElement(using: &rng)!,
+                    name: names.randomElement(using: &rng)!,
+                    op: LabelMatcher.Operator.allCases.randomElement(using: &rng)!,
                     value: ["", "a", "a.*", "/api/v1/.*", ".+", "é|ab"].randomElement(using: &rng)!)
             }
             let expected = samples.filter { s in matchers.allSatisfy { $0.matches(s.labels) } }
