@@ -480,6 +480,11 @@ struct ClusterEndToEndTests {
                 }
             }
             cluster.stop()
+            // A passing test leaves nothing behind (the collectors' folders and their shared schema); a failing one
+            // keeps them for inspection, as every other end-to-end test does.
+            if card.failures == 0 {
+                for s in servers { await s.removeData() }
+            }
             print("e2e[cluster]: \(card.comparisons) comparisons, \(card.failures) failed")
             #expect(card.failures == 0, "see the failures recorded above")
         }
