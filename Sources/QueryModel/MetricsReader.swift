@@ -48,6 +48,9 @@ public struct MetricsReader: Sendable {
     private let clock: WallClock
     let combined = CombinedWindows()
     private let byService = PerServiceSums()
+    /// The hot buckets and the durable minutes summed per service for range queries of the service families, kept
+    /// while unchanged.
+    private let summaries: (hot: BucketSummaries?, durable: BucketSummaries?)
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
     /// those longer than an hour that `longCache` (over the durable store's minutes) keeps come from it and from
@@ -62,6 +65,9 @@ public struct MetricsReader: Sendable {
         self.cache = cache
         self.longCache = longCache
         self.clock = clock
+        self.summaries = (
+            cache.map { BucketSummaries(store: hot, cache: $0) }, longCache.map { BucketSummaries(store: durable, cache: $0) }
+        )
     }
 
     /// The hot store's running totals (the `_total` counters) as the hot cache keeps them, including every commit
@@ -115,6 +121,11 @@ public struct MetricsReader: Sendable {
         byService.sum(result, windowMs: windowMs)
     }
 
+    /// Buckets of each store the range queries' summaries answered from memory and read (a test's view).
+    var summariesAnswered: (hot: (kept: Int, read: Int)?, durable: (kept: Int, read: Int)?) {
+        (summaries.hot?.answered, summaries.durable?.answered)
+    }
+
     /// The windows of a range query through `endMs` at steps `stepMs` apart, slid over the stores' buckets from step to
     /// step (``RangeWindows``).
     public func rangeWindows(endMs: Int64, stepMs: Int64, configuration: RangeWindows.Configuration = .init())
@@ -123,7 +134,7 @@ public struct MetricsReader: Sendable {
         RangeWindows(
             hot: hot, durable: durable, maxHotWindowMs: self.configuration.maxHotWindowMs,
             oldestHotMs: clock.nowMs() - self.configuration.hotRetentionMs, endMs: endMs, stepMs: stepMs,
-            configuration: configuration)
+            configuration: configuration, summaries: summaries)
     }
 
     /// The longest window read (31 days); longer ones are refused rather than read.

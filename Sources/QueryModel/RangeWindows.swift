@@ -61,6 +61,8 @@ public final class RangeWindows: Sendable {
     }
 
     private let hot: any MetricsStore
+    /// The hot buckets and the durable minutes summed per service, kept across queries (nil: none kept).
+    private let summaries: (hot: BucketSummaries?, durable: BucketSummaries?)
     private let durable: any MetricsStore
     private let maxHotWindowMs: Int64
     private let oldestHotMs: Int64
@@ -77,10 +79,12 @@ public final class RangeWindows: Sendable {
     /// are all held, and `durable`.
     init(
         hot: any MetricsStore, durable: any MetricsStore, maxHotWindowMs: Int64, oldestHotMs: Int64, endMs: Int64,
-        stepMs: Int64, configuration: Configuration
+        stepMs: Int64, configuration: Configuration,
+        summaries: (hot: BucketSummaries?, durable: BucketSummaries?) = (nil, nil)
     ) {
         self.stepMs = max(1, stepMs)
         self.hot = hot
+        self.summaries = summaries
         self.durable = durable
         self.maxHotWindowMs = maxHotWindowMs
         self.oldestHotMs = oldestHotMs
@@ -152,6 +156,8 @@ public final class RangeWindows: Sendable {
                 store: part == .durable ? durable : hot, service: service, buckets: buckets,
                 lastBucket: part == .durable ? lastMinute : lastBucket,
                 readAhead: stepBuckets <= buckets ? configuration.readAhead : 0, servicesOnly: servicesOnly,
+                // All services' sums: those kept across queries.
+                summaries: servicesOnly && service == nil ? (part == .durable ? summaries.durable : summaries.hot) : nil,
                 configuration: configuration)
             sliders[key] = s
             return s
@@ -188,6 +194,8 @@ actor WindowSlider {
     private let readAhead: Int64
     /// Whether each bucket is kept as its services' sums (``RangeWindows/window(service:windowMs:at:servicesOnly:)``).
     private let servicesOnly: Bool
+    /// Where those sums are read from when kept across queries.
+    private let summaries: BucketSummaries?
     /// The window's sum, ending at `sums.newest`.
     private var sums: WindowSums?
     /// The contents of every bucket of `read` (buckets without data left out).
@@ -213,10 +221,11 @@ actor WindowSlider {
 
     init(
         store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64, readAhead: Int64,
-        servicesOnly: Bool, configuration: RangeWindows.Configuration
+        servicesOnly: Bool, summaries: BucketSummaries?, configuration: RangeWindows.Configuration
     ) {
         self.readAhead = readAhead
         self.servicesOnly = servicesOnly
+        self.summaries = summaries
         self.store = store
         self.service = service
         self.n = buckets
@@ -329,8 +338,9 @@ actor WindowSlider {
 
     /// The buckets of `range` that hold data, as this window keeps them.
     private func readEach(_ range: ClosedRange<Int64>) async throws -> [(Int64, WindowData)] {
-        let fresh = try await store.readEach(service: service, buckets: range)
         bucketsRead += range.count
+        if let summaries, let kept = try await summaries.readEach(range) { return kept }
+        let fresh = try await store.readEach(service: service, buckets: range)
         return fresh.map { ($0.0, servicesOnly ? $0.1.summedPerService() : $0.1) }
     }
 

@@ -40,6 +40,9 @@ public actor WindowCache: Service, SingleFlightPolling {
         /// change to them (at 400 000 events/s, a few per cent of the collector), so they are followed only while
         /// someone reads them, and read again (in the next poll) when someone does after a pause.
         public var totalsIdle: Duration = .seconds(60)
+        /// Whether to note, per bucket, the feed position of the last change to it (``bucketStamp(_:)``): what tells
+        /// the range queries' bucket summaries (``BucketSummaries``) which buckets they may answer from memory.
+        public var bucketTracking = BucketTracking.off
         /// Most buckets the windows move on in one poll; after a longer pause the cache is rebuilt instead. The
         /// buckets leaving must still be in the store: hot buckets are kept 75 minutes, so 30 of them (5 minutes)
         /// leaving an hour are.
@@ -101,9 +104,24 @@ public actor WindowCache: Service, SingleFlightPolling {
     var polls = SingleFlightPolls()
     /// How many times the sums were rebuilt from bucket contents (the first time included).
     public private(set) var rebuilds = 0
+    /// Per bucket, the feed sequence of the last change to it since the last rebuild (``Configuration/tracksBucketChanges``).
+    private var changedAt: [Int64: UInt64] = [:]
 
     /// The key of the tail among the sums (window keys are positive lengths).
     static let tailKey: Int64 = -1
+    /// How many buckets back from the newest one ``BucketTracking/recent`` notes: two hours of 10-second buckets,
+    /// past the hot store's retention (75 minutes).
+    public static let trackedBuckets: Int64 = 720
+
+    /// The buckets whose changes are noted now (see ``BucketStamp/tracked``); nil when none are.
+    private func trackedBuckets() -> ClosedRange<Int64>? {
+        guard let sums else { return nil }
+        switch configuration.bucketTracking {
+        case .off: return nil
+        case .windows: return sums.oldest...sums.newest
+        case .recent: return (sums.newest - Self.trackedBuckets + 1)...Int64.max
+        }
+    }
 
     /// Creates the cache over `feed`; `now` is the clock (unix milliseconds) that decides the current bucket.
     public init(
@@ -164,6 +182,50 @@ public actor WindowCache: Service, SingleFlightPolling {
     /// Polls the feed, or waits for a poll that started after this call.
     public func refresh() async throws { try await pollOrJoin() }
 
+    /// Which changes the store holds for some buckets, as of a poll that started after this call: the feed position
+    /// of that poll and, per bucket of `buckets`, the position of the last change to it (none: not changed since the
+    /// cache was last rebuilt), with the number of that rebuild. Something read from the store after this call holds
+    /// every change up to `sequence`; it still holds what a bucket holds for as long as a later stamp of the same
+    /// rebuild shows no change to that bucket after `sequence`. Nil when the cache does not track changes.
+    public func bucketStamp(_ buckets: ClosedRange<Int64>) async throws -> BucketStamp? {
+        guard configuration.bucketTracking != .off else { return nil }
+        try await refresh()
+        guard let cursor, let tracked = trackedBuckets() else { return nil }
+        var changed: [Int64: UInt64] = [:]
+        if buckets.count <= changedAt.count {
+            for b in buckets { if let at = changedAt[b] { changed[b] = at } }
+        } else {
+            for (b, at) in changedAt where buckets.contains(b) { changed[b] = at }
+        }
+        return BucketStamp(rebuild: rebuilds, sequence: cursor.sequence, changed: changed, tracked: tracked)
+    }
+
+    /// Which buckets' changes the cache notes (``Configuration/bucketTracking``).
+    public enum BucketTracking: Sendable {
+        /// None.
+        case off
+        /// Those the windows hold: a feed that returns only their changes (the durable store's, asked for the changes
+        /// within the windows) tells nothing of the others.
+        case windows
+        /// Every bucket from ``WindowCache/trackedBuckets`` back on: a feed that returns every change whatever its
+        /// bucket (the hot store's).
+        case recent
+    }
+
+    /// See ``bucketStamp(_:)``.
+    public struct BucketStamp: Sendable {
+        /// The number of the cache's rebuild (a gap in the feed, a store that lost its data, the first poll).
+        public var rebuild: Int
+        /// The feed position of the poll.
+        public var sequence: UInt64
+        /// The position of the last change to each bucket asked for that changed since the rebuild.
+        public var changed: [Int64: UInt64]
+        /// The buckets whose changes are noted now. A bucket's changes are noted from the time it enters these on,
+        /// until it leaves them (only older buckets leave), so a bucket within them both when it was read and now has
+        /// had every change since noted.
+        public var tracked: ClosedRange<Int64>
+    }
+
     public func run() async throws {
         // Nothing kept (every long window is read from the store): no polling, but no early end either, which
         // would end the service group.
@@ -196,6 +258,14 @@ public actor WindowCache: Service, SingleFlightPolling {
             if !p.gap {
                 // No suspension from here on: the sums change in place, without copying them.
                 for change in p.changes { sums!.apply(change) }
+                if let tracked = trackedBuckets() {
+                    // The poll's position rather than each change's own: later or equal, so a change after what a
+                    // summary holds is never taken for one before it (a feed that leaves changes out may not number
+                    // them one by one).
+                    for change in p.changes {
+                        for b in change.keys where tracked.contains(b) { changedAt[b] = p.cursor.sequence }
+                    }
+                }
                 // Every change after the totals' read counts towards them, whatever its bucket (a late event an hour
                 // old too). The i-th change of a poll after `cursor` is the feed's change `cursor.sequence + 1 + i`.
                 if totalsKept != nil {
@@ -207,6 +277,9 @@ public actor WindowCache: Service, SingleFlightPolling {
                     if added { totalsVersion += 1 }
                 }
                 if !moving || sums!.advance(to: bucket, contents: p.buckets) {
+                    if moving, let tracked = trackedBuckets() {
+                        changedAt = changedAt.filter { tracked.contains($0.key) }
+                    }
                     self.cursor = p.cursor
                     timeMs = t
                     if moving || !p.changes.isEmpty { version += 1 }
@@ -218,6 +291,7 @@ public actor WindowCache: Service, SingleFlightPolling {
         }
         sums = nil
         totalsKept = nil
+        changedAt = [:]
         let keys = Array(shapes.keys)
         let ranges = keys.map { shapes[$0]!.range(bucket) }
         let start: (cursor: FeedCursor, sums: [WindowData], totals: WindowData?)

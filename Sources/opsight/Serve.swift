@@ -134,16 +134,18 @@ struct OpsightService: Service {
         var hotWindows = WindowCache.Configuration(windowsMs: config.windowsMs)
         hotWindows.keepsTail = true
         hotWindows.keepsTotals = true
+        hotWindows.bucketTracking = .recent
         let cache = WindowCache(
             configuration: hotWindows, feed: stores.readHot, logger: logger, now: { clock.nowMs() })
         // Windows over an hour: PostgreSQL's minutes through two minutes back, followed through its change log, plus
         // the hot cache's tail. Not those that reach days a retention sweep downsamples or drops (that rewrites
         // minutes under the cache; they are read from the store instead).
         let rewrittenAfter = [config.retention.rollupsDownsampleAfterMs, config.retention.rollupsMs].compactMap { $0 }.min()
+        var longWindows = WindowCache.Configuration.durable(
+            windowsMs: config.windowsMs.filter { w in rewrittenAfter.map { w + 86_400_000 <= $0 } ?? true })
+        longWindows.bucketTracking = .windows
         let longCache = WindowCache(
-            configuration: .durable(
-                windowsMs: config.windowsMs.filter { w in rewrittenAfter.map { w + 86_400_000 <= $0 } ?? true }),
-            feed: stores.durable, logger: logger, now: { clock.nowMs() })
+            configuration: longWindows, feed: stores.durable, logger: logger, now: { clock.nowMs() })
         let reader = MetricsReader(
             hot: stores.readHot, durable: stores.durable, cache: cache, longCache: longCache, clock: clock)
         let storeFunnels = FunnelReader(

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OpsightMetrics
 import OpsightTestSupport
 import PromQL
@@ -257,5 +258,77 @@ import Testing
                 #expect(slid == oneByOne, "\(query) from \(start - Self.now) ms at \(step) ms steps")
             }
         }
+    }
+}
+
+/// The hot buckets and durable minutes summed per service, kept from one range query to the next (``BucketSummaries``).
+@Suite struct BucketSummariesTests {
+    /// Range queries of the service families, one after another as a dashboard refreshes, through a reader whose
+    /// summaries the hot and long caches tell unchanged: between queries, late events land in buckets and minutes the
+    /// last query read (from two collectors, in both stores), the clock moves on by a few seconds or past the hot
+    /// cache's longest step (a rebuild, after which nothing kept may be used). Every step equals the per-service sum
+    /// of its own direct read; the queries after the first read from the stores only what changed or is new.
+    @Test(arguments: [300_000, 3_600_000, 21_600_000] as [Int64])
+    func servicesSumsKeptAcrossQueriesEqualTheirReads(windowMs: Int64) async throws {
+        let stores = try await RangeWindowsTests.Stores(seed: 40 + UInt64(windowMs / 60_000))
+        let clock = ManualClock(RangeWindowsTests.now)
+        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
+        hotWindows.keepsTail = true
+        hotWindows.bucketTracking = .recent
+        var longWindows = WindowCache.Configuration.durable(windowsMs: [21_600_000, 86_400_000])
+        longWindows.bucketTracking = .windows
+        let cache = WindowCache(
+            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { clock.now })
+        let longCache = WindowCache(
+            configuration: longWindows, feed: stores.durable, logger: Logger(label: "test"), now: { clock.now })
+        let cached = MetricsReader(
+            hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
+            clock: WallClock { clock.now })
+        let direct = MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now })
+        var rng = SplitMix64(seed: UInt64(windowMs))
+        var position: UInt64 = 100
+        var lastRebuilds = 0
+        for query in 0..<6 {
+            let before = cached.summariesAnswered
+            let hotReadBefore = stores.hot.bucketsRead.withLock { $0 }
+            let range = cached.rangeWindows(endMs: clock.now, stepMs: 15_000)
+            var steps = 0
+            for t in stride(from: clock.now - 3_600_000, through: clock.now, by: 15_000) as StrideThrough<Int64> {
+                let got = try #require(
+                    try await range.window(service: nil, windowMs: windowMs, at: t, servicesOnly: true))
+                let expected = try await direct.window(service: nil, windowMs: windowMs, at: .at(t))
+                #expect(got.timeMs == expected.timeMs)
+                #expect(
+                    got.data == expected.data.summedPerService(),
+                    "query \(query): window \(windowMs) at \(t - clock.now) ms from now")
+                steps += 1
+            }
+            #expect(steps == 241)
+            let after = cached.summariesAnswered
+            let rebuilds = await cache.rebuilds
+            let kept = (after.hot?.kept ?? 0) - (before.hot?.kept ?? 0) + (after.durable?.kept ?? 0)
+                - (before.durable?.kept ?? 0)
+            if query > 0 && rebuilds == lastRebuilds {
+                // What the last query read is answered from memory, but for what changed meanwhile.
+                #expect(kept > 0, "query \(query) answered nothing from memory")
+                if windowMs <= 3_600_000 {
+                    let hotRead = stores.hot.bucketsRead.withLock { $0 } - hotReadBefore
+                    #expect(hotRead < 150, "query \(query) read \(hotRead) hot buckets")
+                }
+            }
+            lastRebuilds = rebuilds
+            // Late events from two collectors into what the query read (both stores), and the clock moving on.
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let ago = Int64.random(in: 0..<(windowMs > 3_600_000 ? 7_200_000 : 3_900_000), using: &rng)
+                let events = randomEvents(count: 8, baseMs: clock.now - ago, spanMs: 20_000, rng: &rng)
+                let batch = BatchAggregate(events: events, rules: .init())
+                position += 1
+                let collector = position % 2 == 0 ? "late-a" : "late-b"
+                try await stores.hot.commit(batch.hot, position: position, collector: collector)
+                try await stores.durable.commit(batch.durable, position: position, collector: collector)
+            }
+            clock.advance(query == 3 ? 400_000 : Int64.random(in: 0...25_000, using: &rng))
+        }
+        #expect(await cache.rebuilds >= 2, "the long step rebuilt the hot cache")
     }
 }

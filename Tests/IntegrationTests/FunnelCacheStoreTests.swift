@@ -94,14 +94,7 @@ struct FunnelCacheStoreTests {
 
     private func cleanUp(pg: PostgresClient, schema: String, prefix: String, redis: RedisClient) async throws {
         try await pg.query("DROP SCHEMA \(unescaped: "\"\(schema)\"") CASCADE")
-        try await wipe(redis, prefix: prefix)
-    }
-
-    /// Deletes every key of `prefix`, as a Redis restarted without persistence.
-    private func wipe(_ redis: RedisClient, prefix: String) async throws {
-        let keys = try await redis.command("KEYS", .string("\(prefix):*"))
-        let names = (keys.array ?? []).compactMap(\.string)
-        if !names.isEmpty { _ = try await redis.command([.string("DEL")] + names.map { .string($0) }) }
+        try await wipeRedisKeys(redis, prefix: prefix)
     }
 
     private func run(pg: PostgresClient, schema: String, prefix: String, clients: [RedisClient]) async throws {
@@ -201,7 +194,7 @@ struct FunnelCacheStoreTests {
 
         // Wiped, as a Redis restarted without persistence, and written again before the cache looks: the cache
         // must not take the new entries for the ones after its cursor. (The uncached reader sees the wipe too.)
-        try await wipe(clients[0], prefix: prefix)
+        try await wipeRedisKeys(clients[0], prefix: prefix)
         try await commit(10, writer: 1)
         try await expectEqual("after a wipe")
         #expect(await cache.loads == 3)

@@ -2,6 +2,7 @@ import Collector
 import Foundation
 import Logging
 import OpsightMetrics
+import PromQL
 import QueryModel
 import Storage
 import Synchronization
@@ -267,6 +268,88 @@ struct RedisChangeFeedTests {
             let after = try #require(try await cache.totals())
             #expect(after.data == (try await store.totals()), "the change already in the totals is not counted twice")
             #expect(await cache.rebuilds == 1, "taken again without rebuilding the windows")
+        }
+    }
+}
+
+/// Range queries of the service families through the hot store's buckets summed per service and kept from one query
+/// to the next (the console's and Grafana's service charts), against real Redis.
+@Suite(.enabled(if: env["OPSIGHT_TEST_REDIS_URL"] != nil, "needs OPSIGHT_TEST_REDIS_URL (make test sets it)"))
+struct KeptServiceSumsRedisTests {
+    /// A source that evaluates every step on its own, over a reader without caches: the oracle.
+    struct StepByStep: SampleSource {
+        let base: MetricFamilies
+        func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
+            try await base.select(matchers, at: time)
+        }
+    }
+
+    /// Equal series, a NaN (a ratio of nothing to nothing) equal to a NaN.
+    static func same(_ a: [Series], _ b: [Series]) -> Bool {
+        a.count == b.count
+            && zip(a, b).allSatisfy { x, y in
+                x.labels == y.labels && x.points.count == y.points.count
+                    && zip(x.points, y.points).allSatisfy { p, q in
+                        p.timestamp == q.timestamp && (p.value == q.value || (p.value.isNaN && q.value.isNaN))
+                    }
+            }
+    }
+
+    /// Queries one after another, as a dashboard refreshes; between them late events from two collectors land in the
+    /// buckets the last one read, and once Redis loses everything (a restart without persistence: the feed starts
+    /// over, so nothing kept may be used). Every query equals its steps evaluated one by one over direct reads.
+    @Test func serviceChartsKeptAcrossQueriesEqualTheirStepsReadDirectly() async throws {
+        try await RedisChangeFeedTests().withStore { store, client, prefix in
+            let second = RedisClient(url: try RedisURL(env["OPSIGHT_TEST_REDIS_URL"]!))
+            defer { second.shutdown() }
+            let other = RedisHotStore(client: second, configuration: .init(keyPrefix: prefix))
+            let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+            var rng = SplitMix64(seed: 26)
+            try await store.commit(
+                BatchAggregate(events: RedisChangeFeedTests().events(&rng, count: 3_000), rules: .init()).hot,
+                position: 1, collector: "c")
+            var windows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
+            windows.bucketTracking = .recent
+            let cache = WindowCache(
+                configuration: windows, feed: store, logger: Logger(label: "test"),
+                now: { Int64(Date().timeIntervalSince1970 * 1000) })
+            func families(_ reader: MetricsReader) -> MetricFamilies {
+                MetricFamilies(
+                    configuration: .init(windowsMs: [60_000, 300_000, 3_600_000]), reader: reader, totals: store,
+                    selfMetrics: SelfMetrics())
+            }
+            let kept = families(MetricsReader(hot: store, durable: durable, cache: cache))
+            let direct = families(MetricsReader(hot: store, durable: durable))
+            let queries = [
+                #"opsight_service_request_rate{window="5m"}"#,
+                #"max(opsight_service_latency_seconds{window="1m",quantile="0.99"})"#,
+                #"opsight_service_error_ratio{window="5m"} / ignoring(window) opsight_service_error_ratio{window="1m"}"#,
+            ].map { try! Parser.parse($0) }
+            var position: UInt64 = 1
+            for round in 0..<5 {
+                // Whole seconds: the steps of both evaluations at the same times.
+                let end = Int64(Date().timeIntervalSince1970) * 1000
+                for expr in queries {
+                    let got = try await Evaluator(source: kept).evaluateRange(
+                        expr, start: end - 1_800_000, end: end, step: 15_000)
+                    // Commits between the two evaluations would make them differ: none run meanwhile.
+                    let want = try await Evaluator(source: StepByStep(base: direct)).evaluateRange(
+                        expr, start: end - 1_800_000, end: end, step: 15_000)
+                    #expect(!want.isEmpty, "round \(round): \(expr) has data")
+                    #expect(Self.same(got, want), "round \(round): \(expr)")
+                }
+                if round == 2 {
+                    // Redis restarts empty: the feed starts over, the kept sums are of a store that is gone.
+                    try await wipeRedisKeys(client, prefix: prefix)
+                }
+                for writer in [store, other] {
+                    position += 1
+                    let late = RedisChangeFeedTests().events(&rng, count: 200, spanMs: 1_900_000)
+                    try await writer.commit(
+                        BatchAggregate(events: late, rules: .init()).hot, position: position, collector: "w\(position % 2)")
+                }
+            }
+            #expect(await cache.rebuilds >= 2, "the first read and the emptied store")
         }
     }
 }

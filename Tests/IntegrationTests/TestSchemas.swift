@@ -28,3 +28,10 @@ func withMigratedSchemas(
         if let failure { throw failure }
     }
 }
+
+/// Deletes every key of `prefix`, as a Redis restarted without persistence (other tests' keys stay).
+func wipeRedisKeys(_ redis: RedisClient, prefix: String) async throws {
+    let keys = try await redis.command("KEYS", .string("\(prefix):*"))
+    let names = (keys.array ?? []).compactMap(\.string)
+    if !names.isEmpty { _ = try await redis.command([.string("DEL")] + names.map { .string($0) }) }
+}
