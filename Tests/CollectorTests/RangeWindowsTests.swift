@@ -263,6 +263,26 @@ import Testing
 
 /// The hot buckets and durable minutes summed per service, kept from one range query to the next (``BucketSummaries``).
 @Suite struct BucketSummariesTests {
+    /// A window's requests summed per service equal each service's series merged one by one, and a window already
+    /// summed per service (one series a service, as the service families' range queries slide them) sums to itself.
+    @Test func requestsSummedPerServiceEqualTheirSeriesMerged() {
+        var rng = SplitMix64(seed: 47)
+        for round in 0..<20 {
+            var w = WindowData()
+            w.merge(BatchAggregate(events: randomEvents(count: 1 + round * 40, baseMs: RangeWindowsTests.now, spanMs: 600_000, rng: &rng), rules: .init()).hot)
+            for latency in [true, false] {
+                var oracle: [String: RequestStats] = [:]
+                for (k, s) in w.requests {
+                    var t = s
+                    if !latency { t.latency = LogSketch() }
+                    oracle[k.service, default: RequestStats()].merge(t)
+                }
+                #expect(w.requestsByService(latency: latency) == oracle, "round \(round)")
+                #expect(w.summedPerService().requestsByService(latency: latency) == oracle, "round \(round)")
+            }
+        }
+    }
+
     /// Range queries of the service families, one after another as a dashboard refreshes, through a reader whose
     /// summaries the hot and long caches tell unchanged: between queries, late events land in buckets and minutes the
     /// last query read (from two collectors, in both stores), the clock moves on by a few seconds or past the hot
