@@ -283,6 +283,49 @@ import Testing
         }
     }
 
+    /// The panels of a dashboard opened at once: four range queries of the service families over the same hour read
+    /// each bucket about once between them (a query waits for a bucket another is reading), and each equals its
+    /// steps read directly; late events between the openings are read again, once.
+    @Test func panelsOpenedAtOnceShareTheirReads() async throws {
+        let stores = try await RangeWindowsTests.Stores(seed: 48)
+        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
+        hotWindows.bucketTracking = .recent
+        let now = RangeWindowsTests.now
+        let cache = WindowCache(
+            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { now })
+        let cached = MetricsReader(hot: stores.hot, durable: stores.durable, cache: cache, clock: WallClock { now })
+        let direct = stores.reader()
+        var rng = SplitMix64(seed: 49)
+        for opening in 0..<3 {
+            let readBefore = stores.hot.bucketsRead.withLock { $0 }
+            let times = Array(stride(from: now - 3_600_000, through: now, by: 15_000))
+            let panels = try await withThrowingTaskGroup(of: [WindowData].self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let range = cached.rangeWindows(endMs: now, stepMs: 15_000)
+                        var steps: [WindowData] = []
+                        for t in times {
+                            let w = try await range.window(service: nil, windowMs: 300_000, at: t, servicesOnly: true)
+                            steps.append(try #require(w).data)
+                        }
+                        return steps
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for (i, t) in times.enumerated() {
+                let expected = try await direct.window(service: nil, windowMs: 300_000, at: .at(t)).data.summedPerService()
+                for panel in panels { #expect(panel[i] == expected, "opening \(opening) at \(t - now) ms") }
+            }
+            let read = stores.hot.bucketsRead.withLock { $0 } - readBefore
+            // An hour and a window of buckets, read by one panel or another; after late events, what they touched.
+            #expect(read <= (opening == 0 ? 600 : 250), "opening \(opening): \(read) buckets read for four panels")
+            let events = randomEvents(count: 6, baseMs: now - 1_000_000, spanMs: 2_000_000, rng: &rng)
+            try await stores.hot.commit(
+                BatchAggregate(events: events, rules: .init()).hot, position: 200 + UInt64(opening), collector: "late")
+        }
+    }
+
     /// Range queries of the service families, one after another as a dashboard refreshes, through a reader whose
     /// summaries the hot and long caches tell unchanged: between queries, late events land in buckets and minutes the
     /// last query read (from two collectors, in both stores), the clock moves on by a few seconds or past the hot
