@@ -41,12 +41,14 @@ final class BucketSummaries: Sendable {
 
     private let store: any MetricsStore
     private let cache: WindowCache
+    private let contents: RangeWindows.Contents
     private let state = Mutex(State())
 
-    /// Summaries of `store`'s buckets, told unchanged by `cache` (over the same store's feed).
-    init(store: any MetricsStore, cache: WindowCache) {
+    /// What `contents` keeps of `store`'s buckets, told unchanged by `cache` (over the same store's feed).
+    init(store: any MetricsStore, cache: WindowCache, contents: RangeWindows.Contents) {
         self.store = store
         self.cache = cache
+        self.contents = contents
     }
 
     /// The buckets of `range` that hold requests, each summed per service, as a read of the store after this call
@@ -76,11 +78,11 @@ final class BucketSummaries: Sendable {
             s.read += missing?.count ?? 0
             guard let missing else { return nil }
             // One read from the first bucket missing to the last (the newest buckets, usually: those still written).
-            let store = self.store
+            let (store, contents) = (self.store, self.contents)
             let task = Task {
                 let read = try await store.readEach(service: nil, buckets: missing)
                 var fresh: [Int64: WindowData] = [:]
-                for b in missing { fresh[b] = read[b]?.summedPerService() ?? WindowData() }
+                for b in missing { fresh[b] = read[b].map(contents.kept(of:)) ?? WindowData() }
                 return fresh
             }
             let id = s.nextID
@@ -116,7 +118,9 @@ final class BucketSummaries: Sendable {
             let read = try await wait.task.value
             for b in wait.buckets { found[b] = read[b] ?? WindowData() }
         }
-        return range.compactMap { b in found[b].flatMap { $0.requests.isEmpty ? nil : (b, $0) } }
+        return range.compactMap { b in
+            found[b].flatMap { $0.requests.isEmpty && $0.jobs.isEmpty && $0.logs.isEmpty ? nil : (b, $0) }
+        }
     }
 
     /// Buckets answered from memory and read from the store so far (a test's view).

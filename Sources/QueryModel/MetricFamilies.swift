@@ -240,7 +240,7 @@ public struct MetricFamilies: SampleSource {
         }
         var results = try await readResults(
             windows.filter { longParts[$0] == nil }, service: nil, at: time,
-            servicesOnly: Self.serviceNames.contains(name)
+            contents: Self.rangeContents(of: name)
         ).map { (w: $0.0, data: $0.1.data, tail: WindowData?.none, version: $0.1.version) }
         results += longParts.map { (w: $0.key, data: $0.value.cold.data, tail: $0.value.tail.data, version: $0.value.version) }
         results.sort { $0.w < $1.w }
@@ -316,7 +316,7 @@ public struct MetricFamilies: SampleSource {
         var read = wants(Self.windowedNames) ? windows : []
         if wantsSeries && !read.contains(where: { $0 <= 3_600_000 }) { read.append(3_600_000) }
         let data = try await readWindows(
-            read, service: selection.service, at: time, servicesOnly: name.map(Self.serviceNames.contains) ?? false)
+            read, service: selection.service, at: time, contents: Self.rangeContents(of: name))
         if wants(Self.windowedNames) {
             WindowFamilies(
                 windows: data.filter { windows.contains($0.0) }, quantiles: selection.quantiles ?? configuration.quantiles,
@@ -361,9 +361,9 @@ public struct MetricFamilies: SampleSource {
     /// The windows `windowsMs` at `time`, read concurrently, in ascending order; windows off the grid have no
     /// series and are left out.
     private func readWindows(
-        _ windowsMs: [Int64], service: String?, at time: EvaluationTime, servicesOnly: Bool = false
+        _ windowsMs: [Int64], service: String?, at time: EvaluationTime, contents: RangeWindows.Contents = .all
     ) async throws -> [(Int64, WindowData)] {
-        try await readResults(windowsMs, service: service, at: time, servicesOnly: servicesOnly).map { ($0.0, $0.1.data) }
+        try await readResults(windowsMs, service: service, at: time, contents: contents).map { ($0.0, $0.1.data) }
     }
 
     /// The families summed per service (``WindowData/requestsByService(latency:)``).
@@ -371,11 +371,24 @@ public struct MetricFamilies: SampleSource {
         "opsight_service_latency_seconds", "opsight_service_request_rate", "opsight_service_error_ratio",
     ]
 
-    /// ``readWindows(_:service:at:)`` with each read's time and version. With `servicesOnly` (only service families
-    /// are wanted) a range's steps may answer with one request series per service holding its sum, and nothing else:
-    /// a window of all the series' buckets is then one of 20 services' (``RangeWindows``).
+    /// The job families.
+    static let jobNames: Set<String> = [
+        "opsight_job_duration_seconds", "opsight_job_wait_seconds", "opsight_job_failure_ratio",
+    ]
+
+    /// What a range's windows need of each bucket for family `name` (nil: every family).
+    static func rangeContents(of name: String?) -> RangeWindows.Contents {
+        guard let name else { return .all }
+        if serviceNames.contains(name) { return .serviceSums }
+        if jobNames.contains(name) { return .jobs }
+        return .all
+    }
+
+    /// ``readWindows(_:service:at:)`` with each read's time and version. With `contents` other than ``RangeWindows/
+    /// Contents/all`` (only the service or the job families are wanted) a range's steps may answer with only what
+    /// those are made of: a window of all the series' buckets is then 20 services' sums, or the job series alone.
     func readResults(
-        _ windowsMs: [Int64], service: String?, at time: EvaluationTime, servicesOnly: Bool = false
+        _ windowsMs: [Int64], service: String?, at time: EvaluationTime, contents: RangeWindows.Contents = .all
     ) async throws -> [(Int64, MetricsReader.Result)] {
         try await withThrowingTaskGroup(of: (Int64, MetricsReader.Result)?.self) { group in
             for w in Set(windowsMs) {
@@ -383,7 +396,7 @@ public struct MetricFamilies: SampleSource {
                     do {
                         if !time.isNow, let range,
                             let slid = try await range.window(
-                                service: service, windowMs: w, at: time.milliseconds, servicesOnly: servicesOnly)
+                                service: service, windowMs: w, at: time.milliseconds, contents: contents)
                         {
                             return (w, slid)
                         }

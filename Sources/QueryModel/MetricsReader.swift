@@ -48,9 +48,9 @@ public struct MetricsReader: Sendable {
     private let clock: WallClock
     let combined = CombinedWindows()
     private let byService = PerServiceSums()
-    /// The hot buckets and the durable minutes summed per service for range queries of the service families, kept
-    /// while unchanged.
-    private let summaries: (hot: BucketSummaries?, durable: BucketSummaries?)
+    /// The hot buckets' and the durable minutes' contents reduced for range queries of the service and job families
+    /// (``RangeWindows/Contents``), kept while unchanged: per store (durable or not) and contents.
+    private let summaries: [Bool: [RangeWindows.Contents: BucketSummaries]]
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
     /// those longer than an hour that `longCache` (over the durable store's minutes) keeps come from it and from
@@ -65,9 +65,15 @@ public struct MetricsReader: Sendable {
         self.cache = cache
         self.longCache = longCache
         self.clock = clock
-        self.summaries = (
-            cache.map { BucketSummaries(store: hot, cache: $0) }, longCache.map { BucketSummaries(store: durable, cache: $0) }
-        )
+        var summaries: [Bool: [RangeWindows.Contents: BucketSummaries]] = [:]
+        for (isDurable, store, cache) in [(false, hot, cache), (true, durable, longCache)] {
+            guard let cache else { continue }
+            for contents in [RangeWindows.Contents.serviceSums, .jobs] {
+                summaries[isDurable, default: [:]][contents] = BucketSummaries(
+                    store: store, cache: cache, contents: contents)
+            }
+        }
+        self.summaries = summaries
     }
 
     /// The hot store's running totals (the `_total` counters) as the hot cache keeps them, including every commit
@@ -122,8 +128,8 @@ public struct MetricsReader: Sendable {
     }
 
     /// Buckets of each store the range queries' summaries answered from memory and read (a test's view).
-    var summariesAnswered: (hot: (kept: Int, read: Int)?, durable: (kept: Int, read: Int)?) {
-        (summaries.hot?.answered, summaries.durable?.answered)
+    func summariesAnswered(_ contents: RangeWindows.Contents) -> (hot: (kept: Int, read: Int)?, durable: (kept: Int, read: Int)?) {
+        (summaries[false]?[contents]?.answered, summaries[true]?[contents]?.answered)
     }
 
     /// The windows of a range query through `endMs` at steps `stepMs` apart, slid over the stores' buckets from step to
@@ -134,7 +140,7 @@ public struct MetricsReader: Sendable {
         RangeWindows(
             hot: hot, durable: durable, maxHotWindowMs: self.configuration.maxHotWindowMs,
             oldestHotMs: clock.nowMs() - self.configuration.hotRetentionMs, endMs: endMs, stepMs: stepMs,
-            configuration: configuration, summaries: summaries)
+            configuration: configuration, summaries: { [summaries] in summaries[$0]?[$1] })
     }
 
     /// The longest window read (31 days); longer ones are refused rather than read.

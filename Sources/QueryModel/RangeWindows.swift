@@ -44,6 +44,30 @@ public final class RangeWindows: Sendable {
         }
     }
 
+    /// What a range's windows hold of each bucket: everything, or only what the selected families are made of, so
+    /// that a window of all the series' buckets is a few series (and can be kept across queries: ``BucketSummaries``).
+    enum Contents: Hashable, Sendable {
+        /// Every series.
+        case all
+        /// Each service's requests summed into one series (route and method empty), and nothing else: what the
+        /// service families are made of (``WindowData/requestsByService(latency:)`` of the sum is that of the sums).
+        case serviceSums
+        /// The job series only: what the job families are made of.
+        case jobs
+
+        /// What this keeps of `data`.
+        func kept(of data: WindowData) -> WindowData {
+            switch self {
+            case .all: return data
+            case .serviceSums: return data.summedPerService()
+            case .jobs:
+                var out = WindowData()
+                out.jobs = data.jobs
+                return out
+            }
+        }
+    }
+
     /// One slider: a run of buckets of one store and service filter.
     private struct Key: Hashable {
         enum Part: Hashable {
@@ -57,12 +81,12 @@ public final class RangeWindows: Sendable {
         var part: Part
         var service: String?
         var buckets: Int64
-        var servicesOnly: Bool
+        var contents: Contents
     }
 
     private let hot: any MetricsStore
-    /// The hot buckets and the durable minutes summed per service, kept across queries (nil: none kept).
-    private let summaries: (hot: BucketSummaries?, durable: BucketSummaries?)
+    /// The hot buckets' (false) or the durable minutes' (true) reduced contents kept across queries (nil: not kept).
+    private let summaries: @Sendable (_ durable: Bool, _ contents: Contents) -> BucketSummaries?
     private let durable: any MetricsStore
     private let maxHotWindowMs: Int64
     private let oldestHotMs: Int64
@@ -80,7 +104,7 @@ public final class RangeWindows: Sendable {
     init(
         hot: any MetricsStore, durable: any MetricsStore, maxHotWindowMs: Int64, oldestHotMs: Int64, endMs: Int64,
         stepMs: Int64, configuration: Configuration,
-        summaries: (hot: BucketSummaries?, durable: BucketSummaries?) = (nil, nil)
+        summaries: @escaping @Sendable (_ durable: Bool, _ contents: Contents) -> BucketSummaries? = { _, _ in nil }
     ) {
         self.stepMs = max(1, stepMs)
         self.hot = hot
@@ -98,10 +122,9 @@ public final class RangeWindows: Sendable {
     /// reads it at that given time; nil when this step is not slid (read it directly). Steps of one window must come
     /// in ascending order (a step asked again is answered again).
     ///
-    /// With `servicesOnly` the window holds each service's requests summed into one series (route and method empty)
-    /// and no jobs or log lines: what the service families are made of (``WindowData/requestsByService(latency:)``
-    /// of the sum is that of the sums). All 10 000 series of a day's minutes are then 20 services' few.
-    func window(service: String?, windowMs: Int64, at timeMs: Int64, servicesOnly: Bool = false) async throws
+    /// The window holds what `contents` keeps of the buckets: with ``Contents/serviceSums`` all 10 000 series of a
+    /// day's minutes are 20 services' few.
+    func window(service: String?, windowMs: Int64, at timeMs: Int64, contents: Contents = .all) async throws
         -> MetricsReader.Result?
     {
         let hotW = TimeBucket.hotWidthMs
@@ -113,7 +136,7 @@ public final class RangeWindows: Sendable {
         let kHot = TimeBucket.floorDiv(timeMs, hotW)
         if windowMs <= maxHotWindowMs, (kHot - windowMs / hotW) * hotW >= oldestHotMs {
             guard kHot <= lastBucket,
-                let data = try await slider(.hot, service, windowMs / hotW, servicesOnly).window(endingAt: kHot)
+                let data = try await slider(.hot, service, windowMs / hotW, contents).window(endingAt: kHot)
             else { return nil }
             return MetricsReader.Result(data: data, timeMs: kHot * hotW)
         }
@@ -127,7 +150,7 @@ public final class RangeWindows: Sendable {
         var data = WindowData()
         if minutes > hotMinutes {
             guard
-                let cold = try await slider(.durable, service, minutes - hotMinutes, servicesOnly)
+                let cold = try await slider(.durable, service, minutes - hotMinutes, contents)
                     .window(endingAt: k - hotMinutes)
             else { return nil }
             data = cold
@@ -135,7 +158,7 @@ public final class RangeWindows: Sendable {
         if hotMinutes > 0 {
             let perMinute = TimeBucket.hotPerDurable
             guard
-                let tail = try await slider(.tail, service, hotMinutes * perMinute, servicesOnly)
+                let tail = try await slider(.tail, service, hotMinutes * perMinute, contents)
                     .window(endingAt: k * perMinute)
             else { return nil }
             data.merge(tail)
@@ -144,8 +167,8 @@ public final class RangeWindows: Sendable {
     }
 
     /// The slider of `part` over `buckets` buckets of `service`.
-    private func slider(_ part: Key.Part, _ service: String?, _ buckets: Int64, _ servicesOnly: Bool) -> WindowSlider {
-        let key = Key(part: part, service: service, buckets: buckets, servicesOnly: servicesOnly)
+    private func slider(_ part: Key.Part, _ service: String?, _ buckets: Int64, _ contents: Contents) -> WindowSlider {
+        let key = Key(part: part, service: service, buckets: buckets, contents: contents)
         return sliders.withLock { sliders in
             if let s = sliders[key] { return s }
             let width = part == .durable ? TimeBucket.durableWidthMs : TimeBucket.hotWidthMs
@@ -155,9 +178,9 @@ public final class RangeWindows: Sendable {
             let s = WindowSlider(
                 store: part == .durable ? durable : hot, service: service, buckets: buckets,
                 lastBucket: part == .durable ? lastMinute : lastBucket,
-                readAhead: stepBuckets <= buckets ? configuration.readAhead : 0, servicesOnly: servicesOnly,
-                // All services' sums: those kept across queries.
-                summaries: servicesOnly && service == nil ? (part == .durable ? summaries.durable : summaries.hot) : nil,
+                readAhead: stepBuckets <= buckets ? configuration.readAhead : 0, contents: contents,
+                // All services' buckets, reduced to a few series: those kept across queries.
+                summaries: service == nil ? summaries(part == .durable, contents) : nil,
                 configuration: configuration)
             sliders[key] = s
             return s
@@ -192,8 +215,8 @@ actor WindowSlider {
     private let configuration: RangeWindows.Configuration
     /// Buckets read beyond the step that needs them.
     private let readAhead: Int64
-    /// Whether each bucket is kept as its services' sums (``RangeWindows/window(service:windowMs:at:servicesOnly:)``).
-    private let servicesOnly: Bool
+    /// What the window keeps of each bucket.
+    private let keeps: RangeWindows.Contents
     /// Where those sums are read from when kept across queries.
     private let summaries: BucketSummaries?
     /// The window's sum, ending at `sums.newest`.
@@ -221,10 +244,10 @@ actor WindowSlider {
 
     init(
         store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64, readAhead: Int64,
-        servicesOnly: Bool, summaries: BucketSummaries?, configuration: RangeWindows.Configuration
+        contents: RangeWindows.Contents, summaries: BucketSummaries?, configuration: RangeWindows.Configuration
     ) {
         self.readAhead = readAhead
-        self.servicesOnly = servicesOnly
+        self.keeps = contents
         self.summaries = summaries
         self.store = store
         self.service = service
@@ -341,7 +364,7 @@ actor WindowSlider {
         bucketsRead += range.count
         if let summaries, let kept = try await summaries.readEach(range) { return kept }
         let fresh = try await store.readEach(service: service, buckets: range)
-        return fresh.map { ($0.0, servicesOnly ? $0.1.summedPerService() : $0.1) }
+        return fresh.map { ($0.0, keeps.kept(of: $0.1)) }
     }
 
     private func forget(_ b: Int64) {

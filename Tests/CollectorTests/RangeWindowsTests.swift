@@ -305,7 +305,8 @@ import Testing
                         let range = cached.rangeWindows(endMs: now, stepMs: 15_000)
                         var steps: [WindowData] = []
                         for t in times {
-                            let w = try await range.window(service: nil, windowMs: 300_000, at: t, servicesOnly: true)
+                            let w = try await range.window(
+                                service: nil, windowMs: 300_000, at: t, contents: .serviceSums)
                             steps.append(try #require(w).data)
                         }
                         return steps
@@ -326,13 +327,13 @@ import Testing
         }
     }
 
-    /// Range queries of the service families, one after another as a dashboard refreshes, through a reader whose
-    /// summaries the hot and long caches tell unchanged: between queries, late events land in buckets and minutes the
+    /// Range queries of the service and job families, one after another as a dashboard refreshes, through a reader
+    /// whose summaries the hot and long caches tell unchanged: between queries, late events land in buckets and minutes the
     /// last query read (from two collectors, in both stores), the clock moves on by a few seconds or past the hot
     /// cache's longest step (a rebuild, after which nothing kept may be used). Every step equals the per-service sum
     /// of its own direct read; the queries after the first read from the stores only what changed or is new.
     @Test(arguments: [300_000, 3_600_000, 21_600_000] as [Int64])
-    func servicesSumsKeptAcrossQueriesEqualTheirReads(windowMs: Int64) async throws {
+    func serviceAndJobSeriesKeptAcrossQueriesEqualTheirReads(windowMs: Int64) async throws {
         let stores = try await RangeWindowsTests.Stores(seed: 40 + UInt64(windowMs / 60_000))
         let clock = ManualClock(RangeWindowsTests.now)
         var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
@@ -350,36 +351,40 @@ import Testing
         let direct = MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now })
         var rng = SplitMix64(seed: UInt64(windowMs))
         var position: UInt64 = 100
-        var lastRebuilds = 0
+        var lastRebuilds: [RangeWindows.Contents: Int] = [:]
         for query in 0..<6 {
-            let before = cached.summariesAnswered
-            let hotReadBefore = stores.hot.bucketsRead.withLock { $0 }
-            let range = cached.rangeWindows(endMs: clock.now, stepMs: 15_000)
-            var steps = 0
-            for t in stride(from: clock.now - 3_600_000, through: clock.now, by: 15_000) as StrideThrough<Int64> {
-                let got = try #require(
-                    try await range.window(service: nil, windowMs: windowMs, at: t, servicesOnly: true))
-                let expected = try await direct.window(service: nil, windowMs: windowMs, at: .at(t))
-                #expect(got.timeMs == expected.timeMs)
-                #expect(
-                    got.data == expected.data.summedPerService(),
-                    "query \(query): window \(windowMs) at \(t - clock.now) ms from now")
-                steps += 1
-            }
-            #expect(steps == 241)
-            let after = cached.summariesAnswered
-            let rebuilds = await cache.rebuilds
-            let kept = (after.hot?.kept ?? 0) - (before.hot?.kept ?? 0) + (after.durable?.kept ?? 0)
-                - (before.durable?.kept ?? 0)
-            if query > 0 && rebuilds == lastRebuilds {
-                // What the last query read is answered from memory, but for what changed meanwhile.
-                #expect(kept > 0, "query \(query) answered nothing from memory")
-                if windowMs <= 3_600_000 {
-                    let hotRead = stores.hot.bucketsRead.withLock { $0 } - hotReadBefore
-                    #expect(hotRead < 150, "query \(query) read \(hotRead) hot buckets")
+            for contents in [RangeWindows.Contents.serviceSums, .jobs] {
+                let before = cached.summariesAnswered(contents)
+                let hotReadBefore = stores.hot.bucketsRead.withLock { $0 }
+                let range = cached.rangeWindows(endMs: clock.now, stepMs: 15_000)
+                var steps = 0
+                for t in stride(from: clock.now - 3_600_000, through: clock.now, by: 15_000) as StrideThrough<Int64> {
+                    let got = try #require(
+                        try await range.window(service: nil, windowMs: windowMs, at: t, contents: contents))
+                    let expected = try await direct.window(service: nil, windowMs: windowMs, at: .at(t))
+                    var want = WindowData()
+                    if contents == .jobs { want.jobs = expected.data.jobs } else { want = expected.data.summedPerService() }
+                    #expect(got.timeMs == expected.timeMs)
+                    #expect(
+                        got.data == want, "query \(query) \(contents): window \(windowMs) at \(t - clock.now) ms from now")
+                    steps += 1
+                }
+                #expect(steps == 241)
+                let after = cached.summariesAnswered(contents)
+                let kept = (after.hot?.kept ?? 0) - (before.hot?.kept ?? 0) + (after.durable?.kept ?? 0)
+                    - (before.durable?.kept ?? 0)
+                // Unless the hot cache was rebuilt since the last query of these contents (then nothing kept is used).
+                let rebuilds = await cache.rebuilds
+                defer { lastRebuilds[contents] = rebuilds }
+                if query > 0 && rebuilds == lastRebuilds[contents] {
+                    // What the last query read is answered from memory, but for what changed meanwhile.
+                    #expect(kept > 0, "query \(query) \(contents) answered nothing from memory")
+                    if windowMs <= 3_600_000 {
+                        let hotRead = stores.hot.bucketsRead.withLock { $0 } - hotReadBefore
+                        #expect(hotRead < 150, "query \(query) \(contents) read \(hotRead) hot buckets")
+                    }
                 }
             }
-            lastRebuilds = rebuilds
             // Late events from two collectors into what the query read (both stores), and the clock moving on.
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 let ago = Int64.random(in: 0..<(windowMs > 3_600_000 ? 7_200_000 : 3_900_000), using: &rng)

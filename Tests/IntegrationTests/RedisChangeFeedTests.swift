@@ -272,8 +272,8 @@ struct RedisChangeFeedTests {
     }
 }
 
-/// Range queries of the service families through the hot store's buckets summed per service and kept from one query
-/// to the next (the console's and Grafana's service charts), against real Redis.
+/// Range queries of the service and job families through the hot store's buckets reduced to what those are made of
+/// and kept from one query to the next (the console's and Grafana's service and job charts), against real Redis.
 @Suite(.enabled(if: env["OPSIGHT_TEST_REDIS_URL"] != nil, "needs OPSIGHT_TEST_REDIS_URL (make test sets it)"))
 struct KeptServiceSumsRedisTests {
     /// A source that evaluates every step on its own, over a reader without caches: the oracle.
@@ -324,6 +324,8 @@ struct KeptServiceSumsRedisTests {
                 #"opsight_service_request_rate{window="5m"}"#,
                 #"max(opsight_service_latency_seconds{window="1m",quantile="0.99"})"#,
                 #"opsight_service_error_ratio{window="5m"} / ignoring(window) opsight_service_error_ratio{window="1m"}"#,
+                #"max by (service) (opsight_job_failure_ratio{window="5m"})"#,
+                #"opsight_job_duration_seconds{window="1m",quantile="0.5"}"#,
             ].map { try! Parser.parse($0) }
             var position: UInt64 = 1
             for round in 0..<5 {
