@@ -36,19 +36,42 @@ public enum FloatFormat: Sendable {
     /// alerting templates' Go formatting.
     public static func decompose(_ value: Double) -> (sign: String, digits: String, point: Int) {
         let sign = value.sign == .minus ? "-" : ""
+        // `description` is digits with at most one point, then perhaps `e`, a sign and the exponent's digits
+        // ("123.45", "1.2e-07", "1e+21", "5e-324"). Read byte by byte: splitting and replacing through the
+        // generic string algorithms was a quarter of a range query's answer (a float per point).
         let text = value.magnitude.description
-        let parts = text.split(separator: "e")
-        let mantissa = parts[0]
-        let exponent = parts.count > 1 ? Int(parts[1].replacing("+", with: "")) ?? 0 : 0
-        var digits = mantissa.replacing(".", with: "")
-        var point =
-            (mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) }
-                ?? mantissa.count) + exponent
-        while digits.first == "0" && digits.count > 1 {
-            digits.removeFirst()
+        var digits: [UInt8] = []
+        digits.reserveCapacity(24)
+        var point = 0
+        var seenPoint = false
+        var inExponent = false
+        var exponent = 0
+        var exponentSign = 1
+        for byte in text.utf8 {
+            if inExponent {
+                switch byte {
+                case UInt8(ascii: "-"): exponentSign = -1
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): exponent = exponent * 10 + Int(byte - UInt8(ascii: "0"))
+                default: break
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "."): seenPoint = true
+            case UInt8(ascii: "e"), UInt8(ascii: "E"): inExponent = true
+            default:
+                digits.append(byte)
+                if !seenPoint { point += 1 }
+            }
+        }
+        point += exponentSign * exponent
+        var start = 0
+        while start < digits.count - 1 && digits[start] == UInt8(ascii: "0") {
+            start += 1
             point -= 1
         }
-        while digits.last == "0" && digits.count > 1 { digits.removeLast() }
-        return (sign, digits == "0" ? "0" : String(digits), point)
+        var end = digits.count
+        while end - start > 1 && digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        return (sign, String(decoding: digits[start..<end], as: UTF8.self), point)
     }
 }

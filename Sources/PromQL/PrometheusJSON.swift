@@ -17,11 +17,28 @@ public enum PrometheusJSON: Sendable {
 
     /// `{"resultType":"matrix","result":[{"metric":{…},"values":[[t,"v"],…]},…]}` for a range query.
     public static func matrix(_ series: [Series]) -> String {
-        let result = series.map { series in
-            let values = series.points.map { point($0.timestamp, $0.value) }.joined(separator: ",")
-            return #"{"metric":"# + metric(series.labels) + #","values":["# + values + "]}"
+        // Appended to one string (~30 bytes a point): a range of 500 series at 241 steps is 120 000 points, and a
+        // string per point and per series joined afterwards was most of writing it.
+        var out = #"{"resultType":"matrix","result":["#
+        out.reserveCapacity(64 + series.reduce(0) { $0 + 80 + 32 * $1.points.count })
+        for (i, s) in series.enumerated() {
+            if i > 0 { out += "," }
+            out += #"{"metric":"#
+            out += metric(s.labels)
+            out += #","values":["#
+            for (j, p) in s.points.enumerated() {
+                if j > 0 { out += "," }
+                out += "["
+                out += timestamp(p.timestamp)
+                out += ",\""
+                // Formatted values never need escaping (digits, `.`, `e`, signs, `NaN`, `Inf`).
+                out += FloatFormat.prometheus(p.value)
+                out += "\"]"
+            }
+            out += "]}"
         }
-        return #"{"resultType":"matrix","result":["# + result.joined(separator: ",") + "]}"
+        out += "]}"
+        return out
     }
 
     /// `{"__name__":"up","job":"api"}`.
@@ -46,6 +63,15 @@ public enum PrometheusJSON: Sendable {
 
     /// A JSON string as Go's `encoding/json` writes it (HTML characters escaped too).
     public static func quote(_ text: String) -> String {
+        // Most names and values need no escaping.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }) {
+            return "\"" + text + "\""
+        }
+        return escaped(text)
+    }
+
+    /// ``quote(_:)`` escaping every character that needs it, one by one.
+    static func escaped(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

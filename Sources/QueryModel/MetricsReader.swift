@@ -48,8 +48,8 @@ public struct MetricsReader: Sendable {
     private let clock: WallClock
     let combined = CombinedWindows()
     private let byService = PerServiceSums()
-    /// The hot buckets' and the durable minutes' contents reduced for range queries of the service and job families
-    /// (``RangeWindows/Contents``), kept while unchanged: per store (durable or not) and contents.
+    /// The hot buckets' and the durable minutes' contents for range queries of the service and job families
+    /// (``RangeWindows/Contents``) and of one service, kept while unchanged: per store (durable or not) and contents.
     private let summaries: [Bool: [RangeWindows.Contents: BucketSummaries]]
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
@@ -68,7 +68,7 @@ public struct MetricsReader: Sendable {
         var summaries: [Bool: [RangeWindows.Contents: BucketSummaries]] = [:]
         for (isDurable, store, cache) in [(false, hot, cache), (true, durable, longCache)] {
             guard let cache else { continue }
-            for contents in [RangeWindows.Contents.serviceSums, .jobs] {
+            for contents in [RangeWindows.Contents.serviceSums, .jobs, .all] {
                 summaries[isDurable, default: [:]][contents] = BucketSummaries(
                     store: store, cache: cache, contents: contents)
             }

@@ -179,8 +179,9 @@ public final class RangeWindows: Sendable {
                 store: part == .durable ? durable : hot, service: service, buckets: buckets,
                 lastBucket: part == .durable ? lastMinute : lastBucket,
                 readAhead: stepBuckets <= buckets ? configuration.readAhead : 0, contents: contents,
-                // All services' buckets, reduced to a few series: those kept across queries.
-                summaries: service == nil ? summaries(part == .durable, contents) : nil,
+                // Buckets reduced to a few series (services' sums, job series) or one service's: kept across queries;
+                // not all the series of all services.
+                summaries: contents == .all && service == nil ? nil : summaries(part == .durable, contents),
                 configuration: configuration)
             sliders[key] = s
             return s
@@ -362,7 +363,7 @@ actor WindowSlider {
     /// The buckets of `range` that hold data, as this window keeps them.
     private func readEach(_ range: ClosedRange<Int64>) async throws -> [(Int64, WindowData)] {
         bucketsRead += range.count
-        if let summaries, let kept = try await summaries.readEach(range) { return kept }
+        if let summaries, let kept = try await summaries.readEach(service: service, range) { return kept }
         let fresh = try await store.readEach(service: service, buckets: range)
         return fresh.map { ($0.0, keeps.kept(of: $0.1)) }
     }

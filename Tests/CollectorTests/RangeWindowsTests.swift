@@ -283,6 +283,32 @@ import Testing
         }
     }
 
+    /// Kept buckets stay within their bound in series-buckets (the least recently used go) and every read equals the
+    /// store's, for one service's buckets asked in random runs.
+    @Test func keptBucketsStayWithinTheirBound() async throws {
+        let stores = try await RangeWindowsTests.Stores(seed: 50)
+        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
+        hotWindows.bucketTracking = .recent
+        let now = RangeWindowsTests.now
+        let cache = WindowCache(
+            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { now })
+        let kept = BucketSummaries(store: stores.hot, cache: cache, contents: .all, maxCells: 200)
+        let k = TimeBucket.floorDiv(now, 10_000)
+        var rng = SplitMix64(seed: 51)
+        for round in 0..<60 {
+            let service = ["api", "worker", "web"].randomElement(using: &rng)!
+            let first = k - Int64.random(in: 0..<60, using: &rng)
+            let range = first...(first + Int64.random(in: 0..<12, using: &rng))
+            let got = try #require(try await kept.readEach(service: service, range))
+            let want = try await stores.hot.base.readEach(service: service, buckets: range)
+            #expect(
+                Dictionary(uniqueKeysWithValues: got) == want.filter { !$0.value.requests.isEmpty || !$0.value.jobs.isEmpty || !$0.value.logs.isEmpty },
+                "round \(round)")
+            #expect(kept.keptCells <= 200, "round \(round): \(kept.keptCells) cells kept")
+        }
+        #expect(kept.answered.kept > 0 && kept.answered.read > 0)
+    }
+
     /// The panels of a dashboard opened at once: four range queries of the service families over the same hour read
     /// each bucket about once between them (a query waits for a bucket another is reading), and each equals its
     /// steps read directly; late events between the openings are read again, once.
@@ -327,8 +353,8 @@ import Testing
         }
     }
 
-    /// Range queries of the service and job families, one after another as a dashboard refreshes, through a reader
-    /// whose summaries the hot and long caches tell unchanged: between queries, late events land in buckets and minutes the
+    /// Range queries of the service and job families and of one service's series, one after another as a dashboard
+    /// refreshes, through a reader whose kept buckets the hot and long caches tell unchanged: between queries, late events land in buckets and minutes the
     /// last query read (from two collectors, in both stores), the clock moves on by a few seconds or past the hot
     /// cache's longest step (a rebuild, after which nothing kept may be used). Every step equals the per-service sum
     /// of its own direct read; the queries after the first read from the stores only what changed or is new.
@@ -353,17 +379,22 @@ import Testing
         var position: UInt64 = 100
         var lastRebuilds: [RangeWindows.Contents: Int] = [:]
         for query in 0..<6 {
-            for contents in [RangeWindows.Contents.serviceSums, .jobs] {
+            // All services' sums, the job series, one service's series.
+            for (contents, service) in [(RangeWindows.Contents.serviceSums, String?.none), (.jobs, nil), (.all, "api")] {
                 let before = cached.summariesAnswered(contents)
                 let hotReadBefore = stores.hot.bucketsRead.withLock { $0 }
                 let range = cached.rangeWindows(endMs: clock.now, stepMs: 15_000)
                 var steps = 0
                 for t in stride(from: clock.now - 3_600_000, through: clock.now, by: 15_000) as StrideThrough<Int64> {
                     let got = try #require(
-                        try await range.window(service: nil, windowMs: windowMs, at: t, contents: contents))
-                    let expected = try await direct.window(service: nil, windowMs: windowMs, at: .at(t))
+                        try await range.window(service: service, windowMs: windowMs, at: t, contents: contents))
+                    let expected = try await direct.window(service: service, windowMs: windowMs, at: .at(t))
                     var want = WindowData()
-                    if contents == .jobs { want.jobs = expected.data.jobs } else { want = expected.data.summedPerService() }
+                    switch contents {
+                    case .all: want = expected.data
+                    case .jobs: want.jobs = expected.data.jobs
+                    case .serviceSums: want = expected.data.summedPerService()
+                    }
                     #expect(got.timeMs == expected.timeMs)
                     #expect(
                         got.data == want, "query \(query) \(contents): window \(windowMs) at \(t - clock.now) ms from now")

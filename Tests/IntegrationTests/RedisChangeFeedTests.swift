@@ -326,6 +326,7 @@ struct KeptServiceSumsRedisTests {
                 #"opsight_service_error_ratio{window="5m"} / ignoring(window) opsight_service_error_ratio{window="1m"}"#,
                 #"max by (service) (opsight_job_failure_ratio{window="5m"})"#,
                 #"opsight_job_duration_seconds{window="1m",quantile="0.5"}"#,
+                #"opsight_request_latency_seconds{service="web}x",window="5m",quantile="0.99"}"#,
             ].map { try! Parser.parse($0) }
             var position: UInt64 = 1
             for round in 0..<5 {

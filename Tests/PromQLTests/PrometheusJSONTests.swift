@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PromQL
@@ -37,5 +38,79 @@ import Testing
     @Test(arguments: timestamps)
     func formatsTimestamps(milliseconds: Int64, expected: String) {
         #expect(PrometheusJSON.timestamp(milliseconds) == expected)
+    }
+}
+
+/// The byte-level float decomposition and the fast paths of the JSON writer against the plain implementations they
+/// replaced, over random and hostile values.
+@Suite struct FastFormattingTests {
+    /// The decomposition as it was written first (splitting and replacing `description`): the oracle.
+    static func referenceDecompose(_ value: Double) -> (sign: String, digits: String, point: Int) {
+        let sign = value.sign == .minus ? "-" : ""
+        let text = value.magnitude.description
+        let parts = text.split(separator: "e")
+        let mantissa = parts[0]
+        let exponent = parts.count > 1 ? Int(parts[1].replacing("+", with: "")) ?? 0 : 0
+        var digits = mantissa.replacing(".", with: "")
+        var point =
+            (mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) }
+                ?? mantissa.count) + exponent
+        while digits.first == "0" && digits.count > 1 {
+            digits.removeFirst()
+            point -= 1
+        }
+        while digits.last == "0" && digits.count > 1 { digits.removeLast() }
+        return (sign, digits == "0" ? "0" : String(digits), point)
+    }
+
+    @Test func floatsDecomposeAsBefore() {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [
+            0, -0.0, 1, -1, 0.1, 1e-7, 1.5e21, 1e300, -1e300, 5e-324, .leastNormalMagnitude, .greatestFiniteMagnitude,
+            123_456_789_012_345_680, 0.000_001, 1e-6, 1e21, 9_007_199_254_740_993, Double(Int64.max), 100, 1234.5,
+        ]
+        for _ in 0..<50_000 {
+            values.append(Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng)))
+            values.append(Double(Int.random(in: -1_000_000...1_000_000, using: &rng)) / 1000)
+        }
+        for v in values where v.isFinite {
+            let (a, b) = (FloatFormat.decompose(v), Self.referenceDecompose(v))
+            #expect(a.sign == b.sign && a.digits == b.digits && a.point == b.point, "\(v)")
+            #expect(Double(FloatFormat.prometheus(v)) == v, "\(v) as \(FloatFormat.prometheus(v))")
+        }
+    }
+
+    @Test func quotingTakesTheFastPathOnlyWhereNothingIsEscaped() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("aZ09 _-/:.{}\"\\<>&\n\t\u{0}\u{1f}\u{7f}é\u{2028}\u{2029}😀'")
+        for _ in 0..<20_000 {
+            let text = String((0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            #expect(PrometheusJSON.quote(text) == PrometheusJSON.escaped(text), "\(text.debugDescription)")
+        }
+    }
+
+    @Test func matricesOfManySeriesReadBackAsWritten() throws {
+        var rng = SystemRandomNumberGenerator()
+        let series = (0..<5).map { i in
+            Series(
+                labels: ["__name__": "m", "route": "/r\(i)<\"x\">", "i": "\(i)"],
+                points: (0..<(i * 3)).map {
+                    Point(timestamp: Int64($0) * 15_000 + Int64(i), value: Double.random(in: -1e6...1e6, using: &rng))
+                })
+        }
+        let text = PrometheusJSON.matrix(series)
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let result = try #require(json["result"] as? [[String: Any]])
+        #expect(result.count == series.count)
+        for (got, want) in zip(result, series) {
+            #expect(got["metric"] as? [String: String] == want.labels.dictionary)
+            let values = try #require(got["values"] as? [[Any]])
+            #expect(values.count == want.points.count)
+            for (v, p) in zip(values, want.points) {
+                #expect(Double(v[1] as? String ?? "") == p.value)
+                #expect(Int64((((v[0] as? Double) ?? -1) * 1000).rounded()) == p.timestamp)
+            }
+        }
     }
 }
