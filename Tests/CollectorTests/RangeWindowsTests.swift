@@ -283,15 +283,19 @@ import Testing
         }
     }
 
+    /// A hot cache over `stores`' hot store at the fixed time `now`, noting every bucket's changes.
+    static func trackingCache(_ stores: RangeWindowsTests.Stores, now: Int64) -> WindowCache {
+        var windows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
+        windows.bucketTracking = .recent
+        return WindowCache(configuration: windows, feed: stores.hot.base, logger: Logger(label: "test"), now: { now })
+    }
+
     /// Kept buckets stay within their bound in series-buckets (the least recently used go) and every read equals the
     /// store's, for one service's buckets asked in random runs.
     @Test func keptBucketsStayWithinTheirBound() async throws {
         let stores = try await RangeWindowsTests.Stores(seed: 50)
-        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
-        hotWindows.bucketTracking = .recent
         let now = RangeWindowsTests.now
-        let cache = WindowCache(
-            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { now })
+        let cache = Self.trackingCache(stores, now: now)
         let kept = BucketSummaries(store: stores.hot, cache: cache, contents: .all, maxCells: 200)
         let k = TimeBucket.floorDiv(now, 10_000)
         var rng = SplitMix64(seed: 51)
@@ -302,7 +306,8 @@ import Testing
             let got = try #require(try await kept.readEach(service: service, range))
             let want = try await stores.hot.base.readEach(service: service, buckets: range)
             #expect(
-                Dictionary(uniqueKeysWithValues: got) == want.filter { !$0.value.requests.isEmpty || !$0.value.jobs.isEmpty || !$0.value.logs.isEmpty },
+                Dictionary(uniqueKeysWithValues: got)
+                    == want.filter { !$0.value.requests.isEmpty || !$0.value.jobs.isEmpty || !$0.value.logs.isEmpty },
                 "round \(round)")
             #expect(kept.keptCells <= 200, "round \(round): \(kept.keptCells) cells kept")
         }
@@ -314,11 +319,8 @@ import Testing
     /// steps read directly; late events between the openings are read again, once.
     @Test func panelsOpenedAtOnceShareTheirReads() async throws {
         let stores = try await RangeWindowsTests.Stores(seed: 48)
-        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
-        hotWindows.bucketTracking = .recent
         let now = RangeWindowsTests.now
-        let cache = WindowCache(
-            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { now })
+        let cache = Self.trackingCache(stores, now: now)
         let cached = MetricsReader(hot: stores.hot, durable: stores.durable, cache: cache, clock: WallClock { now })
         let direct = stores.reader()
         var rng = SplitMix64(seed: 49)
