@@ -64,7 +64,9 @@ public enum PrometheusJSON: Sendable {
     /// A JSON string as Go's `encoding/json` writes it (HTML characters escaped too).
     public static func quote(_ text: String) -> String {
         // Most names and values need no escaping.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }) {
+        if text.utf8.allSatisfy({
+            $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26
+        }) {
             return "\"" + text + "\""
         }
         return escaped(text)

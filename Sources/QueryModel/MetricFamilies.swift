@@ -242,7 +242,9 @@ public struct MetricFamilies: SampleSource {
             windows.filter { longParts[$0] == nil }, service: nil, at: time,
             contents: Self.rangeContents(of: name)
         ).map { (w: $0.0, data: $0.1.data, tail: WindowData?.none, version: $0.1.version) }
-        results += longParts.map { (w: $0.key, data: $0.value.cold.data, tail: $0.value.tail.data, version: $0.value.version) }
+        results += longParts.map {
+            (w: $0.key, data: $0.value.cold.data, tail: $0.value.tail.data, version: $0.value.version)
+        }
         results.sort { $0.w < $1.w }
         for (w, data, tail, version) in results {
             let key = SampleMemo.Key(name: name, windowMs: w, quantiles: quantiles)
@@ -319,7 +321,8 @@ public struct MetricFamilies: SampleSource {
             read, service: selection.service, at: time, contents: Self.rangeContents(of: name))
         if wants(Self.windowedNames) {
             WindowFamilies(
-                windows: data.filter { windows.contains($0.0) }, quantiles: selection.quantiles ?? configuration.quantiles,
+                windows: data.filter { windows.contains($0.0) },
+                quantiles: selection.quantiles ?? configuration.quantiles,
                 only: name, ordered: ordered
             ).write(to: &sink)
         }

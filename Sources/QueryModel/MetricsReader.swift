@@ -128,7 +128,9 @@ public struct MetricsReader: Sendable {
     }
 
     /// Buckets of each store the range queries' summaries answered from memory and read (a test's view).
-    func summariesAnswered(_ contents: RangeWindows.Contents) -> (hot: (kept: Int, read: Int)?, durable: (kept: Int, read: Int)?) {
+    func summariesAnswered(_ contents: RangeWindows.Contents) -> (
+        hot: (kept: Int, read: Int)?, durable: (kept: Int, read: Int)?
+    ) {
         (summaries[false]?[contents]?.answered, summaries[true]?[contents]?.answered)
     }
 

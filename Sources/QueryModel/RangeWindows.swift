@@ -265,7 +265,11 @@ actor WindowSlider {
             return try await self.step(to: k)
         }
         last = Task { _ = try? await task.value }
-        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
     }
 
     private func step(to k: Int64) async throws -> WindowData? {

@@ -132,7 +132,8 @@ public actor WindowCache: Service, SingleFlightPolling {
         let kept = configuration.windowsMs.filter {
             configuration.keptMs.contains($0) && $0 % width == 0 && $0 / width > configuration.lagBuckets
         }
-        var shapes = Dictionary(uniqueKeysWithValues: Set(kept).map { ($0, WindowShape.last($0 / width - configuration.lagBuckets)) })
+        var shapes = Dictionary(
+            uniqueKeysWithValues: Set(kept).map { ($0, WindowShape.last($0 / width - configuration.lagBuckets)) })
         if configuration.keepsTail {
             shapes[Self.tailKey] = .sinceGroup(size: TimeBucket.durableWidthMs / width, groups: 2)
         }
@@ -186,9 +187,12 @@ public actor WindowCache: Service, SingleFlightPolling {
     /// of that poll and, per bucket of `buckets`, the position of the last change to it (none: not changed since the
     /// cache was last rebuilt), with the number of that rebuild. Something read from the store after this call holds
     /// every change up to `sequence`; it still holds what a bucket holds for as long as a later stamp of the same
-    /// rebuild shows no change to that bucket after `sequence`. Nil when the cache does not track changes.
+    /// rebuild shows no change to that bucket after `sequence`. Nil when the cache does not track changes, or has not
+    /// read its windows yet (or is reading them again).
     public func bucketStamp(_ buckets: ClosedRange<Int64>) async throws -> BucketStamp? {
-        guard configuration.bucketTracking != .off else { return nil }
+        // Not before the cache has read its windows once (nor while it reads them again): a first read of a day of
+        // minutes takes seconds, and a range query would wait for it rather than read its own buckets.
+        guard configuration.bucketTracking != .off, sums != nil else { return nil }
         try await refresh()
         guard let cursor, let tracked = trackedBuckets() else { return nil }
         var changed: [Int64: UInt64] = [:]
@@ -325,7 +329,8 @@ public actor WindowCache: Service, SingleFlightPolling {
             totalsSequence = read.cursor.sequence
             totalsVersion += 1
         } catch {
-            logger.warning("reading the running totals failed; they are read per request", metadata: ["error": "\(error)"])
+            logger.warning(
+                "reading the running totals failed; they are read per request", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -1,4 +1,3 @@
-import PostgresURL
 import AdminAPI
 import Alerting
 import ArgumentParser
@@ -9,9 +8,10 @@ import HTTPLayer
 import Hummingbird
 import Logging
 import OpsightMetrics
+import PostgresNIO
+import PostgresURL
 import PromQL
 import QueryModel
-import PostgresNIO
 import ServiceLifecycle
 import Storage
 
@@ -42,9 +42,13 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "opsight")
         logger.logLevel = level
-        if !tuned { logger.warning("glibc refused an allocator setting (mmap threshold or arena count); running with its default for it") }
+        if !tuned {
+            logger.warning(
+                "glibc refused an allocator setting (mmap threshold or arena count); running with its default for it")
+        }
         for name in config.unsetVariables {
-            logger.warning("configuration names an unset environment variable; it is empty", metadata: ["variable": "\(name)"])
+            logger.warning(
+                "configuration names an unset environment variable; it is empty", metadata: ["variable": "\(name)"])
         }
         let log = logger
         let startedAtMs = WallClock.system.nowMs()
@@ -103,7 +107,8 @@ struct OpsightService: Service {
         var backgroundServices: [any Service] = [
             RetentionSweeper(
                 retention: PostgresRetention(
-                    client: stores.postgres, schema: config.databaseSchema, configuration: config.retentionConfiguration,
+                    client: stores.postgres, schema: config.databaseSchema,
+                    configuration: config.retentionConfiguration,
                     logger: logger),
                 quarantine: quarantine, every: .milliseconds(config.retentionEveryMs), logger: logger)
         ]
@@ -140,7 +145,8 @@ struct OpsightService: Service {
         // Windows over an hour: PostgreSQL's minutes through two minutes back, followed through its change log, plus
         // the hot cache's tail. Not those that reach days a retention sweep downsamples or drops (that rewrites
         // minutes under the cache; they are read from the store instead).
-        let rewrittenAfter = [config.retention.rollupsDownsampleAfterMs, config.retention.rollupsMs].compactMap { $0 }.min()
+        let rewrittenAfter = [config.retention.rollupsDownsampleAfterMs, config.retention.rollupsMs].compactMap { $0 }
+            .min()
         var longWindows = WindowCache.Configuration.durable(
             windowsMs: config.windowsMs.filter { w in rewrittenAfter.map { w + 86_400_000 <= $0 } ?? true })
         longWindows.bucketTracking = .windows
@@ -154,14 +160,18 @@ struct OpsightService: Service {
             hot: stores.readHot, durable: stores.durable, clock: clock)
         // The funnels' records over the longest window stay in memory, following the hot store's funnel step log:
         // a scrape over `1d` no longer reads a day of records per funnel.
-        let funnelCache: FunnelCache? = config.funnels.isEmpty ? nil : FunnelCache(
-            configuration: .init(horizonMs: config.windowsMs.max() ?? 86_400_000), reader: storeFunnels,
-            feed: stores.readHot, logger: logger, now: { clock.nowMs() })
+        let funnelCache: FunnelCache? =
+            config.funnels.isEmpty
+            ? nil
+            : FunnelCache(
+                configuration: .init(horizonMs: config.windowsMs.max() ?? 86_400_000), reader: storeFunnels,
+                feed: stores.readHot, logger: logger, now: { clock.nowMs() })
         let funnels = funnelCache.map { storeFunnels.cached(by: $0) } ?? storeFunnels
         let selfMetrics = SelfMetrics()
         selfMetrics.registerCollector(
             status: runtime.status, walBytes: { [pipeline = runtime.pipeline] in pipeline.walBacklogBytes },
-            pendingBytes: { [aggregator = runtime.aggregator] in aggregator.bytes($0) }, version: OpsightVersion.current)
+            pendingBytes: { [aggregator = runtime.aggregator] in aggregator.bytes($0) }, version: OpsightVersion.current
+        )
         let families = MetricFamilies(
             configuration: .init(windowsMs: config.windowsMs), reader: reader, totals: stores.readHot,
             funnels: funnels, selfMetrics: selfMetrics, clock: clock)

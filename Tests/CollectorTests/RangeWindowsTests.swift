@@ -269,7 +269,12 @@ import Testing
         var rng = SplitMix64(seed: 47)
         for round in 0..<20 {
             var w = WindowData()
-            w.merge(BatchAggregate(events: randomEvents(count: 1 + round * 40, baseMs: RangeWindowsTests.now, spanMs: 600_000, rng: &rng), rules: .init()).hot)
+            w.merge(
+                BatchAggregate(
+                    events: randomEvents(
+                        count: 1 + round * 40, baseMs: RangeWindowsTests.now, spanMs: 600_000, rng: &rng),
+                    rules: .init()
+                ).hot)
             for latency in [true, false] {
                 var oracle: [String: RequestStats] = [:]
                 for (k, s) in w.requests {
@@ -296,6 +301,7 @@ import Testing
         let stores = try await RangeWindowsTests.Stores(seed: 50)
         let now = RangeWindowsTests.now
         let cache = Self.trackingCache(stores, now: now)
+        try await cache.refresh()  // as the running service has: kept buckets wait for the cache's first read
         let kept = BucketSummaries(store: stores.hot, cache: cache, contents: .all, maxCells: 200)
         let k = TimeBucket.floorDiv(now, 10_000)
         var rng = SplitMix64(seed: 51)
@@ -321,6 +327,7 @@ import Testing
         let stores = try await RangeWindowsTests.Stores(seed: 48)
         let now = RangeWindowsTests.now
         let cache = Self.trackingCache(stores, now: now)
+        try await cache.refresh()  // as the running service has: kept buckets wait for the cache's first read
         let cached = MetricsReader(hot: stores.hot, durable: stores.durable, cache: cache, clock: WallClock { now })
         let direct = stores.reader()
         var rng = SplitMix64(seed: 49)
@@ -343,7 +350,8 @@ import Testing
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             for (i, t) in times.enumerated() {
-                let expected = try await direct.window(service: nil, windowMs: 300_000, at: .at(t)).data.summedPerService()
+                let expected = try await direct.window(service: nil, windowMs: 300_000, at: .at(t)).data
+                    .summedPerService()
                 for panel in panels { #expect(panel[i] == expected, "opening \(opening) at \(t - now) ms") }
             }
             let read = stores.hot.bucketsRead.withLock { $0 } - readBefore
@@ -377,12 +385,16 @@ import Testing
             hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
             clock: WallClock { clock.now })
         let direct = MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now })
+        // As the running service has: kept buckets wait for the caches' first read.
+        try await cache.refresh()
+        try await longCache.refresh()
         var rng = SplitMix64(seed: UInt64(windowMs))
         var position: UInt64 = 100
         var lastRebuilds: [RangeWindows.Contents: Int] = [:]
         for query in 0..<6 {
             // All services' sums, the job series, one service's series.
-            for (contents, service) in [(RangeWindows.Contents.serviceSums, String?.none), (.jobs, nil), (.all, "api")] {
+            for (contents, service) in [(RangeWindows.Contents.serviceSums, String?.none), (.jobs, nil), (.all, "api")]
+            {
                 let before = cached.summariesAnswered(contents)
                 let hotReadBefore = stores.hot.bucketsRead.withLock { $0 }
                 let range = cached.rangeWindows(endMs: clock.now, stepMs: 15_000)
@@ -399,12 +411,14 @@ import Testing
                     }
                     #expect(got.timeMs == expected.timeMs)
                     #expect(
-                        got.data == want, "query \(query) \(contents): window \(windowMs) at \(t - clock.now) ms from now")
+                        got.data == want,
+                        "query \(query) \(contents): window \(windowMs) at \(t - clock.now) ms from now")
                     steps += 1
                 }
                 #expect(steps == 241)
                 let after = cached.summariesAnswered(contents)
-                let kept = (after.hot?.kept ?? 0) - (before.hot?.kept ?? 0) + (after.durable?.kept ?? 0)
+                let kept =
+                    (after.hot?.kept ?? 0) - (before.hot?.kept ?? 0) + (after.durable?.kept ?? 0)
                     - (before.durable?.kept ?? 0)
                 // Unless the hot cache was rebuilt since the last query of these contents (then nothing kept is used).
                 let rebuilds = await cache.rebuilds

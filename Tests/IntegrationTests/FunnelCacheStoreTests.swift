@@ -18,7 +18,8 @@ private let storesAvailable = env["OPSIGHT_TEST_REDIS_URL"] != nil && env["OPSIG
 /// older than the cache's horizon; the hot store is rebuilt under another epoch, wiped as by a restart without
 /// persistence, and its log trimmed past the cache's cursor — after every step the cached figures equal those read
 /// from the stores.
-@Suite(.enabled(if: storesAvailable, "needs OPSIGHT_TEST_REDIS_URL and OPSIGHT_TEST_DATABASE_URL (make test sets them)"))
+@Suite(
+    .enabled(if: storesAvailable, "needs OPSIGHT_TEST_REDIS_URL and OPSIGHT_TEST_DATABASE_URL (make test sets them)"))
 struct FunnelCacheStoreTests {
     let logger = Logger(label: "test")
 
@@ -56,7 +57,8 @@ struct FunnelCacheStoreTests {
                 default: horizonMs + slackMs + Int64.random(in: 0..<7_200_000, using: &rng)
                 }
             // Entities with the log's separators and non-ASCII text in them.
-            let entity = ["user-\(Int.random(in: 0..<80, using: &rng))", "a:1\u{1f}b", "é:2:"].randomElement(using: &rng)!
+            let entity = ["user-\(Int.random(in: 0..<80, using: &rng))", "a:1\u{1f}b", "é:2:"].randomElement(
+                using: &rng)!
             return FunnelStepRecord(
                 funnel: f.storageName, step: Int.random(in: 0..<f.steps.count, using: &rng), entity: entity,
                 timestampMs: now - age)
@@ -141,7 +143,8 @@ struct FunnelCacheStoreTests {
             var delta = Delta()
             for f in Self.funnels {
                 delta.funnelSteps.formUnion(
-                    try await durable.funnelSteps(funnel: f.storageName, afterMs: clock.now - 4_500_000, throughMs: .max))
+                    try await durable.funnelSteps(
+                        funnel: f.storageName, afterMs: clock.now - 4_500_000, throughMs: .max))
             }
             try await readHot.loadForRebuild(delta, epoch: epoch, ttlMs: 30_000)
             #expect(try await readHot.finishRebuild(epoch: epoch, positions: ["w0": positions[0], "w1": positions[1]]))

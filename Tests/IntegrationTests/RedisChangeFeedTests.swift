@@ -148,7 +148,8 @@ struct RedisChangeFeedTests {
             for round in 0..<8 {
                 var batch = events(&rng, count: 300, spanMs: round % 3 == 0 ? 3 * 3_600_000 : 60_000)
                 if round == 4 {
-                    var e = Event(timestampMs: Int64(Date().timeIntervalSince1970 * 1000), service: "new svc", kind: .request)
+                    var e = Event(
+                        timestampMs: Int64(Date().timeIntervalSince1970 * 1000), service: "new svc", kind: .request)
                     e.route = "/n"
                     e.method = "GET"
                     e.status = 503
@@ -313,6 +314,7 @@ struct KeptServiceSumsRedisTests {
             let cache = WindowCache(
                 configuration: windows, feed: store, logger: Logger(label: "test"),
                 now: { Int64(Date().timeIntervalSince1970 * 1000) })
+            try await cache.refresh()  // as the running service has: kept buckets wait for the cache's first read
             func families(_ reader: MetricsReader) -> MetricFamilies {
                 MetricFamilies(
                     configuration: .init(windowsMs: [60_000, 300_000, 3_600_000]), reader: reader, totals: store,
@@ -349,7 +351,8 @@ struct KeptServiceSumsRedisTests {
                     position += 1
                     let late = RedisChangeFeedTests().events(&rng, count: 200, spanMs: 1_900_000)
                     try await writer.commit(
-                        BatchAggregate(events: late, rules: .init()).hot, position: position, collector: "w\(position % 2)")
+                        BatchAggregate(events: late, rules: .init()).hot, position: position,
+                        collector: "w\(position % 2)")
                 }
             }
             #expect(await cache.rebuilds >= 2, "the first read and the emptied store")

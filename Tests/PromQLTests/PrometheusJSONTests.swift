@@ -84,7 +84,8 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         let alphabet = Array("aZ09 _-/:.{}\"\\<>&\n\t\u{0}\u{1f}\u{7f}é\u{2028}\u{2029}😀'")
         for _ in 0..<20_000 {
-            let text = String((0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            let text = String(
+                (0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
             #expect(PrometheusJSON.quote(text) == PrometheusJSON.escaped(text), "\(text.debugDescription)")
         }
     }
