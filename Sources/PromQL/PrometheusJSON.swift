@@ -8,10 +8,22 @@ public enum PrometheusJSON: Sendable {
         case .scalar(let scalar):
             return #"{"resultType":"scalar","result":"# + point(time, scalar) + "}"
         case .vector(let samples):
-            let result = samples.map {
-                #"{"metric":"# + metric($0.labels) + #","value":"# + point(time, $0.value) + "}"
+            // Appended to one string, as ``matrix(_:)``: a selection may be 10 000 series.
+            let at = timestamp(time)
+            var out = #"{"resultType":"vector","result":["#
+            out.reserveCapacity(64 + samples.count * (96 + at.utf8.count))
+            for (i, sample) in samples.enumerated() {
+                if i > 0 { out += "," }
+                out += #"{"metric":"#
+                out += metric(sample.labels)
+                out += #","value":["#
+                out += at
+                out += ",\""
+                out += FloatFormat.prometheus(sample.value)
+                out += "\"]}"
             }
-            return #"{"resultType":"vector","result":["# + result.joined(separator: ",") + "]}"
+            out += "]}"
+            return out
         }
     }
 

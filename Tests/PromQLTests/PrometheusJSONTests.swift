@@ -90,6 +90,27 @@ import Testing
         }
     }
 
+    @Test func vectorsOfManySamplesReadBackAsWritten() throws {
+        var rng = SystemRandomNumberGenerator()
+        let samples = (0..<50).map { i in
+            Sample(
+                labels: ["__name__": "m", "route": "/r\(i)<\"x\">&", "i": "\(i)"],
+                value: i % 7 == 0 ? .nan : Double.random(in: -1e12...1e12, using: &rng))
+        }
+        let text = PrometheusJSON.instant(.vector(samples), at: 1_795_000_000_123)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(json["resultType"] as? String == "vector")
+        let result = try #require(json["result"] as? [[String: Any]])
+        #expect(result.count == samples.count)
+        for (got, want) in zip(result, samples) {
+            #expect(got["metric"] as? [String: String] == want.labels.dictionary)
+            let value = try #require(got["value"] as? [Any])
+            #expect((value[0] as? Double) == 1_795_000_000.123)
+            let v = try #require(value[1] as? String)
+            #expect(want.value.isNaN ? v == "NaN" : Double(v) == want.value)
+        }
+    }
+
     @Test func matricesOfManySeriesReadBackAsWritten() throws {
         var rng = SystemRandomNumberGenerator()
         let series = (0..<5).map { i in
