@@ -70,7 +70,10 @@ public struct MetricsReader: Sendable {
             guard let cache else { continue }
             for contents in [RangeWindows.Contents.serviceSums, .jobs, .all] {
                 summaries[isDurable, default: [:]][contents] = BucketSummaries(
-                    store: store, cache: cache, contents: contents)
+                    store: store, cache: cache, contents: contents,
+                    // One service's series are many more cells than sums: ~60 000 (~15 MB) hold an hour of a
+                    // service of 500 routes under moderate traffic; the rest are read again.
+                    maxCells: contents == .all ? 60_000 : 150_000)
             }
         }
         self.summaries = summaries

@@ -44,3 +44,23 @@ import Testing
         #expect(!(larger < smaller))
     }
 }
+
+/// Label sets built by linear search equal those built through a dictionary, for random pairs with duplicates, empty
+/// values and names that sort in every order; past 32 pairs the dictionary builds them.
+@Suite struct LabelsBuildTests {
+    @Test func linearSearchEqualsTheDictionaryBuild() {
+        var rng = SystemRandomNumberGenerator()
+        let names = ["__name__", "service", "route", "method", "window", "quantile", "Z", "a", "é", "a\u{0}b", ""]
+        let values = ["", "api", "/a", "GET", "5m", "0.99", "\u{0}", "x y"]
+        for _ in 0..<5_000 {
+            let count = Int.random(in: 0...(Bool.random(using: &rng) ? 8 : 60), using: &rng)
+            let pairs = (0..<count).map { i in
+                (
+                    Bool.random(using: &rng) ? names.randomElement(using: &rng)! : "n\(i % 40)",
+                    values.randomElement(using: &rng)!
+                )
+            }
+            #expect(Labels(pairs) == Labels(byName: pairs), "\(pairs)")
+        }
+    }
+}
