@@ -1,6 +1,7 @@
 extension Evaluator {
     /// Evaluates a binary expression between scalars and/or vectors.
-    func binary(_ node: BinaryExpr, at time: EvaluationTime) async throws -> Value {
+    /// With `labelled` false a vector matching's results have no labels (for a caller that reads none).
+    func binary(_ node: BinaryExpr, at time: EvaluationTime, labelled: Bool = true) async throws -> Value {
         // Both sides are fetched concurrently; the left side's error, if any, wins.
         async let left = value(of: node.lhs, at: time)
         async let right = value(of: node.rhs, at: time)
@@ -19,7 +20,7 @@ extension Evaluator {
             return .vector(
                 node.op.isSetOperator
                     ? Self.setOperation(node.op, left, right, node.effectiveMatching)
-                    : try Self.oneToOne(node, left, right))
+                    : try Self.oneToOne(node, left, right, labelled: labelled))
         }
     }
 

@@ -2,7 +2,10 @@ extension Evaluator {
     /// One-to-one matching of two vectors for arithmetic and comparisons, as Prometheus's
     /// `VectorBinop`: samples pair up by their matching labels; the right side must have at most one
     /// sample per match group, and each group may produce at most one result.
-    static func oneToOne(_ node: BinaryExpr, _ lhs: [Sample], _ rhs: [Sample]) throws(PromQLError) -> [Sample] {
+    /// With `labelled` false the results have no labels (``Labels/empty``): for a caller that reads none.
+    static func oneToOne(
+        _ node: BinaryExpr, _ lhs: [Sample], _ rhs: [Sample], labelled: Bool = true
+    ) throws(PromQLError) -> [Sample] {
         guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
         let matching = node.effectiveMatching
         // Each right sample by its signature, found in place (see `LabelSubset`): a signature's labels are built only
@@ -42,7 +45,7 @@ extension Evaluator {
                     at: node.operatorPosition)
             }
             matched[i] = true
-            result.append(Sample(labels: resultLabels(lhs[l].labels, &kept), value: value))
+            result.append(Sample(labels: labelled ? resultLabels(lhs[l].labels, &kept) : .empty, value: value))
         }
         return result
     }
@@ -67,12 +70,13 @@ extension Evaluator {
             let layout = layouts.layout(of: pairs)  // before reading the positions: it may add them
             let kept = layouts.positions(layout)
             guard kept.count < pairs.count else { return labels }
-            return Labels(sorted: [Label](unsafeUninitializedCapacity: kept.count) { buffer, count in
-                for p in kept {
-                    (buffer.baseAddress! + count).initialize(to: pairs[p])
-                    count += 1
-                }
-            })
+            return Labels(
+                sorted: [Label](unsafeUninitializedCapacity: kept.count) { buffer, count in
+                    for p in kept {
+                        (buffer.baseAddress! + count).initialize(to: pairs[p])
+                        count += 1
+                    }
+                })
         }
     }
 

@@ -60,6 +60,14 @@ public struct Evaluator: Sendable {
         case .binary(let node):
             return try await binary(node, at: time)
         case .aggregation(let node):
+            // Into one group (no clause, `by ()`) no label of the argument is read: a vector matching's results are
+            // then left unlabelled (building each result's labels, and freeing them, was half of
+            // `count(a >= ignoring(quantile) b)` at 10 000 series). Values and their order are the same.
+            let oneGroup = node.grouping == nil || (node.grouping?.mode == .by && node.grouping?.labels.isEmpty == true)
+            if oneGroup, case .binary(let argument) = node.argument.unwrapped {
+                let samples = try await binary(argument, at: time, labelled: false).asVector
+                return .vector(Self.aggregate(samples, node.op, node.grouping))
+            }
             return .vector(Self.aggregate(try await vector(of: node.argument, at: time), node.op, node.grouping))
         case .call(let node):
             return .vector(try await call(node, at: time))

@@ -106,6 +106,59 @@ import Testing
         #expect(compared > 150)
     }
 
+    /// A vector matching aggregated into one group (its results are then not labelled): the same values, and the
+    /// same errors, as the oracle's matching aggregated by hand; aggregated by a label, the groups of its labels.
+    @Test func matchingsAggregatedIntoOneGroupEqualTheOracle() async throws {
+        var rng = SplitMix64(seed: 2026_12_06)
+        var compared = 0
+        for _ in 0..<400 {
+            let samples = Self.source(&rng)
+            let evaluator = Evaluator(source: InMemorySampleSource(samples))
+            let selected = samples.sorted { $0.labels < $1.labels }
+            let lhs = selected.filter { $0.labels.name == "a" }
+            let rhs = selected.filter { $0.labels.name == "b" }
+            let names = Self.randomNames(&rng)
+            let on = Bool.random(using: &rng)
+            let (op, text, bool): (BinaryOperator, String, Bool) = [
+                (.multiply, "*", false), (.greater, ">", false), (.greater, "> bool", true), (.and, "and", false),
+            ].randomElement(using: &rng)!
+            let (aggregation, clause) = [
+                ("count", ""), ("sum", ""), ("max", " by ()"), ("min", ""), ("sum", " by (service)"),
+            ]
+            .randomElement(using: &rng)!
+            let query =
+                "\(aggregation)\(clause) ((a \(text) \(on ? "on" : "ignoring")(\(names.joined(separator: ", "))) b))"
+            let matched = Self.oracle(op, bool: bool, on: on, names, lhs, rhs)
+            do {
+                let got = try await evaluator.evaluate(query, at: 0).samples ?? []
+                let results = try #require(matched, "\(query): the oracle fails, the evaluator answered \(got)")
+                if clause == " by (service)" {
+                    // Grouped: the results' labels are read, so they must be the matching's own.
+                    var want: [String?: Double] = [:]
+                    for r in results { want[r.labels["service"], default: 0] += r.value }
+                    let byService = Dictionary(uniqueKeysWithValues: got.map { ($0.labels["service"], $0.value) })
+                    #expect(byService == want, "\(query) over \(selected.count) series")
+                    compared += 1
+                    continue
+                }
+                let values = results.map(\.value)
+                let want: Double? =
+                    switch aggregation {
+                    case "count": values.isEmpty ? nil : Double(values.count)
+                    case "sum": values.isEmpty ? nil : values.reduce(0, +)
+                    case "max": values.max()
+                    default: values.min()
+                    }
+                #expect(got.map(\.value) == want.map { [$0] } ?? [], "\(query) over \(selected.count) series")
+                #expect(got.allSatisfy { $0.labels.isEmpty }, "\(query)")
+                compared += 1
+            } catch is PromQLError {
+                #expect(matched == nil, "\(query): the evaluator fails, the oracle answers \(matched ?? [])")
+            }
+        }
+        #expect(compared > 80)
+    }
+
     @Test func aggregationsOverManyLayoutsEqualTheOracle() async throws {
         var rng = SplitMix64(seed: 17)
         for _ in 0..<200 {
@@ -128,12 +181,13 @@ import Testing
             // No clause: one group without labels (also what `by ()` is).
             for op in ["sum", "count", "max", "min"] {
                 let values = samples.map(\.value)
-                let expected: Double = switch op {
-                case "sum": values.reduce(0, +)
-                case "count": Double(values.count)
-                case "max": values.max()!
-                default: values.min()!
-                }
+                let expected: Double =
+                    switch op {
+                    case "sum": values.reduce(0, +)
+                    case "count": Double(values.count)
+                    case "max": values.max()!
+                    default: values.min()!
+                    }
                 let one = try await evaluator.evaluate("\(op)({__name__=~\"a|b\"})", at: 0).samples ?? []
                 #expect(one == [Sample(labels: .empty, value: expected)], "\(op)")
             }
