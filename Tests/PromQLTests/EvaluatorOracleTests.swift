@@ -75,32 +75,46 @@ import Testing
         }
     }
 
+    /// The operations drawn: arithmetic, comparisons with and without `bool`, then the set operations.
+    static let operators: [(BinaryOperator, String, Bool)] = [
+        (.multiply, "*", false), (.greater, ">", false), (.greater, "> bool", true), (.and, "and", false),
+        (.unless, "unless", false), (.or, "or", false),
+    ]
+
+    /// A random matching `a OP on|ignoring(…) b` of one of `operators` over fresh series, the evaluator over them and
+    /// the oracle's answer (nil: an error).
+    static func matchingCase(_ rng: inout SplitMix64, operators: [(BinaryOperator, String, Bool)]) -> (
+        evaluator: Evaluator, matching: String, expected: [Sample]?, series: Int
+    ) {
+        let samples = source(&rng)
+        let selected = samples.sorted { $0.labels < $1.labels }
+        let lhs = selected.filter { $0.labels.name == "a" }
+        let rhs = selected.filter { $0.labels.name == "b" }
+        let names = randomNames(&rng)
+        let on = Bool.random(using: &rng)
+        let (op, text, bool) = operators.randomElement(using: &rng)!
+        return (
+            Evaluator(source: InMemorySampleSource(samples)),
+            "a \(text) \(on ? "on" : "ignoring")(\(names.joined(separator: ", "))) b",
+            oracle(op, bool: bool, on: on, names, lhs, rhs), selected.count
+        )
+    }
+
     @Test func binaryOperationsOverManyLayoutsEqualTheOracle() async throws {
         var rng = SplitMix64(seed: 2026_12_05)
         var compared = 0
         for _ in 0..<300 {
-            let samples = Self.source(&rng)
-            let evaluator = Evaluator(source: InMemorySampleSource(samples))
-            let selected = samples.sorted { $0.labels < $1.labels }
-            let lhs = selected.filter { $0.labels.name == "a" }
-            let rhs = selected.filter { $0.labels.name == "b" }
-            let names = Self.randomNames(&rng)
-            let on = Bool.random(using: &rng)
-            let (op, text, bool): (BinaryOperator, String, Bool) = [
-                (.multiply, "*", false), (.greater, ">", false), (.greater, "> bool", true), (.and, "and", false),
-                (.unless, "unless", false), (.or, "or", false),
-            ].randomElement(using: &rng)!
-            let query = "a \(text) \(on ? "on" : "ignoring")(\(names.joined(separator: ", "))) b"
-            let expected = Self.oracle(op, bool: bool, on: on, names, lhs, rhs)
+            let c = Self.matchingCase(&rng, operators: Self.operators)
+            let query = c.matching
             do {
-                let got = try await evaluator.evaluate(query, at: 0).samples ?? []
-                let want = try #require(expected, "\(query): the oracle fails, the evaluator answered \(got)")
+                let got = try await c.evaluator.evaluate(query, at: 0).samples ?? []
+                let want = try #require(c.expected, "\(query): the oracle fails, the evaluator answered \(got)")
                 #expect(
                     got.sorted { $0.labels < $1.labels } == want.sorted { $0.labels < $1.labels },
-                    "\(query) over \(selected.count) series")
+                    "\(query) over \(c.series) series")
                 compared += 1
             } catch is PromQLError {
-                #expect(expected == nil, "\(query): the evaluator fails, the oracle answers \(expected ?? [])")
+                #expect(c.expected == nil, "\(query): the evaluator fails, the oracle answers \(c.expected ?? [])")
             }
         }
         #expect(compared > 150)
@@ -112,23 +126,14 @@ import Testing
         var rng = SplitMix64(seed: 2026_12_06)
         var compared = 0
         for _ in 0..<400 {
-            let samples = Self.source(&rng)
-            let evaluator = Evaluator(source: InMemorySampleSource(samples))
-            let selected = samples.sorted { $0.labels < $1.labels }
-            let lhs = selected.filter { $0.labels.name == "a" }
-            let rhs = selected.filter { $0.labels.name == "b" }
-            let names = Self.randomNames(&rng)
-            let on = Bool.random(using: &rng)
-            let (op, text, bool): (BinaryOperator, String, Bool) = [
-                (.multiply, "*", false), (.greater, ">", false), (.greater, "> bool", true), (.and, "and", false),
-            ].randomElement(using: &rng)!
+            // The matchings of a vector (set operations keep their inputs' labels: nothing to leave out).
+            let c = Self.matchingCase(&rng, operators: Array(Self.operators.prefix(4)))
+            let (evaluator, matched) = (c.evaluator, c.expected)
             let (aggregation, clause) = [
                 ("count", ""), ("sum", ""), ("max", " by ()"), ("min", ""), ("sum", " by (service)"),
             ]
             .randomElement(using: &rng)!
-            let query =
-                "\(aggregation)\(clause) ((a \(text) \(on ? "on" : "ignoring")(\(names.joined(separator: ", "))) b))"
-            let matched = Self.oracle(op, bool: bool, on: on, names, lhs, rhs)
+            let query = "\(aggregation)\(clause) ((\(c.matching)))"
             do {
                 let got = try await evaluator.evaluate(query, at: 0).samples ?? []
                 let results = try #require(matched, "\(query): the oracle fails, the evaluator answered \(got)")
@@ -137,7 +142,7 @@ import Testing
                     var want: [String?: Double] = [:]
                     for r in results { want[r.labels["service"], default: 0] += r.value }
                     let byService = Dictionary(uniqueKeysWithValues: got.map { ($0.labels["service"], $0.value) })
-                    #expect(byService == want, "\(query) over \(selected.count) series")
+                    #expect(byService == want, "\(query) over \(c.series) series")
                     compared += 1
                     continue
                 }
@@ -149,7 +154,7 @@ import Testing
                     case "max": values.max()
                     default: values.min()
                     }
-                #expect(got.map(\.value) == want.map { [$0] } ?? [], "\(query) over \(selected.count) series")
+                #expect(got.map(\.value) == want.map { [$0] } ?? [], "\(query) over \(c.series) series")
                 #expect(got.allSatisfy { $0.labels.isEmpty }, "\(query)")
                 compared += 1
             } catch is PromQLError {
