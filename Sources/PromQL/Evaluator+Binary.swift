@@ -1,7 +1,8 @@
 extension Evaluator {
     /// Evaluates a binary expression between scalars and/or vectors.
-    /// With `labelled` false a vector matching's results have no labels (for a caller that reads none).
-    func binary(_ node: BinaryExpr, at time: EvaluationTime, labelled: Bool = true) async throws -> Value {
+    /// With `keeping` a vector matching's results have only those of their labels (for a caller that reads no
+    /// others).
+    func binary(_ node: BinaryExpr, at time: EvaluationTime, keeping: [String]? = nil) async throws -> Value {
         // Both sides are fetched concurrently; the left side's error, if any, wins.
         async let left = value(of: node.lhs, at: time)
         async let right = value(of: node.rhs, at: time)
@@ -20,7 +21,7 @@ extension Evaluator {
             return .vector(
                 node.op.isSetOperator
                     ? Self.setOperation(node.op, left, right, node.effectiveMatching)
-                    : try Self.oneToOne(node, left, right, labelled: labelled))
+                    : try Self.oneToOne(node, left, right, keeping: keeping))
         }
     }
 

@@ -2,9 +2,10 @@ extension Evaluator {
     /// One-to-one matching of two vectors for arithmetic and comparisons, as Prometheus's
     /// `VectorBinop`: samples pair up by their matching labels; the right side must have at most one
     /// sample per match group, and each group may produce at most one result.
-    /// With `labelled` false the results have no labels (``Labels/empty``): for a caller that reads none.
+    /// With `keeping` the results have only those of their labels (none: ``Labels/empty``), for a caller that reads
+    /// no others.
     static func oneToOne(
-        _ node: BinaryExpr, _ lhs: [Sample], _ rhs: [Sample], labelled: Bool = true
+        _ node: BinaryExpr, _ lhs: [Sample], _ rhs: [Sample], keeping: [String]? = nil
     ) throws(PromQLError) -> [Sample] {
         guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
         let matching = node.effectiveMatching
@@ -28,7 +29,8 @@ extension Evaluator {
         var matched = [Bool](repeating: false, count: rhs.count)
         var result: [Sample] = []
         result.reserveCapacity(min(lhs.count, rhs.count))
-        var kept = resultLayouts(node, matching)
+        var kept = resultLayouts(node, matching, keeping: keeping)
+        let unlabelled = keeping?.isEmpty == true
         for l in lhs.indices {
             // By index: a `for` over the samples copies each one, retaining its labels.
             guard let i = right.find(lhs[l].labels) else { continue }
@@ -45,7 +47,7 @@ extension Evaluator {
                     at: node.operatorPosition)
             }
             matched[i] = true
-            result.append(Sample(labels: labelled ? resultLabels(lhs[l].labels, &kept) : .empty, value: value))
+            result.append(Sample(labels: unlabelled ? .empty : resultLabels(lhs[l].labels, &kept), value: value))
         }
         return result
     }
@@ -53,13 +55,16 @@ extension Evaluator {
     /// Where a result's labels lie in the left sample's: its labels without the metric name for arithmetic and
     /// `bool`, reduced to the `on` labels or without the `ignoring` labels. Found once per layout of the left
     /// samples' names (comparing names per sample was a third of building the results).
-    private static func resultLayouts(_ node: BinaryExpr, _ matching: VectorMatching) -> LabelLayouts {
+    private static func resultLayouts(_ node: BinaryExpr, _ matching: VectorMatching, keeping: [String]?)
+        -> LabelLayouts
+    {
         let dropName = node.op.isArithmetic || node.returnsBool
         let listed = matching.mode == .on
         let names = matching.labels
         return LabelLayouts { pairs in
             pairs.indices.filter {
                 !(dropName && pairs[$0].name == Labels.metricName) && names.contains(pairs[$0].name) == listed
+                    && keeping.map { [name = pairs[$0].name] in $0.contains(name) } ?? true
             }
         }
     }
