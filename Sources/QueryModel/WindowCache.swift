@@ -104,7 +104,7 @@ public actor WindowCache: Service, SingleFlightPolling {
     var polls = SingleFlightPolls()
     /// How many times the sums were rebuilt from bucket contents (the first time included).
     public private(set) var rebuilds = 0
-    /// Per bucket, the feed sequence of the last change to it since the last rebuild (``Configuration/tracksBucketChanges``).
+    /// Per bucket, the feed position of the last change to it since the last rebuild (``Configuration/bucketTracking``).
     private var changedAt: [Int64: UInt64] = [:]
 
     /// The key of the tail among the sums (window keys are positive lengths).
