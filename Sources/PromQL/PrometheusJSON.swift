@@ -16,11 +16,9 @@ public enum PrometheusJSON: Sendable {
                 if i > 0 { out += "," }
                 out += #"{"metric":"#
                 out += metric(sample.labels)
-                out += #","value":["#
-                out += at
-                out += ",\""
-                out += FloatFormat.prometheus(sample.value)
-                out += "\"]}"
+                out += #","value":"#
+                appendPoint(at, sample.value, to: &out)
+                out += "}"
             }
             out += "]}"
             return out
@@ -40,12 +38,7 @@ public enum PrometheusJSON: Sendable {
             out += #","values":["#
             for (j, p) in s.points.enumerated() {
                 if j > 0 { out += "," }
-                out += "["
-                out += timestamp(p.timestamp)
-                out += ",\""
-                // Formatted values never need escaping (digits, `.`, `e`, signs, `NaN`, `Inf`).
-                out += FloatFormat.prometheus(p.value)
-                out += "\"]"
+                appendPoint(timestamp(p.timestamp), p.value, to: &out)
             }
             out += "]}"
         }
@@ -60,7 +53,19 @@ public enum PrometheusJSON: Sendable {
 
     /// `[1435781451.781,"1"]`.
     public static func point(_ time: Int64, _ value: Double) -> String {
-        "[" + timestamp(time) + "," + quote(FloatFormat.prometheus(value)) + "]"
+        var out = ""
+        appendPoint(timestamp(time), value, to: &out)
+        return out
+    }
+
+    /// Appends `[time,"value"]` (`time` already written as ``timestamp(_:)`` writes it) to `out`. A formatted value
+    /// never needs escaping (digits, `.`, `e`, signs, `NaN`, `Inf`).
+    static func appendPoint(_ time: String, _ value: Double, to out: inout String) {
+        out += "["
+        out += time
+        out += ",\""
+        out += FloatFormat.prometheus(value)
+        out += "\"]"
     }
 
     /// Unix ms as Prometheus writes seconds: `1435781451.781`, `1435781451`, `-0.5` → `-0.500`.
