@@ -177,6 +177,9 @@ QUERIES=(
     "prom_range_sum_rate_by_service_5m_1h_step60s|/api/v1/query_range?query=$(quote 'sum by (service) (opsight_request_rate{window="5m"})')&$RANGE&step=60"
     "prom_range_service_rate_5m_1h_step15s|/api/v1/query_range?query=$(quote 'opsight_service_request_rate{window="5m"}')&$RANGE&step=15"
     "prom_range_service_p99_1h_1h_step15s|/api/v1/query_range?query=$(quote 'opsight_service_latency_seconds{window="1h",quantile="0.99"}')&$RANGE&step=15"
+    # The same per-series chart as a Grafana "last hour" panel refreshing: the range ends at the current time, rounded
+    # down to the step, so each query's newest steps hold the live ingest's events.
+    "prom_range_max_p99_by_service_5m_1h_step15s_now|/api/v1/query_range?query=$(quote 'max by (service) (opsight_request_latency_seconds{window="5m",quantile="0.99"})')&start={start}&end={end}&step=15"
     "prom_count_request_rate_1d|/api/v1/query?query=$(quote 'count(opsight_request_rate{window="1d"})')|1"
     "prom_funnel_entered_1d|/api/v1/query?query=$(quote 'opsight_funnel_entered{window="1d"}')|3"
     "funnel_api_activation_1d|/api/v1/funnels/activation?window=1d|text:\"entered\""

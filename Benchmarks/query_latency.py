@@ -11,6 +11,10 @@ Every answer must be 200 and hold --expect-series results (services, or PromQL v
 --expect-text (for the /metrics exposition).
 Prints one line: `query name=… requests=N seconds=S p50_ms=… p90_ms=… p99_ms=… max_ms=… qps=… verdict=ok|FAIL(…)`.
 Percentiles are exact order statistics of the measured latencies (time to the last byte of the body).
+
+A path holding `{start}` and `{end}` is a range over the last --span seconds that moves with the clock, as
+Grafana asks a "last hour" panel: each request's end is the current time rounded down to the path's `step=`
+(seconds), its start --span seconds before.
 """
 
 import argparse
@@ -35,7 +39,16 @@ def main() -> int:
     p.add_argument("--max-seconds", type=float, default=30)
     p.add_argument("--expect-series", type=int)
     p.add_argument("--expect-text")
+    p.add_argument("--span", type=int, default=3600)
     a = p.parse_args()
+    step = int(urllib.parse.parse_qs(urllib.parse.urlparse(a.path).query).get("step", ["15"])[0])
+
+    def path() -> str:
+        if "{end}" not in a.path:
+            return a.path
+        end = int(time.time()) // step * step
+        return a.path.replace("{start}", str(end - a.span)).replace("{end}", str(end))
+
     u = urllib.parse.urlparse(a.url)
     headers = {"Authorization": "Bearer " + a.token}
     latencies: list[float] = []
@@ -56,7 +69,7 @@ def main() -> int:
         while not done():
             t0 = time.monotonic()
             try:
-                conn.request("GET", a.path, headers=headers)
+                conn.request("GET", path(), headers=headers)
                 r = conn.getresponse()
                 body = r.read()
             except Exception as e:  # noqa: BLE001 - any failure is reported

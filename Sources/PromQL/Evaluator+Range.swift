@@ -12,11 +12,20 @@ extension Evaluator {
         var series: [Labels: [Point]] = [:]
         // The steps come in ascending order, as `forRange` is promised.
         let steps = source.forRange(start: start, end: end, step: step)
+        let query = expr.description
         var time = start
         while time <= end {
-            // Each step is one evaluation with its own series budget.
-            let evaluation = Evaluator(source: steps, limits: limits)
-            for sample in try await evaluation.value(of: expr, at: .at(time)).asVector {
+            let samples: [Sample]
+            switch try await steps.step(query, at: time) {
+            case .kept(let kept):
+                samples = kept
+            case .evaluate(let stepSource, let keep):
+                // Each step is one evaluation with its own series budget.
+                let evaluation = Evaluator(source: stepSource, limits: limits)
+                samples = try await evaluation.value(of: expr, at: .at(time)).asVector
+                keep?(samples)
+            }
+            for sample in samples {
                 series[sample.labels, default: []].append(Point(timestamp: time, value: sample.value))
             }
             let (next, overflow) = time.addingReportingOverflow(step)

@@ -22,6 +22,20 @@ public protocol SampleSource: Sendable {
     /// order: it may read what the steps share once (a sliding window's buckets) instead of once per step. Its
     /// selections are those of this source at the same times.
     func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource
+
+    /// How a range source (from ``forRange(start:end:step:)``) answers step `time` of `query` (an expression's
+    /// canonical text): the result an earlier range query kept, when it is still exactly what evaluating the step
+    /// would give, or a source to evaluate the step with and where to keep its result. Asked once per step, in
+    /// ascending order, the first step before anything is read.
+    func step(_ query: String, at time: Int64) async throws -> RangeStep
+}
+
+/// See ``SampleSource/step(_:at:)``.
+public enum RangeStep: Sendable {
+    /// The step's result, kept from an earlier query.
+    case kept([Sample])
+    /// Evaluate the step with `source`, then hand its result to `keep` (if any).
+    case evaluate(source: any SampleSource, keep: (@Sendable ([Sample]) -> Void)?)
 }
 
 extension SampleSource {
@@ -30,6 +44,9 @@ extension SampleSource {
 
     /// This source itself: every step reads on its own.
     public func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource { self }
+
+    /// Every step evaluated with this source itself, nothing kept.
+    public func step(_ query: String, at time: Int64) async throws -> RangeStep { .evaluate(source: self, keep: nil) }
 
     /// ``select(_:at:)``, in an order not known.
     public func selectOrdered(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> (

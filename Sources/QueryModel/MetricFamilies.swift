@@ -59,6 +59,10 @@ public struct MetricFamilies: SampleSource {
     let renderedWindows: ExpositionCache
     /// The windows of the range query these families answer the steps of (``forRange(start:end:step:)``).
     private var range: RangeWindows?
+    /// Range queries' step results kept across queries (see ``StepResults``).
+    let stepResults: StepResults
+    /// What the step these families evaluate read (``step(_:at:)``); nil outside a range's step.
+    private var stepReads: StepResults.Reads?
 
     /// Creates the families over `reader` (windows), `totals` (the running counters), `funnels` and the
     /// registered self-metrics.
@@ -74,6 +78,7 @@ public struct MetricFamilies: SampleSource {
         self.clock = clock
         self.memo = SampleMemo()
         self.renderedWindows = ExpositionCache(keepFor: configuration.renderKeep)
+        self.stepResults = StepResults()
     }
 
     /// Names of the windowed families.
@@ -183,6 +188,26 @@ public struct MetricFamilies: SampleSource {
         return families
     }
 
+    /// A range's step: the result an earlier query kept (``StepResults``) when still valid, else these families with
+    /// a note of what the step reads, and the result kept after.
+    public func step(_ query: String, at time: Int64) async throws -> RangeStep {
+        guard let range else { return .evaluate(source: self, keep: nil) }
+        let stamps = await range.stepStamps {
+            let (hot, durable) = range.stampedBuckets(firstStepMs: time)
+            return await reader.bucketStamps(hot: hot, durable: durable)
+        }
+        guard stamps.hot != nil || stamps.durable != nil else { return .evaluate(source: self, keep: nil) }
+        let key = StepResults.Key(query: query, timeMs: time)
+        let layout: @Sendable (Int64) -> [RangeWindows.Part]? = { range.layout(windowMs: $0, at: time)?.parts }
+        if let kept = stepResults.result(key, stamps: stamps, layout: layout) { return .kept(kept) }
+        var families = self
+        let reads = StepResults.Reads()
+        families.stepReads = reads
+        return .evaluate(source: families) { [stepResults] samples in
+            stepResults.keep(key, samples: samples, reads: reads, stamps: stamps, layout: layout)
+        }
+    }
+
     public func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
         try await selectOrdered(matchers, at: time).samples
     }
@@ -203,6 +228,13 @@ public struct MetricFamilies: SampleSource {
             }
         }
         selection.quantiles = equal("quantile").flatMap(Double.init).flatMap { (0...1).contains($0) ? [$0] : nil }
+        // A step reading anything but windowed families (read in windows it notes) is not kept.
+        if let stepReads,
+            !(selection.name.map(Self.windowedNames.contains) ?? false)
+                || selection.name.map(selfMetrics.names.contains) ?? true
+        {
+            stepReads.noteUnchecked()
+        }
         // One windowed family of all services now (every shape of the dashboards and rules): from the windows'
         // versions. A self-metric registered under the same name would be written besides, so it is built instead.
         // The steps of a range query build them the same way, in label order, the series order kept from step to step.
@@ -395,14 +427,20 @@ public struct MetricFamilies: SampleSource {
     ) async throws -> [(Int64, MetricsReader.Result)] {
         try await withThrowingTaskGroup(of: (Int64, MetricsReader.Result)?.self) { group in
             for w in Set(windowsMs) {
-                group.addTask { [range] in
+                group.addTask { [range, stepReads] in
                     do {
                         if !time.isNow, let range,
                             let slid = try await range.window(
                                 service: service, windowMs: w, at: time.milliseconds, contents: contents)
                         {
+                            if let stepReads, let layout = range.layout(windowMs: w, at: time.milliseconds) {
+                                stepReads.note(windowMs: w, parts: layout.parts)
+                            } else {
+                                stepReads?.noteUnchecked()
+                            }
                             return (w, slid)
                         }
+                        stepReads?.noteUnchecked()
                         return (w, try await reader.window(service: service, windowMs: w, at: time))
                     } catch let error as CollectorError where error.code == .invalid {
                         return nil

@@ -148,6 +148,15 @@ public struct MetricsReader: Sendable {
             configuration: configuration, summaries: { [summaries] in summaries[$0]?[$1] })
     }
 
+    /// The hot cache's stamp of `hot` buckets and the long cache's of `durable` minutes (``WindowCache/bucketStamp(_:)``);
+    /// nil for a cache that is not kept, does not track its buckets or cannot poll its store now.
+    func bucketStamps(hot: ClosedRange<Int64>, durable: ClosedRange<Int64>) async -> StepResults.Stamps {
+        async let hotStamp = try? cache?.bucketStamp(hot)
+        async let durableStamp = try? longCache?.bucketStamp(durable)
+        return StepResults.Stamps(
+            hot: await hotStamp ?? nil, durable: await durableStamp ?? nil, hotBuckets: hot, durableBuckets: durable)
+    }
+
     /// The longest window read (31 days); longer ones are refused rather than read.
     public static let maxWindowMs: Int64 = 31 * 86_400_000
     /// Evaluation times accepted, unix milliseconds (1970 to 2100): far enough from `Int64`'s ends that no

@@ -70,15 +70,7 @@ public final class RangeWindows: Sendable {
 
     /// One slider: a run of buckets of one store and service filter.
     private struct Key: Hashable {
-        enum Part: Hashable {
-            /// A window of the hot buckets.
-            case hot
-            /// The durable minutes of a longer (or older) window.
-            case durable
-            /// The hot buckets of the last two minutes of such a window.
-            case tail
-        }
-        var part: Part
+        var part: Part.Kind
         var service: String?
         var buckets: Int64
         var contents: Contents
@@ -95,6 +87,8 @@ public final class RangeWindows: Sendable {
     private let stepMs: Int64
     private let configuration: Configuration
     private let sliders = Mutex<[Key: WindowSlider]>([:])
+    /// See ``stepStamps(_:)``.
+    private let polledStamps = Mutex<StepResults.Stamps?>(nil)
     /// What the steps' sample builds (``RequestSamples``) pass on to the next step, per family, window and quantiles:
     /// the series order (from one step to the next most series stay) and each series' labels.
     private let builds = Mutex<[SampleMemo.Key: (order: [RequestKey]?, labels: RequestSamples.LabelCache?)]>([:])
@@ -118,6 +112,58 @@ public final class RangeWindows: Sendable {
         self.configuration = configuration
     }
 
+    /// One run of buckets a step's window is the sum of.
+    struct Part: Hashable, Sendable {
+        enum Kind: Hashable, Sendable {
+            /// A window of the hot buckets.
+            case hot
+            /// The durable minutes of a longer (or older) window.
+            case durable
+            /// The hot buckets of the last two minutes of such a window.
+            case tail
+        }
+        var kind: Kind
+        /// The newest bucket (a minute's index for ``Kind/durable``, else a hot bucket's).
+        var last: Int64
+        /// How many buckets.
+        var count: Int64
+        /// Whether the buckets are the durable store's minutes.
+        var isDurable: Bool { kind == .durable }
+        var buckets: ClosedRange<Int64> { (last - count + 1)...last }
+    }
+
+    /// The buckets window `windowMs` ending at `timeMs` is read from in this range, and the end of the window they
+    /// make; nil when such a step is not slid (read directly). See ``window(service:windowMs:at:contents:)``.
+    func layout(windowMs: Int64, at timeMs: Int64) -> (parts: [Part], timeMs: Int64)? {
+        let hotW = TimeBucket.hotWidthMs
+        let durW = TimeBucket.durableWidthMs
+        guard windowMs > 0, windowMs <= MetricsReader.maxWindowMs, windowMs % hotW == 0,
+            MetricsReader.timeRangeMs.contains(timeMs)
+        else { return nil }
+        // As MetricsReader.window: the hot buckets when the window is short and they still hold its oldest bucket…
+        let kHot = TimeBucket.floorDiv(timeMs, hotW)
+        if windowMs <= maxHotWindowMs, (kHot - windowMs / hotW) * hotW >= oldestHotMs {
+            guard kHot <= lastBucket else { return nil }
+            return ([Part(kind: .hot, last: kHot, count: windowMs / hotW)], kHot * hotW)
+        }
+        // …else the durable minutes, the last two from the hot buckets while they hold them. A window that is not
+        // whole minutes is refused there: left to the direct read, which says so.
+        guard windowMs % durW == 0 else { return nil }
+        let k = TimeBucket.floorDiv(timeMs, durW)
+        guard k <= lastMinute else { return nil }
+        let minutes = windowMs / durW
+        let hotMinutes: Int64 = minutes >= 2 && (k - 2) * durW >= oldestHotMs ? 2 : 0
+        var parts: [Part] = []
+        if minutes > hotMinutes {
+            parts.append(Part(kind: .durable, last: k - hotMinutes, count: minutes - hotMinutes))
+        }
+        if hotMinutes > 0 {
+            let perMinute = TimeBucket.hotPerDurable
+            parts.append(Part(kind: .tail, last: k * perMinute, count: hotMinutes * perMinute))
+        }
+        return (parts, k * durW)
+    }
+
     /// Window `windowMs` of `service` (nil: all) ending at `timeMs`, as ``MetricsReader/window(service:windowMs:at:)``
     /// reads it at that given time; nil when this step is not slid (read it directly). Steps of one window must come
     /// in ascending order (a step asked again is answered again).
@@ -127,47 +173,40 @@ public final class RangeWindows: Sendable {
     func window(service: String?, windowMs: Int64, at timeMs: Int64, contents: Contents = .all) async throws
         -> MetricsReader.Result?
     {
-        let hotW = TimeBucket.hotWidthMs
-        let durW = TimeBucket.durableWidthMs
-        guard windowMs > 0, windowMs <= MetricsReader.maxWindowMs, windowMs % hotW == 0,
-            MetricsReader.timeRangeMs.contains(timeMs)
-        else { return nil }
-        // As MetricsReader.window: the hot buckets when the window is short and they still hold its oldest bucket…
-        let kHot = TimeBucket.floorDiv(timeMs, hotW)
-        if windowMs <= maxHotWindowMs, (kHot - windowMs / hotW) * hotW >= oldestHotMs {
-            guard kHot <= lastBucket,
-                let data = try await slider(.hot, service, windowMs / hotW, contents).window(endingAt: kHot)
-            else { return nil }
-            return MetricsReader.Result(data: data, timeMs: kHot * hotW)
-        }
-        // …else the durable minutes, the last two from the hot buckets while they hold them. A window that is not
-        // whole minutes is refused there: left to the direct read, which says so.
-        guard windowMs % durW == 0 else { return nil }
-        let k = TimeBucket.floorDiv(timeMs, durW)
-        guard k <= lastMinute else { return nil }
-        let minutes = windowMs / durW
-        let hotMinutes: Int64 = minutes >= 2 && (k - 2) * durW >= oldestHotMs ? 2 : 0
+        guard let (parts, end) = layout(windowMs: windowMs, at: timeMs) else { return nil }
         var data = WindowData()
-        if minutes > hotMinutes {
-            guard
-                let cold = try await slider(.durable, service, minutes - hotMinutes, contents)
-                    .window(endingAt: k - hotMinutes)
+        for (i, part) in parts.enumerated() {
+            guard let read = try await slider(part.kind, service, part.count, contents).window(endingAt: part.last)
             else { return nil }
-            data = cold
+            if i == 0 { data = read } else { data.merge(read) }
         }
-        if hotMinutes > 0 {
-            let perMinute = TimeBucket.hotPerDurable
-            guard
-                let tail = try await slider(.tail, service, hotMinutes * perMinute, contents)
-                    .window(endingAt: k * perMinute)
-            else { return nil }
-            data.merge(tail)
-        }
-        return MetricsReader.Result(data: data, timeMs: k * durW)
+        return MetricsReader.Result(data: data, timeMs: end)
+    }
+
+    /// The buckets of each store a step from `firstStepMs` on may read (``layout(windowMs:at:)``), one more at each
+    /// end: what the stamps that check kept steps (``StepResults``) must tell about.
+    func stampedBuckets(firstStepMs: Int64) -> (hot: ClosedRange<Int64>, durable: ClosedRange<Int64>) {
+        let first = min(max(firstStepMs, MetricsReader.timeRangeMs.lowerBound), MetricsReader.timeRangeMs.upperBound)
+        // A window's tail (its last two minutes) reaches back up to 17 buckets from the step.
+        let oldestHot = TimeBucket.floorDiv(
+            max(oldestHotMs, first - max(maxHotWindowMs, 180_000)), TimeBucket.hotWidthMs)
+        let oldestMinute = TimeBucket.floorDiv(first - MetricsReader.maxWindowMs, TimeBucket.durableWidthMs)
+        return (
+            (min(oldestHot, lastBucket) - 1)...(lastBucket + 1), (min(oldestMinute, lastMinute) - 1)...(lastMinute + 1)
+        )
+    }
+
+    /// The stamps this range's steps are checked against, polled by `poll` at the first call (before its first
+    /// step is evaluated) and the same for every step after.
+    func stepStamps(_ poll: () async -> StepResults.Stamps) async -> StepResults.Stamps {
+        if let stamps = polledStamps.withLock({ $0 }) { return stamps }
+        let stamps = await poll()
+        polledStamps.withLock { $0 = stamps }
+        return stamps
     }
 
     /// The slider of `part` over `buckets` buckets of `service`.
-    private func slider(_ part: Key.Part, _ service: String?, _ buckets: Int64, _ contents: Contents) -> WindowSlider {
+    private func slider(_ part: Part.Kind, _ service: String?, _ buckets: Int64, _ contents: Contents) -> WindowSlider {
         let key = Key(part: part, service: service, buckets: buckets, contents: contents)
         return sliders.withLock { sliders in
             if let s = sliders[key] { return s }

@@ -447,3 +447,92 @@ import Testing
         #expect(await cache.rebuilds >= 2, "the long step rebuilt the hot cache")
     }
 }
+
+/// Range queries' step results kept from one query to the next (``StepResults``).
+@Suite struct StepResultsTests {
+    /// Range queries as a dashboard refreshing asks them (half an hour at 15-second steps, the end on the step's grid
+    /// and moving with the clock), through families whose reader's hot and long caches track their buckets: between
+    /// every other pair of queries, late events from two collectors land in buckets and minutes the last query read
+    /// (both stores); the clock moves on by a few seconds, once past the hot cache's longest step (a rebuild: nothing
+    /// kept is used), once by a minute (steps whose window the hot buckets no longer hold are read elsewhere). Every query equals the same query evaluated step by step with nothing kept; after a pause
+    /// without late events or rebuild the queries use kept steps, except those that read the running counters, which
+    /// are never kept.
+    @Test(arguments: [300_000, 3_600_000, 21_600_000] as [Int64])
+    func stepsKeptAcrossQueriesEqualTheirEvaluation(windowMs: Int64) async throws {
+        let stores = try await RangeWindowsTests.Stores(seed: 90 + UInt64(windowMs / 60_000))
+        let clock = ManualClock(RangeWindowsTests.now)
+        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
+        hotWindows.keepsTail = true
+        hotWindows.bucketTracking = .recent
+        var longWindows = WindowCache.Configuration.durable(windowsMs: [21_600_000, 86_400_000])
+        longWindows.bucketTracking = .windows
+        let cache = WindowCache(
+            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { clock.now })
+        let longCache = WindowCache(
+            configuration: longWindows, feed: stores.durable, logger: Logger(label: "test"), now: { clock.now })
+        let configuration = MetricFamilies.Configuration(windowsMs: [300_000, 3_600_000, 21_600_000])
+        let families = MetricFamilies(
+            configuration: configuration,
+            reader: MetricsReader(
+                hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
+                clock: WallClock { clock.now }),
+            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
+        let direct = MetricFamilies(
+            configuration: configuration,
+            reader: MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now }),
+            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
+        try await cache.refresh()
+        try await longCache.refresh()
+        let w = PromDuration.format(windowMs)
+        let kept = [
+            #"max by (service) (opsight_request_latency_seconds{window="\#(w)",quantile="0.99"})"#,
+            #"sum by (service) (opsight_request_rate{window="\#(w)"})"#,
+            #"count(opsight_request_latency_seconds{window="\#(w)",quantile="0.99"} >= ignoring(quantile) opsight_request_latency_seconds{window="\#(w)",quantile="0.5"})"#,
+            #"opsight_job_failure_ratio{window="\#(w)"}"#,
+            #"opsight_service_latency_seconds{window="\#(w)",service="api"}"#,
+        ]
+        // Reads the running counters at the steps within a minute of now: never kept.
+        let counters =
+            #"sum by (service) (opsight_requests_total) + on(service) sum by (service) (opsight_request_rate{window="1h"})"#
+        var rng = SplitMix64(seed: UInt64(windowMs) &+ 3)
+        var position: UInt64 = 100
+        var lastRebuilds = (-1, -1)
+        for round in 0..<6 {
+            let end = TimeBucket.floorDiv(clock.now, 15_000) * 15_000
+            try await cache.refresh()
+            try await longCache.refresh()
+            let rebuilds = (await cache.rebuilds, await longCache.rebuilds)
+            for query in kept + [counters] {
+                let expr = try Parser.parse(query)
+                let before = families.stepResults.answered
+                let got = try await Evaluator(source: families).evaluateRange(
+                    expr, start: end - 1_800_000, end: end, step: 15_000)
+                let oracle = try await Evaluator(source: RangeWindowsTests.StepByStep(base: direct)).evaluateRange(
+                    expr, start: end - 1_800_000, end: end, step: 15_000)
+                #expect(!oracle.isEmpty, "\(query) has data")
+                #expect(got == oracle, "round \(round): \(query)")
+                let used = families.stepResults.answered.kept - before.kept
+                if query == counters {
+                    // Its steps older than a minute read no counter, but a step is kept or not as a whole.
+                    #expect(used == 0, "round \(round): \(query) used \(used) kept steps")
+                } else if round > 0 && round % 2 == 0 && rebuilds == lastRebuilds {
+                    #expect(used > 0, "round \(round): \(query) used no kept step")
+                }
+            }
+            lastRebuilds = rebuilds
+            // Late events from two collectors into what the queries read (both stores), and the clock moving on.
+            for _ in 0..<(round % 2 == 0 ? Int.random(in: 1...4, using: &rng) : 0) {
+                let ago = Int64.random(in: 0..<(windowMs > 3_600_000 ? 7_200_000 : 3_900_000), using: &rng)
+                let events = randomEvents(count: 8, baseMs: clock.now - ago, spanMs: 20_000, rng: &rng)
+                let batch = BatchAggregate(events: events, rules: .init())
+                position += 1
+                let collector = position % 2 == 0 ? "late-a" : "late-b"
+                try await stores.hot.commit(batch.hot, position: position, collector: collector)
+                try await stores.durable.commit(batch.durable, position: position, collector: collector)
+            }
+            // A minute on, the steps of a window past the hot buckets' reach move from them to the durable minutes.
+            clock.advance(round == 2 ? 400_000 : round == 3 ? 60_000 : Int64.random(in: 0...25_000, using: &rng))
+        }
+        #expect(families.stepResults.keptSamples <= families.stepResults.maxSamples)
+    }
+}
