@@ -48,7 +48,7 @@ public struct MetricFamilies: SampleSource {
     }
 
     public let configuration: Configuration
-    private let reader: MetricsReader
+    let reader: MetricsReader
     private let totals: any MetricsStore
     private let funnels: FunnelReader?
     private let selfMetrics: SelfMetrics

@@ -51,6 +51,8 @@ public struct MetricsReader: Sendable {
     /// The hot buckets' and the durable minutes' contents for range queries of the service and job families
     /// (``RangeWindows/Contents``) and of one service, kept while unchanged: per store (durable or not) and contents.
     private let summaries: [Bool: [RangeWindows.Contents: BucketSummaries]]
+    /// The newest windows of range queries' sliders, for the next query of the same windows (``KeptWindows``).
+    let keptWindows = KeptWindows()
 
     /// Creates a reader over the two stores; windows at the current time that `cache` keeps come from it, and
     /// those longer than an hour that `longCache` (over the durable store's minutes) keeps come from it and from
@@ -145,7 +147,8 @@ public struct MetricsReader: Sendable {
         RangeWindows(
             hot: hot, durable: durable, maxHotWindowMs: self.configuration.maxHotWindowMs,
             oldestHotMs: clock.nowMs() - self.configuration.hotRetentionMs, endMs: endMs, stepMs: stepMs,
-            configuration: configuration, summaries: { [summaries] in summaries[$0]?[$1] })
+            configuration: configuration, summaries: { [summaries] in summaries[$0]?[$1] },
+            keptWindows: cache == nil ? nil : keptWindows)
     }
 
     /// The hot cache's stamp of `hot` buckets and the long cache's of `durable` minutes (``WindowCache/bucketStamp(_:)``);

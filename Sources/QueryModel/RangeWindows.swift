@@ -84,11 +84,15 @@ public final class RangeWindows: Sendable {
     private let oldestHotMs: Int64
     private let lastBucket: Int64
     private let lastMinute: Int64
+    /// The range's end (its last step).
+    private let endMs: Int64
     private let stepMs: Int64
     private let configuration: Configuration
     private let sliders = Mutex<[Key: WindowSlider]>([:])
     /// See ``stepStamps(_:)``.
-    private let polledStamps = Mutex<StepResults.Stamps?>(nil)
+    private let polledStamps = PolledStamps()
+    /// The newest windows of earlier range queries' sliders (nil: none kept).
+    private let keptWindows: KeptWindows?
     /// What the steps' sample builds (``RequestSamples``) pass on to the next step, per family, window and quantiles:
     /// the series order (from one step to the next most series stay) and each series' labels.
     private let builds = Mutex<[SampleMemo.Key: (order: [RequestKey]?, labels: RequestSamples.LabelCache?)]>([:])
@@ -98,8 +102,10 @@ public final class RangeWindows: Sendable {
     init(
         hot: any MetricsStore, durable: any MetricsStore, maxHotWindowMs: Int64, oldestHotMs: Int64, endMs: Int64,
         stepMs: Int64, configuration: Configuration,
-        summaries: @escaping @Sendable (_ durable: Bool, _ contents: Contents) -> BucketSummaries? = { _, _ in nil }
+        summaries: @escaping @Sendable (_ durable: Bool, _ contents: Contents) -> BucketSummaries? = { _, _ in nil },
+        keptWindows: KeptWindows? = nil
     ) {
+        self.keptWindows = keptWindows
         self.stepMs = max(1, stepMs)
         self.hot = hot
         self.summaries = summaries
@@ -109,6 +115,7 @@ public final class RangeWindows: Sendable {
         let end = min(max(endMs, MetricsReader.timeRangeMs.lowerBound), MetricsReader.timeRangeMs.upperBound)
         self.lastBucket = TimeBucket.floorDiv(end, TimeBucket.hotWidthMs)
         self.lastMinute = TimeBucket.floorDiv(end, TimeBucket.durableWidthMs)
+        self.endMs = end
         self.configuration = configuration
     }
 
@@ -175,8 +182,13 @@ public final class RangeWindows: Sendable {
     {
         guard let (parts, end) = layout(windowMs: windowMs, at: timeMs) else { return nil }
         var data = WindowData()
+        // Where each part's slider ends at the last step: its window there is kept for the next query.
+        let final = layout(windowMs: windowMs, at: endMs)?.parts ?? []
         for (i, part) in parts.enumerated() {
-            guard let read = try await slider(part.kind, service, part.count, contents).window(endingAt: part.last)
+            let finalBucket = final.first { $0.kind == part.kind && $0.count == part.count }?.last
+            guard
+                let read = try await slider(part.kind, service, part.count, contents, finalBucket: finalBucket)
+                    .window(endingAt: part.last)
             else { return nil }
             if i == 0 { data = read } else { data.merge(read) }
         }
@@ -199,14 +211,16 @@ public final class RangeWindows: Sendable {
     /// The stamps this range's steps are checked against, polled by `poll` at the first call (before its first
     /// step is evaluated) and the same for every step after.
     func stepStamps(_ poll: () async -> StepResults.Stamps) async -> StepResults.Stamps {
-        if let stamps = polledStamps.withLock({ $0 }) { return stamps }
+        if let stamps = polledStamps.value { return stamps }
         let stamps = await poll()
-        polledStamps.withLock { $0 = stamps }
+        polledStamps.value = stamps
         return stamps
     }
 
     /// The slider of `part` over `buckets` buckets of `service`.
-    private func slider(_ part: Part.Kind, _ service: String?, _ buckets: Int64, _ contents: Contents) -> WindowSlider {
+    private func slider(
+        _ part: Part.Kind, _ service: String?, _ buckets: Int64, _ contents: Contents, finalBucket: Int64?
+    ) -> WindowSlider {
         let key = Key(part: part, service: service, buckets: buckets, contents: contents)
         return sliders.withLock { sliders in
             if let s = sliders[key] { return s }
@@ -221,6 +235,12 @@ public final class RangeWindows: Sendable {
                 // Buckets reduced to a few series (services' sums, job series) or one service's: kept across queries;
                 // not all the series of all services.
                 summaries: contents == .all && service == nil ? nil : summaries(part == .durable, contents),
+                kept: keptWindows.map {
+                    (
+                        $0, KeptWindows.Key(part: part, service: service, buckets: buckets, contents: contents),
+                        polledStamps, finalBucket
+                    )
+                },
                 configuration: configuration)
             sliders[key] = s
             return s
@@ -259,6 +279,12 @@ actor WindowSlider {
     private let keeps: RangeWindows.Contents
     /// Where those sums are read from when kept across queries.
     private let summaries: BucketSummaries?
+    /// Where the newest window is kept for the next query of it, under which key, and the stamps the query polled
+    /// (``KeptWindows``).
+    private let kept: (windows: KeptWindows, key: KeptWindows.Key, stamps: PolledStamps, finalBucket: Int64?)?
+    /// Whether `sums` was moved on from a kept window without reading the buckets between (the next step sums its
+    /// window afresh).
+    private var sumsFromKept = false
     /// The window's sum, ending at `sums.newest`.
     private var sums: WindowSums?
     /// The contents of every bucket of `read` (buckets without data left out).
@@ -284,8 +310,11 @@ actor WindowSlider {
 
     init(
         store: any MetricsStore, service: String?, buckets: Int64, lastBucket: Int64, readAhead: Int64,
-        contents: RangeWindows.Contents, summaries: BucketSummaries?, configuration: RangeWindows.Configuration
+        contents: RangeWindows.Contents, summaries: BucketSummaries?,
+        kept: (windows: KeptWindows, key: KeptWindows.Key, stamps: PolledStamps, finalBucket: Int64?)? = nil,
+        configuration: RangeWindows.Configuration
     ) {
+        self.kept = kept
         self.readAhead = readAhead
         self.keeps = contents
         self.summaries = summaries
@@ -314,11 +343,13 @@ actor WindowSlider {
     private func step(to k: Int64) async throws -> WindowData? {
         if let sums, sums.newest == k { return sums.sums[0] ?? WindowData() }
         guard !rereads else { return try await rereadStep(to: k) }
+        if sums == nil, read == nil, let window = try await fromKept(to: k) { return window }
         let range = (k - n + 1)...k
         try await readThrough(range)
         guard !rereads else { return try await rereadStep(to: k) }
         // Taken out of `sums` first, so that moving it changes the one copy of the window's series in place.
-        var moving = sums
+        var moving = sumsFromKept ? nil : sums
+        sumsFromKept = false
         sums = nil
         if moving != nil, k > moving!.newest, moving!.advance(to: k, contents: contents) {
             sums = moving
@@ -330,7 +361,74 @@ actor WindowSlider {
         // Buckets older than the window are not needed again (steps only move forward).
         for b in contents.keys where b < range.lowerBound { forget(b) }
         if let r = read, r.lowerBound < range.lowerBound { read = min(range.lowerBound, r.upperBound)...r.upperBound }
-        return sums?.sums[0] ?? WindowData()
+        let window = sums?.sums[0] ?? WindowData()
+        keepIfLast(window, at: k, contents: contents)
+        return window
+    }
+
+    /// The window ending at `k` moved on from the one an earlier query kept (``KeptWindows``), reading only the buckets
+    /// that left and entered it since, and its newest buckets again when they changed (live traffic still lands in
+    /// them when a query reads them): nil when none is kept, it does not overlap this one, or the query's stamps do
+    /// not show its older buckets unchanged since they were read (the window is then read whole).
+    private func fromKept(to k: Int64) async throws -> WindowData? {
+        guard let kept, let stamps = kept.stamps.value, let entry = kept.windows.entry(kept.key), entry.newest <= k,
+            k - entry.newest < n
+        else { return nil }
+        let durable = kept.key.part == .durable
+        let m = min(KeptWindows.newestBuckets, n)
+        let newestRange = (entry.newest - m + 1)...entry.newest
+        guard
+            n == m
+                || stamps.unchanged(
+                    (entry.newest - n + 1)...(entry.newest - m), durable: durable, since: entry.position)
+        else { return nil }
+        var data = entry.data
+        // The contents of the newest buckets as they are now, and of the buckets entering and leaving.
+        var parts = entry.newestContents
+        if !stamps.unchanged(newestRange, durable: durable, since: entry.position) {
+            // What the kept window added of them is taken out, and what they hold now added.
+            for contents in entry.newestContents.values { guard data.subtract(contents) else { return nil } }
+            parts = [:]
+            for (b, contents) in try await readEach(newestRange) {
+                parts[b] = contents
+                data.merge(contents)
+            }
+        }
+        var moving = WindowSums(shapes: [0: .last(n)], newest: entry.newest, sums: [0: data])
+        if k > entry.newest {
+            // The older buckets leaving hold what they held when the kept window added them (unchanged since).
+            let leaving = (entry.newest - n + 1)...(k - n)
+            var ranges = [(entry.newest + 1)...k]
+            if leaving.lowerBound < newestRange.lowerBound {
+                ranges.append(leaving.lowerBound...min(leaving.upperBound, newestRange.lowerBound - 1))
+            }
+            for range in ranges {
+                for (b, contents) in try await readEach(range) { parts[b] = contents }
+            }
+            guard moving.advance(to: k, contents: parts) else { return nil }
+        }
+        sums = moving
+        sumsFromKept = true
+        kept.windows.noteStarted()
+        let window = moving.sums[0] ?? WindowData()
+        keepIfLast(window, at: k, contents: parts)
+        return window
+    }
+
+    /// Keeps `window` for the next query when `k` is where this slider ends at the range's last step (its newest
+    /// window: earlier ones would be copied when the sum moves on) and the query polled stamps before reading anything:
+    /// every bucket of it was read after them. `contents` holds (at least) what its newest buckets added to it.
+    private func keepIfLast(_ window: WindowData, at k: Int64, contents: [Int64: WindowData]) {
+        guard let kept, k == kept.finalBucket, let stamps = kept.stamps.value else { return }
+        let durable = kept.key.part == .durable
+        let m = min(KeptWindows.newestBuckets, n)
+        // Only a window whose older buckets the stamps track can be told unchanged later.
+        guard let position = stamps.position(durable: durable),
+            n == m || stamps.unchanged((k - n + 1)...(k - m), durable: durable, since: position)
+        else { return }
+        var newest: [Int64: WindowData] = [:]
+        for b in (k - m + 1)...k { newest[b] = contents[b] }
+        kept.windows.keep(kept.key, newest: k, data: window, newestContents: newest, position: position)
     }
 
     /// Reads the buckets of `range` not read yet, and up to `readAhead` more, at most

@@ -33,6 +33,35 @@ final class StepResults: Sendable {
         /// The buckets the stamps tell about.
         var hotBuckets: ClosedRange<Int64>
         var durableBuckets: ClosedRange<Int64>
+
+        /// The rebuild and feed position of the durable (`durable`) or the hot cache's stamp: what something read
+        /// after the poll is as of.
+        func position(durable: Bool) -> Position? {
+            (durable ? self.durable : hot).map { Position(rebuild: $0.rebuild, asOf: $0.sequence) }
+        }
+
+        /// Whether `buckets` of the durable store (`durable`) or the hot one, read as of `position`, still hold what
+        /// they held: within what the stamps tell about and tracked by them, the cache not rebuilt, and no change to
+        /// any of them noted after the position.
+        func unchanged(_ buckets: ClosedRange<Int64>, durable: Bool, since position: Position?) -> Bool {
+            let (stamp, told) = durable ? (self.durable, durableBuckets) : (hot, hotBuckets)
+            guard let stamp, let position, stamp.rebuild == position.rebuild,
+                told.contains(buckets.lowerBound), told.contains(buckets.upperBound),
+                stamp.tracked.contains(buckets.lowerBound), stamp.tracked.contains(buckets.upperBound)
+            else { return false }
+            if stamp.changed.count < buckets.count {
+                for (b, at) in stamp.changed where at > position.asOf && buckets.contains(b) { return false }
+            } else {
+                for b in buckets where (stamp.changed[b] ?? 0) > position.asOf { return false }
+            }
+            return true
+        }
+    }
+
+    /// A cache's rebuild and a feed position of it.
+    struct Position: Sendable, Equatable {
+        var rebuild: Int
+        var asOf: UInt64
     }
 
     /// What one step read: per window, the buckets its sum was made of; nil once it read something else.
@@ -54,8 +83,8 @@ final class StepResults: Sendable {
         var samples: [Sample]
         var windows: [Int64: [RangeWindows.Part]]
         /// The stamps' rebuilds and positions the step is as of.
-        var hot: (rebuild: Int, asOf: UInt64)?
-        var durable: (rebuild: Int, asOf: UInt64)?
+        var hot: Position?
+        var durable: Position?
         var used: Int
     }
 
@@ -110,8 +139,7 @@ final class StepResults: Sendable {
         _ key: Key, samples: [Sample], reads: Reads, stamps: Stamps, layout: (_ windowMs: Int64) -> [RangeWindows.Part]?
     ) {
         guard samples.count <= maxStepSamples, let windows = reads.noted else { return }
-        let hot = stamps.hot.map { (rebuild: $0.rebuild, asOf: $0.sequence) }
-        let durable = stamps.durable.map { (rebuild: $0.rebuild, asOf: $0.sequence) }
+        let (hot, durable) = (stamps.position(durable: false), stamps.position(durable: true))
         // Only buckets the stamps tracked when the query began can be told unchanged later.
         guard Self.unchanged(windows, hot: hot, durable: durable, stamps: stamps, layout: layout) else { return }
         state.withLock { s in
@@ -128,31 +156,17 @@ final class StepResults: Sendable {
     }
 
     /// Whether `windows`, read as of `hot` and `durable`, are still what they were: each laid out on the same buckets
-    /// now, every bucket within what the stamps tell about and tracked by them, the caches not rebuilt and no change
-    /// to any of the buckets noted after the step's positions.
+    /// now, and none of those changed since (``Stamps/unchanged(_:durable:since:)``).
     private static func unchanged(
-        _ windows: [Int64: [RangeWindows.Part]], hot: (rebuild: Int, asOf: UInt64)?,
-        durable: (rebuild: Int, asOf: UInt64)?, stamps: Stamps, layout: (_ windowMs: Int64) -> [RangeWindows.Part]?
+        _ windows: [Int64: [RangeWindows.Part]], hot: Position?, durable: Position?, stamps: Stamps,
+        layout: (_ windowMs: Int64) -> [RangeWindows.Part]?
     ) -> Bool {
-        for (windowMs, parts) in windows {
-            guard layout(windowMs) == parts else { return false }
-            for part in parts {
-                let (stamp, asOf, told) =
-                    part.isDurable
-                    ? (stamps.durable, durable, stamps.durableBuckets) : (stamps.hot, hot, stamps.hotBuckets)
-                let buckets = part.buckets
-                guard let stamp, let asOf, stamp.rebuild == asOf.rebuild,
-                    told.contains(buckets.lowerBound), told.contains(buckets.upperBound),
-                    stamp.tracked.contains(buckets.lowerBound), stamp.tracked.contains(buckets.upperBound)
-                else { return false }
-                if stamp.changed.count < buckets.count {
-                    for (b, at) in stamp.changed where at > asOf.asOf && buckets.contains(b) { return false }
-                } else {
-                    for b in buckets where (stamp.changed[b] ?? 0) > asOf.asOf { return false }
+        windows.allSatisfy { windowMs, parts in
+            layout(windowMs) == parts
+                && parts.allSatisfy { part in
+                    stamps.unchanged(part.buckets, durable: part.isDurable, since: part.isDurable ? durable : hot)
                 }
-            }
         }
-        return true
     }
 
     /// Steps answered from memory and steps that were not (a test's view).

@@ -453,8 +453,10 @@ import Testing
     /// Range queries as a dashboard refreshing asks them (half an hour at 15-second steps, the end on the step's grid
     /// and moving with the clock), through families whose reader's hot and long caches track their buckets: between
     /// every other pair of queries, late events from two collectors land in buckets and minutes the last query read
-    /// (both stores); the clock moves on by a few seconds, once past the hot cache's longest step (a rebuild: nothing
-    /// kept is used), once by a minute (steps whose window the hot buckets no longer hold are read elsewhere). Every query equals the same query evaluated step by step with nothing kept; after a pause
+    /// (both stores), one batch always in its last step's newest bucket and one a minute before; the clock moves on by a few seconds, once past the hot cache's longest step (a rebuild: nothing
+    /// kept is used), once by a minute (steps whose window the hot buckets no longer hold are read elsewhere). New
+    /// steps start from the windows the last query ended with (``KeptWindows``), and so does a query of the time since
+    /// the last one. Every query equals the same query evaluated step by step with nothing kept; after a pause
     /// without late events or rebuild the queries use kept steps, except those that read the running counters, which
     /// are never kept.
     @Test(arguments: [300_000, 3_600_000, 21_600_000] as [Int64])
@@ -497,11 +499,24 @@ import Testing
         var rng = SplitMix64(seed: UInt64(windowMs) &+ 3)
         var position: UInt64 = 100
         var lastRebuilds = (-1, -1)
+        var previousEnd: Int64?
         for round in 0..<6 {
             let end = TimeBucket.floorDiv(clock.now, 15_000) * 15_000
             try await cache.refresh()
             try await longCache.refresh()
             let rebuilds = (await cache.rebuilds, await longCache.rebuilds)
+            let startedBefore = families.reader.keptWindows.startedFromKept
+            if let previousEnd {
+                // The chart zoomed to the time since the last query: its first step's window is the one that query
+                // kept, and nothing of its steps is kept.
+                let expr = try Parser.parse(kept[1])
+                let got = try await Evaluator(source: families).evaluateRange(
+                    expr, start: previousEnd, end: end, step: 15_000)
+                let oracle = try await Evaluator(source: RangeWindowsTests.StepByStep(base: direct)).evaluateRange(
+                    expr, start: previousEnd, end: end, step: 15_000)
+                #expect(got == oracle, "round \(round): \(kept[1]) since the last query")
+            }
+            previousEnd = end
             for query in kept + [counters] {
                 let expr = try Parser.parse(query)
                 let before = families.stepResults.answered
@@ -519,19 +534,32 @@ import Testing
                     #expect(used > 0, "round \(round): \(query) used no kept step")
                 }
             }
+            if round == 4 {
+                // Four new steps since the last query, without late events or rebuild between.
+                #expect(families.reader.keptWindows.startedFromKept > startedBefore, "new steps moved on kept windows")
+            }
             lastRebuilds = rebuilds
             // Late events from two collectors into what the queries read (both stores), and the clock moving on.
-            for _ in 0..<(round % 2 == 0 ? Int.random(in: 1...4, using: &rng) : 0) {
+            for late in 0..<(round % 2 == 0 ? Int.random(in: 2...4, using: &rng) : 0) {
                 let ago = Int64.random(in: 0..<(windowMs > 3_600_000 ? 7_200_000 : 3_900_000), using: &rng)
-                let events = randomEvents(count: 8, baseMs: clock.now - ago, spanMs: 20_000, rng: &rng)
+                // The first into the last step's newest bucket, as live traffic lands after a query: that step's
+                // window, kept for the next query's new steps, changed.
+                // The second into its older buckets, a minute back.
+                let events =
+                    late == 0
+                    ? randomEvents(count: 8, baseMs: end, spanMs: 5_000, rng: &rng)
+                    : late == 1
+                        ? randomEvents(count: 8, baseMs: end - 60_000, spanMs: 20_000, rng: &rng)
+                        : randomEvents(count: 8, baseMs: clock.now - ago, spanMs: 20_000, rng: &rng)
                 let batch = BatchAggregate(events: events, rules: .init())
                 position += 1
                 let collector = position % 2 == 0 ? "late-a" : "late-b"
                 try await stores.hot.commit(batch.hot, position: position, collector: collector)
                 try await stores.durable.commit(batch.durable, position: position, collector: collector)
             }
-            // A minute on, the steps of a window past the hot buckets' reach move from them to the durable minutes.
-            clock.advance(round == 2 ? 400_000 : round == 3 ? 60_000 : Int64.random(in: 0...25_000, using: &rng))
+            // A minute on, the steps of a window past the hot buckets' reach move from them to the durable minutes. Each
+            // query has a new step or more, whose windows move on from the last query's newest ones.
+            clock.advance(round == 2 ? 400_000 : round == 3 ? 60_000 : Int64.random(in: 15_000...25_000, using: &rng))
         }
         #expect(families.stepResults.keptSamples <= families.stepResults.maxSamples)
     }
