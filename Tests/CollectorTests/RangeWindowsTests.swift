@@ -295,6 +295,24 @@ import Testing
         return WindowCache(configuration: windows, feed: stores.hot.base, logger: Logger(label: "test"), now: { now })
     }
 
+    /// The hot cache (keeping the long windows' tail) and the long cache over `stores`, at `clock`'s time, both noting
+    /// their buckets' changes, as the running service has them.
+    static func trackingCaches(_ stores: RangeWindowsTests.Stores, clock: ManualClock) -> (
+        hot: WindowCache, long: WindowCache
+    ) {
+        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
+        hotWindows.keepsTail = true
+        hotWindows.bucketTracking = .recent
+        var longWindows = WindowCache.Configuration.durable(windowsMs: [21_600_000, 86_400_000])
+        longWindows.bucketTracking = .windows
+        return (
+            WindowCache(
+                configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { clock.now }),
+            WindowCache(
+                configuration: longWindows, feed: stores.durable, logger: Logger(label: "test"), now: { clock.now })
+        )
+    }
+
     /// Kept buckets stay within their bound in series-buckets (the least recently used go) and every read equals the
     /// store's, for one service's buckets asked in random runs.
     @Test func keptBucketsStayWithinTheirBound() async throws {
@@ -372,15 +390,7 @@ import Testing
     func serviceAndJobSeriesKeptAcrossQueriesEqualTheirReads(windowMs: Int64) async throws {
         let stores = try await RangeWindowsTests.Stores(seed: 40 + UInt64(windowMs / 60_000))
         let clock = ManualClock(RangeWindowsTests.now)
-        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
-        hotWindows.keepsTail = true
-        hotWindows.bucketTracking = .recent
-        var longWindows = WindowCache.Configuration.durable(windowsMs: [21_600_000, 86_400_000])
-        longWindows.bucketTracking = .windows
-        let cache = WindowCache(
-            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { clock.now })
-        let longCache = WindowCache(
-            configuration: longWindows, feed: stores.durable, logger: Logger(label: "test"), now: { clock.now })
+        let (cache, longCache) = Self.trackingCaches(stores, clock: clock)
         let cached = MetricsReader(
             hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
             clock: WallClock { clock.now })
@@ -463,15 +473,7 @@ import Testing
     func stepsKeptAcrossQueriesEqualTheirEvaluation(windowMs: Int64) async throws {
         let stores = try await RangeWindowsTests.Stores(seed: 90 + UInt64(windowMs / 60_000))
         let clock = ManualClock(RangeWindowsTests.now)
-        var hotWindows = WindowCache.Configuration(windowsMs: [60_000, 300_000, 3_600_000])
-        hotWindows.keepsTail = true
-        hotWindows.bucketTracking = .recent
-        var longWindows = WindowCache.Configuration.durable(windowsMs: [21_600_000, 86_400_000])
-        longWindows.bucketTracking = .windows
-        let cache = WindowCache(
-            configuration: hotWindows, feed: stores.hot.base, logger: Logger(label: "test"), now: { clock.now })
-        let longCache = WindowCache(
-            configuration: longWindows, feed: stores.durable, logger: Logger(label: "test"), now: { clock.now })
+        let (cache, longCache) = BucketSummariesTests.trackingCaches(stores, clock: clock)
         let configuration = MetricFamilies.Configuration(windowsMs: [300_000, 3_600_000, 21_600_000])
         let families = MetricFamilies(
             configuration: configuration,
