@@ -200,11 +200,16 @@ public struct MetricFamilies: SampleSource {
         let key = StepResults.Key(query: query, timeMs: time)
         let layout: @Sendable (Int64) -> [RangeWindows.Part]? = { range.layout(windowMs: $0, at: time)?.parts }
         if let kept = stepResults.result(key, stamps: stamps, layout: layout) { return .kept(kept) }
+        // Another query evaluating the step is waited for: its result, when still valid for this query's stamps.
+        let claim = await stepResults.claim(key)
+        if claim == nil, let kept = stepResults.result(key, stamps: stamps, layout: layout) { return .kept(kept) }
         var families = self
         let reads = StepResults.Reads()
         families.stepReads = reads
         return .evaluate(source: families) { [stepResults] samples in
             stepResults.keep(key, samples: samples, reads: reads, stamps: stamps, layout: layout)
+            // Held until the result is kept (or the evaluation ends otherwise and this closure is let go).
+            withExtendedLifetime(claim) {}
         }
     }
 

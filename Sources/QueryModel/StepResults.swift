@@ -95,6 +95,10 @@ final class StepResults: Sendable {
         /// Steps answered from memory, and steps asked for that were not (a test's view).
         var kept = 0
         var missed = 0
+        /// Steps being evaluated, with the queries waiting for them (``claim(_:)``).
+        var evaluating: [Key: [CheckedContinuation<Void, Never>]] = [:]
+        /// Steps a query waited for another to evaluate (a test's view).
+        var waited = 0
     }
 
     /// The most samples kept in all.
@@ -168,6 +172,48 @@ final class StepResults: Sendable {
                 }
         }
     }
+
+    /// The evaluation of one step by one query: others asking for the step meanwhile wait for it (``claim(_:)``), and
+    /// are let go when the claim is gone (its result kept, or the evaluation failed or was cancelled).
+    final class Claim: Sendable {
+        private let key: Key
+        private let results: StepResults
+
+        fileprivate init(_ key: Key, _ results: StepResults) {
+            self.key = key
+            self.results = results
+        }
+
+        deinit {
+            let waiting = results.state.withLock { $0.evaluating.removeValue(forKey: key) } ?? []
+            for query in waiting { query.resume() }
+        }
+    }
+
+    /// The claim to evaluate step `key`; nil after waiting while another query evaluated it (look its result up
+    /// again). Panels and clients that ask for the same chart at once compute each step once, not once each. A claim
+    /// is held only while its step is evaluated, never while waiting, so no two queries wait for each other.
+    func claim(_ key: Key) async -> Claim? {
+        let free = state.withLock { s in
+            guard s.evaluating[key] == nil else { return false }
+            s.evaluating[key] = []
+            return true
+        }
+        if free { return Claim(key, self) }
+        await withCheckedContinuation { (query: CheckedContinuation<Void, Never>) in
+            let released = state.withLock { s in
+                guard s.evaluating[key] != nil else { return true }
+                s.evaluating[key]!.append(query)
+                s.waited += 1
+                return false
+            }
+            if released { query.resume() }
+        }
+        return nil
+    }
+
+    /// Steps a query waited for another to evaluate (a test's view).
+    var waited: Int { state.withLock { $0.waited } }
 
     /// Steps answered from memory and steps that were not (a test's view).
     var answered: (kept: Int, missed: Int) { state.withLock { ($0.kept, $0.missed) } }

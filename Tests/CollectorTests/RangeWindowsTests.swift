@@ -566,3 +566,49 @@ import Testing
         #expect(families.stepResults.keptSamples <= families.stepResults.maxSamples)
     }
 }
+
+extension StepResultsTests {
+    /// Four clients (or panels) asking for the same chart at once compute each step once: the others wait for the
+    /// step and take its result. Every answer equals the query evaluated step by step, and the hot store is read
+    /// about as much as for one query rather than four times.
+    @Test func oneChartAskedFourTimesAtOnceIsComputedOnce() async throws {
+        let stores = try await RangeWindowsTests.Stores(seed: 123)
+        let clock = ManualClock(RangeWindowsTests.now)
+        let (cache, longCache) = BucketSummariesTests.trackingCaches(stores, clock: clock)
+        let configuration = MetricFamilies.Configuration(windowsMs: [300_000, 3_600_000])
+        let families = MetricFamilies(
+            configuration: configuration,
+            reader: MetricsReader(
+                hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
+                clock: WallClock { clock.now }),
+            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
+        let direct = MetricFamilies(
+            configuration: configuration,
+            reader: MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now }),
+            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
+        try await cache.refresh()
+        try await longCache.refresh()
+        let expr = try Parser.parse(#"max by (service) (opsight_request_latency_seconds{window="5m",quantile="0.99"})"#)
+        let end = TimeBucket.floorDiv(clock.now, 15_000) * 15_000
+        let oracle = try await Evaluator(source: RangeWindowsTests.StepByStep(base: direct)).evaluateRange(
+            expr, start: end - 1_800_000, end: end, step: 15_000)
+        let readBefore = stores.hot.bucketsRead.withLock { $0 }
+        let answers = try await withThrowingTaskGroup(of: [Series].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await Evaluator(source: families).evaluateRange(
+                        expr, start: end - 1_800_000, end: end, step: 15_000)
+                }
+            }
+            var out: [[Series]] = []
+            for try await answer in group { out.append(answer) }
+            return out
+        }
+        #expect(!oracle.isEmpty)
+        for answer in answers { #expect(answer == oracle) }
+        #expect(families.stepResults.waited > 0, "the queries waited for one another's steps")
+        // One query reads the 30 buckets of its first window and one more per step (121 steps, read ahead a little).
+        let read = stores.hot.bucketsRead.withLock { $0 } - readBefore
+        #expect(read < 2 * (30 + 121 + 12), "\(read) hot buckets read by four queries")
+    }
+}
