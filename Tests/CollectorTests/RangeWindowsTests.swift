@@ -460,6 +460,28 @@ import Testing
 
 /// Range queries' step results kept from one query to the next (``StepResults``).
 @Suite struct StepResultsTests {
+    /// Families over `stores` whose reader's hot and long caches track their buckets (after their first read, as the
+    /// running service has them), and families reading the stores directly (nothing kept: the oracle's).
+    static func families(_ stores: RangeWindowsTests.Stores, clock: ManualClock, windowsMs: [Int64]) async throws -> (
+        families: MetricFamilies, direct: MetricFamilies, cache: WindowCache, longCache: WindowCache
+    ) {
+        let (cache, longCache) = BucketSummariesTests.trackingCaches(stores, clock: clock)
+        let configuration = MetricFamilies.Configuration(windowsMs: windowsMs)
+        let families = MetricFamilies(
+            configuration: configuration,
+            reader: MetricsReader(
+                hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
+                clock: WallClock { clock.now }),
+            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
+        let direct = MetricFamilies(
+            configuration: configuration,
+            reader: MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now }),
+            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
+        try await cache.refresh()
+        try await longCache.refresh()
+        return (families, direct, cache, longCache)
+    }
+
     /// Range queries as a dashboard refreshing asks them (half an hour at 15-second steps, the end on the step's grid
     /// and moving with the clock), through families whose reader's hot and long caches track their buckets: between
     /// every other pair of queries, late events from two collectors land in buckets and minutes the last query read
@@ -473,20 +495,8 @@ import Testing
     func stepsKeptAcrossQueriesEqualTheirEvaluation(windowMs: Int64) async throws {
         let stores = try await RangeWindowsTests.Stores(seed: 90 + UInt64(windowMs / 60_000))
         let clock = ManualClock(RangeWindowsTests.now)
-        let (cache, longCache) = BucketSummariesTests.trackingCaches(stores, clock: clock)
-        let configuration = MetricFamilies.Configuration(windowsMs: [300_000, 3_600_000, 21_600_000])
-        let families = MetricFamilies(
-            configuration: configuration,
-            reader: MetricsReader(
-                hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
-                clock: WallClock { clock.now }),
-            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
-        let direct = MetricFamilies(
-            configuration: configuration,
-            reader: MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now }),
-            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
-        try await cache.refresh()
-        try await longCache.refresh()
+        let (families, direct, cache, longCache) = try await Self.families(
+            stores, clock: clock, windowsMs: [300_000, 3_600_000, 21_600_000])
         let w = PromDuration.format(windowMs)
         let kept = [
             #"max by (service) (opsight_request_latency_seconds{window="\#(w)",quantile="0.99"})"#,
@@ -574,20 +584,7 @@ extension StepResultsTests {
     @Test func oneChartAskedFourTimesAtOnceIsComputedOnce() async throws {
         let stores = try await RangeWindowsTests.Stores(seed: 123)
         let clock = ManualClock(RangeWindowsTests.now)
-        let (cache, longCache) = BucketSummariesTests.trackingCaches(stores, clock: clock)
-        let configuration = MetricFamilies.Configuration(windowsMs: [300_000, 3_600_000])
-        let families = MetricFamilies(
-            configuration: configuration,
-            reader: MetricsReader(
-                hot: stores.hot, durable: stores.durable, cache: cache, longCache: longCache,
-                clock: WallClock { clock.now }),
-            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
-        let direct = MetricFamilies(
-            configuration: configuration,
-            reader: MetricsReader(hot: stores.hot, durable: stores.durable, clock: WallClock { clock.now }),
-            totals: stores.hot, selfMetrics: SelfMetrics(), clock: WallClock { clock.now })
-        try await cache.refresh()
-        try await longCache.refresh()
+        let (families, direct, _, _) = try await Self.families(stores, clock: clock, windowsMs: [300_000, 3_600_000])
         let expr = try Parser.parse(#"max by (service) (opsight_request_latency_seconds{window="5m",quantile="0.99"})"#)
         let end = TimeBucket.floorDiv(clock.now, 15_000) * 15_000
         let oracle = try await Evaluator(source: RangeWindowsTests.StepByStep(base: direct)).evaluateRange(
