@@ -184,14 +184,14 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Waits for the exit; `nil` (after a SIGKILL) when it takes longer than `limit`.
     func wait(within limit: Duration) async -> Int32? {
-        if await OpsightServer.waitForExit(process, within: limit) { return process.terminationStatus }
+        if let status = await ChildExit.wait(process, within: limit) { return status }
         kill()
         return nil
     }
 
     /// SIGTERM, then waits up to 15 s for the exit status.
     func terminate() async -> Int32? {
-        guard process.isRunning else { return process.terminationStatus }
+        if let status = ChildExit.status(process) { return status }
         process.terminate()
         return await wait(within: .seconds(15))
     }

@@ -5,7 +5,8 @@ import Testing
 /// that is not there. Each says what is wrong at once (no silent retrying, no shipping twice) and exits non-zero.
 @Suite struct CommandLineErrorTests {
     static func directory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("opsight-cli-\(E2EEnvironment.randomID(8))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "opsight-cli-\(E2EEnvironment.randomID(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
@@ -128,11 +129,11 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         kill(p.processIdentifier, SIGTERM)
-        let exited = await OpsightServer.waitForExit(p, within: .seconds(15))
-        if !exited { kill(p.processIdentifier, SIGKILL) }
-        #expect(exited, "serve stopped within 15 s of SIGTERM")
+        let status = await ChildExit.wait(p, within: .seconds(15))
+        if status == nil { kill(p.processIdentifier, SIGKILL) }
+        #expect(status != nil, "serve stopped within 15 s of SIGTERM")
         let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
-        #expect(p.terminationStatus == 0, "\(stderr.suffix(600))")
+        #expect(status == 0, "\(stderr.suffix(600))")
         #expect(stderr.contains("stopped while waiting for the stores"), "\(stderr.suffix(600))")
         #expect(!stderr.contains("Error:") && !stderr.contains("CancellationError"), "\(stderr.suffix(600))")
     }

@@ -30,9 +30,12 @@ final class RedisClusterFixture: @unchecked Sendable {
     }
 
     let directory: URL
-    let ports: [Int]
     private let lock = NSLock()
+    private var chosenPorts: [Int]
     private var processes: [Int: Process] = [:]
+
+    /// The six nodes' ports (final once ``start()`` returned: a node that could not bind its port moves).
+    var ports: [Int] { lock.withLock { chosenPorts } }
 
     /// `redis+cluster://` with every node as a seed.
     var url: String { "redis+cluster://" + ports.map { "127.0.0.1:\($0)" }.joined(separator: ",") }
@@ -42,25 +45,42 @@ final class RedisClusterFixture: @unchecked Sendable {
             "opsight-cluster-\(E2EEnvironment.randomID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var chosen: [Int] = []
-        // The cluster bus listens on port + 10000, so that one must be free too.
-        while chosen.count < 6 {
+        while chosen.count < 6 { chosen.append(try Self.freePort(besides: chosen)) }
+        chosenPorts = chosen
+    }
+
+    /// A free port whose cluster bus port (port + 10000) is free too.
+    private static func freePort(besides taken: [Int]) throws -> Int {
+        while true {
             let port = try OpsightServer.freePort()
-            if port < 55_000, !chosen.contains(port), Self.isFree(port + 10_000) { chosen.append(port) }
+            if port < 55_000, !taken.contains(port), isFree(port + 10_000) { return port }
         }
-        ports = chosen
     }
 
     deinit {
-        for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        for p in processes.values where ChildExit.status(p) == nil { kill(p.processIdentifier, SIGKILL) }
     }
 
     /// Starts the six servers, creates the cluster and waits (bounded) until every node sees all slots served.
+    ///
+    /// A port found free can be taken before its server binds it (the other cluster suite and every test's
+    /// connections pick ports meanwhile); a node that exits before it answers is started again on another port.
     func start() async throws {
         for port in ports { try startNode(port) }
-        for port in ports {
-            try await eventually("redis-server on \(port) answers PING", timeout: .seconds(20)) {
-                let r = try await cli(port, ["PING"])
-                return (r == "PONG", r)
+        for index in 0..<6 {
+            var attempt = 1
+            while try await !answersPing(ports[index]) {
+                let port = ports[index]
+                guard attempt < 3 else {
+                    throw E2EError("redis-server on \(port) exited before it answered: \(logTail(port))")
+                }
+                attempt += 1
+                let moved = try lock.withLock {
+                    processes[port] = nil
+                    chosenPorts[index] = try Self.freePort(besides: chosenPorts)
+                    return chosenPorts[index]
+                }
+                try startNode(moved)
             }
         }
         let create = try await CommandRunner.run(
@@ -97,7 +117,9 @@ final class RedisClusterFixture: @unchecked Sendable {
         }
     }
 
-    var runningPorts: [Int] { lock.withLock { processes.filter { $0.value.isRunning }.map(\.key).sorted() } }
+    var runningPorts: [Int] {
+        lock.withLock { processes.filter { ChildExit.status($0.value) == nil }.map(\.key).sorted() }
+    }
 
     /// The nodes as a running node sees them (`CLUSTER NODES`), without failed ones.
     func nodes() async throws -> [Node] {
@@ -158,6 +180,33 @@ final class RedisClusterFixture: @unchecked Sendable {
 
     private func signal(_ port: Int, _ sig: Int32) {
         if let p = lock.withLock({ processes[port] }) { kill(p.processIdentifier, sig) }
+    }
+
+    /// Whether the node on `port` answers PING (true) or exited first (false); throws after 20 s of neither.
+    private func answersPing(_ port: Int) async throws -> Bool {
+        let node = lock.withLock { processes[port] }
+        let deadline = ContinuousClock.now + .seconds(20)
+        var last = "never probed"
+        while true {
+            if let node, ChildExit.status(node) != nil { return false }
+            do {
+                last = try await cli(port, ["PING"])
+                if last == "PONG" { return true }
+            } catch {
+                last = "\(error)"
+            }
+            if ContinuousClock.now > deadline {
+                throw E2EError("redis-server on \(port) did not answer PING within 20 s: \(last) \(logTail(port))")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// The last lines of a node's log.
+    private func logTail(_ port: Int) -> String {
+        let log = directory.appendingPathComponent(String(port)).appendingPathComponent("redis.log")
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(5).joined(separator: " | ")
     }
 
     private func startNode(_ port: Int) throws {

@@ -55,13 +55,15 @@ enum CommandRunner {
         try p.run()
         try? out.close()
         try? err.close()
-        if !(await OpsightServer.waitForExit(p, within: timeout)) {
+        guard let status = await ChildExit.wait(p, within: timeout) else {
+            let state = ChildExit.procState(p.processIdentifier)
             kill(p.processIdentifier, SIGKILL)
             _ = await OpsightServer.waitForExit(p, within: .seconds(5))
-            throw E2EError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+            throw E2EError(
+                "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout) (\(state))")
         }
         return Result(
-            status: p.terminationStatus,
+            status: status,
             stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }

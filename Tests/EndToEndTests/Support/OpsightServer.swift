@@ -117,8 +117,8 @@ final class OpsightServer: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var lastProblem = "no answer yet"
         while ContinuousClock.now < deadline {
-            if !p.isRunning {
-                throw E2EError("opsight exited with status \(p.terminationStatus) before it was ready\n\(logTail())")
+            if let status = ChildExit.status(p) {
+                throw E2EError("opsight exited with status \(status) before it was ready\n\(logTail())")
             }
             do {
                 let r = try await client.request(.get, "/readyz", token: nil, timeout: .seconds(2))
@@ -136,13 +136,13 @@ final class OpsightServer: @unchecked Sendable {
     @discardableResult
     func stop() async -> StopOutcome {
         guard let p = takeProcess() else { return .notRunning }
-        guard p.isRunning else { return .exited(p.terminationStatus) }
+        if let status = ChildExit.status(p) { return .exited(status) }
         p.terminate()
         let signalled = ContinuousClock.now
-        if await Self.waitForExit(p, within: .seconds(5)) {
+        if let status = await ChildExit.wait(p, within: .seconds(5)) {
             let took = (ContinuousClock.now - signalled).formatted(.units(allowed: [.milliseconds]))
-            appendToLog("=== e2e: opsight exited with status \(p.terminationStatus) \(took) after SIGTERM ===")
-            return .exited(p.terminationStatus)
+            appendToLog("=== e2e: opsight exited with status \(status) \(took) after SIGTERM ===")
+            return .exited(status)
         }
         kill(p.processIdentifier, SIGKILL)
         _ = await Self.waitForExit(p, within: .seconds(10))
@@ -166,7 +166,7 @@ final class OpsightServer: @unchecked Sendable {
     }
 
     /// Whether the process is alive.
-    var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    var isRunning: Bool { lock.withLock { process.map { ChildExit.status($0) == nil } ?? false } }
 
     /// The last `lines` lines the server printed, for failure reports.
     func logTail(lines: Int = 60) -> String {
@@ -197,11 +197,7 @@ final class OpsightServer: @unchecked Sendable {
     }
 
     static func waitForExit(_ p: Process, within limit: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while p.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return !p.isRunning
+        await ChildExit.wait(p, within: limit) != nil
     }
 
     /// A port nothing listens on: bind port 0 on loopback, read the port, close.

@@ -231,8 +231,8 @@ final class PrometheusProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var last = "no answer yet"
         while ContinuousClock.now < deadline {
-            if !p.isRunning {
-                throw E2EError("prometheus exited with status \(p.terminationStatus) before it was ready\n\(logTail())")
+            if let status = ChildExit.status(p) {
+                throw E2EError("prometheus exited with status \(status) before it was ready\n\(logTail())")
             }
             do {
                 let r = try await PromAPI.get(baseURL + "/-/ready", timeout: .seconds(2))
@@ -259,9 +259,9 @@ final class PrometheusProcess: @unchecked Sendable {
             return process
         }
         guard let p = taken else { return .notRunning }
-        guard p.isRunning else { return .exited(p.terminationStatus) }
+        if let status = ChildExit.status(p) { return .exited(status) }
         p.terminate()
-        if await OpsightServer.waitForExit(p, within: .seconds(5)) { return .exited(p.terminationStatus) }
+        if let status = await ChildExit.wait(p, within: .seconds(5)) { return .exited(status) }
         kill(p.processIdentifier, SIGKILL)
         _ = await OpsightServer.waitForExit(p, within: .seconds(10))
         return .killed

@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The harness's view of a child's exit (``ChildExit``) does not depend on Foundation noticing it.
+@Suite struct ChildExitTests {
+    /// A child that exits while a process it started holds Foundation's exit-notification socket: Foundation may
+    /// report it running as long as the grandchild lives (swift-corelibs-foundation#4795), `ChildExit` does not.
+    @Test func anExitIsSeenWhileAGrandchildHoldsFoundationsSocket() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "opsight-childexit-\(E2EEnvironment.randomID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pidFile = directory.appendingPathComponent("grandchild.pid")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "sleep 60 & echo $! > '\(pidFile.path)'; exit 3"]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let started = ContinuousClock.now
+        let status = await ChildExit.wait(p, within: .seconds(20))
+        let took = ContinuousClock.now - started
+        let grandchild = (try? String(contentsOf: pidFile, encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        if let grandchild { kill(grandchild, SIGKILL) }
+        #expect(grandchild != nil, "the shell wrote its background child's pid")
+        #expect(status == 3, "the exit status of sh -c '… exit 3'")
+        #expect(took < .seconds(10), "seen exited after \(took), while the grandchild still ran")
+        // And a plain exit by a signal reports the signal's number.
+        let q = Process()
+        q.executableURL = URL(fileURLWithPath: "/bin/sh")
+        q.arguments = ["-c", "kill -9 $$"]
+        try q.run()
+        #expect(await ChildExit.wait(q, within: .seconds(20)) == SIGKILL)
+    }
+}

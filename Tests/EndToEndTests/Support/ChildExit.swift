@@ -1,0 +1,53 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A child process's exit, seen without relying on Foundation alone.
+///
+/// Foundation's `Process` on Linux learns of an exit when a socket it hands to the child closes. A child that
+/// another test spawns at that moment can inherit the socket and hold it open for its whole life
+/// (swift-corelibs-foundation#4795), and then `isRunning` stays true long after the exit: in CI, a `promtool check
+/// config` of a few milliseconds was reported running for 30 s while an `opsight serve` started beside it lived.
+/// `waitid(…, WNOWAIT)` asks the kernel instead and leaves the child for Foundation to reap.
+enum ChildExit {
+    /// The exit status of `p` (the signal's number if a signal ended it), nil while it runs.
+    static func status(_ p: Process) -> Int32? {
+        if !p.isRunning { return p.terminationStatus }
+        #if canImport(Glibc)
+            var info = siginfo_t()
+            let pid = p.processIdentifier
+            guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
+                info._sifields._sigchld.si_pid == pid
+            else { return p.isRunning ? nil : p.terminationStatus }
+            return info._sifields._sigchld.si_status
+        #else
+            return nil
+        #endif
+    }
+
+    /// Waits up to `limit` for `p` to exit; its status, or nil if it still runs.
+    @discardableResult
+    static func wait(_ p: Process, within limit: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let status = status(p) { return status }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return status(p)
+    }
+
+    /// `/proc/<pid>/stat`'s state and CPU ticks, for a report of a child that did not finish: whether it ran,
+    /// slept or waited to be scheduled.
+    static func procState(_ pid: Int32) -> String {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return "no /proc/\(pid)/stat" }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13 else { return "/proc/\(pid)/stat: \(stat)" }
+        return "state \(fields[0]), utime \(fields[11]) stime \(fields[12]) ticks"
+    }
+}
