@@ -9,6 +9,12 @@ extension Evaluator {
     ) throws(PromQLError) -> [Sample] {
         guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
         let matching = node.effectiveMatching
+        var result: [Sample] = []
+        result.reserveCapacity(min(lhs.count, rhs.count))
+        var kept = resultLayouts(node, matching, keeping: keeping)
+        let unlabelled = keeping?.isEmpty == true
+        // A caller reading only some labels gets few distinct label sets: each built once.
+        var shared = keeping == nil || unlabelled ? nil : SharedLabels()
         // Each right sample by its signature, found in place (see `LabelSubset`): a signature's labels are built only
         // for an error message. Entry i is rhs[i], since a second sample of one signature is an error.
         var right = SubsetTable(matching.subset, capacity: rhs.count)
@@ -27,10 +33,6 @@ extension Evaluator {
         }
         // A match group is its right sample: whether it produced a result yet.
         var matched = [Bool](repeating: false, count: rhs.count)
-        var result: [Sample] = []
-        result.reserveCapacity(min(lhs.count, rhs.count))
-        var kept = resultLayouts(node, matching, keeping: keeping)
-        let unlabelled = keeping?.isEmpty == true
         for l in lhs.indices {
             // By index: a `for` over the samples copies each one, retaining its labels.
             guard let i = right.find(lhs[l].labels) else { continue }
@@ -47,7 +49,8 @@ extension Evaluator {
                     at: node.operatorPosition)
             }
             matched[i] = true
-            result.append(Sample(labels: unlabelled ? .empty : resultLabels(lhs[l].labels, &kept), value: value))
+            let labels = unlabelled ? .empty : resultLabels(lhs[l].labels, &kept, &shared)
+            result.append(Sample(labels: labels, value: value))
         }
         return result
     }
@@ -69,19 +72,25 @@ extension Evaluator {
         }
     }
 
-    /// The labels of `labels` at the positions `layouts` picks: the labels themselves when every pair stays.
-    private static func resultLabels(_ labels: Labels, _ layouts: inout LabelLayouts) -> Labels {
+    /// The labels of `labels` at the positions `layouts` picks: the labels themselves when every pair stays; from
+    /// `shared` when given (built there once per distinct set).
+    private static func resultLabels(_ labels: Labels, _ layouts: inout LabelLayouts, _ shared: inout SharedLabels?)
+        -> Labels
+    {
         labels.pairs.withUnsafeBufferPointer { pairs in
             let layout = layouts.layout(of: pairs)  // before reading the positions: it may add them
             let kept = layouts.positions(layout)
             guard kept.count < pairs.count else { return labels }
-            return Labels(
-                sorted: [Label](unsafeUninitializedCapacity: kept.count) { buffer, count in
-                    for p in kept {
-                        (buffer.baseAddress! + count).initialize(to: pairs[p])
-                        count += 1
-                    }
-                })
+            func build() -> Labels {
+                Labels(
+                    sorted: [Label](unsafeUninitializedCapacity: kept.count) { buffer, count in
+                        for p in kept {
+                            (buffer.baseAddress! + count).initialize(to: pairs[p])
+                            count += 1
+                        }
+                    })
+            }
+            return shared?.labels(pairs, at: kept, otherwise: build) ?? build()
         }
     }
 

@@ -72,39 +72,30 @@ public struct LabelMatcher: Hashable, Sendable, CustomStringConvertible {
 
     /// The samples that satisfy every one of `matchers`, in order.
     ///
-    /// Each matcher's answer is kept per label value for the call: a selection's samples repeat few values (10 000
-    /// request series are 20 services × 500 routes), and a regular expression matched once per sample was most of a
-    /// regex selection. Consecutive samples often share a value (a route across services, in label order), which is
-    /// checked first without hashing it.
+    /// Each matcher's answer is kept per label for the call: a selection's samples repeat few values (10 000 request
+    /// series are 20 services × 500 routes), and a regular expression matched once per sample was most of a regex
+    /// selection. The labels are read in place, at positions found once per layout of names (``LabelLayouts``), and
+    /// the answers found by the hash each label took when it was made (``LabelAnswers``): looking each label up by
+    /// name, copying its value out and hashing the string again cost more than the matching.
     public static func filter(_ samples: [Sample], _ matchers: [LabelMatcher]) -> [Sample] {
         guard !matchers.isEmpty else { return samples }
-        let names = matchers.map(\.name)
-        var answers = [[String: Bool]](repeating: [:], count: matchers.count)
-        // The last value each matcher saw and its answer (none yet: an empty value never asked).
-        var lastValue = [String?](repeating: nil, count: matchers.count)
-        var lastAnswer = [Bool](repeating: false, count: matchers.count)
+        var layouts = LabelLayouts { pairs in
+            matchers.map { m in pairs.firstIndex { $0.name == m.name } ?? -1 }
+        }
+        var answers = [LabelAnswers](repeating: LabelAnswers(), count: matchers.count)
+        // A label a series lacks is matched as the empty value: once per matcher.
+        let absent = matchers.map { $0.matches("") }
         var kept: [Sample] = []
         for s in samples.indices {
-            var keep = true
-            for i in names.indices {
-                let value = samples[s].labels[names[i]] ?? ""
-                let answer: Bool
-                if lastValue[i] == value {
-                    answer = lastAnswer[i]
-                } else {
-                    if let known = answers[i][value] {
-                        answer = known
-                    } else {
-                        answer = matchers[i].matches(value)
-                        answers[i][value] = answer
-                    }
-                    lastValue[i] = value
-                    lastAnswer[i] = answer
+            let keep = samples[s].labels.pairs.withUnsafeBufferPointer { pairs -> Bool in
+                let layout = layouts.layout(of: pairs)  // before reading the positions: it may add them
+                let at = layouts.positions(layout)
+                for i in matchers.indices {
+                    let p = at[at.startIndex + i]
+                    let answer = p < 0 ? absent[i] : answers[i].answer(pairs, p) { matchers[i].matches($0) }
+                    if !answer { return false }
                 }
-                guard answer else {
-                    keep = false
-                    break
-                }
+                return true
             }
             if keep { kept.append(samples[s]) }
         }
@@ -124,5 +115,46 @@ public struct LabelMatcher: Hashable, Sendable, CustomStringConvertible {
         hasher.combine(name)
         hasher.combine(op)
         hasher.combine(value)
+    }
+}
+
+/// A matcher's answers per label, found by the hash the label took when it was made (no string hashed again).
+struct LabelAnswers {
+    private var slots = [Int32](repeating: -1, count: 64)
+    private var labels: [Label] = []
+    private var answers: [Bool] = []
+
+    /// The answer for `pairs[p]` (read in place: copying a label out retains its strings): the one kept, else
+    /// `ask(value)`'s, kept.
+    @inline(__always)
+    mutating func answer(_ pairs: UnsafeBufferPointer<Label>, _ p: Int, _ ask: (String) -> Bool) -> Bool {
+        let mask = slots.count - 1
+        var slot = pairs[p].pairHash & mask
+        let found = labels.withUnsafeBufferPointer { labels -> Int? in
+            while slots[slot] >= 0 {
+                let entry = Int(slots[slot])
+                if labels[entry] == pairs[p] { return entry }
+                slot = (slot + 1) & mask
+            }
+            return nil
+        }
+        if let found { return answers[found] }
+        let answer = ask(pairs[p].value)
+        slots[slot] = Int32(labels.count)
+        labels.append(pairs[p])
+        answers.append(answer)
+        if 2 * labels.count > slots.count { grow() }
+        return answer
+    }
+
+    private mutating func grow() {
+        var bigger = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = bigger.count - 1
+        for (entry, label) in labels.enumerated() {
+            var slot = label.pairHash & mask
+            while bigger[slot] >= 0 { slot = (slot + 1) & mask }
+            bigger[slot] = Int32(entry)
+        }
+        slots = bigger
     }
 }

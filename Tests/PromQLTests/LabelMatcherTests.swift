@@ -42,18 +42,21 @@ import Testing
     }
 
     /// `filter` keeps exactly the samples every matcher matches one by one, in order, whatever the values repeat or
-    /// alternate (its answers are kept per value and for the last value), with labels absent (matched as empty),
-    /// values holding NUL bytes, and the same label asked by two matchers.
+    /// alternate (its answers are kept per label), with labels absent (matched as empty, so the layouts of names
+    /// differ from sample to sample), values holding NUL bytes, the same label asked by two matchers, and in every
+    /// other round hundreds of distinct values (the answers' table grows).
     @Test func filterKeepsWhatEachMatcherMatches() throws {
         var rng = SplitMix64(seed: 41)
         let values = [
             "", "a", "ab", "/api/v1/x", "/api/v2/x", "é", "a\u{0}b", "a long value with a \u{0} in it, past 15 bytes",
         ]
+        let many = values + (0..<400).map { "/api/v\($0 % 3)/route-\($0)" }
         let names = ["service", "route", "x"]
-        for _ in 0..<200 {
-            let samples = (0..<Int.random(in: 0...60, using: &rng)).map { i in
+        for round in 0..<200 {
+            let pool = round % 2 == 0 ? values : many
+            let samples = (0..<Int.random(in: 0...(round % 2 == 0 ? 60 : 1_500), using: &rng)).map { i in
                 Sample(
-                    labels: Labels(names.map { ($0, values.randomElement(using: &rng)!) }),
+                    labels: Labels(names.map { ($0, pool.randomElement(using: &rng)!) }),
                     value: Double(i))
             }
             let matchers = try (0..<Int.random(in: 0...3, using: &rng)).map { _ in

@@ -66,4 +66,30 @@ import Testing
             for p in probes { #expect(table.find(p) == oracle.firstIndex(of: labels(p)), "\(subset) \(p)") }
         }
     }
+
+    /// `SharedLabels` gives, for each label set's labels at some positions, labels equal to those built from them —
+    /// the one built for an equal earlier set — over random layouts, and past ``SharedLabels/maxSets`` distinct sets
+    /// (each then built).
+    @Test func sharedLabelsEqualTheLabelsBuiltFromThePositions() {
+        var rng = SplitMix64(seed: 2026_12_06)
+        var shared = SharedLabels()
+        var builds = 0
+        let rounds = SharedLabels.maxSets * 3
+        for n in 0..<rounds {
+            // Few distinct sets at first, then ever more (a distinct value each) past the bound.
+            var labels = Self.randomLabels(&rng)
+            if n > rounds / 3 { labels = Labels(labels.pairs.map { ($0.name, $0.value) } + [("n", "\(n)")]) }
+            labels.pairs.withUnsafeBufferPointer { pairs in
+                let positions = pairs.indices.filter { _ in Bool.random(using: &rng) }
+                let expected = Labels(sorted: positions.map { pairs[$0] })
+                let got = shared.labels(pairs, at: positions[...]) {
+                    builds += 1
+                    return expected
+                }
+                #expect(got == expected, "\(labels) at \(positions)")
+            }
+        }
+        // The first third repeats a few sets: most of it was not built again.
+        #expect(builds < rounds, "\(builds) builds for \(rounds) sets")
+    }
 }
