@@ -9,7 +9,14 @@ extension Evaluator {
         guard end >= start else {
             throw PromQLError(.invalid, "end timestamp must not be before start time", at: .start)
         }
-        var series: [Labels: [Point]] = [:]
+        // Each series' points, found by its labels — or, first, by its position in the step before: a step's series
+        // usually come as the last step's did (a kept step's are the same labels, compared by their storage), and
+        // hashing every sample's labels into a dictionary was a tenth of a range query whose steps were kept.
+        var index: [Labels: Int] = [:]
+        var labels: [Labels] = []
+        var points: [[Point]] = []
+        var last: [(labels: Labels, series: Int)] = []
+        var current: [(labels: Labels, series: Int)] = []
         // The steps come in ascending order, as `forRange` is promised.
         let steps = source.forRange(start: start, end: end, step: step)
         let query = expr.description
@@ -25,13 +32,27 @@ extension Evaluator {
                 samples = try await evaluation.value(of: expr, at: .at(time)).asVector
                 keep?(samples)
             }
-            for sample in samples {
-                series[sample.labels, default: []].append(Point(timestamp: time, value: sample.value))
+            current.removeAll(keepingCapacity: true)
+            for (k, sample) in samples.enumerated() {
+                let s: Int
+                if k < last.count, last[k].labels == sample.labels {
+                    s = last[k].series
+                } else if let known = index[sample.labels] {
+                    s = known
+                } else {
+                    s = labels.count
+                    index[sample.labels] = s
+                    labels.append(sample.labels)
+                    points.append([])
+                }
+                points[s].append(Point(timestamp: time, value: sample.value))
+                current.append((sample.labels, s))
             }
+            swap(&last, &current)
             let (next, overflow) = time.addingReportingOverflow(step)
             if overflow { break }
             time = next
         }
-        return series.map { Series(labels: $0.key, points: $0.value) }.sorted { $0.labels < $1.labels }
+        return zip(labels, points).map { Series(labels: $0, points: $1) }.sorted { $0.labels < $1.labels }
     }
 }

@@ -77,6 +77,10 @@ import Testing
             let (a, b) = (FloatFormat.decompose(v), Self.referenceDecompose(v))
             #expect(a.sign == b.sign && a.digits == b.digits && a.point == b.point, "\(v)")
             #expect(Double(FloatFormat.prometheus(v)) == v, "\(v) as \(FloatFormat.prometheus(v))")
+            // The bytes written in place equal Go's forms assembled from strings.
+            let m = v.magnitude
+            let go = m != 0 && (m < 1e-6 || m >= 1e21) ? FloatFormat.exponent(v) : FloatFormat.fixed(v)
+            #expect(FloatFormat.prometheus(v) == go, "\(v)")
         }
     }
 

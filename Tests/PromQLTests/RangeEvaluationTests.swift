@@ -1,3 +1,4 @@
+import OpsightMetrics
 import Testing
 
 @testable import PromQL
@@ -35,6 +36,34 @@ import Testing
         await #expect(throws: PromQLError.self) {
             try await Evaluator(source: InMemorySampleSource()).evaluateRange(
                 .number(NumberLiteral(value: 1)), start: 0, end: 1, step: 0)
+        }
+    }
+
+    /// Series that come and go from step to step (each step's series at other positions than the last's): a range
+    /// equals each step evaluated alone, its samples gathered per label set.
+    @Test func seriesComingAndGoingEqualEachStepAlone() async throws {
+        var rng = SplitMix64(seed: 2026_12_06)
+        for _ in 0..<20 {
+            var source = InMemorySampleSource(lookback: 10_000)
+            for series in 0..<Int.random(in: 1...40, using: &rng) {
+                for _ in 0..<Int.random(in: 0...12, using: &rng) {
+                    source.add(
+                        ["__name__": "x", "job": "j\(series % 7)", "i": "\(series)"],
+                        value: Double(Int.random(in: -5...5, using: &rng)),
+                        at: Int64.random(in: 0...300_000, using: &rng))
+                }
+            }
+            let expr = try Parser.parse(["x * 2", "sum by (job) (x)", "x > 0"].randomElement(using: &rng)!)
+            let step = Int64.random(in: 1...4, using: &rng) * 5_000
+            let evaluator = Evaluator(source: source)
+            let got = try await evaluator.evaluateRange(expr, start: 0, end: 300_000, step: step)
+            var want: [Labels: [Point]] = [:]
+            for time in stride(from: Int64(0), through: 300_000, by: Int(step)) {
+                for sample in try await evaluator.evaluate(expr, at: time).samples ?? [] {
+                    want[sample.labels, default: []].append(Point(timestamp: time, value: sample.value))
+                }
+            }
+            #expect(got == want.map { Series(labels: $0.key, points: $0.value) }.sorted { $0.labels < $1.labels })
         }
     }
 }
