@@ -47,10 +47,26 @@ public actor FunnelCache: Service, SingleFlightPolling {
         }
     }
 
-    /// One funnel's records: each entity's step times.
+    /// One funnel's records: each entity's step times, and a number that changes whenever they do.
     private struct Held {
         var steps: Int
         var entities: [String: EntityProgress] = [:]
+        var version: UInt64 = 0
+    }
+
+    /// One funnel's figures over one window, evaluated from the records of `version` at `fromMs`: the same at every
+    /// time up to `untilMs` (exclusive) while the records are unchanged (``FunnelEvaluator/evaluateWithHorizon(_:
+    /// steps:conversionMs:windowMs:at:)``).
+    private struct Figures {
+        var version: UInt64
+        var fromMs: Int64
+        var untilMs: Int64
+        var result: FunnelEvaluator.Result
+    }
+
+    private struct FiguresKey: Hashable {
+        var funnel: String
+        var windowMs: Int64
     }
 
     private let configuration: Configuration
@@ -60,6 +76,14 @@ public actor FunnelCache: Service, SingleFlightPolling {
     private let logger: Logger
     /// By the funnels' storage names.
     private var held: [String: Held] = [:]
+    /// The last version given to a funnel's records.
+    private var lastVersion: UInt64 = 0
+    /// The figures last evaluated per funnel and window: a scrape, an alert rule and the console's funnel page reading
+    /// a day of records between two changes get them without evaluating the records again.
+    private var figures: [FiguresKey: Figures] = [:]
+    /// Figures evaluated, and figures answered from ``figures`` (a test's view).
+    public private(set) var evaluations = 0
+    public private(set) var figuresReused = 0
     private var cursor: FeedCursor?
     /// Every record with a time after this is held (and no other); meaningful while `cursor` is set.
     public private(set) var coveredAfterMs: Int64 = .max
@@ -93,24 +117,55 @@ public actor FunnelCache: Service, SingleFlightPolling {
         -> [FunnelEvaluator.Result]?
     {
         guard let longest = windowsMs.max(), reader.funnels.contains(funnel),
-            let entities = try await entities(of: funnel, from: t - longest)
+            let (entities, version) = try await entities(of: funnel, from: t - longest)
         else { return nil }
         // An attempt starting in (t − W, t] uses only records in that range (later steps come at or after step 1
         // and at or before t), so the records held beyond it change nothing: as in FunnelReader.
-        return windowsMs.map { w in
-            FunnelEvaluator.evaluate(
+        var out: [FunnelEvaluator.Result] = []
+        for w in windowsMs {
+            let key = FiguresKey(funnel: funnel.storageName, windowMs: w)
+            if let kept = await keptFigures(key, version: version, at: t) {
+                out.append(kept)
+                continue
+            }
+            let (result, changesAt) = FunnelEvaluator.evaluateWithHorizon(
                 entities.values, steps: funnel.steps.count, conversionMs: funnel.windowMs, windowMs: w, at: t)
+            await keep(Figures(version: version, fromMs: t, untilMs: changesAt, result: result), for: key)
+            out.append(result)
         }
+        return out
     }
 
-    /// `funnel`'s records, up to date with every commit made before the call; nil when they do not reach back to
-    /// `fromMs` (exclusive).
-    private func entities(of funnel: FunnelDefinition, from fromMs: Int64) async throws -> [String: EntityProgress]? {
+    /// The figures kept for `key` when evaluated from the records of `version` and still those at `t`.
+    private func keptFigures(_ key: FiguresKey, version: UInt64, at t: Int64) -> FunnelEvaluator.Result? {
+        guard let kept = figures[key], kept.version == version, kept.fromMs <= t, t < kept.untilMs else { return nil }
+        figuresReused += 1
+        return kept.result
+    }
+
+    private func keep(_ kept: Figures, for key: FiguresKey) {
+        evaluations += 1
+        // Figures of records replaced since are not kept (they could only be asked by a read that began earlier).
+        guard held[key.funnel]?.version == kept.version else { return }
+        figures[key] = kept
+    }
+
+    /// `funnel`'s records and their version, up to date with every commit made before the call; nil when they do not
+    /// reach back to `fromMs` (exclusive).
+    private func entities(of funnel: FunnelDefinition, from fromMs: Int64) async throws -> (
+        [String: EntityProgress], UInt64
+    )? {
         // Cheap refusal first: a window beyond the horizon is never held, so it need not wait for a poll.
         if cursor != nil, fromMs < coveredAfterMs { return nil }
         try await refresh()
-        guard cursor != nil, fromMs >= coveredAfterMs else { return nil }
-        return held[funnel.storageName]?.entities
+        guard cursor != nil, fromMs >= coveredAfterMs, let h = held[funnel.storageName] else { return nil }
+        return (h.entities, h.version)
+    }
+
+    /// A version no records had before.
+    private func nextVersion() -> UInt64 {
+        lastVersion += 1
+        return lastVersion
     }
 
     /// Polls the log, or waits for a poll that started after this call.
@@ -138,7 +193,8 @@ public actor FunnelCache: Service, SingleFlightPolling {
                 trim(at: t)
                 return
             }
-            logger.info("the funnel step log has a gap (trimmed, or the hot store was reset); reading the records again")
+            logger.info(
+                "the funnel step log has a gap (trimmed, or the hot store was reset); reading the records again")
         }
         try await load(at: t)
     }
@@ -160,7 +216,7 @@ public actor FunnelCache: Service, SingleFlightPolling {
             for r in records where r.step < steps {
                 times[r.entity, default: Array(repeating: [], count: steps)][r.step].append(r.timestampMs)
             }
-            var h = Held(steps: steps)
+            var h = Held(steps: steps, version: nextVersion())
             h.entities.reserveCapacity(times.count)
             for (entity, list) in times { h.entities[entity] = EntityProgress(unsortedStepTimes: list) }
             fresh[funnel.storageName] = h
@@ -179,7 +235,9 @@ public actor FunnelCache: Service, SingleFlightPolling {
     private func apply(_ records: [FunnelStepRecord]) {
         for r in records where r.timestampMs > coveredAfterMs {
             guard let steps = held[r.funnel]?.steps, r.step >= 0, r.step < steps else { continue }
-            held[r.funnel]!.entities[r.entity, default: EntityProgress(steps: steps)].record(step: r.step, at: r.timestampMs)
+            held[r.funnel]!.entities[r.entity, default: EntityProgress(steps: steps)].record(
+                step: r.step, at: r.timestampMs)
+            held[r.funnel]!.version = nextVersion()
             recordsFollowed += 1
         }
     }
@@ -194,6 +252,7 @@ public actor FunnelCache: Service, SingleFlightPolling {
                 kept[entity] = progress
             }
             held[name]!.entities = kept
+            held[name]!.version = nextVersion()
         }
         coveredAfterMs = after
     }

@@ -34,7 +34,9 @@ import Testing
             let attempts = starts.map { ($0, oracleAttempt(times, s: $0, t: t)) }
             let best = attempts.map(\.1.depth).max()!
             for k in 0..<best { r.reached[k] += 1 }
-            if let (s, a) = attempts.first(where: { $0.1.completion != nil }) { r.timesToConvertMs.append(a.completion! - s) }
+            if let (s, a) = attempts.first(where: { $0.1.completion != nil }) {
+                r.timesToConvertMs.append(a.completion! - s)
+            }
         }
         return r
     }
@@ -54,7 +56,8 @@ import Testing
             }
             // Stray later-step events that belong to no attempt, some before any start.
             if Bool.random(using: &rng) {
-                times[Int.random(in: 1..<steps, using: &rng)].append(base + Int64.random(in: -600_000..<7_200_000, using: &rng))
+                times[Int.random(in: 1..<steps, using: &rng)].append(
+                    base + Int64.random(in: -600_000..<7_200_000, using: &rng))
             }
         }
         return times
@@ -94,6 +97,50 @@ import Testing
         }
     }
 
+    /// `evaluateWithHorizon`: the figures of `evaluate`, and the same figures at every time before the time it says
+    /// they may change — checked at the last millisecond before it and at random times in between — over few
+    /// entities (so that the time is often an edge where the figures do change) and many.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func figuresHoldUntilTheTimeTheyMayChange(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let base: Int64 = 1_795_000_000_000
+        func same(_ a: FunnelEvaluator.Result, _ b: FunnelEvaluator.Result) -> Bool {
+            a.entered == b.entered && a.reached == b.reached
+                && a.timesToConvertMs.sorted() == b.timesToConvertMs.sorted()
+        }
+        var changed = 0
+        for round in 0..<300 {
+            let entities = (0..<(round % 3 == 0 ? 200 : Int.random(in: 1...4, using: &rng))).map { _ in
+                EntityProgress(unsortedStepTimes: Self.journey(&rng, base: base))
+            }
+            let windowMs = [Int64(60_000), 600_000, 3_600_000, 86_400_000].randomElement(using: &rng)!
+            let t = base + Int64.random(in: -600_000..<9_000_000, using: &rng)
+            let (got, changesAt) = FunnelEvaluator.evaluateWithHorizon(
+                entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: t)
+            let at = FunnelEvaluator.evaluate(
+                entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: t)
+            #expect(same(got, at), "the figures at t")
+            #expect(changesAt > t)
+            let horizon = changesAt == .max ? t + 100_000_000 : changesAt
+            var times = [horizon - 1]
+            for _ in 0..<5 { times.append(Int64.random(in: t..<horizon, using: &rng)) }
+            for time in times {
+                let later = FunnelEvaluator.evaluate(
+                    entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: time)
+                #expect(
+                    same(later, got),
+                    "window \(windowMs): the figures at \(time - t) ms after t, before \(changesAt - t)")
+            }
+            if changesAt != .max {
+                let then = FunnelEvaluator.evaluate(
+                    entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: changesAt)
+                if !same(then, got) { changed += 1 }
+            }
+        }
+        // The time it gives is mostly a real edge, not merely a safe one.
+        #expect(changed > 100, "\(changed) of 300 changed at the time given")
+    }
+
     /// Records are stored under the definition's fingerprint: other steps, another order or another matcher
     /// start a fresh history; a step's label and the conversion window do not.
     @Test func storageNameFollowsTheStepMatchers() {
@@ -101,7 +148,9 @@ import Testing
         let b = FunnelStep(name: "b", matcher: .fields(["kind": "job", "event": "succeeded"]))
         let base = FunnelDefinition(name: "f", windowMs: 60_000, steps: [a, b])
         #expect(base.storageName.hasPrefix("f#") && base.storageName.count == 10)
-        #expect(FunnelDefinition(name: "f", windowMs: 1, steps: [a, FunnelStep(name: "done", matcher: b.matcher)]).storageName == base.storageName)
+        #expect(
+            FunnelDefinition(name: "f", windowMs: 1, steps: [a, FunnelStep(name: "done", matcher: b.matcher)])
+                .storageName == base.storageName)
         #expect(FunnelDefinition(name: "f", windowMs: 60_000, steps: [b, a]).storageName != base.storageName)
         #expect(FunnelDefinition(name: "f", windowMs: 60_000, steps: [a]).storageName != base.storageName)
         let c = FunnelStep(name: "b", matcher: .fields(["kind": "job", "event": "failed"]))
@@ -116,8 +165,12 @@ import Testing
                 FunnelStep(name: "document_uploaded", matcher: .event("document_uploaded")),
                 FunnelStep(
                     name: "assessment_requested",
-                    matcher: .fields(["kind": "request", "route": "/api/v1/assessments", "method": "POST", "status_class": "2xx"])),
-                FunnelStep(name: "assessment_completed", matcher: .fields(["kind": "job", "queue": "assessments", "event": "succeeded"])),
+                    matcher: .fields([
+                        "kind": "request", "route": "/api/v1/assessments", "method": "POST", "status_class": "2xx",
+                    ])),
+                FunnelStep(
+                    name: "assessment_completed",
+                    matcher: .fields(["kind": "job", "queue": "assessments", "event": "succeeded"])),
             ])
         var uploaded = Event(timestampMs: 1, service: "a", kind: .event)
         uploaded.name = "document_uploaded"

@@ -26,13 +26,47 @@ public enum FunnelEvaluator {
     ) -> Result {
         var result = Result(steps: steps)
         for entity in entities {
-            guard let (best, convertMs) = best(entity, steps: steps, conversionMs: conversionMs, windowMs: windowMs, at: t)
+            guard
+                let (best, convertMs) = best(
+                    entity, steps: steps, conversionMs: conversionMs, windowMs: windowMs, at: t)
             else { continue }
             result.entered += 1
             for k in 0..<best { result.reached[k] += 1 }
             if let convertMs { result.timesToConvertMs.append(convertMs) }
         }
         return result
+    }
+
+    /// ``evaluate(_:steps:conversionMs:windowMs:at:)`` and the first time after `t` at which the figures may differ
+    /// (`Int64.max`: none): the earliest record later than `t` (it counts once the window's end reaches it), or the
+    /// earliest first step in the window plus `windowMs` (its attempt leaves the window then). With the records
+    /// unchanged, the figures at any time in `[t, changesAt)` are the figures at `t`.
+    public static func evaluateWithHorizon(
+        _ entities: some Sequence<EntityProgress>, steps: Int, conversionMs: Int64, windowMs: Int64, at t: Int64
+    ) -> (result: Result, changesAt: Int64) {
+        var result = Result(steps: steps)
+        var changesAt = Int64.max
+        let (after, _) = t.addingReportingOverflow(1)
+        for entity in entities {
+            for times in entity.stepTimes {
+                let j = EntityProgress.firstIndex(in: times, atLeast: after)
+                if j < times.count { changesAt = min(changesAt, times[j]) }
+            }
+            let starts = entity.stepTimes[0]
+            let i = EntityProgress.firstIndex(in: starts, atLeast: t - windowMs + 1)
+            if i < starts.count, starts[i] <= t {
+                let (leaves, overflow) = starts[i].addingReportingOverflow(windowMs)
+                if !overflow { changesAt = min(changesAt, leaves) }
+            }
+            guard
+                let (best, convertMs) = best(
+                    entity, steps: steps, conversionMs: conversionMs, windowMs: windowMs, at: t)
+            else { continue }
+            result.entered += 1
+            for k in 0..<best { result.reached[k] += 1 }
+            if let convertMs { result.timesToConvertMs.append(convertMs) }
+        }
+        return (result, changesAt)
     }
 
     /// The entity's best depth (1…steps) and, when it converted, the time to convert of its earliest
