@@ -147,14 +147,5 @@ struct LabelAnswers {
         return answer
     }
 
-    private mutating func grow() {
-        var bigger = [Int32](repeating: -1, count: slots.count * 2)
-        let mask = bigger.count - 1
-        for (entry, label) in labels.enumerated() {
-            var slot = label.pairHash & mask
-            while bigger[slot] >= 0 { slot = (slot + 1) & mask }
-            bigger[slot] = Int32(entry)
-        }
-        slots = bigger
-    }
+    private mutating func grow() { slots = HashSlots.rebuilt(labels.lazy.map(\.pairHash), size: slots.count * 2) }
 }

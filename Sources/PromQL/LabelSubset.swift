@@ -248,16 +248,7 @@ struct SubsetTable {
         }
     }
 
-    private mutating func grow() {
-        var bigger = [Int32](repeating: -1, count: slots.count * 2)
-        let mask = bigger.count - 1
-        for (entry, hash) in hashes.enumerated() {
-            var slot = hash & mask
-            while bigger[slot] >= 0 { slot = (slot + 1) & mask }
-            bigger[slot] = Int32(entry)
-        }
-        slots = bigger
-    }
+    private mutating func grow() { slots = HashSlots.rebuilt(hashes, size: slots.count * 2) }
 }
 
 /// Label sets made of other sets' labels at some positions, each distinct one built once and then shared: the
@@ -303,14 +294,21 @@ struct SharedLabels {
         }
     }
 
-    private mutating func grow() {
-        var bigger = [Int32](repeating: -1, count: slots.count * 2)
-        let mask = bigger.count - 1
+    private mutating func grow() { slots = HashSlots.rebuilt(hashes, size: slots.count * 2) }
+}
+
+/// The slots of the open-addressing tables here (``SubsetTable``, ``SharedLabels``, ``LabelAnswers``): entry numbers
+/// by hash, -1 where empty, probed linearly.
+enum HashSlots {
+    /// `size` slots (a power of two, more than the entries) holding entry `i` at the first free slot from `hashes[i]`.
+    static func rebuilt(_ hashes: some Sequence<Int>, size: Int) -> [Int32] {
+        var slots = [Int32](repeating: -1, count: size)
+        let mask = size - 1
         for (entry, hash) in hashes.enumerated() {
             var slot = hash & mask
-            while bigger[slot] >= 0 { slot = (slot + 1) & mask }
-            bigger[slot] = Int32(entry)
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(entry)
         }
-        slots = bigger
+        return slots
     }
 }

@@ -97,8 +97,8 @@ import Testing
         }
     }
 
-    /// `evaluateWithHorizon`: the figures of `evaluate`, and the same figures at every time before the time it says
-    /// they may change — checked at the last millisecond before it and at random times in between — over few
+    /// `evaluateWithHorizon`: the brute-force oracle's figures, and the oracle's same figures at every time before the
+    /// time it says they may change — checked at the last millisecond before it and at random times in between — over few
     /// entities (so that the time is often an edge where the figures do change) and many.
     @Test(arguments: [1, 2, 3] as [UInt64])
     func figuresHoldUntilTheTimeTheyMayChange(seed: UInt64) {
@@ -110,30 +110,28 @@ import Testing
         }
         var changed = 0
         for round in 0..<300 {
-            let entities = (0..<(round % 3 == 0 ? 200 : Int.random(in: 1...4, using: &rng))).map { _ in
-                EntityProgress(unsortedStepTimes: Self.journey(&rng, base: base))
+            let journeys = (0..<(round % 3 == 0 ? 200 : Int.random(in: 1...4, using: &rng))).map { _ in
+                Self.journey(&rng, base: base)
             }
+            let entities = journeys.map { EntityProgress(unsortedStepTimes: $0) }
             let windowMs = [Int64(60_000), 600_000, 3_600_000, 86_400_000].randomElement(using: &rng)!
             let t = base + Int64.random(in: -600_000..<9_000_000, using: &rng)
             let (got, changesAt) = FunnelEvaluator.evaluateWithHorizon(
                 entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: t)
-            let at = FunnelEvaluator.evaluate(
-                entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: t)
-            #expect(same(got, at), "the figures at t")
+            let at = Self.oracle(journeys, windowMs: windowMs, t: t)
+            #expect(same(got, at), "the figures at t, against the brute-force oracle")
             #expect(changesAt > t)
             let horizon = changesAt == .max ? t + 100_000_000 : changesAt
             var times = [horizon - 1]
             for _ in 0..<5 { times.append(Int64.random(in: t..<horizon, using: &rng)) }
             for time in times {
-                let later = FunnelEvaluator.evaluate(
-                    entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: time)
+                let later = Self.oracle(journeys, windowMs: windowMs, t: time)
                 #expect(
                     same(later, got),
                     "window \(windowMs): the figures at \(time - t) ms after t, before \(changesAt - t)")
             }
             if changesAt != .max {
-                let then = FunnelEvaluator.evaluate(
-                    entities, steps: Self.steps, conversionMs: Self.conversionMs, windowMs: windowMs, at: changesAt)
+                let then = Self.oracle(journeys, windowMs: windowMs, t: changesAt)
                 if !same(then, got) { changed += 1 }
             }
         }

@@ -24,17 +24,7 @@ public enum FunnelEvaluator {
     public static func evaluate(
         _ entities: some Sequence<EntityProgress>, steps: Int, conversionMs: Int64, windowMs: Int64, at t: Int64
     ) -> Result {
-        var result = Result(steps: steps)
-        for entity in entities {
-            guard
-                let (best, convertMs) = best(
-                    entity, steps: steps, conversionMs: conversionMs, windowMs: windowMs, at: t)
-            else { continue }
-            result.entered += 1
-            for k in 0..<best { result.reached[k] += 1 }
-            if let convertMs { result.timesToConvertMs.append(convertMs) }
-        }
-        return result
+        evaluateWithHorizon(entities, steps: steps, conversionMs: conversionMs, windowMs: windowMs, at: t).result
     }
 
     /// ``evaluate(_:steps:conversionMs:windowMs:at:)`` and the first time after `t` at which the figures may differ
