@@ -45,8 +45,10 @@ struct PrometheusScrapeTests {
             let leftovers = try await CommandRunner.pids(matching: prometheus.dataPath, in: server.directory)
             card.equal(leftovers, [], "no process left running with \(prometheus.dataPath)")
             if card.failures > 0 { print("e2e[prom-scrape] prometheus log:\n\(prometheus.logTail())") }
+            // A bound on the test (a scrape loop that never converges), not a performance figure: alone it takes
+            // ~8 s; beside the whole suite on two cores 40–60 s (60.06 s once in CI, which failed it at 60).
             let elapsed = ContinuousClock.now - began
-            card.check(elapsed < .seconds(60), "the whole test should take under 60 s, took \(elapsed)")
+            card.check(elapsed < .seconds(150), "the whole test should take under 150 s, took \(elapsed)")
             print("e2e[prom-scrape]: took \(elapsed)")
         }
     }
