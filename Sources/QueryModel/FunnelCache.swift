@@ -147,8 +147,20 @@ public actor FunnelCache: Service, SingleFlightPolling {
         evaluations += 1
         // Figures of records replaced since are not kept (they could only be asked by a read that began earlier).
         guard held[key.funnel]?.version == kept.version else { return }
+        // Bounded: any window can be asked for (`/api/v1/funnels/NAME?window=`), so a reader asking many would
+        // otherwise grow this without end. Figures of records changed since go first, then all.
+        if figures[key] == nil, figures.count >= Self.maxFigures {
+            figures = figures.filter { held[$0.key.funnel]?.version == $0.value.version }
+            if figures.count >= Self.maxFigures { figures.removeAll() }
+        }
         figures[key] = kept
     }
+
+    /// The most funnel-and-window figures kept.
+    static let maxFigures = 64
+
+    /// Funnel-and-window figures kept (a test's view).
+    public var figuresKept: Int { figures.count }
 
     /// `funnel`'s records and their version, up to date with every commit made before the call; nil when they do not
     /// reach back to `fromMs` (exclusive).

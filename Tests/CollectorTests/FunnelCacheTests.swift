@@ -210,6 +210,28 @@ final class CountingFunnelStore: FunnelStepStore {
         #expect(await s.cache.recordsFollowed > 0)
     }
 
+    /// The figures kept per funnel and window stay bounded however many windows are asked for (any window can be, by
+    /// the funnel API), and every answer still equals the stores' reader.
+    @Test func figuresKeptStayBoundedOverManyWindows() async throws {
+        var rng = SplitMix64(seed: 99)
+        var s = Setup(startMs: 1_795_000_000_000)
+        try await s.commit(Self.records(400, now: s.clock.now, rng: &rng), writer: "a")
+        let now = EvaluationTime.now(s.clock.now)
+        for minutes in 1...300 {
+            let windows = [Int64(minutes) * 60_000]
+            for funnel in Self.funnels {
+                let want = try await s.plain.figures(funnel, windowsMs: windows, at: now)
+                let got = try await s.cached.figures(funnel, windowsMs: windows, at: now)
+                #expect(Self.normalized(got) == Self.normalized(want), "\(funnel.name) over \(minutes) min")
+            }
+            #expect(await s.cache.figuresKept <= FunnelCache.maxFigures)
+        }
+        // Asked again, the last ones are answered from what was kept.
+        let reused = await s.cache.figuresReused
+        _ = try await s.cached.figures(Self.funnels[0], windowsMs: [300 * 60_000], at: now)
+        #expect(await s.cache.figuresReused == reused + 1)
+    }
+
     /// What issue 15 is about: once loaded, reading every funnel over windows up to a day (a `/metrics` scrape, an
     /// alert rule) reads no record from the stores, however many reads and commits come.
     @Test func readsOverADayTakeNoRecordsFromTheStoresOnceLoaded() async throws {
