@@ -12,15 +12,36 @@ public enum FloatFormat: Sendable {
     /// values whose shortest digits are over 15 characters): a range query's answer is a value per point, and
     /// formatting each through strings cost more than evaluating the query once its steps were kept.
     public static func appendPrometheus(_ value: Double, to out: inout [UInt8]) {
+        let magnitude = value.magnitude
+        append(value, exponential: magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21), to: &out)
+    }
+
+    /// Go's `strconv.FormatFloat(value, 'f', -1, 64)`: shortest round-trip digits, no exponent.
+    public static func fixed(_ value: Double) -> String {
+        var out: [UInt8] = []
+        append(value, exponential: false, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Go's `strconv.FormatFloat(value, 'e', -1, 64)`, e.g. `1e-07`, `1.5e+21`.
+    public static func exponent(_ value: Double) -> String {
+        var out: [UInt8] = []
+        append(value, exponential: true, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Go's `'e'` (`exponential`) or `'f'` form with the shortest round-trip digits, appended to `out` as UTF-8;
+    /// `NaN`, `+Inf`, `-Inf` for the non-finite.
+    private static func append(_ value: Double, exponential: Bool, to out: inout [UInt8]) {
         if value.isNaN { return out.append(contentsOf: "NaN".utf8) }
         if value.isInfinite { return out.append(contentsOf: (value < 0 ? "-Inf" : "+Inf").utf8) }
-        let magnitude = value.magnitude
         if value.sign == .minus { out.append(UInt8(ascii: "-")) }
         let zero = UInt8(ascii: "0")
-        withDigits(magnitude) { digits, point in
-            if magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21) {
-                // Go's 'e' form: d[.ddd]e±XX.
-                let exponent = point - 1
+        withDigits(value.magnitude) { digits, point in
+            let isZero = digits.count == 1 && digits[0] == zero
+            if exponential {
+                // d[.ddd]e±XX, at least two exponent digits.
+                let exponent = isZero ? 0 : point - 1
                 out.append(digits[0])
                 if digits.count > 1 {
                     out.append(UInt8(ascii: "."))
@@ -32,7 +53,7 @@ public enum FloatFormat: Sendable {
                 if e >= 100 { out.append(zero + UInt8(e / 100)) }
                 out.append(zero + UInt8(e / 10 % 10))
                 out.append(zero + UInt8(e % 10))
-            } else if digits.count == 1 && digits[0] == zero {
+            } else if isZero {
                 out.append(zero)
             } else if point <= 0 {
                 out.append(zero)
@@ -48,27 +69,6 @@ public enum FloatFormat: Sendable {
                 out.append(contentsOf: digits[point...])
             }
         }
-    }
-
-    /// Go's `strconv.FormatFloat(value, 'f', -1, 64)`: shortest round-trip digits, no exponent.
-    public static func fixed(_ value: Double) -> String {
-        if !value.isFinite { return prometheus(value) }
-        let (sign, digits, point) = decompose(value)
-        if digits == "0" { return sign + "0" }
-        if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
-        if point >= digits.count { return sign + digits + String(repeating: "0", count: point - digits.count) }
-        let split = digits.index(digits.startIndex, offsetBy: point)
-        return sign + digits[..<split] + "." + digits[split...]
-    }
-
-    /// Go's `strconv.FormatFloat(value, 'e', -1, 64)`, e.g. `1e-07`, `1.5e+21`.
-    public static func exponent(_ value: Double) -> String {
-        if !value.isFinite { return prometheus(value) }
-        let (sign, digits, point) = decompose(value)
-        let exponent = digits == "0" ? 0 : point - 1
-        let mantissa = digits.count > 1 ? digits.prefix(1) + "." + digits.dropFirst() : digits
-        let magnitude = String(exponent.magnitude)
-        return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (magnitude.count < 2 ? "0" : "") + magnitude
     }
 
     /// Sign, shortest significant digits (no leading or trailing zeros; "0" for zero) and the number

@@ -63,6 +63,24 @@ import Testing
         return (sign, digits == "0" ? "0" : String(digits), point)
     }
 
+    /// Go's `'f'` and `'e'` forms assembled from the reference decomposition with strings, as they were written first.
+    static func referenceFixed(_ value: Double) -> String {
+        let (sign, digits, point) = referenceDecompose(value)
+        if digits == "0" { return sign + "0" }
+        if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
+        if point >= digits.count { return sign + digits + String(repeating: "0", count: point - digits.count) }
+        let split = digits.index(digits.startIndex, offsetBy: point)
+        return sign + digits[..<split] + "." + digits[split...]
+    }
+
+    static func referenceExponent(_ value: Double) -> String {
+        let (sign, digits, point) = referenceDecompose(value)
+        let exponent = digits == "0" ? 0 : point - 1
+        let mantissa = digits.count > 1 ? digits.prefix(1) + "." + digits.dropFirst() : digits
+        let magnitude = String(exponent.magnitude)
+        return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (magnitude.count < 2 ? "0" : "") + magnitude
+    }
+
     @Test func floatsDecomposeAsBefore() {
         var rng = SystemRandomNumberGenerator()
         var values: [Double] = [
@@ -79,8 +97,10 @@ import Testing
             #expect(Double(FloatFormat.prometheus(v)) == v, "\(v) as \(FloatFormat.prometheus(v))")
             // The bytes written in place equal Go's forms assembled from strings.
             let m = v.magnitude
-            let go = m != 0 && (m < 1e-6 || m >= 1e21) ? FloatFormat.exponent(v) : FloatFormat.fixed(v)
+            let go = m != 0 && (m < 1e-6 || m >= 1e21) ? Self.referenceExponent(v) : Self.referenceFixed(v)
             #expect(FloatFormat.prometheus(v) == go, "\(v)")
+            #expect(
+                FloatFormat.fixed(v) == Self.referenceFixed(v) && FloatFormat.exponent(v) == Self.referenceExponent(v))
         }
     }
 
