@@ -93,7 +93,20 @@ struct PrometheusText: SampleSink {
         return "\(v)"
     }
 
+    /// HELP text with `\` and newline escaped, as the format requires. Most texts need nothing and are returned as they
+    /// are: Foundation's `replacingOccurrences` (through `NSString`) for every family of every scrape was ~4 % of the
+    /// collector's CPU under back-to-back scrapes of `/metrics?window=1d`.
     static func escapeHelp(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") }) else { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 8)
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            default: out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

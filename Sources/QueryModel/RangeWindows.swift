@@ -257,7 +257,7 @@ public final class RangeWindows: Sendable {
     /// What the last build of `key` left (nothing the first time: a new label cache), taken out so that the build
     /// changes it in place; ``keep(order:labels:for:)`` puts it back. A build meanwhile starts without it.
     func taken(_ key: SampleMemo.Key) -> (order: [RequestKey]?, labels: RequestSamples.LabelCache?) {
-        builds.withLock { $0.removeValue(forKey: key) } ?? (nil, [:])
+        builds.withLock { $0.removeValue(forKey: key) } ?? (nil, RequestSamples.LabelCache())
     }
 
     /// Keeps what a build of `key` leaves for the next step.

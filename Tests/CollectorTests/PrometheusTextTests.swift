@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import QueryModel
@@ -17,5 +18,17 @@ import Testing
                 + "m{route=\"/a\\\\b\\\"c\\nd\",service=\"é✓ \u{1F600}\"} 1.5\n"
                 + "m 3\n")
         #expect(text.bytes == Array(text.output.utf8))
+    }
+
+    /// HELP escaping equals Foundation's replacement of `\` then newline, on texts with and without them.
+    @Test func helpEscapingEqualsTheReplacements() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["\\", "\n", "n", "a", "é", "\u{1F600}", " ", "\"", "\r", "\u{0}"]
+        var texts = ["", "plain help", "\\", "\n", "\\n", "end\\"]
+        for _ in 0..<500 { texts.append((0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        for t in texts {
+            let reference = t.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+            #expect(PrometheusText.escapeHelp(t) == reference, "\(t.debugDescription)")
+        }
     }
 }
