@@ -4,6 +4,7 @@ import HTTPLayer
 import Hummingbird
 import OpsightMetrics
 import PromQL
+import Synchronization
 
 /// The Prometheus-compatible HTTP API (SPEC §7) so Grafana's Prometheus data source and `promtool query`
 /// can use Opsight: same parameters (GET or form-encoded POST), same response and error shapes.
@@ -14,6 +15,7 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
     private let source: any SampleSource
     private let clock: WallClock
     private let limits: QueryLimits
+    private let ranges = RangesInFlight()
 
     /// Creates the controller over `source` (the query model's families).
     public init(source: any SampleSource, clock: WallClock = .system, limits: QueryLimits = .init()) {
@@ -26,8 +28,10 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
     public func register(on routes: ScopedRoutes<Context>) {
         let api = routes.with(shape: .prometheus).group("/api/v1", scope: .read)
         for path in ["query", "query_range", "labels", "series"] {
-            api.get(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request)) }
-            api.post(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request)) }
+            api.get(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request))
+            }
+            api.post(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request))
+            }
         }
         api.get("label/:name/values") { request, context in
             try await self.labelValues(try await RequestParameters(request), name: context.parameters.require("name"))
@@ -59,8 +63,12 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
 
     private func queryRange(_ p: RequestParameters) async throws -> Response {
         let text = try p.required("query")
-        guard let start = try p.time("start") else { throw APIError.badRequest("missing parameter 'start'", parameter: "start") }
-        guard let end = try p.time("end") else { throw APIError.badRequest("missing parameter 'end'", parameter: "end") }
+        guard let start = try p.time("start") else {
+            throw APIError.badRequest("missing parameter 'start'", parameter: "start")
+        }
+        guard let end = try p.time("end") else {
+            throw APIError.badRequest("missing parameter 'end'", parameter: "end")
+        }
         guard let step = try p.step() else { throw APIError.badRequest("missing parameter 'step'", parameter: "step") }
         guard end >= start else {
             throw APIError.badRequest("end timestamp must not be before start time", parameter: "end")
@@ -73,8 +81,13 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
                 parameter: "step")
         }
         let expr = try Parser.parse(text)
+        // A range query alone uses the cores (its steps in runs side by side); beside others it takes one, so that
+        // concurrent queries do not pay for each run's first window.
+        let parts = ranges.enter() ? min(ProcessInfo.processInfo.activeProcessorCount, 4) : 1
+        defer { ranges.leave() }
         let series = try await deadline { [source, limits] in
-            try await Evaluator(source: source, limits: limits).evaluateRange(expr, start: start, end: end, step: step)
+            try await Evaluator(source: source, limits: limits).evaluateRange(
+                expr, start: start, end: end, step: step, parts: parts)
         }
         return Self.success(json: PrometheusJSON.matrix(series))
     }
@@ -163,4 +176,15 @@ enum PromJSON {
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
+
+/// Range queries being evaluated.
+final class RangesInFlight: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts one more; true when it is the only one.
+    func enter() -> Bool { count.add(1, ordering: .relaxed).newValue == 1 }
+
+    /// Counts one less.
+    func leave() { count.subtract(1, ordering: .relaxed) }
 }

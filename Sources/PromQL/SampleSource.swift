@@ -20,7 +20,8 @@ public protocol SampleSource: Sendable {
 
     /// A source for the steps of one range query, `start`, `start + step`, … through `end` (unix ms), asked in that
     /// order: it may read what the steps share once (a sliding window's buckets) instead of once per step. Its
-    /// selections are those of this source at the same times.
+    /// selections are those of this source at the same times. It may be asked only the first of its steps: a range
+    /// evaluated in runs side by side gives each run a source through the range's end.
     func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource
 
     /// How a range source (from ``forRange(start:end:step:)``) answers step `time` of `query` (an expression's

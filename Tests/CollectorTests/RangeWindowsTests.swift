@@ -256,6 +256,10 @@ import Testing
                     expr, start: start, end: Self.now, step: step)
                 #expect(!oneByOne.isEmpty, "\(query) has data")
                 #expect(slid == oneByOne, "\(query) from \(start - Self.now) ms at \(step) ms steps")
+                // In runs side by side, each sliding its own windows.
+                let cut = try await Evaluator(source: families).evaluateRange(
+                    expr, start: start, end: Self.now, step: step, parts: 2)
+                #expect(cut == oneByOne, "\(query) in two runs from \(start - Self.now) ms at \(step) ms steps")
             }
         }
     }

@@ -1,4 +1,5 @@
 import OpsightMetrics
+import Synchronization
 import Testing
 
 @testable import PromQL
@@ -63,7 +64,67 @@ import Testing
                     want[sample.labels, default: []].append(Point(timestamp: time, value: sample.value))
                 }
             }
-            #expect(got == want.map { Series(labels: $0.key, points: $0.value) }.sorted { $0.labels < $1.labels })
+            let oracle = want.map { Series(labels: $0.key, points: $0.value) }.sorted { $0.labels < $1.labels }
+            #expect(got == oracle)
+            // Cut into runs evaluated side by side (an end off the steps' grid too): the same series and points.
+            for parts in [2, 3, 7] {
+                let cut = try await evaluator.evaluateRange(
+                    expr, start: 0, end: 300_000 + step / 2, step: step, parts: parts)
+                #expect(cut == oracle, "\(parts) parts at \(step) ms steps")
+            }
+        }
+    }
+
+    /// A range cut into runs: each run has its own `forRange` source through the range's end and asks it its own steps,
+    /// in order; an error is the one of the earliest failing step, whichever run fails first.
+    @Test func runsEachHaveTheirSourceAndTheEarliestErrorWins() async throws {
+        struct Failing: Error, Equatable { var time: Int64 }
+        final class Ranges: Sendable {
+            let asked = Mutex<[(start: Int64, end: Int64, steps: [Int64])]>([])
+        }
+        struct Source: SampleSource {
+            var failFrom: Int64
+            var ranges: Ranges
+            var run: Int?
+            func select(_ matchers: [LabelMatcher], at time: EvaluationTime) async throws -> [Sample] {
+                let t = time.milliseconds
+                // The first run's steps are slow, so that later runs fail first.
+                if t <= 34_000 { try await Task.sleep(for: .milliseconds(2)) }
+                if t >= failFrom { throw Failing(time: t) }
+                return [Sample(labels: ["__name__": "x"], value: Double(t))]
+            }
+            func forRange(start: Int64, end: Int64, step: Int64) -> any SampleSource {
+                var run = self
+                run.run = ranges.asked.withLock {
+                    $0.append((start, end, []))
+                    return $0.count - 1
+                }
+                return run
+            }
+            func step(_ query: String, at time: Int64) async throws -> RangeStep {
+                if let run { ranges.asked.withLock { $0[run].steps.append(time) } }
+                return .evaluate(source: self, keep: nil)
+            }
+        }
+        let ranges = Ranges()
+        let ok = try await Evaluator(source: Source(failFrom: .max, ranges: ranges))
+            .evaluateRange(try Parser.parse("x"), start: 1_000, end: 100_999, step: 1_000, parts: 3)
+        #expect(ok.first?.points.map(\.timestamp) == Array(stride(from: 1_000, through: 100_000, by: 1_000)))
+        let asked = ranges.asked.withLock { $0 }.sorted { $0.start < $1.start }
+        #expect(asked.map(\.start) == [1_000, 35_000, 68_000])
+        // Each source runs through the range's end; each run asks its own steps only.
+        #expect(asked.map(\.end) == [100_999, 100_999, 100_999])
+        #expect(asked.map(\.steps.count) == [34, 33, 33])
+        #expect(
+            asked.allSatisfy { r in
+                r.steps == Array(stride(from: r.start, through: r.start + Int64(r.steps.count - 1) * 1_000, by: 1_000))
+            })
+        #expect(asked.flatMap(\.steps) == Array(stride(from: 1_000, through: 100_000, by: 1_000)))
+        for failFrom: Int64 in [20_000, 50_000, 90_000] {
+            await #expect(throws: Failing(time: failFrom)) {
+                try await Evaluator(source: Source(failFrom: failFrom, ranges: Ranges()))
+                    .evaluateRange(try Parser.parse("x"), start: 1_000, end: 100_999, step: 1_000, parts: 3)
+            }
         }
     }
 }
