@@ -83,13 +83,37 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
         let expr = try Parser.parse(text)
         // A range query alone uses the cores (its steps in runs side by side); beside others it takes one, so that
         // concurrent queries do not pay for each run's first window.
-        let parts = ranges.enter() ? min(ProcessInfo.processInfo.activeProcessorCount, 4) : 1
+        let alone = ranges.enter()
         defer { ranges.leave() }
+        let parts =
+            alone ? Self.runs(for: expr, span: end - start, cores: ProcessInfo.processInfo.activeProcessorCount) : 1
         let series = try await deadline { [source, limits] in
             try await Evaluator(source: source, limits: limits).evaluateRange(
                 expr, start: start, end: end, step: step, parts: parts)
         }
         return Self.success(json: PrometheusJSON.matrix(series))
+    }
+
+    /// How many runs side by side a range query over `span` ms may be evaluated in (``Evaluator/evaluateRange(_:start:
+    /// end:step:parts:)``): one per core, at most four, when every selector names one window (`window="5m"`) and each
+    /// run's first whole window adds at most a quarter of the span to the work; else one. Each run sums its first
+    /// window whole: for a `5m` window over an hour that is little, for `1d` it would be a day of minutes read again
+    /// per run.
+    static func runs(for expr: Expr, span: Int64, cores: Int) -> Int {
+        var widest: Int64 = 0
+        for selector in expr.selectors {
+            guard let window = selector.allMatchers.first(where: { $0.name == "window" && $0.op == .equal }),
+                let ms = PromDuration.milliseconds(window.value), ms > 0
+            else { return 1 }
+            widest = max(widest, ms)
+        }
+        var runs = min(max(cores, 1), 4)
+        while runs > 1 {
+            let (extra, overflow) = Int64(runs - 1).multipliedReportingOverflow(by: widest)
+            if !overflow && extra <= span / 4 { break }
+            runs -= 1
+        }
+        return runs
     }
 
     /// The samples `match[]` selects at `end` (now when absent or later than now).

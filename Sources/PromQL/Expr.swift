@@ -42,6 +42,19 @@ public indirect enum Expr: Hashable, Sendable {
         }
     }
 
+    /// Every vector selector in the expression, in the order written.
+    public var selectors: [VectorSelector] {
+        switch self {
+        case .number: []
+        case .selector(let node): [node]
+        case .unary(let node): node.operand.selectors
+        case .binary(let node): node.lhs.selectors + node.rhs.selectors
+        case .aggregation(let node): node.argument.selectors
+        case .call(let node): node.arguments.flatMap(\.selectors)
+        case .paren(let node): node.inner.selectors
+        }
+    }
+
     /// The expression without any enclosing parentheses.
     public var unwrapped: Expr {
         if case .paren(let node) = self { return node.inner.unwrapped }
