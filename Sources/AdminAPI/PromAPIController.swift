@@ -28,9 +28,11 @@ public struct PromAPIController<Context: RequestContext>: Sendable {
     public func register(on routes: ScopedRoutes<Context>) {
         let api = routes.with(shape: .prometheus).group("/api/v1", scope: .read)
         for path in ["query", "query_range", "labels", "series"] {
-            api.get(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request))
+            api.get(RouterPath(path)) { request, _ in
+                try await self.handle(path, try await RequestParameters(request))
             }
-            api.post(RouterPath(path)) { request, _ in try await self.handle(path, try await RequestParameters(request))
+            api.post(RouterPath(path)) { request, _ in
+                try await self.handle(path, try await RequestParameters(request))
             }
         }
         api.get("label/:name/values") { request, context in
