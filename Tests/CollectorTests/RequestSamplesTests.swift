@@ -65,4 +65,29 @@ import Testing
             }
         }
     }
+
+    /// Series of one route share its text in their labels, but only byte for byte: a route written precomposed (one
+    /// service's) and one written with a combining mark (another's) are equal `String`s, and each keeps its bytes.
+    @Test func sharedRoutesKeepEachSeriesBytes() throws {
+        var data = WindowData()
+        let long = "/a/very/long/route/template/:id"
+        let series = [("a", "/\u{FC}"), ("b", "/u\u{308}"), ("c", "/\u{FC}"), ("a", long), ("b", long), ("c", long)]
+        for (service, route) in series {
+            var s = RequestStats()
+            s.record(status: 200, durationMs: 3, isError: false)
+            data.requests[RequestKey(service: service, route: route, method: "GET")] = s
+        }
+        let built = try #require(
+            RequestSamples.build(
+                name: "opsight_request_rate", windowMs: 60_000, data: data, quantiles: [], previousOrder: nil))
+        var seen: [[String]] = []
+        for sample in built.samples {
+            let pairs = sample.labels.pairs
+            let service = try #require(pairs.first { $0.name == "service" }).value
+            let route = try #require(pairs.first { $0.name == "route" }).value
+            seen.append([service, String(describing: Array(route.utf8))])
+        }
+        let want = series.map { [$0.0, String(describing: Array($0.1.utf8))] }
+        #expect(seen.sorted { $0.lexicographicallyPrecedes($1) } == want.sorted { $0.lexicographicallyPrecedes($1) })
+    }
 }
