@@ -16,6 +16,8 @@
 #   hincrby      HINCRBY calls Redis executed (INFO commandstats), peak_rss_mb of the collector, settled_rss_mb (its RSS
 #                5 s after visible: what it keeps, in use or freed but not returned), and peak_pending_mb,
 #                the most its aggregator held for each store (opsight_pending_delta_bytes, estimated, sampled every 0.5 s)
+#   hot_commits, last_hot_commit_s   the hot commits of the shipment and when the last one landed (their change feed
+#                entries' ids), to tell the commit chain's share of visible_s from the wait for the cache and the API
 # then the median of each binary. SHIP_ROUNDS (2), SHIP_PERF=DIR (perf record -g each collector into DIR/<n>.perf).
 # Everything listens on 127.0.0.1; every schema and key this script makes is dropped; stores it started are stopped.
 set -euo pipefail
@@ -114,6 +116,15 @@ for line in open(sys.argv[1]):
         k, v = kv.split("=")
         peak[k] = max(peak.get(k, 0), float(v))
 print(",".join(f"{k}:{int(v / 1048576)}" for k, v in sorted(peak.items())) or "-")' "$WORK/pending-$n.txt")
+    # The hot commits' times, from their change feed entries' ids (milliseconds since the epoch, set by Redis): when
+    # the last one landed tells the commit chain's part of "visible" from the wait for the window cache and the API.
+    local commits
+    commits=$(redis-cli -u "$OPSIGHT_REDIS_URL" XRANGE "$name:changes" - + | python3 -c '
+import sys
+t0 = int(sys.argv[1]) / 1e6
+ms = [int(line.split("-")[0]) for line in sys.stdin if line[:1].isdigit() and "-" in line and line.strip().replace("-", "").isdigit()]
+ms = [m for m in ms if t0 <= m <= t0 + 600_000]
+print(f"hot_commits={len(ms)} last_hot_commit_s={(max(ms) - t0) / 1000:.2f}" if ms else "hot_commits=0 last_hot_commit_s=-")' "$t0")
     [[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
     kill "$PID"
     wait "$PID" || true
@@ -122,7 +133,7 @@ print(",".join(f"{k}:{int(v / 1048576)}" for k, v in sorted(peak.items())) or "-
     redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$name:*" | xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" UNLINK >/dev/null
     local visible=${out#*seconds=}
     visible=${visible%% *}
-    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending"
+    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
 }
 
 RESULTS=$WORK/results
