@@ -34,8 +34,11 @@ public final class WakeSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    // Checked under the lock: a cancellation handler that ran before this point found no waiter.
-                    if state.pending || Task.isCancelled {
+                    // Checked under the lock: a cancellation handler that ran before this point found no waiter. A
+                    // cancelled wait leaves a pending signal alone: it is the losing branch of a race (the emitter
+                    // waits on this and a clock together), and the signal is for the next wait.
+                    if Task.isCancelled { return true }
+                    if state.pending {
                         state.pending = false
                         return true
                     }
