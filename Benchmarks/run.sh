@@ -239,7 +239,7 @@ stop_serve() {
     psql -q "$OPSIGHT_DATABASE_URL" -c "DROP SCHEMA IF EXISTS \"$SCHEMA\" CASCADE" >/dev/null 2>&1 ||
         log "could not drop schema $SCHEMA"
     redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$PREFIX:*" 2>/dev/null |
-        xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" DEL >/dev/null 2>&1
+        xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" DEL >/dev/null 2>&1 || log "could not drop keys $PREFIX:*"
 }
 
 start_serve
