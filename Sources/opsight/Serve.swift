@@ -314,11 +314,9 @@ struct StoreConnections {
         redis = RedisClient(url: redisURL, connections: 2)
         readRedis = RedisClient(url: redisURL, connections: 2)
         postgres = PostgresClient(configuration: pgURL.clientConfiguration, backgroundLogger: logger)
-        var hotConfiguration = RedisHotStore.Configuration(
+        let hotConfiguration = RedisHotStore.Configuration(
             keyPrefix: config.redisKeyPrefix, jobFactRetentionSeconds: config.jobFactRetentionMs / 1000,
             signal: epochSignal)
-        // The window cache reading `readHot` takes this collector's own commits from memory.
-        hotConfiguration.ownChanges = OwnChanges()
         var writerConfiguration = hotConfiguration
         writerConfiguration.slotStatePath = config.walDirectory + "/hot-slots"
         hot = RedisHotStore(client: redis, configuration: writerConfiguration)
