@@ -58,6 +58,8 @@ import Testing
         let (runtime, flusher) = try await open(dir, hot, durable)
         defer { runtime.commitLog.shutdown() }
         let batches = try await ingestDuringOutage(runtime, flusher, [hot, durable])
+        // Both lanes are past their cap: ingest stopped aggregating batches that no lane keeps.
+        #expect(runtime.aggregator.keepsNothing)
         hot.setFailing(false)
         durable.setFailing(false)
         #expect(await flusher.flushNow())
@@ -102,5 +104,39 @@ import Testing
         #expect(try await hot.read(service: nil, buckets: all) == oracle.hot)
         #expect(try await durable.read(service: nil, buckets: all) == oracle.durable)
         #expect(hot.commitSizes.allSatisfy { $0 <= Self.maxCellsPerCommit })
+    }
+
+    /// A batch applied without its aggregate (ingest saw no lane keeping, and one took records again meanwhile) is left
+    /// in the log for every lane, with what follows it, and read back from there.
+    @Test func aBatchWithoutItsAggregateIsLeftInTheLog() {
+        let aggregator = Aggregator(hotPosition: 0, durablePosition: 0)
+        var rng = SplitMix64(seed: 7)
+        let events = randomEvents(count: 20, baseMs: Self.base, spanMs: 600_000, rng: &rng)
+        let batch = BatchAggregate(events: events, rules: .init())
+        #expect(!aggregator.keepsNothing)
+        aggregator.apply(batch, position: 10)
+        aggregator.apply(nil, position: 20)
+        #expect(aggregator.keepsNothing, "both lanes now leave new records in the log")
+        aggregator.apply(batch, position: 30)
+        for lane in [Aggregator.Lane.hot, .durable] {
+            guard case .commit(let kept) = aggregator.take(lane) else {
+                Issue.record("the batch before was kept in memory")
+                continue
+            }
+            #expect(kept.position == 10)
+            #expect(kept.delta == (lane == .hot ? batch.hot : batch.durable))
+            guard case .replay(let after, let through) = aggregator.take(lane) else {
+                Issue.record("the rest is read back")
+                continue
+            }
+            #expect(after == 10 && through == 30)
+            aggregator.replayed(lane, through: 30)
+            guard case .commit(let rest) = aggregator.take(lane) else {
+                Issue.record("nothing left after the read-back")
+                continue
+            }
+            #expect(rest.position == 30 && rest.delta.isEmpty)
+        }
+        #expect(!aggregator.keepsNothing, "the lanes keep batches again after the read-back")
     }
 }

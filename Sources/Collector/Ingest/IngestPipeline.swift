@@ -78,7 +78,9 @@ public final class IngestPipeline: Sendable {
         var eventCount: Int
         var result: IngestResult
         var payload: [UInt8]
-        var aggregate: BatchAggregate
+        /// Nil when neither store's lane keeps new batches (``Aggregator/keepsNothing``): the stores read the record
+        /// back from the log.
+        var aggregate: BatchAggregate?
         /// Raw events the drill-down buffer wanted, and how many it passed over.
         var raw: [RawEvent] = []
         var sampledOut = 0
@@ -105,9 +107,11 @@ public final class IngestPipeline: Sendable {
         if batch.events.isEmpty {
             return Prepared(eventCount: 0, result: result, payload: [], aggregate: BatchAggregate())
         }
+        let aggregate =
+            commitLog.aggregator.keepsNothing ? nil : BatchAggregate(events: batch.events, rules: configuration.rules)
         var prepared = Prepared(
             eventCount: batch.events.count, result: result, payload: EventCodec.encode(batch.events),
-            aggregate: BatchAggregate(events: batch.events, rules: configuration.rules))
+            aggregate: aggregate)
         if let rawEvents {
             for (event, range) in zip(batch.events, batch.lines) {
                 let isError = RawEvent.isError(event, rules: configuration.rules)

@@ -11,7 +11,7 @@ import Synchronization
 public final class CommitLog: Sendable {
     private struct Pending {
         var payload: [UInt8]
-        var aggregate: BatchAggregate
+        var aggregate: BatchAggregate?
         var continuation: CheckedContinuation<UInt64, any Error>
     }
 
@@ -50,10 +50,11 @@ public final class CommitLog: Sendable {
         thread.start()
     }
 
-    /// Durably logs and applies one batch; returns the end position of its record.
+    /// Durably logs and applies one batch; returns the end position of its record. Without its aggregate (nil) the
+    /// record is left in the log for the stores (``Aggregator/apply(_:position:targets:)``).
     ///
     /// Throws `overloaded` without queuing anything when more than `maxQueuedBytes` already wait.
-    public func commit(payload: [UInt8], aggregate: BatchAggregate) async throws -> UInt64 {
+    public func commit(payload: [UInt8], aggregate: BatchAggregate?) async throws -> UInt64 {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<UInt64, any Error>) in
             let refusal: CollectorError? = queue.withLock { q in
                 if q.closed { return CollectorError(.shutdown, "the collector is shutting down") }
