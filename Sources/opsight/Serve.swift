@@ -314,9 +314,11 @@ struct StoreConnections {
         redis = RedisClient(url: redisURL, connections: 2)
         readRedis = RedisClient(url: redisURL, connections: 2)
         postgres = PostgresClient(configuration: pgURL.clientConfiguration, backgroundLogger: logger)
-        let hotConfiguration = RedisHotStore.Configuration(
+        var hotConfiguration = RedisHotStore.Configuration(
             keyPrefix: config.redisKeyPrefix, jobFactRetentionSeconds: config.jobFactRetentionMs / 1000,
             signal: epochSignal)
+        // The window cache reading `readHot` takes this collector's own commits from memory.
+        hotConfiguration.ownChanges = OwnChanges()
         var writerConfiguration = hotConfiguration
         writerConfiguration.slotStatePath = config.walDirectory + "/hot-slots"
         hot = RedisHotStore(client: redis, configuration: writerConfiguration)

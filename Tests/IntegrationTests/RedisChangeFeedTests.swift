@@ -82,6 +82,39 @@ struct RedisChangeFeedTests {
         }
     }
 
+    /// The window cache of the committing process takes that collector's commits from memory (``OwnChanges``): the
+    /// cells it gets equal the records decoded by a reader elsewhere, queue waits paired in the commit included,
+    /// whether every commit was kept or the older ones were let go for the byte cap.
+    @Test(arguments: [24 << 20, 250_000])
+    func ownCommitsTakenFromMemoryEqualTheirRecords(maxBytes: Int) async throws {
+        try await withStore { _, client, prefix in
+            let own = OwnChanges(maxBytes: maxBytes)
+            var configuration = RedisHotStore.Configuration(keyPrefix: prefix)
+            configuration.ownChanges = own
+            let writer = RedisHotStore(client: client, configuration: configuration)
+            let reader = RedisHotStore(client: client, configuration: configuration)
+            let elsewhere = RedisHotStore(client: client, configuration: .init(keyPrefix: prefix))
+            let start = try await reader.poll(after: nil, buckets: [])
+            var rng = SplitMix64(seed: 5)
+            for i in 0..<5 {
+                let delta = BatchAggregate(events: events(&rng, count: 300), rules: .init()).hot
+                try await writer.commit(delta, position: UInt64(i + 1), collector: "c")
+            }
+            if maxBytes > 1 << 20 {
+                #expect(own.count == 5)
+            } else {
+                #expect((1..<5).contains(own.count), "the older commits were let go: \(own.count) kept")
+            }
+            let decoded = try await elsewhere.poll(after: start.cursor, buckets: [])
+            let mine = try await reader.poll(after: start.cursor, buckets: [])
+            #expect(own.count == 0, "a poll takes what it read")
+            #expect(mine.changes.count == 5 && decoded.changes.count == 5)
+            for (change, want) in zip(mine.changes, decoded.changes) { #expect(change == want) }
+            let waits = decoded.changes.flatMap { $0.values.flatMap { $0.jobs.values.map(\.wait.count) } }
+            #expect(waits.contains { $0 > 0 }, "some commit paired queue waits")
+        }
+    }
+
     @Test func changesTrimmedBeforeTheyWereReadShowAsAGap() async throws {
         try await withStore { store, client, prefix in
             var rng = SplitMix64(seed: 22)

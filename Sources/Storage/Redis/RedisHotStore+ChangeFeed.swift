@@ -84,7 +84,9 @@ extension RedisHotStore {
         let entries = entriesReply.array ?? []
         var changes: [[Int64: WindowData]] = []
         let lastID =
-            try Self.changeRecords(entries, of: changesKey, keep: cursor != nil, into: &changes) ?? cursor?.id ?? "0-0"
+            try Self.changeRecords(
+                entries, of: changesKey, keep: cursor != nil, own: configuration.ownChanges, into: &changes)
+            ?? cursor?.id ?? "0-0"
         let gap =
             cursor.map { $0.epoch != epoch || count < $0.sequence || count - $0.sequence != UInt64(entries.count) }
             ?? false
@@ -94,15 +96,23 @@ extension RedisHotStore {
     }
 
     /// The change records of `entries` (an `XRANGE` reply of stream `key`), appended to `changes` when `keep`;
-    /// returns the last entry's id (nil: none).
+    /// returns the last entry's id (nil: none). An entry of this process's own commits is taken from `own` when it
+    /// is still there (its token in field `o`), and decoded otherwise.
     static func changeRecords(
-        _ entries: [RedisReply], of key: String, keep: Bool, into changes: inout [[Int64: WindowData]]
+        _ entries: [RedisReply], of key: String, keep: Bool, own: OwnChanges? = nil,
+        into changes: inout [[Int64: WindowData]]
     ) throws -> String? {
         var lastID: String?
+        let corrupt = StorageError(.corrupt, "\(key) holds an entry that is not a change record")
         for entry in entries {
             guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
-                fields.count >= 2, let blob = fields[1].bytes, let change = ChangeRecord.decode(blob)
-            else { throw StorageError(.corrupt, "\(key) holds an entry that is not a change record") }
+                fields.count >= 2, let blob = fields[1].bytes
+            else { throw corrupt }
+            var change: [Int64: WindowData]?
+            if let own, fields.count >= 4, fields[2].string == "o", let token = fields[3].string {
+                change = own.take(token, convert: keep)
+            }
+            guard let change = change ?? ChangeRecord.decode(blob) else { throw corrupt }
             lastID = id
             if keep { changes.append(change) }
         }

@@ -18,7 +18,8 @@ import OpsightMetrics
 ///   each collector committed.
 /// - `P:funnel:<name>` — a sorted set of funnel step records (`step␟time␟entity`, scored by time), trimmed to
 ///   the retention at every commit that adds to it.
-/// - `P:changes` — a stream with one entry per commit holding its bucket increments (``ChangeRecord``), and
+/// - `P:changes` — a stream with one entry per commit holding its bucket increments (``ChangeRecord``, field `d`;
+///   field `o`, when present, is a token only the committing process knows: ``OwnChanges``), and
 ///   `P:changes:count`, how many entries it ever had: the change feed window caches follow.
 /// - `P:changes:funnels` — a stream with one entry per commit holding its funnel step records, and
 ///   `P:changes:funnels:count`: the log funnel caches follow (`RedisHotStore+FunnelFeed.swift`).
@@ -56,6 +57,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         public var jobFactRetentionSeconds: Int64
         /// Told what epoch each read found, so a store that lost it is noticed between flushes.
         public var signal: HotEpochSignal?
+        /// Shared by the store a collector commits through and the one its hot window cache polls: that cache takes
+        /// the collector's own commits from memory rather than decoding their records (``OwnChanges``).
+        public var ownChanges: OwnChanges?
         /// About how many commits the funnel step log keeps (``FunnelStepFeed``): a funnel cache that misses more
         /// entries than this between two polls reads every record again.
         public var funnelLogLength: Int64 = 10_000
@@ -180,6 +184,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     {
         var base = Writes(cmds: RESPCommands(reservingCapacity: 64 * 1024))
         add(delta, to: &base)
+        base.deltas = [delta]
         var jobs: [JobIdentity: String] = [:]
         for f in delta.jobFacts where jobs[f.identity] == nil { jobs[f.identity] = jobKey(f.identity) }
         let plan = CommitPlan(
@@ -187,7 +192,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             collector: collector, expecting: expecting)
         if client.isCluster { return try await commitOnCluster(plan) }
         for _ in 0..<100 {
-            let outcome = try await wrap { try await self.client.withConnection { conn in try self.attempt(plan, on: conn) } }
+            let outcome = try await wrap {
+                try await self.client.withConnection { conn in try self.attempt(plan, on: conn) }
+            }
             if let outcome { return outcome }
         }
         throw StorageError(.redis, "a commit kept conflicting with other collectors' commits of the same jobs")
@@ -226,7 +233,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
                     if expecting.epoch == nil || epoch != expecting.epoch {
                         .lost("the store's epoch is \(epoch ?? "missing"), not \(expecting.epoch ?? "none")")
                     } else if held < expecting.position {
-                        .lost("the store holds position \(held) for this collector, which committed \(expecting.position)")
+                        .lost(
+                            "the store holds position \(held) for this collector, which committed \(expecting.position)"
+                        )
                     } else if held >= plan.position {
                         .alreadyHeld
                     } else {
@@ -239,12 +248,17 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             }
             pair(plan.facts, keys: keys, hashes: replies[2...], into: &w)
         }
-        var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true)
+        // Registered before `EXEC`, so the window cache's poll never finds the entry before its cells.
+        let own = w.change.isEmpty ? nil : configuration.ownChanges
+        let token = own?.register(w.deltas)
+        var cmds = finish(w, funnelSteps: plan.funnelSteps, changeFeed: true, ownToken: token)
         cmds.append("SET", .string(positionKey(plan.collector)), .string(String(plan.position)))
         do {
             _ = try conn.transaction(cmds)
-        } catch where error.code == .transactionAborted {
-            return nil
+        } catch {
+            if let token { own?.withdraw(token) }
+            if error.code == .transactionAborted { return nil }
+            throw error
         }
         return .committed
     }
@@ -263,6 +277,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             var waits = Delta()
             waits.addWaits(changes, widthMs: bucketWidthMs)
             add(waits, to: &w)
+            w.deltas.append(waits)
         }
         addFacts(changes.newFacts, to: &w)
     }
@@ -378,7 +393,10 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// The commands of `w` with the bucket expiries, the services set, the funnel records and (when `changeFeed`)
     /// the change feed entry.
     /// `shard` is the feed shard written (the committing collector's; any for a rebuild's load, which has no feed).
-    func finish(_ w: Writes, funnelSteps: Set<FunnelStepRecord>, changeFeed: Bool, shard: Int = 0) -> RESPCommands {
+    /// `ownToken` is written into the feed entry as field `o` (``OwnChanges``).
+    func finish(
+        _ w: Writes, funnelSteps: Set<FunnelStepRecord>, changeFeed: Bool, shard: Int = 0, ownToken: String? = nil
+    ) -> RESPCommands {
         var cmds = w.cmds
         for (key, bucket) in w.touched {
             let expireAt = bucket * (TimeBucket.hotWidthMs / 1000) + configuration.retentionSeconds
@@ -392,9 +410,12 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         if changeFeed && !w.change.isEmpty {
             // The same increments, as one entry of the change feed that window caches follow (see `poll`).
             cmds.append("INCR", .string(changeCountKey(shard: shard)))
-            cmds.append(
-                "XADD", .string(feedKey(shard: shard)), .string("MAXLEN"), .string("~"), .int(configuration.changeFeedLength),
-                .string("*"), .string("d"), .bytes(w.change.encoded()))
+            var xadd: [RESPArg] = [
+                .string("XADD"), .string(feedKey(shard: shard)), .string("MAXLEN"), .string("~"),
+                .int(configuration.changeFeedLength), .string("*"), .string("d"), .bytes(w.change.encoded()),
+            ]
+            if let ownToken { xadd += [.string("o"), .string(ownToken)] }
+            cmds.append(xadd)
         }
         return cmds
     }
@@ -403,6 +424,8 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     struct Writes: Sendable {
         var cmds: RESPCommands
         var change = ChangeRecord()
+        /// The deltas whose cells ``change`` holds, for ``OwnChanges`` (a commit's and its queue waits').
+        var deltas: [Delta] = []
         /// Bucket hashes written, with their bucket (for their expiry), and the services written.
         var touched: [String: Int64] = [:]
         var services = Set<String>()

@@ -1,0 +1,85 @@
+import Collector
+import Synchronization
+
+/// The cells of the change records this process's collector committed, kept until the hot window cache of the same
+/// process reads those records back from the feed, so that it takes them from here instead of decoding them.
+///
+/// Every commit comes back to its own collector through the change feed (``RedisHotStore/poll(after:buckets:)``):
+/// shipping a file of the last hour, decoding those records' fields was ~11 % of the collector's CPU (perf,
+/// docs/benchmarks.md) for cells it held in memory a moment before. A commit registers its deltas under a token that
+/// the feed entry carries beside the record (field `o`), before its `EXEC`, so no poll can see the entry first; a
+/// poll that finds a token here takes the cells, and decodes the record otherwise (another collector's entry, one
+/// evicted, one whose commit failed). The token is unique to this registry, so another process never matches it.
+///
+/// Memory is bounded: past ``maxBytes`` (estimated as ``Delta/estimatedBytes``) the oldest commits are dropped and
+/// their records decoded as before. A poll that takes an entry drops every one registered before it too: a
+/// collector's commits enter the feed in the order they are registered.
+public final class OwnChanges: Sendable {
+    private struct Entry: Sendable {
+        var token: String
+        var deltas: [Delta]
+        var bytes: Int
+    }
+
+    private struct State: Sendable {
+        var entries: [Entry] = []
+        var bytes = 0
+        var next: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let prefix: String
+    /// The most kept, estimated.
+    public let maxBytes: Int
+
+    /// An empty registry holding at most about `maxBytes` of cells.
+    public init(maxBytes: Int = 24 << 20) {
+        self.maxBytes = maxBytes
+        prefix = String(UInt64.random(in: .min ... .max), radix: 16) + "-"
+    }
+
+    /// Keeps `deltas` (a commit's cells, added up) under a new token for the feed entry; nil when they alone exceed
+    /// ``maxBytes``.
+    func register(_ deltas: [Delta]) -> String? {
+        let bytes = deltas.reduce(0) { $0 + $1.estimatedBytes }
+        guard bytes <= maxBytes else { return nil }
+        return state.withLock { s in
+            while s.bytes + bytes > maxBytes, !s.entries.isEmpty { s.bytes -= s.entries.removeFirst().bytes }
+            s.next += 1
+            let token = prefix + String(s.next)
+            s.entries.append(Entry(token: token, deltas: deltas, bytes: bytes))
+            s.bytes += bytes
+            return token
+        }
+    }
+
+    /// Forgets the commit of `token`: its `EXEC` did not apply it (or its answer was lost).
+    func withdraw(_ token: String) {
+        state.withLock { s in
+            guard let i = s.entries.firstIndex(where: { $0.token == token }) else { return }
+            s.bytes -= s.entries.remove(at: i).bytes
+        }
+    }
+
+    /// The cells of the commit of `token` by bucket, as ``ChangeRecord/decode(_:)`` gives its record (nil: not
+    /// here); forgets it and every commit registered before it. `convert` false only forgets.
+    func take(_ token: String, convert: Bool = true) -> [Int64: WindowData]? {
+        // What is forgotten is freed after the lock, not while a commit waits to register.
+        let taken: [Entry] = state.withLock { s in
+            guard let i = s.entries.firstIndex(where: { $0.token == token }) else { return [] }
+            let taken = Array(s.entries[...i])
+            for e in taken { s.bytes -= e.bytes }
+            s.entries.removeSubrange(...i)
+            return taken
+        }
+        guard convert, let deltas = taken.last?.deltas else { return nil }
+        var out = deltas.first?.byBucket ?? [:]
+        for delta in deltas.dropFirst() {
+            for (bucket, cells) in delta.byBucket { out[bucket, default: WindowData()].merge(cells) }
+        }
+        return out
+    }
+
+    /// How many commits are kept.
+    public var count: Int { state.withLock { $0.entries.count } }
+}
