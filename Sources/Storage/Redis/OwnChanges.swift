@@ -62,8 +62,8 @@ public final class OwnChanges: Sendable {
     }
 
     /// The cells of the commit of `token` by bucket, as ``ChangeRecord/decode(_:)`` gives its record (nil: not
-    /// here); forgets it and every commit registered before it. `convert` false only forgets.
-    func take(_ token: String, convert: Bool = true) -> [Int64: WindowData]? {
+    /// here); forgets it and every commit registered before it.
+    func take(_ token: String) -> [Int64: WindowData]? {
         // What is forgotten is freed after the lock, not while a commit waits to register.
         let taken: [Entry] = state.withLock { s in
             guard let i = s.entries.firstIndex(where: { $0.token == token }) else { return [] }
@@ -72,7 +72,7 @@ public final class OwnChanges: Sendable {
             s.entries.removeSubrange(...i)
             return taken
         }
-        guard convert, let deltas = taken.last?.deltas else { return nil }
+        guard let deltas = taken.last?.deltas else { return nil }
         var out = deltas.first?.byBucket ?? [:]
         for delta in deltas.dropFirst() {
             for (bucket, cells) in delta.byBucket { out[bucket, default: WindowData()].merge(cells) }

@@ -109,8 +109,10 @@ extension RedisHotStore {
                 fields.count >= 2, let blob = fields[1].bytes
             else { throw corrupt }
             var change: [Int64: WindowData]?
-            if let own, fields.count >= 4, fields[2].string == "o", let token = fields[3].string {
-                change = own.take(token, convert: keep)
+            // Only a poll that keeps the changes takes them: one without a cursor (a rebuild's, a read of the totals)
+            // leaves them to the cache's next poll.
+            if keep, let own, fields.count >= 4, fields[2].string == "o", let token = fields[3].string {
+                change = own.take(token)
             }
             guard let change = change ?? ChangeRecord.decode(blob) else { throw corrupt }
             lastID = id
