@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import OpsightTestSupport
 import NIOCore
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 import Testing
 
 /// `opsight ship` and `opsight query` with what a user gets wrong: the URL, the file, a damaged state file, a collector

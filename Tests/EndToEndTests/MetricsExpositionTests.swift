@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 import Testing
 
 /// SPEC §6: `GET /metrics` after a realistic corpus passes `promtool check metrics` with no output, and its
@@ -18,16 +19,19 @@ struct MetricsExpositionTests {
                 let ts = now - 180_000 - Int64.random(in: 0..<1_200_000, using: &rng)
                 let route = ["/x", "/y/\\\"q", "/z/:id"][i % 3]
                 lines.append(
-                    #"{"ts":\#(ts),"service":"\#(service)","route":"\#(route)","method":"GET","status":\#(status),"duration_ms":\#(Double.random(in: 0...900, using: &rng))}"#)
+                    #"{"ts":\#(ts),"service":"\#(service)","route":"\#(route)","method":"GET","status":\#(status),"duration_ms":\#(Double.random(in: 0...900, using: &rng))}"#
+                )
                 classes["\(service) \(status / 100)xx", default: 0] += 1
                 perService[service, default: 0] += 1
                 if i % 3 == 0 {
                     lines.append(
-                        #"{"ts":\#(ts),"service":"\#(service)","kind":"job","queue":"q","job":"ai","job_id":"\#(i)","event":"\#(["enqueued", "started", "succeeded", "failed"][i % 4])","duration_ms":5}"#)
+                        #"{"ts":\#(ts),"service":"\#(service)","kind":"job","queue":"q","job":"ai","job_id":"\#(i)","event":"\#(["enqueued", "started", "succeeded", "failed"][i % 4])","duration_ms":5}"#
+                    )
                     lines.append(#"{"ts":\#(ts),"service":"\#(service)","level":"warn","msg":"m"}"#)
                 }
             }
-            let response = try await server.client.ingest(Array((lines.joined(separator: "\n") + "\n").utf8), gzip: true)
+            let response = try await server.client.ingest(
+                Array((lines.joined(separator: "\n") + "\n").utf8), gzip: true)
             card.equal(response.status, 200, "ingest status")
 
             var text = ""
@@ -36,7 +40,9 @@ struct MetricsExpositionTests {
                 let r = try await server.client.request(.get, "/metrics", token: server.readToken)
                 card.equal(r.status, 200, "GET /metrics status")
                 text = String(decoding: r.body, as: UTF8.self)
-                if Self.value(text, "opsight_service_request_rate", ["service": "expo-a", "window": "1h"]).map({ Int(($0 * 3600).rounded()) })
+                if Self.value(text, "opsight_service_request_rate", ["service": "expo-a", "window": "1h"]).map({
+                    Int(($0 * 3600).rounded())
+                })
                     == perService["expo-a"]
                 {
                     break
@@ -45,7 +51,7 @@ struct MetricsExpositionTests {
             } while ContinuousClock.now < deadline
 
             // promtool: exit 0 and nothing printed.
-            try Self.promtoolCheck(text, in: server.directory, card, "the full scrape")
+            try await Self.promtoolCheck(text, in: server.directory, card, "the full scrape")
 
             for (service, n) in perService {
                 let rate = Self.value(text, "opsight_service_request_rate", ["service": service, "window": "1h"])
@@ -60,7 +66,8 @@ struct MetricsExpositionTests {
             }
             for family in [
                 "opsight_request_latency_seconds", "opsight_request_error_ratio", "opsight_service_latency_seconds",
-                "opsight_job_duration_seconds", "opsight_job_failure_ratio", "opsight_jobs_total", "opsight_log_lines_total",
+                "opsight_job_duration_seconds", "opsight_job_failure_ratio", "opsight_jobs_total",
+                "opsight_log_lines_total",
                 "opsight_ingest_events_total", "opsight_wal_bytes", "opsight_pending_delta_bytes", "opsight_build_info",
             ] {
                 card.check(!Self.samples(text, family).isEmpty, "family \(family) has samples")
@@ -77,24 +84,29 @@ struct MetricsExpositionTests {
             let settle = ContinuousClock.now + .seconds(20)
             repeat {
                 let before = windowLines(
-                    String(decoding: try await server.client.request(.get, "/metrics", token: server.readToken).body,
+                    String(
+                        decoding: try await server.client.request(.get, "/metrics", token: server.readToken).body,
                         as: UTF8.self), ["1h", "1d"])
-                let subset = try await server.client.request(.get, "/metrics?window=1d&window=1h", token: server.readToken)
+                let subset = try await server.client.request(
+                    .get, "/metrics?window=1d&window=1h", token: server.readToken)
                 card.equal(subset.status, 200, "GET /metrics?window=1d&window=1h status")
                 subsetText = String(decoding: subset.body, as: UTF8.self)
                 kept = windowLines(
-                    String(decoding: try await server.client.request(.get, "/metrics", token: server.readToken).body,
+                    String(
+                        decoding: try await server.client.request(.get, "/metrics", token: server.readToken).body,
                         as: UTF8.self), ["1h", "1d"])
                 if before == kept { break }
                 try await Task.sleep(for: .milliseconds(200))
             } while ContinuousClock.now < settle
             card.check(kept.count > 20, "the full scrape has 1h and 1d lines (\(kept.count))")
-            card.equal(windowLines(subsetText, ["1h", "1d"]), kept, "the subset's 1h and 1d lines are the full scrape's")
+            card.equal(
+                windowLines(subsetText, ["1h", "1d"]), kept, "the subset's 1h and 1d lines are the full scrape's")
             card.equal(windowLines(subsetText, ["1m", "5m", "15m", "6h"]).count, 0, "the subset has no other window")
             card.equal(
-                Self.samples(subsetText, "opsight_requests_total").count, Self.samples(text, "opsight_requests_total").count,
+                Self.samples(subsetText, "opsight_requests_total").count,
+                Self.samples(text, "opsight_requests_total").count,
                 "the subset has every counter")
-            try Self.promtoolCheck(subsetText, in: server.directory, card, "the subset")
+            try await Self.promtoolCheck(subsetText, in: server.directory, card, "the subset")
             let unknown = try await server.client.request(.get, "/metrics?window=2h", token: server.readToken)
             card.equal(unknown.status, 400, "/metrics?window=2h (not configured)")
 
@@ -104,16 +116,12 @@ struct MetricsExpositionTests {
     }
 
     /// `promtool check metrics` on `text`: exit 0 and nothing printed.
-    static func promtoolCheck(_ text: String, in directory: URL, _ card: Scorecard, _ what: String) throws {
+    static func promtoolCheck(_ text: String, in directory: URL, _ card: Scorecard, _ what: String) async throws {
         let path = directory.appendingPathComponent("metrics.txt").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        let promtool = Process()
-        promtool.executableURL = URL(fileURLWithPath: "/bin/sh")
-        promtool.arguments = ["-c", "promtool check metrics < '\(path)' > '\(path).out' 2>&1"]
-        try promtool.run()
-        promtool.waitUntilExit()
-        let lint = (try? String(contentsOfFile: path + ".out", encoding: .utf8)) ?? "?"
-        card.equal(promtool.terminationStatus, 0, "promtool check metrics on \(what): exit status; output: \(lint.prefix(2000))")
+        let result = try await Promtool.run(["check", "metrics"], stdinPath: path, in: directory)
+        let lint = result.stdout + result.stderr
+        card.equal(result.status, 0, "promtool check metrics on \(what): exit status; output: \(lint.prefix(2000))")
         card.equal(lint, "", "promtool check metrics output on \(what)")
     }
 
@@ -126,13 +134,16 @@ struct MetricsExpositionTests {
     static func samples(_ text: String, _ name: String) -> [Sample] {
         text.split(separator: "\n").compactMap { line -> Sample? in
             guard line.hasPrefix(name + "{") || line.hasPrefix(name + " ") else { return nil }
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                return nil
+            }
             var labels: [String: String] = [:]
             if let open = line.firstIndex(of: "{"), let close = line.lastIndex(of: "}") {
                 let body = String(line[line.index(after: open)..<close])
                 let pattern = try! NSRegularExpression(pattern: #"(\w+)="((?:[^"\\]|\\.)*)""#)
                 for m in pattern.matches(in: body, range: NSRange(body.startIndex..., in: body)) {
-                    labels[String(body[Range(m.range(at: 1), in: body)!])] = String(body[Range(m.range(at: 2), in: body)!])
+                    labels[String(body[Range(m.range(at: 1), in: body)!])] = String(
+                        body[Range(m.range(at: 2), in: body)!])
                 }
             }
             return Sample(labels: labels, value: value)

@@ -95,10 +95,7 @@ final class PgBouncer: @unchecked Sendable {
 
     /// Stops it (SIGKILL) and removes its files.
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        ChildExit.stop(process)
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 import Testing
 
 /// SPEC §8: an existing Alertmanager can take over routing. A real `prometheus-alertmanager` (Debian package)
@@ -13,7 +14,8 @@ struct AlertmanagerHandoffTests {
             "prometheus-alertmanager is not installed (scripts/stores.sh deps installs it)")
         let sink = WebhookSink()
         try await sink.serve { base in
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("opsight-am-\(E2EEnvironment.randomID(6))")
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "opsight-am-\(E2EEnvironment.randomID(6))")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: dir) }
             let amPort = try OpsightServer.freePort()
@@ -38,10 +40,7 @@ struct AlertmanagerHandoffTests {
             am.standardOutput = handle
             am.standardError = handle
             try am.run()
-            defer {
-                am.terminate()
-                am.waitUntilExit()
-            }
+            defer { ChildExit.stop(am, signal: SIGTERM) }
             try await withOpsightServer(
                 "alertmanager",
                 configure: { server in
@@ -96,7 +95,8 @@ struct AlertmanagerHandoffTests {
                 // Opsight's own record of the hand-off.
                 let log = try await server.client.request(.get, "/api/v1/notifications", token: server.readToken)
                 card.check(
-                    log.text.contains("\"integration\":\"alertmanager\"") && log.text.contains("\"state\":\"delivered\""),
+                    log.text.contains("\"integration\":\"alertmanager\"")
+                        && log.text.contains("\"state\":\"delivered\""),
                     "the hand-off is in the notification log: \(log.text)")
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 import Testing
 
 /// The shipped rule files pass promtool (`check rules` and their `test rules` unit tests) and `opsight rules
@@ -12,38 +13,28 @@ struct RuleFileTests {
             .map { alertsDir.appendingPathComponent($0).path }
     }
 
-    /// Runs a program to completion; nil when it is not installed.
-    static func run(_ program: String, _ arguments: [String], in directory: URL) throws -> (Int32, String)? {
-        guard let path = ["/usr/bin/", "/usr/local/bin/"].map({ $0 + program }).first(where: {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }) else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.currentDirectoryURL = directory
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
-
-    @Test func shippedRulesPassPromtoolAndTheirUnitTests() throws {
+    @Test func shippedRulesPassPromtoolAndTheirUnitTests() async throws {
+        try #require(Promtool.available, "promtool is not installed (scripts/stores.sh deps installs it)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "opsight-promtool-\(E2EEnvironment.randomID(6))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let files = try Self.shippedFiles()
         #expect(files.count >= 5)
-        let check = try #require(try Self.run("promtool", ["check", "rules"] + files, in: Self.alertsDir), "promtool is not installed (scripts/stores.sh deps installs it)")
-        #expect(check.0 == 0, "promtool check rules:\n\(check.1)")
-        let tests = try FileManager.default.contentsOfDirectory(atPath: Self.alertsDir.appendingPathComponent("tests").path)
-            .filter { $0.hasSuffix(".yml") }.sorted().map { "tests/" + $0 }
+        let check = try await Promtool.run(["check", "rules"] + files, in: dir, workingDirectory: Self.alertsDir)
+        #expect(check.status == 0, "promtool check rules:\n\(check.stdout)\(check.stderr)")
+        let tests = try FileManager.default.contentsOfDirectory(
+            atPath: Self.alertsDir.appendingPathComponent("tests").path
+        )
+        .filter { $0.hasSuffix(".yml") }.sorted().map { "tests/" + $0 }
         #expect(tests.count == files.count, "one promtool unit test file per rule file")
-        let unit = try #require(try Self.run("promtool", ["test", "rules"] + tests, in: Self.alertsDir))
-        #expect(unit.0 == 0, "promtool test rules:\n\(unit.1)")
+        let unit = try await Promtool.run(["test", "rules"] + tests, in: dir, workingDirectory: Self.alertsDir)
+        #expect(unit.status == 0, "promtool test rules:\n\(unit.stdout)\(unit.stderr)")
     }
 
     @Test func opsightRulesCheckAcceptsTheShippedFilesAndLocatesErrors() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("opsight-rules-\(E2EEnvironment.randomID(6))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "opsight-rules-\(E2EEnvironment.randomID(6))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let good = try await CommandRunner.opsight(["rules", "check"] + (try Self.shippedFiles()), in: dir)
@@ -85,7 +76,8 @@ struct RuleFileTests {
                 try await server.client.request(.get, "/api/v1/rules", token: server.readToken).text
             }
             card.check(try await names().contains("\"name\":\"First\""), "the first rule is loaded")
-            try Data("groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: 'sum(('\n".utf8).write(to: rules)
+            try Data("groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: 'sum(('\n".utf8).write(
+                to: rules)
             let refused = try await server.client.request(.post, "/api/v1/rules/reload", token: server.opsToken)
             card.equal(refused.status, 422, "a bad reload is refused: \(refused.text)")
             card.check(refused.text.contains("rules.yml:5"), "with file:line: \(refused.text)")
@@ -123,9 +115,13 @@ struct RuleFileTests {
                 .post, "/api/v1/silences", token: server.opsToken, headers: [("Content-Type", "application/json")],
                 body: Array(body.utf8))
             card.equal(created.status, 200, "created: \(created.text)")
-            let id = (try? JSONSerialization.jsonObject(with: Data(created.text.utf8)) as? [String: Any])?["silenceID"] as? String ?? ""
+            let id =
+                (try? JSONSerialization.jsonObject(with: Data(created.text.utf8)) as? [String: Any])?["silenceID"]
+                as? String ?? ""
             let listed = try await server.client.request(.get, "/api/v1/silences", token: server.readToken)
-            card.check(listed.text.contains(id) && listed.text.contains("\"state\":\"active\""), "listed active: \(listed.text)")
+            card.check(
+                listed.text.contains(id) && listed.text.contains("\"state\":\"active\""),
+                "listed active: \(listed.text)")
             let expired = try await server.client.request(.delete, "/api/v1/silences/\(id)", token: server.opsToken)
             card.equal(expired.status, 200, "expired: \(expired.text)")
             let after = try await server.client.request(.get, "/api/v1/silences/\(id)", token: server.readToken)
@@ -139,6 +135,7 @@ struct RuleFileTests {
 
     static func ruleFile(_ names: [String]) -> String {
         "groups:\n  - name: g\n    rules:\n"
-            + names.map { "      - alert: \($0)\n        expr: opsight_service_error_ratio{window=\"5m\"} > 0.5\n" }.joined()
+            + names.map { "      - alert: \($0)\n        expr: opsight_service_error_ratio{window=\"5m\"} > 0.5\n" }
+            .joined()
     }
 }

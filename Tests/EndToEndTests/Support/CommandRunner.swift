@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -28,11 +29,13 @@ enum CommandRunner {
             timeout: timeout)
     }
 
-    /// Runs `executable arguments` (with `environment`, default the current one); kills it (SIGKILL) and throws
-    /// after `timeout`.
+    /// Runs `executable arguments` (with `environment`, default the current one; in `workingDirectory`, default
+    /// this process's); kills it (SIGKILL) and throws after `timeout`. Its output goes through files in `directory`,
+    /// never a pipe: a child another test starts meanwhile can inherit a pipe's writing end, and reading to its end
+    /// then blocks (a thread of the shared pool) for that child's whole life.
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdinPath: String? = nil,
-        in directory: URL, timeout: Duration
+        in directory: URL, workingDirectory: URL? = nil, timeout: Duration
     ) async throws -> Result {
         let id = E2EEnvironment.randomID(6)
         let outPath = directory.appendingPathComponent("cmd-\(id).out").path
@@ -43,6 +46,7 @@ enum CommandRunner {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         if let environment { p.environment = environment }
+        if let workingDirectory { p.currentDirectoryURL = workingDirectory }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         p.standardOutput = out

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import OpsightTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -311,11 +312,14 @@ enum Promtool {
     }
     static var available: Bool { FileManager.default.isExecutableFile(atPath: path) }
 
-    /// `promtool <arguments>`, bounded.
-    static func run(_ arguments: [String], in directory: URL, timeout: Duration = .seconds(30)) async throws
-        -> CommandRunner.Result
-    {
-        try await CommandRunner.run(path, arguments, in: directory, timeout: timeout)
+    /// `promtool <arguments>` (stdin from `stdinPath`, in `workingDirectory`, default this process's; output files
+    /// in `directory`), bounded.
+    static func run(
+        _ arguments: [String], stdinPath: String? = nil, in directory: URL, workingDirectory: URL? = nil,
+        timeout: Duration = .seconds(30)
+    ) async throws -> CommandRunner.Result {
+        try await CommandRunner.run(
+            path, arguments, stdinPath: stdinPath, in: directory, workingDirectory: workingDirectory, timeout: timeout)
     }
 }
 

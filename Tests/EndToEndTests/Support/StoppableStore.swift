@@ -56,9 +56,8 @@ final class StoppableStore: @unchecked Sendable {
 
     /// Kills it at once (SIGKILL): connections drop, new ones are refused.
     func stop() {
-        guard let p = lock.withLock({ process.take() }), p.isRunning else { return }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        guard let p = lock.withLock({ process.take() }) else { return }
+        ChildExit.stop(p)
     }
 }
 

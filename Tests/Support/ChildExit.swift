@@ -13,9 +13,9 @@ import Foundation
 /// (swift-corelibs-foundation#4795), and then `isRunning` stays true long after the exit: in CI, a `promtool check
 /// config` of a few milliseconds was reported running for 30 s while an `opsight serve` started beside it lived.
 /// `waitid(…, WNOWAIT)` asks the kernel instead and leaves the child for Foundation to reap.
-enum ChildExit {
+public enum ChildExit {
     /// The exit status of `p` (the signal's number if a signal ended it), nil while it runs.
-    static func status(_ p: Process) -> Int32? {
+    public static func status(_ p: Process) -> Int32? {
         if !p.isRunning { return p.terminationStatus }
         #if canImport(Glibc)
             var info = siginfo_t()
@@ -31,7 +31,7 @@ enum ChildExit {
 
     /// Waits up to `limit` for `p` to exit; its status, or nil if it still runs.
     @discardableResult
-    static func wait(_ p: Process, within limit: Duration) async -> Int32? {
+    public static func wait(_ p: Process, within limit: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if let status = status(p) { return status }
@@ -40,9 +40,27 @@ enum ChildExit {
         return status(p)
     }
 
+    /// Stops `p` from code that cannot wait asynchronously (a `defer`, a `deinit`): sends `signal`, gives it up to
+    /// `grace` to exit, then SIGKILL, and returns once the kernel reports the exit. Unlike `Process.waitUntilExit()`
+    /// this cannot hang on the notification socket a concurrently started child inherited (see above); it blocks
+    /// its thread at most `grace` and the moment a killed process takes to die.
+    public static func stop(_ p: Process, signal: Int32 = SIGKILL, grace: Duration = .seconds(5)) {
+        let pid = p.processIdentifier
+        guard pid > 0, status(p) == nil else { return }
+        kill(pid, signal)
+        let deadline = ContinuousClock.now + grace
+        while status(p) == nil, ContinuousClock.now < deadline { usleep(10_000) }
+        guard status(p) == nil else { return }
+        kill(pid, SIGKILL)
+        #if canImport(Glibc)
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0, errno == EINTR {}
+        #endif
+    }
+
     /// `/proc/<pid>/stat`'s state and CPU ticks, for a report of a child that did not finish: whether it ran,
     /// slept or waited to be scheduled.
-    static func procState(_ pid: Int32) -> String {
+    public static func procState(_ pid: Int32) -> String {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return "no /proc/\(pid)/stat" }
