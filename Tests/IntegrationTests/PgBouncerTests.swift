@@ -83,9 +83,11 @@ final class PgBouncer: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if Loopback.accepts(port: port) { return }
-            if !process.isRunning { break }
+            if ChildExit.status(process) != nil { break }
             try await Task.sleep(for: .milliseconds(50))
         }
+        // One more look after the deadline, in case this loop sat queued for a thread of the pool meanwhile.
+        if Loopback.accepts(port: port) { return }
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         stop()
         throw PgBouncerError("pgbouncer did not listen on \(port): \(output)")
