@@ -4,10 +4,12 @@ import Testing
 /// test stops there: going on would step a manual clock before the sleeper it is meant for, and the awaits after it
 /// would hang the whole run.
 ///
-/// Only used to wait for work that was already triggered (a batch after a clock step), never to let time pass.
+/// Only used to wait for work that was already triggered (a batch after a clock step), never to let time pass. The
+/// bound is loose: the unit tests' process starts with ~20 s in which CPU-bound suites hold both threads of the
+/// cooperative pool, and a wait queued behind them is not a failure of the emitter.
 func eventually(
     _ what: String,
-    timeout: Duration = .seconds(30),
+    timeout: Duration = .seconds(90),
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () -> Bool
 ) async throws {
@@ -31,10 +33,11 @@ func settle() async {
 }
 
 /// Waits for a run loop to return; if it has not within `timeout` (real time), cancels it and records an issue,
-/// so a failing test fails instead of hanging on a manual clock nobody advances.
+/// so a failing test fails instead of hanging on a manual clock nobody advances. Loose for the same reason as
+/// ``eventually(_:timeout:sourceLocation:_:)``'s.
 func finish(
     _ loop: Task<Void, Never>,
-    within timeout: Duration = .seconds(30),
+    within timeout: Duration = .seconds(90),
     sourceLocation: SourceLocation = #_sourceLocation
 ) async {
     let watchdog = Task { () -> Bool in
