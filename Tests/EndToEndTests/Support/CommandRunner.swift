@@ -30,9 +30,9 @@ enum CommandRunner {
     }
 
     /// Runs `executable arguments` (with `environment`, default the current one; in `workingDirectory`, default
-    /// this process's); kills it (SIGKILL) and throws after `timeout`. Its output goes through files in `directory`,
-    /// never a pipe: a child another test starts meanwhile can inherit a pipe's writing end, and reading to its end
-    /// then blocks (a thread of the shared pool) for that child's whole life.
+    /// this process's); kills it (SIGKILL) and throws after `timeout`. Its output goes through files in `directory`
+    /// and its exit is polled asynchronously: reading a pipe to its end, or `waitUntilExit()`, would hold one of the
+    /// cooperative pool's two threads for as long as the child runs.
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdinPath: String? = nil,
         in directory: URL, workingDirectory: URL? = nil, timeout: Duration
