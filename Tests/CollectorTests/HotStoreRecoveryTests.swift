@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OpsightMetrics
 import OpsightTestSupport
+import Synchronization
 import Testing
 
 @testable import Collector
@@ -20,15 +21,16 @@ import Testing
 
     func open(
         _ dir: String, _ hot: InMemoryMetricsStore, _ durable: InMemoryMetricsStore, segmentBytes: Int = 64 << 20,
-        checkInterval: Duration = .seconds(2)
+        checkInterval: Duration = .seconds(2), epochSource: (any HotEpochSource)? = nil,
+        logger: Logger = Logger(label: "test")
     ) async throws -> Collector {
-        let logger = Logger(label: "test")
         let runtime = try await CollectorRuntime.open(
-            wal: .init(directory: dir, segmentBytes: segmentBytes), ingest: .init(decoder: .init(maxAgeMs: .max / 4)), hot: hot, durable: durable,
+            wal: .init(directory: dir, segmentBytes: segmentBytes), ingest: .init(decoder: .init(maxAgeMs: .max / 4)),
+            hot: hot, durable: durable,
             logger: logger)
         let recovery = HotStoreRecovery(
             configuration: .init(hotRetentionMs: .max / 8, jobFactRetentionMs: .max / 8, checkInterval: checkInterval),
-            hot: hot, durable: durable,
+            hot: hot, durable: epochSource ?? durable,
             aggregator: runtime.aggregator, status: runtime.status, collectorID: runtime.collectorID,
             epoch: runtime.hotEpoch, logger: logger, clock: WallClock { Self.base })
         let flusher = Flusher(
@@ -131,6 +133,51 @@ import Testing
         #expect(c.runtime.status.hotRebuilds.load(ordering: .relaxed) == 1)
     }
 
+    /// A rebuild that fails (here the durable store refuses to start the epoch, as PostgreSQL might) is said at
+    /// warning with its error, leaves the collector `lost` (not ready), not `rebuilding` or `ok`; the next check
+    /// rebuilds again, and once that succeeds the hot store holds exactly what was acknowledged.
+    @Test func aRebuildThatFailsIsLoggedAndTriedAgain() async throws {
+        let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
+        let source = RebuildRefusingSource(durable)
+        let logs = LogRecorder()
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let c = try await open(
+            dir, hot, durable, checkInterval: .zero, epochSource: source,
+            logger: Logger(label: "test") { _ in RecordingLogHandler(recorder: logs) })
+        defer { c.runtime.commitLog.shutdown() }
+        var rng = SplitMix64(seed: 11)
+        var batches: [[Event]] = []
+        for _ in 0..<3 {
+            let events = randomEvents(count: 50, baseMs: Self.base, spanMs: 600_000, rng: &rng)
+            _ = try await c.runtime.pipeline.ingest(ndjson(events), nowMs: Self.base)
+            batches.append(events)
+        }
+        await settle([c])
+        #expect(c.runtime.status.hotState == .ok)
+
+        hot.loseEverything()
+        source.refusing.store(true, ordering: .relaxed)
+        for _ in 0..<3 { _ = await c.flusher.flushNow() }
+        #expect(c.runtime.status.hotState == .lost, "a failed rebuild leaves the collector lost")
+        let failures = logs.entries.withLock { entries in
+            entries.filter {
+                $0.level == .warning && $0.message == "rebuilding the hot store failed; the next check tries again"
+            }
+        }
+        #expect(!failures.isEmpty, "the failed rebuild is logged at warning")
+        #expect(failures.first?.metadata["error"].map { "\($0)".contains("refuses to start a hot epoch") } == true)
+        #expect(c.runtime.status.hotRebuildsLed.load(ordering: .relaxed) == 0)
+
+        source.refusing.store(false, ordering: .relaxed)
+        await settle([c])
+        #expect(c.runtime.status.hotState == .ok)
+        #expect(c.runtime.status.hotRebuildsLed.load(ordering: .relaxed) == 1)
+        let oracle = try await storeOracle(batches)
+        #expect(try await hot.read(service: nil, buckets: Int64.min...Int64.max) == oracle.hot)
+    }
+
     @Test func aStoreBehindTheLogsStartIsNoticedAtStart() async throws {
         let hot = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
         let durable = InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs)
@@ -181,5 +228,72 @@ import Testing
         #expect(r.checks["redis"] == check)
         #expect(r.ready == (state == .ok))
         #expect(r.ingestReady, "a hot store being repaired does not stop ingest: the log holds it")
+    }
+}
+
+/// The durable store's side of a rebuild, refusing to start a hot epoch while `refusing` is set.
+final class RebuildRefusingSource: HotEpochSource {
+    let base: InMemoryMetricsStore
+    let refusing = Atomic(false)
+
+    init(_ base: InMemoryMetricsStore) { self.base = base }
+
+    var bucketWidthMs: Int64 { base.bucketWidthMs }
+    var retentionMs: Int64? { base.retentionMs }
+    func committedPosition(collector: String) async throws -> UInt64 {
+        try await base.committedPosition(collector: collector)
+    }
+    func commit(_ delta: Delta, position: UInt64, collector: String) async throws {
+        try await base.commit(delta, position: position, collector: collector)
+    }
+    func commit(_ delta: Delta, position: UInt64, collector: String, hotEpoch: String?) async throws {
+        try await base.commit(delta, position: position, collector: collector, hotEpoch: hotEpoch)
+    }
+    func read(service: String?, buckets: ClosedRange<Int64>) async throws -> WindowData {
+        try await base.read(service: service, buckets: buckets)
+    }
+    func services() async throws -> [String] { try await base.services() }
+    func ping() async throws { try await base.ping() }
+    func hotEpoch() async throws -> HotEpochRecord? { try await base.hotEpoch() }
+    func startHotEpoch(
+        _ epoch: String, minutes: ClosedRange<Int64>, funnelStepsAfterMs: Int64, jobFactsAfterMs: Int64,
+        sink: @Sendable (Delta) async throws -> Void
+    ) async throws -> [String: UInt64] {
+        if refusing.load(ordering: .relaxed) {
+            throw CollectorError(.store, "the durable store refuses to start a hot epoch (test)")
+        }
+        return try await base.startHotEpoch(
+            epoch, minutes: minutes, funnelStepsAfterMs: funnelStepsAfterMs, jobFactsAfterMs: jobFactsAfterMs,
+            sink: sink)
+    }
+}
+
+/// Every entry logged through ``RecordingLogHandler``.
+final class LogRecorder: Sendable {
+    struct Entry: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: Logger.Metadata
+    }
+    let entries = Mutex<[Entry]>([])
+}
+
+/// A swift-log handler that keeps what it is given, for tests of what is said at which level.
+struct RecordingLogHandler: LogHandler {
+    let recorder: LogRecorder
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
+        let all = self.metadata.merging(metadata ?? [:]) { $1 }
+        recorder.entries.withLock { $0.append(.init(level: level, message: message.description, metadata: all)) }
     }
 }

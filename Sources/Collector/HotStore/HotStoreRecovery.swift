@@ -217,6 +217,12 @@ public final class HotStoreRecovery: Sendable {
         } catch {
             try? await hot.releaseRebuild(epoch: epoch)
             set(.lost)
+            // Said here, at warning: the check that called this logs its failures at debug only (a store that is
+            // down says so elsewhere), and a rebuild that fails — PostgreSQL refusing the snapshot, the lock lapsing
+            // — leaves `/readyz` at 503 until one succeeds.
+            logger.warning(
+                "rebuilding the hot store failed; the next check tries again",
+                metadata: ["epoch": "\(epoch)", "error": "\(error)"])
             throw error
         }
     }
