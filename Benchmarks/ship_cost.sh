@@ -13,7 +13,8 @@
 #   visible_s    when the API first counted them all (the end of the poll that saw it)
 #   collector_cpu_s, redis_cpu_s   CPU seconds the collector and Redis used from the start of ship to visible (less
 #                sensitive to a shared machine than the times)
-#   hincrby      HINCRBY calls Redis executed (INFO commandstats), peak_rss_mb of the collector, settled_rss_mb (its RSS
+#   hincrby, hset   HINCRBY and HSET calls Redis executed (INFO commandstats; a hot commit writes one HSET per hash
+#                since parts, one HINCRBY per field before), peak_rss_mb of the collector, settled_rss_mb (its RSS
 #                5 s after visible: what it keeps, in use or freed but not returned), and peak_pending_mb,
 #                the most its aggregator held for each store (opsight_pending_delta_bytes, estimated, sampled every 0.5 s)
 #   hot_commits, last_hot_commit_s   the hot commits of the shipment and when the last one landed (their change feed
@@ -96,10 +97,11 @@ EOF
     "$bin" ship "$FILE" --url "$url" --token "$token" >"$WORK/ship-$n.log" 2>&1
     t1=$(date +%s%N)
     out=$(python3 Benchmarks/api_count.py --url "$url" --token "$token" --target 880002 --since "$t0" --timeout 120 || echo "seconds=timeout")
-    local ccpu rcpu_s hincrby rss
+    local ccpu rcpu_s hincrby hset rss
     ccpu=$(python3 -c "print(round($(cpu "$PID") - $c0, 1))")
     rcpu_s=$(python3 -c "print(round($(rcpu) - $r0, 1))")
     hincrby=$(redis-cli -u "$OPSIGHT_REDIS_URL" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_hincrby:calls=\([0-9]*\),.*/\1/p')
+    hset=$(redis-cli -u "$OPSIGHT_REDIS_URL" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_hset:calls=\([0-9]*\),.*/\1/p')
     rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
     # What the collector keeps once the shipment is in: RSS 5 s after visible (what it holds on to, freed or not).
     sleep 5
@@ -133,7 +135,7 @@ print(f"hot_commits={len(ms)} last_hot_commit_s={(max(ms) - t0) / 1000:.2f}" if 
     redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$name:*" | xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" UNLINK >/dev/null
     local visible=${out#*seconds=}
     visible=${visible%% *}
-    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=$hincrby peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
+    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
 }
 
 RESULTS=$WORK/results
@@ -159,5 +161,5 @@ for b in dict.fromkeys(r["bin"] for r in rows):
         m = statistics.median(vals)
         return f"{m:.0f}" if m >= 1000 else f"{m:g}"
     print(f"  {b}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, "
-          f"Redis {med('redis_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, peak RSS {med('peak_rss_mb')} MB, settled {med('settled_rss_mb')} MB ({len(mine)} runs)")
+          f"Redis {med('redis_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, {med('hset')} HSET, peak RSS {med('peak_rss_mb')} MB, settled {med('settled_rss_mb')} MB ({len(mine)} runs)")
 EOF

@@ -2,8 +2,9 @@ import Collector
 import Foundation
 import OpsightMetrics
 import OpsightTestSupport
-@testable import Storage
 import Testing
+
+@testable import Storage
 
 private let env = ProcessInfo.processInfo.environment
 
@@ -17,14 +18,97 @@ struct RedisHotLayoutTests {
         try await RedisChangeFeedTests().withStore(body)
     }
 
-    /// Field names of a hash.
+    /// The field names a hash holds with their sums, whether plain hash fields or entries of parts (``HotPart``).
     func fields(_ client: RedisClient, _ key: String) async throws -> [String: UInt64] {
         let items = try await client.command("HGETALL", .string(key)).array ?? []
         var out: [String: UInt64] = [:]
         for i in stride(from: 0, to: items.count - 1, by: 2) {
-            out[items[i].string ?? "?"] = items[i + 1].string.flatMap { UInt64($0) }
+            let name = items[i].bytes ?? []
+            if HotPart.isPart(name) {
+                let whole = HotPart.forEachEntry((items[i + 1].bytes ?? [])[...]) { field, value in
+                    out[String(decoding: field, as: UTF8.self), default: 0] += value
+                }
+                #expect(whole, "a part of \(key) is malformed")
+            } else {
+                out[items[i].string ?? "?", default: 0] += items[i + 1].string.flatMap { UInt64($0) } ?? .max
+            }
         }
         return out
+    }
+
+    /// Part names in a hash.
+    func partNames(_ client: RedisClient, _ key: String) async throws -> [[UInt8]] {
+        let items = try await client.command("HKEYS", .string(key)).array ?? []
+        return items.compactMap(\.bytes).filter { HotPart.isPart($0) }
+    }
+
+    /// Commits from two collectors (two stores on one prefix) write one part per hash per commit; every read — the
+    /// buckets, their sums, the totals — equals the oracle (the deltas merged) before folding, after two stores fold
+    /// the same keys at once (each hash then holds exactly one part: no swap counted twice) and with a plain field
+    /// written the older way beside the parts, which folding leaves alone.
+    @Test(arguments: [11, 12] as [UInt64])
+    func partsReadTheSameFoldedOrNotAndTwoFoldersAtOnceCountOnce(seed: UInt64) async throws {
+        try await withStore { store, client, prefix in
+            let other = RedisHotStore(client: client, configuration: .init(keyPrefix: prefix))
+            var rng = SplitMix64(seed: seed)
+            var oracle = [Int64: WindowData]()
+            var totals = WindowData()
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            for round in 1...6 {
+                // No job events: their pairing across commits adds waits the deltas do not hold.
+                let events = RedisChangeFeedTests().events(&rng, count: 400, spanMs: 600_000).filter { $0.kind != .job }
+                let delta = BatchAggregate(events: events, rules: .init()).hot
+                for (k, v) in delta.requests {
+                    oracle[k.bucket, default: WindowData()].requests[k.key, default: RequestStats()].merge(v)
+                }
+                for (k, v) in delta.jobs {
+                    oracle[k.bucket, default: WindowData()].jobs[k.key, default: JobStats()].merge(v)
+                }
+                for (k, v) in delta.logs {
+                    oracle[k.bucket, default: WindowData()].logs[k.key, default: LogStats()].merge(v)
+                }
+                totals.merge(delta)
+                try await (round % 2 == 0 ? store : other).commit(
+                    delta, position: UInt64(round), collector: "c\(round % 2)")
+            }
+            let buckets = (oracle.keys.min()!)...(oracle.keys.max()!)
+            func check(_ when: String) async throws {
+                let each = try await store.readEach(service: nil, buckets: buckets)
+                #expect(each == oracle, "\(when): buckets")
+                var sum = WindowData()
+                for w in oracle.values { sum.merge(w) }
+                #expect(try await store.read(service: nil, buckets: buckets) == sum, "\(when): sum")
+                let readTotals = try await store.totals()
+                #expect(readTotals.requests.mapValues(\.count) == totals.requests.mapValues(\.count), "\(when): totals")
+                #expect(readTotals.logs == totals.logs.mapValues { $0 }, "\(when): log totals")
+            }
+            try await check("before folding")
+            let keys = try await client.command("KEYS", .string("\(prefix):{*}:h:*")).array?.compactMap(\.string) ?? []
+            let totalKeys =
+                try await client.command("KEYS", .string("\(prefix):{*}:totals")).array?.compactMap(\.string) ?? []
+            var many = 0
+            for key in keys + totalKeys where try await partNames(client, key).count >= 2 { many += 1 }
+            #expect(many > 0, "some hash holds several parts before folding")
+            async let a = store.foldParts(of: keys + totalKeys)
+            async let b = other.foldParts(of: (keys + totalKeys).reversed())
+            let (folded, folded2) = try await (a, b)
+            #expect(folded + folded2 >= many && folded + folded2 <= 2 * many)
+            for key in keys + totalKeys { #expect(try await partNames(client, key).count == 1, "\(key)") }
+            try await check("after folding")
+            #expect(try await store.foldParts(of: keys) == 0, "one part a key: nothing to fold")
+
+            // A plain field, as a collector before parts wrote it, beside the folded part: added to the reads.
+            let sep = "\u{1f}"
+            let (bucket, data) = oracle.first { !$0.value.requests.isEmpty }!
+            let (key, stats) = data.requests.first!
+            let hash = "\(prefix):{\(key.service.replacingOccurrences(of: "}", with: "%7D"))}:h:\(bucket)"
+            _ = try await client.command(
+                "HINCRBY", .string(hash), .string("r\(sep)\(key.route)\(sep)\(key.method)\(sep)c3"), .int(4))
+            oracle[bucket]!.requests[key]!.class3xx += 4
+            oracle[bucket]!.requests[key]!.count = stats.count + 4
+            #expect(try await store.foldParts(of: [hash]) == 0)
+            try await check("with a plain field")
+        }
     }
 
     @Test func countsAreLeftOutWhenTheClassesAddUpAndOlderHashesReadTheSame() async throws {
@@ -100,7 +184,8 @@ struct RedisHotLayoutTests {
             partial.count = 2
             partial.class2xx = 2
             partial.latency.add(3)
-            delta.requests[Bucketed(RequestKey(service: "api", route: "/partial", method: "GET"), bucket: bucket)] = partial
+            delta.requests[Bucketed(RequestKey(service: "api", route: "/partial", method: "GET"), bucket: bucket)] =
+                partial
             try await store.commit(delta, position: 1, collector: "c")
             let key = "\(prefix):{api}:h:\(bucket)"
             let written = try await fields(client, key)
@@ -175,7 +260,10 @@ struct RedisHotLayoutTests {
             #expect(found == expected)
             let totals = try await store.totals()
             for (k, s) in totals.requests {
-                #expect(s.count == events.filter { $0.kind == .request && $0.service == k.service && $0.route == k.route }.count)
+                #expect(
+                    s.count
+                        == events.filter { $0.kind == .request && $0.service == k.service && $0.route == k.route }.count
+                )
             }
         }
     }
@@ -193,7 +281,9 @@ struct ChangeRecordTests {
         }
         add("s2b10", 3)
         add("s4z", 1)
-        for bad in ["s0z", "s6b10", "s2", "s2b", "s2bxx", "s2q", "s2b99999999999", "s2b1\u{0}", "s2zz", "s\u{0}z", "sz"] {
+        for bad in [
+            "s0z", "s6b10", "s2", "s2b", "s2bxx", "s2q", "s2b99999999999", "s2b1\u{0}", "s2zz", "s\u{0}z", "sz",
+        ] {
             add(bad, 1_000)
         }
         var out = WindowData()
@@ -228,5 +318,87 @@ struct ChangeRecordTests {
         for (k, v) in delta.logs { expected[k.bucket, default: WindowData()].logs[k.key] = v }
         #expect(decoded.count == expected.count)
         for (bucket, data) in expected { #expect(decoded[bucket] == data, "bucket \(bucket)") }
+    }
+}
+
+/// Parts (``HotPart``) on their own: entries read back as written, a merge sums by field name as a dictionary does, and
+/// malformed blobs stop the walk without a crash or a count from past the damage.
+struct HotPartTests {
+    @Test func entriesReadBackAndMergeSumsByFieldName() {
+        var rng = SplitMix64(seed: 3)
+        var blobs: [[UInt8]] = []
+        var oracle: [[UInt8]: UInt64] = [:]
+        for _ in 0..<20 {
+            var blob: [UInt8] = []
+            var written: [([UInt8], UInt64)] = []
+            for _ in 0..<Int.random(in: 0..<60, using: &rng) {
+                let field = Array("r\u{1f}/\(Int.random(in: 0..<30, using: &rng))\u{1f}GET\u{1f}c2".utf8)
+                let value: UInt64 = [1, 127, 128, 300, 1 << 35, .max / 64].randomElement(using: &rng)!
+                HotPart.append(field: field, value: value, to: &blob)
+                written.append((field, value))
+                oracle[field, default: 0] += value
+            }
+            var read: [([UInt8], UInt64)] = []
+            #expect(HotPart.forEachEntry(blob[...]) { read.append((Array($0), $1)) })
+            #expect(read.map(\.0) == written.map(\.0) && read.map(\.1) == written.map(\.1))
+            blobs.append(blob)
+        }
+        var merged: [[UInt8]: UInt64] = [:]
+        var names: [[UInt8]] = []
+        #expect(
+            HotPart.forEachEntry(HotPart.merge(blobs.map { $0[...] })[...]) {
+                merged[Array($0)] = $1
+                names.append(Array($0))
+            })
+        #expect(merged == oracle)
+        #expect(Set(names).count == names.count, "one entry per field name")
+        var extreme: [UInt8] = []
+        HotPart.append(field: [UInt8](repeating: 0x41, count: 300), value: .max, to: &extreme)
+        var seen: [(Int, UInt64)] = []
+        #expect(HotPart.forEachEntry(extreme[...]) { seen.append(($0.count, $1)) })
+        #expect(seen.count == 1 && seen[0] == (300, .max))
+    }
+
+    @Test func malformedPartsStopTheWalk() {
+        var good: [UInt8] = []
+        HotPart.append(field: Array("l\u{1f}info".utf8), value: 5, to: &good)
+        let bad: [[UInt8]] = [
+            good + [3, 0x41],  // a field name cut short
+            good + [1, 0x41],  // no value
+            good + [1, 0x41, 0x80, 0x80],  // a value cut short
+            good + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],  // a length past 64 bits
+            good + [1, 0x41] + [UInt8](repeating: 0xff, count: 9) + [0x02],  // a value past 64 bits
+            good + [0xff, 0xff, 0xff, 0xff, 0x0f],  // a length past the blob
+        ]
+        for blob in bad {
+            var seen: [UInt64] = []
+            #expect(!HotPart.forEachEntry(blob[...]) { seen.append($1) })
+            #expect(seen == [5], "\(blob)")
+        }
+        // A reader adds what comes before the damage and nothing after it.
+        var reader = HotFieldReader(service: "api")
+        reader.add(pairs: [
+            .bulk(HotPart.newName()), .bulk(bad[0]), .bulk(Array("l\u{1f}warn".utf8)), .bulk(Array("2".utf8)),
+        ])
+        var out = WindowData()
+        reader.finish(into: &out)
+        #expect(out.logs["api"]?.count(.info) == 5 && out.logs["api"]?.count(.warn) == 2)
+    }
+
+    /// What ``PartFolds`` hands out: keys with two parts or more once their bucket has settled, any key at
+    /// ``PartFolds/maxParts``, never a key of one part; the table at most once a second; expired keys forgotten.
+    @Test func foldsAreDueOnceSettledOrFullAndOnlyWithTwoParts() {
+        let folds = PartFolds()
+        let bucket: Int64 = 1_000_000
+        let end = (bucket + 1) * TimeBucket.hotWidthMs
+        folds.note([("two", bucket), ("one", bucket), ("totals", nil), ("recent", bucket + 100)])
+        folds.note([("two", bucket), ("recent", bucket + 100)])
+        for _ in 1..<PartFolds.maxParts { folds.note([("totals", nil)]) }
+        #expect(folds.due(nowMs: end + PartFolds.settleMs - 1, retentionMs: 3_600_000, limit: 10) == ["totals"])
+        #expect(folds.due(nowMs: end + PartFolds.settleMs, retentionMs: 3_600_000, limit: 10) == [], "once a second")
+        #expect(folds.due(nowMs: end + PartFolds.settleMs + 1_000, retentionMs: 3_600_000, limit: 10) == ["two"])
+        #expect(folds.count == 2, "one and recent wait")
+        #expect(folds.due(nowMs: end + 3_600_001 + 2_000, retentionMs: 3_600_000, limit: 10) == ["recent"])
+        #expect(folds.count == 0, "one expired and is forgotten")
     }
 }

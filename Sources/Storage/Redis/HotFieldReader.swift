@@ -28,17 +28,25 @@ struct HotFieldReader {
 
     init(service: String) { self.service = service }
 
-    /// Adds the field/value pairs of an `HGETALL` reply; pairs that are not a known field and a count are
-    /// ignored (a newer collector may write more).
+    /// Adds the field/value pairs of an `HGETALL` reply, parts (``HotPart``) entry by entry; pairs that are not a
+    /// known field and a count are ignored (a newer collector may write more), and so is the rest of a malformed part.
     mutating func add(pairs items: [RedisReply]) {
         var i = 0
         while i + 1 < items.count {
-            if case .bulk(let field) = items[i], case .bulk(let text) = items[i + 1], let value = Self.count(text[...])
-            {
-                add(field: field[...], value: value)
+            if case .bulk(let field) = items[i], case .bulk(let text) = items[i + 1] {
+                if HotPart.isPart(field) {
+                    add(part: text[...])
+                } else if let value = Self.count(text[...]) {
+                    add(field: field[...], value: value)
+                }
             }
             i += 2
         }
+    }
+
+    /// Adds every entry of a part (``HotPart``).
+    mutating func add(part: ArraySlice<UInt8>) {
+        HotPart.forEachEntry(part) { field, value in add(field: field, value: value) }
     }
 
     /// Adds one field.

@@ -65,6 +65,15 @@ extension RESPCommands {
         appendArgument(value)
     }
 
+    /// Appends `HSET key field value` with the field and value as bytes.
+    public mutating func hset(_ key: String, _ field: [UInt8], _ value: [UInt8]) {
+        beginCommand(argumentCount: 4)
+        appendArgument("HSET" as StaticString)
+        appendArgument(key)
+        appendArgument(field)
+        appendArgument(value)
+    }
+
     /// Appends `GET key`.
     public mutating func get(_ key: String) {
         beginCommand(argumentCount: 2)

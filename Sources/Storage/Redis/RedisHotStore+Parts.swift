@@ -1,0 +1,123 @@
+import Collector
+import Synchronization
+
+/// The hashes a store's commits wrote parts to (``HotPart``), and how many each, until they are folded.
+///
+/// In memory only: after a restart the parts written before it stay as they are until their key expires (readers
+/// add them up all the same); a key another collector also writes is folded by whichever of them writes it twice.
+final class PartFolds: Sendable {
+    struct Pending: Sendable {
+        var parts: Int
+        /// The bucket of a bucket hash; nil for a service's totals, which never expire.
+        var bucket: Int64?
+    }
+
+    private struct State: Sendable {
+        var pending: [String: Pending] = [:]
+        var lastScanMs: Int64 = .min
+    }
+
+    private let state = Mutex(State())
+    /// A bucket's hash is folded this long after the bucket ended: late events are rare by then.
+    static let settleMs: Int64 = 20_000
+    /// Parts a key may gather before it is folded whatever its age: the totals, a bucket written for long.
+    static let maxParts = 16
+
+    /// Counts one more part in each of `keys`.
+    func note(_ keys: [(key: String, bucket: Int64?)]) {
+        state.withLock { s in
+            for k in keys {
+                s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket)].parts += 1
+            }
+        }
+    }
+
+    /// Up to `limit` keys to fold now, forgotten here: those with two parts or more whose bucket ended
+    /// ``settleMs`` ago, or with ``maxParts``. Keys past `retentionMs` are forgotten too. The whole table is looked
+    /// at no more than once a second.
+    func due(nowMs: Int64, retentionMs: Int64, limit: Int) -> [String] {
+        state.withLock { s in
+            guard nowMs >= s.lastScanMs &+ 1_000 || s.lastScanMs > nowMs else { return [] }
+            s.lastScanMs = nowMs
+            var out: [String] = []
+            var gone: [String] = []
+            for (key, p) in s.pending {
+                let endMs = p.bucket.map { ($0 + 1) * TimeBucket.hotWidthMs }
+                if let endMs, endMs &+ retentionMs < nowMs {
+                    gone.append(key)
+                } else if out.count < limit && p.parts >= 2
+                    && (p.parts >= Self.maxParts || endMs.map { $0 &+ Self.settleMs <= nowMs } ?? false)
+                {
+                    out.append(key)
+                }
+            }
+            for key in gone + out { s.pending[key] = nil }
+            return out
+        }
+    }
+
+    /// How many keys are waiting.
+    var count: Int { state.withLock { $0.pending.count } }
+}
+
+extension RedisHotStore {
+    /// Replaces the parts of each hash in `keys` by one part holding their sums, so reads stay one part a key. Each
+    /// key's parts are read, merged here and swapped by a script that first checks every part it replaces is still
+    /// there (another collector folding the same key at once makes one of the two swaps do nothing). Returns how many
+    /// keys were folded.
+    @discardableResult
+    public func foldParts(of keys: [String]) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        var reads = RESPCommands()
+        for key in keys { reads.append("HGETALL", .string(key)) }
+        let readCommands = reads
+        let replies = try await wrap { try await self.client.pipeline(readCommands) }
+        var swaps = RESPCommands()
+        for (key, reply) in zip(keys, replies) {
+            guard let items = reply.array else { continue }
+            var names: [[UInt8]] = []
+            var blobs: [ArraySlice<UInt8>] = []
+            var i = 0
+            while i + 1 < items.count && names.count < Self.maxPartsPerFold {
+                if case .bulk(let field) = items[i], HotPart.isPart(field), case .bulk(let blob) = items[i + 1] {
+                    names.append(field)
+                    blobs.append(blob[...])
+                }
+                i += 2
+            }
+            guard names.count >= 2 else { continue }
+            var args: [RESPArg] = [
+                .string("EVAL"), .string(Self.foldScript), .int(1), .string(key), .bytes(HotPart.newName()),
+                .bytes(HotPart.merge(blobs)),
+            ]
+            args.reserveCapacity(args.count + names.count)
+            for name in names { args.append(.bytes(name)) }
+            swaps.append(args)
+        }
+        guard !swaps.isEmpty else { return 0 }
+        let swapCommands = swaps
+        let answers = try await wrap { try await self.client.pipeline(swapCommands) }
+        return answers.reduce(0) { $0 + ($1.int == 1 ? 1 : 0) }
+    }
+
+    /// Folds the keys ``PartFolds`` finds due; a failure leaves their parts as they are (readers add them up).
+    func foldDueParts() async {
+        let keys = folds.due(nowMs: clock.nowMs(), retentionMs: configuration.retentionSeconds * 1000, limit: 512)
+        guard !keys.isEmpty else { return }
+        _ = try? await foldParts(of: keys)
+    }
+
+    /// How many parts one swap replaces at most (the script's `unpack` stays far below Lua's stack limit).
+    static let maxPartsPerFold = 512
+
+    /// `KEYS[1]` the hash; `ARGV[1]`, `ARGV[2]` the new part's name and value; `ARGV[3…]` the parts it replaces. The
+    /// new part is written before the old ones are removed, so the hash (and its expiry) never ceases to exist.
+    static let foldScript = """
+        for i = 3, #ARGV do
+          if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return 0 end
+        end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('HDEL', KEYS[1], unpack(ARGV, 3))
+        return 1
+        """
+}
