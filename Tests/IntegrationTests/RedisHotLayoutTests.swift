@@ -111,6 +111,51 @@ struct RedisHotLayoutTests {
         }
     }
 
+    /// Commits fold their own hashes as they go: a settled bucket's hash once a second commit adds to it, a
+    /// service's totals at ``PartFolds/maxParts`` parts, the bucket at "now" not before it has settled; every read
+    /// equals the merged deltas throughout.
+    @Test func commitsFoldTheirHashesOnceTheBucketHasSettledOrTheTotalsAreFull() async throws {
+        try await withStore { _, client, prefix in
+            let clock = ManualClock()
+            clock.advance(Int64(Date().timeIntervalSince1970 * 1000) - clock.now)
+            let store = RedisHotStore(
+                client: client, configuration: .init(keyPrefix: prefix), clock: WallClock { clock.now })
+            let startMs = clock.now
+            let oldMs = startMs - 600_000
+            let old = TimeBucket.index(ofMs: oldMs, widthMs: TimeBucket.hotWidthMs)
+            let current = TimeBucket.index(ofMs: startMs, widthMs: TimeBucket.hotWidthMs)
+            func request(_ ms: Int64, _ route: String) -> Event {
+                var e = Event(timestampMs: ms, service: "api", kind: .request)
+                e.route = route
+                e.method = "GET"
+                e.status = 200
+                e.durationMs = 12
+                return e
+            }
+            var oracle = WindowData()
+            var count = 0
+            for i in 1...PartFolds.maxParts {
+                let events = [request(oldMs, "/r\(i % 3)"), request(startMs, "/now")]
+                let delta = BatchAggregate(events: events, rules: .init()).hot
+                oracle.merge(delta)
+                count += events.count
+                try await store.commit(delta, position: UInt64(i), collector: "c")
+                let oldParts = try await partNames(client, "\(prefix):{api}:h:\(old)").count
+                let nowParts = try await partNames(client, "\(prefix):{api}:h:\(current)").count
+                let totalParts = try await partNames(client, "\(prefix):{api}:totals").count
+                // Folded at every second commit; the hash at "now" keeps every part; the totals fold when full.
+                #expect(oldParts == (i % 2 == 0 ? 1 : 2) || i == 1 && oldParts == 1, "commit \(i): \(oldParts) parts")
+                #expect(nowParts == (i < PartFolds.maxParts ? i : 1), "commit \(i)")
+                #expect(totalParts == (i < PartFolds.maxParts ? i : 1), "commit \(i)")
+                let read = try await store.read(service: "api", buckets: min(old, current)...max(old, current))
+                #expect(read == oracle, "commit \(i)")
+                let totals = try await store.totals()
+                #expect(totals.requests.values.reduce(0) { $0 + $1.count } == UInt64(count), "commit \(i)")
+                clock.advance(1_100)
+            }
+        }
+    }
+
     @Test func countsAreLeftOutWhenTheClassesAddUpAndOlderHashesReadTheSame() async throws {
         try await withStore { store, client, prefix in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
