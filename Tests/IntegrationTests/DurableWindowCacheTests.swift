@@ -14,7 +14,8 @@ private let env = ProcessInfo.processInfo.environment
 /// The window cache over PostgreSQL's minutes (windows over an hour, issue 15) against the real database: two
 /// collectors commit random rollups — current, lagging by minutes, late by up to a day, a little in the future —
 /// while compactions rewrite the older minutes, and the clock steps by seconds, minutes and more than the cache steps.
-/// After every step each cached window equals the sum of the same minutes read from the store.
+/// After every step each cached window equals the sum of the same minutes read from the store; one collector commits
+/// through the store the cache polls (``OwnRollups``), the other through its own.
 @Suite(.enabled(if: env["OPSIGHT_TEST_DATABASE_URL"] != nil, "needs OPSIGHT_TEST_DATABASE_URL (make test sets it)"))
 struct DurableWindowCacheTests {
     let logger = Logger(label: "test")
@@ -29,12 +30,17 @@ struct DurableWindowCacheTests {
 
     @Test(arguments: [1, 2] as [UInt64])
     func cachedWindowsEqualTheStoreAcrossTwoWritersLateRowsAndCompactions(seed: UInt64) async throws {
-        try await withMigratedSchema(prefix: "test_dwc") { pg, schema in try await run(pg: pg, schema: schema, seed: seed) }
+        try await withMigratedSchema(prefix: "test_dwc") { pg, schema in
+            try await run(pg: pg, schema: schema, seed: seed)
+        }
     }
 
     private func run(pg: PostgresClient, schema: String, seed: UInt64) async throws {
         var rng = SplitMix64(seed: seed)
         let durable = PostgresDurableStore(client: pg, configuration: .init(schema: schema), logger: logger)
+        // c1 commits through the store the cache polls (its cells taken from memory), c2 through another (its rows
+        // read back).
+        let other = PostgresDurableStore(client: pg, configuration: .init(schema: schema), logger: logger)
         let clock = Clock(WallClock.system.nowMs())
         let cache = WindowCache(
             configuration: .durable(windowsMs: Self.windows), feed: durable, logger: logger, now: { clock.now })
@@ -44,7 +50,8 @@ struct DurableWindowCacheTests {
             positions[collector]! += UInt64.random(in: 1...5_000, using: &rng)
             let events = randomEvents(count: count, baseMs: clock.now + aheadMs, spanMs: spanMs, rng: &rng)
             let batch = BatchAggregate(events: events, rules: .init())
-            try await durable.commit(batch.durable, position: positions[collector]!, collector: collector)
+            try await (collector == "c1" ? durable : other).commit(
+                batch.durable, position: positions[collector]!, collector: collector)
         }
         func check(_ label: String) async throws -> Bool {
             let k = TimeBucket.index(ofMs: clock.now, widthMs: TimeBucket.durableWidthMs)

@@ -65,7 +65,9 @@ extension PostgresDurableStore: ChangeFeed {
         -> FeedPoll
     {
         // Readers wait for polls: while PostgreSQL is away they get their 503 at the read deadline, as direct reads do.
-        try await withPostgresRead { try await self.pollInSnapshot(after: cursor, buckets: buckets, changesWithin: changesWithin) }
+        try await withPostgresRead {
+            try await self.pollInSnapshot(after: cursor, buckets: buckets, changesWithin: changesWithin)
+        }
     }
 
     /// How long the first read of the windows (a day of minutes) may take before it is given up and retried.
@@ -79,10 +81,13 @@ extension PostgresDurableStore: ChangeFeed {
             var gap = false
             var changes: [[Int64: WindowData]] = []
             if let cursor {
-                if let seen = Self.positions(cursor), Int64(cursor.sequence) >= log.nowMs - Self.changeRetentionSeconds * 500 {
+                if let seen = Self.positions(cursor),
+                    Int64(cursor.sequence) >= log.nowMs - Self.changeRetentionSeconds * 500
+                {
                     let new = log.entries.filter { $0.position > seen[$0.collector] ?? Int64.min }
                     let commits = new.filter { $0.collector != Self.compactionEntry }
-                    let compacted = new.filter { $0.collector == Self.compactionEntry }.compactMap { e -> ClosedRange<Int64>? in
+                    let compacted = new.filter { $0.collector == Self.compactionEntry }.compactMap {
+                        e -> ClosedRange<Int64>? in
                         guard e.minutes.count == 2, e.minutes[0] <= e.minutes[1] else { return nil }
                         return e.minutes[0]...e.minutes[1]
                     }
@@ -90,9 +95,15 @@ extension PostgresDurableStore: ChangeFeed {
                     var minutes = Set<Int64>()
                     var collectors: [String] = []
                     var positions: [Int64] = []
+                    // This store's own commits come from memory (``OwnRollups``); only the others' rows are read.
+                    var change = Delta()
                     for commit in commits {
                         let touched = commit.minutes.filter { within.contains($0) }
                         guard !touched.isEmpty else { continue }
+                        if let mine = self.own.take(collector: commit.collector, position: commit.position) {
+                            change.merge(Self.cells(of: mine, within: within))
+                            continue
+                        }
                         minutes.formUnion(touched)
                         collectors.append(commit.collector)
                         positions.append(commit.position)
@@ -100,13 +111,14 @@ extension PostgresDurableStore: ChangeFeed {
                     if minutes.contains(where: { m in compacted.contains { $0.contains(m) } }) {
                         // A commit's rows may have been merged by the compaction: they cannot be told apart.
                         gap = true
-                    } else if let lo = minutes.min(), let hi = minutes.max() {
-                        var change = Delta()
-                        try await self.streamCells(
-                            conn, .commits(minutes: minutes.sorted(), collectors: collectors, positions: positions),
-                            buckets: lo...hi, partRows: .max
-                        ) { change.merge($0) }
-                        changes.append(change.byBucket)
+                    } else {
+                        if let lo = minutes.min(), let hi = minutes.max() {
+                            try await self.streamCells(
+                                conn, .commits(minutes: minutes.sorted(), collectors: collectors, positions: positions),
+                                buckets: lo...hi, partRows: .max
+                            ) { change.merge($0) }
+                        }
+                        if !change.isEmpty { changes.append(change.byBucket) }
                     }
                 } else {
                     gap = true
@@ -120,8 +132,19 @@ extension PostgresDurableStore: ChangeFeed {
                     }
                 }
             }
+            if let seen = Self.positions(log.cursor) { self.own.forget(through: seen) }
             return FeedPoll(cursor: log.cursor, changes: gap ? [] : changes, gap: gap, buckets: contents)
         }
+    }
+
+    /// The cells of `delta` in the minutes of `within`: what reading its rows there gives.
+    static func cells(of delta: Delta, within: ClosedRange<Int64>) -> Delta {
+        guard within != Int64.min...Int64.max else { return delta }
+        var out = Delta()
+        out.requests = delta.requests.filter { within.contains($0.key.bucket) }
+        out.jobs = delta.jobs.filter { within.contains($0.key.bucket) }
+        out.logs = delta.logs.filter { within.contains($0.key.bucket) }
+        return out
     }
 
     /// The sums of the rows in each of `ranges` and the cursor they are as of, in one snapshot; the rows of their
@@ -133,7 +156,9 @@ extension PostgresDurableStore: ChangeFeed {
         ) { try await self.sumsInSnapshot(over: ranges) }
     }
 
-    private func sumsInSnapshot(over ranges: [ClosedRange<Int64>]) async throws -> (cursor: FeedCursor, sums: [WindowData]) {
+    private func sumsInSnapshot(over ranges: [ClosedRange<Int64>]) async throws -> (
+        cursor: FeedCursor, sums: [WindowData]
+    ) {
         try await inSnapshot { conn in
             let log = try await self.changeLog(conn)
             var sums = Array(repeating: WindowData(), count: ranges.count)

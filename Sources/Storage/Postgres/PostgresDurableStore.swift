@@ -29,6 +29,8 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     let schemaName: String
     let logger: Logger
     let partitions: PostgresPartitions
+    /// What this store committed, for its own change feed's polls (``OwnRollups``).
+    let own = OwnRollups()
 
     /// Creates the store over a running client (run `client.run()` in a task or service group).
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
@@ -138,15 +140,21 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
                     try await insertLogs(delta, conn: conn, collector: collector, position: pos)
                     try await insertFunnelSteps(delta.funnelSteps, conn: conn)
                     try await logChange(delta, conn: conn, collector: collector, position: pos)
+                    // Before `COMMIT`: no snapshot sees the change entry before its cells are kept.
+                    own.register(delta, collector: collector, position: pos)
                 }
             }
         } catch let error as StorageError {
+            own.withdraw(collector: collector, position: pos)
             switch (error.underlying as? PostgresTransactionError)?.closureError {
             // The store holds this position already: the delta is in, exactly once.
             case is AlreadyCommitted: return
             case let fenced as HotEpochFenced: throw fenced
             default: throw error
             }
+        } catch {
+            own.withdraw(collector: collector, position: pos)
+            throw error
         }
     }
 
