@@ -11,7 +11,7 @@ public struct EventDecoder: Sendable {
     /// Default keys plus configured aliases.
     let keyTable: KeyTable
     /// Identity strings seen by ``decodeBatch(_:nowMs:)``, shared by every copy of this decoder.
-    let identities = IdentityStrings()
+    public let identities = IdentityStrings()
 
     /// Creates a decoder; the alias table is built once here, not per line.
     public init(configuration: Configuration = .init()) {

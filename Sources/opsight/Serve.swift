@@ -133,7 +133,7 @@ struct OpsightService: Service {
             configuration: .init(durableYieldBytes: config.walMaxBytes / 4),
             aggregator: runtime.aggregator, wal: runtime.wal, hot: stores.hot, durable: stores.durable,
             collectorID: runtime.collectorID, status: runtime.status, quarantine: quarantine, recovery: recovery,
-            logger: logger)
+            identities: runtime.pipeline.identities, logger: logger)
         // Reads have their own Redis connections: no query waits behind a flush, nor a flush behind a query.
         let clock = WallClock.system
         var hotWindows = WindowCache.Configuration(windowsMs: config.windowsMs)

@@ -19,6 +19,58 @@ import Testing
         #expect(decoded == events)
     }
 
+    /// With the ingest decoder's table, records decode to the same events, and once a record's strings are in the table
+    /// (published at the end of its decoding, as a batch of the ingest decoder publishes them), an identity string
+    /// longer than a `String` holds inline (service, route, queue, job) is one storage in every later record.
+    @Test func identityStringsComeFromTheTable() throws {
+        var rng = SplitMix64(seed: 9)
+        var events = randomEvents(count: 400, baseMs: 1_795_000_000_000, spanMs: 600_000, rng: &rng)
+        let name = "service-with-a-long-name-\u{1F600}"
+        for i in events.indices where i % 3 == 0 { events[i].service = name }
+        var job = Event(timestampMs: 1, service: name, kind: .job)
+        (job.queue, job.job, job.jobID, job.jobEvent) = ("a-queue-of-many-letters", "a-job-type-of-many-letters", "j-1", .started)
+        events.append(job)
+        let table = IdentityStrings()
+        let bytes = EventCodec.encode(events)
+        let first = try bytes.withUnsafeBytes { try EventCodec.decode($0, strings: table) }
+        let second = try bytes.withUnsafeBytes { try EventCodec.decode($0, strings: table) }
+        let third = try bytes.withUnsafeBytes { try EventCodec.decode($0, strings: table) }
+        #expect(first == events && second == events && third == events)
+        func storage(_ s: String?) -> UnsafeRawPointer? {
+            guard var s else { return nil }
+            return s.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        var shared: [String: UnsafeRawPointer?] = [:]
+        for (a, b) in zip(second, third) {
+            for (x, y) in [(a.service, b.service), (a.route, b.route), (a.queue, b.queue), (a.job, b.job)] as [(String?, String?)]
+            where (x?.utf8.count ?? 0) > 15 {
+                #expect(storage(x) == storage(y), "\(x ?? "") decoded twice is two strings")
+                #expect(shared[x!, default: storage(x)] == storage(x), "\(x ?? "") is two strings in one record")
+                shared[x!] = storage(x)
+            }
+        }
+        let long = Set(events.flatMap { [$0.service, $0.route, $0.queue, $0.job] }.compactMap { $0 }.filter { $0.utf8.count > 15 })
+        #expect(Set(shared.keys) == long && long.count >= 3)
+        // Strings the table does not share (methods, ids, messages) decode as before.
+        #expect(first.map(\.jobID) == events.map(\.jobID) && first.map(\.message) == events.map(\.message))
+    }
+
+    /// A string length past the record (up to the largest varint) is an error, not a trap.
+    @Test func lengthsPastTheRecordAreErrors() {
+        var event = EventCodec.encode([Event(timestampMs: 1, service: "s", kind: .log)])
+        // version, count, timestamp, kind: then the service's length.
+        event.removeSubrange(4...)
+        for length in [[0x7F] as [UInt8], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
+            [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]]
+        {
+            let bytes = event + length + Array("s".utf8)
+            #expect(throws: CollectorError.self) { try bytes.withUnsafeBytes { try EventCodec.decode($0) } }
+            #expect(throws: CollectorError.self) {
+                try bytes.withUnsafeBytes { try EventCodec.decode($0, strings: IdentityStrings()) }
+            }
+        }
+    }
+
     @Test func truncatedPayloadIsAnError() {
         var rng = SplitMix64(seed: 8)
         let bytes = EventCodec.encode(randomEvents(count: 10, baseMs: 1_000_000, spanMs: 1000, rng: &rng))

@@ -364,6 +364,36 @@ struct ChangeRecordTests {
         #expect(decoded.count == expected.count)
         for (bucket, data) in expected { #expect(decoded[bucket] == data, "bucket \(bucket)") }
     }
+
+    /// A commit takes its cells hash by hash (``RedisHotStore/hashOrder(_:service:)``): every cell exactly once, each
+    /// (service, bucket) in one run, runs in order, and a run's cells are those of that service and bucket.
+    @Test(arguments: [4, 5] as [UInt64])
+    func cellsAreTakenOnceEachHashByHash(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let events = randomEvents(count: 4_000, baseMs: 1_800_000_000_000, spanMs: 3_600_000, rng: &rng)
+        for cells in [BatchAggregate(events: events, rules: .init()).hot.requests, [:]] {
+            let order = RedisHotStore.hashOrder(cells, service: \.service)
+            #expect(order.count == cells.count)
+            #expect(Set(order.map { cells.keys[$0.index] }) == Set(cells.keys))
+            var seen: Set<[Int64]> = []
+            var serviceOf: [Int: String] = [:]
+            for (n, item) in order.enumerated() {
+                let key = cells.keys[item.index]
+                #expect(key.bucket == item.group.bucket)
+                #expect(serviceOf[item.group.service, default: key.key.service] == key.key.service)
+                serviceOf[item.group.service] = key.key.service
+                let group = [Int64(item.group.service), item.group.bucket]
+                if n > 0, order[n - 1].group != item.group {
+                    let before = order[n - 1].group
+                    #expect(before.service < item.group.service
+                        || (before.service == item.group.service && before.bucket < item.group.bucket))
+                    #expect(!seen.contains(group), "a hash came back after another")
+                }
+                seen.insert(group)
+            }
+            #expect(Set(serviceOf.values).count == serviceOf.count, "two numbers for one service")
+        }
+    }
 }
 
 /// Parts (``HotPart``) on their own: entries read back as written, a merge sums by field name as a dictionary does, and

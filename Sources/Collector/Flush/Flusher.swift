@@ -88,6 +88,8 @@ public struct Flusher: Service {
     private let clock: WallClock
     private let quarantine: Quarantine?
     private let recovery: HotStoreRecovery?
+    /// The ingest decoder's identity strings, for the events read back from the log.
+    private let identities: IdentityStrings?
     /// Deltas whose commit failed, kept to be retried exactly as they were.
     private let pending = PendingDeltas()
 
@@ -102,10 +104,12 @@ public struct Flusher: Service {
         status: CollectorStatus,
         quarantine: Quarantine? = nil,
         recovery: HotStoreRecovery? = nil,
+        identities: IdentityStrings? = nil,
         logger: Logger,
         clock: WallClock = .system
     ) {
         self.clock = clock
+        self.identities = identities
         self.configuration = configuration
         self.aggregator = aggregator
         self.wal = wal
@@ -271,7 +275,8 @@ public struct Flusher: Service {
         let limit = aggregator.limits.chunkBytes
         do {
             let outcome = try wal.readRecords(after: start, through: through) { _, payload in
-                let aggregate = BatchAggregate(events: try EventCodec.decode(payload), rules: aggregator.rules)
+                let aggregate = BatchAggregate(
+                    events: try EventCodec.decode(payload, strings: identities), rules: aggregator.rules)
                 delta.merge(aggregate.hot, rollingUpBy: lane == .hot ? 1 : TimeBucket.hotPerDurable)
                 return delta.estimatedBytes < limit
             }

@@ -41,6 +41,9 @@ public final class IngestPipeline: Sendable {
 
     public let configuration: Configuration
     private let decoder: EventDecoder
+    /// The identity strings the decoder shares between events: the flush's reads of the log take theirs from here too
+    /// (``EventCodec/decode(_:strings:)``).
+    public var identities: IdentityStrings { decoder.identities }
     private let commitLog: CommitLog
     /// The live counters ingest updates and reads for backpressure.
     public let status: CollectorStatus

@@ -21,9 +21,17 @@ public enum EventCodec {
         return out
     }
 
-    /// Decodes a record payload.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CollectorError) -> [Event] {
-        var r = Reader(bytes: bytes)
+    /// Decodes a record payload; with `strings`, the identity fields (service, route, queue, job) are taken from that
+    /// table (``IdentityStrings``), as the ingest decoder takes them. A shipment read back from the log is about a
+    /// cell per event, and each cell's key then passes through the lane's chunk, the hot commit and the window
+    /// caches: with the table's strings those compare by identity instead of byte by byte, and the event costs no
+    /// allocation per string.
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, strings: IdentityStrings? = nil
+    ) throws(CollectorError) -> [Event] {
+        let batch = strings?.batch()
+        defer { if let strings, let batch { strings.finish(batch) } }
+        var r = Reader(bytes: bytes, identities: batch)
         guard try r.byte() == version else { throw CollectorError(.walIO, "unknown WAL record version") }
         let n = Int(try r.varint())
         var events: [Event] = []
@@ -73,13 +81,13 @@ public enum EventCodec {
     private static func decodeEvent(_ r: inout Reader) throws(CollectorError) -> Event {
         let ts = unzigzag(try r.varint())
         guard let kind = EventKind(rawValue: try r.byte()) else { throw CollectorError(.walIO, "bad event kind") }
-        var e = Event(timestampMs: ts, service: try r.string(), kind: kind)
+        var e = Event(timestampMs: ts, service: try r.identity(), kind: kind)
         let mask = UInt16(truncatingIfNeeded: try r.varint())
         func has(_ bit: UInt16) -> Bool { mask & (1 << bit) != 0 }
-        if has(0) { e.route = try r.string() }
+        if has(0) { e.route = try r.identity() }
         if has(1) { e.method = try r.string() }
-        if has(2) { e.queue = try r.string() }
-        if has(3) { e.job = try r.string() }
+        if has(2) { e.queue = try r.identity() }
+        if has(3) { e.job = try r.identity() }
         if has(4) { e.jobID = try r.string() }
         if has(5) { e.name = try r.string() }
         if has(6) { e.entity = try r.string() }
@@ -115,7 +123,13 @@ public enum EventCodec {
 
     private struct Reader {
         let bytes: UnsafeRawBufferPointer
+        let identities: IdentityStrings.Batch?
         var offset = 0
+
+        init(bytes: UnsafeRawBufferPointer, identities: IdentityStrings.Batch? = nil) {
+            self.bytes = bytes
+            self.identities = identities
+        }
 
         mutating func byte() throws(CollectorError) -> UInt8 {
             guard offset < bytes.count else { throw CollectorError(.walIO, "truncated WAL record") }
@@ -136,10 +150,21 @@ public enum EventCodec {
         }
 
         mutating func string() throws(CollectorError) -> String {
-            let n = Int(try varint())
-            guard offset + n <= bytes.count else { throw CollectorError(.walIO, "truncated WAL record") }
+            String(decoding: try stringBytes(), as: UTF8.self)
+        }
+
+        /// An identity string: the table's when there is one (the log holds what `String`s wrote: valid UTF-8).
+        mutating func identity() throws(CollectorError) -> String {
+            let raw = try stringBytes()
+            return identities?.string(raw) ?? String(decoding: raw, as: UTF8.self)
+        }
+
+        private mutating func stringBytes() throws(CollectorError) -> UnsafeRawBufferPointer {
+            let length = try varint()
+            guard length <= UInt64(bytes.count - offset) else { throw CollectorError(.walIO, "truncated WAL record") }
+            let n = Int(length)
             defer { offset += n }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]), as: UTF8.self)
+            return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)])
         }
     }
 }
