@@ -1,4 +1,5 @@
 import Collector
+import OpsightMetrics
 import Logging
 import ServiceLifecycle
 
@@ -43,6 +44,9 @@ public actor WindowCache: Service, SingleFlightPolling {
         /// Whether to note, per bucket, the feed position of the last change to it (``bucketStamp(_:)``): what tells
         /// the range queries' bucket summaries (``BucketSummaries``) which buckets they may answer from memory.
         public var bucketTracking = BucketTracking.off
+        /// Signalled when the feed holds changes worth taking before the next refresh (``OwnChanges/wake``): the
+        /// cache then polls at once.
+        public var wake: WakeSignal?
         /// Most buckets the windows move on in one poll; after a longer pause the cache is rebuilt instead. The
         /// buckets leaving must still be in the store: hot buckets are kept 75 minutes, so 30 of them (5 minutes)
         /// leaving an hour are.
@@ -243,7 +247,11 @@ public actor WindowCache: Service, SingleFlightPolling {
             let t = now()
             let untilBoundary = TimeBucket.index(ofMs: t, widthMs: width) * width - t + 5
             let pause = min(configuration.refreshInterval, .milliseconds(max(untilBoundary, 5)))
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            if let wake = configuration.wake {
+                try? await cancelWhenGracefulShutdown { await wake.wait(orSleep: pause) }
+            } else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            }
         }
     }
 
@@ -267,7 +275,7 @@ public actor WindowCache: Service, SingleFlightPolling {
                     // summary holds is never taken for one before it (a feed that leaves changes out may not number
                     // them one by one).
                     for change in p.changes {
-                        for b in change.keys where tracked.contains(b) { changedAt[b] = p.cursor.sequence }
+                        for b in change.buckets where tracked.contains(b) { changedAt[b] = p.cursor.sequence }
                     }
                 }
                 // Every change after the totals' read counts towards them, whatever its bucket (a late event an hour
@@ -275,7 +283,7 @@ public actor WindowCache: Service, SingleFlightPolling {
                 if totalsKept != nil {
                     var added = false
                     for (i, change) in p.changes.enumerated() where cursor.sequence + 1 + UInt64(i) > totalsSequence {
-                        for cell in change.values { totalsKept!.addCounts(of: cell) }
+                        totalsKept!.addCounts(of: change)
                         added = true
                     }
                     if added { totalsVersion += 1 }

@@ -61,12 +61,13 @@ public struct WindowSums: Sendable {
         return needed.sorted()
     }
 
-    /// Adds one commit's cells (by bucket) to every window that holds their bucket.
-    public mutating func apply(_ change: [Int64: WindowData]) {
-        for (key, shape) in shapes {
-            let r = shape.range(newest)
-            for (bucket, data) in change where r.contains(bucket) { sums[key, default: WindowData()].merge(data) }
-        }
+    /// Adds one commit's cells to every window that holds their bucket.
+    public mutating func apply(_ change: FeedChange) {
+        // Taken out of the dictionary while they change, so each is changed in place.
+        let keys = Array(shapes.keys)
+        var windows = keys.map { sums.removeValue(forKey: $0) ?? WindowData() }
+        change.add(to: &windows, ranges: keys.map { shapes[$0]!.range(newest) })
+        for (key, window) in zip(keys, windows) { sums[key] = window }
     }
 
     /// Moves every window on to end at `bucket` (> ``newest``), given the contents of

@@ -140,6 +140,7 @@ struct OpsightService: Service {
         hotWindows.keepsTail = true
         hotWindows.keepsTotals = true
         hotWindows.bucketTracking = .recent
+        hotWindows.wake = stores.readHot.ownChanges?.wake
         let cache = WindowCache(
             configuration: hotWindows, feed: stores.readHot, logger: logger, now: { clock.nowMs() })
         // Windows over an hour: PostgreSQL's minutes through two minutes back, followed through its change log, plus

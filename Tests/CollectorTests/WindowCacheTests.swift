@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import OpsightMetrics
 import Synchronization
@@ -113,6 +114,35 @@ final class ManualClock: Sendable {
         }
         #expect(results.count == 16)
         #expect(results.allSatisfy { $0 == want })
+    }
+
+    /// A cache with a wake signal (``WindowCache/Configuration/wake``) polls when it is signalled, not only at its
+    /// refresh: a commit reaches it without any query long before the next refresh (a minute here).
+    @Test func aWakeSignalPollsBeforeTheRefresh() async throws {
+        let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
+        // Just past a bucket boundary, so the cache's wake-up at the next one is ~10 s away (its clock stands still).
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000) / TimeBucket.hotWidthMs * TimeBucket.hotWidthMs + 6
+        var configuration = WindowCache.Configuration(windowsMs: [300_000], refreshInterval: .seconds(60))
+        let wake = WakeSignal()
+        configuration.wake = wake
+        let cache = WindowCache(configuration: configuration, feed: store, logger: Logger(label: "t"), now: { nowMs })
+        let running = Task { try await cache.run() }
+        defer { running.cancel() }
+        func polls() async -> Int { await cache.polls.finished }
+        for _ in 0..<200 where await polls() == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await polls() == 1, "the first poll")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(await polls() == 1, "no poll before the refresh without a signal")
+        var position: UInt64 = 0
+        var e = Event(timestampMs: nowMs - 1_000, service: "api", kind: .request)
+        (e.route, e.method, e.status, e.durationMs) = ("/a", "GET", 200, 5)
+        try await commit(store, [e], position: &position)
+        wake.signal()
+        for _ in 0..<200 where await polls() == 1 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await polls() == 2, "polled on the signal")
+        #expect(await cache.polls.started == 2, "and not because something asked")
+        let snapshot = try #require(await cache.snapshot(300_000))
+        #expect(snapshot.data == (try await direct(store, 300_000, at: nowMs)) && !snapshot.data.requests.isEmpty)
     }
 
     @Test func windowsNotKeptAreLeftToTheStore() async throws {

@@ -113,7 +113,7 @@ struct RedisChangeFeedTests {
             #expect(own.count == 0, "a poll takes what it read")
             #expect(mine.changes.count == 5 && decoded.changes.count == 5)
             for (change, want) in zip(mine.changes, decoded.changes) { #expect(change == want) }
-            let waits = decoded.changes.flatMap { $0.values.flatMap { $0.jobs.values.map(\.wait.count) } }
+            let waits = decoded.changes.flatMap { $0.byBucket.values.flatMap { $0.jobs.values.map(\.wait.count) } }
             #expect(waits.contains { $0 > 0 }, "some commit paired queue waits")
         }
     }

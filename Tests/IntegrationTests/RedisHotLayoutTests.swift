@@ -111,9 +111,10 @@ struct RedisHotLayoutTests {
         }
     }
 
-    /// Commits fold their own hashes as they go: a settled bucket's hash once a second commit adds to it, a
-    /// service's totals at ``PartFolds/maxParts`` parts, the bucket at "now" not before it has settled; every read
-    /// equals the merged deltas throughout.
+    /// Commits fold their own hashes as they go: any hash at ``PartFolds/maxParts`` parts (the totals, a bucket
+    /// written to for long), a settled bucket's hash with two parts or more once no part was added for
+    /// ``PartFolds/quietMs``, the bucket at "now" not before it has settled; every read equals the merged deltas
+    /// throughout.
     @Test func commitsFoldTheirHashesOnceTheBucketHasSettledOrTheTotalsAreFull() async throws {
         try await withStore { _, client, prefix in
             let clock = ManualClock()
@@ -143,8 +144,8 @@ struct RedisHotLayoutTests {
                 let oldParts = try await partNames(client, "\(prefix):{api}:h:\(old)").count
                 let nowParts = try await partNames(client, "\(prefix):{api}:h:\(current)").count
                 let totalParts = try await partNames(client, "\(prefix):{api}:totals").count
-                // Folded at every second commit; the hash at "now" keeps every part; the totals fold when full.
-                #expect(oldParts == (i % 2 == 0 ? 1 : 2) || i == 1 && oldParts == 1, "commit \(i): \(oldParts) parts")
+                // Written to every 1.1 s: no hash is quiet, so each keeps every part until it is full.
+                #expect(oldParts == (i < PartFolds.maxParts ? i : 1), "commit \(i): \(oldParts) parts")
                 #expect(nowParts == (i < PartFolds.maxParts ? i : 1), "commit \(i)")
                 #expect(totalParts == (i < PartFolds.maxParts ? i : 1), "commit \(i)")
                 let read = try await store.read(service: "api", buckets: min(old, current)...max(old, current))
@@ -153,6 +154,26 @@ struct RedisHotLayoutTests {
                 #expect(totals.requests.values.reduce(0) { $0 + $1.count } == UInt64(count), "commit \(i)")
                 clock.advance(1_100)
             }
+            // Two more parts in the settled bucket; then commits elsewhere: it folds once quiet, not before.
+            var position = UInt64(PartFolds.maxParts)
+            func commit(_ events: [Event]) async throws {
+                let delta = BatchAggregate(events: events, rules: .init()).hot
+                oracle.merge(delta)
+                position += 1
+                try await store.commit(delta, position: position, collector: "c")
+            }
+            try await commit([request(oldMs, "/late")])
+            clock.advance(1_100)
+            try await commit([request(oldMs, "/later")])
+            #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 3)
+            clock.advance(PartFolds.quietMs - 1_100)
+            try await commit([request(clock.now, "/elsewhere")])
+            #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 3, "not quiet yet")
+            clock.advance(1_100)
+            try await commit([request(clock.now, "/elsewhere")])
+            #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 1, "quiet: folded")
+            let read = try await store.read(service: "api", buckets: old...TimeBucket.index(ofMs: clock.now, widthMs: TimeBucket.hotWidthMs))
+            #expect(read == oracle)
         }
     }
 
@@ -460,18 +481,23 @@ struct HotPartTests {
         #expect(out.logs["api"]?.count(.info) == 5 && out.logs["api"]?.count(.warn) == 2)
     }
 
-    /// What ``PartFolds`` hands out: keys with two parts or more once their bucket has settled, any key at
-    /// ``PartFolds/maxParts``, never a key of one part; the table at most once a second; expired keys forgotten.
+    /// What ``PartFolds`` hands out: keys with two parts or more once their bucket has settled and no part came for
+    /// ``PartFolds/quietMs``, any key at ``PartFolds/maxParts``, never a key of one part; the table at most once a
+    /// second; expired keys forgotten.
     @Test func foldsAreDueOnceSettledOrFullAndOnlyWithTwoParts() {
         let folds = PartFolds()
         let bucket: Int64 = 1_000_000
         let end = (bucket + 1) * TimeBucket.hotWidthMs
-        folds.note([("two", bucket), ("one", bucket), ("totals", nil), ("recent", bucket + 100)])
-        folds.note([("two", bucket), ("recent", bucket + 100)])
-        for _ in 1..<PartFolds.maxParts { folds.note([("totals", nil)]) }
-        #expect(folds.due(nowMs: end + PartFolds.settleMs - 1, retentionMs: 3_600_000, limit: 10) == ["totals"])
-        #expect(folds.due(nowMs: end + PartFolds.settleMs, retentionMs: 3_600_000, limit: 10) == [], "once a second")
-        #expect(folds.due(nowMs: end + PartFolds.settleMs + 1_000, retentionMs: 3_600_000, limit: 10) == ["two"])
+        let settled = end + PartFolds.settleMs
+        folds.note([("two", bucket), ("one", bucket), ("totals", nil), ("recent", bucket + 100)], nowMs: end)
+        // The second part of "two" comes late: it waits until quiet.
+        folds.note([("two", bucket), ("recent", bucket + 100)], nowMs: settled - 1_000)
+        for _ in 1..<PartFolds.maxParts { folds.note([("totals", nil)], nowMs: end) }
+        #expect(folds.due(nowMs: settled - 1, retentionMs: 3_600_000, limit: 10) == ["totals"])
+        #expect(folds.due(nowMs: settled + 1_000, retentionMs: 3_600_000, limit: 10) == [], "not quiet")
+        #expect(folds.due(nowMs: settled + PartFolds.quietMs - 1_001, retentionMs: 3_600_000, limit: 10) == [])
+        #expect(folds.due(nowMs: settled + PartFolds.quietMs - 1_000, retentionMs: 3_600_000, limit: 10) == [], "once a second")
+        #expect(folds.due(nowMs: settled + PartFolds.quietMs, retentionMs: 3_600_000, limit: 10) == ["two"])
         #expect(folds.count == 2, "one and recent wait")
         #expect(folds.due(nowMs: end + 3_600_001 + 2_000, retentionMs: 3_600_000, limit: 10) == ["recent"])
         #expect(folds.count == 0, "one expired and is forgotten")

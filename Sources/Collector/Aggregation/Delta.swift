@@ -105,7 +105,7 @@ public struct WindowData: Sendable, Equatable {
         for (k, v) in other.logs where !v.isZero { logs[k, default: LogStats()].merge(v) }
     }
 
-    private static func addClasses(of v: RequestStats, to s: inout RequestStats) {
+    static func addClasses(of v: RequestStats, to s: inout RequestStats) {
         s.class1xx &+= v.class1xx
         s.class2xx &+= v.class2xx
         s.class3xx &+= v.class3xx
@@ -114,7 +114,7 @@ public struct WindowData: Sendable, Equatable {
         s.count &+= v.class1xx &+ v.class2xx &+ v.class3xx &+ v.class4xx &+ v.class5xx
     }
 
-    private static func addEvents(of v: JobStats, to s: inout JobStats) {
+    static func addEvents(of v: JobStats, to s: inout JobStats) {
         s.enqueued &+= v.enqueued
         s.started &+= v.started
         s.succeeded &+= v.succeeded

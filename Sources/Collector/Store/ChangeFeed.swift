@@ -66,19 +66,132 @@ public struct FeedCursor: Sendable, Equatable {
 public struct FeedPoll: Sendable {
     /// Where the feed is now.
     public var cursor: FeedCursor
-    /// The changes after the cursor asked for, oldest first: per commit, its cells by bucket.
-    public var changes: [[Int64: WindowData]]
+    /// The changes after the cursor asked for, oldest first: per commit, its cells.
+    public var changes: [FeedChange]
     /// True when changes after the cursor asked for are missing (trimmed, or the store was reset): the reader
     /// must start over from bucket contents.
     public var gap: Bool
     /// The contents of the buckets asked for (absent: empty).
     public var buckets: [Int64: WindowData]
     /// Creates the poll result.
-    public init(cursor: FeedCursor, changes: [[Int64: WindowData]], gap: Bool, buckets: [Int64: WindowData]) {
+    public init(cursor: FeedCursor, changes: [FeedChange], gap: Bool, buckets: [Int64: WindowData]) {
         self.cursor = cursor
         self.changes = changes
         self.gap = gap
         self.buckets = buckets
+    }
+}
+
+/// One commit's cells, as a ``ChangeFeed`` reports them: by bucket when read from the store, or as the deltas the commit
+/// was made of when this process made it and still holds them (the hot store's `OwnChanges`, the durable store's
+/// `OwnRollups`).
+///
+/// A window cache adds each cell to every window whose buckets hold it (``add(to:ranges:)``), which the
+/// deltas allow without first sorting their cells into a dictionary per bucket: shipping a file of the last hour, that
+/// sorting was ~7 % of the collector's CPU before the shipment was visible (perf, docs/benchmarks.md).
+public struct FeedChange: Sendable, Equatable {
+    enum Form: Sendable {
+        case byBucket([Int64: WindowData])
+        case deltas([Delta])
+    }
+    let form: Form
+
+    /// A change read from the store: its cells by bucket.
+    public init(_ byBucket: [Int64: WindowData]) { form = .byBucket(byBucket) }
+    /// A change as the deltas of its commit (cells of one series and bucket in two deltas add up).
+    public init(deltas: [Delta]) { form = .deltas(deltas) }
+
+    /// The cells by bucket.
+    public var byBucket: [Int64: WindowData] {
+        switch form {
+        case .byBucket(let cells): return cells
+        case .deltas(let deltas):
+            var out = deltas.first?.byBucket ?? [:]
+            for delta in deltas.dropFirst() {
+                for (bucket, cells) in delta.byBucket { out[bucket, default: WindowData()].merge(cells) }
+            }
+            return out
+        }
+    }
+
+    /// The buckets that have a cell.
+    public var buckets: Set<Int64> {
+        switch form {
+        case .byBucket(let cells): return Set(cells.keys)
+        case .deltas(let deltas):
+            var out = Set<Int64>()
+            for d in deltas {
+                for k in d.requests.keys { out.insert(k.bucket) }
+                for k in d.jobs.keys { out.insert(k.bucket) }
+                for k in d.logs.keys { out.insert(k.bucket) }
+            }
+            return out
+        }
+    }
+
+    /// Whether it has no cell.
+    public var isEmpty: Bool {
+        switch form {
+        case .byBucket(let cells): return cells.isEmpty
+        case .deltas(let deltas): return deltas.allSatisfy { $0.cellCount == 0 }
+        }
+    }
+
+    /// The same cells, whatever their form.
+    public static func == (a: FeedChange, b: FeedChange) -> Bool { a.byBucket == b.byBucket }
+}
+
+extension FeedChange {
+    /// Adds each cell to every window `windows[i]` whose buckets `ranges[i]` hold its bucket: one pass over the cells
+    /// whatever the number of windows.
+    public func add(to windows: inout [WindowData], ranges: [ClosedRange<Int64>]) {
+        precondition(windows.count == ranges.count, "one range per window")
+        switch form {
+        case .byBucket(let cells):
+            for (bucket, data) in cells {
+                for i in ranges.indices where ranges[i].contains(bucket) { windows[i].merge(data) }
+            }
+        case .deltas(let deltas):
+            for d in deltas {
+                for (k, v) in d.requests {
+                    for i in ranges.indices where ranges[i].contains(k.bucket) {
+                        windows[i].requests[k.key, default: RequestStats()].merge(v)
+                    }
+                }
+                for (k, v) in d.jobs {
+                    for i in ranges.indices where ranges[i].contains(k.bucket) {
+                        windows[i].jobs[k.key, default: JobStats()].merge(v)
+                    }
+                }
+                for (k, v) in d.logs {
+                    for i in ranges.indices where ranges[i].contains(k.bucket) {
+                        windows[i].logs[k.key, default: LogStats()].merge(v)
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension WindowData {
+    /// Adds the counts of every cell of `change` that the `_total` counters hold (``addCounts(of:)``), whatever its
+    /// bucket.
+    public mutating func addCounts(of change: FeedChange) {
+        switch change.form {
+        case .byBucket(let cells):
+            for data in cells.values { addCounts(of: data) }
+        case .deltas(let deltas):
+            // As ``addCounts(of:)`` does for a window's series, cell by cell.
+            for d in deltas {
+                for (k, v) in d.requests where v.class1xx | v.class2xx | v.class3xx | v.class4xx | v.class5xx > 0 {
+                    Self.addClasses(of: v, to: &requests[k.key, default: RequestStats()])
+                }
+                for (k, v) in d.jobs where v.enqueued | v.started | v.succeeded | v.failed | v.retried > 0 {
+                    Self.addEvents(of: v, to: &jobs[k.key, default: JobStats()])
+                }
+                for (k, v) in d.logs where !v.isZero { logs[k.key, default: LogStats()].merge(v) }
+            }
+        }
     }
 }
 

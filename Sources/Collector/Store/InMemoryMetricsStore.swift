@@ -13,7 +13,7 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
         var positions: [String: UInt64] = [:]
         var failing = false
         /// The change feed: every commit's cells by bucket; `trimmed` of the oldest are gone.
-        var feed: [[Int64: WindowData]] = []
+        var feed: [FeedChange] = []
         var trimmed = 0
         /// The funnel step log: every commit's records; `funnelTrimmed` of the oldest are gone.
         var funnelLog: [[FunnelStepRecord]] = []
@@ -102,7 +102,7 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
         }
         s.cells.merge(delta)
         s.positions[collector] = position
-        s.feed.append(delta.byBucket)
+        s.feed.append(FeedChange(deltas: [delta]))
         if !delta.funnelSteps.isEmpty { s.funnelLog.append(Array(delta.funnelSteps)) }
         s.commitSizes.append(delta.cellCount)
     }
@@ -130,7 +130,7 @@ public final class InMemoryMetricsStore: MetricsStore, ChangeFeed, FunnelStepSto
         try state.withLock { s in
             if s.failing { throw Self.failure() }
             let end = UInt64(s.trimmed + s.feed.count)
-            var changes: [[Int64: WindowData]] = []
+            var changes: [FeedChange] = []
             var gap = false
             if let cursor {
                 gap = cursor.sequence > end || Int(cursor.sequence) < s.trimmed

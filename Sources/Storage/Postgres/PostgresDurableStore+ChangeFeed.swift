@@ -79,7 +79,7 @@ extension PostgresDurableStore: ChangeFeed {
         try await inSnapshot { conn in
             let log = try await self.changeLog(conn)
             var gap = false
-            var changes: [[Int64: WindowData]] = []
+            var changes: [FeedChange] = []
             if let cursor {
                 if let seen = Self.positions(cursor),
                     Int64(cursor.sequence) >= log.nowMs - Self.changeRetentionSeconds * 500
@@ -118,7 +118,7 @@ extension PostgresDurableStore: ChangeFeed {
                                 buckets: lo...hi, partRows: .max
                             ) { change.merge($0) }
                         }
-                        if !change.isEmpty { changes.append(change.byBucket) }
+                        if !change.isEmpty { changes.append(FeedChange(deltas: [change])) }
                     }
                 } else {
                     gap = true

@@ -1,4 +1,5 @@
 import Collector
+import OpsightMetrics
 import Synchronization
 
 /// The cells of the change records this process's collector committed, kept until the hot window cache of the same
@@ -32,6 +33,12 @@ public final class OwnChanges: Sendable {
     /// The most kept, estimated.
     public let maxBytes: Int
 
+    /// Signalled when the commits kept pass a quarter of ``maxBytes``: the window cache reading them polls then
+    /// rather than at its next second (``WindowCache/Configuration/wake``). Shipping a file of the last hour
+    /// commits ~30 MB of cells a second, so a cache polling once a second found most of its own commits dropped and
+    /// decoded their records instead (perf, docs/benchmarks.md).
+    public let wake = WakeSignal()
+
     /// An empty registry holding at most about `maxBytes` of cells.
     public init(maxBytes: Int = 24 << 20) {
         self.maxBytes = maxBytes
@@ -49,6 +56,7 @@ public final class OwnChanges: Sendable {
             let token = prefix + String(s.next)
             s.entries.append(Entry(token: token, deltas: deltas, bytes: bytes))
             s.bytes += bytes
+            if s.bytes > maxBytes / 4 { wake.signal() }
             return token
         }
     }
@@ -61,9 +69,9 @@ public final class OwnChanges: Sendable {
         }
     }
 
-    /// The cells of the commit of `token` by bucket, as ``ChangeRecord/decode(_:)`` gives its record (nil: not
-    /// here); forgets it and every commit registered before it.
-    func take(_ token: String) -> [Int64: WindowData]? {
+    /// The deltas of the commit of `token`, whose cells ``ChangeRecord/decode(_:)`` gives by bucket from its record
+    /// (nil: not here); forgets it and every commit registered before it.
+    func take(_ token: String) -> [Delta]? {
         // What is forgotten is freed after the lock, not while a commit waits to register.
         let taken: [Entry] = state.withLock { s in
             guard let i = s.entries.firstIndex(where: { $0.token == token }) else { return [] }
@@ -72,12 +80,7 @@ public final class OwnChanges: Sendable {
             s.entries.removeSubrange(...i)
             return taken
         }
-        guard let deltas = taken.last?.deltas else { return nil }
-        var out = deltas.first?.byBucket ?? [:]
-        for delta in deltas.dropFirst() {
-            for (bucket, cells) in delta.byBucket { out[bucket, default: WindowData()].merge(cells) }
-        }
-        return out
+        return taken.last?.deltas
     }
 
     /// How many commits are kept.

@@ -82,7 +82,7 @@ extension RedisHotStore {
     ) throws -> FeedPoll {
         let count = countReply.int.map { UInt64(max(0, $0)) } ?? 0
         let entries = entriesReply.array ?? []
-        var changes: [[Int64: WindowData]] = []
+        var changes: [FeedChange] = []
         let lastID =
             try Self.changeRecords(
                 entries, of: changesKey, keep: cursor != nil, own: configuration.ownChanges, into: &changes)
@@ -100,7 +100,7 @@ extension RedisHotStore {
     /// is still there (its token in field `o`), and decoded otherwise.
     static func changeRecords(
         _ entries: [RedisReply], of key: String, keep: Bool, own: OwnChanges? = nil,
-        into changes: inout [[Int64: WindowData]]
+        into changes: inout [FeedChange]
     ) throws -> String? {
         var lastID: String?
         let corrupt = StorageError(.corrupt, "\(key) holds an entry that is not a change record")
@@ -108,13 +108,13 @@ extension RedisHotStore {
             guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array,
                 fields.count >= 2, let blob = fields[1].bytes
             else { throw corrupt }
-            var change: [Int64: WindowData]?
+            var change: FeedChange?
             // Only a poll that keeps the changes takes them: one without a cursor (a rebuild's, a read of the totals)
             // leaves them to the cache's next poll.
             if keep, let own, fields.count >= 4, fields[2].string == "o", let token = fields[3].string {
-                change = own.take(token)
+                change = own.take(token).map { FeedChange(deltas: $0) }
             }
-            guard let change = change ?? ChangeRecord.decode(blob) else { throw corrupt }
+            guard let change = change ?? ChangeRecord.decode(blob).map({ FeedChange($0) }) else { throw corrupt }
             lastID = id
             if keep { changes.append(change) }
         }

@@ -236,7 +236,7 @@ extension RedisHotStore {
         buckets replies: ArraySlice<RedisReply>, services order: [String], bucketOrder: [Int64], epoch: String?
     ) throws -> FeedPoll {
         var next = ShardPositions(counts: [], ids: [])
-        var changes: [[Int64: WindowData]] = []
+        var changes: [FeedChange] = []
         var gap = cursor != nil && (positions == nil || cursor?.epoch != epoch)
         for shard in counts.indices {
             let count = counts[shard].int.map { UInt64(max(0, $0)) } ?? 0

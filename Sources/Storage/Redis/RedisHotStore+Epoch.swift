@@ -77,7 +77,7 @@ extension RedisHotStore: HotEpochStore {
         guard try await whileLocked(epoch, run: commands) else {
             throw StorageError(.redis, "the rebuild lock of epoch \(epoch) expired or was taken while loading")
         }
-        folds.note(w.partKeys)
+        folds.note(w.partKeys, nowMs: clock.nowMs())
     }
 
     public func finishRebuild(epoch: String, positions: [String: UInt64]) async throws -> Bool {

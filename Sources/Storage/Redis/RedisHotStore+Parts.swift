@@ -10,6 +10,8 @@ final class PartFolds: Sendable {
         var parts: Int
         /// The bucket of a bucket hash; nil for a service's totals, which never expire.
         var bucket: Int64?
+        /// When the last part was noted.
+        var lastMs: Int64
     }
 
     private struct State: Sendable {
@@ -20,21 +22,27 @@ final class PartFolds: Sendable {
     private let state = Mutex(State())
     /// A bucket's hash is folded this long after the bucket ended: late events are rare by then.
     static let settleMs: Int64 = 20_000
+    /// ... and once no part was added to it for this long. A file of the last hour shipped at once adds a part to
+    /// nearly every hash of the hour with every commit, for as long as the shipment lasts: folding at every second
+    /// part merged each hash's growing contents a dozen times over (~3 % of a shipment's CPU, perf,
+    /// docs/benchmarks.md), where once at the end (or every ``maxParts``) does.
+    static let quietMs: Int64 = 5_000
     /// Parts a key may gather before it is folded whatever its age: the totals, a bucket written for long.
     static let maxParts = 16
 
-    /// Counts one more part in each of `keys`.
-    func note(_ keys: [(key: String, bucket: Int64?)]) {
+    /// Counts one more part in each of `keys`, added at `nowMs`.
+    func note(_ keys: [(key: String, bucket: Int64?)], nowMs: Int64) {
         state.withLock { s in
             for k in keys {
-                s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket)].parts += 1
+                s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket, lastMs: nowMs)].parts += 1
+                s.pending[k.key]!.lastMs = nowMs
             }
         }
     }
 
     /// Up to `limit` keys to fold now, forgotten here: those with two parts or more whose bucket ended
-    /// ``settleMs`` ago, or with ``maxParts``. Keys past `retentionMs` are forgotten too. The whole table is looked
-    /// at no more than once a second.
+    /// ``settleMs`` ago and that got no part for ``quietMs``, or with ``maxParts``. Keys past `retentionMs` are
+    /// forgotten too. The whole table is looked at no more than once a second.
     func due(nowMs: Int64, retentionMs: Int64, limit: Int) -> [String] {
         state.withLock { s in
             guard nowMs >= s.lastScanMs &+ 1_000 || s.lastScanMs > nowMs else { return [] }
@@ -46,7 +54,8 @@ final class PartFolds: Sendable {
                 if let endMs, endMs &+ retentionMs < nowMs {
                     gone.append(key)
                 } else if out.count < limit && p.parts >= 2
-                    && (p.parts >= Self.maxParts || endMs.map { $0 &+ Self.settleMs <= nowMs } ?? false)
+                    && (p.parts >= Self.maxParts
+                        || endMs.map { $0 &+ Self.settleMs <= nowMs && p.lastMs &+ Self.quietMs <= nowMs } ?? false)
                 {
                     out.append(key)
                 }

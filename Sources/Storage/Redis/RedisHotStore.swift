@@ -87,6 +87,8 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     public var retentionMs: Int64? { configuration.retentionSeconds * 1000 }
     let client: RedisClient
     let configuration: Configuration
+    /// The registry of this process's own commits the store's feed reads take cells from (``Configuration/ownChanges``).
+    public var ownChanges: OwnChanges? { configuration.ownChanges }
     let clock: WallClock
     /// On a Redis Cluster: what this store's collector committed in each slot, to notice a slot that lost it.
     let tracker: HotSlotTracker
@@ -198,7 +200,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             collector: collector, expecting: expecting)
         let outcome = try await client.isCluster ? commitOnCluster(plan) : commitOnOneServer(plan)
         if outcome == .committed {
-            folds.note(base.partKeys)
+            folds.note(base.partKeys, nowMs: clock.nowMs())
             await foldDueParts()
         }
         return outcome

@@ -127,7 +127,7 @@ extension RedisClusterClientTests {
             var sum = WindowData()
             for (_, data) in snapshot.buckets { sum.merge(data) }
             for change in rest.changes {
-                for (bucket, data) in change where span.contains(bucket) { sum.merge(data) }
+                for (bucket, data) in change.byBucket where span.contains(bucket) { sum.merge(data) }
             }
             #expect(
                 sum == whole, "bucket read \(index) at \(snapshot.cursor.sequence) is not the state after its entries")
