@@ -88,7 +88,7 @@ public struct FeedPoll: Sendable {
 ///
 /// A window cache adds each cell to every window whose buckets hold it (``add(to:ranges:)``), which the
 /// deltas allow without first sorting their cells into a dictionary per bucket: shipping a file of the last hour, that
-/// sorting was ~7 % of the collector's CPU before the shipment was visible (perf, docs/benchmarks.md).
+/// sorting was ~3 % of the collector's samples before the shipment was visible (perf, docs/benchmarks.md).
 public struct FeedChange: Sendable, Equatable {
     enum Form: Sendable {
         case byBucket([Int64: WindowData])

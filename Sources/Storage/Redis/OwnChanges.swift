@@ -36,7 +36,7 @@ public final class OwnChanges: Sendable {
     /// Signalled when the commits kept pass a quarter of ``maxBytes``: the window cache reading them polls then
     /// rather than at its next second (``WindowCache/Configuration/wake``). Shipping a file of the last hour
     /// commits ~30 MB of cells a second, so a cache polling once a second found most of its own commits dropped and
-    /// decoded their records instead (perf, docs/benchmarks.md).
+    /// decoded their records instead (~5 % of the collector's samples until visible, perf, docs/benchmarks.md).
     public let wake = WakeSignal()
 
     /// An empty registry holding at most about `maxBytes` of cells.
