@@ -35,4 +35,34 @@ import Testing
         #expect(batch.durable.logs == logs)
         #expect(batch.hot.requests.values.reduce(0) { $0 + $1.count } == UInt64(events.filter { $0.kind == .request }.count))
     }
+
+    /// Records added straight into one delta (the flush's read-back of the log) equal their aggregates merged, in
+    /// 10-second cells and rolled up to minutes alike, with times at the ends of `Int64` and funnel steps and job facts
+    /// among the events.
+    @Test(arguments: [24, 25] as [UInt64])
+    func recordsAddedIntoOneDeltaEqualTheirAggregatesMerged(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        var records = (0..<5).map { _ in
+            randomEvents(count: 700, baseMs: 1_795_000_000_000, spanMs: 3_600_000, rng: &rng)
+        }
+        for (i, ms) in [Int64.min, Int64.max, -1, 0, -59_999].enumerated() { records[i][i].timestampMs = ms }
+        var step = Event(timestampMs: 1_795_000_000_000, service: "api", kind: .event)
+        (step.name, step.entity) = ("signup", "user-1")
+        var start = Event(timestampMs: 1_795_000_000_500, service: "api", kind: .job)
+        (start.queue, start.job, start.jobID, start.jobEvent) = ("q", "j", "id-1", .started)
+        records[1] += [step, start]
+        let rules = AggregationRules(
+            errorStatusAtLeast: 500,
+            funnels: [FunnelDefinition(name: "f", windowMs: 86_400_000, steps: [.init(name: "signup", matcher: .event("signup"))])])
+        for (widthMs, factor) in [(TimeBucket.hotWidthMs, Int64(1)), (TimeBucket.durableWidthMs, TimeBucket.hotPerDurable)] {
+            var merged = Delta()
+            var added = Delta()
+            for events in records {
+                merged.merge(BatchAggregate(events: events, rules: rules).hot, rollingUpBy: factor)
+                BatchAggregate.add(events, rules: rules, widthMs: widthMs, to: &added)
+            }
+            #expect(added == merged, "\(widthMs) ms")
+            #expect(!added.funnelSteps.isEmpty && !added.jobFacts.isEmpty && added.cellCount > 1_000)
+        }
+    }
 }

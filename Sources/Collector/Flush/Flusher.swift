@@ -274,10 +274,10 @@ public struct Flusher: Service {
         var delta = Delta()
         let limit = aggregator.limits.chunkBytes
         do {
+            let widthMs = lane == .hot ? TimeBucket.hotWidthMs : TimeBucket.durableWidthMs
             let outcome = try wal.readRecords(after: start, through: through) { _, payload in
-                let aggregate = BatchAggregate(
-                    events: try EventCodec.decode(payload, strings: identities), rules: aggregator.rules)
-                delta.merge(aggregate.hot, rollingUpBy: lane == .hot ? 1 : TimeBucket.hotPerDurable)
+                let events = try EventCodec.decode(payload, strings: identities)
+                BatchAggregate.add(events, rules: aggregator.rules, widthMs: widthMs, to: &delta)
                 return delta.estimatedBytes < limit
             }
             if let missing = outcome.missingUpTo {
