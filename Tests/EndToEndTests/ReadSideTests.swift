@@ -328,9 +328,13 @@ struct IdleConnectionTests {
             if let closedAfter {
                 card.check(closedAfter >= 1.5 && closedAfter < 12, "closed after the 2 s idle timeout: \(closedAfter) s")
             }
-            // Busy connections are unaffected: requests keep being answered.
-            let r = try await server.client.request(.get, "/api/v1/status", token: server.readToken)
-            card.check(r.status == 200, "the server still answers")
+            // The server still answers, on a new connection: the test client's pooled connection sat idle through the
+            // wait above, so the server closing it just as the client reuses it is the timeout at work (a CI run
+            // failed on exactly that race: `remoteConnectionClosed`), not a fault.
+            let answer = await Task.detached {
+                ConnectionCapTests.rawRequest(port: port, path: "/api/v1/status", token: server.readToken)
+            }.value
+            card.check(answer?.hasPrefix("HTTP/1.1 200") == true, "the server still answers: \(answer?.prefix(40) ?? "nothing")")
         }
     }
 }
