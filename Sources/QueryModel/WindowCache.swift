@@ -45,7 +45,7 @@ public actor WindowCache: Service, SingleFlightPolling {
         /// the range queries' bucket summaries (``BucketSummaries``) which buckets they may answer from memory.
         public var bucketTracking = BucketTracking.off
         /// Signalled when the feed holds changes worth taking before the next refresh (``OwnChanges/wake``): the
-        /// cache then polls at once.
+        /// cache then polls at once. A ``WakeSignal`` has one waiter: give each signal to one cache only.
         public var wake: WakeSignal?
         /// Most buckets the windows move on in one poll; after a longer pause the cache is rebuilt instead. The
         /// buckets leaving must still be in the store: hot buckets are kept 75 minutes, so 30 of them (5 minutes)
