@@ -34,10 +34,15 @@ final class PartFolds: Sendable {
     func note(_ keys: [(key: String, bucket: Int64?)], nowMs: Int64) {
         state.withLock { s in
             for k in keys {
-                s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket, lastMs: nowMs)].parts += 1
-                s.pending[k.key]!.lastMs = nowMs
+                Self.added(to: &s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket, lastMs: nowMs)], at: nowMs)
             }
         }
+    }
+
+    /// One more part in `p`, added at `nowMs` (one lookup of the key, in place).
+    private static func added(to p: inout Pending, at nowMs: Int64) {
+        p.parts += 1
+        p.lastMs = nowMs
     }
 
     /// Up to `limit` keys to fold now, forgotten here: those with two parts or more whose bucket ended
