@@ -29,10 +29,15 @@ import Testing
             .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         // Seen while the grandchild, which holds the socket, still runs (Foundation alone would wait for it).
         let grandchildRan = grandchild.map { kill($0, 0) == 0 } ?? false
+        // The exited shell is gone though not reaped yet (a zombie answers `kill(pid, 0)`); the grandchild is not.
+        let shellGone = ChildExit.isGone(p.processIdentifier)
+        let grandchildGone = grandchild.map(ChildExit.isGone) ?? true
         if let grandchild { kill(grandchild, SIGKILL) }
         #expect(grandchild != nil, "the shell wrote its background child's pid")
         #expect(status == 3, "the exit status of sh -c '… exit 3'")
         #expect(grandchildRan, "the exit was seen while the grandchild still ran")
+        #expect(shellGone, "an exited child counts as gone before it is reaped")
+        #expect(!grandchildGone, "a running process is not gone")
         // And a plain exit by a signal reports the signal's number.
         let q = Process()
         q.executableURL = URL(fileURLWithPath: "/bin/sh")

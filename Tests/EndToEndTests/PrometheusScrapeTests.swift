@@ -1,4 +1,5 @@
 import Foundation
+import OpsightTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -41,7 +42,7 @@ struct PrometheusScrapeTests {
             let pid = prometheus.pid
             let outcome = await prometheus.stop()
             card.equal(outcome, .exited(0), "prometheus exits 0 within 5 s of SIGTERM")
-            if let pid { card.check(kill(pid, 0) != 0, "prometheus (pid \(pid)) is gone after stop") }
+            if let pid { card.check(ChildExit.isGone(pid), "prometheus (pid \(pid)) is gone after stop") }
             let leftovers = try await CommandRunner.pids(matching: prometheus.dataPath, in: server.directory)
             card.equal(leftovers, [], "no process left running with \(prometheus.dataPath)")
             if card.failures > 0 { print("e2e[prom-scrape] prometheus log:\n\(prometheus.logTail())") }

@@ -58,6 +58,15 @@ public enum ChildExit {
         #endif
     }
 
+    /// Whether `pid` no longer runs: no such process, or a zombie (exited, not yet reaped — `status(_:)` leaves
+    /// the child for Foundation to reap, which can wait on an inherited socket, so `kill(pid, 0)` still answers).
+    public static func isGone(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return kill(pid, 0) != 0 }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+
     /// `/proc/<pid>/stat`'s state and CPU ticks, for a report of a child that did not finish: whether it ran,
     /// slept or waited to be scheduled.
     public static func procState(_ pid: Int32) -> String {
