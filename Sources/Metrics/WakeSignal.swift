@@ -29,6 +29,9 @@ public final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
+    /// Whether a signal waits for the next `wait()` (for tests and diagnostics).
+    public var isPending: Bool { state.withLock { $0.pending } }
+
     /// Returns when signalled (consuming the signal) or when the task is cancelled.
     public func wait() async {
         await withTaskCancellationHandler {

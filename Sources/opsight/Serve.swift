@@ -151,6 +151,7 @@ struct OpsightService: Service {
         var longWindows = WindowCache.Configuration.durable(
             windowsMs: config.windowsMs.filter { w in rewrittenAfter.map { w + 86_400_000 <= $0 } ?? true })
         longWindows.bucketTracking = .windows
+        longWindows.wake = stores.durable.ownRollupsWake
         let longCache = WindowCache(
             configuration: longWindows, feed: stores.durable, logger: logger, now: { clock.nowMs() })
         let reader = MetricsReader(

@@ -37,7 +37,9 @@ struct DurableWindowCacheTests {
 
     private func run(pg: PostgresClient, schema: String, seed: UInt64) async throws {
         var rng = SplitMix64(seed: seed)
-        let durable = PostgresDurableStore(client: pg, configuration: .init(schema: schema), logger: logger)
+        // Other commits' rows come back in parts of a few rows (each a delta of the change), as a shipment's do.
+        let durable = PostgresDurableStore(
+            client: pg, configuration: .init(schema: schema, changeRowsPerPart: 7), logger: logger)
         // c1 commits through the store the cache polls (its cells taken from memory), c2 through another (its rows
         // read back).
         let other = PostgresDurableStore(client: pg, configuration: .init(schema: schema), logger: logger)

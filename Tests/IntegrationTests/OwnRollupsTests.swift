@@ -49,4 +49,18 @@ struct OwnRollupsTests {
         big.register(one, collector: "a", position: 1)
         #expect(big.count == 0, "alone past the cap: not kept")
     }
+
+    /// The long window cache is woken once a quarter of the cap is kept, not before.
+    @Test func keepingAQuarterOfTheCapWakesTheCache() {
+        var one = delta(4)
+        one.jobFacts = []
+        one.funnelSteps = []
+        let cells = one.estimatedBytes
+        let own = OwnRollups(maxBytes: cells * 8 + cells / 2)
+        own.register(one, collector: "a", position: 1)
+        own.register(one, collector: "a", position: 2)
+        #expect(!own.wake.isPending, "two of eight and a half: below a quarter")
+        own.register(one, collector: "a", position: 3)
+        #expect(own.wake.isPending, "three: past a quarter")
+    }
 }

@@ -1,4 +1,5 @@
 import Collector
+import OpsightMetrics
 import Synchronization
 
 /// The cells of the rollup commits this store made, kept until its change feed's next poll finds their entries, so
@@ -25,10 +26,16 @@ final class OwnRollups: Sendable {
     }
 
     private let state = Mutex(State())
-    /// The most kept, estimated (``Delta/estimatedBytes``); past it the oldest commits are let go.
+    /// The most kept, estimated (``Delta/estimatedBytes``); past it the oldest commits are let go. Above the durable
+    /// lane's commits (up to its pending cap, 24 MB): at 16 MB a shipment's commits were never kept, and the cache
+    /// read their rows back — a second copy of every cell, the collector's peak RSS (page faults, perf).
     let maxBytes: Int
 
-    init(maxBytes: Int = 16 << 20) { self.maxBytes = maxBytes }
+    /// Signalled when the commits kept pass a quarter of ``maxBytes``: the long window cache polls then rather than
+    /// at its next refresh (``WindowCache/Configuration/wake``), so they are kept for a moment only.
+    let wake = WakeSignal()
+
+    init(maxBytes: Int = 48 << 20) { self.maxBytes = maxBytes }
 
     /// Keeps the cells of `delta` (its facts and funnel steps are not change-feed cells) as committed by `collector`
     /// at `position`.
@@ -48,6 +55,7 @@ final class OwnRollups: Sendable {
             s.cells[key] = (cells, bytes)
             s.order.append(key)
             s.bytes += bytes
+            if s.bytes > maxBytes / 4 { wake.signal() }
         }
     }
 

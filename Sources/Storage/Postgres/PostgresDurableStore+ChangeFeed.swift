@@ -96,12 +96,16 @@ extension PostgresDurableStore: ChangeFeed {
                     var collectors: [String] = []
                     var positions: [Int64] = []
                     // This store's own commits come from memory (``OwnRollups``); only the others' rows are read.
-                    var change = Delta()
+                    // The commits' cells stay one delta each and the rows come in parts: merged into one delta, a
+                    // shipped hour's commits (a cell per series and minute) grew a dictionary of every cell twice
+                    // over while its old storage was still held — the collector's peak RSS (page faults, perf).
+                    var deltas: [Delta] = []
                     for commit in commits {
                         let touched = commit.minutes.filter { within.contains($0) }
                         guard !touched.isEmpty else { continue }
                         if let mine = self.own.take(collector: commit.collector, position: commit.position) {
-                            change.merge(Self.cells(of: mine, within: within))
+                            let cells = Self.cells(of: mine, within: within)
+                            if !cells.isEmpty { deltas.append(cells) }
                             continue
                         }
                         minutes.formUnion(touched)
@@ -115,10 +119,10 @@ extension PostgresDurableStore: ChangeFeed {
                         if let lo = minutes.min(), let hi = minutes.max() {
                             try await self.streamCells(
                                 conn, .commits(minutes: minutes.sorted(), collectors: collectors, positions: positions),
-                                buckets: lo...hi, partRows: .max
-                            ) { change.merge($0) }
+                                buckets: lo...hi, partRows: self.changeRowsPerPart
+                            ) { part in if !part.isEmpty { deltas.append(part) } }
                         }
-                        if !change.isEmpty { changes.append(FeedChange(deltas: [change])) }
+                        if !deltas.isEmpty { changes.append(FeedChange(deltas: deltas)) }
                     }
                 } else {
                     gap = true

@@ -15,9 +15,12 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     public struct Configuration: Sendable {
         /// Schema holding the tables; tests use one each.
         public var schema: String
+        /// Rows per part when a change feed poll reads other commits' rows back (each part one delta of the change).
+        public var changeRowsPerPart: Int
         /// Creates the configuration.
-        public init(schema: String = "opsight") {
+        public init(schema: String = "opsight", changeRowsPerPart: Int = 50_000) {
             self.schema = schema
+            self.changeRowsPerPart = max(1, changeRowsPerPart)
         }
     }
 
@@ -29,8 +32,11 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     let schemaName: String
     let logger: Logger
     let partitions: PostgresPartitions
+    let changeRowsPerPart: Int
     /// What this store committed, for its own change feed's polls (``OwnRollups``).
     let own = OwnRollups()
+    /// Signalled when this store's own commits are worth a poll of its change feed before the next refresh.
+    public var ownRollupsWake: WakeSignal { own.wake }
 
     /// Creates the store over a running client (run `client.run()` in a task or service group).
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
@@ -38,6 +44,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         self.schema = Migrations.quoted(configuration.schema)
         self.schemaName = configuration.schema
         self.logger = logger
+        self.changeRowsPerPart = configuration.changeRowsPerPart
         self.partitions = PostgresPartitions(client: client, schema: configuration.schema, logger: logger)
     }
 
