@@ -119,7 +119,9 @@ struct OpsightService: Service {
             backgroundServices.append(
                 RawEventWriter(
                     configuration: writer, buffer: rawEvents, store: rawStore,
-                    now: { WallClock.system.nowMs() }, quarantine: quarantine, logger: logger))
+                    now: { WallClock.system.nowMs() }, quarantine: quarantine,
+                    behind: { [pipeline = runtime.pipeline] in pipeline.hotBacklogBytes > Self.rawEventsGiveWayBytes },
+                    logger: logger))
         }
         // A Redis that lost its data (restarted empty, failed over to a replica lacking writes) is noticed by the
         // flush's guarded commits and the readers' epoch checks, and rebuilt (docs/hot-store-loss.md); on a Redis
@@ -245,6 +247,10 @@ struct OpsightService: Service {
     /// stops its services one after the other, so such waits add up; an orchestrator (or the end-to-end tests) kills
     /// a process still running 5 s after SIGTERM.
     static let shutdownGrace: Duration = .milliseconds(1500)
+
+    /// How far the hot store may trail the log before the raw-event writer gives way (``RawEventWriter``): above a
+    /// flush's usual chunk under full ingest, so only a burst's backlog (a shipment) makes it wait.
+    static let rawEventsGiveWayBytes: UInt64 = 8 << 20
 
     /// Runs `group`; after a graceful shutdown, waits at most `grace` for it to end, then returns without it.
     ///

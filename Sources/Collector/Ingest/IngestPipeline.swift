@@ -74,6 +74,14 @@ public final class IngestPipeline: Sendable {
         return end > needed ? end - needed : 0
     }
 
+    /// Bytes of log the hot store has not taken yet: how far what queries at the current time see trails what was
+    /// acknowledged.
+    public var hotBacklogBytes: UInt64 {
+        let end = commitLog.wal.endPosition
+        let hot = status.hotPosition.load(ordering: .relaxed)
+        return end > hot ? end - hot : 0
+    }
+
     /// A decoded body ready to be logged.
     public struct Prepared: Sendable {
         /// Events accepted. Their decoded form is not kept: a body waiting for the log's group commit holds only

@@ -1,0 +1,72 @@
+import Logging
+import Synchronization
+import Testing
+
+@testable import Collector
+
+/// The raw-event writer gives way while the metrics trail what was acknowledged, for at most its longest stretch, and
+/// writes once they have caught up.
+@Suite struct RawEventWriterTests {
+    func rows(_ n: Int, from: Int = 0) -> [RawEvent] {
+        (from..<from + n).map {
+            RawEvent(timestampMs: Int64($0), service: "s", kind: "log", isError: false, line: #"{"n":\#($0)}"#)
+        }
+    }
+
+    func stored(_ store: InMemoryRawEventStore) async throws -> Int {
+        try await store.query(RawEventQuery(fromMs: 0, toMs: .max, limit: 10_000)).count
+    }
+
+    /// Waits (bounded) until `store` holds `n` rows; false when it never does.
+    func eventually(_ store: InMemoryRawEventStore, holds n: Int) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if try await stored(store) >= n { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    @Test func itGivesWayWhileBehindThenWritesWhenCaughtUp() async throws {
+        let buffer = RawEventBuffer()
+        let store = InMemoryRawEventStore()
+        let behind = Atomic(true)
+        var configuration = RawEventWriter.Configuration()
+        configuration.longestGiveWay = .seconds(600)
+        configuration.giveWayCheck = .milliseconds(5)
+        configuration.maxRowsPerSecond = nil
+        let writer = RawEventWriter(
+            configuration: configuration, buffer: buffer, store: store, now: { 0 },
+            behind: { behind.load(ordering: .relaxed) }, logger: Logger(label: "test"))
+        buffer.add(rows(50), sampledOut: 0)
+        let task = Task { try await writer.run() }
+        defer { task.cancel() }
+        // Far below its longest stretch: nothing may be written while the metrics trail.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await stored(store) == 0, "written while behind")
+        #expect(buffer.count == 50)
+        behind.store(false, ordering: .relaxed)
+        #expect(try await eventually(store, holds: 50), "written once caught up")
+    }
+
+    @Test func itWritesAnywayAfterItsLongestStretch() async throws {
+        let buffer = RawEventBuffer()
+        let store = InMemoryRawEventStore()
+        var configuration = RawEventWriter.Configuration()
+        configuration.longestGiveWay = .milliseconds(200)
+        configuration.giveWayCheck = .milliseconds(5)
+        configuration.maxRowsPerSecond = nil
+        let began = ContinuousClock.now
+        let writer = RawEventWriter(
+            configuration: configuration, buffer: buffer, store: store, now: { 0 }, behind: { true },
+            logger: Logger(label: "test"))
+        buffer.add(rows(30), sampledOut: 0)
+        let task = Task { try await writer.run() }
+        defer { task.cancel() }
+        // A hot store that stays away must not stop the drill-down.
+        #expect(try await eventually(store, holds: 30), "written after the longest stretch, still behind")
+        #expect(ContinuousClock.now - began >= .milliseconds(200), "not before the stretch ended")
+        buffer.add(rows(20, from: 30), sampledOut: 0)
+        #expect(try await eventually(store, holds: 50), "and on, while still behind")
+    }
+}
