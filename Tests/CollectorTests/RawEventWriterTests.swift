@@ -49,6 +49,26 @@ import Testing
         #expect(try await eventually(store, holds: 50), "written once caught up")
     }
 
+    /// One stretch of giving way at most per twice its length, however long the metrics trail: the writer writes
+    /// at least half the time.
+    @Test func aStretchAtMostEveryTwiceItsLength() {
+        let t0 = ContinuousClock.now
+        let s: (Int) -> ContinuousClock.Instant = { t0 + .seconds($0) }
+        var stretch: ContinuousClock.Instant?
+        let longest = Duration.seconds(5)
+        // Behind at every second for 30 s: gives way 0–4, writes 5–9, gives way 10–14, …
+        let asked = (0..<30).map { RawEventWriter.givesWay(at: s($0), stretch: &stretch, longest: longest) }
+        #expect(asked == (0..<30).map { $0 % 10 < 5 })
+        // Behind at 30 (a new stretch), caught up at 31–32, behind again at 33: within 2 × 5 s of the stretch that
+        // began at 30, which it continues to its end at 35; no new one until 40.
+        #expect(RawEventWriter.givesWay(at: s(30), stretch: &stretch, longest: longest))
+        #expect(RawEventWriter.givesWay(at: s(33), stretch: &stretch, longest: longest))
+        #expect(stretch == s(30))
+        #expect(!RawEventWriter.givesWay(at: s(36), stretch: &stretch, longest: longest))
+        #expect(RawEventWriter.givesWay(at: s(41), stretch: &stretch, longest: longest))
+        #expect(stretch == s(41))
+    }
+
     @Test func itWritesAnywayAfterItsLongestStretch() async throws {
         let buffer = RawEventBuffer()
         let store = InMemoryRawEventStore()

@@ -23,8 +23,9 @@ public struct RawEventWriter: Service {
         /// as a raw row took about half a core from it. Past this rate the buffer fills and sampling keeps the
         /// errors and a share of the rest (``RawEventBuffer``).
         public var maxRowsPerSecond: Int? = 20_000
-        /// Longest stretch the writer gives way while the metrics trail what was acknowledged (`behind`); then it
-        /// writes at its rate again, whatever the backlog (a hot store that is away must not stop the drill-down).
+        /// Longest stretch the writer gives way while the metrics trail what was acknowledged (`behind`), and at most
+        /// one such stretch per twice its length; then it writes at its rate again, whatever the backlog (a hot store
+        /// that is away, or ingest above what the flush keeps up with, must not stop the drill-down).
         public var longestGiveWay: Duration = .seconds(5)
         /// How often `behind` is asked while giving way.
         public var giveWayCheck: Duration = .milliseconds(20)
@@ -63,17 +64,15 @@ public struct RawEventWriter: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             var nextRetention: Int64 = 0
-            var givingWaySince: ContinuousClock.Instant?
+            // When the current (or last) stretch of giving way began: one stretch at most per two of its lengths, so
+            // the writer writes at least half the time however long the metrics trail.
+            var stretch: ContinuousClock.Instant?
             while !Task.isCancelled {
-                if let behind, behind() {
-                    let since = givingWaySince ?? ContinuousClock.now
-                    givingWaySince = since
-                    if ContinuousClock.now - since < configuration.longestGiveWay {
-                        try? await Task.sleep(for: configuration.giveWayCheck)
-                        continue
-                    }
-                } else {
-                    givingWaySince = nil
+                if let behind, behind(),
+                    Self.givesWay(at: .now, stretch: &stretch, longest: configuration.longestGiveWay)
+                {
+                    try? await Task.sleep(for: configuration.giveWayCheck)
+                    continue
                 }
                 let started = ContinuousClock.now
                 let wrote = await writeOnce()
@@ -100,6 +99,16 @@ public struct RawEventWriter: Service {
         ) { [self] in
             while buffer.count > 0, !Task.isCancelled, await writeOnce() > 0 {}
         }
+    }
+
+    /// Whether a writer whose metrics trail gives way at `now`, given when its current or last stretch of giving way
+    /// began (`stretch`, updated when a new one begins): within `longest` of that start, and a new stretch only
+    /// `2 × longest` after the last one began.
+    static func givesWay(
+        at now: ContinuousClock.Instant, stretch: inout ContinuousClock.Instant?, longest: Duration
+    ) -> Bool {
+        if stretch.map({ now - $0 >= longest * 2 }) ?? true { stretch = now }
+        return now - stretch! < longest
     }
 
     /// How long to wait after writing `wrote` rows in `took` so the rate stays at most `maxPerSecond`.
