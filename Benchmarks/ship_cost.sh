@@ -24,6 +24,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
+source Benchmarks/collector.sh
 ROUNDS=${SHIP_ROUNDS:-2}
 BINS=("$@")
 [[ ${#BINS[@]} -gt 0 ]] || BINS=("$REPO/.build/release/opsight")
@@ -55,26 +56,13 @@ fresh_file() {
 
 run() { # run <binary> <n>
     local bin=$1 n=$2 port url token=shipcost0123456789abcdef name
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     url=http://127.0.0.1:$port
     name=shipcost_$port
-    cat >"$WORK/o.yaml" <<EOF
-listen: 127.0.0.1:$port
-redis_url: $OPSIGHT_REDIS_URL
-database_url: $OPSIGHT_DATABASE_URL
-database_schema: $name
-redis_key_prefix: $name
-wal:
-  dir: $WORK/wal-$n
-auth:
-  tokens:
-    - {name: bench, token: $token, scopes: [ingest, read]}
-EOF
-    sed -n '/^funnels:/,/^EOF/p' Benchmarks/run.sh | grep -v '^EOF' >>"$WORK/o.yaml"
-    env -u OPSIGHT_LISTEN -u OPSIGHT_WAL_DIR -u OPSIGHT_DATABASE_SCHEMA -u OPSIGHT_REDIS_KEY_PREFIX \
-        "$bin" serve --config "$WORK/o.yaml" --log-level warning >"$WORK/serve-$n.log" 2>&1 &
-    PID=$!
-    for _ in $(seq 600); do [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/readyz") == 200 ]] && break; sleep 0.1; done
+    collector_config "$WORK/o.yaml" "$port" "$name" "$WORK/wal-$n" "$token"
+    collector_start "$bin" "$WORK/o.yaml" "$WORK/serve-$n.log"
+    PID=$COLLECTOR_PID
+    collector_wait_ready "$url" || true
     fresh_file
     local perf=""
     if [[ -n ${SHIP_PERF:-} ]]; then
@@ -131,8 +119,7 @@ print(f"hot_commits={len(ms)} last_hot_commit_s={(max(ms) - t0) / 1000:.2f}" if 
     kill "$PID"
     wait "$PID" || true
     PID=""
-    psql -q "$OPSIGHT_DATABASE_URL" -c "DROP SCHEMA \"$name\" CASCADE" >/dev/null 2>&1 || true
-    redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$name:*" | xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" UNLINK >/dev/null
+    collector_drop "$name"
     local visible=${out#*seconds=}
     visible=${visible%% *}
     echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"

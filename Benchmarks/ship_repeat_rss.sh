@@ -14,6 +14,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
+source Benchmarks/collector.sh
 BIN=${1:?usage: $0 BIN [SHIPMENTS] [PAUSE_SECONDS]}
 N=${2:-4}
 PAUSE=${3:-9}
@@ -22,7 +23,7 @@ bash scripts/stores.sh status >/dev/null 2>&1 || { echo "ship_repeat_rss: start 
 eval "$(bash scripts/stores.sh env)"
 WORK=$(mktemp -d /tmp/opsight-shiprss.XXXXXX)
 FILE=/tmp/opsight-shiprss-events.ndjson
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url=http://127.0.0.1:$port
 name=shiprss_$port
 token=shiprss0123456789abcdef
@@ -31,31 +32,17 @@ SAMPLER=""
 cleanup() {
     [[ -n $SAMPLER ]] && kill "$SAMPLER" 2>/dev/null
     [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    psql -q "$OPSIGHT_DATABASE_URL" -c "DROP SCHEMA IF EXISTS \"$name\" CASCADE" >/dev/null 2>&1 || true
-    redis-cli -u "$OPSIGHT_REDIS_URL" --scan --pattern "$name:*" | xargs -r -d '\n' -n 500 redis-cli -u "$OPSIGHT_REDIS_URL" UNLINK >/dev/null
+    collector_drop "$name"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 if [[ ! -f $FILE || $(($(date +%s) - $(stat -c %Y "$FILE"))) -gt 120 ]]; then
     python3 Benchmarks/gen_events.py --count 1000000 --out "$FILE" --seed 2 >/dev/null
 fi
-cat >"$WORK/o.yaml" <<EOF
-listen: 127.0.0.1:$port
-redis_url: $OPSIGHT_REDIS_URL
-database_url: $OPSIGHT_DATABASE_URL
-database_schema: $name
-redis_key_prefix: $name
-wal:
-  dir: $WORK/wal
-auth:
-  tokens:
-    - {name: bench, token: $token, scopes: [ingest, read]}
-EOF
-sed -n '/^funnels:/,/^EOF/p' Benchmarks/run.sh | grep -v '^EOF' >>"$WORK/o.yaml"
-env -u OPSIGHT_LISTEN -u OPSIGHT_WAL_DIR -u OPSIGHT_DATABASE_SCHEMA -u OPSIGHT_REDIS_KEY_PREFIX \
-    "$BIN" serve --config "$WORK/o.yaml" --log-level warning >"$WORK/serve.log" 2>&1 &
-PID=$!
-for _ in $(seq 600); do [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/readyz") == 200 ]] && break; sleep 0.1; done
+collector_config "$WORK/o.yaml" "$port" "$name" "$WORK/wal" "$token"
+collector_start "$BIN" "$WORK/o.yaml" "$WORK/serve.log"
+PID=$COLLECTOR_PID
+collector_wait_ready "$url" || { tail -20 "$WORK/serve.log" >&2; echo "ship_repeat_rss: the collector did not get ready" >&2; exit 1; }
 T0=$(date +%s%N)
 python3 - "$PID" "$url" "$token" "$T0" >"$WORK/rss.txt" <<'EOF' &
 import json, sys, time, urllib.parse, urllib.request

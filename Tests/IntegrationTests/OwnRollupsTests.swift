@@ -14,6 +14,14 @@ struct OwnRollupsTests {
         return BatchAggregate(events: events, rules: .init()).durable
     }
 
+    /// A commit's cells alone (what the registry keeps of it) and their estimated bytes.
+    func cellsOnly(_ seed: UInt64) -> (delta: Delta, bytes: Int) {
+        var cells = delta(seed)
+        cells.jobFacts = []
+        cells.funnelSteps = []
+        return (cells, cells.estimatedBytes)
+    }
+
     @Test func cellsAreTakenOnceWithoutFactsAndWithdrawnOnesAreGone() {
         let own = OwnRollups()
         let d = delta(1)
@@ -31,10 +39,7 @@ struct OwnRollupsTests {
     }
 
     @Test func theOldestAreLetGoPastTheCapAndCursorsDropWhatTheyPassed() {
-        var one = delta(3)
-        one.jobFacts = []
-        one.funnelSteps = []
-        let cells = one.estimatedBytes
+        let (one, cells) = cellsOnly(3)
         let own = OwnRollups(maxBytes: cells * 3 + cells / 2)
         for p in 1...5 { own.register(one, collector: "a", position: Int64(p)) }
         #expect(own.count == 3)
@@ -52,10 +57,7 @@ struct OwnRollupsTests {
 
     /// The long window cache is woken once a quarter of the cap is kept, not before.
     @Test func keepingAQuarterOfTheCapWakesTheCache() {
-        var one = delta(4)
-        one.jobFacts = []
-        one.funnelSteps = []
-        let cells = one.estimatedBytes
+        let (one, cells) = cellsOnly(4)
         let own = OwnRollups(maxBytes: cells * 8 + cells / 2)
         own.register(one, collector: "a", position: 1)
         own.register(one, collector: "a", position: 2)
