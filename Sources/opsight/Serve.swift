@@ -156,6 +156,7 @@ struct OpsightService: Service {
         longWindows.wake = stores.durable.ownRollupsWake
         let longCache = WindowCache(
             configuration: longWindows, feed: stores.durable, logger: logger, now: { clock.nowMs() })
+        stores.durable.ownRollupsFollowed = !longCache.windowsMs.isEmpty
         let reader = MetricsReader(
             hot: stores.readHot, durable: stores.durable, cache: cache, longCache: longCache, clock: clock)
         let storeFunnels = FunnelReader(

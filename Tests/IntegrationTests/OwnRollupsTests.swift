@@ -55,6 +55,22 @@ struct OwnRollupsTests {
         #expect(big.count == 0, "alone past the cap: not kept")
     }
 
+    /// Nothing is kept while no reader follows the feed, and what was kept is let go when the last one stops.
+    @Test func nothingIsKeptUnfollowed() {
+        let (one, _) = cellsOnly(5)
+        let own = OwnRollups()
+        own.register(one, collector: "a", position: 1)
+        #expect(own.count == 1)
+        own.isFollowed = false
+        #expect(own.count == 0, "let go")
+        own.register(one, collector: "a", position: 2)
+        #expect(own.count == 0, "not kept unfollowed")
+        #expect(own.take(collector: "a", position: 2) == nil)
+        own.isFollowed = true
+        own.register(one, collector: "a", position: 3)
+        #expect(own.take(collector: "a", position: 3) != nil)
+    }
+
     /// The long window cache is woken once a quarter of the cap is kept, not before.
     @Test func keepingAQuarterOfTheCapWakesTheCache() {
         let (one, cells) = cellsOnly(4)

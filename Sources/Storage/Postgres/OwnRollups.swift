@@ -23,6 +23,7 @@ final class OwnRollups: Sendable {
         var cells: [Key: (delta: Delta, bytes: Int)] = [:]
         var order: [Key] = []
         var bytes = 0
+        var followed = true
     }
 
     private let state = Mutex(State())
@@ -37,6 +38,19 @@ final class OwnRollups: Sendable {
 
     init(maxBytes: Int = 48 << 20) { self.maxBytes = maxBytes }
 
+    /// Whether a reader follows the change feed (its polls take and drop what is kept). Nothing is kept while none
+    /// does: a collector whose windows all end within the hour has no long window cache, and its commits would sit
+    /// here, never polled, up to ``maxBytes``.
+    var isFollowed: Bool {
+        get { state.withLock { $0.followed } }
+        set {
+            state.withLock { s in
+                s.followed = newValue
+                if !newValue { s = State(followed: false) }
+            }
+        }
+    }
+
     /// Keeps the cells of `delta` (its facts and funnel steps are not change-feed cells) as committed by `collector`
     /// at `position`.
     func register(_ delta: Delta, collector: String, position: Int64) {
@@ -47,6 +61,7 @@ final class OwnRollups: Sendable {
         guard bytes <= maxBytes else { return }
         let key = Key(collector: collector, position: position)
         state.withLock { s in
+            guard s.followed else { return }
             if let old = s.cells.removeValue(forKey: key) { s.bytes -= old.bytes }
             while s.bytes + bytes > maxBytes, !s.order.isEmpty {
                 let oldest = s.order.removeFirst()

@@ -37,6 +37,12 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     let own = OwnRollups()
     /// Signalled when this store's own commits are worth a poll of its change feed before the next refresh.
     public var ownRollupsWake: WakeSignal { own.wake }
+    /// Whether a reader (the long window cache) polls this store's change feed; when none does, its own commits are
+    /// not kept for it (``OwnRollups``).
+    public var ownRollupsFollowed: Bool {
+        get { own.isFollowed }
+        set { own.isFollowed = newValue }
+    }
 
     /// Creates the store over a running client (run `client.run()` in a task or service group).
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
