@@ -250,7 +250,8 @@ struct OpsightService: Service {
     static let shutdownGrace: Duration = .milliseconds(1500)
 
     /// How far the hot store may trail the log before the raw-event writer gives way (``RawEventWriter``): above a
-    /// flush's usual chunk under full ingest, so only a burst's backlog (a shipment) makes it wait.
+    /// flush's usual chunk, so mostly a burst's backlog (a shipment) makes it wait; full ingest reaches it now and
+    /// then, which the writer's one stretch per 10 s allows for.
     static let rawEventsGiveWayBytes: UInt64 = 8 << 20
 
     /// Runs `group`; after a graceful shutdown, waits at most `grace` for it to end, then returns without it.
