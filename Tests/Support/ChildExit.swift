@@ -61,20 +61,23 @@ public enum ChildExit {
     /// Whether `pid` no longer runs: no such process, or a zombie (exited, not yet reaped — `status(_:)` leaves
     /// the child for Foundation to reap, which can wait on an inherited socket, so `kill(pid, 0)` still answers).
     public static func isGone(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return kill(pid, 0) != 0 }
-        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+        guard let (_, fields) = stat(pid) else { return kill(pid, 0) != 0 }
+        return fields.first == "Z"
     }
 
     /// `/proc/<pid>/stat`'s state and CPU ticks, for a report of a child that did not finish: whether it ran,
     /// slept or waited to be scheduled.
     public static func procState(_ pid: Int32) -> String {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return "no /proc/\(pid)/stat" }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13 else { return "/proc/\(pid)/stat: \(stat)" }
+        guard let (text, fields) = stat(pid) else { return "no /proc/\(pid)/stat" }
+        guard fields.count > 13 else { return "/proc/\(pid)/stat: \(text)" }
         return "state \(fields[0]), utime \(fields[11]) stime \(fields[12]) ticks"
+    }
+
+    /// `/proc/<pid>/stat` and its fields after the command name (the state first); nil when there is none.
+    private static func stat(_ pid: Int32) -> (text: String, fields: [Substring])? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        return (text, text[text.index(after: close)...].split(separator: " "))
     }
 }

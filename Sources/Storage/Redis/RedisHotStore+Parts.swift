@@ -12,6 +12,12 @@ final class PartFolds: Sendable {
         var bucket: Int64?
         /// When the last part was noted.
         var lastMs: Int64
+
+        /// One more part, noted at `nowMs`.
+        mutating func add(at nowMs: Int64) {
+            parts += 1
+            lastMs = nowMs
+        }
     }
 
     private struct State: Sendable {
@@ -34,15 +40,10 @@ final class PartFolds: Sendable {
     func note(_ keys: [(key: String, bucket: Int64?)], nowMs: Int64) {
         state.withLock { s in
             for k in keys {
-                Self.added(to: &s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket, lastMs: nowMs)], at: nowMs)
+                // One lookup of the key, in place.
+                s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket, lastMs: nowMs)].add(at: nowMs)
             }
         }
-    }
-
-    /// One more part in `p`, added at `nowMs` (one lookup of the key, in place).
-    private static func added(to p: inout Pending, at nowMs: Int64) {
-        p.parts += 1
-        p.lastMs = nowMs
     }
 
     /// Up to `limit` keys to fold now, forgotten here: those with two parts or more whose bucket ended
