@@ -124,15 +124,17 @@ public final class IngestPipeline: Sendable {
             eventCount: batch.events.count, result: result, payload: EventCodec.encode(batch.events),
             aggregate: aggregate)
         if let rawEvents {
-            for (event, range) in zip(batch.events, batch.lines) {
-                let isError = RawEvent.isError(event, rules: configuration.rules)
+            // By index, not `zip(batch.events, batch.lines)`: that copied every event, retaining each of its strings,
+            // also the events sampling passes over (most of a shipment's, when the drill-down's writer lags).
+            for i in batch.events.indices {
+                let isError = RawEvent.isError(batch.events[i], rules: configuration.rules)
                 // Asked before the line is copied: when the store lags, sampling saves the copy too.
                 guard rawEvents.wants(isError: isError, pending: prepared.raw.count) else {
                     prepared.sampledOut += 1
                     continue
                 }
-                let line = String(decoding: UnsafeRawBufferPointer(rebasing: body[range]), as: UTF8.self)
-                prepared.raw.append(RawEvent(event, line: line, isError: isError))
+                let line = String(decoding: UnsafeRawBufferPointer(rebasing: body[batch.lines[i]]), as: UTF8.self)
+                prepared.raw.append(RawEvent(batch.events[i], line: line, isError: isError))
             }
         }
         return prepared

@@ -307,7 +307,9 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     /// counters are added up per series first, so a series in many buckets costs one increment per class.
     func add(_ delta: Delta, to w: inout Writes) {
         let s = Self.sep
+        // Room for a series per cell: grown from empty, this table was ~8 % of building a shipment's hot commit.
         var requestTotals: [RequestKey: ClassCounts] = [:]
+        requestTotals.reserveCapacity(delta.requests.count)
         // Cells taken hash by hash, (service, bucket) after (service, bucket), rather than in the dictionary's order:
         // a file of the last hour makes about one cell per (series, bucket), so in that order nearly every cell
         // named another hash than the one before it and built its key, found its part and its expiry entry and
@@ -340,6 +342,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
             w.totals("\(w.tag(k.service, self)):totals", prefix, (0..<5).map { (Self.classNames[$0], classes[$0]) })
         }
         var jobTotals: [JobKey: [UInt64]] = [:]
+        jobTotals.reserveCapacity(delta.jobs.count)
         open = nil
         for (group, i) in Self.hashOrder(delta.jobs, service: \.service) {
             let (k, v) = delta.jobs[i]
