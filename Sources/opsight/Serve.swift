@@ -120,7 +120,9 @@ struct OpsightService: Service {
                 RawEventWriter(
                     configuration: writer, buffer: rawEvents, store: rawStore,
                     now: { WallClock.system.nowMs() }, quarantine: quarantine,
-                    behind: { [pipeline = runtime.pipeline] in pipeline.hotBacklogBytes > Self.rawEventsGiveWayBytes },
+                    behind: { [pipeline = runtime.pipeline, aggregator = runtime.aggregator] in
+                        aggregator.hasBacklog(.hot) || pipeline.hotBacklogBytes > Self.rawEventsGiveWayBytes
+                    },
                     logger: logger))
         }
         // A Redis that lost its data (restarted empty, failed over to a replica lacking writes) is noticed by the
@@ -251,7 +253,10 @@ struct OpsightService: Service {
 
     /// How far the hot store may trail the log before the raw-event writer gives way (``RawEventWriter``): above a
     /// flush's usual chunk, so mostly a burst's backlog (a shipment) makes it wait; full ingest reaches it now and
-    /// then, which the writer's one stretch per 10 s allows for.
+    /// then, which the writer's bounded stretches allow for. The writer also gives way while the hot lane holds more
+    /// than the chunk it is filling or has records to read back (``Aggregator/hasBacklog(_:)``): a shipment of the
+    /// last hour, a cell per event, is that within a tenth of a second, where its log (~60 bytes an event) took ~2 s
+    /// to trail by these bytes, and the drill-down's inserts meanwhile took ~0.2 of the two cores (docs/benchmarks.md).
     static let rawEventsGiveWayBytes: UInt64 = 8 << 20
 
     /// Runs `group`; after a graceful shutdown, waits at most `grace` for it to end, then returns without it.

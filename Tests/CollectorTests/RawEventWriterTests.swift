@@ -49,6 +49,42 @@ import Testing
         #expect(try await eventually(store, holds: 50), "written once caught up")
     }
 
+    /// A backlog that clears for a moment (between two read-backs of a burst) does not let the writer in: it gives
+    /// way for its hold after the metrics last trailed.
+    @Test func itHoldsBackForAWhileAfterCatchingUp() async throws {
+        let buffer = RawEventBuffer()
+        let store = InMemoryRawEventStore()
+        let behind = Atomic(true)
+        let looks = Atomic(0)
+        var configuration = RawEventWriter.Configuration()
+        configuration.longestGiveWay = .seconds(600)
+        configuration.giveWayCheck = .milliseconds(5)
+        configuration.giveWayHold = .seconds(3)
+        configuration.maxRowsPerSecond = nil
+        let writer = RawEventWriter(
+            configuration: configuration, buffer: buffer, store: store, now: { 0 },
+            behind: {
+                looks.add(1, ordering: .relaxed)
+                return behind.load(ordering: .relaxed)
+            }, logger: Logger(label: "test"))
+        buffer.add(rows(40), sampledOut: 0)
+        let task = Task { try await writer.run() }
+        defer { task.cancel() }
+        // Caught up only once the writer has seen the metrics trail (its task may start late on a busy machine).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while looks.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        behind.store(false, ordering: .relaxed)
+        let caughtUp = ContinuousClock.now
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await stored(store) == 0, "written within the hold after catching up")
+        #expect(try await eventually(store, holds: 40), "written after the hold")
+        // The hold runs from the writer's last look that found it behind, a check (5 ms) or a scheduling delay
+        // before `caughtUp`: well past the check, well short of the hold.
+        #expect(ContinuousClock.now - caughtUp >= .milliseconds(2_500), "not before the hold ended")
+    }
+
     /// One stretch of giving way at most per twice its length, however long the metrics trail: the writer writes
     /// at least half the time.
     @Test func aStretchAtMostEveryTwiceItsLength() {

@@ -25,10 +25,16 @@ public struct RawEventWriter: Service {
         public var maxRowsPerSecond: Int? = 20_000
         /// Longest stretch the writer gives way while the metrics trail what was acknowledged (`behind`), and at most
         /// one such stretch per twice its length; then it writes at its rate again, whatever the backlog (a hot store
-        /// that is away, or ingest above what the flush keeps up with, must not stop the drill-down).
-        public var longestGiveWay: Duration = .seconds(5)
+        /// that is away, or ingest above what the flush keeps up with, must not stop the drill-down). A shipment of a
+        /// million lines of the last hour takes 5–7.5 s to be visible on the two-core machine: with 5 s the stretch
+        /// ran out before it did and the inserts took their share of its last second.
+        public var longestGiveWay: Duration = .seconds(10)
         /// How often `behind` is asked while giving way.
         public var giveWayCheck: Duration = .milliseconds(20)
+        /// How long after the metrics last trailed the writer still gives way: during a burst the backlog clears for
+        /// a moment now and then (a chunk read back from the log, the next not yet due), and a batch of inserts in
+        /// each such moment was about a third of what a shipment of the last hour had PostgreSQL insert under way.
+        public var giveWayHold: Duration = .seconds(1)
         /// Creates the defaults.
         public init() {}
     }
@@ -67,9 +73,13 @@ public struct RawEventWriter: Service {
             // When the current (or last) stretch of giving way began: one stretch at most per two of its lengths, so
             // the writer writes at least half the time however long the metrics trail.
             var stretch: ContinuousClock.Instant?
+            // When the metrics last trailed (within ``Configuration/giveWayHold`` of it is still the same burst).
+            var lastBehind: ContinuousClock.Instant?
             while !Task.isCancelled {
-                if let behind, behind(),
-                    Self.givesWay(at: .now, stretch: &stretch, longest: configuration.longestGiveWay)
+                let instant = ContinuousClock.now
+                if let behind, behind() { lastBehind = instant }
+                if let last = lastBehind, instant - last < configuration.giveWayHold,
+                    Self.givesWay(at: instant, stretch: &stretch, longest: configuration.longestGiveWay)
                 {
                     try? await Task.sleep(for: configuration.giveWayCheck)
                     continue
