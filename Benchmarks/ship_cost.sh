@@ -11,7 +11,8 @@
 # `GET /api/v1/services?window=1h` counts every request line. Printed per run:
 #   acked_s      when ship had every line acknowledged
 #   visible_s    when the API first counted them all (the end of the poll that saw it)
-#   collector_cpu_s, redis_cpu_s   CPU seconds the collector and Redis used from the start of ship to visible (less
+#   collector_cpu_s, redis_cpu_s, postgres_cpu_s   CPU seconds the collector, Redis and PostgreSQL (all its
+#                processes: the drill-down's inserts, the durable lane) used from the start of ship to visible (less
 #                sensitive to a shared machine than the times)
 #   hincrby, hset   HINCRBY and HSET calls Redis executed (INFO commandstats; a hot commit writes one HSET per hash
 #                since parts, one HINCRBY per field before), peak_rss_mb of the collector, settled_rss_mb (its RSS
@@ -47,6 +48,9 @@ cleanup() {
 trap cleanup EXIT
 
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+# PostgreSQL's CPU: all its processes (the drill-down's inserts and the durable lane's run in the collector's
+# connections, which live as long as the collector).
+pgcpu() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 } END { print s / 100 }'; }
 rcpu() { redis-cli -u "$OPSIGHT_REDIS_URL" INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s }'; }
 fresh_file() {
     if [[ ! -f $FILE || $(($(date +%s) - $(stat -c %Y "$FILE"))) -gt 180 ]]; then
@@ -78,15 +82,17 @@ run() { # run <binary> <n>
         sleep 0.5
     done) >"$WORK/pending-$n.txt" &
     local sampler=$!
-    local c0 r0 t0 t1 out
+    local c0 r0 p0 t0 t1 out
     c0=$(cpu "$PID")
     r0=$(rcpu)
+    p0=$(pgcpu)
     t0=$(date +%s%N)
     "$bin" ship "$FILE" --url "$url" --token "$token" >"$WORK/ship-$n.log" 2>&1
     t1=$(date +%s%N)
     out=$(python3 Benchmarks/api_count.py --url "$url" --token "$token" --target 880002 --since "$t0" --timeout 120 || echo "seconds=timeout")
-    local ccpu rcpu_s hincrby hset rss
+    local ccpu rcpu_s pcpu_s hincrby hset rss
     ccpu=$(python3 -c "print(round($(cpu "$PID") - $c0, 1))")
+    pcpu_s=$(python3 -c "print(round($(pgcpu) - $p0, 1))")
     rcpu_s=$(python3 -c "print(round($(rcpu) - $r0, 1))")
     hincrby=$(redis-cli -u "$OPSIGHT_REDIS_URL" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_hincrby:calls=\([0-9]*\),.*/\1/p')
     hset=$(redis-cli -u "$OPSIGHT_REDIS_URL" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_hset:calls=\([0-9]*\),.*/\1/p')
@@ -122,7 +128,7 @@ print(f"hot_commits={len(ms)} last_hot_commit_s={(max(ms) - t0) / 1000:.2f}" if 
     collector_drop "$name"
     local visible=${out#*seconds=}
     visible=${visible%% *}
-    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
+    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s postgres_cpu_s=$pcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
 }
 
 RESULTS=$WORK/results
@@ -148,5 +154,5 @@ for b in dict.fromkeys(r["bin"] for r in rows):
         m = statistics.median(vals)
         return f"{m:.0f}" if m >= 1000 else f"{m:g}"
     print(f"  {b}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, "
-          f"Redis {med('redis_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, {med('hset')} HSET, peak RSS {med('peak_rss_mb')} MB, settled {med('settled_rss_mb')} MB ({len(mine)} runs)")
+          f"Redis {med('redis_cpu_s')} CPU-s, PostgreSQL {med('postgres_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, {med('hset')} HSET, peak RSS {med('peak_rss_mb')} MB, settled {med('settled_rss_mb')} MB ({len(mine)} runs)")
 EOF
