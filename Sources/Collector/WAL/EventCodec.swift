@@ -171,4 +171,3 @@ public enum EventCodec {
         }
     }
 }
-
