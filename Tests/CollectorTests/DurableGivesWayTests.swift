@@ -16,23 +16,15 @@ import Testing
     /// About 40 cells a chunk, four chunks a lane: a backlog of the last hour is mostly read back from the log.
     static let limits = Aggregator.Limits(chunkBytes: 40 * Delta.cellBytes, laneBytes: 4 * 40 * Delta.cellBytes)
 
-    /// What the durable store saw: whether the hot lane had a backlog when each commit arrived, and each compaction
-    /// with the same.
+    /// What the durable store saw: whether the hot lane had a backlog when each commit arrived.
     final class Observations: Sendable {
         let backlogAtCommit = Mutex<[Bool]>([])
-        let compactions = Mutex<[(buckets: ClosedRange<Int64>, hotBacklog: Bool)]>([])
         let hotBacklog = Mutex<(@Sendable () -> Bool)?>(nil)
     }
 
     /// A store that takes `delay` for every commit and notes what `seen` asks.
     static func store(bucketWidthMs: Int64, delay: Duration = .zero, seen: Observations) -> HookedMetricsStore {
-        HookedMetricsStore(
-            bucketWidthMs: bucketWidthMs,
-            onCompact: { buckets in
-                let backlog = seen.hotBacklog.withLock { $0 }?() ?? false
-                seen.compactions.withLock { $0.append((buckets, backlog)) }
-            }
-        ) { _ in
+        HookedMetricsStore(bucketWidthMs: bucketWidthMs) { _ in
             if let probe = seen.hotBacklog.withLock({ $0 }) {
                 let backlog = probe()
                 seen.backlogAtCommit.withLock { $0.append(backlog) }
@@ -52,10 +44,9 @@ import Testing
     }
 
     /// A collector whose stores were away while 20 batches of the last hour arrived; the flusher is not running yet.
-    func backlog(
-        _ dir: String, hotDelay: Duration, yieldLimit: Duration, yieldBytes: UInt64 = 256 << 20,
-        compactionInterval: Duration = .seconds(60), clock: WallClock = .system
-    ) async throws -> Setup {
+    func backlog(_ dir: String, hotDelay: Duration, yieldLimit: Duration, yieldBytes: UInt64 = 256 << 20) async throws
+        -> Setup
+    {
         let logger = Logger(label: "test")
         let seen = Observations()
         let hot = Self.store(bucketWidthMs: TimeBucket.hotWidthMs, delay: hotDelay, seen: Observations())
@@ -66,9 +57,9 @@ import Testing
         let flusher = Flusher(
             configuration: .init(
                 hotInterval: .milliseconds(10), durableInterval: .milliseconds(10), retryInterval: .milliseconds(50),
-                compactionInterval: compactionInterval, durableYieldLimit: yieldLimit, durableYieldBytes: yieldBytes),
+                durableYieldLimit: yieldLimit, durableYieldBytes: yieldBytes),
             aggregator: runtime.aggregator, wal: runtime.wal, hot: hot, durable: durable,
-            collectorID: runtime.collectorID, status: runtime.status, logger: logger, clock: clock)
+            collectorID: runtime.collectorID, status: runtime.status, logger: logger)
         var rng = SplitMix64(seed: 7)
         var batches: [[Event]] = []
         for _ in 0..<20 {
@@ -128,33 +119,6 @@ import Testing
         try await flushAndCheck(s, seconds: 60)
         let seen = s.seen.backlogAtCommit.withLock { $0 }
         #expect(seen.contains(true), "the durable flush waited for the whole hot backlog: \(seen)")
-    }
-
-    /// Compaction waits for the hot lane too: with the durable flush going ahead after 200 ms of a hot backlog
-    /// (40 ms a hot commit), no minutes are compacted while the backlog lasts, and once it is gone the minutes up to
-    /// three back from now are compacted, each once, in order.
-    @Test func compactionWaitsWhileTheHotLaneHasABacklog() async throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let nowMs = Self.base
-        let s = try await backlog(
-            dir, hotDelay: .milliseconds(40), yieldLimit: .milliseconds(200), compactionInterval: .zero,
-            clock: WallClock { nowMs })
-        defer { s.runtime.commitLog.shutdown() }
-        let task = Task { try await s.flusher.run() }
-        defer { task.cancel() }
-        let upTo = TimeBucket.index(ofMs: nowMs, widthMs: TimeBucket.durableWidthMs) - 3
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, s.seen.compactions.withLock({ $0.last?.buckets.upperBound }) != upTo {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let compactions = s.seen.compactions.withLock { $0 }
-        #expect(s.seen.backlogAtCommit.withLock { $0 }.contains(true), "the durable flush went ahead")
-        #expect(!compactions.isEmpty && compactions.allSatisfy { !$0.hotBacklog }, "compacted during the backlog")
-        #expect(compactions.last?.buckets.upperBound == upTo, "compacted up to three minutes back")
-        #expect(
-            zip(compactions, compactions.dropFirst()).allSatisfy { $0.buckets.upperBound + 1 == $1.buckets.lowerBound },
-            "each minute once, in order")
     }
 
     @Test func durableCommitsDoNotWaitForAFailingHotStore() async throws {

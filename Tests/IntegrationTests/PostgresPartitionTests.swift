@@ -5,7 +5,6 @@ import OpsightMetrics
 import PostgresNIO
 import PostgresURL
 import Storage
-import Synchronization
 import Testing
 
 private let env = ProcessInfo.processInfo.environment
@@ -319,23 +318,7 @@ struct PostgresPartitionTests {
             let minute = now / 60_000
             #expect(try await scalar(client, "SELECT count(*) FROM \(q).request_rollups") == Int64(3 * whole.requests.count))
 
-            // Told to stop after two slices (five minutes each): the minutes up to the one it returns are merged,
-            // the others not yet, and the rest is done later from the minute after it (as the flush does when a
-            // burst stops a compaction).
-            let low = (whole.requests.keys.map(\.bucket) + whole.jobs.keys.map(\.bucket) + whole.logs.keys.map(\.bucket)).min()!
-            let slices = Atomic(2)
-            let through = try await store.compact(
-                buckets: (minute - 1_440)...(minute - 60), while: { slices.subtract(1, ordering: .relaxed).newValue >= 0 })
-            #expect(through == low + 9)
-            let early = whole.requests.keys.filter { $0.bucket <= low + 9 }.count
-            #expect(
-                try await scalar(client, "SELECT count(*) FROM \(q).request_rollups")
-                    == Int64(early + 3 * (whole.requests.count - early)))
-            #expect(try await store.read(service: nil, buckets: Int64.min...Int64.max) == tripled)
-            let none = try await store.compact(buckets: (low + 10)...(minute - 60), while: { false })
-            #expect(none == nil, "stopped before any slice")
-
-            try await store.compact(buckets: (low + 10)...(minute - 60))
+            try await store.compact(buckets: (minute - 1_440)...(minute - 60))
             let older = whole.requests.keys.filter { $0.bucket <= minute - 60 }.count
             #expect(
                 try await scalar(client, "SELECT count(*) FROM \(q).request_rollups")

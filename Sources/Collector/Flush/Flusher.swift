@@ -159,28 +159,18 @@ public struct Flusher: Service {
                 }
                 if !ok { pause = configuration.retryInterval }
                 if isHot, ok { recovery?.hotFlushed() }
-                if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval,
-                    !aggregator.hasBacklog(.hot)
-                {
+                if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval {
+                    lastCompaction = clock.now
                     // Three minutes back: no collector flushes into them any more (flushes lag seconds).
                     let upTo = currentMinute() - 3
-                    // Not while the hot lane has a backlog, and stopped between slices when one comes: compacting
-                    // a shipped hour reads every row of it back and merges it (~20 s of a core here, PostgreSQL's
-                    // besides), and a burst arriving meanwhile was visible later for it (docs/benchmarks.md). An
-                    // unfinished round goes on at the next turn the hot lane is caught up.
-                    var finished = true
                     if upTo > compactedThrough {
                         do {
-                            let through = try await durable.compact(
-                                buckets: (compactedThrough + 1)...upTo,
-                                while: { [aggregator] in !aggregator.hasBacklog(.hot) && !Task.isCancelled })
-                            if let through { compactedThrough = through }
-                            finished = compactedThrough >= upTo
+                            try await durable.compact(buckets: (compactedThrough + 1)...upTo)
+                            compactedThrough = upTo
                         } catch {
                             logger.warning("compaction failed; will retry", metadata: ["error": "\(error)"])
                         }
                     }
-                    if finished { lastCompaction = clock.now }
                 }
             }
             // On shutdown one last flush was just tried; whatever did not make it is in the log for next time.

@@ -21,24 +21,15 @@ public protocol MetricsStore: Sendable {
     /// Throws when the store cannot be reached.
     func ping() async throws
     /// Merges the many flush deltas of the buckets in `buckets` into one per series and bucket; reads stay
-    /// the same, only cheaper. Stores whose buckets are single cells already do nothing. A store that works through
-    /// the buckets a few at a time asks `goOn` before each few and stops when it says no; returns the last bucket of
-    /// `buckets` it is done with (nil when it stopped before any).
-    func compact(buckets: ClosedRange<Int64>, while goOn: @Sendable () -> Bool) async throws -> Int64?
+    /// the same, only cheaper. Stores whose buckets are single cells already do nothing.
+    func compact(buckets: ClosedRange<Int64>) async throws
     /// Counts of every series since the store began (sketches left empty): the `_total` counters.
     func totals() async throws -> WindowData
 }
 
 extension MetricsStore {
     /// Nothing to merge.
-    public func compact(buckets: ClosedRange<Int64>, while goOn: @Sendable () -> Bool) async throws -> Int64? {
-        buckets.upperBound
-    }
-
-    /// Compacts all of `buckets`.
-    public func compact(buckets: ClosedRange<Int64>) async throws {
-        _ = try await compact(buckets: buckets, while: { true })
-    }
+    public func compact(buckets: ClosedRange<Int64>) async throws {}
 
     /// One ``read(service:buckets:)`` per bucket; stores that can read several buckets in one round trip do.
     public func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {

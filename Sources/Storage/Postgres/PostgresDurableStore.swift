@@ -405,23 +405,16 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     /// rows are held merged in memory, and all of them at once — a shipment of the last hour's events, compacted
     /// in one go — was the collector's largest allocation (heaptrack: ~400 MB of a 1M-line shipment's peak, for
     /// 600 000 cells merged and sent as one `INSERT`).
-    ///
-    /// `goOn` is asked before each slice: the flush stops a compaction while the hot store is behind (a burst), and
-    /// goes on from the minute after the returned one later.
-    public func compact(buckets: ClosedRange<Int64>, while goOn: @Sendable () -> Bool) async throws -> Int64? {
+    public func compact(buckets: ClosedRange<Int64>) async throws {
         let occupied = try await wrap { try await occupiedMinutes(buckets) }
         guard let occupied else {
-            guard goOn() else { return nil }
-            try await compactSlice(buckets)
-            return buckets.upperBound
+            return try await compactSlice(buckets)
         }
         var lo = occupied.lowerBound
         while true {
-            // The minutes before `lo` hold no rows or are done.
-            guard goOn() else { return lo > buckets.lowerBound ? lo - 1 : nil }
             let hi = occupied.upperBound - lo < Self.compactionSliceMinutes ? occupied.upperBound : lo + Self.compactionSliceMinutes - 1
             try await compactSlice(lo...hi)
-            if hi >= occupied.upperBound { return buckets.upperBound }
+            if hi >= occupied.upperBound { return }
             lo = hi + 1
         }
     }
