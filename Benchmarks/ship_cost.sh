@@ -20,13 +20,18 @@
 #                the most its aggregator held for each store (opsight_pending_delta_bytes, estimated, sampled every 0.5 s)
 #   hot_commits, last_hot_commit_s   the hot commits of the shipment and when the last one landed (their change feed
 #                entries' ids), to tell the commit chain's share of visible_s from the wait for the cache and the API
-# then the median of each binary. SHIP_ROUNDS (2), SHIP_PERF=DIR (perf record -g each collector into DIR/<n>.perf).
+# then the median of each binary. SHIP_ROUNDS (2), SHIP_PERF=DIR (perf record -g each shipment's collector into
+# DIR/<run>-<shipment>.perf). SHIP_SAME=N ships the file N times into each collector, SHIP_PAUSE seconds (20) apart
+# (as `make bench` does, a mtail run between): later shipments land on cells the first made, and meet the collector's
+# background work (the durable lane's flush, compaction a minute after start); medians are per shipment.
 # Everything listens on 127.0.0.1; every schema and key this script makes is dropped; stores it started are stopped.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 source Benchmarks/collector.sh
 ROUNDS=${SHIP_ROUNDS:-2}
+SAME=${SHIP_SAME:-1}
+PAUSE=${SHIP_PAUSE:-20}
 BINS=("$@")
 [[ ${#BINS[@]} -gt 0 ]] || BINS=("$REPO/.build/release/opsight")
 for b in "${BINS[@]}"; do [[ -x $b ]] || { echo "ship_cost: $b is not an executable (build with: swift build -c release --product opsight)" >&2; exit 1; }; done
@@ -58,7 +63,7 @@ fresh_file() {
     fi
 }
 
-run() { # run <binary> <n>
+run() { # run <binary> <n>: a fresh collector, SHIP_SAME shipments into it
     local bin=$1 n=$2 port url token=shipcost0123456789abcdef name
     port=$(free_port)
     url=http://127.0.0.1:$port
@@ -67,11 +72,24 @@ run() { # run <binary> <n>
     collector_start "$bin" "$WORK/o.yaml" "$WORK/serve-$n.log"
     PID=$COLLECTOR_PID
     collector_wait_ready "$url" || true
+    local s
+    for s in $(seq "$SAME"); do
+        ((s == 1)) || sleep "$PAUSE"
+        ship_once "$bin" "$n" "$s" "$url" "$token" "$name"
+    done
+    kill "$PID"
+    wait "$PID" || true
+    PID=""
+    collector_drop "$name"
+}
+
+ship_once() { # ship_once <binary> <n> <shipment> <url> <token> <name>
+    local bin=$1 n=$2 s=$3 url=$4 token=$5 name=$6
     fresh_file
     local perf=""
     if [[ -n ${SHIP_PERF:-} ]]; then
         mkdir -p "$SHIP_PERF"
-        perf record -F 499 -g -o "$SHIP_PERF/$n.perf" -p "$PID" >/dev/null 2>&1 &
+        perf record -F 499 -g -o "$SHIP_PERF/$n-$s.perf" -p "$PID" >/dev/null 2>&1 &
         perf=$!
     fi
     redis-cli -u "$OPSIGHT_REDIS_URL" CONFIG RESETSTAT >/dev/null
@@ -80,16 +98,17 @@ run() { # run <binary> <n>
         curl -s -H "Authorization: Bearer $token" "$url/api/v1/query" --data-urlencode 'query=opsight_pending_delta_bytes' |
             python3 -c 'import json, sys; print(" ".join(r["metric"]["store"] + "=" + r["value"][1] for r in json.load(sys.stdin)["data"]["result"]))' 2>/dev/null
         sleep 0.5
-    done) >"$WORK/pending-$n.txt" &
+    done) >"$WORK/pending-$n-$s.txt" &
     local sampler=$!
-    local c0 r0 p0 t0 t1 out
+    local c0 r0 p0 t0 t1 out before
+    before=$(python3 Benchmarks/api_count.py --url "$url" --token "$token")
     c0=$(cpu "$PID")
     r0=$(rcpu)
     p0=$(pgcpu)
     t0=$(date +%s%N)
-    "$bin" ship "$FILE" --url "$url" --token "$token" >"$WORK/ship-$n.log" 2>&1
+    "$bin" ship "$FILE" --url "$url" --token "$token" >"$WORK/ship-$n-$s.log" 2>&1
     t1=$(date +%s%N)
-    out=$(python3 Benchmarks/api_count.py --url "$url" --token "$token" --target 880002 --since "$t0" --timeout 120 || echo "seconds=timeout")
+    out=$(python3 Benchmarks/api_count.py --url "$url" --token "$token" --target $((before + 880002)) --since "$t0" --timeout 120 || echo "seconds=timeout")
     local ccpu rcpu_s pcpu_s hincrby hset rss
     ccpu=$(python3 -c "print(round($(cpu "$PID") - $c0, 1))")
     pcpu_s=$(python3 -c "print(round($(pgcpu) - $p0, 1))")
@@ -111,7 +130,7 @@ for line in open(sys.argv[1]):
     for kv in line.split():
         k, v = kv.split("=")
         peak[k] = max(peak.get(k, 0), float(v))
-print(",".join(f"{k}:{int(v / 1048576)}" for k, v in sorted(peak.items())) or "-")' "$WORK/pending-$n.txt")
+print(",".join(f"{k}:{int(v / 1048576)}" for k, v in sorted(peak.items())) or "-")' "$WORK/pending-$n-$s.txt")
     # The hot commits' times, from their change feed entries' ids (milliseconds since the epoch, set by Redis): when
     # the last one landed tells the commit chain's part of "visible" from the wait for the window cache and the API.
     local commits
@@ -122,13 +141,9 @@ ms = [int(line.split("-")[0]) for line in sys.stdin if line[:1].isdigit() and "-
 ms = [m for m in ms if t0 <= m <= t0 + 600_000]
 print(f"hot_commits={len(ms)} last_hot_commit_s={(max(ms) - t0) / 1000:.2f}" if ms else "hot_commits=0 last_hot_commit_s=-")' "$t0")
     [[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
-    kill "$PID"
-    wait "$PID" || true
-    PID=""
-    collector_drop "$name"
     local visible=${out#*seconds=}
     visible=${visible%% *}
-    echo "run=$n bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s postgres_cpu_s=$pcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
+    echo "run=$n ship=$s bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s postgres_cpu_s=$pcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
 }
 
 RESULTS=$WORK/results
@@ -137,22 +152,24 @@ for round in $(seq "$ROUNDS"); do
     for bin in "${BINS[@]}"; do
         n=$((n + 1))
         # Not in a pipeline: `run` sets PID in this shell, so the exit trap stops a collector a failed run left.
-        run "$bin" "$n" >>"$RESULTS"
-        tail -1 "$RESULTS"
+        run "$bin" "$n" >"$WORK/last"
+        cat "$WORK/last" >>"$RESULTS"
+        cat "$WORK/last"
     done
 done
 echo "medians (uptime: $(uptime | sed 's/.*load/load/'))"
 python3 - "$RESULTS" <<'EOF'
 import statistics, sys
 rows = [dict(kv.split("=", 1) for kv in line.split()) for line in open(sys.argv[1])]
-for b in dict.fromkeys(r["bin"] for r in rows):
-    mine = [r for r in rows if r["bin"] == b]
+for b, ship in dict.fromkeys((r["bin"], r["ship"]) for r in rows):
+    mine = [r for r in rows if r["bin"] == b and r["ship"] == ship]
     def med(k):
         vals = [float(r[k]) for r in mine if r[k] not in ("timeout", "")]
         if not vals:
             return "-"
         m = statistics.median(vals)
         return f"{m:.0f}" if m >= 1000 else f"{m:g}"
-    print(f"  {b}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, "
+    which = f" shipment {ship}" if len({r["ship"] for r in rows}) > 1 else ""
+    print(f"  {b}{which}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, "
           f"Redis {med('redis_cpu_s')} CPU-s, PostgreSQL {med('postgres_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, {med('hset')} HSET, peak RSS {med('peak_rss_mb')} MB, settled {med('settled_rss_mb')} MB ({len(mine)} runs)")
 EOF

@@ -159,6 +159,12 @@ public struct Flusher: Service {
                 }
                 if !ok { pause = configuration.retryInterval }
                 if isHot, ok { recovery?.hotFlushed() }
+                if isHot, ok, !stopping, !aggregator.hasBacklog(.hot) {
+                    // Caught up: the store's upkeep (Redis folds the parts of settled hashes) until a burst comes.
+                    await hot.tidy { [aggregator] in
+                        !aggregator.hasBacklog(.hot) && !Task.isCancelled && !Task.isShuttingDownGracefully
+                    }
+                }
                 if !isHot, ok, !stopping, clock.now - lastCompaction >= configuration.compactionInterval {
                     lastCompaction = clock.now
                     // Three minutes back: no collector flushes into them any more (flushes lag seconds).

@@ -25,11 +25,17 @@ public protocol MetricsStore: Sendable {
     func compact(buckets: ClosedRange<Int64>) async throws
     /// Counts of every series since the store began (sketches left empty): the `_total` counters.
     func totals() async throws -> WindowData
+    /// Does the upkeep the store puts off while commits come fast, for as long as `keepGoing` says so: the flush
+    /// calls it once it has caught up. Reads are the same before and after.
+    func tidy(while keepGoing: () -> Bool) async
 }
 
 extension MetricsStore {
     /// Nothing to merge.
     public func compact(buckets: ClosedRange<Int64>) async throws {}
+
+    /// No upkeep.
+    public func tidy(while keepGoing: () -> Bool) async {}
 
     /// One ``read(service:buckets:)`` per bucket; stores that can read several buckets in one round trip do.
     public func readEach(service: String?, buckets: ClosedRange<Int64>) async throws -> [Int64: WindowData] {

@@ -13,15 +13,19 @@ final class PartFolds: Sendable {
         /// When the last part was noted.
         var lastMs: Int64
 
-        /// One more part, noted at `nowMs`.
-        mutating func add(at nowMs: Int64) {
+        /// One more part, noted at `nowMs`; returns how many there are now.
+        @discardableResult
+        mutating func add(at nowMs: Int64) -> Int {
             parts += 1
             lastMs = nowMs
+            return parts
         }
     }
 
     private struct State: Sendable {
         var pending: [String: Pending] = [:]
+        /// Keys that reached ``maxParts`` since they were last handed out, oldest first.
+        var full: [String] = []
         var lastScanMs: Int64 = .min
     }
 
@@ -41,8 +45,28 @@ final class PartFolds: Sendable {
         state.withLock { s in
             for k in keys {
                 // One lookup of the key, in place.
-                s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket, lastMs: nowMs)].add(at: nowMs)
+                let parts = s.pending[k.key, default: Pending(parts: 0, bucket: k.bucket, lastMs: nowMs)].add(at: nowMs)
+                if parts == Self.maxParts { s.full.append(k.key) }
             }
+        }
+    }
+
+    /// Up to `limit` keys that reached ``maxParts``, forgotten here: what a commit folds as it goes, so that however
+    /// long a burst keeps the flush busy no hash gathers more parts than that. No scan of the table.
+    func full(limit: Int) -> [String] {
+        state.withLock { s in
+            var out: [String] = []
+            var taken = 0
+            for key in s.full {
+                if out.count == limit { break }
+                taken += 1
+                // Handed out by ``due(nowMs:retentionMs:limit:)`` meanwhile, or forgotten: nothing to do.
+                guard let p = s.pending[key], p.parts >= Self.maxParts else { continue }
+                s.pending[key] = nil
+                out.append(key)
+            }
+            s.full.removeFirst(taken)
+            return out
         }
     }
 
@@ -50,10 +74,15 @@ final class PartFolds: Sendable {
     /// ``settleMs`` ago and that got no part for ``quietMs``, or with ``maxParts``. Keys past `retentionMs` are
     /// forgotten too. The whole table is looked at no more than once a second.
     func due(nowMs: Int64, retentionMs: Int64, limit: Int) -> [String] {
+        dueEntries(nowMs: nowMs, retentionMs: retentionMs, limit: limit).map(\.key)
+    }
+
+    /// ``due(nowMs:retentionMs:limit:)`` with what was known of each key, for ``putBack(_:)``.
+    func dueEntries(nowMs: Int64, retentionMs: Int64, limit: Int) -> [(key: String, pending: Pending)] {
         state.withLock { s in
             guard nowMs >= s.lastScanMs &+ 1_000 || s.lastScanMs > nowMs else { return [] }
             s.lastScanMs = nowMs
-            var out: [String] = []
+            var out: [(key: String, pending: Pending)] = []
             var gone: [String] = []
             for (key, p) in s.pending {
                 let endMs = p.bucket.map { ($0 + 1) * TimeBucket.hotWidthMs }
@@ -63,11 +92,27 @@ final class PartFolds: Sendable {
                     && (p.parts >= Self.maxParts
                         || endMs.map { $0 &+ Self.settleMs <= nowMs && p.lastMs &+ Self.quietMs <= nowMs } ?? false)
                 {
-                    out.append(key)
+                    out.append((key, p))
                 }
             }
-            for key in gone + out { s.pending[key] = nil }
+            for key in gone { s.pending[key] = nil }
+            for e in out { s.pending[e.key] = nil }
             return out
+        }
+    }
+
+    /// Takes back keys handed out by ``dueEntries(nowMs:retentionMs:limit:)`` and not folded, with the parts noted
+    /// since added to theirs: the next scan hands them out again.
+    func putBack(_ entries: some Sequence<(key: String, pending: Pending)>) {
+        state.withLock { s in
+            for e in entries {
+                if let now = s.pending[e.key] {
+                    s.pending[e.key] = Pending(
+                        parts: now.parts + e.pending.parts, bucket: e.pending.bucket, lastMs: max(now.lastMs, e.pending.lastMs))
+                } else {
+                    s.pending[e.key] = e.pending
+                }
+            }
         }
     }
 
@@ -115,12 +160,32 @@ extension RedisHotStore {
         return answers.reduce(0) { $0 + ($1.int == 1 ? 1 : 0) }
     }
 
-    /// Folds the keys ``PartFolds`` finds due, ``foldChunk`` at a time; a failure leaves their parts as they are
-    /// (readers add them up).
-    func foldDueParts() async {
-        let keys = folds.due(nowMs: clock.nowMs(), retentionMs: configuration.retentionSeconds * 1000, limit: 512)
+    /// Folds the keys that reached ``PartFolds/maxParts``, ``foldChunk`` at a time: what a commit does as it goes. A
+    /// failure leaves their parts as they are (readers add them up).
+    func foldFullParts() async {
+        let keys = folds.full(limit: 512)
         for start in stride(from: 0, to: keys.count, by: Self.foldChunk) {
             _ = try? await foldParts(of: Array(keys[start..<min(start + Self.foldChunk, keys.count)]))
+        }
+    }
+
+    /// Folds the keys ``PartFolds`` finds due (settled, or full), ``foldChunk`` at a time, while `keepGoing` says so;
+    /// the rest is kept for the next call. A failure leaves their parts as they are (readers add them up).
+    ///
+    /// The flush calls this once it has caught up (``MetricsStore/tidy(while:)``), not each commit: the hashes of a
+    /// shipped hour all settle after it, and their folds, done by the first commit that came next, held up the next
+    /// shipment's first seconds while ingest filled the hot lane past its cap (docs/benchmarks.md).
+    public func tidy(while keepGoing: () -> Bool) async {
+        let due = folds.dueEntries(nowMs: clock.nowMs(), retentionMs: configuration.retentionSeconds * 1000, limit: 512)
+        var start = 0
+        while start < due.count {
+            guard keepGoing() else {
+                folds.putBack(due[start...])
+                return
+            }
+            let end = min(start + Self.foldChunk, due.count)
+            _ = try? await foldParts(of: due[start..<end].map(\.key))
+            start = end
         }
     }
 

@@ -15,7 +15,8 @@ import OpsightMetrics
 ///   after its bucket ends. These field names and their increments are not hash fields of their own: a commit writes
 ///   all of a hash's as one field, a part (``HotPart``: one `HSET` instead of a `HINCRBY` per field, which Redis
 ///   executed at ~3 % of the cost), readers add up every part (and plain fields, the layout before parts), and the
-///   committing collector folds a hash's parts into one once its bucket has ended (`RedisHotStore+Parts.swift`).
+///   committing collector folds a hash's parts into one once its bucket has ended and the flush has caught up
+///   (`RedisHotStore+Parts.swift`).
 /// - `P:{S}:totals` — the status class, job event and level count fields, never expiring: the `_total` counters;
 ///   parts as well, folded every ``PartFolds/maxParts`` commits.
 /// - `P:services` — set of services (on a cluster one per feed shard, below); `P:wal:<collector>` — the log position
@@ -201,7 +202,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
         let outcome = try await client.isCluster ? commitOnCluster(plan) : commitOnOneServer(plan)
         if outcome == .committed {
             folds.note(base.partKeys, nowMs: clock.nowMs())
-            await foldDueParts()
+            await foldFullParts()
         }
         return outcome
     }
