@@ -111,11 +111,12 @@ struct RedisHotLayoutTests {
         }
     }
 
-    /// Commits fold their own hashes as they go: any hash at ``PartFolds/maxParts`` parts (the totals, a bucket
-    /// written to for long), a settled bucket's hash with two parts or more once no part was added for
-    /// ``PartFolds/quietMs``, the bucket at "now" not before it has settled; every read equals the merged deltas
-    /// throughout.
-    @Test func commitsFoldTheirHashesOnceTheBucketHasSettledOrTheTotalsAreFull() async throws {
+    /// Commits fold their own hashes as they go when a hash reaches ``PartFolds/maxParts`` parts (the totals, a bucket
+    /// written to for long); the upkeep the flush runs once it has caught up (``RedisHotStore/tidy(while:)``) folds a
+    /// settled bucket's hash with two parts or more once no part was added for ``PartFolds/quietMs``, the bucket at
+    /// "now" not before it has settled, and keeps what it was told to leave for its next call; every read equals the
+    /// merged deltas throughout.
+    @Test func commitsFoldFullHashesAndTheUpkeepSettledOnes() async throws {
         try await withStore { _, client, prefix in
             let clock = ManualClock()
             clock.advance(Int64(Date().timeIntervalSince1970 * 1000) - clock.now)
@@ -169,8 +170,15 @@ struct RedisHotLayoutTests {
             clock.advance(PartFolds.quietMs - 1_100)
             try await commit([request(clock.now, "/elsewhere")])
             #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 3, "not quiet yet")
+            await store.tidy { true }
+            #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 3, "not quiet yet")
             clock.advance(1_100)
             try await commit([request(clock.now, "/elsewhere")])
+            #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 3, "a commit folds full hashes only")
+            await store.tidy { false }
+            #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 3, "told to stop at once")
+            clock.advance(1_000)
+            await store.tidy { true }
             #expect(try await partNames(client, "\(prefix):{api}:h:\(old)").count == 1, "quiet: folded")
             let read = try await store.read(service: "api", buckets: old...TimeBucket.index(ofMs: clock.now, widthMs: TimeBucket.hotWidthMs))
             #expect(read == oracle)
@@ -501,5 +509,49 @@ struct HotPartTests {
         #expect(folds.count == 2, "one and recent wait")
         #expect(folds.due(nowMs: end + 3_600_001 + 2_000, retentionMs: 3_600_000, limit: 10) == ["recent"])
         #expect(folds.count == 0, "one expired and is forgotten")
+    }
+
+    /// ``PartFolds/full(limit:)`` hands out the keys that reached ``PartFolds/maxParts`` (oldest first, without a
+    /// scan, not twice, not those ``PartFolds/due(nowMs:retentionMs:limit:)`` handed out already), and
+    /// ``PartFolds/putBack(_:)`` keeps keys handed out but not folded, with the parts noted meanwhile.
+    @Test func fullKeysAreHandedOutOnceAndKeysPutBackAreDueAgain() {
+        let folds = PartFolds()
+        let bucket: Int64 = 1_000_000
+        let end = (bucket + 1) * TimeBucket.hotWidthMs
+        for _ in 1..<PartFolds.maxParts { folds.note([("a", bucket), ("b", bucket), ("c", bucket)], nowMs: end) }
+        #expect(folds.full(limit: 10) == [], "none full yet")
+        folds.note([("b", bucket)], nowMs: end)
+        folds.note([("a", bucket)], nowMs: end)
+        folds.note([("c", bucket)], nowMs: end)
+        #expect(folds.full(limit: 1) == ["b"])
+        // "a" is handed out by a scan first: the full list skips it.
+        #expect(folds.due(nowMs: end, retentionMs: 3_600_000, limit: 1).count == 1)
+        let left = folds.full(limit: 10)
+        #expect(left.count == 1 && left != ["b"], "\(left)")
+        #expect(folds.full(limit: 10) == [], "not twice")
+        #expect(folds.count == 0)
+
+        // Put back: due again at the next scan, with the part noted meanwhile counted.
+        folds.note([("d", bucket), ("d", bucket)], nowMs: end)
+        let settled = end + PartFolds.settleMs + PartFolds.quietMs
+        let handed = folds.dueEntries(nowMs: settled, retentionMs: 3_600_000, limit: 10)
+        #expect(handed.map(\.key) == ["d"] && folds.count == 0)
+        folds.note([("d", bucket)], nowMs: end)
+        folds.putBack(handed)
+        #expect(folds.count == 1)
+        #expect(folds.due(nowMs: settled + 1_000, retentionMs: 3_600_000, limit: 10) == ["d"])
+        // Counted from what was put back: two parts, then maxParts - 2 more make it full.
+        folds.putBack(handed)
+        for _ in 0..<(PartFolds.maxParts - 3) { folds.note([("d", bucket)], nowMs: end) }
+        #expect(folds.full(limit: 10) == [])
+        folds.note([("d", bucket)], nowMs: end)
+        #expect(folds.full(limit: 10) == ["d"])
+        // A sum past the limit: full as soon as it is put back.
+        folds.note([("e", bucket), ("e", bucket)], nowMs: end)
+        let e = folds.dueEntries(nowMs: settled + 2_000, retentionMs: 3_600_000, limit: 10)
+        #expect(e.map(\.key) == ["e"])
+        for _ in 0..<(PartFolds.maxParts - 1) { folds.note([("e", bucket)], nowMs: end) }
+        folds.putBack(e)
+        #expect(folds.full(limit: 10) == ["e"], "\(PartFolds.maxParts + 1) parts")
     }
 }

@@ -106,12 +106,15 @@ final class PartFolds: Sendable {
     func putBack(_ entries: some Sequence<(key: String, pending: Pending)>) {
         state.withLock { s in
             for e in entries {
+                var p = e.pending
                 if let now = s.pending[e.key] {
-                    s.pending[e.key] = Pending(
-                        parts: now.parts + e.pending.parts, bucket: e.pending.bucket, lastMs: max(now.lastMs, e.pending.lastMs))
-                } else {
-                    s.pending[e.key] = e.pending
+                    p.parts += now.parts
+                    p.lastMs = max(p.lastMs, now.lastMs)
                 }
+                s.pending[e.key] = p
+                // Full now, or was when handed out: the next commit folds it (``note(_:nowMs:)`` adds a key once, when
+                // its count reaches the limit, which a sum may have passed).
+                if p.parts >= Self.maxParts && !s.full.contains(e.key) { s.full.append(e.key) }
             }
         }
     }
