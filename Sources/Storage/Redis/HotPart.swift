@@ -11,7 +11,8 @@
 /// so `HSET` makes it idempotent. Hash field names of the plain layout start with `r`, `j` or `l`, never ``marker``.
 /// The value is a sequence of entries: LEB128 length of the field name, the name (a plain layout field name:
 /// `r␟route␟method␟stat`, …), LEB128 increment. Parts pile up as commits touch a key; ``RedisHotStore`` folds a
-/// key's parts into one (``merge(_:)``) once its bucket has ended (``RedisHotStore/foldDueParts()``).
+/// key's parts into one (``merge(_:)``) once its bucket has ended (``RedisHotStore/tidy(while:)``) or it has
+/// ``PartFolds/maxParts`` parts.
 ///
 /// Hand-written rather than a general serialiser: it is on the commit's hot path, and the format is two varints and
 /// the bytes the field name already has.
@@ -59,24 +60,47 @@ enum HotPart {
     /// One part holding the sums of `blobs`' entries per field name (wrapping on overflow, as `HINCRBY` would fail
     /// instead: a count past 2⁶⁴ is not reachable). Entries keep the order of their first appearance.
     static func merge(_ blobs: [ArraySlice<UInt8>]) -> [UInt8] {
-        var slots: [ArraySlice<UInt8>: Int] = [:]
+        // Room for the entries from the start (an entry is ~20–40 bytes): a shipped hour's bucket hash holds thousands,
+        // and growing the table from empty rehashed every name several times.
+        let bytes = blobs.reduce(0) { $0 + $1.count }
+        var slots: [FieldName: Int] = [:]
+        slots.reserveCapacity(bytes / 32)
         var fields: [ArraySlice<UInt8>] = []
         var sums: [UInt64] = []
         for blob in blobs {
             forEachEntry(blob) { field, value in
-                if let slot = slots[field] {
+                let name = FieldName(field)
+                if let slot = slots[name] {
                     sums[slot] &+= value
                 } else {
-                    slots[field] = fields.count
+                    slots[name] = fields.count
                     fields.append(field)
                     sums.append(value)
                 }
             }
         }
         var out: [UInt8] = []
-        out.reserveCapacity(blobs.reduce(0) { $0 + $1.count })
+        out.reserveCapacity(bytes)
         for (field, sum) in zip(fields, sums) { append(field: field, value: sum, to: &out) }
         return out
+    }
+
+    /// A field name of a part, hashed as one run of bytes: `ArraySlice<UInt8>`'s own `hash(into:)` feeds the hasher
+    /// one byte at a time, which was most of a fold's CPU (perf of a shipment into a collector holding the hour:
+    /// `Hasher._combine` and the dictionary ~45 % of `foldParts`, docs/benchmarks.md).
+    struct FieldName: Hashable {
+        let bytes: ArraySlice<UInt8>
+
+        init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+
+        static func == (a: FieldName, b: FieldName) -> Bool {
+            a.bytes.count == b.bytes.count
+                && a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in x.elementsEqual(y) } }
+        }
     }
 
     @inline(__always)
