@@ -31,7 +31,9 @@
 # BENCH_CONNECTIONS (16), BENCH_LINES (1000000), BENCH_COMPARE_RUNS (3), BENCH_BIN (use this binary, no
 # build), BENCH_DOC (docs/benchmarks.md; "-" writes nothing), BENCH_KEEP=1 (keep the work directory),
 # BENCH_KEEP_STORES=1 (leave stores this script started running), BENCH_PERF=FILE (perf record the
-# collector during the first plain ingest run into FILE), BENCH_QUIET_WAIT (120: seconds to wait for the
+# collector during the first plain ingest run into FILE), BENCH_SHIP_PERF=FILE (perf record, at 199 Hz, the
+# comparison's collector from its start to the last shipment's end: what it does between and during shipments),
+# BENCH_QUIET_WAIT (120: seconds to wait for the
 # machine to be under 15 % busy before measuring; the figures are low when other work shares the cores),
 # BENCH_MAX_OTHERS (0.3: cores other processes may take during an ingest run before it counts as
 # contended) and BENCH_EXTRA_RUNS (2: extra ingest runs allowed to replace contended ones).
@@ -537,12 +539,19 @@ print(f'$kind run=$n options=$opts lines_per_s={$LINES / w if w else 0:.0f} seco
 }
 
 log "mtail vs opsight ship: $LINES lines, $FILE_BYTES bytes"
+ship_perf=""
+if [[ -n "${BENCH_SHIP_PERF:-}" ]]; then
+    perf record -F 199 -g -o "$BENCH_SHIP_PERF" -p "$SERVE_PID" >/dev/null 2>&1 &
+    ship_perf=$!
+    BG_PIDS+=("$ship_perf")
+fi
 collector_settle >/dev/null
 for n in $(seq "$COMPARE_RUNS"); do
     fresh_file
     mtail_run "$n"
     ship_run "$n"
 done
+if [[ -n $ship_perf ]]; then kill -INT "$ship_perf"; wait "$ship_perf" || true; fi
 
 # For information: the same shipment with gzip level 1 (what ship sends to a remote collector; to a loopback URL
 # it sends uncompressed batches by default).
