@@ -80,6 +80,15 @@ struct PostgresPartitionTests {
     let logger = Logger(label: "test")
     static let day: Int64 = 86_400_000
 
+    /// ``spreadEvents(count:days:nowMs:seed:)`` folded into the `withinMs` before `nowMs`.
+    func recentEvents(count: Int, withinMs: Int64, nowMs: Int64, seed: UInt64) -> [Event] {
+        spreadEvents(count: count, days: 1, nowMs: nowMs, seed: seed).map { e in
+            var e = e
+            e.timestampMs = nowMs - (nowMs - e.timestampMs) % withinMs
+            return e
+        }
+    }
+
     func scalar(_ client: PostgresClient, _ sql: String) async throws -> Int64 {
         let rows = try await client.query(PostgresQuery(unsafeSQL: sql))
         for try await n in rows.decode(Int64.self) { return n }
@@ -304,11 +313,7 @@ struct PostgresPartitionTests {
             let q = "\"\(schema)\""
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             // 2 hours of events: ~120 occupied minutes, 24 slices.
-            let events = spreadEvents(count: 6_000, days: 1, nowMs: now, seed: 21).map { e in
-                var e = e
-                e.timestampMs = now - (now - e.timestampMs) % (2 * 3_600_000)
-                return e
-            }
+            let events = recentEvents(count: 6_000, withinMs: 2 * 3_600_000, nowMs: now, seed: 21)
             let whole = BatchAggregate(events: events, rules: .init()).durable
             let store = PostgresDurableStore(client: client, configuration: .init(schema: schema), logger: logger)
             // Three flushes: every cell three times over.
@@ -342,11 +347,7 @@ struct PostgresPartitionTests {
         try await withMigratedSchema(prefix: "test_compact_once") { client, schema in
             let q = "\"\(schema)\""
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let events = spreadEvents(count: 3_000, days: 1, nowMs: now, seed: 22).map { e in
-                var e = e
-                e.timestampMs = now - (now - e.timestampMs) % 3_600_000
-                return e
-            }
+            let events = recentEvents(count: 3_000, withinMs: 3_600_000, nowMs: now, seed: 22)
             let whole = BatchAggregate(events: events, rules: .init()).durable
             // A second commit touching every fifth request cell, one job cell and one log cell again.
             var again = Delta()
