@@ -11,7 +11,8 @@
 # `GET /api/v1/services?window=1h` counts every request line. Printed per run:
 #   acked_s      when ship had every line acknowledged
 #   visible_s    when the API first counted them all (the end of the poll that saw it)
-#   collector_cpu_s, redis_cpu_s, postgres_cpu_s   CPU seconds the collector, Redis and PostgreSQL (all its
+#   collector_cpu_s, ship_cpu_s, redis_cpu_s, postgres_cpu_s   CPU seconds the collector, `opsight ship` (until it
+#                exits: the two share the machine's cores), Redis and PostgreSQL (all its
 #                processes: the drill-down's inserts, the durable lane) used from the start of ship to visible (less
 #                sensitive to a shared machine than the times)
 #   hincrby, hset   HINCRBY and HSET calls Redis executed (INFO commandstats; a hot commit writes one HSET per hash
@@ -106,7 +107,9 @@ ship_once() { # ship_once <binary> <n> <shipment> <url> <token> <name>
     r0=$(rcpu)
     p0=$(pgcpu)
     t0=$(date +%s%N)
-    "$bin" ship "$FILE" --url "$url" --token "$token" >"$WORK/ship-$n-$s.log" 2>&1
+    local TIMEFORMAT='%U %S' shipcpu
+    shipcpu=$({ time "$bin" ship "$FILE" --url "$url" --token "$token" >"$WORK/ship-$n-$s.log" 2>&1; } 2>&1)
+    shipcpu=$(echo "$shipcpu" | awk '{ printf "%.1f", $1 + $2 }')
     t1=$(date +%s%N)
     out=$(python3 Benchmarks/api_count.py --url "$url" --token "$token" --target $((before + 880002)) --since "$t0" --timeout 120 || echo "seconds=timeout")
     local ccpu rcpu_s pcpu_s hincrby hset rss
@@ -143,7 +146,7 @@ print(f"hot_commits={len(ms)} last_hot_commit_s={(max(ms) - t0) / 1000:.2f}" if 
     [[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
     local visible=${out#*seconds=}
     visible=${visible%% *}
-    echo "run=$n ship=$s bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu redis_cpu_s=$rcpu_s postgres_cpu_s=$pcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
+    echo "run=$n ship=$s bin=$bin acked_s=$(python3 -c "print(round(($t1 - $t0) / 1e9, 2))") visible_s=$visible collector_cpu_s=$ccpu ship_cpu_s=$shipcpu redis_cpu_s=$rcpu_s postgres_cpu_s=$pcpu_s hincrby=${hincrby:-0} hset=${hset:-0} peak_rss_mb=$rss settled_rss_mb=$settled peak_pending_mb=$pending $commits"
 }
 
 RESULTS=$WORK/results
@@ -170,6 +173,6 @@ for b, ship in dict.fromkeys((r["bin"], r["ship"]) for r in rows):
         m = statistics.median(vals)
         return f"{m:.0f}" if m >= 1000 else f"{m:g}"
     which = f" shipment {ship}" if len({r["ship"] for r in rows}) > 1 else ""
-    print(f"  {b}{which}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, "
+    print(f"  {b}{which}: acked {med('acked_s')} s, visible {med('visible_s')} s, collector {med('collector_cpu_s')} CPU-s, ship {med('ship_cpu_s')} CPU-s, "
           f"Redis {med('redis_cpu_s')} CPU-s, PostgreSQL {med('postgres_cpu_s')} CPU-s, {med('hincrby')} HINCRBY, {med('hset')} HSET, peak RSS {med('peak_rss_mb')} MB, settled {med('settled_rss_mb')} MB ({len(mine)} runs)")
 EOF

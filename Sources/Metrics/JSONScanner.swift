@@ -173,10 +173,17 @@ struct JSONScanner {
         let start = pos
         var hasEscapes = false
         while true {
-            // Eight bytes at a time while none is special: most of a line is plain ASCII string content.
+            // Eight bytes at a time while none is special: most of a line is plain ASCII string content. A word that
+            // holds one moves straight to the first (its lowest flag is exact), not byte by byte up to it: a line's
+            // ~20 keys and strings each ended in a byte loop over up to seven plain bytes (perf at full HTTP ingest:
+            // this function was ~8 % of the machine).
             while pos &+ 8 <= end {
-                let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
-                guard !Self.hasSpecialByte(word) else { break }
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self))
+                let special = Self.specialBytes(word)
+                if special != 0 {
+                    pos &+= special.trailingZeroBitCount &>> 3
+                    break
+                }
                 pos &+= 8
             }
             guard pos < end else { throw .syntax(at: quote, "unterminated string") }
@@ -198,18 +205,21 @@ struct JSONScanner {
         }
     }
 
-    /// Whether any byte of `word` is a quote, a backslash, a control character or non-ASCII.
+    /// The high bit of each byte of `word` (read little-endian: byte 0 is the lowest) that may be a quote, a
+    /// backslash, a control character or non-ASCII; zero when none is. The lowest flag set is exact, so
+    /// `trailingZeroBitCount / 8` is the index of the first special byte; flags above it may be false.
     @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
+    static func specialBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quotes = word ^ (ones &* 0x22)
         let backslashes = word ^ (ones &* 0x5C)
-        // Classic "has zero byte" / "has byte less than n" bit tricks; exact as to whether any byte matches.
+        // Classic "has zero byte" / "has byte less than n" bit tricks: a flag without a matching byte needs a borrow,
+        // and a borrow starts only at a matching byte and runs upwards, so the lowest flag of each term is a match.
         let isQuote = (quotes &- ones) & ~quotes
         let isBackslash = (backslashes &- ones) & ~backslashes
         let isControl = (word &- ones &* 0x20) & ~word
-        return (isQuote | isBackslash | isControl | word) & highs != 0
+        return (isQuote | isBackslash | isControl | word) & highs
     }
 
     /// Validates the escape sequence at `pos` (a backslash) and moves past it.
