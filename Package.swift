@@ -55,6 +55,8 @@ let package = Package(
         // PromQL evaluation CPU per query shape at 10 000 series, in process (Benchmarks/query_bench.sh measures
         // the same shapes over HTTP).
         .executableTarget(name: "promql-bench", dependencies: ["PromQL"], path: "Sources/PromQLBench"),
+        // The ingest path's CPU per line, stage by stage, in process (Benchmarks/ingest_bench.sh).
+        .executableTarget(name: "ingest-bench", dependencies: ["OpsightMetrics", "Collector"], path: "Sources/IngestBench"),
         // hiredis from Debian's libhiredis-dev; no Swift Redis client is available here.
         .systemLibrary(
             name: "CHiredis",
