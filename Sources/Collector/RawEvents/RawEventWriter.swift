@@ -21,8 +21,11 @@ public struct RawEventWriter: Service {
         ///
         /// PostgreSQL shares the machine with the collector: writing every event of a 400 000 events/s ingest
         /// as a raw row took about half a core from it. Past this rate the buffer fills and sampling keeps the
-        /// errors and a share of the rest (``RawEventBuffer``).
-        public var maxRowsPerSecond: Int? = 20_000
+        /// errors and a share of the rest (``RawEventBuffer``). 2 000 rather than 20 000: a raw row cost PostgreSQL
+        /// ~9 µs (two B-tree indexes over times spread across the last hour are ~70 % of it), so at full HTTP ingest
+        /// the drill-down took ~11 % of the two-core machine, growing as its table outgrew the buffer cache, and
+        /// 20 000 rows/s kept is ~480 GiB a day (docs/benchmarks.md, docs/scaling.md).
+        public var maxRowsPerSecond: Int? = 2_000
         /// Longest stretch the writer gives way while the metrics trail what was acknowledged (`behind`), and at most
         /// one such stretch per twice its length; then it writes at its rate again, whatever the backlog (a hot store
         /// that is away, or ingest above what the flush keeps up with, must not stop the drill-down). A shipment of a

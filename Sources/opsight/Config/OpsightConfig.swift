@@ -34,7 +34,7 @@ struct OpsightConfig {
     var rawEventsBuffer = RawEventBuffer.Configuration().capacity
     var rawEventsSampleRate = 0.01
     /// Most raw events written to PostgreSQL per second (`raw_events.max_rate`; 0: unlimited).
-    var rawEventsMaxRate = 20_000
+    var rawEventsMaxRate = 2_000
     /// Limits of one query (`query:`): series per evaluation, run time, points per range series (SPEC §7).
     var queryLimits = QueryLimits()
     /// Funnel definitions (`funnels:`), validated.
