@@ -4,6 +4,10 @@
 //
 //   ingest-bench FILE [rounds] [stage]     (stage: only the stages whose name contains it, e.g. for `perf record`)
 //
+// The last stage, "window sums", is what the hot window cache does with a commit: each 10-second cell of the bodies'
+// aggregates merged into the per-series sum of a window holding all of them (the 1-hour window; a shipment of the last
+// hour is about a cell per event).
+//
 // FILE is NDJSON (Benchmarks/gen_events.py: times over the last hour, so made within the last hour); it is cut into
 // bodies of 1 000 lines. Each round runs every stage over every body; a stage's figure is its thread CPU time
 // (CLOCK_THREAD_CPUTIME_ID) per line, the median over the rounds, with the fastest and slowest round.
@@ -100,4 +104,11 @@ stage("read back (log → events)") {
     var n = 0
     for payload in payloads { n &+= ((try? payload.withUnsafeBytes { try EventCodec.decode($0, strings: strings) })?.count ?? 0) }
     return n
+}
+
+let aggregates = decoded.map { BatchAggregate(events: $0, rules: rules).hot }
+stage("window sums (cells → series)") {
+    var windows = [WindowData()]
+    for delta in aggregates { FeedChange(deltas: [delta]).add(to: &windows, ranges: [Int64.min...Int64.max]) }
+    return windows[0].requests.count
 }
