@@ -46,53 +46,62 @@ public struct BatchAggregate: Sendable {
     /// less; a shipment of the last hour is about a cell per event).
     public static func add(_ events: [Event], rules: AggregationRules, widthMs: Int64, to delta: inout Delta) {
         events.withUnsafeBufferPointer { events in
-            for i in events.indices { add(events[i], rules: rules, widthMs: widthMs, to: &delta) }
+            guard let first = events.baseAddress else { return }
+            for i in events.indices { add(first + i, rules: rules, widthMs: widthMs, to: &delta) }
         }
     }
 
     /// Adds one event to the cells of `hot` (buckets `widthMs` wide: a right-closed grid that the 10-second one nests
     /// in, so an event lands in the bucket its 10-second bucket rolls up to).
-    private static func add(_ event: Event, rules: AggregationRules, widthMs: Int64, to hot: inout Delta) {
+    ///
+    /// The event is read through a pointer, field by field: an `Event` passed by value (`events[i]`) was copied, nine
+    /// optional strings retained and released per event (perf: ~3 % of the machine at full HTTP ingest).
+    private static func add(
+        _ event: UnsafePointer<Event>, rules: AggregationRules, widthMs: Int64, to hot: inout Delta
+    ) {
         // Only an event that names its entity can be a funnel step, so most events cost one nil check here.
-        if let entity = event.entity, !rules.funnels.isEmpty {
+        if let entity = event.pointee.entity, !rules.funnels.isEmpty {
             for funnel in rules.funnels {
-                for (i, step) in funnel.steps.enumerated() where step.matches(event) {
+                for (i, step) in funnel.steps.enumerated() where step.matches(event.pointee) {
                     hot.funnelSteps.insert(
                         FunnelStepRecord(
-                            funnel: funnel.storageName, step: i, entity: entity, timestampMs: event.timestampMs))
+                            funnel: funnel.storageName, step: i, entity: entity,
+                            timestampMs: event.pointee.timestampMs))
                 }
             }
         }
-        let hotBucket = TimeBucket.index(ofMs: event.timestampMs, widthMs: widthMs)
-        switch event.kind {
+        let hotBucket = TimeBucket.index(ofMs: event.pointee.timestampMs, widthMs: widthMs)
+        switch event.pointee.kind {
         case .request:
-            let key = RequestKey(service: event.service, route: event.route ?? "/", method: event.method ?? "ANY")
-            let status = event.status ?? 0
-            let duration = event.durationMs ?? 0
+            let key = RequestKey(
+                service: event.pointee.service, route: event.pointee.route ?? "/",
+                method: event.pointee.method ?? "ANY")
+            let status = event.pointee.status ?? 0
+            let duration = event.pointee.durationMs ?? 0
             let isError = status >= rules.errorStatusAtLeast
             hot.requests[Bucketed(key, bucket: hotBucket), default: RequestStats()]
                 .record(status: status, durationMs: duration, isError: isError)
         case .job:
-            guard let type = event.jobEvent else { return }
-            let key = JobKey(service: event.service, queue: event.queue ?? "", job: event.job ?? "")
+            guard let type = event.pointee.jobEvent else { return }
+            let key = JobKey(
+                service: event.pointee.service, queue: event.pointee.queue ?? "", job: event.pointee.job ?? "")
             let hk = Bucketed(key, bucket: hotBucket)
             hot.jobs[hk, default: JobStats()].record(type)
-            if (type == .succeeded || type == .failed), let d = event.durationMs {
+            if (type == .succeeded || type == .failed), let d = event.pointee.durationMs {
                 hot.jobs[hk, default: JobStats()].duration.add(d)
             }
-            if type == .started, let wait = event.waitMs {
+            if type == .started, let wait = event.pointee.waitMs {
                 hot.jobs[hk, default: JobStats()].wait.add(wait)
-            } else if let jobID = event.jobID, type == .enqueued || type == .started {
+            } else if let jobID = event.pointee.jobID, type == .enqueued || type == .started {
+                let (service, ms) = (event.pointee.service, event.pointee.timestampMs)
                 hot.jobFacts.insert(
                     type == .enqueued
-                        ? .enqueued(service: event.service, jobID: jobID, timestampMs: event.timestampMs)
-                        : .started(
-                            service: event.service, jobID: jobID, timestampMs: event.timestampMs, queue: key.queue,
-                            job: key.job))
+                        ? .enqueued(service: service, jobID: jobID, timestampMs: ms)
+                        : .started(service: service, jobID: jobID, timestampMs: ms, queue: key.queue, job: key.job))
             }
         case .log:
-            let level = event.level ?? .info
-            hot.logs[Bucketed(event.service, bucket: hotBucket), default: LogStats()].record(level)
+            let level = event.pointee.level ?? .info
+            hot.logs[Bucketed(event.pointee.service, bucket: hotBucket), default: LogStats()].record(level)
         case .event:
             // Named events feed funnels only (recorded above), not request/job/log series.
             break
