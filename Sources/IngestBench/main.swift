@@ -17,7 +17,8 @@ import OpsightMetrics
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2, let data = FileManager.default.contents(atPath: arguments[1]) else {
-    FileHandle.standardError.write(Data("usage: ingest-bench FILE [rounds]  (FILE: NDJSON, e.g. from Benchmarks/gen_events.py)\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: ingest-bench FILE [rounds] [stage]  (FILE: NDJSON, e.g. from Benchmarks/gen_events.py)\n".utf8))
     exit(2)
 }
 let rounds = arguments.count >= 3 ? max(Int(arguments[2]) ?? 7, 1) : 7
@@ -61,7 +62,10 @@ for body in bodies {
 }
 let accepted = decoded.reduce(0) { $0 + $1.count }
 guard accepted > 0 else {
-    FileHandle.standardError.write(Data("ingest-bench: no line of \(arguments[1]) was accepted (\(rejected) rejected; older than the decoder's maximum age?)\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "ingest-bench: no line of \(arguments[1]) was accepted (\(rejected) rejected; older than the decoder's maximum age?)\n"
+                .utf8))
     exit(1)
 }
 
@@ -84,7 +88,9 @@ func stage(_ name: String, _ body: () -> Int) {
             + (sink == 42 ? " " : ""))
 }
 
-print("ingest-bench: \(accepted) lines accepted (\(rejected) rejected) in \(bodies.count) bodies, \(bytes.count) bytes, \(rounds) rounds")
+print(
+    "ingest-bench: \(accepted) lines accepted (\(rejected) rejected) in \(bodies.count) bodies, \(bytes.count) bytes, \(rounds) rounds"
+)
 stage("decode (JSON → events)") {
     var n = 0
     for body in bodies { n &+= body.withUnsafeBytes { decoder.decodeBatch($0, nowMs: nowMs) }.events.count }
@@ -102,7 +108,9 @@ stage("encode (log record)") {
 }
 stage("read back (log → events)") {
     var n = 0
-    for payload in payloads { n &+= ((try? payload.withUnsafeBytes { try EventCodec.decode($0, strings: strings) })?.count ?? 0) }
+    for payload in payloads {
+        n &+= ((try? payload.withUnsafeBytes { try EventCodec.decode($0, strings: strings) })?.count ?? 0)
+    }
     return n
 }
 

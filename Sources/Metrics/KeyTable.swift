@@ -101,8 +101,9 @@ struct KeyTable: Sendable {
         if count >= 8 {
             var i = 0
             while i + 8 <= count {
-                guard ra.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                    == rb.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                guard
+                    ra.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                        == rb.loadUnaligned(fromByteOffset: i, as: UInt64.self)
                 else { return false }
                 i += 8
             }

@@ -34,7 +34,9 @@ import Testing
                     let content = Array(plain.prefix(prefix)) + special + Array(plain.prefix(suffix))
                     let literal = [UInt8(ascii: "\"")] + content + [UInt8(ascii: "\"")]
                     // The oracle: Foundation's parser over the same string as the only element of an array.
-                    let expected = (try? JSONSerialization.jsonObject(with: Data([UInt8(ascii: "[")] + literal + [UInt8(ascii: "]")])) as? [String])?.first
+                    let expected =
+                        (try? JSONSerialization.jsonObject(
+                            with: Data([UInt8(ascii: "[")] + literal + [UInt8(ascii: "]")])) as? [String])?.first
                     let got = Self.scan(literal)
                     let shown = String(decoding: literal, as: UTF8.self).debugDescription
                     if special == Array(#"""#.utf8) {
