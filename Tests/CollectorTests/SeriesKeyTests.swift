@@ -1,14 +1,18 @@
+import Foundation
 import OpsightMetrics
 import OpsightTestSupport
+import Synchronization
 import Testing
 
 @testable import Collector
 
-/// Series keys hash their labels once (``LabelTriple``): equality must still be exactly equality of the
-/// labels, and equal keys must hash alike however their strings were made.
+/// Series keys hold a number from ``SeriesLabels``: equality must still be exactly equality of the labels, equal
+/// keys must hash alike however their strings were made, and the labels must read back as they were given.
 @Suite struct SeriesKeyTests {
     /// Labels that run into each other when concatenated, and strings built separately from equal text.
-    static let parts = ["", "a", "ab", "b", "bc", "c", "/api/v1/assessments/{id}", "/api/v1/assessments/{id}/x", "é", "e\u{301}"]
+    static let parts = [
+        "", "a", "ab", "b", "bc", "c", "/api/v1/assessments/{id}", "/api/v1/assessments/{id}/x", "é", "e\u{301}",
+    ]
 
     @Test func equalityIsTheLabelsAndEqualKeysHashAlike() {
         var rng = SplitMix64(seed: 7)
@@ -21,10 +25,12 @@ import Testing
             let a = RequestKey(service: s1, route: r1, method: m1)
             let b = RequestKey(service: s2, route: r2, method: m2)
             #expect((a == b) == (s1 == s2 && r1 == r2 && m1 == m2))
+            #expect(a.service == s1 && a.route == r1 && a.method == m1)
             if a == b { #expect(a.hashValue == b.hashValue) }
             let j = JobKey(service: s1, queue: r1, job: m1)
             let k = JobKey(service: s2, queue: r2, job: m2)
             #expect((j == k) == (s1 == s2 && r1 == r2 && m1 == m2))
+            #expect(k.service == s2 && k.queue == r2 && k.job == m2)
             if j == k { #expect(j.hashValue == k.hashValue) }
         }
     }
@@ -37,5 +43,81 @@ import Testing
         cells[Bucketed(RequestKey(service: "a", route: "bc", method: "GET"), bucket: 1), default: 0] += 1
         #expect(cells.count == 3)
         #expect(cells[Bucketed(RequestKey(service: "a", route: "bc", method: "GET"), bucket: 1)] == 2)
+    }
+
+    /// Four threads number the same 30 000 triples (and 30 000 of their own each) at once, in the same and in different
+    /// orders, on
+    /// a table that starts small and grows several times meanwhile: every triple gets one number, distinct triples
+    /// distinct numbers, and each number reads back its own labels.
+    @Test func threadsNumberingAtOnceAgree() async {
+        func fresh(_ s: String) -> String { String(decoding: Array(s.utf8), as: UTF8.self) }
+        let table = SeriesLabels()
+        let shared = (0..<30_000).map { i in
+            ("svc-\(i % 37)", "/api/v\(i % 5)/things/{id}/part-\(i)", i % 3 == 0 ? "GET" : "POST")
+        }
+        let results = await withTaskGroup(of: [Int: UInt32].self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    var ids: [Int: UInt32] = [:]
+                    var rng = SplitMix64(seed: UInt64(t + 1))
+                    // Two threads in the same order (racing for each new triple), two shuffled.
+                    var order = Array(shared.indices)
+                    if t >= 2 { order.shuffle(using: &rng) }
+                    for (n, i) in order.enumerated() {
+                        // Fresh strings, so a probe compares bytes and not one shared storage.
+                        let (a, b, c) = shared[i]
+                        ids[i] = table.id(fresh(a), fresh(b), fresh(c))
+                        let own = table.id("own-\(t)", "\(n)", "x")
+                        #expect(table[own].first == "own-\(t)" && table[own].second == "\(n)")
+                    }
+                    return ids
+                }
+            }
+            var all: [[Int: UInt32]] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        #expect(table.count == 30_000 + 4 * 30_000)
+        for r in results.dropFirst() {
+            let differing = r.filter { results[0][$0.key] != $0.value }.count
+            #expect(differing == 0, "triples numbered differently by two threads")
+        }
+        #expect(Set(results[0].values).count == 30_000)
+        for (i, id) in results[0] {
+            let l = table[id]
+            #expect(l.first == shared[i].0 && l.second == shared[i].1 && l.third == shared[i].2)
+            #expect(table.id(shared[i].0, shared[i].1, shared[i].2) == id)
+        }
+    }
+
+    /// Two threads released at once number the same 64 new triples in the same order, 300 times on fresh tables: they
+    /// miss together and meet at the lock, and the second must take the number the first gave.
+    @Test func twoThreadsMissingTogetherTakeOneNumber() {
+        final class Start: Sendable {
+            let ready = Atomic<Int>(0)
+            let ids = Mutex<[[UInt32]]>([])
+        }
+        for round in 0..<300 {
+            let table = SeriesLabels()
+            let triples = (0..<64).map { ("svc", "/route/\(round)/\($0)", "GET") }
+            let start = Start()
+            let done = DispatchGroup()
+            for _ in 0..<2 {
+                done.enter()
+                Thread {
+                    start.ready.add(1, ordering: .relaxed)
+                    let deadline = ContinuousClock.now + .seconds(2)
+                    while start.ready.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline {}
+                    let ids = triples.map { table.id($0.0, $0.1, $0.2) }
+                    start.ids.withLock { $0.append(ids) }
+                    done.leave()
+                }.start()
+            }
+            done.wait()
+            let ids = start.ids.withLock { $0 }
+            #expect(ids.count == 2 && ids[0] == ids[1], "round \(round): two numbers for one triple")
+            #expect(table.count == 64, "round \(round)")
+            if table.count != 64 { return }
+        }
     }
 }

@@ -1,55 +1,32 @@
-/// Three label values whose hash is computed once, when they are put together: the storage of the series keys.
-///
-/// A cell's key is hashed in every dictionary it passes through on the write path (the batch's, its minute roll-up,
-/// both lanes' chunks, the hot flush's grouping): with a file of the last hour that is about one new cell per event,
-/// and hashing three strings each time was ~10 % of the collector's CPU at full HTTP ingest (perf,
-/// docs/benchmarks.md). The hash uses the process's random seed and is never stored or sent.
-public struct LabelTriple: Hashable, Sendable {
-    public let first: String
-    public let second: String
-    public let third: String
-    private let labelsHash: Int
-
-    /// Puts the three values together.
-    public init(_ first: String, _ second: String, _ third: String) {
-        self.first = first
-        self.second = second
-        self.third = third
-        var h = Hasher()
-        h.combine(first)
-        h.combine(second)
-        h.combine(third)
-        labelsHash = h.finalize()
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(labelsHash) }
-
-    public static func == (a: LabelTriple, b: LabelTriple) -> Bool {
-        a.labelsHash == b.labelsHash && a.second == b.second && a.first == b.first && a.third == b.third
-    }
-}
-
 /// Labels of a request series: one route template and method of a service.
+///
+/// The key holds the number its labels were given in ``SeriesLabels`` (one table per process), not the labels:
+/// a key is copied into every dictionary on the write path (the batch's cells, both lanes' chunks, the flush's
+/// grouping, the window caches), and three `String`s per key were retained and released at every copy, hashed
+/// and compared at every probe; an integer is none of that (docs/benchmarks.md). The labels are read back from the
+/// table, which is never emptied: equal keys are equal labels for the life of the process.
 public struct RequestKey: Hashable, Sendable {
-    private let labels: LabelTriple
-    public var service: String { labels.first }
-    public var route: String { labels.second }
-    public var method: String { labels.third }
+    private let id: UInt32
+    public var service: String { SeriesLabels.shared[id].first }
+    public var route: String { SeriesLabels.shared[id].second }
+    public var method: String { SeriesLabels.shared[id].third }
     /// Creates the key.
+    @inline(__always)
     public init(service: String, route: String, method: String) {
-        labels = LabelTriple(service, route, method)
+        id = SeriesLabels.shared.id(service, route, method)
     }
 }
 
-/// Labels of a job series: one job type on one queue of a service.
+/// Labels of a job series: one job type on one queue of a service. Held as a number, like ``RequestKey``.
 public struct JobKey: Hashable, Sendable {
-    private let labels: LabelTriple
-    public var service: String { labels.first }
-    public var queue: String { labels.second }
-    public var job: String { labels.third }
+    private let id: UInt32
+    public var service: String { SeriesLabels.shared[id].first }
+    public var queue: String { SeriesLabels.shared[id].second }
+    public var job: String { SeriesLabels.shared[id].third }
     /// Creates the key.
+    @inline(__always)
     public init(service: String, queue: String, job: String) {
-        labels = LabelTriple(service, queue, job)
+        id = SeriesLabels.shared.id(service, queue, job)
     }
 }
 
