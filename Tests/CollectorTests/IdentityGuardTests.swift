@@ -70,4 +70,57 @@ import Testing
         #expect(again.map(\.service) == ["__other__", "b", "__other__"])
         #expect(folded.services == 2)
     }
+
+    /// Ingest skips the guards for a request series they let through before. Against the guards run over every event
+    /// of the same stream (fresh guards, batch by batch): the events logged, the batch's cells and the fold counts are
+    /// the same, with services, routes, queues and jobs past small limits, and `__other__` sent as a value too.
+    @Test func requestsOfAdmittedSeriesSkipTheGuardsAndFoldAlike() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let limits = IdentityGuard.Limits(services: 3, queuesPerService: 2, jobsPerQueue: 2)
+        let runtime = try await CollectorRuntime.open(
+            wal: .init(directory: dir),
+            ingest: .init(decoder: .init(maxAgeMs: .max / 4), routesPerService: 3, identityLimits: limits),
+            hot: InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs),
+            durable: InMemoryMetricsStore(bucketWidthMs: TimeBucket.durableWidthMs), logger: Logger(label: "test"))
+        defer { runtime.commitLog.shutdown() }
+        let identities = IdentityGuard(limits: limits)
+        let routes = RouteGuard(limit: 3)
+        var rng = SplitMix64(seed: 15)
+        func pick(_ values: [String]) -> String { values[Int(rng.next() % UInt64(values.count))] }
+        let services = ["a", "b", "c", "d", "e", "__other__"]
+        var (foldedServices, foldedQueues, foldedJobs, foldedRoutes) = (0, 0, 0, 0)
+        for batch in 0..<60 {
+            let events = (0..<30).map { i -> Event in
+                let ts = base - Int64(batch * 30 + i) * 997
+                if rng.next() % 4 == 0 {
+                    return Event(
+                        timestampMs: ts, service: pick(services), kind: .job, durationMs: 3,
+                        queue: pick(["q1", "q2", "q3", "__other__"]), job: pick(["j1", "j2", "j3"]), jobID: "\(i)",
+                        jobEvent: .succeeded)
+                }
+                return Event(
+                    timestampMs: ts, service: pick(services), kind: .request,
+                    route: pick(["/r1", "/r2", "/r3", "/r4", "/r5/{id}", "__other__"]), method: pick(["GET", "POST"]),
+                    status: pick(["200", "404", "503"]) == "200" ? 200 : 503, durationMs: Double(rng.next() % 900))
+            }
+            var expected = events
+            let f = identities.apply(to: &expected)
+            foldedServices += f.services
+            foldedQueues += f.queues
+            foldedJobs += f.jobs
+            foldedRoutes += routes.apply(to: &expected)
+            let prepared = try ndjson(events).withUnsafeBytes { raw throws(CollectorError) in
+                try runtime.pipeline.prepare(raw, nowMs: base)
+            }
+            let logged = try prepared.payload.withUnsafeBytes { try EventCodec.decode($0) }
+            #expect(logged == expected, "batch \(batch)")
+            #expect(prepared.aggregate?.hot == BatchAggregate(events: expected, rules: .init()).hot, "batch \(batch)")
+        }
+        #expect(foldedServices > 0 && foldedRoutes > 0 && foldedQueues > 0)
+        #expect(runtime.status.foldedServices.load(ordering: .relaxed) == UInt64(foldedServices))
+        #expect(runtime.status.foldedQueues.load(ordering: .relaxed) == UInt64(foldedQueues))
+        #expect(runtime.status.foldedJobs.load(ordering: .relaxed) == UInt64(foldedJobs))
+        #expect(runtime.status.seriesLimited.load(ordering: .relaxed) == UInt64(foldedRoutes))
+    }
 }

@@ -29,15 +29,25 @@ public struct BatchAggregate: Sendable {
     /// An empty batch.
     public init() {}
 
-    /// Aggregates `events` under `rules` into 10-second cells.
-    public init(events: [Event], rules: AggregationRules) {
+    /// Aggregates `events` under `rules` into 10-second cells; `requestKeys`, when given, holds each request event's
+    /// series key (ingest's guards found them already).
+    public init(events: [Event], requestKeys: [RequestKey?]? = nil, rules: AggregationRules) {
         // Room for a cell per event: over the last hour most events are a cell of their own, and growing from a
         // small table rehashes every key several times per batch.
         hot.requests.reserveCapacity(min(max(events.count, 64), 8_192))
         // Each event is aggregated once, into 10-second cells; the minute cells are sums of those (a 10 s
         // bucket lies in exactly one minute). Read in place: `for event in events` copied every event, retaining
         // each of its strings (~4 % of the collector at full HTTP ingest).
-        Self.add(events, rules: rules, widthMs: TimeBucket.hotWidthMs, to: &hot)
+        guard let requestKeys, requestKeys.count == events.count else {
+            Self.add(events, rules: rules, widthMs: TimeBucket.hotWidthMs, to: &hot)
+            return
+        }
+        events.withUnsafeBufferPointer { events in
+            guard let first = events.baseAddress else { return }
+            for i in events.indices {
+                Self.add(first + i, key: requestKeys[i], rules: rules, widthMs: TimeBucket.hotWidthMs, to: &hot)
+            }
+        }
     }
 
     /// Adds `events` under `rules` to `delta`'s cells of buckets `widthMs` wide, as merging their aggregate (rolled up
@@ -47,7 +57,7 @@ public struct BatchAggregate: Sendable {
     public static func add(_ events: [Event], rules: AggregationRules, widthMs: Int64, to delta: inout Delta) {
         events.withUnsafeBufferPointer { events in
             guard let first = events.baseAddress else { return }
-            for i in events.indices { add(first + i, rules: rules, widthMs: widthMs, to: &delta) }
+            for i in events.indices { add(first + i, key: nil, rules: rules, widthMs: widthMs, to: &delta) }
         }
     }
 
@@ -57,7 +67,7 @@ public struct BatchAggregate: Sendable {
     /// The event is read through a pointer, field by field: an `Event` passed by value (`events[i]`) was copied, nine
     /// optional strings retained and released per event (perf: ~3 % of the machine at full HTTP ingest).
     private static func add(
-        _ event: UnsafePointer<Event>, rules: AggregationRules, widthMs: Int64, to hot: inout Delta
+        _ event: UnsafePointer<Event>, key: RequestKey?, rules: AggregationRules, widthMs: Int64, to hot: inout Delta
     ) {
         // Only an event that names its entity can be a funnel step, so most events cost one nil check here.
         if let entity = event.pointee.entity, !rules.funnels.isEmpty {
@@ -73,9 +83,11 @@ public struct BatchAggregate: Sendable {
         let hotBucket = TimeBucket.index(ofMs: event.pointee.timestampMs, widthMs: widthMs)
         switch event.pointee.kind {
         case .request:
-            let key = RequestKey(
-                service: event.pointee.service, route: event.pointee.route ?? "/",
-                method: event.pointee.method ?? "ANY")
+            let key =
+                key
+                ?? RequestKey(
+                    service: event.pointee.service, route: event.pointee.route ?? "/",
+                    method: event.pointee.method ?? "ANY")
             let status = event.pointee.status ?? 0
             let duration = event.pointee.durationMs ?? 0
             let isError = status >= rules.errorStatusAtLeast
@@ -87,7 +99,7 @@ public struct BatchAggregate: Sendable {
                 service: event.pointee.service, queue: event.pointee.queue ?? "", job: event.pointee.job ?? "")
             let hk = Bucketed(key, bucket: hotBucket)
             hot.jobs[hk, default: JobStats()].record(type)
-            if (type == .succeeded || type == .failed), let d = event.pointee.durationMs {
+            if type == .succeeded || type == .failed, let d = event.pointee.durationMs {
                 hot.jobs[hk, default: JobStats()].duration.add(d)
             }
             if type == .started, let wait = event.pointee.waitMs {

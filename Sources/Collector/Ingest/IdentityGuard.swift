@@ -69,10 +69,13 @@ public final class IdentityGuard: Sendable {
     }
 
     /// Folds the service of every event, and the queue and job of job events, in place.
-    public func apply(to events: inout [Event]) -> Folded {
+    public func apply(to events: inout [Event]) -> Folded { apply(to: &events, at: events.indices) }
+
+    /// Folds the fields of the events at `indices` (in that order) in place, as ``apply(to:)`` does.
+    public func apply(to events: inout [Event], at indices: some Sequence<Int>) -> Folded {
         var folded = Folded()
         known.withLock { k in
-            for i in events.indices {
+            for i in indices {
                 if !k.services.admit(events[i].service, limit: limits.services) {
                     events[i].service = Self.other
                     folded.services += 1

@@ -22,11 +22,14 @@ public final class RouteGuard: Sendable {
     }
 
     /// Folds the routes of request events in place; returns how many were folded.
-    public func apply(to events: inout [Event]) -> Int {
+    public func apply(to events: inout [Event]) -> Int { apply(to: &events, at: events.indices) }
+
+    /// Folds the routes of the request events at `indices` (in that order) in place; returns how many were folded.
+    public func apply(to events: inout [Event], at indices: some Sequence<Int>) -> Int {
         var folded = 0
         routes.withLock { r in
             events.withUnsafeMutableBufferPointer { events in
-                for i in events.indices where events[i].kind == .request && events[i].route != nil {
+                for i in indices where events[i].kind == .request && events[i].route != nil {
                     if !r[events[i].service, default: []].admit(events[i].route!, limit: limit) {
                         events[i].route = Self.otherRoute
                         folded += 1

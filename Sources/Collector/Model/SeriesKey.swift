@@ -6,7 +6,8 @@
 /// and compared at every probe; an integer is none of that (docs/benchmarks.md). The labels are read back from the
 /// table, which is never emptied: equal keys are equal labels for the life of the process.
 public struct RequestKey: Hashable, Sendable {
-    private let id: UInt32
+    /// The labels' number in ``SeriesLabels/shared``.
+    let id: UInt32
     public var service: String { SeriesLabels.shared[id].first }
     public var route: String { SeriesLabels.shared[id].second }
     public var method: String { SeriesLabels.shared[id].third }
