@@ -70,13 +70,19 @@ public struct BatchAggregate: Sendable {
         _ event: UnsafePointer<Event>, key: RequestKey?, rules: AggregationRules, widthMs: Int64, to hot: inout Delta
     ) {
         // Only an event that names its entity can be a funnel step, so most events cost one nil check here.
+        // The funnels and their steps are read in place too: `for funnel in rules.funnels` copied each definition and
+        // step, retaining their strings, for every step of every event that names an entity.
         if let entity = event.pointee.entity, !rules.funnels.isEmpty {
-            for funnel in rules.funnels {
-                for (i, step) in funnel.steps.enumerated() where step.matches(event.pointee) {
-                    hot.funnelSteps.insert(
-                        FunnelStepRecord(
-                            funnel: funnel.storageName, step: i, entity: entity,
-                            timestampMs: event.pointee.timestampMs))
+            rules.funnels.withUnsafeBufferPointer { funnels in
+                for f in funnels.indices {
+                    funnels[f].steps.withUnsafeBufferPointer { steps in
+                        for i in steps.indices where steps[i].matches(event) {
+                            hot.funnelSteps.insert(
+                                FunnelStepRecord(
+                                    funnel: funnels[f].storageName, step: i, entity: entity,
+                                    timestampMs: event.pointee.timestampMs))
+                        }
+                    }
                 }
             }
         }
