@@ -5,10 +5,10 @@ import Synchronization
 /// Methods are not kept: they fit in 15 bytes, where a `String` is stored inline and there is nothing to share.
 ///
 /// At 10 000 series every request names a route that earlier requests named too. Making a fresh `String` for it
-/// costs an allocation and a free per event, and every dictionary the event's series key then passes through (the
-/// batch, both aggregator lanes, the cardinality guard) compares it byte by byte with the stored key. A string
-/// taken from this table is the same object as the one stored by earlier batches, which `String ==` recognises
-/// without reading the bytes (measured at full HTTP ingest: docs/benchmarks.md).
+/// costs an allocation and a free per event, and the lookup of the event's series number (the collector's
+/// `SeriesLabels`) compares it with the stored labels. A string taken from this table is the same object as the one
+/// stored by earlier batches, which `String ==` recognises without reading the bytes (measured at full HTTP ingest:
+/// docs/benchmarks.md).
 ///
 /// Readers never lock: a batch takes the current ``Snapshot`` (immutable) once, looks strings up in it by their raw
 /// bytes, and notes what it did not find (``Batch``). At the end of the batch the new strings are published in a new

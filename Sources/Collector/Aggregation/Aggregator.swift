@@ -295,9 +295,11 @@ extension Delta {
         cellCount * Self.cellBytes + funnelSteps.count * 96 + jobFacts.count * 112
     }
 
-    /// What a cell counts for in ``estimatedBytes``: what a request cell takes in a lane's dictionary. Its entry is
-    /// 168 bytes (three `String`s, their hash and a bucket, the counters and an inline sketch); a Swift dictionary's
-    /// capacity is a power of two kept under 3/4 full, ~56 % on average, so ~300 bytes a cell, plus the route's own
-    /// heap string when it is longer than 15 bytes. heaptrack measured ~340 bytes of table per cell at a shipment's peak.
+    /// What a cell counts for in ``estimatedBytes``: what a request cell takes in a lane's dictionary. Measured when its
+    /// entry was 168 bytes (three `String`s, their hash and a bucket, the counters and an inline sketch); a Swift
+    /// dictionary's capacity is a power of two kept under 3/4 full, ~56 % on average, so ~300 bytes a cell, plus the
+    /// route's own heap string when it is longer than 15 bytes; heaptrack measured ~340 bytes of table per cell at a
+    /// shipment's peak. Keys are a series number now (``SeriesLabels``), the entry ~120 bytes: the figure is kept,
+    /// an overestimate, so the lanes' byte caps still bound memory from above (the shipment's peak fell, not rose).
     static let cellBytes = 384
 }
