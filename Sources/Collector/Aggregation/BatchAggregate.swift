@@ -89,11 +89,7 @@ public struct BatchAggregate: Sendable {
         let hotBucket = TimeBucket.index(ofMs: event.pointee.timestampMs, widthMs: widthMs)
         switch event.pointee.kind {
         case .request:
-            let key =
-                key
-                ?? RequestKey(
-                    service: event.pointee.service, route: event.pointee.route ?? "/",
-                    method: event.pointee.method ?? "ANY")
+            let key = key ?? RequestKey(of: event)
             let status = event.pointee.status ?? 0
             let duration = event.pointee.durationMs ?? 0
             let isError = status >= rules.errorStatusAtLeast

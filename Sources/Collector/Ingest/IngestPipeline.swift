@@ -154,8 +154,7 @@ public final class IngestPipeline: Sendable {
                         others.append(i)
                         continue
                     }
-                    let key = RequestKey(
-                        service: events[i].service, route: events[i].route ?? "/", method: events[i].method ?? "ANY")
+                    let key = RequestKey(of: events.baseAddress.unsafelyUnwrapped + i)
                     keys[i] = key
                     let id = Int(key.id)
                     if id >> 6 < bits.count, bits[id >> 6] & (1 << (id & 63)) != 0 { continue }
@@ -174,17 +173,20 @@ public final class IngestPipeline: Sendable {
         let folded = routeGuard.apply(to: &events, at: others)
         if folded > 0 { status.seriesLimited.add(UInt64(folded), ordering: .relaxed) }
         admittedRequests.withLock { bits in
-            for i in others where events[i].kind == .request {
-                let key = RequestKey(
-                    service: events[i].service, route: events[i].route ?? "/", method: events[i].method ?? "ANY")
-                guard key == keys[i] else {
-                    // A guard folded the service or the route: a series of its own, and the guards again next time.
-                    keys[i] = key
-                    continue
+            events.withUnsafeBufferPointer { events in
+                for i in others where events[i].kind == .request {
+                    let key = RequestKey(of: events.baseAddress.unsafelyUnwrapped + i)
+                    guard key == keys[i] else {
+                        // A guard folded the service or the route: a series of its own, and the guards again next time.
+                        keys[i] = key
+                        continue
+                    }
+                    let id = Int(key.id)
+                    if id >> 6 >= bits.count {
+                        bits.append(contentsOf: repeatElement(0, count: id >> 6 - bits.count + 1))
+                    }
+                    bits[id >> 6] |= 1 << (id & 63)
                 }
-                let id = Int(key.id)
-                if id >> 6 >= bits.count { bits.append(contentsOf: repeatElement(0, count: id >> 6 - bits.count + 1)) }
-                bits[id >> 6] |= 1 << (id & 63)
             }
         }
         return keys

@@ -1,3 +1,5 @@
+import OpsightMetrics
+
 /// Labels of a request series: one route template and method of a service.
 ///
 /// The key holds the number its labels were given in ``SeriesLabels`` (one table per process), not the labels:
@@ -15,6 +17,15 @@ public struct RequestKey: Hashable, Sendable {
     @inline(__always)
     public init(service: String, route: String, method: String) {
         id = SeriesLabels.shared.id(service, route, method)
+    }
+}
+
+extension RequestKey {
+    /// The series of a request event, as every store keys it: its route (`/` when it names none) and method (`ANY`).
+    @inline(__always)
+    init(of event: UnsafePointer<Event>) {
+        self.init(
+            service: event.pointee.service, route: event.pointee.route ?? "/", method: event.pointee.method ?? "ANY")
     }
 }
 

@@ -92,11 +92,7 @@ public final class SeriesLabels: @unchecked Sendable {
     /// The number of the series labelled `first`, `second`, `third`, given now if they have none yet.
     @inline(__always)
     public func id(_ first: String, _ second: String, _ third: String) -> UInt32 {
-        var hasher = Hasher()
-        hasher.combine(first)
-        hasher.combine(second)
-        hasher.combine(third)
-        let hash = hasher.finalize()
+        let hash = Self.hash(first, second, third)
         if let id = find(first, second, third, hash: hash, in: index.load(ordering: .acquiring)) { return id }
         return add(first, second, third, hash: hash)
     }
@@ -160,10 +156,15 @@ public final class SeriesLabels: @unchecked Sendable {
     /// The hash of the labels in `slot`, for moving it to a bigger index.
     private func rehash(_ slot: UInt64) -> Int {
         let labels = self[UInt32(truncatingIfNeeded: slot)]
+        return Self.hash(labels.first, labels.second, labels.third)
+    }
+
+    @inline(__always)
+    private static func hash(_ first: String, _ second: String, _ third: String) -> Int {
         var hasher = Hasher()
-        hasher.combine(labels.first)
-        hasher.combine(labels.second)
-        hasher.combine(labels.third)
+        hasher.combine(first)
+        hasher.combine(second)
+        hasher.combine(third)
         return hasher.finalize()
     }
 
