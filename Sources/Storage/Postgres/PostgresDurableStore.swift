@@ -422,6 +422,35 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
     /// Minutes compacted in one transaction.
     static let compactionSliceMinutes: Int64 = 5
 
+    /// Settings of a compaction's transaction, before its ``compactionQuery(schema:table:key:columns:minutes:)``.
+    ///
+    /// No nested loop: the minutes being compacted were written seconds ago, into partitions autovacuum has not analysed
+    /// yet, so the planner guesses ~100 duplicated cells where there are tens of thousands and joins them to the rows by
+    /// an index scan of `(service, minute)` per cell — every row of a service's minute read once per cell of it. On a
+    /// 5-minute slice of 1.2 M rows (4 000 series × 60 flushes, 20 services) that plan took 66 s, the hash join 3.1 s
+    /// (docs/benchmarks.md); in `make bench` such a `DELETE` ran on for more than 14 minutes after its collector stopped.
+    /// The timeout bounds what a compaction can cost PostgreSQL whatever the plan: it fails, is logged, and the minutes
+    /// stay as they are (every read sums their rows) until the next sweep compacts them.
+    static let compactionSettings = ["SET LOCAL enable_nestloop = off", "SET LOCAL statement_timeout = '5min'"]
+
+    /// Deletes and returns the rows of `table` in `minutes` whose cell (`key`: series and minute) has more than one row.
+    ///
+    /// Only those: a cell of one row is already what compaction makes of it. A shipped hour's minutes hold mostly one
+    /// row per cell, and rewriting all of them (~360 000 rows for a million-line file, of which ~79 000 cells had two or
+    /// more) cost the collector and PostgreSQL ~5 CPU-s more than rewriting those cells alone (docs/benchmarks.md).
+    static func compactionQuery(
+        schema: String, table: String, key: String, columns: String, minutes: ClosedRange<Int64>
+    ) -> PostgresQuery {
+        let (lo, hi) = (minutes.lowerBound, minutes.upperBound)
+        return """
+            DELETE FROM \(unescaped: schema).\(unescaped: table) WHERE minute BETWEEN \(lo) AND \(hi)
+              AND (\(unescaped: key)) IN (
+                SELECT \(unescaped: key) FROM \(unescaped: schema).\(unescaped: table)
+                WHERE minute BETWEEN \(lo) AND \(hi) GROUP BY \(unescaped: key) HAVING count(*) > 1)
+            RETURNING \(unescaped: columns)
+            """
+    }
+
     /// The first and last minute within `buckets` that have 1-minute rows, nil when none has.
     private func occupiedMinutes(_ buckets: ClosedRange<Int64>) async throws -> ClosedRange<Int64>? {
         let rows = try await client.query(
@@ -447,6 +476,7 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         try await wrap {
             try await client.withTransaction(logger: logger) { conn in
                 try await lock(Self.rollupLock, conn)
+                for setting in Self.compactionSettings { try await conn.query(PostgresQuery(unsafeSQL: setting), logger: logger) }
                 let merged = try await cells(conn, .compact, buckets: buckets)
                 try await insertRequests(merged, conn: conn, collector: "compacted", position: 0)
                 try await insertJobs(merged, conn: conn, collector: "compacted", position: 0)
@@ -537,18 +567,9 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         func rows(_ table: String, key: String, _ columns: String) async throws -> PostgresRowSequence {
             switch source {
             case .compact:
-                // Only the cells that have more than one row: a cell of one row is already what compaction makes of
-                // it. A shipped hour's minutes hold mostly one row per cell, and rewriting all of them (~360 000 rows
-                // for a million-line file, of which ~79 000 cells had two or more) cost the collector and PostgreSQL
-                // ~5 CPU-s more than rewriting those cells alone (docs/benchmarks.md).
                 return try await conn.query(
-                    """
-                    DELETE FROM \(unescaped: schema).\(unescaped: table) WHERE minute BETWEEN \(lo) AND \(hi)
-                      AND (\(unescaped: key)) IN (
-                        SELECT \(unescaped: key) FROM \(unescaped: schema).\(unescaped: table)
-                        WHERE minute BETWEEN \(lo) AND \(hi) GROUP BY \(unescaped: key) HAVING count(*) > 1)
-                    RETURNING \(unescaped: columns)
-                    """, logger: logger)
+                    Self.compactionQuery(schema: schema, table: table, key: key, columns: columns, minutes: buckets),
+                    logger: logger)
             case .downsample:
                 return try await conn.query(
                     """
