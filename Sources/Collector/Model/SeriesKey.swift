@@ -7,9 +7,10 @@ import OpsightMetrics
 /// grouping, the window caches), and three `String`s per key were retained and released at every copy, hashed
 /// and compared at every probe; an integer is none of that (docs/benchmarks.md). The labels are read back from the
 /// table, which is never emptied: equal keys are equal labels for the life of the process.
-public struct RequestKey: Hashable, Sendable {
+public struct RequestKey: BucketKey {
     /// The labels' number in ``SeriesLabels/shared``.
     let id: UInt32
+    public var seriesNumber: UInt32? { id }
     public var service: String { SeriesLabels.shared[id].first }
     public var route: String { SeriesLabels.shared[id].second }
     public var method: String { SeriesLabels.shared[id].third }
@@ -30,8 +31,9 @@ extension RequestKey {
 }
 
 /// Labels of a job series: one job type on one queue of a service. Held as a number, like ``RequestKey``.
-public struct JobKey: Hashable, Sendable {
+public struct JobKey: BucketKey {
     private let id: UInt32
+    public var seriesNumber: UInt32? { id }
     public var service: String { SeriesLabels.shared[id].first }
     public var queue: String { SeriesLabels.shared[id].second }
     public var job: String { SeriesLabels.shared[id].third }
@@ -42,14 +44,46 @@ public struct JobKey: Hashable, Sendable {
     }
 }
 
+/// What ``Bucketed`` cells are keyed by: a series key, or a service's name (log cells).
+public protocol BucketKey: Hashable, Sendable {
+    /// The series' number when the key is a series key (equal numbers are equal keys); nil for other keys.
+    var seriesNumber: UInt32? { get }
+}
+
+extension String: BucketKey {
+    public var seriesNumber: UInt32? { nil }
+}
+
 /// A series key in one time bucket: the unit that pre-aggregation and both stores work in.
-public struct Bucketed<Key: Hashable & Sendable>: Hashable, Sendable {
+public struct Bucketed<Key: BucketKey>: Hashable, Sendable {
     public var key: Key
     public var bucket: Int64
     /// Creates the pair.
     public init(_ key: Key, bucket: Int64) {
         self.key = key
         self.bucket = bucket
+    }
+
+    /// The hash a `Dictionary` or `Set` with per-instance `seed` places the cell by (`Hashable`'s customisation point,
+    /// which the standard library's integers implement the same way).
+    ///
+    /// A cell of a series key is two integers: a splitmix64 finalizer of the number, the bucket and the seed places it
+    /// as well as SipHash would, at a few multiplications. Every cell of every event passes through several of these
+    /// dictionaries (the batch's cells, both lanes' chunks, the flush's grouping), and `Hasher`'s set-up and rounds were
+    /// ~5 % of the collector's CPU at full HTTP ingest (docs/benchmarks.md). Collisions cost probes, never
+    /// correctness (`==` decides); the numbers are the process's own and buckets lie within the ingest window, so a
+    /// sender cannot aim at one. Other keys (service names) hash through `Hasher` with the seed mixed in.
+    public func _rawHashValue(seed: Int) -> Int {
+        guard let number = key.seriesNumber else {
+            var hasher = Hasher()
+            hasher.combine(seed)
+            hash(into: &hasher)
+            return hasher.finalize()
+        }
+        var x = UInt64(bitPattern: bucket) &+ UInt64(number) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt(bitPattern: seed))
+        x = (x ^ (x &>> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x &>> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: x ^ (x &>> 31))
     }
 }
 

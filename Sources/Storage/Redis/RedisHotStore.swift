@@ -379,7 +379,7 @@ public final class RedisHotStore: MetricsStore, ChangeFeed, FunnelStepStore {
     }
 
     /// The cells of `cells` in the order of their hashes: by service (numbered as first met), then by bucket.
-    static func hashOrder<Key: Hashable & Sendable, Value>(
+    static func hashOrder<Key: BucketKey, Value>(
         _ cells: [Bucketed<Key>: Value], service: (Key) -> String
     ) -> [(group: (service: Int, bucket: Int64), index: Dictionary<Bucketed<Key>, Value>.Index)] {
         var numbers: [String: Int] = [:]
