@@ -19,6 +19,34 @@ import Testing
         #expect(decoded == events)
     }
 
+    /// The encoder writes through a pointer into a buffer sized beforehand: every field at its widest (ten-byte varints,
+    /// a string whose length needs three bytes, NUL and non-ASCII bytes), at its narrowest (empty strings, zeros) and no
+    /// event at all still round-trip.
+    @Test func widestAndNarrowestFieldsRoundTrip() throws {
+        let long = String(repeating: "\u{0}é/x", count: 30_000)
+        var widest = Event(timestampMs: .min, service: long, kind: .job)
+        (widest.route, widest.method, widest.queue, widest.job, widest.jobID) = (long, long, long, long, long)
+        (widest.name, widest.entity, widest.message) = (long, long, long)
+        (widest.status, widest.attempt, widest.jobEvent, widest.level) = (.min, .max, .retried, .fatal)
+        (widest.durationMs, widest.waitMs) = (-1e300, .nan)
+        var narrowest = Event(timestampMs: 0, service: "", kind: .request)
+        (narrowest.route, narrowest.method, narrowest.status, narrowest.durationMs) = ("", "", 0, 0)
+        var large = Event(timestampMs: .max, service: "s", kind: .log)
+        (large.level, large.message, large.durationMs) = (.debug, "m", .infinity)
+        for events in [[], [widest], [narrowest, widest, large], Array(repeating: widest, count: 3)] {
+            let bytes = EventCodec.encode(events)
+            let decoded = try bytes.withUnsafeBytes { try EventCodec.decode($0) }
+            #expect(decoded.count == events.count)
+            for (a, b) in zip(decoded, events) {
+                // NaN is not equal to itself: compare its bits.
+                #expect(a.waitMs?.bitPattern == b.waitMs?.bitPattern)
+                var (x, y) = (a, b)
+                (x.waitMs, y.waitMs) = (nil, nil)
+                #expect(x == y)
+            }
+        }
+    }
+
     /// With the ingest decoder's table, records decode to the same events, and once a record's strings are in the table
     /// (published at the end of its decoding, as a batch of the ingest decoder publishes them), an identity string
     /// longer than a `String` holds inline (service, route, queue, job) is one storage in every later record.

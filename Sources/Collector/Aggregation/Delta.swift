@@ -28,8 +28,14 @@ public struct Delta: Sendable, Equatable {
         for (k, v) in other.requests { requests[k, default: RequestStats()].merge(v) }
         for (k, v) in other.jobs { jobs[k, default: JobStats()].merge(v) }
         for (k, v) in other.logs { logs[k, default: LogStats()].merge(v) }
-        if !other.funnelSteps.isEmpty { funnelSteps.formUnion(other.funnelSteps) }
-        if !other.jobFacts.isEmpty { jobFacts.formUnion(other.jobFacts) }
+        mergeFacts(other)
+    }
+
+    /// Adds `other`'s funnel step records and job facts; into empty sets (a lane's first batch after a flush) by taking
+    /// `other`'s, not by hashing each element in again.
+    private mutating func mergeFacts(_ other: Delta) {
+        if funnelSteps.isEmpty { funnelSteps = other.funnelSteps } else { funnelSteps.formUnion(other.funnelSteps) }
+        if jobFacts.isEmpty { jobFacts = other.jobFacts } else { jobFacts.formUnion(other.jobFacts) }
     }
 
     /// Adds every cell of `other` in buckets `factor` times wider than its own (bucket k goes to ⌈k / factor⌉,
@@ -44,8 +50,7 @@ public struct Delta: Sendable, Equatable {
         for (k, v) in other.requests { requests[Bucketed(k.key, bucket: wide(k.bucket)), default: RequestStats()].merge(v) }
         for (k, v) in other.jobs { jobs[Bucketed(k.key, bucket: wide(k.bucket)), default: JobStats()].merge(v) }
         for (k, v) in other.logs { logs[Bucketed(k.key, bucket: wide(k.bucket)), default: LogStats()].merge(v) }
-        if !other.funnelSteps.isEmpty { funnelSteps.formUnion(other.funnelSteps) }
-        if !other.jobFacts.isEmpty { jobFacts.formUnion(other.jobFacts) }
+        mergeFacts(other)
     }
 
     /// The same statistics in buckets `factor` times wider (see ``merge(_:rollingUpBy:)``).

@@ -47,6 +47,16 @@ public struct JobFact: Hashable, Sendable {
 
     /// A rough size in memory, for byte caps.
     var estimatedBytes: Int { 96 + service.utf8.count + jobID.utf8.count + queue.utf8.count + job.utf8.count }
+
+    /// Hashes the run's id, the time and the step: facts that differ only in service, queue or job share a job id and
+    /// a millisecond, which a service does not do to itself, and `==` still compares every field. A fact is hashed
+    /// into the batch's set and again into both lanes' sets; hashing its four strings was ~2.5 % of the collector at
+    /// full HTTP ingest with one job line in eleven (docs/benchmarks.md).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(jobID)
+        hasher.combine(timestampMs)
+        hasher.combine(kind)
+    }
 }
 
 /// A job run across its lifecycle events: the service and the `job_id`.
