@@ -65,6 +65,10 @@ import Testing
                 }
             }
             #expect(hashes.count == cells, "seed \(seed)")
+            // Series keys alone (a window's or a query's dictionaries) hash by their number the same way.
+            #expect(Set(keys.map { $0._rawHashValue(seed: seed) }).count == keys.count, "seed \(seed)")
+            let jobKeys = keys.prefix(500).map { JobKey(service: $0.service, queue: $0.route, job: $0.method) }
+            #expect(Set(jobKeys.map { $0._rawHashValue(seed: seed) }).count == jobKeys.count, "seed \(seed)")
             // 734 000 cells in 65 536 slots: ~11.2 a slot; a random function's fullest slot holds ~28.
             #expect(slots.max()! < 40, "seed \(seed): \(slots.max()!)")
         }
@@ -84,6 +88,10 @@ import Testing
             #expect(reference["\(Int(cell.key.route.dropFirst(3))!) \(cell.bucket)"] == n)
         }
         #expect(logCells.values.reduce(0, +) == 200_000)
+        var bySeries: [RequestKey: Int] = [:]
+        for (cell, n) in requestCells { bySeries[cell.key, default: 0] += n }
+        #expect(bySeries.count == Set(requestCells.keys.map(\.key.route)).count)
+        #expect(bySeries.values.reduce(0, +) == 200_000)
         #expect(Set(logCells.keys.map(\.key)).count == 7)
     }
 

@@ -19,6 +19,10 @@ public struct RequestKey: BucketKey {
     public init(service: String, route: String, method: String) {
         id = SeriesLabels.shared.id(service, route, method)
     }
+
+    /// Hashes the number without `Hasher` (see ``Bucketed/_rawHashValue(seed:)``): windows and query results are
+    /// dictionaries keyed by series, filled cell by cell as commits land.
+    public func _rawHashValue(seed: Int) -> Int { seriesHash(number: id, bucket: 0, seed: seed) }
 }
 
 extension RequestKey {
@@ -42,6 +46,9 @@ public struct JobKey: BucketKey {
     public init(service: String, queue: String, job: String) {
         id = SeriesLabels.shared.id(service, queue, job)
     }
+
+    /// Hashes the number without `Hasher`, as ``RequestKey`` does.
+    public func _rawHashValue(seed: Int) -> Int { seriesHash(number: id, bucket: 0, seed: seed) }
 }
 
 /// What ``Bucketed`` cells are keyed by: a series key, or a service's name (log cells).
@@ -80,11 +87,17 @@ public struct Bucketed<Key: BucketKey>: Hashable, Sendable {
             hash(into: &hasher)
             return hasher.finalize()
         }
-        var x = UInt64(bitPattern: bucket) &+ UInt64(number) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt(bitPattern: seed))
-        x = (x ^ (x &>> 30)) &* 0xBF58_476D_1CE4_E5B9
-        x = (x ^ (x &>> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int(truncatingIfNeeded: x ^ (x &>> 31))
+        return seriesHash(number: number, bucket: bucket, seed: seed)
     }
+}
+
+/// A splitmix64 finalizer of a series number, a bucket and a hash table's seed: the hash of series keys and their cells.
+@inline(__always)
+func seriesHash(number: UInt32, bucket: Int64, seed: Int) -> Int {
+    var x = UInt64(bitPattern: bucket) &+ UInt64(number) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt(bitPattern: seed))
+    x = (x ^ (x &>> 30)) &* 0xBF58_476D_1CE4_E5B9
+    x = (x ^ (x &>> 27)) &* 0x94D0_49BB_1331_11EB
+    return Int(truncatingIfNeeded: x ^ (x &>> 31))
 }
 
 /// Time buckets: bucket `k` of width `w` covers event times in `(k·w − w, k·w]`, so that a sliding window
