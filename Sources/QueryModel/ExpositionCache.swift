@@ -56,6 +56,8 @@ final class ExpositionCache: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Held while a series order is built (``order(covering:)``).
+    private let orderBuild = Mutex(())
     private let counterReads = JoinedReads<ByteBuffer>()
     /// How long a finished render stays for the next scrape at the same version.
     let keepFor: Duration
@@ -101,29 +103,37 @@ final class ExpositionCache: Sendable {
     /// Counter renders so far (a test's view of whether a scrape rendered them again).
     var counterRenders: Int { state.withLock { $0.counterRenders } }
 
-    /// `render` with the last series order, or with a new one covering `series` when the last one misses one of them
-    /// (`render` answers nil): the render finds that out as it looks every series up, so it is not checked before.
+    /// `render` with a series order covering `series` (``order(covering:)``). Looked up before rendering rather
+    /// than found out by the render: a window rendered with an order that missed a new series was rendered twice.
     private func rendered<T>(
         covering series: [Dictionary<RequestKey, RequestStats>.Keys], _ render: (SeriesOrder) async -> T?
     ) async -> T {
-        if let last = state.withLock({ $0.order }), let out = await render(last) { return out }
         guard let out = await render(order(covering: series)) else { preconditionFailure("an order misses its series") }
         return out
     }
 
-    /// A series order covering every series of `needs`: the last one when it does, else a new one over those
-    /// series and the last one's (so that the windows' and the counters' series, which differ by the series
-    /// older than the longest window, do not take turns replacing each other's order). The last one's series
-    /// are left out when they outnumber the needed ones twice, so series gone for good do not stay forever.
+    /// A series order covering every series of `needs`: the last one when it does, else the last one with the
+    /// series it lacks merged in (so that the windows' and the counters' series, which differ by the series
+    /// older than the longest window, do not take turns replacing each other's order). When the last one's series
+    /// outnumber the needed ones twice, a new order of the needed ones only, so series gone for good do not stay
+    /// forever. One build at a time: the counters' and the windows' renders of a scrape that both find a new series
+    /// wait for one build rather than making two.
     func order(covering needs: [Dictionary<RequestKey, RequestStats>.Keys]) -> SeriesOrder {
-        let last = state.withLock { $0.order }
-        if let last, needs.allSatisfy({ last.covers($0) }) { return last }
-        var keys = Set<RequestKey>()
-        for n in needs { keys.formUnion(n) }
-        if let last, last.keys.count <= 2 * keys.count { keys.formUnion(last.keys) }
-        let built = SeriesOrder(keys: Array(keys))
-        state.withLock { $0.order = built }
-        return built
+        if let last = state.withLock({ $0.order }), needs.allSatisfy({ last.covers($0) }) { return last }
+        return orderBuild.withLock { _ in
+            let last = state.withLock { $0.order }
+            if let last, needs.allSatisfy({ last.covers($0) }) { return last }
+            var keys = Set<RequestKey>()
+            for n in needs { keys.formUnion(n) }
+            let built: SeriesOrder
+            if let last, last.keys.count <= 2 * keys.count {
+                built = SeriesOrder(last, adding: Array(keys.filter { last.rank[$0] == nil }))
+            } else {
+                built = SeriesOrder(keys: Array(keys))
+            }
+            state.withLock { $0.order = built }
+            return built
+        }
     }
 
     /// The services of `window`'s cold part summed, when it has a tail: kept per window while the part's version
@@ -154,10 +164,8 @@ final class ExpositionCache: Sendable {
         var started: [(Int, MetricsReader.Version, Task<WindowBlocks, Never>)] = []
         if !missing.isEmpty {
             // A series without a place in the last order (a new one) makes one covering all the windows to render,
-            // so that they do not replace each other's order.
+            // so that they do not replace each other's order (the first render to look builds it).
             let windowKeys = missing.flatMap { windows[$0].1.keys }
-            // The first scrape has no order yet: made once here, not by each window's render at the same time.
-            if state.withLock({ $0.order == nil }) { _ = order(covering: windowKeys) }
             state.withLock { state in
                 for i in missing {
                     let (w, result) = windows[i]

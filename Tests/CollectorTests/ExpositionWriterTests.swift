@@ -176,6 +176,53 @@ import Testing
         #expect(String(decoding: fast.bytes, as: UTF8.self) == reference.output)
     }
 
+    /// A series order grown by merging in the series it lacks (``SeriesOrder/init(_:adding:)``, what a scrape does
+    /// when new series appear) is the order sorted from scratch: same series, same ranks, same label bytes. Labels
+    /// are hostile values and prefixes of each other (`svc` < `svc-0`), so a merge that put a new series one place
+    /// off, or copied the wrong series' bytes, differs.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func ordersGrownByMergingEqualOrdersSortedWhole(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        let services = Self.hostile + ["svc", "svc-0", "svc-00", "svc-1", "Svc", "svc\u{0}"]
+        let routes = Self.hostile + ["/", "/a", "/a/b", "/a-b", "/A"]
+        var all: [RequestKey] = []
+        for s in services {
+            for r in routes where Bool.random(using: &rng) {
+                all.append(RequestKey(service: s, route: r, method: ["GET", "POST", ""].randomElement(using: &rng)!))
+            }
+        }
+        all = Array(Set(all)).shuffled(using: &rng)
+        var order = SeriesOrder(keys: Array(all.prefix(Int.random(in: 0...10, using: &rng))))
+        var held = Set(order.keys)
+        // Grown in steps of 0 to 40 new series (one, several, all at the ends or in the middle).
+        while held.count < all.count {
+            let added = all.filter { !held.contains($0) }.prefix(Int.random(in: 0...40, using: &rng))
+            order = SeriesOrder(order, adding: Array(added))
+            held.formUnion(added)
+            let whole = SeriesOrder(keys: Array(held))
+            #expect(order.keys == whole.keys)
+            #expect(order.rank == whole.rank)
+            #expect((0..<whole.keys.count).allSatisfy { order.prefix($0) == whole.prefix($0) })
+        }
+        #expect(order.keys.count == all.count)
+
+        // Through the cache: a scrape's needs with new series get the last order with them merged in; series no
+        // longer needed stay while they are at most twice the needed ones, and go after.
+        let cache = ExpositionCache()
+        let first = Dictionary(uniqueKeysWithValues: all.prefix(all.count / 2).map { ($0, RequestStats()) })
+        let second = Dictionary(uniqueKeysWithValues: all.suffix(all.count / 3).map { ($0, RequestStats()) })
+        let a = cache.order(covering: [first.keys])
+        #expect(cache.order(covering: [first.keys]) === a)
+        let b = cache.order(covering: [second.keys])
+        #expect(Set(b.keys) == Set(first.keys).union(second.keys))
+        #expect(b.keys == SeriesOrder(keys: b.keys).keys)
+        // Needs the order covers keep it, however few; a new series past twice the needed ones starts afresh.
+        #expect(cache.order(covering: [Dictionary(uniqueKeysWithValues: [(all[0], RequestStats())]).keys]) === b)
+        let fresh = RequestKey(service: "new", route: "/n", method: "GET")
+        let c = cache.order(covering: [Dictionary(uniqueKeysWithValues: [(fresh, RequestStats())]).keys])
+        #expect(c.keys == [fresh])
+    }
+
     /// Families over a hot store and a cache of it, as in ``SampleMemoTests``.
     struct Fixture {
         let store = InMemoryMetricsStore(bucketWidthMs: TimeBucket.hotWidthMs)
