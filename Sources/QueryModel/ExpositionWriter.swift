@@ -36,6 +36,11 @@ struct ExpositionWriter {
         buffer.writeBytes(b)
     }
 
+    /// Appends bytes.
+    mutating func append(_ b: UnsafeBufferPointer<UInt8>) {
+        buffer.writeBytes(UnsafeRawBufferPointer(b))
+    }
+
     /// Appends another buffer's readable bytes.
     mutating func append(_ b: ByteBuffer) {
         buffer.writeImmutableBuffer(b)
@@ -113,6 +118,11 @@ struct ExpositionWriter {
     /// The line is written through one pointer into room made once: a scrape writes ~300 000 of them, and a
     /// `ByteBuffer` write per piece (its capacity and uniqueness checks) was a good part of rendering.
     mutating func sample(_ name: [UInt8], labels: ArraySlice<UInt8>, _ more: [UInt8] = [], _ value: Double) {
+        labels.withUnsafeBufferPointer { sample(name, labels: $0, more, value) }
+    }
+
+    /// ``sample(_:labels:_:_:)`` with the labels in memory the caller holds (a ``SeriesOrder``'s).
+    mutating func sample(_ name: [UInt8], labels: UnsafeBufferPointer<UInt8>, _ more: [UInt8] = [], _ value: Double) {
         guard value.isFinite else { return }
         let room = name.count + labels.count + more.count + 2 + ValueTexts.width
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { out in
@@ -124,7 +134,7 @@ struct ExpositionWriter {
                 p += bytes.count
             }
             name.withUnsafeBufferPointer(copy)
-            labels.withUnsafeBufferPointer(copy)
+            copy(labels)
             more.withUnsafeBufferPointer(copy)
             p.storeBytes(of: UInt8(ascii: " "), as: UInt8.self)
             p += 1

@@ -6,16 +6,23 @@ import Collector
 ///
 /// Sorting 10 000 series by their label strings, once per window and family, and escaping their labels once per
 /// sample was a good part of a scrape.
-final class SeriesOrder: Sendable {
+final class SeriesOrder: @unchecked Sendable {
     /// The series in label order.
     let keys: [RequestKey]
     /// Each series' place in label order.
     let rank: [RequestKey: Int]
     /// `{service="…",route="…",method="…"` of every series, escaped, in label order (without the closing brace:
     /// `window` and the family's own labels follow).
-    private let prefixes: [UInt8]
+    ///
+    /// This and the two below are memory the order owns (freed with it), not arrays: a scrape's renders (a window's
+    /// parts on each core, the counters beside them) read every series' bytes at once, and an array's reference
+    /// count, taken and dropped at each read, bounced between the cores (perf: retain and release were about half
+    /// of a render). Never written after `init`, so the class is `Sendable`.
+    private let prefixes: UnsafeMutableBufferPointer<UInt8>
     /// Where each series' prefix ends in `prefixes`.
-    private let ends: [Int]
+    private let ends: UnsafeMutableBufferPointer<Int>
+    /// Each series' service, numbered in label order (a render starts a service's sums where it changes).
+    private let services: UnsafeMutableBufferPointer<Int32>
 
     /// The order of `keys` (each once).
     convenience init(keys: [RequestKey]) {
@@ -54,29 +61,47 @@ final class SeriesOrder: Sendable {
         // The prefixes copied, ~64 bytes for each new one.
         let capacity = (last?.prefixes.count ?? 0) + max(sorted.count - (last?.keys.count ?? 0), 0) * 64
         var writer = ExpositionWriter(capacity: capacity)
-        var ends: [Int] = []
-        ends.reserveCapacity(sorted.count)
+        let ends = UnsafeMutableBufferPointer<Int>.allocate(capacity: sorted.count)
+        let services = UnsafeMutableBufferPointer<Int32>.allocate(capacity: sorted.count)
+        var service: (name: String, number: Int32)? = nil
         for (i, k) in sorted.enumerated() {
             rank[k] = i
+            let labels = k.labels
             if let last, let r = last.rank[k] {
                 writer.append(last.prefix(r))
             } else {
-                let labels = k.labels
                 writer.append(ascii: UInt8(ascii: "{"))
                 writer.labels(("service", labels.first), ("route", labels.second), ("method", labels.third))
             }
-            ends.append(writer.buffer.readableBytes)
+            ends[i] = writer.buffer.readableBytes
+            if service?.name != labels.first { service = (labels.first, (service?.number ?? -1) + 1) }
+            services[i] = service!.number
         }
+        let prefixes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: writer.buffer.readableBytes)
+        _ = writer.buffer.readableBytesView.withUnsafeBytes { prefixes.initialize(from: $0.bindMemory(to: UInt8.self)) }
         self.keys = sorted
         self.rank = rank
-        self.prefixes = writer.bytes
+        self.prefixes = prefixes
         self.ends = ends
+        self.services = services
     }
 
-    /// The label bytes of the series at `rank`.
-    func prefix(_ rank: Int) -> ArraySlice<UInt8> {
-        prefixes[(rank == 0 ? 0 : ends[rank - 1])..<ends[rank]]
+    deinit {
+        prefixes.deallocate()
+        ends.deallocate()
+        services.deallocate()
     }
+
+    /// The label bytes of the series at `rank`; valid while the order is.
+    @inline(__always)
+    func prefix(_ rank: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: prefixes[(rank == 0 ? 0 : ends[rank - 1])..<ends[rank]])
+    }
+
+    /// The number of the service of the series at `rank`: series of one service have the same, and it grows with
+    /// the services' label order.
+    @inline(__always)
+    func service(_ rank: Int) -> Int32 { services[rank] }
 
     /// Whether every series of `series` has a place.
     func covers(_ series: Dictionary<RequestKey, some Any>.Keys) -> Bool {

@@ -115,7 +115,9 @@ struct WindowBlocks: Sendable {
         let quantileEnds = quantiles.map {
             Array(",window=\"\(window)\",quantile=\"\(PrometheusText.format($0))\"}".utf8)
         }
-        let names = Self.names
+        // This piece's own copies of the names: the shared arrays' reference counts, taken at every line by the
+        // pieces on each core at once, bounced between the cores.
+        let names = Self.names.map { name in name.withUnsafeBufferPointer { Array($0) } }
         var blocks = [ExpositionWriter](repeating: ExpositionWriter(), count: Self.families.count)
         let keys = order.keys
 
@@ -131,6 +133,7 @@ struct WindowBlocks: Sendable {
         // Plain locals, no nested function over them: a closure's captures would be boxed and every access to the
         // writers checked for exclusivity at run time.
         var service = ServiceSums()
+        var serviceNumber: Int32 = -1
         var values: [Double] = []
         var (foundCold, foundTail) = (0, 0)
         for rank in ranks {
@@ -150,10 +153,12 @@ struct WindowBlocks: Sendable {
             let errors = (c?.errors ?? 0) &+ (t?.errors ?? 0)
             blocks[1].sample(names[1], labels: prefix, windowEnd, Double(count) / seconds)
             blocks[2].sample(names[2], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
-            if service.name != key.service {
+            if order.service(rank) != serviceNumber {
                 service.write(to: &blocks, quantiles: quantiles, quantileEnds, windowEnd, windowMs: windowMs)
-                service = coldServices?[key.service] ?? ServiceSums()
-                service.name = key.service
+                let name = key.service
+                service = coldServices?[name] ?? ServiceSums()
+                service.name = name
+                serviceNumber = order.service(rank)
             }
             if coldServices == nil, let c { service.add(c) }
             if let t { service.add(t) }

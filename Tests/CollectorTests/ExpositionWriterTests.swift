@@ -202,7 +202,8 @@ import Testing
             let whole = SeriesOrder(keys: Array(held))
             #expect(order.keys == whole.keys)
             #expect(order.rank == whole.rank)
-            #expect((0..<whole.keys.count).allSatisfy { order.prefix($0) == whole.prefix($0) })
+            #expect((0..<whole.keys.count).allSatisfy { Array(order.prefix($0)) == Array(whole.prefix($0)) })
+            #expect((0..<whole.keys.count).allSatisfy { order.service($0) == whole.service($0) })
         }
         #expect(order.keys.count == all.count)
 
