@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
         let log = logger
         let startedAtMs = WallClock.system.nowMs()
         let stores = try StoreConnections(config: config, logger: logger)
+        // A shutdown still running after the inner group's grace, the store clients' closing and a margin ends the
+        // process (``ShutdownDeadline``).
+        let deadline = ShutdownDeadline(limit: Self.shutdownLimit, logger: logger) { Foundation.exit(1) }
         // In dependency order: on shutdown the HTTP server and alerting stop first, then the flusher drains, then
         // the commit log, and the store clients last.
         let services = ServiceGroup(
@@ -64,10 +67,16 @@ struct Serve: AsyncParsableCommand {
                         service: OpsightService(
                             config: config, configPath: options.config, stores: stores, startedAtMs: startedAtMs,
                             logger: log)),
+                    .init(service: deadline),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { deadline.disarm() }
         try await services.run()
     }
+
+    /// How long after `SIGTERM` the process ends whatever is still stopping: past ``OpsightService/shutdownGrace``
+    /// and the store clients' closing, below an orchestrator's usual 30 s.
+    static let shutdownLimit: Duration = .seconds(10)
 }
 
 /// Everything that needs the stores ready: it waits for them, migrates, replays the WAL, then runs the collector,
