@@ -17,12 +17,19 @@ public final class ShutdownDeadline: Service, Sendable {
     private let limit: Duration
     private let logger: Logger
     private let expire: @Sendable () -> Void
+    private let sleep: @Sendable (Duration) async -> Void
     private let disarmed = Atomic<Bool>(false)
 
-    /// A deadline of `limit` after the shutdown begins; `expire` ends the process (tests observe it instead).
-    public init(limit: Duration, logger: Logger, expire: @escaping @Sendable () -> Void) {
+    /// A deadline of `limit` after the shutdown begins; `expire` ends the process. Tests observe `expire` and pass a
+    /// `sleep` they end themselves, so that a busy machine cannot decide the outcome.
+    public init(
+        limit: Duration, logger: Logger,
+        sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) },
+        expire: @escaping @Sendable () -> Void
+    ) {
         self.limit = limit
         self.logger = logger
+        self.sleep = sleep
         self.expire = expire
     }
 
@@ -35,7 +42,7 @@ public final class ShutdownDeadline: Service, Sendable {
     public func run() async throws {
         try? await gracefulShutdown()
         Task.detached { [self] in
-            try? await Task.sleep(for: limit)
+            await sleep(limit)
             guard !disarmed.load(ordering: .acquiring) else { return }
             logger.error(
                 "the shutdown did not finish in time; exiting without it (the write-ahead log keeps what the stores had not taken)",

@@ -26,40 +26,50 @@ import Testing
             configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
     }
 
-    @Test func aShutdownThatNeverEndsExpiresAfterTheLimit() async throws {
-        let expired = Atomic<Int>(0)
-        let deadline = ShutdownDeadline(limit: .milliseconds(300), logger: Logger(label: "test")) {
-            expired.add(1, ordering: .relaxed)
-        }
+    /// A deadline whose clock runs out when the test says (`limitReached`), counting its expiries.
+    final class Count: Sendable {
+        let value = Atomic<Int>(0)
+        var now: Int { value.load(ordering: .relaxed) }
+    }
+
+    static func deadline() -> (ShutdownDeadline, expired: Count, limitReached: AsyncStream<Void>.Continuation) {
+        let expired = Count()
+        let (limit, reached) = AsyncStream.makeStream(of: Void.self)
+        let deadline = ShutdownDeadline(
+            limit: .seconds(10), logger: Logger(label: "test"),
+            sleep: { _ in for await _ in limit { break } },
+            expire: { expired.value.add(1, ordering: .relaxed) })
+        return (deadline, expired, reached)
+    }
+
+    /// Waits (at most 10 s) until `expired` counts one.
+    static func waitForExpiry(_ expired: Count) async throws {
+        for _ in 0..<200 where expired.now == 0 { try await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    @Test func aShutdownThatNeverEndsExpiresAtTheLimit() async throws {
+        let (deadline, expired, limitReached) = Self.deadline()
         let group = Self.group([Stuck(), deadline])
         let running = Task { try await group.run() }
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(expired.load(ordering: .relaxed) == 0, "nothing expires before the shutdown begins")
         await group.triggerGracefulShutdown()
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(expired.load(ordering: .relaxed) == 0, "nor before the limit")
-        var waited = 0
-        while expired.load(ordering: .relaxed) == 0 && waited < 100 {
-            try await Task.sleep(for: .milliseconds(50))
-            waited += 1
-        }
-        #expect(expired.load(ordering: .relaxed) == 1)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(expired.now == 0, "nothing expires before the limit")
+        limitReached.yield()
+        try await Self.waitForExpiry(expired)
+        #expect(expired.now == 1)
         running.cancel()
         _ = try? await running.value
     }
 
-    @Test func aShutdownThatEndsInTimeDoesNotExpire() async throws {
-        let expired = Atomic<Int>(0)
-        let deadline = ShutdownDeadline(limit: .milliseconds(300), logger: Logger(label: "test")) {
-            expired.add(1, ordering: .relaxed)
-        }
+    @Test func aShutdownThatEndsBeforeTheLimitDoesNotExpire() async throws {
+        let (deadline, expired, limitReached) = Self.deadline()
         let group = Self.group([Prompt(), deadline])
         let running = Task { try await group.run() }
-        try await Task.sleep(for: .milliseconds(100))
         await group.triggerGracefulShutdown()
         try await running.value
         deadline.disarm()
-        try await Task.sleep(for: .milliseconds(600))
-        #expect(expired.load(ordering: .relaxed) == 0)
+        limitReached.yield()
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(expired.now == 0)
     }
 }
