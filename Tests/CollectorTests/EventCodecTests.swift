@@ -86,8 +86,8 @@ import Testing
     /// A string length past the record (up to the largest varint) is an error, not a trap.
     @Test func lengthsPastTheRecordAreErrors() {
         var event = EventCodec.encode([Event(timestampMs: 1, service: "s", kind: .log)])
-        // version, count, timestamp, kind: then the service's length.
-        event.removeSubrange(4...)
+        // version, the writer's mark (8 bytes), count, timestamp, kind: then the service's length.
+        event.removeSubrange(12...)
         for length in [[0x7F] as [UInt8], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
             [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]]
         {
@@ -97,6 +97,84 @@ import Testing
                 try bytes.withUnsafeBytes { try EventCodec.decode($0, strings: IdentityStrings()) }
             }
         }
+    }
+
+    /// A record this process wrote reads back for aggregation with each request's series key (labels skipped unless
+    /// the request names an entity, which funnel steps match on), and aggregates to exactly what the whole events do
+    /// under the same funnel; another process's record, or one written without keys, decodes whole with no keys.
+    @Test func ownRecordsReadBackWithTheirSeriesKeys() throws {
+        var rng = SplitMix64(seed: 21)
+        var events = randomEvents(count: 600, baseMs: 1_795_000_000_000, spanMs: 3_600_000, rng: &rng)
+        for i in events.indices where events[i].kind == .request && i % 7 == 0 {
+            events[i].entity = "user-\(i % 5)"
+            events[i].route = "/checkout-and-a-long-route-name"
+        }
+        events[1].service = "a-service-name-longer-than-fifteen"
+        let keys = events.map { $0.kind == .request ? RequestKey(service: $0.service, route: $0.route ?? "/", method: $0.method ?? "ANY") : nil }
+        let funnel = FunnelDefinition(
+            name: "checkout", windowMs: 3_600_000,
+            steps: [.init(name: "checkout", matcher: .fields(["route": "/checkout-and-a-long-route-name"]))])
+        let rules = AggregationRules(funnels: [funnel])
+        var whole = Delta()
+        BatchAggregate.add(events, rules: rules, widthMs: TimeBucket.hotWidthMs, to: &whole)
+        #expect(!whole.funnelSteps.isEmpty)
+
+        let own = EventCodec.encode(events, requestKeys: keys)
+        let (read, readKeys) = try own.withUnsafeBytes { try EventCodec.decodeForAggregation($0, strings: IdentityStrings()) }
+        #expect(readKeys == keys)
+        for (a, b) in zip(read, events) {
+            if b.kind == .request && b.entity == nil {
+                #expect(a.service.isEmpty && a.route == nil && a.method == nil)
+                #expect(a.timestampMs == b.timestampMs && a.status == b.status && a.durationMs == b.durationMs)
+            } else {
+                #expect(a == b)
+            }
+        }
+        var keyed = Delta()
+        BatchAggregate.add(read, requestKeys: readKeys, rules: rules, widthMs: TimeBucket.hotWidthMs, to: &keyed)
+        #expect(keyed == whole)
+        // Decoded whole, the same record is the events.
+        #expect(try own.withUnsafeBytes { try EventCodec.decode($0) } == events)
+
+        let other = EventCodec.encode(events, requestKeys: keys, mark: EventCodec.processMark &+ 1)
+        let (otherEvents, otherKeys) = try other.withUnsafeBytes { try EventCodec.decodeForAggregation($0) }
+        #expect(otherKeys == nil && otherEvents == events)
+        let unkeyed = EventCodec.encode(events)
+        let (plain, plainKeys) = try unkeyed.withUnsafeBytes { try EventCodec.decodeForAggregation($0) }
+        #expect(plain == events && plainKeys?.allSatisfy { $0 == nil } == true)
+    }
+
+    /// A series number this process never gave, in a record with its mark, is an error rather than a trap.
+    @Test func unknownSeriesNumbersAreErrors() throws {
+        let e = Event(timestampMs: 1, service: "s", kind: .request, route: "/", method: "GET", status: 200)
+        let given = UInt32(SeriesLabels.shared.count)
+        for number in [given + 1_000, UInt32.max] {
+            var bytes = EventCodec.encode([e])
+            // version, mark, count, timestamp, kind, then the number (0: none).
+            #expect(bytes[12] == 0)
+            var varint: [UInt8] = []
+            var v = UInt64(number)
+            while v >= 0x80 { varint.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+            varint.append(UInt8(v))
+            bytes.replaceSubrange(12...12, with: varint)
+            #expect(throws: CollectorError.self) { try bytes.withUnsafeBytes { try EventCodec.decodeForAggregation($0) } }
+            // Decoded whole, the labels are read instead: the event as written.
+            #expect(try bytes.withUnsafeBytes { try EventCodec.decode($0) } == [e])
+        }
+    }
+
+    /// Version 1 records (written before series numbers) still decode, whole and for aggregation.
+    @Test func versionOneRecordsStillDecode() throws {
+        // A request: time 5 (zigzag 10), kind, service "api", mask route|method|status|duration, "/a", "GET", 200, 1.5.
+        var bytes: [UInt8] = [1, 1, 10, EventKind.request.rawValue, 3] + Array("api".utf8)
+        bytes += [0x83, 0x06] + [2] + Array("/a".utf8) + [3] + Array("GET".utf8) + [0x90, 0x03]
+        var d = (1.5).bitPattern
+        while d >= 0x80 { bytes.append(UInt8(truncatingIfNeeded: d) | 0x80); d >>= 7 }
+        bytes.append(UInt8(d))
+        let expected = Event(timestampMs: 5, service: "api", kind: .request, route: "/a", method: "GET", status: 200, durationMs: 1.5)
+        #expect(try bytes.withUnsafeBytes { try EventCodec.decode($0) } == [expected])
+        let (events, keys) = try bytes.withUnsafeBytes { try EventCodec.decodeForAggregation($0) }
+        #expect(events == [expected] && keys == nil)
     }
 
     @Test func truncatedPayloadIsAnError() {

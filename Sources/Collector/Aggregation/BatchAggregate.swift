@@ -54,10 +54,21 @@ public struct BatchAggregate: Sendable {
     /// to that width) would: the flush's read-back of the log adds each record's events straight into the chunk it
     /// builds, rather than into a delta per record merged into the chunk after (a dictionary insertion per event
     /// less; a shipment of the last hour is about a cell per event).
-    public static func add(_ events: [Event], rules: AggregationRules, widthMs: Int64, to delta: inout Delta) {
+    /// `requestKeys`, when given, holds each request event's series key (``EventCodec/decodeForAggregation(_:strings:)``
+    /// found them in the record).
+    public static func add(
+        _ events: [Event], requestKeys: [RequestKey?]? = nil, rules: AggregationRules, widthMs: Int64,
+        to delta: inout Delta
+    ) {
         events.withUnsafeBufferPointer { events in
             guard let first = events.baseAddress else { return }
-            for i in events.indices { add(first + i, key: nil, rules: rules, widthMs: widthMs, to: &delta) }
+            if let requestKeys, requestKeys.count == events.count {
+                for i in events.indices {
+                    add(first + i, key: requestKeys[i], rules: rules, widthMs: widthMs, to: &delta)
+                }
+            } else {
+                for i in events.indices { add(first + i, key: nil, rules: rules, widthMs: widthMs, to: &delta) }
+            }
         }
     }
 

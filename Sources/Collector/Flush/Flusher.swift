@@ -287,8 +287,8 @@ public struct Flusher: Service {
         do {
             let widthMs = lane == .hot ? TimeBucket.hotWidthMs : TimeBucket.durableWidthMs
             let outcome = try wal.readRecords(after: start, through: through) { _, payload in
-                let events = try EventCodec.decode(payload, strings: identities)
-                BatchAggregate.add(events, rules: aggregator.rules, widthMs: widthMs, to: &delta)
+                let (events, keys) = try EventCodec.decodeForAggregation(payload, strings: identities)
+                BatchAggregate.add(events, requestKeys: keys, rules: aggregator.rules, widthMs: widthMs, to: &delta)
                 return delta.estimatedBytes < limit
             }
             if let missing = outcome.missingUpTo {

@@ -117,7 +117,7 @@ public final class IngestPipeline: Sendable {
             commitLog.aggregator.keepsNothing
             ? nil : BatchAggregate(events: batch.events, requestKeys: requestKeys, rules: configuration.rules)
         var prepared = Prepared(
-            eventCount: batch.events.count, result: result, payload: EventCodec.encode(batch.events),
+            eventCount: batch.events.count, result: result, payload: EventCodec.encode(batch.events, requestKeys: requestKeys),
             aggregate: aggregate)
         if let rawEvents {
             // By index, not `zip(batch.events, batch.lines)`: that copied every event, retaining each of its strings,

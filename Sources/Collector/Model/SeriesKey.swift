@@ -23,6 +23,11 @@ public struct RequestKey: BucketKey {
         id = SeriesLabels.shared.id(service, route, method)
     }
 
+    /// The key of series number `number`, one ``SeriesLabels/shared`` gave (``SeriesLabels/contains(_:)``).
+    init(number: UInt32) {
+        id = number
+    }
+
     /// Hashes the number without `Hasher` (see ``Bucketed/_rawHashValue(seed:)``): windows and query results are
     /// dictionaries keyed by series, filled cell by cell as commits land.
     public func _rawHashValue(seed: Int) -> Int { seriesHash(number: id, bucket: 0, seed: seed) }

@@ -52,6 +52,8 @@ public final class SeriesLabels: @unchecked Sendable {
     }
 
     private let state = Mutex(State())
+    /// The highest number given, stored once its labels are in place.
+    private let given = ManagedAtomic<UInt32>(0)
 
     /// An empty table (``shared`` is the one keys use; others are for tests).
     public init() {
@@ -97,6 +99,10 @@ public final class SeriesLabels: @unchecked Sendable {
         return add(first, second, third, hash: hash)
     }
 
+    /// Whether `id` is a number this table gave (whose labels ``subscript(id:)`` reads).
+    @inline(__always)
+    public func contains(_ id: UInt32) -> Bool { id != 0 && id <= given.load(ordering: .acquiring) }
+
     /// How many series have a number.
     public var count: Int { Int(state.withLock { $0.count }) }
 
@@ -136,6 +142,7 @@ public final class SeriesLabels: @unchecked Sendable {
             }
             (segments[n >> Self.segmentShift].unsafelyUnwrapped + (n & (Self.segmentSize - 1)))
                 .initialize(to: Labels(first: first, second: second, third: third))
+            given.store(id, ordering: .releasing)
             let mask = Int(UnsafeAtomic<UInt64>(at: slots).load(ordering: .relaxed))
             if n * 2 > mask + 1 {
                 // Over half full: a table twice the size with every entry, published before the old one retires.
