@@ -5,18 +5,52 @@ extension LogSketch {
     /// A compact binary form for storage: version byte, varint zero count, varint bucket count, then per
     /// bucket a zigzag varint index delta (from 0, then from the previous index) and a varint count.
     public func encoded() -> [UInt8] {
-        var bytes: [UInt8] = [Self.encodingVersion]
-        bytes.reserveCapacity(3 + bucketCount * 3)
-        Self.appendVarint(zeroCount, to: &bytes)
-        Self.appendVarint(UInt64(bucketCount), to: &bytes)
-        var previous: Int64 = 0
-        forEachBucket { index, count in
-            let delta = Int64(index) - previous
-            Self.appendVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), to: &bytes)
-            Self.appendVarint(count, to: &bytes)
-            previous = Int64(index)
+        [UInt8](unsafeUninitializedCapacity: encodedBound) { buffer, count in
+            count = encode(into: UnsafeMutableRawBufferPointer(buffer))
         }
-        return bytes
+    }
+
+    /// The most bytes ``encode(into:)`` writes: the version, two varints, and per bucket an index delta (at most 33
+    /// bits, 5 bytes) and a count.
+    public var encodedBound: Int { 1 + 10 + 10 + bucketCount * 15 }
+
+    /// Writes ``encoded()``'s bytes into `buffer` (at least ``encodedBound`` long) and returns how many it wrote: for
+    /// a store that writes many sketches into one buffer, without an array per sketch.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(buffer.count >= encodedBound, "sketch encoding: buffer too small")
+        var w = VarintWriter(p: buffer.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self))
+        w.p[0] = Self.encodingVersion
+        w.n = 1
+        w.varint(zeroCount)
+        w.varint(UInt64(bucketCount))
+        withBuckets { indices, counts in
+            var previous: Int64 = 0
+            for i in 0..<indices.count {
+                let delta = Int64(indices[i]) - previous
+                w.varint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)))
+                w.varint(counts[i])
+                previous = Int64(indices[i])
+            }
+        }
+        return w.n
+    }
+
+    /// Writes little-endian base-128 varints through a pointer.
+    private struct VarintWriter {
+        let p: UnsafeMutablePointer<UInt8>
+        var n = 0
+
+        @inline(__always)
+        mutating func varint(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                p[n] = UInt8(truncatingIfNeeded: value) | 0x80
+                n += 1
+                value >>= 7
+            }
+            p[n] = UInt8(value)
+            n += 1
+        }
     }
 
     /// Decodes the output of ``encoded()``, rejecting anything that is not a well-formed sketch.
@@ -51,16 +85,6 @@ extension LogSketch {
             bucket += 1
         }
         guard iterator.next() == nil else { throw SketchDecodingError(reason: "trailing bytes") }
-    }
-
-    /// Appends `value` as a little-endian base-128 varint.
-    private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
     }
 
     /// Reads a little-endian base-128 varint of at most 64 bits.

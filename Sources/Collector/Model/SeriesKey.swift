@@ -49,6 +49,8 @@ public struct JobKey: BucketKey {
     public var service: String { SeriesLabels.shared[id].first }
     public var queue: String { SeriesLabels.shared[id].second }
     public var job: String { SeriesLabels.shared[id].third }
+    /// All three labels at once: `first` service, `second` queue, `third` job.
+    public var labels: SeriesLabels.Labels { SeriesLabels.shared[id] }
     /// Creates the key.
     @inline(__always)
     public init(service: String, queue: String, job: String) {

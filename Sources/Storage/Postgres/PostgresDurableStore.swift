@@ -264,36 +264,27 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
     ) async throws {
         guard !delta.requests.isEmpty else { return }
-        var service: [String] = [], route: [String] = [], method: [String] = [], minute: [Int64] = []
-        var count: [Int64] = [], errors: [Int64] = [], c1: [Int64] = [], c2: [Int64] = [], c3: [Int64] = []
-        var c4: [Int64] = [], c5: [Int64] = [], latency: [ByteBuffer] = []
-        // Sized up front: grown by doubling, a large delta held each column twice over while copying.
+        // Each column written as the cells are visited (``ArrayColumn``), sized up front.
         let n = delta.requests.count
-        service.reserveCapacity(n)
-        route.reserveCapacity(n)
-        method.reserveCapacity(n)
-        minute.reserveCapacity(n)
-        count.reserveCapacity(n)
-        errors.reserveCapacity(n)
-        c1.reserveCapacity(n)
-        c2.reserveCapacity(n)
-        c3.reserveCapacity(n)
-        c4.reserveCapacity(n)
-        c5.reserveCapacity(n)
-        latency.reserveCapacity(n)
+        var service = ArrayColumn.text(rows: n), route = ArrayColumn.text(rows: n, bytesPerRow: 32)
+        var method = ArrayColumn.text(rows: n, bytesPerRow: 8), minute = ArrayColumn.int8(rows: n)
+        var count = ArrayColumn.int8(rows: n), errors = ArrayColumn.int8(rows: n), c1 = ArrayColumn.int8(rows: n)
+        var c2 = ArrayColumn.int8(rows: n), c3 = ArrayColumn.int8(rows: n), c4 = ArrayColumn.int8(rows: n)
+        var c5 = ArrayColumn.int8(rows: n), latency = ArrayColumn.bytea(rows: n)
         for (k, v) in delta.requests {
-            service.append(k.key.service)
-            route.append(k.key.route)
-            method.append(k.key.method)
+            let labels = k.key.labels
+            service.append(labels.first)
+            route.append(labels.second)
+            method.append(labels.third)
             minute.append(k.bucket)
-            count.append(Int64(v.count))
-            errors.append(Int64(v.errors))
-            c1.append(Int64(v.class1xx))
-            c2.append(Int64(v.class2xx))
-            c3.append(Int64(v.class3xx))
-            c4.append(Int64(v.class4xx))
-            c5.append(Int64(v.class5xx))
-            latency.append(ByteBuffer(bytes: v.latency.encoded()))
+            count.append(v.count)
+            errors.append(v.errors)
+            c1.append(v.class1xx)
+            c2.append(v.class2xx)
+            c3.append(v.class3xx)
+            c4.append(v.class4xx)
+            c5.append(v.class5xx)
+            latency.append(sketch: v.latency)
         }
         try await conn.query(
             """
@@ -310,23 +301,27 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
     ) async throws {
         guard !delta.jobs.isEmpty else { return }
-        var service: [String] = [], queue: [String] = [], job: [String] = [], minute: [Int64] = []
-        var enq: [Int64] = [], started: [Int64] = [], ok: [Int64] = [], failed: [Int64] = [], retried: [Int64] = []
-        var duration: [ByteBuffer] = [], wait: [ByteBuffer] = [], retracted: [ByteBuffer] = []
+        let n = delta.jobs.count
+        var service = ArrayColumn.text(rows: n), queue = ArrayColumn.text(rows: n), job = ArrayColumn.text(rows: n)
+        var minute = ArrayColumn.int8(rows: n), enq = ArrayColumn.int8(rows: n), started = ArrayColumn.int8(rows: n)
+        var ok = ArrayColumn.int8(rows: n), failed = ArrayColumn.int8(rows: n), retried = ArrayColumn.int8(rows: n)
+        var duration = ArrayColumn.bytea(rows: n), wait = ArrayColumn.bytea(rows: n)
+        var retracted = ArrayColumn.bytea(rows: n, bytesPerRow: 0)
         for (k, v) in delta.jobs {
-            service.append(k.key.service)
-            queue.append(k.key.queue)
-            job.append(k.key.job)
+            let labels = k.key.labels
+            service.append(labels.first)
+            queue.append(labels.second)
+            job.append(labels.third)
             minute.append(k.bucket)
-            enq.append(Int64(v.enqueued))
-            started.append(Int64(v.started))
-            ok.append(Int64(v.succeeded))
-            failed.append(Int64(v.failed))
-            retried.append(Int64(v.retried))
-            duration.append(ByteBuffer(bytes: v.duration.encoded()))
-            wait.append(ByteBuffer(bytes: v.wait.encoded()))
+            enq.append(v.enqueued)
+            started.append(v.started)
+            ok.append(v.succeeded)
+            failed.append(v.failed)
+            retried.append(v.retried)
+            duration.append(sketch: v.duration)
+            wait.append(sketch: v.wait)
             // Empty when nothing was retracted (most rows): no sketch to store.
-            retracted.append(v.waitRetracted.isEmpty ? ByteBuffer() : ByteBuffer(bytes: v.waitRetracted.encoded()))
+            retracted.append(sketch: v.waitRetracted, emptyAsNothing: true)
         }
         try await conn.query(
             """
@@ -344,16 +339,18 @@ public final class PostgresDurableStore: MetricsStore, FunnelStepStore {
         _ delta: Delta, conn: PostgresConnection, collector: String, position: Int64, hourly: Bool = false
     ) async throws {
         guard !delta.logs.isEmpty else { return }
-        var service: [String] = [], minute: [Int64] = [], debug: [Int64] = [], info: [Int64] = []
-        var warn: [Int64] = [], error: [Int64] = [], fatal: [Int64] = []
+        let n = delta.logs.count
+        var service = ArrayColumn.text(rows: n), minute = ArrayColumn.int8(rows: n), debug = ArrayColumn.int8(rows: n)
+        var info = ArrayColumn.int8(rows: n), warn = ArrayColumn.int8(rows: n), error = ArrayColumn.int8(rows: n)
+        var fatal = ArrayColumn.int8(rows: n)
         for (k, v) in delta.logs {
             service.append(k.key)
             minute.append(k.bucket)
-            debug.append(Int64(v.debug))
-            info.append(Int64(v.info))
-            warn.append(Int64(v.warn))
-            error.append(Int64(v.error))
-            fatal.append(Int64(v.fatal))
+            debug.append(v.debug)
+            info.append(v.info)
+            warn.append(v.warn)
+            error.append(v.error)
+            fatal.append(v.fatal)
         }
         try await conn.query(
             """
