@@ -45,7 +45,10 @@ public final class ShutdownDeadline: Service, Sendable {
             await sleep(limit)
             guard !disarmed.load(ordering: .acquiring) else { return }
             logger.error(
-                "the shutdown did not finish in time; exiting without it (the write-ahead log keeps what the stores had not taken)",
+                """
+                the shutdown did not finish in time; exiting without it \
+                (the write-ahead log keeps what the stores had not taken)
+                """,
                 metadata: ["limit": "\(limit)"])
             expire()
         }

@@ -54,8 +54,8 @@ public struct BatchAggregate: Sendable {
     /// to that width) would: the flush's read-back of the log adds each record's events straight into the chunk it
     /// builds, rather than into a delta per record merged into the chunk after (a dictionary insertion per event
     /// less; a shipment of the last hour is about a cell per event).
-    /// `requestKeys`, when given, holds each request event's series key (``EventCodec/decodeForAggregation(_:strings:)``
-    /// found them in the record).
+    /// `requestKeys`, when given, holds each request event's series key (found in the record by
+    /// ``EventCodec/decodeForAggregation(_:strings:)``).
     public static func add(
         _ events: [Event], requestKeys: [RequestKey?]? = nil, rules: AggregationRules, widthMs: Int64,
         to delta: inout Delta

@@ -117,8 +117,8 @@ public final class IngestPipeline: Sendable {
             commitLog.aggregator.keepsNothing
             ? nil : BatchAggregate(events: batch.events, requestKeys: requestKeys, rules: configuration.rules)
         var prepared = Prepared(
-            eventCount: batch.events.count, result: result, payload: EventCodec.encode(batch.events, requestKeys: requestKeys),
-            aggregate: aggregate)
+            eventCount: batch.events.count, result: result,
+            payload: EventCodec.encode(batch.events, requestKeys: requestKeys), aggregate: aggregate)
         if let rawEvents {
             // By index, not `zip(batch.events, batch.lines)`: that copied every event, retaining each of its strings,
             // also the events sampling passes over (most of a shipment's, when the drill-down's writer lags).

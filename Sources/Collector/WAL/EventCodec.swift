@@ -54,7 +54,8 @@ public enum EventCodec {
 
     /// The most bytes ``encode(_:into:)`` writes for `e`.
     private static func maxBytes(_ e: UnsafePointer<Event>) -> Int {
-        // Time, kind, series number, mask, four numbers, two one-byte enums; then each string's length prefix and bytes.
+        // Time, kind, series number, mask, four numbers, two one-byte enums; then each string's length prefix and
+        // bytes.
         var n = maxVarint + 1 + maxVarint + 3 + 4 * maxVarint + 2
         func add(_ s: String?) { if let s { n += maxVarint + s.utf8.count } }
         add(e.pointee.service)

@@ -2,8 +2,8 @@ import NIOCore
 import OpsightMetrics
 import PostgresNIO
 
-/// One column of an `INSERT … SELECT … FROM unnest(…)`, written in PostgreSQL's binary array format as the rows are
-/// visited, bound as one parameter (`\(column)::int8[]`).
+/// One column of an `INSERT … SELECT … FROM unnest(…)`, written in PostgreSQL's binary array format as the rows
+/// are visited, bound as one parameter (`\(column)::int8[]`).
 ///
 /// Hand-written rather than postgres-nio's encoding of `[Int64]`, `[String]` and `[ByteBuffer]`: that needs each column
 /// gathered into an array first (a retained `String` per label, an array and a `ByteBuffer` per sketch), then encodes
