@@ -81,6 +81,9 @@ public struct MetricsReader: Sendable {
         self.summaries = summaries
     }
 
+    /// The longest window read from the hot store's buckets; longer ones are long windows (``longParts(windowMs:)``).
+    public var maxHotWindowMs: Int64 { configuration.maxHotWindowMs }
+
     /// The hot store's running totals (the `_total` counters) as the hot cache keeps them, including every commit
     /// made before the call, with their version; nil when the cache does not keep them (read them from the store).
     public func cachedTotals() async throws -> (data: WindowData, version: UInt64)? {
