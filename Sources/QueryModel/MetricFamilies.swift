@@ -124,7 +124,9 @@ public struct MetricFamilies: SampleSource {
         // window, or a long one whose parts are not both kept, read whole. Side by side, so that they share the
         // caches' polls too.
         let parts = try await withThrowingTaskGroup(of: (Int64, MetricsReader.LongParts?).self) { group in
-            for w in windows where w > hot { group.addTask { [reader] in (w, try await reader.longParts(windowMs: w)) } }
+            for w in windows where w > hot {
+                group.addTask { [reader] in (w, try await reader.longParts(windowMs: w)) }
+            }
             var out: [Int64: MetricsReader.LongParts] = [:]
             for try await (w, p) in group { out[w] = p }
             return out
