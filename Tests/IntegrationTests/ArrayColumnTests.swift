@@ -88,3 +88,22 @@ struct ArrayColumnTests {
         }
     }
 }
+
+/// Counts are unsigned and the column is `bigint`: one past `Int64.max` is written as `Int64.max` (clamped), never a
+/// trap or a negative number; smaller counts go as they are. No database needed: the element bytes are read directly.
+@Suite struct ArrayColumnCountTests {
+    @Test func unsignedCountsAreClampedToBigint() {
+        var column = ArrayColumn.int8(rows: 4)
+        for v: UInt64 in [0, 7, UInt64(Int64.max), UInt64(Int64.max) + 1, .max] { column.append(v) }
+        var buffer = ByteBuffer()
+        column.encode(into: &buffer, context: .default)
+        // Header: dimensions, has-nulls, element OID, length, lower bound; then (length 8, value) per element.
+        #expect(buffer.readMultipleIntegers(as: (Int32, Int32, UInt32, Int32, Int32).self)! == (1, 0, 20, 5, 1))
+        var values: [Int64] = []
+        while let (length, value) = buffer.readMultipleIntegers(as: (Int32, Int64).self) {
+            #expect(length == 8)
+            values.append(value)
+        }
+        #expect(values == [0, 7, .max, .max, .max])
+    }
+}
