@@ -21,6 +21,17 @@ public struct LogSketchAccumulator: Sendable {
         }
     }
 
+    /// Takes out every value of `sketch`, added before: the counts are integers, so the sum is then exactly that
+    /// of the other sketches added (a service's sum kept while one of its series changes, ``ExpositionCache``).
+    public mutating func subtract(_ sketch: LogSketch) {
+        zeroCount &-= sketch.zeroCount
+        sketch.withBuckets { indices, counts in
+            guard let low = indices.first, let high = indices.last else { return }
+            cover(low, high)
+            for i in 0..<indices.count { dense[Int(indices[i] - base)] &-= counts[i] }
+        }
+    }
+
     /// The merged sketch: equal to merging every added sketch with ``LogSketch/merge(_:)``.
     public var sketch: LogSketch {
         var out = LogSketch()

@@ -53,6 +53,10 @@ final class ExpositionCache: Sendable {
         /// The counters' last render and the version of the totals it was made from.
         var counters: (version: UInt64, block: ByteBuffer)?
         var counterRenders = 0
+        /// Each window's last finished render with a version, while it is kept: the next version's render starts
+        /// from it (``WindowBlocks/updated(_:order:windowMs:cold:tail:changed:)``).
+        var last: [Int64: (version: MetricsReader.Version, blocks: WindowBlocks)] = [:]
+        var updates = 0
     }
 
     private let state = Mutex(State())
@@ -69,6 +73,9 @@ final class ExpositionCache: Sendable {
 
     /// Windows rendered so far (a test's view of whether a scrape was served from the cache).
     var renders: Int { state.withLock { $0.renders } }
+
+    /// Renders made from the last one by rendering only the series that changed since (of ``renders``).
+    var updates: Int { state.withLock { $0.updates } }
 
     /// Finished renders kept now.
     var kept: Int {
@@ -147,8 +154,15 @@ final class ExpositionCache: Sendable {
         return sums
     }
 
-    /// The blocks of each of `windows`, in their order.
-    func blocks(_ windows: [(Int64, Window)], quantiles: [Double]) async -> [WindowBlocks] {
+    /// Which request series of window `windowMs` changed from one version of its cached reads to another, when the
+    /// caches can tell (``MetricsReader/changedSeries(windowMs:from:to:)``).
+    typealias Changes = @Sendable (_ windowMs: Int64, _ from: MetricsReader.Version, _ to: MetricsReader.Version) async
+        -> ChangedSeries?
+
+    /// The blocks of each of `windows`, in their order. A window at a new version whose last version's render is
+    /// still kept, and whose changes since `changes` tells, is rendered from that render: only the series that
+    /// changed are rendered again.
+    func blocks(_ windows: [(Int64, Window)], quantiles: [Double], changes: Changes? = nil) async -> [WindowBlocks] {
         var out = [WindowBlocks?](repeating: nil, count: windows.count)
         var waits: [(Int, Task<WindowBlocks, Never>)] = []
         var missing: [Int] = []
@@ -181,15 +195,28 @@ final class ExpositionCache: Sendable {
                         default: break
                         }
                     }
+                    let last = state.last[w]
                     let task = Task {
-                        let coldServices = self.coldServices(w, result)
-                        // Large windows in parts on the cores (a scrape of one window waits for its render).
-                        let series = result.cold.requests.count + (result.tail?.requests.count ?? 0)
-                        let parts = series >= 4_000 ? min(System.coreCount, 4) : 1
-                        return await self.rendered(covering: windowKeys) {
-                            await WindowBlocks.render(
+                        var changed: ChangedSeries? = nil
+                        if let last, let version = result.version, let changes, last.blocks.layout.quantiles == quantiles {
+                            changed = await changes(w, last.version, version)
+                        }
+                        return await self.rendered(covering: windowKeys) { order in
+                            if let last, let changed,
+                                let blocks = WindowBlocks.updated(
+                                    last.blocks, order: order, windowMs: w, cold: result.cold, tail: result.tail,
+                                    changed: changed)
+                            {
+                                self.state.withLock { $0.updates += 1 }
+                                return blocks
+                            }
+                            let coldServices = self.coldServices(w, result)
+                            // Large windows in parts on the cores (a scrape of one window waits for its render).
+                            let series = result.cold.requests.count + (result.tail?.requests.count ?? 0)
+                            let parts = series >= 4_000 ? min(System.coreCount, 4) : 1
+                            return await WindowBlocks.render(
                                 windowMs: w, cold: result.cold, tail: result.tail, coldServices: coldServices,
-                                quantiles: quantiles, order: $0, parts: parts)
+                                quantiles: quantiles, order: order, parts: parts)
                         }
                     }
                     state.renders += 1
@@ -210,6 +237,7 @@ final class ExpositionCache: Sendable {
             let kept = state.withLock { state in
                 guard case .rendering(let v, let t) = state.slots[w], v == version, t == task else { return false }
                 state.slots[w] = .ready(version, blocks)
+                state.last[w] = (version, blocks)
                 return true
             }
             if kept {
@@ -218,6 +246,7 @@ final class ExpositionCache: Sendable {
                     // The render goes unless a newer one took its place meanwhile.
                     self.state.withLock { state in
                         if case .ready(let v, _) = state.slots[w], v == version { state.slots[w] = nil }
+                        if state.last[w]?.version == version { state.last[w] = nil }
                     }
                 }
             }

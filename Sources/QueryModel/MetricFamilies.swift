@@ -137,7 +137,9 @@ public struct MetricFamilies: SampleSource {
         var inputs = results.filter { windows.contains($0.0) }.map { ($0.0, ExpositionCache.Window($0.1)) }
         inputs += parts.map { ($0.key, ExpositionCache.Window($0.value)) }
         inputs.sort { $0.0 < $1.0 }
-        let blocks = await renderedWindows.blocks(inputs, quantiles: configuration.quantiles)
+        let blocks = await renderedWindows.blocks(inputs, quantiles: configuration.quantiles) { [reader] w, from, to in
+            await reader.changedSeries(windowMs: w, from: from, to: to)
+        }
 
         var chunks: [ByteBuffer] = []
         for (f, family) in WindowBlocks.families.enumerated() {

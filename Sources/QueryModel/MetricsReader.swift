@@ -119,6 +119,23 @@ public struct MetricsReader: Sendable {
         return nil
     }
 
+    /// The request series of window `windowMs` at the current time that changed from the cached read at version
+    /// `from` to the one at `to` (``Result/version``); nil when the caches cannot tell.
+    func changedSeries(windowMs: Int64, from: Version, to: Version) async -> ChangedSeries? {
+        switch (from, to) {
+        case (.cached(let a), .cached(let b)):
+            return await cache?.changedSeries(windowMs, after: a, through: b)
+        case (.combined(let coldA, let tailA), .combined(let coldB, let tailB)):
+            guard var cold = await longCache?.changedSeries(windowMs, after: coldA, through: coldB),
+                let tail = await cache?.changedSeries(WindowCache.tailKey, after: tailA, through: tailB)
+            else { return nil }
+            cold.formUnion(tail)
+            return cold
+        default:
+            return nil
+        }
+    }
+
     /// A long window's two cached parts: the durable cache's minutes through two minutes back, and the hot cache's
     /// buckets since. Their sum is the window.
     public struct LongParts: Sendable {

@@ -23,6 +23,11 @@ final class SeriesOrder: @unchecked Sendable {
     private let ends: UnsafeMutableBufferPointer<Int>
     /// Each series' service, numbered in label order (a render starts a service's sums where it changes).
     private let services: UnsafeMutableBufferPointer<Int32>
+    /// The order this one was grown from (``init(_:adding:)``), while something else keeps it (a render made with
+    /// it, ``WindowBlocks/Layout``), and the ranks of the series added to it, ascending: what moves a render's
+    /// layout into this order. Set in `init` only.
+    private(set) weak var base: SeriesOrder?
+    private(set) var added: [Int] = []
 
     /// The order of `keys` (each once).
     convenience init(keys: [RequestKey]) {
@@ -51,6 +56,8 @@ final class SeriesOrder: @unchecked Sendable {
         }
         merged += last.keys[from...]
         self.init(sorted: merged, reusing: last)
+        base = last
+        self.added = added.map { rank[$0]! }.sorted()
     }
 
     /// The order `sorted` (in label order, each once), with the label bytes of the series `last` holds copied from
@@ -102,6 +109,9 @@ final class SeriesOrder: @unchecked Sendable {
     /// the services' label order.
     @inline(__always)
     func service(_ rank: Int) -> Int32 { services[rank] }
+
+    /// How many services the series have (their numbers are `0..<serviceCount`).
+    var serviceCount: Int { keys.isEmpty ? 0 : Int(services[keys.count - 1]) + 1 }
 
     /// Whether every series of `series` has a place.
     func covers(_ series: Dictionary<RequestKey, some Any>.Keys) -> Bool {

@@ -26,13 +26,83 @@ struct WindowBlocks: Sendable {
 
     /// Each family's lines (``families``' order), in one or more pieces to send one after the other.
     let pieces: [[ByteBuffer]]
-
     /// Each family's lines as one block.
     var blocks: [ByteBuffer] {
         pieces.map { parts in
             var joined = ByteBuffer()
             for p in parts { joined.writeImmutableBuffer(p) }
             return joined
+        }
+    }
+
+    /// Where each series' and service's lines are, with what they were rendered from: what a render of a later
+    /// version needs to redo only the series that changed (``updated(_:order:windowMs:cold:tail:changed:)``).
+    let layout: Layout
+
+    /// Where a window's lines lie in its blocks, and what they were rendered from.
+    struct Layout: Sendable {
+        let order: SeriesOrder
+        let quantiles: [Double]
+        /// The parts rendered. Kept, they also keep every series' sketch arrays shared with the caches' sums, so a
+        /// later change to a series copies its arrays rather than writing into them.
+        let cold: WindowData
+        let tail: WindowData?
+        /// For the request families (0…2): where each rank's lines start in the family's block (the pieces one
+        /// after the other), and where the last one's end (`keys.count + 1` offsets).
+        var seriesStarts: [[Int]]
+        /// For the service families (3…5): each service's lines, by the service's number in ``order``.
+        var serviceSpans: [[Range<Int>]]
+        /// Each service's sums of both parts, by number (empty when it has no series in the window).
+        var services: [ServiceSums]
+        /// How many of each service's series the window holds, by number.
+        var present: [Int]
+
+        /// The same lines placed in `order`, which is ``order`` or grown from it (``SeriesOrder/base``) by a few
+        /// steps: ranks and service numbers moved past the series and services added (which have no lines here).
+        /// Nil for another order. A series new to the windows makes a new order; without this the render after it
+        /// started over, and under traffic that still brings new series now and then that was most renders.
+        func placed(in order: SeriesOrder) -> Layout? {
+            var chain: [SeriesOrder] = []
+            var at = order
+            while at !== self.order {
+                guard chain.count < 8, let base = at.base else { return nil }
+                chain.append(at)
+                at = base
+            }
+            var out = self
+            for grown in chain.reversed() { out = out.grown(into: grown) }
+            return out
+        }
+
+        /// This layout, whose order `grown` was grown from, placed in `grown`.
+        private func grown(into grown: SeriesOrder) -> Layout {
+            let n = grown.keys.count
+            var isAdded = [Bool](repeating: false, count: n)
+            for a in grown.added { isAdded[a] = true }
+            var starts = [[Int]](repeating: [Int](repeating: 0, count: n + 1), count: 3)
+            var serviceOf = [Int](repeating: -1, count: order.serviceCount)
+            var old = 0
+            for k in 0..<n {
+                // An added series' (empty) lines lie where the next old one's start.
+                for f in 0..<3 { starts[f][k] = seriesStarts[f][old] }
+                if !isAdded[k] {
+                    serviceOf[Int(order.service(old))] = Int(grown.service(k))
+                    old += 1
+                }
+            }
+            for f in 0..<3 { starts[f][n] = seriesStarts[f][old] }
+            let count = grown.serviceCount
+            var spans = [[Range<Int>]](repeating: .init(repeating: 0..<0, count: count), count: 3)
+            var sums = [ServiceSums](repeating: ServiceSums(), count: count)
+            var present = [Int](repeating: 0, count: count)
+            for (was, now) in serviceOf.enumerated() where now >= 0 {
+                for f in 0..<3 { spans[f][now] = serviceSpans[f][was] }
+                sums[now] = services[was]
+                present[now] = self.present[was]
+            }
+            return Layout(
+                order: grown, quantiles: quantiles, cold: cold, tail: tail, seriesStarts: starts, serviceSpans: spans,
+                services: sums, present: present)
         }
     }
 
@@ -55,7 +125,7 @@ struct WindowBlocks: Sendable {
             windowMs: windowMs, cold: cold, tail: tail, coldServices: coldServices, quantiles: quantiles, order: order,
             ranks: 0..<order.keys.count, jobs: true)
         guard piece.foundCold == cold.requests.count, piece.foundTail == (tail?.requests.count ?? 0) else { return nil }
-        pieces = piece.blocks.map { [$0] }
+        self = Self.joined([piece], order: order, quantiles: quantiles, cold: cold, tail: tail)
     }
 
     /// As ``init(windowMs:cold:tail:coldServices:quantiles:order:)``, the series order cut in `parts` at services'
@@ -90,34 +160,234 @@ struct WindowBlocks: Sendable {
         guard rendered.reduce(0, { $0 + $1.foundCold }) == cold.requests.count,
             rendered.reduce(0, { $0 + $1.foundTail }) == (tail?.requests.count ?? 0)
         else { return nil }
-        return WindowBlocks(pieces: families.indices.map { f in rendered.map { $0.blocks[f] } })
+        return joined(rendered, order: order, quantiles: quantiles, cold: cold, tail: tail)
     }
 
-    private init(pieces: [[ByteBuffer]]) {
+    private init(pieces: [[ByteBuffer]], layout: Layout) {
         self.pieces = pieces
+        self.layout = layout
+    }
+
+    /// The pieces of consecutive ranks (the last one with the jobs) as one window, their offsets made the blocks'.
+    private static func joined(
+        _ parts: [Piece], order: SeriesOrder, quantiles: [Double], cold: WindowData, tail: WindowData?
+    ) -> WindowBlocks {
+        let serviceCount = order.serviceCount
+        var starts = [[Int]](repeating: [], count: 3)
+        var spans = [[Range<Int>]](repeating: .init(repeating: 0..<0, count: serviceCount), count: 3)
+        var services = [ServiceSums](repeating: ServiceSums(), count: serviceCount)
+        var present = [Int](repeating: 0, count: serviceCount)
+        var bases = [Int](repeating: 0, count: families.count)
+        for (p, part) in parts.enumerated() {
+            for f in 0..<3 {
+                // Each part's last offset is the next one's first.
+                let local = p == parts.count - 1 ? part.starts[f][...] : part.starts[f].dropLast()
+                starts[f] += local.map { $0 + bases[f] }
+            }
+            for s in part.services {
+                let n = Int(s.number)
+                for f in 0..<3 { spans[f][n] = (s.spans[f].lowerBound + bases[3 + f])..<(s.spans[f].upperBound + bases[3 + f]) }
+                services[n] = s.sums
+                present[n] = s.present
+            }
+            for f in bases.indices { bases[f] += part.blocks[f].readableBytes }
+        }
+        if parts.isEmpty { starts = [[0], [0], [0]] }
+        return WindowBlocks(
+            pieces: families.indices.map { f in parts.map { $0.blocks[f] } },
+            layout: Layout(
+                order: order, quantiles: quantiles, cold: cold, tail: tail, seriesStarts: starts,
+                serviceSpans: spans, services: services, present: present))
+    }
+
+    /// Window `windowMs` holding `cold` + `tail`, from `last` (a render of the same window) and the request series
+    /// that changed since it (``ChangedSeries``): the changed series and their services rendered again, every other
+    /// series' and service's lines copied from `last`, the jobs (a few series, not followed) rendered again. The
+    /// same bytes as a render from scratch (``render(windowMs:cold:tail:coldServices:quantiles:order:parts:)``); nil
+    /// when `last` was rendered with an order `order` was not grown from (``Layout/placed(in:)``), or when so many
+    /// series changed that a render from scratch costs less. `last`'s quantiles are this render's.
+    ///
+    /// Between two versions of a window under steady ingest a few hundred of 10 000 series change: rendering all of
+    /// them again at each version (20–40 ms, most of a changed scrape of `/metrics?window=5m`) redid the lines of
+    /// series that had not changed.
+    static func updated(
+        _ last: WindowBlocks, order: SeriesOrder, windowMs: Int64, cold: WindowData, tail: WindowData?,
+        changed: ChangedSeries
+    ) -> WindowBlocks? {
+        let keys = order.keys
+        guard !changed.all, changed.keys.count * 4 <= keys.count, let layout = last.layout.placed(in: order) else {
+            return nil
+        }
+        var ranks: [Int] = []
+        ranks.reserveCapacity(changed.keys.count)
+        for key in changed.keys {
+            guard let r = order.rank[key] else { return nil }
+            ranks.append(r)
+        }
+        ranks.sort()
+        let lines = Lines(windowMs: windowMs, quantiles: layout.quantiles)
+        var services = layout.services
+        var present = layout.present
+        var dirty = [Bool](repeating: false, count: services.count)
+        var blocks = (0..<families.count).map { f in
+            ExpositionWriter(capacity: f < 6 ? last.pieces[f].reduce(0) { $0 + $1.readableBytes } + ranks.count * 200 : 0)
+        }
+        var starts = layout.seriesStarts
+        var copied = [0, 0, 0]  // how far each request family's old block is copied
+        var shifts: [(rank: Int, by: [Int])] = []  // from each changed rank on, how far the old offsets moved
+        var values: [Double] = []
+        for r in ranks {
+            let key = keys[r]
+            let (c, t) = (cold.requests[key], tail?.requests[key])
+            let (c0, t0) = (layout.cold.requests[key], layout.tail?.requests[key])
+            for f in 0..<3 {
+                copy(copied[f]..<layout.seriesStarts[f][r], of: last.pieces[f], into: &blocks[f])
+                starts[f][r] = blocks[f].buffer.readableBytes
+            }
+            if c != nil || t != nil {
+                lines.series(order.prefix(r), c, t, into: &blocks, values: &values)
+            }
+            for f in 0..<3 { copied[f] = layout.seriesStarts[f][r + 1] }
+            shifts.append((r + 1, (0..<3).map { blocks[$0].buffer.readableBytes - copied[$0] }))
+            // The service's sums: the series' old parts out, its new ones in.
+            let n = Int(order.service(r))
+            dirty[n] = true
+            services[n].name = key.service
+            if let c0 { services[n].subtract(c0) }
+            if let t0 { services[n].subtract(t0) }
+            if let c { services[n].add(c) }
+            if let t { services[n].add(t) }
+            present[n] += (c != nil || t != nil ? 1 : 0) - (c0 != nil || t0 != nil ? 1 : 0)
+            if present[n] == 0 { services[n] = ServiceSums() }
+        }
+        for f in 0..<3 {
+            copy(copied[f]..<layout.seriesStarts[f][keys.count], of: last.pieces[f], into: &blocks[f])
+            // The ranks after each changed one moved by its shift, up to the next changed one.
+            for (i, shift) in shifts.enumerated() {
+                let upTo = i + 1 < shifts.count ? shifts[i + 1].rank - 1 : keys.count + 1
+                guard shift.rank < upTo else { continue }
+                for k in shift.rank..<upTo { starts[f][k] = layout.seriesStarts[f][k] + shift.by[f] }
+            }
+        }
+        var spans = layout.serviceSpans
+        for n in services.indices {
+            let begin = (3..<6).map { blocks[$0].buffer.readableBytes }
+            if dirty[n] {
+                if present[n] > 0 {
+                    services[n].write(
+                        to: &blocks, quantiles: layout.quantiles, lines.quantileEnds, lines.windowEnd,
+                        windowMs: windowMs)
+                }
+            } else {
+                for f in 3..<6 { copy(layout.serviceSpans[f - 3][n], of: last.pieces[f], into: &blocks[f]) }
+            }
+            for f in 3..<6 { spans[f - 3][n] = begin[f - 3]..<blocks[f].buffer.readableBytes }
+        }
+        lines.jobs(cold: cold, tail: tail, into: &blocks)
+        return WindowBlocks(
+            pieces: blocks.map { [$0.buffer] },
+            layout: Layout(
+                order: order, quantiles: layout.quantiles, cold: cold, tail: tail, seriesStarts: starts,
+                serviceSpans: spans, services: services, present: present))
+    }
+
+    /// Appends bytes `range` of `pieces` one after the other.
+    private static func copy(_ range: Range<Int>, of pieces: [ByteBuffer], into writer: inout ExpositionWriter) {
+        guard !range.isEmpty else { return }
+        var base = 0
+        for piece in pieces {
+            let size = piece.readableBytes
+            let low = max(range.lowerBound, base)
+            let high = min(range.upperBound, base + size)
+            if low < high {
+                writer.append(piece.getSlice(at: piece.readerIndex + low - base, length: high - low)!)
+            }
+            base += size
+            if base >= range.upperBound { break }
+        }
     }
 
     /// The lines of the series at `ranks` of `order` (and of the jobs when `jobs`), with how many series of each
-    /// part were found there.
+    /// part were found there, where each rank's lines start in the request families' blocks (and where the last
+    /// one's end), and each service's lines and sums.
     private struct Piece: Sendable {
         var blocks: [ByteBuffer]
         var foundCold: Int
         var foundTail: Int
+        var starts: [[Int]]
+        var services: [(number: Int32, spans: [Range<Int>], sums: ServiceSums, present: Int)]
+    }
+
+    /// What writing a window's lines needs, made once per render.
+    private struct Lines {
+        /// This render's own copies of the names: the shared arrays' reference counts, taken at every line by the
+        /// renders on each core at once, bounced between the cores.
+        let names: [[UInt8]]
+        let windowEnd: [UInt8]
+        let quantileEnds: [[UInt8]]
+        let quantiles: [Double]
+        let seconds: Double
+
+        init(windowMs: Int64, quantiles: [Double]) {
+            let window = PromDuration.format(windowMs)
+            // `window` is digits and unit letters: nothing to escape.
+            windowEnd = Array(",window=\"\(window)\"}".utf8)
+            quantileEnds = quantiles.map {
+                Array(",window=\"\(window)\",quantile=\"\(PrometheusText.format($0))\"}".utf8)
+            }
+            names = WindowBlocks.names.map { name in name.withUnsafeBufferPointer { Array($0) } }
+            self.quantiles = quantiles
+            seconds = Double(PromDuration.milliseconds(window)!) / 1000
+        }
+
+        /// One request series' latency, rate and error ratio lines, from its two parts (one at least not nil).
+        @inline(__always)
+        func series(
+            _ prefix: UnsafeBufferPointer<UInt8>, _ c: RequestStats?, _ t: RequestStats?,
+            into blocks: inout [ExpositionWriter], values: inout [Double]
+        ) {
+            LogSketch.quantiles(of: c?.latency ?? LogSketch(), and: t?.latency ?? LogSketch(), quantiles, into: &values)
+            for i in values.indices where !values[i].isNaN {
+                blocks[0].sample(names[0], labels: prefix, quantileEnds[i], values[i] / 1000)
+            }
+            // As ``RequestStats/errorRatio`` of the two parts merged.
+            let count = (c?.count ?? 0) &+ (t?.count ?? 0)
+            let errors = (c?.errors ?? 0) &+ (t?.errors ?? 0)
+            blocks[1].sample(names[1], labels: prefix, windowEnd, Double(count) / seconds)
+            blocks[2].sample(names[2], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
+        }
+
+        /// The job series' lines (a few), in label order.
+        func jobs(cold: WindowData, tail: WindowData?, into blocks: inout [ExpositionWriter]) {
+            var jobSeries = cold.jobs
+            for (k, v) in tail?.jobs ?? [:] { jobSeries[k, default: JobStats()].merge(v) }
+            let jobs = jobSeries.sorted {
+                ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)
+            }
+            for (k, s) in jobs {
+                var writer = ExpositionWriter()
+                writer.append(ascii: UInt8(ascii: "{"))
+                writer.labels(("service", k.service), ("queue", k.queue), ("job", k.job))
+                let prefix = writer.bytes[...]
+                let wait = s.queueWait
+                for (i, q) in quantiles.enumerated() {
+                    guard let v = s.duration.quantile(q) else { continue }
+                    blocks[6].sample(names[6], labels: prefix, quantileEnds[i], v / 1000)
+                }
+                for (i, q) in quantiles.enumerated() {
+                    guard let v = wait.quantile(q) else { continue }
+                    blocks[7].sample(names[7], labels: prefix, quantileEnds[i], v / 1000)
+                }
+                blocks[8].sample(names[8], labels: prefix, windowEnd, s.failureRatio ?? .nan)
+            }
+        }
     }
 
     private static func piece(
         windowMs: Int64, cold: WindowData, tail: WindowData?, coldServices: [String: ServiceSums]?,
         quantiles: [Double], order: SeriesOrder, ranks: Range<Int>, jobs includeJobs: Bool
     ) -> Piece {
-        let window = PromDuration.format(windowMs)
-        // `window` is digits and unit letters: nothing to escape.
-        let windowEnd = Array(",window=\"\(window)\"}".utf8)
-        let quantileEnds = quantiles.map {
-            Array(",window=\"\(window)\",quantile=\"\(PrometheusText.format($0))\"}".utf8)
-        }
-        // This piece's own copies of the names: the shared arrays' reference counts, taken at every line by the
-        // pieces on each core at once, bounced between the cores.
-        let names = Self.names.map { name in name.withUnsafeBufferPointer { Array($0) } }
+        let lines = Lines(windowMs: windowMs, quantiles: quantiles)
         var blocks = [ExpositionWriter](repeating: ExpositionWriter(), count: Self.families.count)
         let keys = order.keys
 
@@ -128,66 +398,54 @@ struct WindowBlocks: Sendable {
         blocks[0] = ExpositionWriter(capacity: estimate * quantiles.count)
         blocks[1] = ExpositionWriter(capacity: estimate)
         blocks[2] = ExpositionWriter(capacity: estimate)
-        let seconds = Double(PromDuration.milliseconds(window)!) / 1000
-        let empty = LogSketch()
+        var starts = [[Int]](repeating: [], count: 3)
+        for f in 0..<3 { starts[f].reserveCapacity(ranks.count + 1) }
+        var services: [(number: Int32, spans: [Range<Int>], sums: ServiceSums, present: Int)] = []
         // Plain locals, no nested function over them: a closure's captures would be boxed and every access to the
         // writers checked for exclusivity at run time.
         var service = ServiceSums()
         var serviceNumber: Int32 = -1
+        var present = 0
         var values: [Double] = []
         var (foundCold, foundTail) = (0, 0)
         for rank in ranks {
+            for f in 0..<3 { starts[f].append(blocks[f].buffer.readableBytes) }
             let key = keys[rank]
             let c = cold.requests[key]
             let t = tail?.requests[key]
             guard c != nil || t != nil else { continue }
             if c != nil { foundCold += 1 }
             if t != nil { foundTail += 1 }
-            let prefix = order.prefix(rank)
-            LogSketch.quantiles(of: c?.latency ?? empty, and: t?.latency ?? empty, quantiles, into: &values)
-            for i in values.indices where !values[i].isNaN {
-                blocks[0].sample(names[0], labels: prefix, quantileEnds[i], values[i] / 1000)
-            }
-            // As ``RequestStats/errorRatio`` of the two parts merged.
-            let count = (c?.count ?? 0) &+ (t?.count ?? 0)
-            let errors = (c?.errors ?? 0) &+ (t?.errors ?? 0)
-            blocks[1].sample(names[1], labels: prefix, windowEnd, Double(count) / seconds)
-            blocks[2].sample(names[2], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
+            lines.series(order.prefix(rank), c, t, into: &blocks, values: &values)
             if order.service(rank) != serviceNumber {
-                service.write(to: &blocks, quantiles: quantiles, quantileEnds, windowEnd, windowMs: windowMs)
+                if serviceNumber >= 0 {
+                    let begin = (3..<6).map { blocks[$0].buffer.readableBytes }
+                    service.write(
+                        to: &blocks, quantiles: quantiles, lines.quantileEnds, lines.windowEnd, windowMs: windowMs)
+                    let spans = (3..<6).map { begin[$0 - 3]..<blocks[$0].buffer.readableBytes }
+                    services.append((serviceNumber, spans, service, present))
+                }
                 let name = key.service
                 service = coldServices?[name] ?? ServiceSums()
                 service.name = name
                 serviceNumber = order.service(rank)
+                present = 0
             }
+            present += 1
             if coldServices == nil, let c { service.add(c) }
             if let t { service.add(t) }
         }
-        service.write(to: &blocks, quantiles: quantiles, quantileEnds, windowEnd, windowMs: windowMs)
-
-        // Job series (a few), in label order.
-        var jobSeries = includeJobs ? cold.jobs : [:]
-        for (k, v) in includeJobs ? tail?.jobs ?? [:] : [:] { jobSeries[k, default: JobStats()].merge(v) }
-        let jobs = jobSeries.sorted {
-            ($0.key.service, $0.key.queue, $0.key.job) < ($1.key.service, $1.key.queue, $1.key.job)
+        for f in 0..<3 { starts[f].append(blocks[f].buffer.readableBytes) }
+        if serviceNumber >= 0 {
+            let begin = (3..<6).map { blocks[$0].buffer.readableBytes }
+            service.write(to: &blocks, quantiles: quantiles, lines.quantileEnds, lines.windowEnd, windowMs: windowMs)
+            let spans = (3..<6).map { begin[$0 - 3]..<blocks[$0].buffer.readableBytes }
+            services.append((serviceNumber, spans, service, present))
         }
-        for (k, s) in jobs {
-            var writer = ExpositionWriter()
-            writer.append(ascii: UInt8(ascii: "{"))
-            writer.labels(("service", k.service), ("queue", k.queue), ("job", k.job))
-            let prefix = writer.bytes[...]
-            let wait = s.queueWait
-            for (i, q) in quantiles.enumerated() {
-                guard let v = s.duration.quantile(q) else { continue }
-                blocks[6].sample(names[6], labels: prefix, quantileEnds[i], v / 1000)
-            }
-            for (i, q) in quantiles.enumerated() {
-                guard let v = wait.quantile(q) else { continue }
-                blocks[7].sample(names[7], labels: prefix, quantileEnds[i], v / 1000)
-            }
-            blocks[8].sample(names[8], labels: prefix, windowEnd, s.failureRatio ?? .nan)
-        }
-        return Piece(blocks: blocks.map(\.buffer), foundCold: foundCold, foundTail: foundTail)
+        if includeJobs { lines.jobs(cold: cold, tail: tail, into: &blocks) }
+        return Piece(
+            blocks: blocks.map(\.buffer), foundCold: foundCold, foundTail: foundTail, starts: starts,
+            services: services)
     }
 }
 
@@ -203,6 +461,13 @@ struct ServiceSums: Sendable {
         count &+= s.count
         errors &+= s.errors
         latency.add(s.latency)
+    }
+
+    /// Takes one series added before out again (exactly: the sums are integer counts).
+    mutating func subtract(_ s: RequestStats) {
+        count &-= s.count
+        errors &-= s.errors
+        latency.subtract(s.latency)
     }
 
     /// The sums of each service of `data`.

@@ -110,6 +110,11 @@ public actor WindowCache: Service, SingleFlightPolling {
     public private(set) var rebuilds = 0
     /// Per bucket, the feed position of the last change to it since the last rebuild (``Configuration/bucketTracking``).
     private var changedAt: [Int64: UInt64] = [:]
+    /// The request series each version changed, per window, while someone asks (``changedSeries(_:after:through:)``).
+    private var changeLog = SeriesChangeLog()
+    /// When ``changedSeries(_:after:through:)`` was last called (the clock's milliseconds); the log is kept for
+    /// ``Configuration/totalsIdle`` after it.
+    private var changesReadAtMs: Int64?
 
     /// The key of the tail among the sums (window keys are positive lengths).
     static let tailKey: Int64 = -1
@@ -182,6 +187,16 @@ public actor WindowCache: Service, SingleFlightPolling {
         totalsReadAtMs = now()
         try await refresh()
         return totalsKept.map { ($0, totalsVersion) }
+    }
+
+    /// The request series of window `windowMs` (``tailKey``: the tail) that changed in the versions after `from`
+    /// through `to` (``Snapshot/version``s read before); nil when the cache cannot tell (the versions are not all
+    /// noted). The changes are noted from the first call on, while calls keep coming (a pause longer than
+    /// ``Configuration/totalsIdle`` stops it): noting every cell's series costs the polls a little, and only a
+    /// renderer of the windows (``ExpositionCache``) needs it.
+    func changedSeries(_ windowMs: Int64, after from: UInt64, through to: UInt64) -> ChangedSeries? {
+        changesReadAtMs = now()
+        return changeLog.changed(windowMs, after: from, through: to)
     }
 
     /// Polls the feed, or waits for a poll that started after this call.
@@ -260,6 +275,12 @@ public actor WindowCache: Service, SingleFlightPolling {
         let idleMs = configuration.totalsIdle.components.seconds * 1000
         let followsTotals = configuration.keepsTotals && totalsReadAtMs.map { t - $0 <= idleMs } ?? false
         if !followsTotals { totalsKept = nil }
+        if changesReadAtMs.map({ t - $0 <= idleMs }) ?? false {
+            if changeLog.since == nil { changeLog.start(after: version) }
+        } else {
+            changeLog.stop()
+        }
+        var noted: [Int64: ChangedSeries] = [:]
         let bucket = TimeBucket.index(ofMs: t, widthMs: configuration.bucketWidthMs) - configuration.lagBuckets
         // After a long pause the buckets leaving may have expired from the store: rebuild instead.
         if let current = sums, let cursor, bucket >= current.newest, bucket - current.newest <= configuration.maxStep {
@@ -269,7 +290,12 @@ public actor WindowCache: Service, SingleFlightPolling {
                 changesWithin: current.oldest...current.newest)
             if !p.gap {
                 // No suspension from here on: the sums change in place, without copying them.
-                for change in p.changes { sums!.apply(change) }
+                let notes = changeLog.since != nil
+                for change in p.changes {
+                    if notes { sums!.noteChanges(of: change, into: &noted) }
+                    sums!.apply(change)
+                }
+                if notes && moving { sums!.noteAdvance(to: bucket, contents: p.buckets, into: &noted) }
                 if let tracked = trackedBuckets() {
                     // The poll's position rather than each change's own: later or equal, so a change after what a
                     // summary holds is never taken for one before it (a feed that leaves changes out may not number
@@ -294,7 +320,10 @@ public actor WindowCache: Service, SingleFlightPolling {
                     }
                     self.cursor = p.cursor
                     timeMs = t
-                    if moving || !p.changes.isEmpty { version += 1 }
+                    if moving || !p.changes.isEmpty {
+                        version += 1
+                        changeLog.append(version: version, noted)
+                    }
                     if followsTotals && totalsKept == nil { await readTotals() }
                     return
                 }
@@ -322,6 +351,7 @@ public actor WindowCache: Service, SingleFlightPolling {
         timeMs = t
         version += 1
         rebuilds += 1
+        if changeLog.since != nil { changeLog.start(after: version) }
     }
 
     /// Reads the totals and the feed position they are at, after a pause in reading them; kept when they are at or

@@ -70,6 +70,35 @@ public struct WindowSums: Sendable {
         for (key, window) in zip(keys, windows) { sums[key] = window }
     }
 
+    /// Notes, per window, the request series that ``apply(_:)`` of `change` changes (called before it).
+    func noteChanges(of change: FeedChange, into noted: inout [Int64: ChangedSeries]) {
+        let keys = Array(shapes.keys)
+        let ranges = keys.map { shapes[$0]!.range(newest) }
+        var sets = keys.map { noted.removeValue(forKey: $0) ?? ChangedSeries() }
+        change.forEachRequestCell { bucket, series in
+            for i in ranges.indices where ranges[i].contains(bucket) && !sets[i].all { sets[i].keys.insert(series) }
+        }
+        for (key, set) in zip(keys, sets) where set.all || !set.keys.isEmpty { noted[key] = set }
+    }
+
+    /// Notes, per window, the request series that ``advance(to:contents:)`` with the same arguments changes (called
+    /// before it): those of the buckets leaving and entering.
+    func noteAdvance(to bucket: Int64, contents: [Int64: WindowData], into noted: inout [Int64: ChangedSeries]) {
+        for (key, shape) in shapes {
+            let (old, new) = (shape.range(newest), shape.range(bucket))
+            if new.lowerBound > old.upperBound {
+                noted[key, default: ChangedSeries()].all = true
+                continue
+            }
+            var moved = Array((old.upperBound + 1)...new.upperBound)
+            if new.lowerBound > old.lowerBound { moved += old.lowerBound..<new.lowerBound }
+            for b in moved {
+                guard let data = contents[b], !data.requests.isEmpty else { continue }
+                noted[key, default: ChangedSeries()].keys.formUnion(data.requests.keys)
+            }
+        }
+    }
+
     /// Moves every window on to end at `bucket` (> ``newest``), given the contents of
     /// ``bucketsToAdvance(to:)`` as of the changes applied so far. False when a leaving bucket holds something
     /// the sum does not (the contents were not consistent with the sum): the sums are then unusable.

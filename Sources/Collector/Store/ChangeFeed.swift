@@ -173,6 +173,23 @@ extension FeedChange {
     }
 }
 
+extension FeedChange {
+    /// Calls `body` with the bucket and the series of each request cell (a series of one bucket may come more than
+    /// once): what tells a reader of the windows which series a change touches (``WindowCache``).
+    public func forEachRequestCell(_ body: (Int64, RequestKey) -> Void) {
+        switch form {
+        case .byBucket(let cells):
+            for (bucket, data) in cells {
+                for key in data.requests.keys { body(bucket, key) }
+            }
+        case .deltas(let deltas):
+            for d in deltas {
+                for k in d.requests.keys { body(k.bucket, k.key) }
+            }
+        }
+    }
+}
+
 extension WindowData {
     /// Adds the counts of every cell of `change` that the `_total` counters hold (``addCounts(of:)``), whatever its
     /// bucket.
