@@ -143,6 +143,12 @@ final class ExpositionCache: Sendable {
         }
     }
 
+    /// Whether two versions of a long window have the same cold part (the durable cache's version).
+    private static func sameCold(_ a: MetricsReader.Version, _ b: MetricsReader.Version?) -> Bool {
+        guard case .combined(let coldA, _) = a, case .combined(let coldB, _)? = b else { return false }
+        return coldA == coldB
+    }
+
     /// The services of `window`'s cold part summed, when it has a tail: kept per window while the part's version
     /// stays (a minute), so a render adds only the tail to them.
     private func coldServices(_ w: Int64, _ window: Window) -> [String: ServiceSums]? {
@@ -205,7 +211,7 @@ final class ExpositionCache: Sendable {
                             if let last, let changed,
                                 let blocks = WindowBlocks.updated(
                                     last.blocks, order: order, windowMs: w, cold: result.cold, tail: result.tail,
-                                    changed: changed)
+                                    sameCold: Self.sameCold(last.version, result.version), changed: changed)
                             {
                                 self.state.withLock { $0.updates += 1 }
                                 return blocks

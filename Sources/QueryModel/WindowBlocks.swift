@@ -43,10 +43,13 @@ struct WindowBlocks: Sendable {
     struct Layout: Sendable {
         let order: SeriesOrder
         let quantiles: [Double]
-        /// The parts rendered. Kept, they also keep every series' sketch arrays shared with the caches' sums, so a
-        /// later change to a series copies its arrays rather than writing into them.
-        let cold: WindowData
-        let tail: WindowData?
+        /// The series rendered, to take out of their services' sums when they change: a window's whole, or a long
+        /// window's tail. A long window's cold part is not kept (it is a day of series whose copy, once the durable
+        /// cache moves on a minute, would stay until the next render: ~35 MB more at the peak of back-to-back
+        /// scrapes of `/metrics`); an update needs it unchanged instead.
+        let rendered: WindowData
+        /// Whether `rendered` is a tail (the window was rendered from two parts).
+        let isTail: Bool
         /// For the request families (0…2): where each rank's lines start in the family's block (the pieces one
         /// after the other), and where the last one's end (`keys.count + 1` offsets).
         var seriesStarts: [[Int]]
@@ -101,7 +104,7 @@ struct WindowBlocks: Sendable {
                 present[now] = self.present[was]
             }
             return Layout(
-                order: grown, quantiles: quantiles, cold: cold, tail: tail, seriesStarts: starts, serviceSpans: spans,
+                order: grown, quantiles: quantiles, rendered: rendered, isTail: isTail, seriesStarts: starts, serviceSpans: spans,
                 services: sums, present: present)
         }
     }
@@ -196,7 +199,7 @@ struct WindowBlocks: Sendable {
         return WindowBlocks(
             pieces: families.indices.map { f in parts.map { $0.blocks[f] } },
             layout: Layout(
-                order: order, quantiles: quantiles, cold: cold, tail: tail, seriesStarts: starts,
+                order: order, quantiles: quantiles, rendered: tail ?? cold, isTail: tail != nil, seriesStarts: starts,
                 serviceSpans: spans, services: services, present: present))
     }
 
@@ -204,18 +207,22 @@ struct WindowBlocks: Sendable {
     /// that changed since it (``ChangedSeries``): the changed series and their services rendered again, every other
     /// series' and service's lines copied from `last`, the jobs (a few series, not followed) rendered again. The
     /// same bytes as a render from scratch (``render(windowMs:cold:tail:coldServices:quantiles:order:parts:)``); nil
-    /// when `last` was rendered with an order `order` was not grown from (``Layout/placed(in:)``), or when so many
-    /// series changed that a render from scratch costs less. `last`'s quantiles are this render's.
+    /// when `last` was rendered with an order `order` was not grown from (``Layout/placed(in:)``), when a long
+    /// window's cold part is not the one `last` was rendered with (`sameCold`: every series of the day moves at
+    /// each minute, and `last` does not keep that part), or when so many series changed that a render from scratch
+    /// costs less. `last`'s quantiles are this render's, and it has a tail when this one has.
     ///
     /// Between two versions of a window under steady ingest a few hundred of 10 000 series change: rendering all of
     /// them again at each version (20–40 ms, most of a changed scrape of `/metrics?window=5m`) redid the lines of
     /// series that had not changed.
     static func updated(
         _ last: WindowBlocks, order: SeriesOrder, windowMs: Int64, cold: WindowData, tail: WindowData?,
-        changed: ChangedSeries
+        sameCold: Bool, changed: ChangedSeries
     ) -> WindowBlocks? {
         let keys = order.keys
-        guard !changed.all, changed.keys.count * 4 <= keys.count, let layout = last.layout.placed(in: order) else {
+        guard last.layout.isTail == (tail != nil), tail == nil || sameCold, !changed.all,
+            changed.keys.count * 4 <= keys.count, let layout = last.layout.placed(in: order)
+        else {
             return nil
         }
         var ranks: [Int] = []
@@ -239,7 +246,8 @@ struct WindowBlocks: Sendable {
         for r in ranks {
             let key = keys[r]
             let (c, t) = (cold.requests[key], tail?.requests[key])
-            let (c0, t0) = (layout.cold.requests[key], layout.tail?.requests[key])
+            // A long window's cold series is the one `last` rendered (`sameCold`).
+            let (c0, t0) = tail == nil ? (layout.rendered.requests[key], nil) : (c, layout.rendered.requests[key])
             for f in 0..<3 {
                 copy(copied[f]..<layout.seriesStarts[f][r], of: last.pieces[f], into: &blocks[f])
                 starts[f][r] = blocks[f].buffer.readableBytes
@@ -287,7 +295,7 @@ struct WindowBlocks: Sendable {
         return WindowBlocks(
             pieces: blocks.map { [$0.buffer] },
             layout: Layout(
-                order: order, quantiles: layout.quantiles, cold: cold, tail: tail, seriesStarts: starts,
+                order: order, quantiles: layout.quantiles, rendered: tail ?? cold, isTail: tail != nil, seriesStarts: starts,
                 serviceSpans: spans, services: services, present: present))
     }
 
