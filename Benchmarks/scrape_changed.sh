@@ -13,8 +13,10 @@
 # for each binary in turn (interleaved, so a machine that slows down affects every binary alike): `opsight serve`
 # restarted on the same stores, SCRAPE_WARM seconds to fill its caches, then SCRAPE_COUNT scrapes of each of
 # `/metrics?window=1d`, `/metrics?window=5m` and `/metrics`, one at a time, SCRAPE_INTERVAL seconds apart (one
-# client). Printed per binary and shape: min / median / p90 / max ms over the rounds' scrapes, and the body size.
-# Knobs: SCRAPE_ROUNDS (2), SCRAPE_COUNT (12), SCRAPE_INTERVAL (2), SCRAPE_WARM (20).
+# client). Printed per binary and shape: min / median / p90 / max ms over the rounds' scrapes, the body size, and the
+# collector's CPU per scrape (its user + system time over a shape's scrapes, less what it spent over as long before
+# them with only the live ingest — SCRAPE_IDLE seconds measured after the warm-up — median of the rounds).
+# Knobs: SCRAPE_ROUNDS (2), SCRAPE_COUNT (12), SCRAPE_INTERVAL (2), SCRAPE_WARM (20), SCRAPE_IDLE (5).
 # Everything listens on 127.0.0.1; the schema and keys it makes are dropped; stores it started are stopped.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +25,7 @@ ROUNDS=${SCRAPE_ROUNDS:-2}
 COUNT=${SCRAPE_COUNT:-12}
 INTERVAL=${SCRAPE_INTERVAL:-2}
 WARM=${SCRAPE_WARM:-20}
+IDLE=${SCRAPE_IDLE:-5}
 BINS=("$@")
 [[ ${#BINS[@]} -gt 0 ]] || BINS=("$REPO/.build-release/release/opsight")
 for b in "${BINS[@]}"; do
@@ -105,40 +108,54 @@ python3 Benchmarks/api_count.py --url "$URL" --token "$TOKEN" --target "$REQUEST
 ) &
 LIVE_PID=$!
 
+# The collector's user + system time, ms (clock ticks of 10 ms), and the wall clock, ms.
+cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$SERVE_PID/stat"; }
+now_ms() { date +%s%3N; }
+
 SHAPES=("window=1d" "window=5m" "")
 for round in $(seq "$ROUNDS"); do
     for b in "${!BINS[@]}"; do
         stop_serve
         serve "${BINS[$b]}"
         sleep "$WARM"
+        idle_cpu=$(cpu_ms) idle_at=$(now_ms)
+        sleep "$IDLE"
+        idle_rate=$(python3 -c "print(($(cpu_ms) - $idle_cpu) / ($(now_ms) - $idle_at))")
         for shape in "${SHAPES[@]}"; do
+            cpu0=$(cpu_ms) t0=$(now_ms)
             for _ in $(seq "$COUNT"); do
                 curl -s -o /dev/null -w "$b ${shape:-all} %{time_total} %{size_download} %{http_code}\n" \
                     -H "Authorization: Bearer $TOKEN" "$URL/metrics?$shape" >>"$WORK/scrapes.txt"
                 sleep "$INTERVAL"
             done
+            echo "$b ${shape:-all} $(python3 -c "print(($(cpu_ms) - $cpu0 - $idle_rate * ($(now_ms) - $t0)) / $COUNT)")" \
+                >>"$WORK/cpu.txt"
         done
     done
 done
 
 echo "# /metrics scrapes that find every window changed: $ROUNDS round(s) × $COUNT scrapes $INTERVAL s apart, one client, live ingest"
-python3 - "$WORK/scrapes.txt" "${BINS[@]}" <<'EOF'
-import sys, collections
+python3 - "$WORK/scrapes.txt" "$WORK/cpu.txt" "${BINS[@]}" <<'EOF'
+import sys, collections, statistics
 rows = collections.defaultdict(list); size = {}; bad = 0
+cpu = collections.defaultdict(list)
+for line in open(sys.argv[2]):
+    b, shape, ms = line.split()
+    cpu[(int(b), shape)].append(float(ms))
 for line in open(sys.argv[1]):
     b, shape, t, n, code = line.split()
     if code != "200":
         bad += 1
         continue
     rows[(int(b), shape)].append(float(t) * 1000); size[(int(b), shape)] = int(n)
-bins = sys.argv[2:]
-print("| binary | scrape | scrapes | min ms | median ms | p90 ms | max ms | body MB |")
-print("|---|---|---|---|---|---|---|---|")
+bins = sys.argv[3:]
+print("| binary | scrape | scrapes | min ms | median ms | p90 ms | max ms | body MB | CPU-ms / scrape |")
+print("|---|---|---|---|---|---|---|---|---|")
 for shape in ["window=1d", "window=5m", "all"]:
     for i, b in enumerate(bins):
         v = sorted(rows[(i, shape)])
         if not v: continue
         q = lambda p: v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
-        print(f"| {b} | `/metrics{'?' + shape if shape != 'all' else ''}` | {len(v)} | {v[0]:.1f} | {q(0.5):.1f} | {q(0.9):.1f} | {v[-1]:.1f} | {size[(i, shape)] / 1e6:.1f} |")
+        print(f"| {b} | `/metrics{'?' + shape if shape != 'all' else ''}` | {len(v)} | {v[0]:.1f} | {q(0.5):.1f} | {q(0.9):.1f} | {v[-1]:.1f} | {size[(i, shape)] / 1e6:.1f} | {statistics.median(cpu[(i, shape)]):.0f} |")
 if bad: print(f"\n{bad} scrape(s) did not answer 200"); sys.exit(1)
 EOF
