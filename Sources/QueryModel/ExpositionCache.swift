@@ -162,7 +162,8 @@ final class ExpositionCache: Sendable {
 
     /// Which request series of window `windowMs` changed from one version of its cached reads to another, when the
     /// caches can tell (``MetricsReader/changedSeries(windowMs:from:to:)``).
-    typealias Changes = @Sendable (_ windowMs: Int64, _ from: MetricsReader.Version, _ to: MetricsReader.Version) async
+    typealias Changes =
+        @Sendable (_ windowMs: Int64, _ from: MetricsReader.Version, _ to: MetricsReader.Version) async
         -> ChangedSeries?
 
     /// The blocks of each of `windows`, in their order. A window at a new version whose last version's render is
@@ -204,7 +205,9 @@ final class ExpositionCache: Sendable {
                     let last = state.last[w]
                     let task = Task {
                         var changed: ChangedSeries? = nil
-                        if let last, let version = result.version, let changes, last.blocks.layout.quantiles == quantiles {
+                        if let last, let version = result.version, let changes,
+                            last.blocks.layout.quantiles == quantiles
+                        {
                             changed = await changes(w, last.version, version)
                         }
                         return await self.rendered(covering: windowKeys) { order in

@@ -104,8 +104,8 @@ struct WindowBlocks: Sendable {
                 present[now] = self.present[was]
             }
             return Layout(
-                order: grown, quantiles: quantiles, rendered: rendered, isTail: isTail, seriesStarts: starts, serviceSpans: spans,
-                services: sums, present: present)
+                order: grown, quantiles: quantiles, rendered: rendered, isTail: isTail, seriesStarts: starts,
+                serviceSpans: spans, services: sums, present: present)
         }
     }
 
@@ -189,7 +189,9 @@ struct WindowBlocks: Sendable {
             }
             for s in part.services {
                 let n = Int(s.number)
-                for f in 0..<3 { spans[f][n] = (s.spans[f].lowerBound + bases[3 + f])..<(s.spans[f].upperBound + bases[3 + f]) }
+                for f in 0..<3 {
+                    spans[f][n] = (s.spans[f].lowerBound + bases[3 + f])..<(s.spans[f].upperBound + bases[3 + f])
+                }
                 services[n] = s.sums
                 present[n] = s.present
             }
@@ -237,7 +239,8 @@ struct WindowBlocks: Sendable {
         var present = layout.present
         var dirty = [Bool](repeating: false, count: services.count)
         var blocks = (0..<families.count).map { f in
-            ExpositionWriter(capacity: f < 6 ? last.pieces[f].reduce(0) { $0 + $1.readableBytes } + ranks.count * 200 : 0)
+            ExpositionWriter(
+                capacity: f < 6 ? last.pieces[f].reduce(0) { $0 + $1.readableBytes } + ranks.count * 200 : 0)
         }
         var starts = layout.seriesStarts
         var copied = [0, 0, 0]  // how far each request family's old block is copied
@@ -295,8 +298,8 @@ struct WindowBlocks: Sendable {
         return WindowBlocks(
             pieces: blocks.map { [$0.buffer] },
             layout: Layout(
-                order: order, quantiles: layout.quantiles, rendered: tail ?? cold, isTail: tail != nil, seriesStarts: starts,
-                serviceSpans: spans, services: services, present: present))
+                order: order, quantiles: layout.quantiles, rendered: tail ?? cold, isTail: tail != nil,
+                seriesStarts: starts, serviceSpans: spans, services: services, present: present))
     }
 
     /// Appends bytes `range` of `pieces` one after the other.

@@ -62,9 +62,13 @@ import Testing
                     quantiles: quantiles, order: order, parts: Int.random(in: 1...4, using: &rng)))
             var grown = 0
             for step in 0..<12 {
+                // Renders are synchronous work: let the other tests' tasks run between them (the cooperative pool
+                // has a thread per core, and a test waiting on a timer starves while these hold both).
+                await Task.yield()
                 var between: SeriesOrder? = nil  // an order between two growths, kept as a render would keep it
                 for _ in 0..<[0, 0, 1, 2].randomElement(using: &rng)! {
-                    let more = all.filter { !keys.contains($0) }.shuffled(using: &rng).prefix(Int.random(in: 1...12, using: &rng))
+                    let more = all.filter { !keys.contains($0) }.shuffled(using: &rng).prefix(
+                        Int.random(in: 1...12, using: &rng))
                     guard !more.isEmpty else { break }
                     between = order
                     order = SeriesOrder(order, adding: Array(more))
@@ -101,7 +105,8 @@ import Testing
                 if updated.blocks != fresh.blocks { return }
                 updates += 1
                 // Chains of updates, and updates of renders in parts.
-                last = step % 5 == 4
+                last =
+                    step % 5 == 4
                     ? try #require(
                         await WindowBlocks.render(
                             windowMs: w, cold: cold, tail: tail, coldServices: long ? ServiceSums.of(cold) : nil,
@@ -144,9 +149,12 @@ import Testing
         var rng = SplitMix64(seed: 21)
         let base: Int64 = 1_795_000_000_000
         var data = WindowData()
-        data.merge(BatchAggregate(events: randomEvents(count: 300, baseMs: base, spanMs: 250_000, rng: &rng), rules: .init()).hot)
+        data.merge(
+            BatchAggregate(events: randomEvents(count: 300, baseMs: base, spanMs: 250_000, rng: &rng), rules: .init())
+                .hot)
         var next = data
-        next.merge(BatchAggregate(events: randomEvents(count: 3, baseMs: base, spanMs: 1_000, rng: &rng), rules: .init()).hot)
+        next.merge(
+            BatchAggregate(events: randomEvents(count: 3, baseMs: base, spanMs: 1_000, rng: &rng), rules: .init()).hot)
         let changed = ChangedSeries(keys: Self.differing(data, next))
         #expect(!changed.keys.isEmpty)
         let cache = ExpositionCache(keepFor: .seconds(60))
@@ -181,11 +189,13 @@ import Testing
         let clock = ManualClock(1_795_000_003_456)
         var configuration = WindowCache.Configuration(windowsMs: WindowCacheTests.windows)
         configuration.keepsTail = true
-        let cache = WindowCache(configuration: configuration, feed: store, logger: Logger(label: "test"), now: { clock.now })
+        let cache = WindowCache(
+            configuration: configuration, feed: store, logger: Logger(label: "test"), now: { clock.now })
         var position: UInt64 = 0
         func commit(_ events: [Event]) async throws {
             position += 1
-            try await store.commit(BatchAggregate(events: events, rules: .init()).hot, position: position, collector: "c")
+            try await store.commit(
+                BatchAggregate(events: events, rules: .init()).hot, position: position, collector: "c")
         }
         try await commit(randomEvents(count: 400, baseMs: clock.now, spanMs: 4_000_000, rng: &rng))
         let keys = WindowCacheTests.windows + [WindowCache.tailKey]
@@ -225,7 +235,8 @@ import Testing
                     if changed.all { continue }
                     partial += 1
                     let missed = Self.differing(a.data, b.data).subtracting(changed.keys)
-                    #expect(missed.isEmpty, "seed \(seed) step \(step) window \(w) \(back) back: \(missed.count) missed")
+                    #expect(
+                        missed.isEmpty, "seed \(seed) step \(step) window \(w) \(back) back: \(missed.count) missed")
                 }
             }
             history.append(now)
