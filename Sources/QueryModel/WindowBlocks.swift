@@ -282,17 +282,19 @@ struct WindowBlocks: Sendable {
         }
         var spans = layout.serviceSpans
         for n in services.indices {
-            let begin = (3..<6).map { blocks[$0].buffer.readableBytes }
             if dirty[n] {
-                if present[n] > 0 {
-                    services[n].write(
-                        to: &blocks, quantiles: layout.quantiles, lines.quantileEnds, lines.windowEnd,
-                        windowMs: windowMs)
+                let written = present[n] > 0 ? lines.service(services[n], into: &blocks) : nil
+                for f in 0..<3 {
+                    let at = blocks[3 + f].buffer.readableBytes
+                    spans[f][n] = written?[f] ?? at..<at
                 }
             } else {
-                for f in 3..<6 { copy(layout.serviceSpans[f - 3][n], of: last.pieces[f], into: &blocks[f]) }
+                for f in 0..<3 {
+                    let begin = blocks[3 + f].buffer.readableBytes
+                    copy(layout.serviceSpans[f][n], of: last.pieces[3 + f], into: &blocks[3 + f])
+                    spans[f][n] = begin..<blocks[3 + f].buffer.readableBytes
+                }
             }
-            for f in 3..<6 { spans[f - 3][n] = begin[f - 3]..<blocks[f].buffer.readableBytes }
         }
         lines.jobs(cold: cold, tail: tail, into: &blocks)
         return WindowBlocks(
@@ -337,9 +339,11 @@ struct WindowBlocks: Sendable {
         let windowEnd: [UInt8]
         let quantileEnds: [[UInt8]]
         let quantiles: [Double]
+        let windowMs: Int64
         let seconds: Double
 
         init(windowMs: Int64, quantiles: [Double]) {
+            self.windowMs = windowMs
             let window = PromDuration.format(windowMs)
             // `window` is digits and unit letters: nothing to escape.
             windowEnd = Array(",window=\"\(window)\"}".utf8)
@@ -366,6 +370,14 @@ struct WindowBlocks: Sendable {
             let errors = (c?.errors ?? 0) &+ (t?.errors ?? 0)
             blocks[1].sample(names[1], labels: prefix, windowEnd, Double(count) / seconds)
             blocks[2].sample(names[2], labels: prefix, windowEnd, count == 0 ? .nan : Double(errors) / Double(count))
+        }
+
+        /// A service's three lines (``ServiceSums/write(to:quantiles:_:_:windowMs:)``), and where they went in the
+        /// service families' blocks (3…5).
+        func service(_ sums: ServiceSums, into blocks: inout [ExpositionWriter]) -> [Range<Int>] {
+            let begin = (3..<6).map { blocks[$0].buffer.readableBytes }
+            sums.write(to: &blocks, quantiles: quantiles, quantileEnds, windowEnd, windowMs: windowMs)
+            return (3..<6).map { begin[$0 - 3]..<blocks[$0].buffer.readableBytes }
         }
 
         /// The job series' lines (a few), in label order.
@@ -430,10 +442,7 @@ struct WindowBlocks: Sendable {
             lines.series(order.prefix(rank), c, t, into: &blocks, values: &values)
             if order.service(rank) != serviceNumber {
                 if serviceNumber >= 0 {
-                    let begin = (3..<6).map { blocks[$0].buffer.readableBytes }
-                    service.write(
-                        to: &blocks, quantiles: quantiles, lines.quantileEnds, lines.windowEnd, windowMs: windowMs)
-                    let spans = (3..<6).map { begin[$0 - 3]..<blocks[$0].buffer.readableBytes }
+                    let spans = lines.service(service, into: &blocks)
                     services.append((serviceNumber, spans, service, present))
                 }
                 let name = key.service
@@ -448,9 +457,7 @@ struct WindowBlocks: Sendable {
         }
         for f in 0..<3 { starts[f].append(blocks[f].buffer.readableBytes) }
         if serviceNumber >= 0 {
-            let begin = (3..<6).map { blocks[$0].buffer.readableBytes }
-            service.write(to: &blocks, quantiles: quantiles, lines.quantileEnds, lines.windowEnd, windowMs: windowMs)
-            let spans = (3..<6).map { begin[$0 - 3]..<blocks[$0].buffer.readableBytes }
+            let spans = lines.service(service, into: &blocks)
             services.append((serviceNumber, spans, service, present))
         }
         if includeJobs { lines.jobs(cold: cold, tail: tail, into: &blocks) }

@@ -46,16 +46,31 @@ public struct WindowSums: Sendable {
     /// The oldest bucket any window holds now: changes to older buckets concern none of the sums.
     public var oldest: Int64 { shapes.values.map { $0.range(newest).lowerBound }.min() ?? newest }
 
+    /// How a window of `shape` ending at ``newest`` moves on to end at `bucket` (> ``newest``).
+    private enum Move {
+        /// Past all its buckets: it is these buckets now.
+        case replaced(ClosedRange<Int64>)
+        /// Some buckets leave (none for a window that only grows) and some enter.
+        case slid(leaving: Range<Int64>, entering: ClosedRange<Int64>)
+    }
+
+    private func move(_ shape: WindowShape, to bucket: Int64) -> Move {
+        let (old, new) = (shape.range(newest), shape.range(bucket))
+        if new.lowerBound > old.upperBound { return .replaced(new) }
+        return .slid(
+            leaving: old.lowerBound..<max(new.lowerBound, old.lowerBound),
+            entering: (old.upperBound + 1)...new.upperBound)
+    }
+
     /// The buckets whose contents ``advance(to:contents:)`` needs to move the windows to end at `bucket`.
     public func bucketsToAdvance(to bucket: Int64) -> [Int64] {
         var needed = Set<Int64>()
         for shape in shapes.values {
-            let (old, new) = (shape.range(newest), shape.range(bucket))
-            if new.lowerBound > old.upperBound {
-                needed.formUnion(new)
-            } else {
-                if new.lowerBound > old.lowerBound { needed.formUnion(old.lowerBound..<new.lowerBound) }  // leaving
-                needed.formUnion((old.upperBound + 1)...new.upperBound)  // entering
+            switch move(shape, to: bucket) {
+            case .replaced(let buckets): needed.formUnion(buckets)
+            case .slid(let leaving, let entering):
+                needed.formUnion(leaving)
+                needed.formUnion(entering)
             }
         }
         return needed.sorted()
@@ -85,16 +100,13 @@ public struct WindowSums: Sendable {
     /// before it): those of the buckets leaving and entering.
     func noteAdvance(to bucket: Int64, contents: [Int64: WindowData], into noted: inout [Int64: ChangedSeries]) {
         for (key, shape) in shapes {
-            let (old, new) = (shape.range(newest), shape.range(bucket))
-            if new.lowerBound > old.upperBound {
-                noted[key, default: ChangedSeries()].all = true
-                continue
-            }
-            var moved = Array((old.upperBound + 1)...new.upperBound)
-            if new.lowerBound > old.lowerBound { moved += old.lowerBound..<new.lowerBound }
-            for b in moved {
-                guard let data = contents[b], !data.requests.isEmpty else { continue }
-                noted[key, default: ChangedSeries()].keys.formUnion(data.requests.keys)
+            switch move(shape, to: bucket) {
+            case .replaced: noted[key, default: ChangedSeries()].all = true
+            case .slid(let leaving, let entering):
+                for b in Array(leaving) + Array(entering) {
+                    guard let data = contents[b], !data.requests.isEmpty else { continue }
+                    noted[key, default: ChangedSeries()].keys.formUnion(data.requests.keys)
+                }
             }
         }
     }
@@ -105,19 +117,16 @@ public struct WindowSums: Sendable {
     public mutating func advance(to bucket: Int64, contents: [Int64: WindowData]) -> Bool {
         precondition(bucket > newest, "windows only move forward")
         for (key, shape) in shapes {
-            let (old, new) = (shape.range(newest), shape.range(bucket))
-            if new.lowerBound > old.upperBound {
-                sums[key] = WindowData.sum(of: contents, in: new)
-                continue
-            }
-            if new.lowerBound > old.lowerBound {
-                for b in old.lowerBound..<new.lowerBound {
-                    guard let leaving = contents[b] else { continue }
-                    guard sums[key, default: WindowData()].subtract(leaving) else { return false }
+            switch move(shape, to: bucket) {
+            case .replaced(let buckets): sums[key] = WindowData.sum(of: contents, in: buckets)
+            case .slid(let leaving, let entering):
+                for b in leaving {
+                    guard let data = contents[b] else { continue }
+                    guard sums[key, default: WindowData()].subtract(data) else { return false }
                 }
-            }
-            for b in (old.upperBound + 1)...new.upperBound {
-                if let entering = contents[b] { sums[key, default: WindowData()].merge(entering) }
+                for b in entering {
+                    if let data = contents[b] { sums[key, default: WindowData()].merge(data) }
+                }
             }
         }
         newest = bucket
